@@ -1,0 +1,49 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+import { ApiError } from './api-error.js';
+import { translateError } from './translate-error.js';
+
+/** Observes every rendered error, e.g. to count auth failures in metrics. */
+export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0]) => void;
+
+/**
+ * The one error middleware: renders any error as catalog problem+json, repeats the request id, sets the
+ * error's headers, and logs it (401/403 at warn with the code, upstream_* and 5xx at error with the cause).
+ *
+ * @example
+ * app.use(errorHandler({ logger }));
+ */
+export function errorHandler(options: { logger: Logger; onError?: ErrorObserver }): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const apiError = translateError(error, { method: req.method, path: req.path });
+    const requestId = String(res.locals['requestId'] ?? 'unknown');
+    const body = problemBody(apiError.code, requestId, apiError.detail, apiError.details);
+    const log = {
+      requestId,
+      code: apiError.code,
+      status: apiError.status,
+      method: req.method,
+      route: res.locals['operationId'] ?? req.path,
+      subject: res.locals['subject'],
+      userAgent: req.get('user-agent'),
+      details: apiError.details,
+    };
+    if (apiError.status >= 500 || apiError.code.startsWith('upstream_')) {
+      options.logger.error({ ...log, err: apiError.cause ?? apiError }, apiError.detail);
+    } else if (apiError.status === 401 || apiError.status === 403) {
+      options.logger.warn(log, apiError.detail);
+    } else {
+      options.logger.info(log, apiError.detail);
+    }
+    options.onError?.(apiError, req);
+    res.status(apiError.status);
+    for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+    res.send(JSON.stringify(body));
+  };
+}

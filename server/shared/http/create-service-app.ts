@@ -1,0 +1,125 @@
+import express, { type Express, type RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { Logger } from 'pino';
+import { ApiError } from '../errors/api-error.js';
+import { errorHandler, type ErrorObserver } from '../errors/error-handler.js';
+import { accessLog } from '../logging/access-log.js';
+import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
+import { requestId } from './request-id.js';
+
+/** What a service provides for one operation: its credential checks (run before validation) and its handler. */
+export interface OperationImplementation {
+  auth?: RequestHandler | RequestHandler[];
+  handler: RequestHandler;
+}
+
+export interface ServiceAppOptions {
+  /** The bundled spec (generated/<api>/openapi.json). */
+  spec: OpenApiDocument;
+  /** One implementation per operationId of the spec; a missing or unknown operationId throws at build time. */
+  operations: Record<string, OperationImplementation>;
+  logger: Logger;
+  /** Largest accepted JSON body, in bytes. */
+  bodyLimitBytes?: number;
+  /** Validate responses against the spec (tests): a violation becomes internal_error naming the field. */
+  validateResponses?: boolean;
+  /** Middleware run first on every request (e.g. metrics). */
+  before?: RequestHandler[];
+  /** Extra routes outside the spec (e.g. static docs), mounted before the 404 fallback. */
+  extraRoutes?: (app: Express) => void;
+  onError?: ErrorObserver;
+}
+
+/**
+ * Builds an Express 5 app that implements a spec: request ids, access log, operation matching (404/405 from the
+ * spec), JSON bodies with a size limit, per-operation credential checks, request validation against the spec,
+ * handlers named by operationId, and one problem+json error handler.
+ *
+ * @example
+ * const app = createServiceApp({ spec, logger, operations: { getHealth: { handler: getHealth(deps) } } });
+ */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const { spec, operations, logger } = options;
+  const declared = listOperations(spec);
+  const missing = declared.filter((op) => !operations[op.operationId]).map((op) => op.operationId);
+  const unknown = Object.keys(operations).filter((id) => !declared.some((op) => op.operationId === id));
+  if (missing.length > 0) throw new Error(`No implementation for operations: ${missing.join(', ')}`);
+  if (unknown.length > 0) throw new Error(`Implementations for operations the spec lacks: ${unknown.join(', ')}`);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestId());
+  app.use(accessLog(logger));
+  for (const middleware of options.before ?? []) app.use(middleware);
+  options.extraRoutes?.(app);
+
+  const match = createOperationMatcher(spec);
+  app.use((req, res, next) => {
+    const result = match(req.method, req.path);
+    if (result.kind === 'not_found') {
+      next(new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, { details: { method: req.method, path: req.path } }));
+    } else if (result.kind === 'method_not_allowed') {
+      next(
+        new ApiError('method_not_allowed', `${req.method} is not allowed on ${req.path}.`, {
+          details: { allowed: result.allowed },
+          headers: { Allow: result.allowed.join(', ') },
+        }),
+      );
+    } else {
+      res.locals['operationId'] = result.operation.operationId;
+      res.locals['pathParams'] = result.operation.params;
+      next();
+    }
+  });
+
+  app.use(
+    express.json({
+      limit: options.bodyLimitBytes ?? 64 * 1024,
+      // Keep the exact bytes: X-Engine-Auth signs the raw body, not its re-serialisation.
+      verify: (req, _res, buf) => {
+        (req as unknown as { rawBody: Buffer }).rawBody = buf;
+      },
+    }),
+  );
+
+  const authRouters = new Map<string, RequestHandler>();
+  for (const [operationId, impl] of Object.entries(operations)) {
+    if (!impl.auth) continue;
+    const router = express.Router();
+    router.use(...[impl.auth].flat());
+    authRouters.set(operationId, router);
+  }
+  app.use((req, res, next) => {
+    const router = authRouters.get(String(res.locals['operationId']));
+    if (router) router(req, res, next);
+    else next();
+  });
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(spec) as never,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
+      validateResponses: options.validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: false,
+      ignoreUndocumented: true,
+      validateApiSpec: false,
+    }),
+  );
+
+  for (const op of declared) {
+    const impl = operations[op.operationId];
+    if (impl) (app as unknown as Record<string, (path: string, h: RequestHandler) => void>)[op.method]?.(op.expressPath, impl.handler);
+  }
+  app.use((req, _res, next) => {
+    next(new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, { details: { method: req.method, path: req.path } }));
+  });
+  app.use(errorHandler({ logger, ...(options.onError ? { onError: options.onError } : {}) }));
+  return app;
+}
+
+/** The raw request body bytes captured by the JSON parser (empty when there was no body). */
+export function rawBody(req: unknown): Buffer {
+  return (req as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+}

@@ -1,0 +1,82 @@
+import { BlockList, isIP } from 'node:net';
+
+type Family = 'ipv4' | 'ipv6';
+
+/** Address ranges a media fetch must not reach, each with the words used in the failure message. */
+const BLOCKED: ReadonlyArray<readonly [reason: string, ranges: ReadonlyArray<readonly [string, number, Family]>]> = [
+  ['an unspecified address', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]],
+  ['a loopback address', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
+  ['a private network address', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6']]],
+  ['a link-local address', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
+  ['a carrier-grade NAT address', [['100.64.0.0', 10, 'ipv4']]],
+  ['a multicast address', [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]],
+  ['a reserved address', [['240.0.0.0', 4, 'ipv4'], ['192.0.0.0', 24, 'ipv4'], ['192.0.2.0', 24, 'ipv4'],
+    ['198.18.0.0', 15, 'ipv4'], ['198.51.100.0', 24, 'ipv4'], ['203.0.113.0', 24, 'ipv4'],
+    ['::', 96, 'ipv6'], ['fec0::', 10, 'ipv6'], ['2001:db8::', 32, 'ipv6'], ['100::', 64, 'ipv6']]],
+];
+
+const blockLists = BLOCKED.map(([reason, ranges]) => {
+  const list = new BlockList();
+  for (const [net, prefix, family] of ranges) list.addSubnet(net, prefix, family);
+  return [reason, list] as const;
+});
+
+/** A parsed `address/prefix` range. */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: Family;
+}
+
+/**
+ * Parses `10.0.0.0/8`, `::1/128` or a bare address (a single host). Throws on anything else.
+ *
+ * @example
+ * parseCidr('127.0.0.1/32'); // { address: '127.0.0.1', prefix: 32, family: 'ipv4' }
+ */
+export function parseCidr(text: string): Cidr {
+  const [address = '', prefixText, extra] = text.trim().split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) throw new Error(`Not a CIDR range: "${text}"`);
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+    throw new Error(`Not a CIDR range: "${text}" (prefix must be 0-${max})`);
+  }
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** Decides whether the media fetcher may connect to a resolved IP address. */
+export interface AddressGuard {
+  /** `null` when the address may be used; otherwise why not, e.g. `'a loopback address'`. */
+  check(address: string): string | null;
+}
+
+/**
+ * Builds the guard: private, loopback, link-local, CGNAT, multicast, unspecified and reserved addresses (IPv4,
+ * IPv6 and IPv4-mapped IPv6) are refused unless an `allowCidrs` range contains them.
+ *
+ * @example
+ * const guard = createAddressGuard(['127.0.0.1/32']);
+ * guard.check('127.0.0.1'); // null
+ * guard.check('169.254.169.254'); // 'a link-local address'
+ */
+export function createAddressGuard(allowCidrs: readonly string[] = []): AddressGuard {
+  const allowed = new BlockList();
+  for (const text of allowCidrs) {
+    const cidr = parseCidr(text);
+    allowed.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return {
+    check(address: string): string | null {
+      const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+      const version = isIP(bare);
+      if (version === 0) return 'not an IP address';
+      const family: Family = version === 4 ? 'ipv4' : 'ipv6';
+      if (allowed.check(bare, family)) return null;
+      for (const [reason, list] of blockLists) if (list.check(bare, family)) return reason;
+      return null;
+    },
+  };
+}
