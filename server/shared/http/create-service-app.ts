@@ -100,7 +100,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(spec) as never,
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
       validateResponses: options.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
       ignoreUndocumented: true,
