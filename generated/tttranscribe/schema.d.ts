@@ -545,6 +545,7 @@ export interface operations {
             401: components["responses"]["EngineAuthFailed"];
             404: components["responses"]["JobNotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     validateEngineAuth: {
@@ -559,7 +560,9 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
 import { fillOne, fillTemplate } from '../media/command-line.js';
 import { findExecutable } from '../media/find-executable.js';
+import { formatSeconds } from '../media/format.js';
 import { ProcessStartError, runProcess } from '../media/run-process.js';
 import {
   engineUnavailable, primaryLanguage, startProgressTimer, type EngineProbe, type TranscribeOptions, type TranscriptionEngine,
@@ -64,6 +65,9 @@ export function createCommandEngine(options: CommandEngineOptions): Transcriptio
       output: join(dirname(wavPath), 'transcript'),
     };
     const argv = fillTemplate(options.command, values);
+    const outputFile = options.outputFile === undefined ? undefined : fillOne(options.outputFile, values);
+    // A transcript left over from an earlier run must never be mistaken for this one's.
+    if (outputFile !== undefined) await rm(outputFile, { force: true });
     const expectedMs = 1_000 + (opts.durationSec ?? 60) * 1000 * (options.realtimeFactor ?? 1);
     const stopProgress = startProgressTimer(opts.onProgress, expectedMs);
     try {
@@ -72,15 +76,15 @@ export function createCommandEngine(options: CommandEngineOptions): Transcriptio
       });
       const diagnostics = `${basename(program as string)} exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`;
       if (result.timedOut) {
-        throw new JobFailure('transcription_failed', `Transcription took longer than ${Math.round(timeoutMs / 1000)} s; send a shorter recording.`);
+        throw new JobFailure('transcription_failed', `Transcription took longer than ${formatSeconds(timeoutMs)}; send a shorter recording.`);
       }
       if (result.exitCode !== 0 || result.outputTooLarge) {
         throw new JobFailure('transcription_failed', 'The transcription engine failed on this audio; try again later, or send a clearer or shorter recording.',
           { cause: new Error(diagnostics) });
       }
-      if (options.outputFile === undefined) return result.stdout.trim();
+      if (outputFile === undefined) return result.stdout.trim();
       try {
-        return (await readFile(fillOne(options.outputFile, values), 'utf8')).trim();
+        return (await readFile(outputFile, 'utf8')).trim();
       } catch (err) {
         throw new JobFailure('transcription_failed', 'The transcription engine finished without writing a transcript; try again later.',
           { cause: err });

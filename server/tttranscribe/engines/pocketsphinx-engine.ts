@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
 import { findExecutable } from '../media/find-executable.js';
+import { formatSeconds } from '../media/format.js';
 import { ProcessStartError, runProcess } from '../media/run-process.js';
 import { engineUnavailable, startProgressTimer, type EngineProbe, type TranscribeOptions, type TranscriptionEngine } from './transcription-engine.js';
 
@@ -69,7 +70,7 @@ export function createPocketsphinxEngine(options: PocketsphinxEngineOptions = {}
       const args = ['-infile', wavPath, '-logfn', '/dev/null', '-hmm', model.hmm, '-lm', model.lm, '-dict', model.dict];
       const result = await runProcess(program, args, { signal: opts.signal, timeoutMs, maxStdoutBytes: 16 * 1024 * 1024 });
       if (result.timedOut) {
-        throw new JobFailure('transcription_failed', `Speech recognition took longer than ${Math.round(timeoutMs / 1000)} s; send a shorter recording.`);
+        throw new JobFailure('transcription_failed', `Speech recognition took longer than ${formatSeconds(timeoutMs)}; send a shorter recording.`);
       }
       if (result.exitCode !== 0) {
         throw new JobFailure('transcription_failed', 'Speech recognition failed on this audio; try again, or send a clearer or shorter recording.',

@@ -69,7 +69,13 @@ export function estimateProgress(elapsedMs: number, expectedMs: number): number 
   return Math.min(0.95, elapsedMs / expectedMs);
 }
 
-/** Calls `onProgress` every `intervalMs` with an estimate until the returned stop function is called. */
+/**
+ * Calls `onProgress` every `intervalMs` with an estimate until the returned stop function is called.
+ *
+ * @example
+ * const stop = startProgressTimer(opts.onProgress, 10_000);
+ * try { await runEngine(); } finally { stop(); }
+ */
 export function startProgressTimer(onProgress: (fraction: number) => void, expectedMs: number, intervalMs = 500): () => void {
   const started = Date.now();
   const timer = setInterval(() => onProgress(estimateProgress(Date.now() - started, expectedMs)), intervalMs);

@@ -48,7 +48,12 @@ export function fillTemplate(argv: readonly string[], values: Readonly<Record<st
   return argv.map((arg) => fillOne(arg, values));
 }
 
-/** Same as {@link fillTemplate} for a single string. */
+/**
+ * Same as {@link fillTemplate} for a single string.
+ *
+ * @example
+ * fillOne('{output}.txt', { output: '/tmp/job/transcript' }); // '/tmp/job/transcript.txt'
+ */
 export function fillOne(arg: string, values: Readonly<Record<string, string>>): string {
   return arg.replace(/\{([a-zA-Z]+)\}/g, (whole, name: string) => {
     const value = values[name];
@@ -57,7 +62,12 @@ export function fillOne(arg: string, values: Readonly<Record<string, string>>): 
   });
 }
 
-/** The placeholders used anywhere in a template, to validate configuration when it is built. */
+/**
+ * The placeholders used anywhere in a template, to validate configuration when it is built.
+ *
+ * @example
+ * placeholdersOf(['yt-dlp', '-o', '{output}', '{url}']); // Set { 'output', 'url' }
+ */
 export function placeholdersOf(argv: readonly string[]): Set<string> {
   const found = new Set<string>();
   for (const arg of argv) for (const m of arg.matchAll(/\{([a-zA-Z]+)\}/g)) found.add(m[1] as string);

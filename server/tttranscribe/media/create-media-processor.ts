@@ -84,7 +84,7 @@ export function createMediaProcessor(input: MediaProcessorOptionsInput = {}, dep
       if (job.language !== undefined && engine.languages !== undefined && !engine.languages.includes(primaryLanguage(job.language))) {
         // The catalog has no language code; unsupported_media is caller-actionable and not retryable, as this is.
         throw new JobFailure('unsupported_media',
-          `This server's transcription engine (${engine.name}) supports ${engine.languages.join(', ')}, not ${job.language}; send speech in one of those languages, with that language or none.`);
+          `This server's transcription engine (${engine.name}) only transcribes ${engine.languages.join(', ')}, not ${job.language}; send speech in a supported language, or omit the language.`);
       }
       const probe = await engine.probe();
       if (!probe.available) throw engineUnavailable(probe.reason);

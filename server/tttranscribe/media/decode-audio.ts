@@ -1,6 +1,7 @@
 import { JobFailure } from '../jobs/job-processor.js';
 import { engineUnavailable } from '../engines/transcription-engine.js';
 import { findExecutable } from './find-executable.js';
+import { formatDuration, formatSeconds } from './format.js';
 import { ProcessStartError, runProcess } from './run-process.js';
 import { readWavInfo } from './wav-info.js';
 
@@ -60,7 +61,8 @@ export async function decodeAudio(inputPath: string, wavPath: string, options: D
   const signal = AbortSignal.any([options.signal, stop.signal]);
   let inputDuration: number | null = null;
   let stderrHead = '';
-  const args = ['-nostdin', '-hide_banner', '-nostats', '-progress', 'pipe:1', '-i', inputPath,
+  // protocol_whitelist: a downloaded playlist (HLS, concat...) must not make ffmpeg fetch URLs past the address guard.
+  const args = ['-nostdin', '-hide_banner', '-nostats', '-progress', 'pipe:1', '-protocol_whitelist', 'file', '-i', inputPath,
     '-map', '0:a:0', '-vn', '-sn', '-dn', '-t', String(maxDurationSec + 1),
     '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 'wav', '-y', wavPath];
   let result;
@@ -87,7 +89,7 @@ export async function decodeAudio(inputPath: string, wavPath: string, options: D
   }
   const diagnostics = new Error(`ffmpeg exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`);
   if (result.timedOut) {
-    throw new JobFailure('unsupported_media', `Decoding the media took longer than ${Math.round(options.timeoutMs / 1000)} s; send a shorter or simpler file.`, { cause: diagnostics });
+    throw new JobFailure('unsupported_media', `Decoding the media took longer than ${formatSeconds(options.timeoutMs)}; send a shorter or simpler file.`, { cause: diagnostics });
   }
   if (result.exitCode !== 0) {
     const noAudio = /matches no streams|does not contain any stream/.test(result.stderrTail);
@@ -100,8 +102,4 @@ export async function decodeAudio(inputPath: string, wavPath: string, options: D
   if (durationSec > maxDurationSec) throw tooLong;
   if (durationSec === 0) throw new JobFailure('unsupported_media', 'The media contains no audio samples; send a file with speech in it.');
   return { wavPath, durationSec };
-}
-
-function formatDuration(sec: number): string {
-  return sec >= 120 ? `${Math.round(sec / 60)} minute` : `${Math.round(sec)} second`;
 }

@@ -5,7 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { JobFailure } from '../jobs/job-processor.js';
 import type { AddressGuard } from './address-guard.js';
 import { guardedGet, type ResolveHost } from './guarded-request.js';
-import { formatBytes, isShareHost } from './share-link.js';
+import { formatBytes, formatSeconds } from './format.js';
+import { isShareHost } from './share-link.js';
 
 /** What {@link fetchMedia} needs: the relevant processor options plus the guard and resolver. */
 export interface FetchMediaOptions {
@@ -79,7 +80,7 @@ export async function fetchMedia(url: URL, destPath: string, options: FetchMedia
     if (options.signal.aborted) throw options.signal.reason;
     if (deadline.signal.aborted) {
       throw new JobFailure('media_fetch_failed',
-        `The media server did not deliver the file within ${Math.round(options.fetchTimeoutMs / 1000)} s; try again later or send a smaller file.`,
+        `The media server did not deliver the file within ${formatSeconds(options.fetchTimeoutMs)}; try again later or send a smaller file.`,
         { cause: err });
     }
     throw err;

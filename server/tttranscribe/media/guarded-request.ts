@@ -60,8 +60,9 @@ async function resolveChecked(hostname: string, options: GuardedRequestOptions):
     addresses = [{ address: hostname, family: isIP(hostname) }];
   } else {
     try {
-      addresses = await options.resolveHost(hostname);
+      addresses = await untilAborted(options.resolveHost(hostname), options.signal);
     } catch (err) {
+      if (options.signal.aborted) throw options.signal.reason;
       throw new JobFailure('media_fetch_failed', `The host ${hostname} could not be found; check the media URL.`, { cause: err });
     }
   }
@@ -75,4 +76,14 @@ async function resolveChecked(hostname: string, options: GuardedRequestOptions):
     }
   }
   return first;
+}
+
+/** DNS lookups cannot be cancelled; stop waiting for one when the fetch is aborted (e.g. by its time limit). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -25,7 +25,12 @@ export interface RunProcessResult {
   readonly outputTooLarge: boolean;
 }
 
-/** The program could not be started at all (`ENOENT`: not installed / not on PATH; `EACCES`: not executable). */
+/**
+ * The program could not be started at all (`ENOENT`: not installed / not on PATH; `EACCES`: not executable).
+ *
+ * @example
+ * try { await runProcess('ffmpeg', ['-version']); } catch (err) { if (err instanceof ProcessStartError) console.log(err.code); }
+ */
 export class ProcessStartError extends Error {
   override readonly name = 'ProcessStartError';
   constructor(

@@ -2,6 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
 import { fillTemplate } from './command-line.js';
+import { formatBytes, formatSeconds } from './format.js';
 import { ProcessStartError, runProcess } from './run-process.js';
 
 /**
@@ -61,7 +62,7 @@ export async function resolveShareLink(url: URL, dir: string, options: ResolveSh
   }
   if (result.timedOut) {
     throw new JobFailure('media_fetch_failed',
-      `Resolving the ${url.hostname} share link took longer than ${Math.round(options.resolverTimeoutMs / 1000)} s; try again later or send a direct media URL.`);
+      `Resolving the ${url.hostname} share link took longer than ${formatSeconds(options.resolverTimeoutMs)}; try again later or send a direct media URL.`);
   }
   if (result.exitCode !== 0) {
     throw new JobFailure('media_fetch_failed',
@@ -78,16 +79,4 @@ export async function resolveShareLink(url: URL, dir: string, options: ResolveSh
     throw new JobFailure('media_too_large', `The media is larger than ${formatBytes(options.maxBytes)}; send a shorter or smaller clip.`);
   }
   return path;
-}
-
-/**
- * Formats a byte limit for messages: `52428800` → `50 MB`.
- *
- * @example
- * formatBytes(50 * 1024 * 1024); // '50 MB'
- */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
-  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KB`;
-  return `${bytes} bytes`;
 }

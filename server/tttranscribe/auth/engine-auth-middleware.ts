@@ -1,0 +1,88 @@
+import express, { type Request, type RequestHandler } from 'express';
+import { ApiError } from '../../shared/errors/api-error.js';
+import {
+  ENGINE_AUTH_HEADER,
+  bearerTokenFromAuthorization,
+  createEngineAuthVerifier,
+  type EngineAuthKey,
+  type EngineAuthVerifier,
+} from '../../shared/auth/engine-auth.js';
+import { rawBody } from '../../shared/http/create-service-app.js';
+
+/** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */
+export const ENGINE_AUTH_TOLERANCE_SEC = 300;
+/** How long a nonce is remembered, seconds (published at /.well-known/engine-auth). */
+export const ENGINE_AUTH_REPLAY_WINDOW_SEC = 600;
+
+/**
+ * The verifier TTTranscribe uses: the shared module's, with the published tolerance and replay window.
+ *
+ * @example
+ * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now());
+ */
+export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number): EngineAuthVerifier {
+  return createEngineAuthVerifier({
+    keys,
+    now,
+    toleranceSec: ENGINE_AUTH_TOLERANCE_SEC,
+    replayWindowSec: ENGINE_AUTH_REPLAY_WINDOW_SEC,
+  });
+}
+
+/** A body the JSON parser did not capture; express.raw itself skips a stream that was already read. */
+function hasUnreadBody(req: Request): boolean {
+  if ((req as { rawBody?: Buffer }).rawBody !== undefined) return false;
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Verifies X-Engine-Auth v1 on a request (run as an operation's first `auth` middleware): the signed target is
+ * `req.originalUrl` exactly as sent, the body its raw bytes, the bearer token the one in Authorization. A failure
+ * becomes the verifier's catalog code with its details; a success records the nonce and sets
+ * `res.locals.engineKeyId` (and the subject `engine:<kid>` until a service token names the user).
+ *
+ * A body the JSON parser skipped (another content type) is still read, within the same size limit, so the
+ * signature is checked over the real bytes and the caller then learns `unsupported_media_type`, rather than
+ * a signature mismatch that would send operators after the shared secret.
+ *
+ * @example
+ * operations: { getJobStatus: { auth: engineAuth({ verifier, bodyLimitBytes }), handler: getJobStatus(deps) } }
+ */
+export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitBytes: number }): RequestHandler {
+  const { verifier } = options;
+  const readRaw = express.raw({
+    type: () => true,
+    limit: options.bodyLimitBytes,
+    verify: (req, _res, buf) => {
+      (req as unknown as { rawBody: Buffer }).rawBody = buf;
+    },
+  });
+
+  const check: RequestHandler = (req, res, next) => {
+    const result = verifier.verify({
+      header: req.get(ENGINE_AUTH_HEADER),
+      method: req.method,
+      target: req.originalUrl,
+      body: rawBody(req),
+      bearerToken: bearerTokenFromAuthorization(req.get('authorization')),
+    });
+    if (!result.ok) {
+      next(new ApiError(result.code, result.message, { details: result.details }));
+      return;
+    }
+    res.locals['engineKeyId'] = result.keyId;
+    res.locals['subject'] = `engine:${result.keyId}`;
+    next();
+  };
+
+  return (req, res, next) => {
+    if (!hasUnreadBody(req)) {
+      check(req, res, next);
+      return;
+    }
+    readRaw(req, res, (error?: unknown) => {
+      if (error) next(error);
+      else check(req, res, next);
+    });
+  };
+}

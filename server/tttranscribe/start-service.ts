@@ -1,0 +1,103 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createLogger } from '../shared/logging/logger.js';
+import { createApp, type TttService } from './app.js';
+import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
+import type { TttConfig } from './config.js';
+import { createEngine } from './engines/create-engine.js';
+import { openJobDatabase } from './jobs/database.js';
+import { createMediaProcessor } from './media/create-media-processor.js';
+import { createTranscriberProbe } from './transcriber-status.js';
+
+/** A listening TTTranscribe. */
+export interface RunningTttranscribe {
+  /** Base URL, e.g. `http://127.0.0.1:8788` (the real port when config.port is 0). */
+  readonly url: string;
+  readonly server: Server;
+  readonly service: TttService;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests and jobs finish (jobs up to `graceMs`, then requeued), closes the DB. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts TTTranscribe from a validated configuration: opens the job database, builds the media pipeline and its
+ * engine, the service-token key source (a remote JWKS is fetched lazily, so start order does not matter), listens,
+ * starts the worker (which first requeues jobs a crash left processing) and logs the key ids, never a secret.
+ * main.ts uses it; `npm start` can run it in-process next to the Business Engine.
+ *
+ * @example
+ * const ttt = await startTttranscribe(loadConfig(process.env));
+ * process.once('SIGTERM', () => void ttt.close());
+ */
+export async function startTttranscribe(config: TttConfig, options: { logger?: Logger } = {}): Promise<RunningTttranscribe> {
+  const logger = options.logger ?? createLogger({ service: 'tttranscribe', level: config.logLevel });
+  const serviceTokenKeys = loadServiceTokenKeys(config.serviceTokenKeys);
+  const engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
+  const processor = createMediaProcessor(config.media, { engine });
+  const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
+  const db = openJobDatabase(config.dbPath);
+  let closing = false;
+  const service = createApp(config, {
+    db,
+    processor,
+    serviceTokenKeys,
+    logger,
+    transcriber,
+    // While shutting down, tell keep-alive clients to reconnect (to the next instance) after this response.
+    before: [(_req, res, next) => { if (closing) res.setHeader('Connection', 'close'); next(); }],
+  });
+
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = service.app.listen(config.port, config.host);
+      s.once('listening', () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  service.worker.start();
+  logger.info({
+    url,
+    engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
+    serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
+    db: config.dbPath,
+    allowedMediaHosts: config.allowedMediaHosts.length > 0 ? config.allowedMediaHosts : 'any',
+    workerConcurrency: config.workerConcurrency,
+    jobTimeoutSec: config.jobTimeoutSec,
+    transcriber: { engine: engine.name, model: engine.model },
+  }, 'TTTranscribe listening');
+  void transcriber().then((status) => {
+    if (!status.available) logger.warn({ transcriber: status }, 'no speech engine available: jobs will fail with transcription_engine_unavailable');
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    service,
+    logger,
+    close({ graceMs = 10_000 } = {}) {
+      closed ??= (async () => {
+        closing = true;
+        logger.info({ graceMs }, 'TTTranscribe shutting down');
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        await Promise.all([httpClosed, service.worker.stop({ graceMs })]);
+        clearTimeout(force);
+        db.close();
+        logger.info('TTTranscribe stopped');
+        await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      })();
+      return closed;
+    },
+  };
+}

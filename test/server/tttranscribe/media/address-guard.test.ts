@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { createAddressGuard, parseCidr } from '../../../../server/tttranscribe/media/address-guard.js';
+
+describe('createAddressGuard', () => {
+  const guard = createAddressGuard();
+
+  it.each([
+    ['0.0.0.0', 'an unspecified address'],
+    ['::', 'an unspecified address'],
+    ['127.0.0.1', 'a loopback address'],
+    ['127.255.0.9', 'a loopback address'],
+    ['::1', 'a loopback address'],
+    ['10.0.0.1', 'a private network address'],
+    ['172.16.5.4', 'a private network address'],
+    ['172.31.255.255', 'a private network address'],
+    ['192.168.1.1', 'a private network address'],
+    ['fd12:3456::1', 'a private network address'],
+    ['169.254.169.254', 'a link-local address'],
+    ['fe80::1', 'a link-local address'],
+    ['100.64.0.1', 'a carrier-grade NAT address'],
+    ['100.127.255.254', 'a carrier-grade NAT address'],
+    ['224.0.0.1', 'a multicast address'],
+    ['ff02::1', 'a multicast address'],
+    ['255.255.255.255', 'a reserved address'],
+    ['198.18.0.1', 'a reserved address'],
+    ['::ffff:10.0.0.1', 'a private network address'],
+    ['::ffff:7f00:1', 'a loopback address'],
+    ['[::ffff:169.254.169.254]', 'a link-local address'],
+  ])('refuses %s as %s', (address, reason) => {
+    expect(guard.check(address)).toBe(reason);
+  });
+
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:2800:220:1:248:1893:25c8:1946', '::ffff:8.8.8.8'])(
+    'allows the public address %s', (address) => {
+      expect(guard.check(address)).toBeNull();
+    });
+
+  it('refuses anything that is not an IP address', () => {
+    expect(guard.check('example.com')).toBe('not an IP address');
+  });
+
+  it('lets configured CIDRs through and nothing next to them', () => {
+    const lenient = createAddressGuard(['127.0.0.1/32', '10.1.0.0/16', 'fd00::/8']);
+    expect(lenient.check('127.0.0.1')).toBeNull();
+    expect(lenient.check('::ffff:127.0.0.1')).toBeNull();
+    expect(lenient.check('127.0.0.2')).toBe('a loopback address');
+    expect(lenient.check('10.1.200.3')).toBeNull();
+    expect(lenient.check('10.2.0.1')).toBe('a private network address');
+    expect(lenient.check('fd00::5')).toBeNull();
+    expect(lenient.check('169.254.169.254')).toBe('a link-local address');
+  });
+});
+
+describe('parseCidr', () => {
+  it('parses ranges and bare addresses', () => {
+    expect(parseCidr('127.0.0.1/32')).toEqual({ address: '127.0.0.1', prefix: 32, family: 'ipv4' });
+    expect(parseCidr('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    expect(parseCidr('::1')).toEqual({ address: '::1', prefix: 128, family: 'ipv6' });
+    expect(parseCidr(' fd00::/8 ')).toEqual({ address: 'fd00::', prefix: 8, family: 'ipv6' });
+  });
+
+  it.each(['', 'localhost', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/8/1', '10.0.0.0/abc', '::1/129', '300.1.1.1/8', '10.0.0.0/8.5'])(
+    'rejects %j', (text) => {
+      expect(() => parseCidr(text)).toThrow(/Not a CIDR range/);
+    });
+});
