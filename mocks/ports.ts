@@ -1,0 +1,71 @@
+/**
+ * Ports of the Prism mocks (`npm run mock`): the Business Engine mock on 4010 and the TTTranscribe mock on 4011
+ * unless MOCK_ENGINE_PORT / MOCK_TTT_PORT say otherwise. Port 0 means "any free port".
+ */
+import { createServer } from 'node:net';
+
+/** The two mock ports. */
+export interface MockPorts {
+  engine: number;
+  ttt: number;
+}
+
+export const DEFAULT_MOCK_PORTS: Readonly<MockPorts> = { engine: 4010, ttt: 4011 };
+
+function parsePort(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`${name} must be a port number between 0 and 65535; got '${raw}'`);
+  }
+  return port;
+}
+
+/**
+ * Reads the mock ports from the environment, falling back to 4010 and 4011.
+ *
+ * @example
+ * mockPortsFromEnv({ MOCK_ENGINE_PORT: '5010' }) // { engine: 5010, ttt: 4011 }
+ */
+export function mockPortsFromEnv(env: NodeJS.ProcessEnv = process.env): MockPorts {
+  return {
+    engine: parsePort('MOCK_ENGINE_PORT', env.MOCK_ENGINE_PORT, DEFAULT_MOCK_PORTS.engine),
+    ttt: parsePort('MOCK_TTT_PORT', env.MOCK_TTT_PORT, DEFAULT_MOCK_PORTS.ttt),
+  };
+}
+
+/**
+ * Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close).
+ *
+ * @example
+ * const port = await freePort(); // e.g. 41873
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
+    });
+  });
+}
+
+/**
+ * Fails with a clear message when something already listens on `port` of 127.0.0.1, so a mock never mistakes
+ * another server for itself.
+ *
+ * @example
+ * await assertPortFree(4010, 'MOCK_ENGINE_PORT');
+ */
+export function assertPortFree(port: number, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${error.code ?? error.message})`;
+      reject(new Error(`port ${port} ${why}: stop what listens there or set ${name} to another port`, { cause: error }));
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
