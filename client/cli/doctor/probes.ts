@@ -1,0 +1,112 @@
+import { createBusinessEngineClient, type components as EngineSchemas } from '../../../generated/business-engine/client.js';
+import { createTttranscribeClient, type components as TttSchemas } from '../../../generated/tttranscribe/client.js';
+import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
+import { newRequestId } from '../../sdk/request-id.js';
+
+/** What one HTTP probe found: the answer (with the local clock around it) or why there was none. */
+export type Probe<T> =
+  | { readonly ok: true; readonly value: T; readonly status: number; readonly rttMs: number; readonly localMidMs: number }
+  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string; readonly details?: Record<string, unknown> };
+
+export type EngineHealth = EngineSchemas['schemas']['EngineHealth'];
+export type IntegrationReport = EngineSchemas['schemas']['IntegrationReport'];
+export type TttHealth = TttSchemas['schemas']['TttHealth'];
+export type EngineAuthInfo = TttSchemas['schemas']['EngineAuthInfo'];
+export type EngineAuthValid = TttSchemas['schemas']['EngineAuthValid'];
+
+/** Everything `pluct doctor` learns from outside, before judging it. */
+export interface Facts {
+  readonly engineHealth: Probe<EngineHealth>;
+  readonly tttHealth: Probe<TttHealth>;
+  readonly engineAuthInfo: Probe<EngineAuthInfo>;
+  /** 200 and 503 both carry the report. */
+  readonly integration: Probe<IntegrationReport>;
+  /** Absent when no local secret is available. */
+  readonly signedProbe: Probe<EngineAuthValid> | undefined;
+  /** Absent when no local USER_JWT_SECRET is available. */
+  readonly userToken: Probe<unknown> | undefined;
+}
+
+export interface ProbeTargets {
+  readonly engineUrl: string;
+  readonly tttUrl: string;
+  readonly timeoutMs: number;
+  /** Local X-Engine-Auth keys (from env/.env), for the signed probe. */
+  readonly localKeys: readonly EngineAuthKey[] | undefined;
+  /** A short-lived user JWT minted from the local USER_JWT_SECRET, to check the engine verifies it. */
+  readonly devUserToken: string | undefined;
+  readonly now: () => number;
+}
+
+type Answer = { data?: unknown; error?: unknown; response: Response };
+
+/**
+ * Runs every probe of `pluct doctor` concurrently, through the generated clients. Never throws for an HTTP or
+ * network failure: each becomes a failed {@link Probe} with the reason.
+ *
+ * @example
+ * const facts = await gatherFacts({ engineUrl, tttUrl, timeoutMs: 5000, localKeys, devUserToken, now: Date.now });
+ */
+export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
+  const engine = createBusinessEngineClient({ baseUrl: targets.engineUrl });
+  const ttt = createTttranscribeClient({ baseUrl: targets.tttUrl });
+  const headers = () => ({ 'X-Request-ID': newRequestId() });
+  const opts = () => ({ headers: headers(), signal: AbortSignal.timeout(targets.timeoutMs) });
+
+  async function probe<T>(call: () => Promise<Answer>, acceptStatuses: number[] = []): Promise<Probe<T>> {
+    const started = targets.now();
+    try {
+      const { data, error, response } = await call();
+      const finished = targets.now();
+      const body = data ?? error;
+      if (response.ok || acceptStatuses.includes(response.status)) {
+        return { ok: true, value: body as T, status: response.status, rttMs: finished - started, localMidMs: (started + finished) / 2 };
+      }
+      const problem = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const code = typeof problem['code'] === 'string' ? problem['code'] : undefined;
+      const detail = typeof problem['detail'] === 'string' ? problem['detail'] : undefined;
+      return {
+        ok: false, status: response.status, reason: `answered ${response.status}${code ? ` ${code}` : ''}`,
+        ...(code ? { code } : {}), ...(detail ? { detail } : {}),
+        ...(typeof problem['details'] === 'object' && problem['details'] !== null ? { details: problem['details'] as Record<string, unknown> } : {}),
+      };
+    } catch (error) {
+      return { ok: false, reason: describeThrown(error, targets.timeoutMs) };
+    }
+  }
+
+  const signedProbe = targets.localKeys && targets.localKeys.length > 0 ? signed(targets.localKeys) : undefined;
+  function signed(keys: readonly EngineAuthKey[]): Promise<Probe<EngineAuthValid>> {
+    const body = {};
+    const target = new URL(`${targets.tttUrl}/test/validate-engine-auth`).pathname;
+    return probe(() => {
+      // openapi-fetch sends JSON.stringify(body): sign exactly those bytes and that target.
+      const { header } = signEngineAuth({ keys, method: 'POST', target, body: JSON.stringify(body), bearerToken: undefined, now: targets.now });
+      return ttt.POST('/test/validate-engine-auth', { body, headers: { ...headers(), [ENGINE_AUTH_HEADER]: header }, signal: AbortSignal.timeout(targets.timeoutMs) });
+    });
+  }
+
+  const userToken = targets.devUserToken;
+  const [engineHealth, tttHealth, engineAuthInfo, integration, signedResult, userResult] = await Promise.all([
+    probe<EngineHealth>(() => engine.GET('/health', opts())),
+    probe<TttHealth>(() => ttt.GET('/health', opts())),
+    probe<EngineAuthInfo>(() => ttt.GET('/.well-known/engine-auth', opts())),
+    probe<IntegrationReport>(() => engine.GET('/health/ttt-integration', opts()), [503]),
+    signedProbe,
+    userToken === undefined
+      ? undefined
+      : probe<unknown>(() => engine.GET('/v1/credits/ledger', { params: { query: { limit: 1 } }, headers: { ...headers(), Authorization: `Bearer ${userToken}` }, signal: AbortSignal.timeout(targets.timeoutMs) })),
+  ]);
+  return { engineHealth, tttHealth, engineAuthInfo, integration, signedProbe: signedResult, userToken: userResult };
+}
+
+function describeThrown(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  if (error instanceof SyntaxError) return 'answered with a body that is not JSON (is this the right URL?)';
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : undefined;
+  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (code === 'ENOTFOUND') return 'host not found';
+  if (cause instanceof Error && cause.message === 'bad port') return 'not tried: fetch refuses this port as unsafe (choose another port)';
+  return cause instanceof Error ? cause.message : String(cause);
+}
