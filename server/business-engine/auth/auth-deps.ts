@@ -1,0 +1,17 @@
+import type { Logger } from 'pino';
+import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { ServiceTokenKeys } from '../tokens/service-token-keys.js';
+import type { TokenStore } from '../tokens/token-store.js';
+import type { VerifyUserJwt } from './user-jwt-verifier.js';
+
+/** What the credential checks need. */
+export interface AuthDeps {
+  readonly verifyUserJwt: VerifyUserJwt;
+  readonly serviceTokenKeys: ServiceTokenKeys;
+  readonly tokens: TokenStore;
+  readonly adminToken: string;
+  /** Only to report the key id of a shared secret sent as a bearer. */
+  readonly tttKeys: readonly EngineAuthKey[];
+  readonly logger: Logger;
+  readonly now: () => number;
+}

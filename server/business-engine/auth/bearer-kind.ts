@@ -1,0 +1,78 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
+import type { Logger } from 'pino';
+import { credentialShape, describe, type ExpectedCredential } from '../../shared/auth/bearer.js';
+import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import { parseSharedSecret } from '../../shared/auth/engine-auth-secret.js';
+import { ApiError } from '../../shared/errors/api-error.js';
+import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
+
+/** What a bearer value is, judged without verifying it. */
+export type BearerKind = 'shared_secret' | 'integration_token' | 'admin_token' | 'service_token' | 'user_jwt' | 'opaque';
+
+/**
+ * Tells the kind of a bearer value: a `tttsk_` shared secret, a `yit_` integration token, the admin token
+ * (constant-time), a service token (JWT with typ `ttt-service+jwt`), any other JWT (taken for a user JWT), or
+ * something opaque.
+ *
+ * @example
+ * classifyBearer(token, config.adminToken); // 'user_jwt'
+ */
+export function classifyBearer(token: string, adminToken: string): BearerKind {
+  const shape = credentialShape(token);
+  if (shape === 'shared_secret' || shape === 'integration_token') return shape;
+  if (adminTokenMatches(token, adminToken)) return 'admin_token';
+  if (shape !== 'jwt') return 'opaque';
+  try {
+    return decodeProtectedHeader(token).typ === SERVICE_TOKEN.typ ? 'service_token' : 'user_jwt';
+  } catch {
+    return 'opaque';
+  }
+}
+
+/**
+ * Compares a bearer value with ADMIN_TOKEN in constant time (over SHA-256 digests, so not even the length leaks).
+ *
+ * @example
+ * if (!adminTokenMatches(token, config.adminToken)) throw new ApiError('invalid_token', ...);
+ */
+export function adminTokenMatches(token: string, adminToken: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(token), digest(adminToken));
+}
+
+/**
+ * The `credential_type_mismatch` error for a bearer of the wrong kind. A shared secret sent as a bearer is a
+ * leak: it is logged at warn with its key id (and whether it is one of this engine's keys), never the value.
+ *
+ * @example
+ * throw credentialMismatch('shared_secret', 'user_jwt', { logger, tttKeys, token, requestId });
+ */
+export function credentialMismatch(
+  received: Exclude<BearerKind, 'opaque'>,
+  expected: ExpectedCredential,
+  context: { logger: Logger; tttKeys: readonly EngineAuthKey[]; token: string; requestId: string },
+): ApiError {
+  if (received === 'shared_secret') {
+    let keyId: string | null = null;
+    try {
+      keyId = parseSharedSecret('bearer', context.token).keyId;
+    } catch {
+      // Not a well-formed secret: there is no key id to report.
+    }
+    context.logger.warn(
+      { requestId: context.requestId, keyId, ours: keyId !== null && context.tttKeys.some((k) => k.keyId === keyId) },
+      'a TTTranscribe shared secret was sent as a bearer token; treat it as leaked and rotate it',
+    );
+  }
+  const what: Record<typeof received, string> = {
+    shared_secret: 'a TTTranscribe shared secret',
+    integration_token: 'an integration token',
+    admin_token: 'the admin token',
+    service_token: 'a service token',
+    user_jwt: 'a user JWT',
+  };
+  return new ApiError('credential_type_mismatch', `The bearer value is ${what[received]}, not ${describe(expected)}.`, {
+    details: { received, expected },
+  });
+}

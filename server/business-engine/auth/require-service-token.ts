@@ -1,0 +1,66 @@
+import type { RequestHandler } from 'express';
+import { readBearerToken } from '../../shared/auth/bearer.js';
+import { ApiError } from '../../shared/errors/api-error.js';
+import type { TokenRecord } from '../tokens/token-store.js';
+import type { AuthDeps } from './auth-deps.js';
+import { classifyBearer, credentialMismatch } from './bearer-kind.js';
+import { requestIdOf, setCaller } from './caller.js';
+
+/**
+ * Requires a service token this engine issued, verified with its own public key (ES256, typ, iss, aud, scope)
+ * before anything is forwarded, and still usable by the token table: a refunded token is
+ * `service_token_revoked`, one that already submitted a job is `service_token_already_used`. A user JWT gets
+ * `service_token_required`.
+ *
+ * @example
+ * operations.submitTranscription = { auth: [requireServiceToken(authDeps), transcribeLimit], handler };
+ */
+export function requireServiceToken(deps: AuthDeps): RequestHandler {
+  return async (req, res, next) => {
+    const token = readBearerToken(req, 'service_token');
+    const kind = classifyBearer(token, deps.adminToken);
+    if (kind === 'user_jwt') {
+      throw new ApiError('service_token_required', 'This operation needs a service token from POST /v1/vend-token, not a user JWT.', {
+        details: { received: 'user_jwt' },
+      });
+    }
+    if (kind === 'opaque') {
+      throw new ApiError('invalid_token', 'The service token is not a well-formed JWT.', { details: { credential: 'service_token', reason: 'malformed' } });
+    }
+    if (kind !== 'service_token') {
+      throw credentialMismatch(kind, 'service_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+    }
+    const claims = await deps.serviceTokenKeys.verify(token, { nowMs: deps.now() });
+    const record = deps.tokens.get(claims.jti);
+    if (!record || record.userId !== claims.sub) {
+      throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });
+    }
+    setCaller(res, { kind: 'service_token', userId: claims.sub, jti: claims.jti, token });
+    assertUsable(record);
+    next();
+  };
+}
+
+/**
+ * Throws when a token can no longer submit a job: refunded -> `service_token_revoked`; already claimed,
+ * submitted or consumed -> `service_token_already_used` (with the job id when known).
+ *
+ * @example
+ * assertUsable(tokens.get(jti)!);
+ */
+export function assertUsable(record: TokenRecord): void {
+  if (record.state === 'refunded') {
+    throw new ApiError('service_token_revoked', "This service token's credit was refunded; it can no longer be used.", {
+      details: {
+        tokenId: record.jti,
+        refundedAt: record.settledAt === null ? null : new Date(record.settledAt).toISOString(),
+        reason: record.refundReason,
+      },
+    });
+  }
+  if (record.state !== 'vended') {
+    throw new ApiError('service_token_already_used', 'This service token already submitted a job.', {
+      details: { tokenId: record.jti, jobId: record.jobId },
+    });
+  }
+}

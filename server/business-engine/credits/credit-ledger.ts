@@ -1,0 +1,155 @@
+import type { Statement, Transaction } from 'better-sqlite3';
+import { ApiError } from '../../shared/errors/api-error.js';
+import type { EngineDatabase } from '../db/engine-database.js';
+import { withSqlite } from '../db/sqlite-errors.js';
+
+export type Bucket = 'main' | 'bonus';
+export type LedgerKind = 'grant' | 'charge' | 'refund';
+
+/** A user's credits. */
+export interface Balance {
+  readonly userId: string;
+  readonly main: number;
+  readonly bonus: number;
+  readonly balance: number;
+  readonly updatedAt: number;
+}
+
+/** One row of the append-only ledger (times in ms). */
+export interface LedgerRow {
+  readonly id: number;
+  readonly userId: string;
+  readonly kind: LedgerKind;
+  readonly bucket: Bucket;
+  readonly amount: number;
+  readonly balanceAfter: number;
+  readonly reason: string;
+  readonly requestId: string | null;
+  readonly jobId: string | null;
+  readonly tokenId: string | null;
+  readonly createdAt: number;
+}
+
+/** Where a ledger entry came from: the request, and the token or job it concerns. */
+export interface EntryContext {
+  readonly reason: string;
+  readonly requestId?: string | null;
+  readonly tokenId?: string | null;
+  readonly jobId?: string | null;
+}
+
+interface UserRow { id: string; main: number; bonus: number; updated_at: number }
+interface LedgerDbRow {
+  id: number; user_id: string; kind: LedgerKind; bucket: Bucket; amount: number; balance_after: number; reason: string;
+  request_id: string | null; job_id: string | null; token_id: string | null; created_at: number;
+}
+
+/**
+ * Credits in two buckets (bonus spent first) and the append-only ledger of grants, charges and refunds. The
+ * primitives (`charge`, `credit`) must run inside a caller's transaction; the rest open their own. A user seen
+ * for the first time gets the signup bonus exactly once (an `INSERT OR IGNORE` and a unique ledger index).
+ *
+ * @example
+ * const ledger = new CreditLedger(db, { signupBonus: 3, now: Date.now });
+ * ledger.ensureUser('mobile-user-1', 'req_1'); // { main: 0, bonus: 3, balance: 3, ... }
+ */
+export class CreditLedger {
+  private readonly insertUser: Statement<[string, number, number]>;
+  private readonly selectUser: Statement<[string], UserRow>;
+  private readonly updateUser: Statement<[number, number, number, string]>;
+  private readonly insertEntry: Statement<[string, LedgerKind, Bucket, number, number, string, string | null, string | null, string | null, number]>;
+  private readonly selectPage: Statement<[string, number, number], LedgerDbRow>;
+  private readonly grantTx: Transaction<(userId: string, amount: number, bucket: Bucket, context: EntryContext) => { entry: LedgerRow; balance: Balance }>;
+  readonly ensureUser: (userId: string, requestId: string | null) => Balance;
+
+  constructor(
+    db: EngineDatabase,
+    private readonly options: { signupBonus: number; now: () => number },
+  ) {
+    this.insertUser = db.prepare('INSERT OR IGNORE INTO users (id, main, bonus, created_at, updated_at) VALUES (?, 0, 0, ?, ?)');
+    this.selectUser = db.prepare('SELECT id, main, bonus, updated_at FROM users WHERE id = ?');
+    this.updateUser = db.prepare('UPDATE users SET main = ?, bonus = ?, updated_at = ? WHERE id = ?');
+    this.insertEntry = db.prepare(`INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.selectPage = db.prepare(`SELECT * FROM ledger WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`);
+    const ensure = db.transaction((userId: string, requestId: string | null) => this.ensureUserIn(userId, requestId));
+    // Reads need no write lock: only a user not seen before takes the transaction that grants the bonus.
+    this.ensureUser = (userId, requestId) =>
+      withSqlite('create the user', () => (this.selectUser.get(userId) ? this.balanceIn(userId) : ensure.immediate(userId, requestId)));
+    this.grantTx = db.transaction((userId: string, amount: number, bucket: Bucket, context: EntryContext) => {
+      this.ensureUserIn(userId, context.requestId ?? null);
+      const entry = this.credit(userId, 'grant', bucket, amount, context);
+      return { entry, balance: this.balanceIn(userId) };
+    });
+  }
+
+  /** Creates the user with the signup bonus when first seen (inside the caller's transaction). */
+  ensureUserIn(userId: string, requestId: string | null): Balance {
+    const now = this.options.now();
+    const created = this.insertUser.run(userId, now, now).changes === 1;
+    if (created && this.options.signupBonus > 0) {
+      this.credit(userId, 'grant', 'bonus', this.options.signupBonus, { reason: 'signup_bonus', requestId });
+    }
+    return this.balanceIn(userId);
+  }
+
+  /** The user's balance; the user must exist (inside or outside a transaction). */
+  balanceIn(userId: string): Balance {
+    const row = this.selectUser.get(userId);
+    if (!row) throw new Error(`user ${userId} does not exist`);
+    return { userId, main: row.main, bonus: row.bonus, balance: row.main + row.bonus, updatedAt: row.updated_at };
+  }
+
+  /**
+   * Takes 1 credit (bonus first) and writes the charge entry. Throws `insufficient_credits` (writing nothing) when
+   * the balance is 0. Call inside a transaction.
+   */
+  charge(userId: string, context: EntryContext): { entryId: number; bucket: Bucket; balanceAfter: number } {
+    const current = this.balanceIn(userId);
+    if (current.balance < 1) {
+      throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
+        details: { balance: current.balance, required: 1 },
+      });
+    }
+    const bucket: Bucket = current.bonus > 0 ? 'bonus' : 'main';
+    const entry = this.credit(userId, 'charge', bucket, -1, context);
+    return { entryId: entry.id, bucket, balanceAfter: entry.balanceAfter };
+  }
+
+  /** Adds (or, negative, removes) credits in one bucket and appends the entry. Call inside a transaction. */
+  credit(userId: string, kind: LedgerKind, bucket: Bucket, amount: number, context: EntryContext): LedgerRow {
+    const current = this.balanceIn(userId);
+    const main = current.main + (bucket === 'main' ? amount : 0);
+    const bonus = current.bonus + (bucket === 'bonus' ? amount : 0);
+    const now = this.options.now();
+    this.updateUser.run(main, bonus, now, userId);
+    const row: Omit<LedgerRow, 'id'> = {
+      userId, kind, bucket, amount, balanceAfter: main + bonus, reason: context.reason,
+      requestId: context.requestId ?? null, jobId: context.jobId ?? null, tokenId: context.tokenId ?? null, createdAt: now,
+    };
+    const info = this.insertEntry.run(userId, kind, bucket, amount, row.balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, now);
+    return { id: Number(info.lastInsertRowid), ...row };
+  }
+
+  /**
+   * Grants credits to a user (created with the signup bonus first if new), in one transaction.
+   *
+   * @example
+   * ledger.grant('mobile-user-1', 10, 'main', { reason: 'purchase 2026-11-23', requestId });
+   */
+  grant(userId: string, amount: number, bucket: Bucket, context: EntryContext): { entry: LedgerRow; balance: Balance } {
+    return withSqlite('grant credits', () => this.grantTx.immediate(userId, amount, bucket, context));
+  }
+
+  /** A page of the user's entries, newest first, strictly older than `beforeId`. */
+  page(userId: string, limit: number, beforeId: number = Number.MAX_SAFE_INTEGER): LedgerRow[] {
+    return withSqlite('read the ledger', () => this.selectPage.all(userId, beforeId, limit).map(toLedgerRow));
+  }
+}
+
+function toLedgerRow(r: LedgerDbRow): LedgerRow {
+  return {
+    id: r.id, userId: r.user_id, kind: r.kind, bucket: r.bucket, amount: r.amount, balanceAfter: r.balance_after, reason: r.reason,
+    requestId: r.request_id, jobId: r.job_id, tokenId: r.token_id, createdAt: r.created_at,
+  };
+}

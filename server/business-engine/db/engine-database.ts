@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** The engine's SQLite handle (better-sqlite3). */
+export type EngineDatabase = Database.Database;
+
+const SCHEMA_VERSION = 1;
+
+// The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
+// credit can never be refunded twice even if two code paths race to do it.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  main INTEGER NOT NULL DEFAULT 0 CHECK (main >= 0),
+  bonus INTEGER NOT NULL DEFAULT 0 CHECK (bonus >= 0),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund')),
+  bucket TEXT NOT NULL CHECK (bucket IN ('main', 'bonus')),
+  amount INTEGER NOT NULL CHECK (amount <> 0),
+  balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+  reason TEXT NOT NULL,
+  request_id TEXT,
+  job_id TEXT,
+  token_id TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_by_user ON ledger (user_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_charge_per_token ON ledger (token_id) WHERE kind = 'charge';
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_refund_per_token ON ledger (token_id) WHERE kind = 'refund';
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_signup_bonus ON ledger (user_id) WHERE reason = 'signup_bonus';
+CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TABLE IF NOT EXISTS service_tokens (
+  jti TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  state TEXT NOT NULL CHECK (state IN ('vended', 'submitting', 'submitted', 'consumed', 'refunded')),
+  bucket TEXT NOT NULL CHECK (bucket IN ('main', 'bonus')),
+  charge_entry_id INTEGER NOT NULL REFERENCES ledger(id),
+  request_id TEXT,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  job_id TEXT UNIQUE,
+  submitted_at INTEGER,
+  settled_at INTEGER,
+  refund_reason TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS service_tokens_by_state ON service_tokens (state, expires_at);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  user_id TEXT NOT NULL,
+  client_request_id TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_progress', 'done')),
+  token_jti TEXT,
+  response_json TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, client_request_id)
+);
+CREATE INDEX IF NOT EXISTS idempotency_in_progress ON idempotency_keys (state, created_at);
+`;
+
+/**
+ * Opens (creating if needed) the engine's SQLite database: WAL, synchronous=NORMAL, foreign keys, a busy
+ * timeout, and the schema. Pass ':memory:' for tests.
+ *
+ * @example
+ * const db = openEngineDatabase(config.dbPath);
+ * // ... on shutdown
+ * db.close();
+ */
+export function openEngineDatabase(path: string): EngineDatabase {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}`);
+  }
+  db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  return db;
+}

@@ -1,0 +1,27 @@
+import type { RequestHandler } from 'express';
+import type { components } from '../../../generated/business-engine/schema.js';
+import { callerOf, requestIdOf } from '../auth/caller.js';
+import type { CreditLedger } from '../credits/credit-ledger.js';
+
+/**
+ * GET /v1/credits/balance: the caller's main and bonus credits (a user seen for the first time gets the signup
+ * bonus, once).
+ *
+ * @example
+ * operations.getCreditBalance = { auth: requireUser(authDeps, READ_SCOPES), handler: getCreditBalance({ ledger }) };
+ */
+export function getCreditBalance(deps: { ledger: CreditLedger }): RequestHandler {
+  return (_req, res) => {
+    const { userId } = callerOf(res, 'user');
+    const balance = deps.ledger.ensureUser(userId, requestIdOf(res));
+    const body: components['schemas']['Balance'] = {
+      ok: true,
+      userId,
+      balance: balance.balance,
+      main: balance.main,
+      bonus: balance.bonus,
+      updatedAt: new Date(balance.updatedAt).toISOString(),
+    };
+    res.json(body);
+  };
+}

@@ -1,0 +1,81 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { components } from '../../../generated/business-engine/schema.js';
+import { assertUsable } from '../auth/require-service-token.js';
+import { callerOf, requestIdOf } from '../auth/caller.js';
+import type { TokenStore } from '../tokens/token-store.js';
+import type { TttUpstream } from '../upstream/ttt-upstream.js';
+import { UpstreamFailure } from '../upstream/upstream-failure.js';
+
+type TranscribeRequest = components['schemas']['TranscribeRequest'];
+
+const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
+const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
+  credentials_rejected: 'upstream_auth_failure',
+  server_error: 'upstream_error',
+  timeout: 'upstream_timeout',
+  unavailable: 'upstream_unavailable',
+  caller_error: 'caller_error',
+  token_already_used: 'token_already_used',
+  job_not_found: 'upstream_error',
+};
+
+/**
+ * POST /ttt/transcribe: claims the service token (one job per token, atomically), forwards the job to
+ * TTTranscribe through the signed client, and records jobId -> user. A failure that is not the caller's refunds
+ * the credit (and revokes the token); the caller's own mistake (invalid_request, unsupported_url) gives the token
+ * back so it can be used with a correct URL.
+ *
+ * @example
+ * operations.submitTranscription = { auth: [requireServiceToken(authDeps), limit], handler: submitTranscription(deps) };
+ */
+export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUpstream; logger: Logger }): RequestHandler {
+  return async (req, res) => {
+    const caller = callerOf(res, 'service_token');
+    const requestId = requestIdOf(res);
+    const { tokens } = deps;
+    if (!tokens.claim(caller.jti)) {
+      const record = tokens.get(caller.jti);
+      if (record) assertUsable(record);
+      throw new Error(`service token ${caller.jti} could not be claimed`);
+    }
+    const input = req.body as TranscribeRequest;
+    let accepted;
+    try {
+      accepted = await deps.upstream.submit({
+        serviceToken: caller.token,
+        body: { url: input.url, ...(input.language === undefined ? {} : { language: input.language }) },
+        requestId,
+      });
+    } catch (error) {
+      throw settleFailedSubmission(deps, caller.jti, error, requestId);
+    }
+    tokens.markSubmitted(caller.jti, accepted.jobId);
+    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId }, 'transcription submitted');
+    res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
+    res.json(accepted);
+  };
+}
+
+/** Decides the token's fate after a failed forward and returns the error to answer with. */
+function settleFailedSubmission(deps: { tokens: TokenStore; logger: Logger }, jti: string, error: unknown, requestId: string): unknown {
+  const { tokens } = deps;
+  if (!(error instanceof UpstreamFailure)) {
+    tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
+    return error;
+  }
+  if (error.callerFault) {
+    tokens.release(jti);
+    return error.toApiError();
+  }
+  if (error.kind === 'token_already_used') {
+    // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
+    const jobId = error.info.upstreamDetails?.['jobId'];
+    if (typeof jobId === 'string' && JOB_ID.test(jobId)) tokens.markSubmitted(jti, jobId);
+    else tokens.release(jti);
+    return error.toApiError();
+  }
+  const creditRefunded = tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
+  deps.logger.warn({ requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded }, 'submission to TTTranscribe failed');
+  return error.toApiError({ creditRefunded });
+}

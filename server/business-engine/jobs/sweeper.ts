@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import { newRequestId } from '../../shared/http/request-id.js';
+import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
+import type { TokenStore } from '../tokens/token-store.js';
+import type { TokenVendor } from '../tokens/token-vendor.js';
+import type { TttUpstream } from '../upstream/ttt-upstream.js';
+import { UpstreamFailure } from '../upstream/upstream-failure.js';
+import { settleJob } from './job-settlement.js';
+
+/** What one sweep did. */
+export interface SweepReport {
+  /** Vended tokens that expired unused and were refunded. */
+  readonly expiredRefunded: number;
+  /** Submissions interrupted by a crash (token left in submitting past its expiry), refunded. */
+  readonly interruptedRefunded: number;
+  /** Vends interrupted between charge and answer, refunded and their idempotency key released. */
+  readonly abandonedVends: number;
+  readonly jobsConsumed: number;
+  readonly jobsRefunded: number;
+  /** Jobs whose status could not be read this time (retried next sweep). */
+  readonly pollErrors: number;
+}
+
+/** How long an in-progress vend may take before the sweep decides it was interrupted. */
+const ABANDONED_VEND_MS = 5 * 60_000;
+
+/**
+ * The periodic credit sweep: refunds expired unused tokens (token_expired_unused), interrupted submissions and
+ * vends, and reconciles submitted jobs by polling TTTranscribe (completed -> consumed, failed -> refunded, unknown
+ * to TTTranscribe -> refunded as job_lost). Every refund is a conditional state change, so running it twice, or
+ * next to a status poll, refunds nothing twice.
+ * Tests call {@link Sweeper.runOnce} with an injected clock; main.ts calls {@link Sweeper.start}.
+ *
+ * @example
+ * const report = await sweeper.runOnce(); // { expiredRefunded: 1, ... }
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SweepReport> | undefined;
+
+  constructor(private readonly deps: {
+    tokens: TokenStore;
+    vendor: TokenVendor;
+    upstream: TttUpstream;
+    now: () => number;
+    logger: Logger;
+    batchSize?: number;
+  }) {}
+
+  /** Runs one sweep (or joins the one already running). */
+  runOnce(): Promise<SweepReport> {
+    this.running ??= this.sweep().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Sweeps every `intervalMs` until {@link stop}. */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.runOnce().catch((error: unknown) => this.deps.logger.error({ err: error }, 'credit sweep failed'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async sweep(): Promise<SweepReport> {
+    const { tokens, vendor, upstream, logger } = this.deps;
+    const limit = this.deps.batchSize ?? 500;
+    const now = this.deps.now();
+    const requestId = newRequestId();
+    // A token is still accepted within the clock tolerance after exp; refund only once it is truly unusable.
+    const expiredBefore = now - SERVICE_TOKEN.clockToleranceSec * 1000;
+    let expiredRefunded = 0;
+    for (const token of tokens.expiredUnused(expiredBefore, limit)) {
+      if (tokens.refund(token.jti, 'vended', { reason: 'token_expired_unused', requestId })) expiredRefunded += 1;
+    }
+    let interruptedRefunded = 0;
+    for (const token of tokens.stuckSubmitting(expiredBefore, limit)) {
+      if (tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) interruptedRefunded += 1;
+    }
+    const abandonedVends = vendor.abandonStale(now - ABANDONED_VEND_MS, limit, requestId);
+    let jobsConsumed = 0;
+    let jobsRefunded = 0;
+    let pollErrors = 0;
+    for (const token of tokens.unsettled(limit)) {
+      if (!token.jobId) continue;
+      try {
+        const status = await upstream.status(token.jobId, requestId);
+        const { outcome } = settleJob(tokens, logger, token, status, requestId);
+        if (outcome === 'consumed') jobsConsumed += 1;
+        if (outcome === 'refunded') jobsRefunded += 1;
+      } catch (error) {
+        // TTTranscribe no longer knows the job (its data was lost): it will never complete, so the credit goes back.
+        if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
+          if (tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
+          continue;
+        }
+        pollErrors += 1;
+        logger.warn({ err: error, jobId: token.jobId }, 'could not read a job status during the sweep');
+        if (upstream.circuitState === 'open') break;
+      }
+    }
+    const report = { expiredRefunded, interruptedRefunded, abandonedVends, jobsConsumed, jobsRefunded, pollErrors };
+    if (Object.values(report).some((n) => n > 0)) logger.info({ ...report, requestId }, 'credit sweep');
+    return report;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createLogger } from '../shared/logging/logger.js';
+import { createApp, type BusinessEngine } from './app.js';
+import { readBuildInfo } from './build-info.js';
+import { secretId, type EngineConfig } from './config.js';
+
+/** A listening Business Engine. */
+export interface RunningBusinessEngine {
+  /** Base URL, e.g. `http://127.0.0.1:8787` (the real port when config.port is 0). */
+  readonly url: string;
+  readonly server: Server;
+  readonly engine: BusinessEngine;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`, then closes them), stops the sweep, closes the DB. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts the Business Engine from a validated configuration: builds it, listens, starts the credit sweep, and logs
+ * its key ids (X-Engine-Auth kids, the service-token kid, the user-JWT secret id), never a secret. main.ts uses it;
+ * `npm start` can run it in-process next to TTTranscribe.
+ *
+ * @example
+ * const running = await startBusinessEngine(loadEngineConfig(process.env));
+ * process.once('SIGTERM', () => void running.close());
+ */
+export async function startBusinessEngine(config: EngineConfig, options: { logger?: Logger } = {}): Promise<RunningBusinessEngine> {
+  const logger = options.logger ?? createLogger({ service: 'business-engine', level: config.logLevel });
+  const engine = createApp(config, { logger, build: readBuildInfo(process.env) });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = engine.app.listen(config.port, config.host);
+      s.once('listening', () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  engine.sweeper.start(config.sweepIntervalSec * 1000);
+  logger.info({
+    url,
+    tttBaseUrl: config.tttBaseUrl,
+    engineAuthKeyIds: config.tttKeys.map((k) => k.keyId),
+    serviceTokenKid: config.serviceTokenKey.kid,
+    userJwt: config.userJwt.mode === 'hs256'
+      ? { mode: 'hs256', secretId: secretId('USER_JWT_SECRET', config.userJwt.secret) }
+      : { mode: 'jwks', jwksUrl: config.userJwt.jwksUrl },
+    db: config.dbPath,
+    sweepIntervalSec: config.sweepIntervalSec,
+  }, 'Business Engine listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    engine,
+    logger,
+    close({ graceMs = 10_000 } = {}) {
+      closed ??= (async () => {
+        logger.info({ graceMs }, 'Business Engine shutting down');
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        await httpClosed;
+        clearTimeout(force);
+        await engine.close();
+        logger.info('Business Engine stopped');
+        await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      })();
+      return closed;
+    },
+  };
+}

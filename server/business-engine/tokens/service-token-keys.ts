@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { ApiError } from '../../shared/errors/api-error.js';
+import { translateJoseError } from '../../shared/auth/jose-errors.js';
+import type { ServiceTokenKeyConfig } from '../config.js';
+
+/** Fixed parts of every service token (see the serviceToken security scheme). */
+export const SERVICE_TOKEN = {
+  typ: 'ttt-service+jwt',
+  alg: 'ES256',
+  issuer: 'business-engine',
+  audience: 'tttranscribe',
+  scope: 'ttt:transcribe',
+  lifetimeSec: 900,
+  clockToleranceSec: 30,
+} as const;
+
+/** The claims of a service token the engine issued. */
+export interface ServiceTokenClaims {
+  readonly sub: string;
+  readonly jti: string;
+  readonly scope: string;
+  readonly iat: number;
+  readonly exp: number;
+}
+
+/** Signs one service token; replaceable in tests (a slow or failing signer). */
+export type SignServiceToken = (claims: ServiceTokenClaims) => Promise<string>;
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A fresh id: prefix plus 26 random Crockford base32 characters (130 bits).
+ *
+ * @example
+ * newTokenId(); // 'tok_7ZQ3K…'
+ */
+export function newTokenId(prefix = 'tok_'): string {
+  const bytes = randomBytes(26);
+  let out = prefix;
+  for (const b of bytes) out += CROCKFORD[b & 31];
+  return out;
+}
+
+/**
+ * The engine's ES256 service-token key: imported once as a CryptoKey, used to sign tokens, to verify the engine's
+ * own tokens before anything is forwarded, and published (public part only) as the JWK Set.
+ *
+ * @example
+ * const keys = new ServiceTokenKeys(config.serviceTokenKey);
+ * const token = await keys.sign({ sub: 'u1', jti: newTokenId(), scope: 'ttt:transcribe', iat, exp: iat + 900 });
+ * const claims = await keys.verify(token, { nowMs: Date.now() });
+ */
+export class ServiceTokenKeys {
+  readonly kid: string;
+  readonly publicJwk: JWK;
+  private readonly privateKey: Promise<CryptoKey>;
+  private readonly publicKey: Promise<CryptoKey>;
+
+  constructor(config: ServiceTokenKeyConfig) {
+    const { d: _d, ...publicPart } = config.privateJwk;
+    this.kid = config.kid;
+    this.publicJwk = { ...publicPart, kid: config.kid, alg: SERVICE_TOKEN.alg, use: 'sig' };
+    this.privateKey = importJWK({ ...config.privateJwk }, SERVICE_TOKEN.alg) as Promise<CryptoKey>;
+    this.publicKey = importJWK({ ...publicPart }, SERVICE_TOKEN.alg) as Promise<CryptoKey>;
+    // Awaited on use; this only keeps an import failure from being reported as an unhandled rejection.
+    this.privateKey.catch(() => undefined);
+    this.publicKey.catch(() => undefined);
+  }
+
+  /** The JWK Set served at /.well-known/jwks.json. */
+  jwks(): { keys: JWK[] } {
+    return { keys: [{ ...this.publicJwk }] };
+  }
+
+  readonly sign: SignServiceToken = async (claims) =>
+    new SignJWT({ scope: claims.scope })
+      .setProtectedHeader({ alg: SERVICE_TOKEN.alg, typ: SERVICE_TOKEN.typ, kid: this.kid })
+      .setIssuer(SERVICE_TOKEN.issuer)
+      .setAudience(SERVICE_TOKEN.audience)
+      .setSubject(claims.sub)
+      .setJti(claims.jti)
+      .setIssuedAt(claims.iat)
+      .setExpirationTime(claims.exp)
+      .sign(await this.privateKey);
+
+  /**
+   * Verifies a token this engine issued: ES256 under its kid, typ, iss, aud, required claims and scope; with
+   * `ignoreExpiry` (reading a job's status) only the signature and the fixed claims are checked.
+   *
+   * @throws ApiError invalid_token, token_expired, token_not_yet_valid, invalid_token_claims or insufficient_scope.
+   */
+  async verify(token: string, options: { nowMs: number; ignoreExpiry?: boolean }): Promise<ServiceTokenClaims> {
+    const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.kid !== this.kid) {
+        throw new ApiError('invalid_token', "The service token's key id is not this engine's signing key.", {
+          details: { credential: 'service_token', reason: 'unknown_key_id' },
+        });
+      }
+      const key = await this.publicKey;
+      let payload: Record<string, unknown>;
+      if (options.ignoreExpiry) {
+        const verified = await compactVerify(token, key, { algorithms: [SERVICE_TOKEN.alg] });
+        if (verified.protectedHeader.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
+        payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
+        if (payload['iss'] !== SERVICE_TOKEN.issuer) throw claimError('iss', 'check_failed');
+        if (payload['aud'] !== SERVICE_TOKEN.audience) throw claimError('aud', 'check_failed');
+      } else {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: [SERVICE_TOKEN.alg],
+          typ: SERVICE_TOKEN.typ,
+          issuer: SERVICE_TOKEN.issuer,
+          audience: SERVICE_TOKEN.audience,
+          requiredClaims: ['sub', 'jti', 'scope', 'iat', 'exp'],
+          clockTolerance: SERVICE_TOKEN.clockToleranceSec,
+          currentDate: new Date(options.nowMs),
+        }));
+      }
+      for (const claim of ['sub', 'jti', 'scope'] as const) {
+        if (typeof payload[claim] !== 'string' || payload[claim] === '') throw claimError(claim, typeof payload[claim] === 'undefined' ? 'missing' : 'invalid');
+      }
+      const scopes = String(payload['scope']).split(' ');
+      if (!scopes.includes(SERVICE_TOKEN.scope)) {
+        throw new ApiError('insufficient_scope', `This operation needs the scope '${SERVICE_TOKEN.scope}'.`, {
+          details: { requiredScope: SERVICE_TOKEN.scope, grantedScopes: scopes.filter((s) => s !== '') },
+        });
+      }
+      return {
+        sub: payload['sub'] as string, jti: payload['jti'] as string, scope: payload['scope'] as string,
+        iat: Number(payload['iat']), exp: Number(payload['exp']),
+      };
+    } catch (error) {
+      throw translateJoseError(error, context);
+    }
+  }
+}
+
+function claimError(claim: string, reason: 'missing' | 'invalid' | 'check_failed'): ApiError {
+  return new ApiError('invalid_token_claims', `The service token's '${claim}' claim is ${reason === 'missing' ? 'missing' : 'not accepted'}.`, {
+    details: { credential: 'service_token', claim, reason },
+  });
+}

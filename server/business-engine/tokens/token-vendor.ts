@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { components } from '../../../generated/business-engine/schema.js';
+import { ApiError } from '../../shared/errors/api-error.js';
+import type { CreditLedger } from '../credits/credit-ledger.js';
+import type { EngineDatabase } from '../db/engine-database.js';
+import { withSqlite } from '../db/sqlite-errors.js';
+import type { IdempotencyStore } from './idempotency-store.js';
+import { newTokenId, SERVICE_TOKEN, type SignServiceToken } from './service-token-keys.js';
+import type { TokenStore } from './token-store.js';
+
+type VendTokenResponse = components['schemas']['VendTokenResponse'];
+
+/** One vend request, after authentication and validation. */
+export interface VendRequest {
+  readonly userId: string;
+  readonly clientRequestId: string;
+  /** The validated body; its canonical hash decides "same body" for idempotency. */
+  readonly body: { readonly userId?: string; readonly clientRequestId: string };
+  readonly requestId: string;
+}
+
+export interface VendResult {
+  readonly response: VendTokenResponse;
+  /** True when this is the stored answer of an earlier request with the same key and body. */
+  readonly replayed: boolean;
+}
+
+interface AbandonedVend {
+  readonly userId: string;
+  readonly clientRequestId: string;
+  readonly jti: string | null;
+  readonly reason: string;
+  readonly requestId: string | null;
+}
+
+type Begin =
+  | { kind: 'replay'; response: VendTokenResponse }
+  | { kind: 'charged'; jti: string; iat: number; exp: number; balanceAfter: number };
+
+/**
+ * Vends service tokens: in ONE transaction it checks the idempotency key, charges 1 credit (bonus first), records
+ * the token and takes the key as in_progress; then it signs (async) and stores the answer. If signing fails the
+ * charge is refunded and the key released, so the user is never charged for a token they did not get.
+ *
+ * @example
+ * const { response, replayed } = await vendor.vend({ userId, clientRequestId, body, requestId });
+ */
+export class TokenVendor {
+  private readonly beginTx: Transaction<(request: VendRequest, bodyHash: string) => Begin>;
+  private readonly abandonTx: Transaction<(key: AbandonedVend) => boolean>;
+
+  constructor(
+    db: EngineDatabase,
+    private readonly deps: {
+      ledger: CreditLedger;
+      tokens: TokenStore;
+      idempotency: IdempotencyStore;
+      sign: SignServiceToken;
+      now: () => number;
+      logger: Logger;
+    },
+  ) {
+    this.beginTx = db.transaction((request: VendRequest, bodyHash: string): Begin => {
+      const { ledger, tokens, idempotency } = this.deps;
+      ledger.ensureUserIn(request.userId, request.requestId);
+      const existing = idempotency.findIn(request.userId, request.clientRequestId);
+      if (existing) {
+        const details = { clientRequestId: request.clientRequestId };
+        if (existing.bodyHash !== bodyHash) {
+          throw new ApiError('idempotency_key_reused', `clientRequestId '${request.clientRequestId}' was first used with a different body.`, { details });
+        }
+        if (existing.state === 'in_progress' || existing.responseJson === null) {
+          throw new ApiError('idempotency_in_progress', `A request with clientRequestId '${request.clientRequestId}' is still in progress.`, { details });
+        }
+        return { kind: 'replay', response: JSON.parse(existing.responseJson) as VendTokenResponse };
+      }
+      const jti = newTokenId();
+      const charge = ledger.charge(request.userId, { reason: 'vend_token', requestId: request.requestId, tokenId: jti });
+      const iat = Math.floor(this.deps.now() / 1000);
+      const exp = iat + SERVICE_TOKEN.lifetimeSec;
+      tokens.insertIn({
+        jti, userId: request.userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: request.requestId,
+        issuedAt: iat * 1000, expiresAt: exp * 1000,
+      });
+      idempotency.insertIn({ userId: request.userId, clientRequestId: request.clientRequestId, bodyHash, tokenJti: jti });
+      return { kind: 'charged', jti, iat, exp, balanceAfter: charge.balanceAfter };
+    });
+    this.abandonTx = db.transaction((key: AbandonedVend) => {
+      const refunded = key.jti === null ? false : this.deps.tokens.refund(key.jti, 'vended', { reason: key.reason, requestId: key.requestId });
+      this.deps.idempotency.removeIn(key.userId, key.clientRequestId);
+      return refunded;
+    });
+  }
+
+  async vend(request: VendRequest): Promise<VendResult> {
+    const begun = withSqlite('charge the credit', () => this.beginTx.immediate(request, canonicalHash(request.body)));
+    if (begun.kind === 'replay') return { response: begun.response, replayed: true };
+    let token: string;
+    try {
+      token = await this.deps.sign({ sub: request.userId, jti: begun.jti, scope: SERVICE_TOKEN.scope, iat: begun.iat, exp: begun.exp });
+    } catch (error) {
+      withSqlite('refund the failed vend', () => this.abandonTx.immediate({
+        userId: request.userId, clientRequestId: request.clientRequestId, jti: begun.jti, reason: 'vend_failed', requestId: request.requestId,
+      }));
+      this.deps.logger.error({ err: error, tokenId: begun.jti, requestId: request.requestId }, 'service token signing failed; credit refunded');
+      throw new ApiError('internal_error', 'The service token could not be signed; nothing was charged.', { cause: error });
+    }
+    const response: VendTokenResponse = {
+      ok: true,
+      token,
+      tokenId: begun.jti,
+      expiresIn: SERVICE_TOKEN.lifetimeSec,
+      expiresAt: new Date(begun.exp * 1000).toISOString(),
+      balanceAfter: begun.balanceAfter,
+      requestId: request.requestId,
+    };
+    if (!this.deps.idempotency.complete(request.userId, request.clientRequestId, begun.jti, JSON.stringify(response))) {
+      // The sweep gave up on this vend and refunded it: the token is revoked, so do not hand it out.
+      this.deps.logger.warn({ tokenId: begun.jti, requestId: request.requestId }, 'vend finished after the sweep refunded it');
+      throw new ApiError('internal_error', 'The vend was interrupted and refunded; nothing was charged. Retry with the same clientRequestId.');
+    }
+    return { response, replayed: false };
+  }
+
+  /**
+   * Refunds vends interrupted between the charge and the answer (a crash, or a signer that never returned): keys
+   * still in progress taken at or before `before` (ms). Their keys are released so the client can retry.
+   */
+  abandonStale(before: number, limit: number, requestId: string | null = null): number {
+    let refunded = 0;
+    for (const key of this.deps.idempotency.stale(before, limit)) {
+      const done = withSqlite('refund an interrupted vend', () => this.abandonTx.immediate({
+        userId: key.userId, clientRequestId: key.clientRequestId, jti: key.tokenJti, reason: 'vend_interrupted', requestId,
+      }));
+      if (done) refunded += 1;
+    }
+    return refunded;
+  }
+}
+
+/**
+ * SHA-256 of the body with sorted keys, so key order and whitespace do not make a "different body".
+ *
+ * @example
+ * canonicalHash({ userId: 'u1', clientRequestId: 'k' }) === canonicalHash({ clientRequestId: 'k', userId: 'u1' }); // true
+ */
+export function canonicalHash(body: Readonly<Record<string, unknown>>): string {
+  const sorted = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}

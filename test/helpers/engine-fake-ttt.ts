@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import {
+  bearerTokenFromAuthorization,
+  createEngineAuthVerifier,
+  type EngineAuthKey,
+  type EngineAuthResult,
+} from '../../server/shared/auth/engine-auth.js';
+import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from './engine-app.js';
+
+/** One request the fake TTTranscribe received, with the verdict on its X-Engine-Auth header. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** The request target exactly as received (path and query). */
+  readonly target: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+  /** X-Engine-Auth checked with the fake's keys (`check`, so nonces are not consumed). */
+  readonly engineAuth: EngineAuthResult;
+}
+
+/** What the fake answers: a status and JSON body, or no answer at all, or a dropped connection. */
+export type FakeAnswer =
+  | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string>; readonly raw?: string }
+  | 'hang'
+  | 'destroy';
+
+export type FakeHandler = (request: RecordedRequest) => FakeAnswer;
+
+export interface FakeTtt {
+  readonly baseUrl: string;
+  /** Every request received, in order (to prove a call was, or was not, made). */
+  readonly requests: RecordedRequest[];
+  /** Replaces the answering function. */
+  respond(handler: FakeHandler): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in for TTTranscribe on 127.0.0.1:0 built with node:http, for unit tests of the engine's upstream
+ * handling (timeouts, 5xx, dropped connections). Each request's X-Engine-Auth is verified with `keys`, so tests
+ * can assert the engine signed what it sent. Hanging requests are released on close.
+ *
+ * @example
+ * const ttt = await startFakeTtt({ keys: [TEST_KEY], now: () => clock.ms });
+ * ttt.respond(() => ({ status: 500, body: { code: 'internal_error' } }));
+ */
+export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; now: () => number; handler?: FakeHandler }): Promise<FakeTtt> {
+  const verifier = createEngineAuthVerifier({ keys: options.keys, now: options.now });
+  const requests: RecordedRequest[] = [];
+  let handler: FakeHandler = options.handler ?? (() => ({ status: 404, body: { code: 'not_found' } }));
+  const hanging = new Set<ServerResponse>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const target = req.url ?? '/';
+      const engineAuth = verifier.check({
+        header: req.headers['x-engine-auth'] as string | undefined,
+        method: req.method ?? 'GET',
+        target,
+        body: body.length > 0 ? body : undefined,
+        bearerToken: bearerTokenFromAuthorization(req.headers.authorization),
+      });
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', target, headers: req.headers, body: body.toString('utf8'), engineAuth };
+      requests.push(recorded);
+      const answer = handler(recorded);
+      if (answer === 'hang') {
+        hanging.add(res);
+        return;
+      }
+      if (answer === 'destroy') {
+        req.socket.destroy();
+        return;
+      }
+      const payload = answer.raw ?? JSON.stringify(answer.body ?? {});
+      res.writeHead(answer.status, {
+        'content-type': answer.raw === undefined ? (answer.status >= 400 ? 'application/problem+json' : 'application/json') : 'text/plain',
+        'x-request-id': String(req.headers['x-request-id'] ?? 'req_fake_upstream'),
+        ...answer.headers,
+      });
+      res.end(payload);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    respond: (next) => {
+      handler = next;
+    },
+    close: async () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A base URL on which nothing listens (a port that was free a moment ago): connections are refused.
+ *
+ * @example
+ * const deadUrl = await refusedBaseUrl();
+ */
+export async function refusedBaseUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * A TTTranscribe-shaped problem answer for the fake (request id `req_upstream_0001`).
+ *
+ * @example
+ * ttt.respond(() => upstreamProblem(401, 'engine_auth_key_mismatch', 'Signed with an unknown key id.'));
+ */
+export function upstreamProblem(status: number, code: string, detail: string, details: Record<string, unknown> = {}): FakeAnswer {
+  return {
+    status,
+    body: { type: `/docs/errors.html#${code}`, title: code, status, detail, ok: false, code, requestId: 'req_upstream_0001', retryable: false, responsibility: 'caller', guidance: '', details },
+    headers: { 'x-request-id': 'req_upstream_0001' },
+  };
+}
+
+/** An engine in front of a fake TTTranscribe holding the same shared secret, and a way to vend tokens. */
+export interface EngineWithFakeTtt {
+  readonly be: EngineTestApp;
+  readonly ttt: FakeTtt;
+  /** Vends a service token for `sub` (each call a new clientRequestId) and returns the vend answer. */
+  vend(sub?: string): Promise<{ token: string; tokenId: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fake TTTranscribe and an engine pointed at it, sharing one frozen clock and one fresh shared secret
+ * (so the fake can verify every X-Engine-Auth header). Users start with 100 bonus credits unless `env` says otherwise.
+ *
+ * @example
+ * const { be, ttt, vend, close } = await startEngineWithFakeTtt();
+ * ttt.respond(() => ({ status: 202, body: { ok: true, jobId: 'job_TEST00000001', status: 'queued', submittedAt } }));
+ */
+export async function startEngineWithFakeTtt(env: Record<string, string> = {}): Promise<EngineWithFakeTtt> {
+  const secret = env['TTT_SHARED_SECRET'] ?? generateSharedSecret();
+  const clock = { ms: ENGINE_T0_MS };
+  const ttt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', secret)], now: () => clock.ms });
+  const be = await startEngineTestApp({ clock, env: { TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '100', ...env } });
+  let n = 0;
+  return {
+    be,
+    ttt,
+    vend: async (sub = 'submit-user') => {
+      const { data, error } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `vend-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub })) });
+      if (!data) throw new Error(`vend failed: ${JSON.stringify(error)}`);
+      return data;
+    },
+    close: async () => {
+      await be.close();
+      await ttt.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { startEngineWithFakeTtt, upstreamProblem } from '../../../helpers/engine-fake-ttt.js';
+
+// The sweep's recovery paths for crashes between steps (the expiry and job reconciliation paths are covered
+// with the status endpoint in handlers/get-transcription-status.test.ts).
+describe('Sweeper recovery', () => {
+  let be: EngineTestApp;
+  let hold: { entered: () => void; released: Promise<void> } | undefined;
+  beforeAll(async () => {
+    be = await startEngineTestApp({
+      deps: {
+        decorateSigner: (sign: SignServiceToken): SignServiceToken => async (claims) => {
+          const gate = hold;
+          if (gate) {
+            gate.entered();
+            await gate.released;
+          }
+          return sign(claims);
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await be.close();
+  });
+
+  const balance = async (sub: string) => (await be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub })) })).data!.balance;
+
+  it('refunds a vend interrupted between charge and answer, frees its key, and never hands out its token', async () => {
+    let entered!: () => void;
+    let release!: () => void;
+    const hasEntered = new Promise<void>((resolve) => { entered = resolve; });
+    hold = { entered, released: new Promise<void>((resolve) => { release = resolve; }) };
+    const headers = be.bearer(await be.userJwt({ sub: 'stuck-vend' }));
+    const stuck = be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers });
+    await hasEntered;
+    hold = undefined;
+    expect(await balance('stuck-vend')).toBe(2);
+
+    be.clock.ms += 4 * 60_000;
+    expect((await be.engine.sweeper.runOnce()).abandonedVends).toBe(0);
+    be.clock.ms += 2 * 60_000;
+    expect((await be.engine.sweeper.runOnce()).abandonedVends).toBe(1);
+    expect(await balance('stuck-vend')).toBe(3);
+
+    const retry = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) });
+    expect(retry.response.status).toBe(200);
+    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
+
+    release();
+    const late = await stuck;
+    expect(late.response.status).toBe(500);
+    expect(late.error).toMatchObject({ code: 'internal_error', detail: expect.stringContaining('interrupted and refunded') });
+    const replay = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) });
+    expect(replay.data).toEqual(retry.data);
+    const ledger = (await be.client.GET('/v1/credits/ledger', { headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) })).data!.entries;
+    expect(ledger.map((e) => [e.kind, e.reason])).toEqual([['charge', 'vend_token'], ['refund', 'vend_interrupted'], ['charge', 'vend_token'], ['grant', 'signup_bonus']]);
+    expect(await balance('stuck-vend')).toBe(2);
+    be.clock.ms = ENGINE_T0_MS;
+  });
+
+  it('refunds a submission interrupted after its token was claimed, once it expired', async () => {
+    const headers = be.bearer(await be.userJwt({ sub: 'stuck-submit' }));
+    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'claim-1' }, headers });
+    // As if the process died right after claiming the token, before TTTranscribe answered.
+    expect(be.engine.tokens.claim(data!.tokenId)).toBe(true);
+    be.clock.ms += 900_000;
+    expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
+    be.clock.ms += 31_000;
+    expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(1);
+    expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
+    expect(be.engine.tokens.get(data!.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'submission_interrupted' });
+    be.clock.ms = ENGINE_T0_MS;
+    expect(await balance('stuck-submit')).toBe(3);
+  });
+});
+
+describe('Sweeper reconciliation of jobs TTTranscribe lost', () => {
+  it('refunds a submitted job TTTranscribe answers job_not_found for, once', async () => {
+    const { be, ttt, vend, close } = await startEngineWithFakeTtt({ SIGNUP_BONUS_CREDITS: '3' });
+    try {
+      ttt.respond(() => ({ status: 202, body: { ok: true, jobId: 'job_LOST0000000001', status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } }));
+      const vended = await vend('lost-user');
+      expect((await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(vended.token) })).response.status).toBe(202);
+      ttt.respond(() => upstreamProblem(404, 'job_not_found', 'No job with id job_LOST0000000001 exists.', { jobId: 'job_LOST0000000001' }));
+      expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(1);
+      expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(0);
+      expect(be.engine.tokens.get(vended.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
+    } finally {
+      await close();
+    }
+  });
+});
