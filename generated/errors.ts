@@ -236,7 +236,7 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Correct the fields listed in details.errors and send the request again.",
-    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer into the body, query, path or headers. **Who acts:** the caller. **Fix:** correct the named fields.",
+    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer that starts with where the value was: `/body/...`, `/query/<name>`, `/path/<name>` or `/headers/<name>`. **Who acts:** the caller. **Fix:** correct the named fields.",
     "exampleDetails": {
       "errors": [
         {

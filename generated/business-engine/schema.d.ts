@@ -376,7 +376,7 @@ export interface components {
              * @default main
              * @enum {string}
              */
-            bucket: "main" | "bonus";
+            bucket?: "main" | "bonus";
             reason: string;
         };
         GrantResponse: {

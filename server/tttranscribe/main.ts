@@ -1,19 +1,17 @@
 /**
  * TTTranscribe's entry point: `tsx server/tttranscribe/main.ts` (npm run start:ttt).
- * Loads the repository's `.env` when present (variables already in the environment win), validates the
+ * Loads `.env` (the repository's, or PLUCT_ENV_FILE) when present (variables already in the environment win), validates the
  * configuration once, starts the service and shuts it down cleanly on SIGINT/SIGTERM.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { exitOnConfigError } from '../shared/config/env.js';
+import { loadEnvFile } from '../shared/config/load-env-file.js';
 import { loadConfig, type TttConfig } from './config.js';
 import { startTttranscribe } from './start-service.js';
 
 const SERVICE = 'TTTranscribe';
 const SHUTDOWN_GRACE_MS = 10_000;
 
-const envFile = fileURLToPath(new URL('../../.env', import.meta.url));
-if (existsSync(envFile)) process.loadEnvFile(envFile);
+loadEnvFile();
 
 let config: TttConfig;
 try {

@@ -13,11 +13,13 @@ interface HttpLikeError {
 /** Turns a validator path such as `.body.url` or `.query.limit` into a JSON pointer: `/body/url`. */
 export function toJsonPointer(path: string | undefined): string {
   if (!path) return '';
-  if (path.startsWith('/')) return path;
+  // express-openapi-validator says `params` where OpenAPI says `in: path`; pointers follow the spec.
+  if (path.startsWith('/')) return path.replace(/^\/params\//, '/path/');
   const parts = path
     .replace(/\[(\d+)\]/g, '.$1')
     .split('.')
     .filter((p) => p.length > 0)
+    .map((p, i) => (i === 0 && p === 'params' ? 'path' : p))
     .map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1'));
   return `/${parts.join('/')}`;
 }

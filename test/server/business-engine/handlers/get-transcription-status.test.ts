@@ -95,7 +95,7 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const { error, response } = await status('not-a-job', await be.userJwt());
     expect(response.status).toBe(400);
     // The shared validator translation names path parameters under /params.
-    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/params/jobId' })] } });
+    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/path/jobId' })] } });
   });
 
   it('answers credential_type_mismatch to the admin token', async () => {

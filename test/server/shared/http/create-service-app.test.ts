@@ -145,7 +145,7 @@ describe('createServiceApp', () => {
     expect(unknown.body.code).toBe('invalid_request');
     expect(unknown.body.details.errors[0].pointer).toBe('/query/debug');
     const badParam = await call('GET', '/items/zzz');
-    expect(badParam.body.details.errors[0].pointer).toBe('/params/itemId');
+    expect(badParam.body.details.errors[0].pointer).toBe('/path/itemId');
   });
 
   it('answers payload_too_large and unsupported_media_type', async () => {

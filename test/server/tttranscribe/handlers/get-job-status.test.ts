@@ -76,8 +76,8 @@ describe('GET /status/{jobId}', () => {
   it('an id that breaks the pattern -> 400 invalid_request pointing at the path parameter', async () => {
     const { error } = await status('not-a-job');
     expect(error?.code).toBe('invalid_request');
-    // The shared translateError names path parameters as express-openapi-validator does: /params/<name>.
-    expect((error?.details['errors'] as Array<{ pointer: string }>)[0]?.pointer).toBe('/params/jobId');
+    // Pointers follow the spec's parameter locations: /path/<name>.
+    expect((error?.details['errors'] as Array<{ pointer: string }>)[0]?.pointer).toBe('/path/jobId');
   });
 
   it('needs X-Engine-Auth but no service token', async () => {
