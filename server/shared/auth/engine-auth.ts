@@ -90,7 +90,7 @@ export function signEngineAuth(input: SignEngineAuthInput): SignedEngineAuth {
   if (!NONCE_RE.test(nonce)) throw new TypeError('nonce must be 22 base64url characters');
   const timestamp = Math.floor((input.now ?? Date.now)() / 1000);
   const stringToSign = buildStringToSign({ ...input, timestamp, nonce });
-  const sigs = input.keys.map((k) => `${k.keyId}:${hmac(k.key, stringToSign)}`);
+  const sigs = input.keys.map((k) => `${k.keyId}:${hmacBase64url(k.key, stringToSign)}`);
   return { header: `v1;t=${timestamp};n=${nonce};sig=${sigs.join(',')}`, stringToSign, timestamp, nonce };
 }
 
@@ -166,142 +166,11 @@ export function bearerTokenFromAuthorization(authorization: string | undefined):
   return m?.[1];
 }
 
-export type EngineAuthFailureCode =
-  | 'missing_engine_auth_header'
-  | 'invalid_engine_auth_header'
-  | 'engine_auth_key_mismatch'
-  | 'engine_auth_timestamp_skewed'
-  | 'engine_auth_replayed';
-
-export type EngineAuthResult =
-  | { readonly ok: true; readonly keyId: string }
-  | { readonly ok: false; readonly code: EngineAuthFailureCode; readonly message: string; readonly details: Record<string, unknown> };
-
-/** What the server saw; `target` is the raw request target (Express: `req.originalUrl`), `body` the raw bytes. */
-export interface EngineAuthRequest extends Omit<StringToSignInput, 'timestamp' | 'nonce'> {
-  readonly header: string | undefined;
-}
-
-export interface EngineAuthVerifierOptions {
-  /** Accepted keys, current first (`TTT_SHARED_SECRET`, then `TTT_SHARED_SECRET_NEXT`). */
-  readonly keys: readonly EngineAuthKey[];
-  readonly toleranceSec?: number;
-  /** How long a nonce is remembered; never less than its timestamp stays within tolerance, whatever this says. */
-  readonly replayWindowSec?: number;
-  /** Clock in milliseconds. */
-  readonly now?: () => number;
-  /** Replay-cache cap (default 100 000 ≈ 166 req/s sustained over 600 s); when full the oldest nonce is dropped. */
-  readonly maxNonces?: number;
-}
-
-export interface EngineAuthVerifier {
-  /** Verify and, on success, record the nonce so it is rejected for `replayWindowSec`. */
-  verify(req: EngineAuthRequest): EngineAuthResult;
-  /** Same checks (a seen nonce still fails) but records nothing: for side-effect-free probe endpoints only. */
-  check(req: EngineAuthRequest): EngineAuthResult;
-  readonly acceptedKeyIds: string[];
-  /** Nonces currently remembered (for metrics). */
-  readonly replayCacheSize: number;
-}
-
-/**
- * Build the verifier TTTranscribe runs on every request. Checks, in order: header present, parsable, version v1,
- * timestamp within `toleranceSec`, a signature under an accepted kid, that signature correct, nonce unseen.
- * The replay cache is in memory and per process: with several replicas a nonce replayed to another replica is
- * only stopped by the timestamp window, so keep one replica or share the cache if that matters.
- *
- * @example
- * const verifier = createEngineAuthVerifier({ keys: engineAuthKeysFromEnv(process.env) });
- * const result = verifier.verify({ header: req.get('x-engine-auth'), method: req.method, target: req.originalUrl,
- *   body: rawBody, bearerToken: bearerTokenFromAuthorization(req.get('authorization')) });
- * if (!result.ok) throw new ApiError(result.code, result.message, { details: result.details });
- */
-export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): EngineAuthVerifier {
-  const { toleranceSec = 300, replayWindowSec = 600, now = Date.now, maxNonces = 100_000 } = options;
-  if (options.keys.length === 0) throw new TypeError('createEngineAuthVerifier needs at least one key');
-  if (!(maxNonces >= 1)) throw new RangeError('maxNonces must be at least 1');
-  const keys = new Map(options.keys.map((k) => [k.keyId, k.key]));
-  const acceptedKeyIds = [...keys.keys()];
-  const seen = new Map<string, number>(); // nonce -> expiry (ms); insertion order ≈ expiry order
-
-  function remember(nonce: string, timestamp: number, nowMs: number): void {
-    seen.delete(nonce);
-    for (const [n, expiresAt] of seen) {
-      if (expiresAt > nowMs && seen.size < maxNonces) break;
-      seen.delete(n);
-    }
-    // Also cover the whole time the header's timestamp passes the skew check, so no replay slips through a gap.
-    seen.set(nonce, Math.max(nowMs + replayWindowSec * 1000, (timestamp + toleranceSec + 1) * 1000));
-  }
-
-  function run(req: EngineAuthRequest, record: boolean): EngineAuthResult {
-    const fail = (code: EngineAuthFailureCode, message: string, details: Record<string, unknown> = {}) =>
-      ({ ok: false, code, message, details }) as const;
-    if (req.header === undefined || req.header === '') {
-      return fail('missing_engine_auth_header', 'X-Engine-Auth header is missing: the Business Engine must sign every '
-        + 'request to TTTranscribe (check TTT_SHARED_SECRET on the engine and that no proxy strips the header).',
-      { header: ENGINE_AUTH_HEADER, acceptedVersions: ['v1'] });
-    }
-    const parsed = parseEngineAuthHeader(req.header);
-    if (!parsed.ok) {
-      const message = parsed.reason === 'unsupported_version'
-        ? `X-Engine-Auth ${parsed.problem} is not supported; this server accepts v1.`
-        : `X-Engine-Auth header is malformed (${parsed.problem}); expected `
-          + 'v1;t=<unix seconds>;n=<22 base64url chars>;sig=<kid>:<signature>.';
-      return fail('invalid_engine_auth_header', message, { reason: parsed.reason, problem: parsed.problem });
-    }
-    const h = parsed.value;
-    const nowMs = now();
-    const serverTime = Math.floor(nowMs / 1000);
-    if (Math.abs(serverTime - h.timestamp) > toleranceSec) {
-      const diff = h.timestamp - serverTime;
-      return fail('engine_auth_timestamp_skewed', `X-Engine-Auth timestamp is ${Math.abs(diff)}s ${diff > 0 ? 'ahead of' : 'behind'} `
-        + `server time (tolerance ${toleranceSec}s): sync both hosts' clocks (NTP) and sign each request when it is sent.`,
-      { serverTime, receivedTime: h.timestamp, toleranceSec });
-    }
-    const candidates = h.signatures.filter((s) => keys.has(s.keyId));
-    const receivedKeyIds = h.signatures.map((s) => s.keyId);
-    if (candidates.length === 0) {
-      return fail('engine_auth_key_mismatch', `X-Engine-Auth is signed with key id(s) ${receivedKeyIds.join(', ')} but this `
-        + `server accepts ${acceptedKeyIds.join(', ')}: TTT_SHARED_SECRET differs between the engine and TTTranscribe, `
-        + 'or a rotation step was skipped.', { receivedKeyIds, acceptedKeyIds: [...acceptedKeyIds] });
-    }
-    const stringToSign = buildStringToSign({ ...req, timestamp: h.timestamp, nonce: h.nonce });
-    // Check every candidate (no early exit) so timing does not reveal which one matched.
-    let matched: string | undefined;
-    for (const s of candidates) {
-      const key = keys.get(s.keyId) as Uint8Array;
-      if (constantTimeEqual(hmac(key, stringToSign), s.signature)) matched ??= s.keyId;
-    }
-    if (matched === undefined) {
-      const checkedKeyIds = candidates.map((s) => s.keyId);
-      return fail('invalid_engine_auth_header', `X-Engine-Auth signature does not match for key id(s) ${checkedKeyIds.join(', ')}: `
-        + "compare the signer's string to sign with details.stringToSign (method, target exactly as sent, body bytes, "
-        + 'bearer token); if they are equal the secrets differ.', { reason: 'signature_mismatch', stringToSign, checkedKeyIds });
-    }
-    const expiresAt = seen.get(h.nonce);
-    if (expiresAt !== undefined && expiresAt > nowMs) {
-      return fail('engine_auth_replayed', `X-Engine-Auth nonce was already used within the last ${replayWindowSec}s: `
-        + 'sign every request, retries included, afresh.', { replayWindowSec });
-    }
-    if (record) remember(h.nonce, h.timestamp, nowMs);
-    return { ok: true, keyId: matched };
-  }
-
-  return {
-    verify: (req) => run(req, true),
-    check: (req) => run(req, false),
-    acceptedKeyIds,
-    get replayCacheSize() {
-      return seen.size;
-    },
-  };
-}
-
 // KeyObjects are imported once per key, keyed by the key's bytes object (so do not mutate a key after use).
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();
 
-function hmac(key: Uint8Array, data: string): string {
+/** Base64url HMAC-SHA256 of `data`, with the key imported once as a KeyObject. */
+export function hmacBase64url(key: Uint8Array, data: string): string {
   let keyObject = keyObjects.get(key);
   if (!keyObject) {
     keyObject = createSecretKey(key);

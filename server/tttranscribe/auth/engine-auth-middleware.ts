@@ -1,12 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
-import {
-  ENGINE_AUTH_HEADER,
-  bearerTokenFromAuthorization,
-  createEngineAuthVerifier,
-  type EngineAuthKey,
-  type EngineAuthVerifier,
-} from '../../shared/auth/engine-auth.js';
+import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import { createEngineAuthVerifier, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
 
 /** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */

@@ -4,13 +4,12 @@ import { parseSharedSecret } from '../../../../server/shared/auth/engine-auth-se
 import {
   bearerTokenFromAuthorization,
   constantTimeEqual,
-  createEngineAuthVerifier,
   parseEngineAuthHeader,
   sha256Hex,
   signEngineAuth,
   type EngineAuthKey,
-  type EngineAuthRequest,
 } from '../../../../server/shared/auth/engine-auth.js';
+import { createEngineAuthVerifier, type EngineAuthRequest } from '../../../../server/shared/auth/engine-auth-verifier.js';
 
 interface Vector {
   name: string;
