@@ -164,6 +164,67 @@ export const errorCatalog = {
       "expected": "user_jwt"
     }
   },
+  "integration_token_malformed": {
+    "status": 401,
+    "title": "Not an integration token",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "This is not an integration token (a secret or key of another kind, or a truncated copy). Create one with POST /v1/integrations/tokens and send exactly the value it returns.",
+    "description": "The bearer value starts like an integration token (`yit_`) but its prefix, length, characters or checksum are wrong, so it was refused without a database look-up: it was never issued by this engine. Most often it is a service secret or another system's key pasted where an integration token belongs, or a token that was truncated when it was copied. `details.reason` names the failed check. **Who acts:** the caller. **Fix:** create an integration token with `POST /v1/integrations/tokens` (user JWT) and configure the exact value it returns (`yit_` + 49 characters).",
+    "exampleDetails": {
+      "credential": "integration_token",
+      "reason": "checksum_mismatch"
+    }
+  },
+  "integration_token_unknown": {
+    "status": 401,
+    "title": "Integration token unknown",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Create an integration token on this engine (POST /v1/integrations/tokens) and configure the calling service with it.",
+    "description": "The value is a well-formed integration token, but this engine never issued it (it was created against another deployment or database, or its row was removed). **Who acts:** the caller, or the operator who configured the calling service. **Fix:** create a token on this engine with `POST /v1/integrations/tokens` and configure that one.",
+    "exampleDetails": {
+      "credential": "integration_token"
+    }
+  },
+  "integration_token_revoked": {
+    "status": 401,
+    "title": "Integration token revoked",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Create a new integration token and replace the revoked one in the calling service's configuration.",
+    "description": "The integration token was revoked with `DELETE /v1/integrations/tokens/{tokenId}` and never works again. `details` carry its id and when it was revoked. **Who acts:** the caller. **Fix:** create a new token and replace the revoked one wherever it is configured.",
+    "exampleDetails": {
+      "credential": "integration_token",
+      "tokenId": "itk_01JD0000000000000000000000",
+      "revokedAt": "2026-11-23T09:00:00.000Z"
+    }
+  },
+  "integration_token_expired": {
+    "status": 401,
+    "title": "Integration token expired",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Create a new integration token and replace the expired one; rotate tokens before they expire.",
+    "description": "The integration token's expiry (chosen when it was created) lies in the past. `details` carry its id, `expiredAt` and the server's `serverTime`. **Who acts:** the caller. **Fix:** create a new token before the old one expires and switch the calling service over; `GET /v1/integrations/tokens` lists expiries.",
+    "exampleDetails": {
+      "credential": "integration_token",
+      "tokenId": "itk_01JD0000000000000000000000",
+      "expiredAt": "2026-11-23T09:00:00.000Z",
+      "serverTime": "2026-11-23T10:00:00.000Z"
+    }
+  },
+  "integration_token_not_found": {
+    "status": 404,
+    "title": "Integration token not found",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Use the id of one of your tokens, as listed by GET /v1/integrations/tokens.",
+    "description": "No integration token with this id belongs to the caller (it never existed, or belongs to another user). **Who acts:** the caller. **Fix:** use an id from `GET /v1/integrations/tokens`.",
+    "exampleDetails": {
+      "tokenId": "itk_01JD0000000000000000000000"
+    }
+  },
   "missing_engine_auth_header": {
     "status": 401,
     "title": "X-Engine-Auth header missing",

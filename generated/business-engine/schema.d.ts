@@ -81,7 +81,7 @@ export interface paths {
         };
         /**
          * The caller's credit balance
-         * @description The balance of the user in the token's `sub`: main and bonus credits (bonus is spent first). A user seen for the first time receives the signup bonus once.
+         * @description The balance of the user in the token's `sub` (or the integration token's user): main and bonus credits (bonus is spent first). A user seen for the first time receives the signup bonus once. Needs scope `credits:read` or `ttt:transcribe`, from a user JWT or an integration token.
          */
         get: operations["getCreditBalance"];
         put?: never;
@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * The caller's credit ledger
-         * @description Grants, charges and refunds of the caller, newest first, with reasons and request ids. Cursor-paginated: pass `nextCursor` as `cursor` until it is null.
+         * @description Grants, charges and refunds of the caller, newest first, with reasons and request ids. Cursor-paginated: pass `nextCursor` as `cursor` until it is null. Needs scope `credits:read` or `ttt:transcribe`, from a user JWT or an integration token.
          */
         get: operations["listCreditLedger"];
         put?: never;
@@ -129,7 +129,7 @@ export interface paths {
         put?: never;
         /**
          * Buy a service token (1 credit)
-         * @description Charges 1 credit (bonus first) and returns a service token for one transcription job, valid 15 minutes. Needs scope `ttt:transcribe`. `clientRequestId` is an idempotency key: the same key and body replay the first answer (header `Idempotent-Replayed: true`) without a second charge; the same key with another body is `idempotency_key_reused`; a concurrent duplicate is `idempotency_in_progress`. A token that expires unused is refunded and then no longer accepted.
+         * @description Charges 1 credit (bonus first) and returns a service token for one transcription job, valid 15 minutes. Needs scope `ttt:transcribe`. `clientRequestId` is an idempotency key: the same key and body replay the first answer (header `Idempotent-Replayed: true`) without a second charge; the same key with another body is `idempotency_key_reused`; a concurrent duplicate is `idempotency_in_progress`. A token that expires unused is refunded and then no longer accepted. A server-side caller uses an integration token with scope `ttt:transcribe` instead of the user JWT.
          */
         post: operations["vendToken"];
         delete?: never;
@@ -176,12 +176,65 @@ export interface paths {
         };
         /**
          * A transcription's status
-         * @description The job's status from TTTranscribe, plus whether its credit was refunded. Readable with the owner's user JWT or the service token that created it (even after that token expired or was refunded); any other credential gets `forbidden` or `job_not_found`.
+         * @description The job's status from TTTranscribe, plus whether its credit was refunded. Readable with the owner's user JWT or integration token, or the service token that created it (even after that token expired or was refunded); any other credential gets `forbidden` or `job_not_found`.
          */
         get: operations["getTranscriptionStatus"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/tokens": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's integration tokens
+         * @description Every integration token of the user of the user JWT, newest first, including revoked and expired ones: id, description, scopes and times (`lastUsedAt` is updated at most once a minute). Never the token itself. Needs a user JWT.
+         */
+        get: operations["listIntegrationTokens"];
+        put?: never;
+        /**
+         * Create an integration token
+         * @description Creates an integration token for the user of the user JWT, for a server-side caller (a backend, a job runner) that acts for that user without holding the user's session. The token is in the answer once and never again: only its SHA-256 hash is stored. `scopes` must be a subset of the user JWT's scopes (a token never gains scopes; otherwise `insufficient_scope`). `expiresInSec` sets an expiry (omit it for a token that lives until revoked). Needs a user JWT: an integration token cannot create tokens (`credential_type_mismatch`), so a leaked token cannot mint more.
+         */
+        post: operations["createIntegrationToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The token's id (`id` in the list), never the token itself. */
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an integration token
+         * @description Revokes one of the caller's integration tokens at once: the next request with it gets `integration_token_revoked`. Revoking a revoked token again also answers 204. Needs a user JWT.
+         */
+        delete: operations["revokeIntegrationToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -225,6 +278,29 @@ export interface paths {
          * @description The engine's configuration with every secret redacted to `configured` or `missing`, plus its key id (key ids identify a secret without revealing it). Needs the admin token.
          */
         get: operations["getAdminConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The engine's metrics in the Prometheus text format: requests by route and status, auth failures by catalog code and route, upstream latency by operation and outcome, the circuit breaker's state, credits charged and refunded (by reason), and process metrics. Every series carries `service="business-engine"`. Needs `ENGINE_METRICS_TOKEN` (a token that can read nothing else; give it to the scraper) or the admin token. See the auth-failures guide for reading them.
+         */
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -369,6 +445,42 @@ export interface components {
             /** @description Whether the credit that paid for this job was refunded. */
             creditRefunded: boolean;
         };
+        IntegrationTokenRequest: {
+            /** @description What the token is for and where it is configured (shown in the list). */
+            description: string;
+            /** @description The scopes the token carries; each must be one of the user JWT's scopes. */
+            scopes: string[];
+            /** @description Seconds until the token expires (at most a year); omit it for a token without expiry. */
+            expiresInSec?: number;
+        };
+        IntegrationToken: {
+            /** @description The token's id, for revoking it and in logs; not a credential. */
+            id: string;
+            description: string;
+            scopes: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the token was last accepted (updated at most once a minute).
+             */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+        };
+        IntegrationTokenCreated: components["schemas"]["IntegrationToken"] & {
+            /** @constant */
+            ok: true;
+            /** @description The integration token, shown only here; send it as `Authorization: Bearer <token>`. */
+            token: string;
+        };
+        IntegrationTokenList: {
+            /** @constant */
+            ok: true;
+            tokens: components["schemas"]["IntegrationToken"][];
+        };
         GrantRequest: {
             userId: string;
             amount: number;
@@ -412,7 +524,7 @@ export interface components {
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
          * @enum {string}
          */
-        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
+        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
              * @description An http(s) link to the audio or video to transcribe.
@@ -533,8 +645,8 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller's user credential is missing or invalid (never an upstream's failure). */
-        UserAuthFailed: {
+        /** @description The caller's user JWT or integration token is missing or invalid (never an upstream's failure). */
+        UserOrIntegrationAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -685,7 +797,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller's user JWT or service token is missing or invalid. */
+        /** @description The caller's user JWT, integration token or service token is missing or invalid. */
         JobReaderAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
@@ -715,8 +827,38 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The caller's user credential is missing or invalid (never an upstream's failure). */
+        UserAuthFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No integration token with this id belongs to the caller. */
+        IntegrationTokenNotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The admin token is missing or wrong. */
         AdminAuthFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The metrics token (on the Business Engine also the admin token) is missing or wrong. */
+        MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -856,7 +998,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["UserAuthFailed"];
+            401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
             500: components["responses"]["InternalError"];
         };
@@ -889,7 +1031,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["UserAuthFailed"];
+            401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
             500: components["responses"]["InternalError"];
         };
@@ -923,7 +1065,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["UserAuthFailed"];
+            401: components["responses"]["UserOrIntegrationAuthFailed"];
             402: components["responses"]["InsufficientCredits"];
             403: components["responses"]["VendForbidden"];
             409: components["responses"]["IdempotencyInProgress"];
@@ -1011,6 +1153,96 @@ export interface operations {
             504: components["responses"]["UpstreamTimeout"];
         };
     };
+    listIntegrationTokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationTokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["UserAuthFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createIntegrationToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token was created; `token` is shown only in this answer. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationTokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["UserAuthFailed"];
+            403: components["responses"]["InsufficientScope"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeIntegrationToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The token's id (`id` in the list), never the token itself. */
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token is revoked. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["UserAuthFailed"];
+            404: components["responses"]["IntegrationTokenNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     grantCredits: {
         parameters: {
             query?: never;
@@ -1068,6 +1300,33 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["AdminAuthFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics (Prometheus text exposition format 0.0.4). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["MetricsAuthFailed"];
             500: components["responses"]["InternalError"];
         };
     };

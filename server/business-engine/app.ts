@@ -4,27 +4,38 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
+import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
+import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
+import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
 import { requireAdmin } from './auth/require-admin.js';
 import { requireJobReader } from './auth/require-job-reader.js';
+import { requireMetricsReader } from './auth/require-metrics-reader.js';
 import { requireServiceToken } from './auth/require-service-token.js';
 import { requireUser } from './auth/require-user.js';
 import { createUserJwtVerifier } from './auth/user-jwt-verifier.js';
 import { readBuildInfo, type BuildInfo } from './build-info.js';
 import type { EngineConfig } from './config.js';
 import { CreditLedger } from './credits/credit-ledger.js';
+import { LedgerTail } from './credits/ledger-tail.js';
 import { openEngineDatabase, type EngineDatabase } from './db/engine-database.js';
+import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
 import { getCreditBalance } from './handlers/get-credit-balance.js';
 import { getHealth } from './handlers/get-health.js';
 import { getJwks } from './handlers/get-jwks.js';
+import { getMetrics } from './handlers/get-metrics.js';
 import { getTranscriptionStatus } from './handlers/get-transcription-status.js';
 import { getTttIntegrationHealth } from './handlers/get-ttt-integration-health.js';
 import { grantCredits } from './handlers/grant-credits.js';
 import { listCreditLedger } from './handlers/list-credit-ledger.js';
+import { listIntegrationTokens } from './handlers/list-integration-tokens.js';
+import { revokeIntegrationToken } from './handlers/revoke-integration-token.js';
 import { submitTranscription } from './handlers/submit-transcription.js';
 import { vendToken } from './handlers/vend-token.js';
 import { perUserRateLimit } from './http/per-user-rate-limit.js';
+import { IntegrationTokenStore } from './integrations/integration-token-store.js';
+import { IntegrationTokenVerifier } from './integrations/integration-token-verifier.js';
 import { Sweeper } from './jobs/sweeper.js';
 import { IdempotencyStore } from './tokens/idempotency-store.js';
 import { ServiceTokenKeys, type SignServiceToken } from './tokens/service-token-keys.js';
@@ -64,6 +75,9 @@ export interface BusinessEngine {
   readonly upstream: TttUpstream;
   readonly ledger: CreditLedger;
   readonly tokens: TokenStore;
+  readonly integrationTokens: IntegrationTokenStore;
+  /** This instance's Prometheus registry and counters (served at GET /metrics). */
+  readonly metrics: ServiceMetrics;
   /** Stops the sweep, closes upstream connections and the circuit, and closes the database if the engine opened it. */
   close(): Promise<void>;
 }
@@ -87,21 +101,32 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const ledger = new CreditLedger(db, { signupBonus: config.signupBonusCredits, now });
   const tokens = new TokenStore(db, ledger, now);
   const idempotency = new IdempotencyStore(db, now);
+  const integrationTokens = new IntegrationTokenStore(db, now);
+  const metrics = createServiceMetrics({ service: 'business-engine' });
   const serviceTokenKeys = new ServiceTokenKeys(config.serviceTokenKey);
   const sign = deps.decorateSigner ? deps.decorateSigner(serviceTokenKeys.sign) : serviceTokenKeys.sign;
   const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger });
+  let circuitState = (): TttUpstream['circuitState'] => 'closed';
   const upstream = new TttUpstream({
     baseUrl: config.tttBaseUrl,
     keys: config.tttKeys,
     now,
     policy: { ...DEFAULT_UPSTREAM_POLICY, ...deps.upstreamPolicy, timeoutMs: config.upstreamTimeoutMs },
     logger,
+    observe: registerUpstreamMetrics(metrics.registry, { upstream: 'tttranscribe', circuitState: () => circuitState() }),
   });
+  circuitState = () => upstream.circuitState;
+  const ledgerTail = new LedgerTail(db);
+  registerCreditMetrics(metrics.registry, () => ledgerTail.read());
   const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
     serviceTokenKeys, tokens, adminToken: config.adminToken, tttKeys: config.tttKeys, logger, now,
+    integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
+    ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
   };
+  // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
+  const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });
   const docsDir = resolve(config.docsDir);
 
   const app = createServiceApp({
@@ -109,6 +134,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
+    before: [metrics.countRequests],
+    onError: metrics.countAuthFailures,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
@@ -116,10 +143,10 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now }) },
       getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
-      getCreditBalance: { auth: requireUser(authDeps, CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
-      listCreditLedger: { auth: requireUser(authDeps, CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },
+      getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
+      listCreditLedger: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },
       vendToken: {
-        auth: [requireUser(authDeps, [TRANSCRIBE_SCOPE]), perUserRateLimit('vend', config.rateLimits.vendPerMin)],
+        auth: [userOrIntegration([TRANSCRIBE_SCOPE]), perUserRateLimit('vend', config.rateLimits.vendPerMin)],
         handler: vendToken({ vendor }),
       },
       submitTranscription: {
@@ -129,12 +156,17 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       getTranscriptionStatus: { auth: requireJobReader(authDeps), handler: getTranscriptionStatus({ tokens, upstream, logger }) },
       grantCredits: { auth: requireAdmin(authDeps), handler: grantCredits({ ledger }) },
       getAdminConfig: { auth: requireAdmin(authDeps), handler: getAdminConfig({ config }) },
+      // Managing integration tokens takes a user JWT only: a leaked integration token cannot mint more.
+      createIntegrationToken: { auth: requireUser(authDeps, []), handler: createIntegrationToken({ store: integrationTokens, now, logger }) },
+      listIntegrationTokens: { auth: requireUser(authDeps, []), handler: listIntegrationTokens({ store: integrationTokens }) },
+      revokeIntegrationToken: { auth: requireUser(authDeps, []), handler: revokeIntegrationToken({ store: integrationTokens, logger }) },
+      getMetrics: { auth: requireMetricsReader(authDeps), handler: getMetrics({ registry: metrics.registry }) },
     },
   });
 
   let closed = false;
   return {
-    app, sweeper, db, upstream, ledger, tokens,
+    app, sweeper, db, upstream, ledger, tokens, integrationTokens, metrics,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -28,6 +28,8 @@ export interface EngineConfig {
   readonly tttKeys: readonly EngineAuthKey[];
   readonly serviceTokenKey: ServiceTokenKeyConfig;
   readonly adminToken: string;
+  /** ENGINE_METRICS_TOKEN: opens GET /metrics only (the admin token also does); undefined when unset. */
+  readonly metricsToken?: string;
   readonly signupBonusCredits: number;
   readonly rateLimits: { readonly vendPerMin: number; readonly transcribePerMin: number };
   readonly upstreamTimeoutMs: number;
@@ -57,6 +59,7 @@ const schema = z.object({
   ADMIN_TOKEN: z
     .string({ error: `is required (at least ${MIN_ADMIN_TOKEN_CHARS} characters)` })
     .min(MIN_ADMIN_TOKEN_CHARS, `must be at least ${MIN_ADMIN_TOKEN_CHARS} characters`),
+  ENGINE_METRICS_TOKEN: z.string().min(MIN_ADMIN_TOKEN_CHARS, `must be at least ${MIN_ADMIN_TOKEN_CHARS} characters`).optional(),
   SIGNUP_BONUS_CREDITS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').default(3),
   RATE_LIMIT_VEND_PER_MIN: positiveInt(30),
   RATE_LIMIT_TRANSCRIBE_PER_MIN: positiveInt(30),
@@ -95,6 +98,10 @@ export function loadEngineConfig(env: Env): EngineConfig {
   const serviceTokenKey = cleaned['SERVICE_TOKEN_PRIVATE_KEY'] === undefined
     ? undefined
     : collect(() => parseServiceTokenKey(cleaned['SERVICE_TOKEN_PRIVATE_KEY'] as string));
+  if (base?.ENGINE_METRICS_TOKEN !== undefined && base.ENGINE_METRICS_TOKEN === base.ADMIN_TOKEN) {
+    // A scraper holds the metrics token; if it were the admin token, the scraper could grant credits.
+    problems.push({ variable: 'ENGINE_METRICS_TOKEN', message: 'must differ from ADMIN_TOKEN (it is given to the metrics scraper)' });
+  }
   if (problems.length > 0 || !base || !tttKeys || !userJwt || !serviceTokenKey) {
     throw new ConfigError(dedupe(problems));
   }
@@ -107,6 +114,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     tttKeys,
     serviceTokenKey,
     adminToken: base.ADMIN_TOKEN,
+    ...(base.ENGINE_METRICS_TOKEN === undefined ? {} : { metricsToken: base.ENGINE_METRICS_TOKEN }),
     signupBonusCredits: base.SIGNUP_BONUS_CREDITS,
     rateLimits: { vendPerMin: base.RATE_LIMIT_VEND_PER_MIN, transcribePerMin: base.RATE_LIMIT_TRANSCRIBE_PER_MIN },
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,

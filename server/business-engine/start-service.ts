@@ -53,6 +53,9 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
       : { mode: 'jwks', jwksUrl: config.userJwt.jwksUrl },
     db: config.dbPath,
     sweepIntervalSec: config.sweepIntervalSec,
+    metrics: config.metricsToken === undefined
+      ? { path: '/metrics', readers: ['ADMIN_TOKEN'] }
+      : { path: '/metrics', readers: ['ENGINE_METRICS_TOKEN', 'ADMIN_TOKEN'], metricsTokenId: secretId('ENGINE_METRICS_TOKEN', config.metricsToken) },
   }, 'Business Engine listening');
 
   let closed: Promise<void> | undefined;

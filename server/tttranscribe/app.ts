@@ -2,19 +2,25 @@ import { readFileSync } from 'node:fs';
 import type { Express, RequestHandler } from 'express';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
-import type { EngineAuthKey, EngineAuthVerifier } from '../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import type { EngineAuthVerifier } from '../shared/auth/engine-auth-verifier.js';
 import type { ErrorObserver } from '../shared/errors/error-handler.js';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
+import { registerJobMetrics } from '../shared/observability/domain-metrics.js';
+import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { createTttEngineAuthVerifier, engineAuth } from './auth/engine-auth-middleware.js';
+import { metricsTokenAuth } from './auth/metrics-token.js';
 import { createServiceTokenVerifier, serviceTokenAuth } from './auth/service-token.js';
 import { createTranscriptionJob } from './handlers/create-transcription-job.js';
 import { getEngineAuthInfo } from './handlers/get-engine-auth-info.js';
 import { getHealth, type BuildInfo } from './handlers/get-health.js';
 import { getJobStatus } from './handlers/get-job-status.js';
+import { getMetrics } from './handlers/get-metrics.js';
 import { validateEngineAuth } from './handlers/validate-engine-auth.js';
 import type { JobDatabase } from './jobs/database.js';
 import type { JobProcessor } from './jobs/job-processor.js';
+import { JOB_STATES, jobStateCounts } from './jobs/job-state-counts.js';
 import { createJobStore, type JobStore } from './jobs/job-store.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
 import type { TranscriberProbe } from './transcriber-status.js';
@@ -36,6 +42,8 @@ export interface TttAppConfig {
   /** Validate every response against the spec (tests): a violation becomes a 500 naming the field. */
   readonly validateResponses?: boolean;
   readonly bodyLimitBytes?: number;
+  /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; without it metrics are disabled (404). */
+  readonly metricsToken?: string;
 }
 
 /** What the app is built from; tests pass doubles and a frozen clock. */
@@ -66,6 +74,8 @@ export interface TttService {
   readonly worker: JobWorker;
   readonly store: JobStore;
   readonly verifier: EngineAuthVerifier;
+  /** This instance's Prometheus registry and counters (served at GET /metrics). */
+  readonly metrics: ServiceMetrics;
 }
 
 const unknownTranscriber: TranscriberProbe = () =>
@@ -97,7 +107,13 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
   });
   const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, now);
   const signedByEngine = engineAuth({ verifier, bodyLimitBytes });
-  const withServiceToken = serviceTokenAuth(createServiceTokenVerifier({ getKey: deps.serviceTokenKeys, now }));
+  const withServiceToken = serviceTokenAuth(createServiceTokenVerifier({ getKey: deps.serviceTokenKeys, now }), now);
+  const metrics = createServiceMetrics({ service: 'tttranscribe' });
+  registerJobMetrics(metrics.registry, JOB_STATES, jobStateCounts(deps.db));
+  const onError: ErrorObserver = (error, req, res) => {
+    metrics.countAuthFailures(error, req, res);
+    deps.onError?.(error, req, res);
+  };
   const build: BuildInfo = deps.build ?? { version: packageVersion, gitSha: null, builtAt: null, node: process.version };
 
   const app = createServiceApp({
@@ -105,8 +121,8 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     logger: deps.logger,
     bodyLimitBytes,
     validateResponses: config.validateResponses ?? false,
-    ...(deps.before ? { before: deps.before } : {}),
-    ...(deps.onError ? { onError: deps.onError } : {}),
+    before: [metrics.countRequests, ...(deps.before ?? [])],
+    onError,
     operations: {
       getHealth: {
         handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now() }),
@@ -118,7 +134,11 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
       },
       getJobStatus: { auth: signedByEngine, handler: getJobStatus({ store }) },
       validateEngineAuth: { auth: signedByEngine, handler: validateEngineAuth({ now }) },
+      getMetrics: {
+        auth: metricsTokenAuth({ token: config.metricsToken, now, logger: deps.logger, engineAuthKeys: config.engineAuthKeys }),
+        handler: getMetrics({ registry: metrics.registry }),
+      },
     },
   });
-  return { app, worker, store, verifier };
+  return { app, worker, store, verifier, metrics };
 }

@@ -23,6 +23,7 @@ const schema = z.object({
     'must be a comma-separated list of host names (a leading "*." allows subdomains), e.g. "cdn.example.com,*.example.org"'),
   TTT_WORKER_CONCURRENCY: positiveInt(2).refine((n) => n <= 64, 'must be at most 64'),
   TTT_JOB_TIMEOUT_SEC: positiveInt(300),
+  TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'must be one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
@@ -41,6 +42,8 @@ export interface TttConfig {
   readonly allowedMediaHosts: readonly string[];
   readonly workerConcurrency: number;
   readonly jobTimeoutSec: number;
+  /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; undefined disables metrics (404). */
+  readonly metricsToken?: string;
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
@@ -88,6 +91,7 @@ export function loadConfig(env: Env): TttConfig {
     allowedMediaHosts: e.TTT_ALLOWED_MEDIA_HOSTS.map((h) => h.toLowerCase()),
     workerConcurrency: e.TTT_WORKER_CONCURRENCY,
     jobTimeoutSec: e.TTT_JOB_TIMEOUT_SEC,
+    ...(e.TTT_METRICS_TOKEN === undefined ? {} : { metricsToken: e.TTT_METRICS_TOKEN }),
     logLevel: e.LOG_LEVEL,
     media: media.options,
   };

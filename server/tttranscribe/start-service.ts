@@ -72,6 +72,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
     workerConcurrency: config.workerConcurrency,
     jobTimeoutSec: config.jobTimeoutSec,
     transcriber: { engine: engine.name, model: engine.model },
+    metrics: config.metricsToken === undefined ? 'disabled: set TTT_METRICS_TOKEN to serve GET /metrics' : 'GET /metrics with TTT_METRICS_TOKEN',
   }, 'TTTranscribe listening');
   void transcriber().then((status) => {
     if (!status.available) logger.warn({ transcriber: status }, 'no speech engine available: jobs will fail with transcription_engine_unavailable');

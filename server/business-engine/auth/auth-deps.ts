@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { IntegrationTokenVerifier } from '../integrations/integration-token-verifier.js';
 import type { ServiceTokenKeys } from '../tokens/service-token-keys.js';
 import type { TokenStore } from '../tokens/token-store.js';
 import type { VerifyUserJwt } from './user-jwt-verifier.js';
@@ -9,7 +10,10 @@ export interface AuthDeps {
   readonly verifyUserJwt: VerifyUserJwt;
   readonly serviceTokenKeys: ServiceTokenKeys;
   readonly tokens: TokenStore;
+  readonly integrationTokens: IntegrationTokenVerifier;
   readonly adminToken: string;
+  /** ENGINE_METRICS_TOKEN: reads GET /metrics only. */
+  readonly metricsToken?: string;
   /** Only to report the key id of a shared secret sent as a bearer. */
   readonly tttKeys: readonly EngineAuthKey[];
   readonly logger: Logger;

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
+import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { credentialShape, describe, type ExpectedCredential } from '../../shared/auth/bearer.js';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import { parseSharedSecret } from '../../shared/auth/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
+import { describeCredential, describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
 import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
 
 /** What a bearer value is, judged without verifying it. */
@@ -75,4 +77,15 @@ export function credentialMismatch(
   return new ApiError('credential_type_mismatch', `The bearer value is ${what[received]}, not ${describe(expected)}.`, {
     details: { received, expected },
   });
+}
+
+/**
+ * Records, for the logs, what kind of credential a request carries and, for a JWT, its claimed subject, age and
+ * expiry decoded WITHOUT verifying (so a refused token still shows how old it was). Never the value.
+ *
+ * @example
+ * noteCredential(res, classifyBearer(token, deps.adminToken), token, deps.now());
+ */
+export function noteCredential(res: Response, kind: BearerKind, token: string, nowMs: number): void {
+  setCredential(res, kind === 'user_jwt' || kind === 'service_token' ? describeJwtCredential(kind, token, nowMs) : describeCredential({ kind }, nowMs));
 }

@@ -2,9 +2,17 @@ import type { Response } from 'express';
 
 /** Who is calling, once a credential check passed. */
 export type Caller =
-  | { readonly kind: 'user'; readonly userId: string; readonly scopes: readonly string[] }
+  | {
+      readonly kind: 'user';
+      readonly userId: string;
+      readonly scopes: readonly string[];
+      /** Set when the user acts through an integration token rather than a user JWT. */
+      readonly integrationTokenId?: string;
+    }
   | { readonly kind: 'service_token'; readonly userId: string; readonly jti: string; readonly token: string }
-  | { readonly kind: 'admin' };
+  | { readonly kind: 'admin' }
+  /** ENGINE_METRICS_TOKEN: may read GET /metrics only. */
+  | { readonly kind: 'metrics_reader' };
 
 /**
  * Records the authenticated caller on the response (and `res.locals.subject`, which the access log prints).
@@ -14,7 +22,11 @@ export type Caller =
  */
 export function setCaller(res: Response, caller: Caller): void {
   res.locals['caller'] = caller;
-  res.locals['subject'] = caller.kind === 'admin' ? 'admin' : caller.kind === 'user' ? `user:${caller.userId}` : `token:${caller.jti}`;
+  res.locals['subject'] =
+    caller.kind === 'admin' ? 'admin'
+    : caller.kind === 'metrics_reader' ? 'metrics'
+    : caller.kind === 'user' ? `user:${caller.userId}`
+    : `token:${caller.jti}`;
 }
 
 /**

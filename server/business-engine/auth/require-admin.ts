@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { AuthDeps } from './auth-deps.js';
-import { adminTokenMatches, classifyBearer, credentialMismatch } from './bearer-kind.js';
+import { adminTokenMatches, classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
@@ -16,11 +16,13 @@ export function requireAdmin(deps: AuthDeps): RequestHandler {
   return (req, res, next) => {
     const token = readBearerToken(req, 'admin_token');
     if (adminTokenMatches(token, deps.adminToken)) {
+      noteCredential(res, 'admin_token', token, deps.now());
       setCaller(res, { kind: 'admin' });
       next();
       return;
     }
     const kind = classifyBearer(token, deps.adminToken);
+    noteCredential(res, kind, token, deps.now());
     if (kind !== 'opaque' && kind !== 'admin_token') {
       throw credentialMismatch(kind, 'admin_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
     }

@@ -3,7 +3,7 @@ import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { TokenRecord } from '../tokens/token-store.js';
 import type { AuthDeps } from './auth-deps.js';
-import { classifyBearer, credentialMismatch } from './bearer-kind.js';
+import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
@@ -19,6 +19,7 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
   return async (req, res, next) => {
     const token = readBearerToken(req, 'service_token');
     const kind = classifyBearer(token, deps.adminToken);
+    noteCredential(res, kind, token, deps.now());
     if (kind === 'user_jwt') {
       throw new ApiError('service_token_required', 'This operation needs a service token from POST /v1/vend-token, not a user JWT.', {
         details: { received: 'user_jwt' },

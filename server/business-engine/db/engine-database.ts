@@ -5,10 +5,12 @@ import Database from 'better-sqlite3';
 /** The engine's SQLite handle (better-sqlite3). */
 export type EngineDatabase = Database.Database;
 
-const SCHEMA_VERSION = 1;
+// 2: integration_tokens.
+const SCHEMA_VERSION = 2;
 
 // The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
 // credit can never be refunded twice even if two code paths race to do it.
+// integration_tokens holds only the SHA-256 of each token: a copy of the database cannot be used to call the engine.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,
@@ -66,6 +68,18 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   PRIMARY KEY (user_id, client_request_id)
 );
 CREATE INDEX IF NOT EXISTS idempotency_in_progress ON idempotency_keys (state, created_at);
+CREATE TABLE IF NOT EXISTS integration_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS integration_tokens_by_user ON integration_tokens (user_id, created_at);
 `;
 
 /**

@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
 import type { components } from '../../../generated/tttranscribe/schema.js';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { UpstreamObserver } from '../../shared/observability/upstream-metrics.js';
 import { createSignedTttClient, type SignedTttClient } from './ttt-client.js';
 import { failureFromResponse, UpstreamFailure } from './upstream-failure.js';
 
@@ -61,6 +62,8 @@ export class TttUpstream {
     now: () => number;
     policy: UpstreamPolicy;
     logger: Logger;
+    /** Told about every call: operation, outcome (`ok`, a failure kind or `circuit_open`) and duration. */
+    observe?: UpstreamObserver;
   }) {
     const { policy, logger } = options;
     this.signed = createSignedTttClient({ baseUrl: options.baseUrl, keys: options.keys, timeoutMs: policy.timeoutMs, now: options.now });
@@ -101,7 +104,7 @@ export class TttUpstream {
 
   /** POST /transcribe with the caller's service token. Never retried: a second attempt could create a second job. */
   async submit(input: { serviceToken: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
-    const { data } = await this.call((signal) =>
+    const { data } = await this.call('submit', (signal) =>
       this.signed.client.POST('/transcribe', {
         body: input.body,
         headers: { authorization: `Bearer ${input.serviceToken}` },
@@ -119,7 +122,7 @@ export class TttUpstream {
   /** GET /status/{jobId}, retried with backoff on transient failures. */
   async status(jobId: string, requestId: string): Promise<UpstreamJobStatus> {
     const { data } = await this.withRetries(() =>
-      this.call((signal) => this.signed.client.GET('/status/{jobId}', { params: { path: { jobId }, header: { 'X-Request-ID': requestId } }, signal })),
+      this.call('status', (signal) => this.signed.client.GET('/status/{jobId}', { params: { path: { jobId }, header: { 'X-Request-ID': requestId } }, signal })),
     );
     const status = data as UpstreamJobStatus | undefined;
     if (!status || status.jobId !== jobId || typeof status.status !== 'string') {
@@ -131,6 +134,7 @@ export class TttUpstream {
   /** GET /.well-known/engine-auth, bypassing the circuit (a health check must see the real state). */
   async engineAuthInfo(requestId: string): Promise<UpstreamEngineAuthInfo> {
     const { data } = await this.call(
+      'engine_auth_info',
       (signal) => this.signed.client.GET('/.well-known/engine-auth', { params: { header: { 'X-Request-ID': requestId } }, signal }),
       { breaker: false },
     );
@@ -144,6 +148,7 @@ export class TttUpstream {
   /** POST /test/validate-engine-auth with a fresh signature, bypassing the circuit. */
   async probe(requestId: string): Promise<UpstreamEngineAuthValid> {
     const { data } = await this.call(
+      'probe',
       (signal) => this.signed.client.POST('/test/validate-engine-auth', { body: {}, params: { header: { 'X-Request-ID': requestId } }, signal }),
       { breaker: false },
     );
@@ -155,8 +160,10 @@ export class TttUpstream {
     await this.signed.close();
   }
 
-  private async call(attempt: Attempt, options: { breaker: boolean } = { breaker: true }): Promise<FetchResult> {
+  private async call(operation: string, attempt: Attempt, options: { breaker: boolean } = { breaker: true }): Promise<FetchResult> {
     const controller = new AbortController();
+    const started = performance.now();
+    const observe = (outcome: string) => this.options.observe?.(operation, outcome, (performance.now() - started) / 1000);
     let result: FetchResult;
     try {
       result = options.breaker
@@ -164,9 +171,16 @@ export class TttUpstream {
         : await this.direct(attempt, controller.signal);
     } catch (error) {
       controller.abort();
-      throw this.translate(error);
+      const failure = this.translate(error);
+      observe(failure.info.reason === 'circuit_open' ? 'circuit_open' : failure.kind);
+      throw failure;
     }
-    if (!result.response.ok) throw failureFromResponse(result.response, result.error);
+    if (!result.response.ok) {
+      const failure = failureFromResponse(result.response, result.error);
+      observe(failure.kind);
+      throw failure;
+    }
+    observe('ok');
     return result;
   }
 

@@ -3,7 +3,7 @@ import { ApiError } from '../errors/api-error.js';
 import { SHARED_SECRET_PREFIX } from './engine-auth-secret.js';
 
 /** The kinds of credential an operation can name, as they appear in problem details. */
-export type ExpectedCredential = 'user_jwt' | 'service_token' | 'admin_token' | 'user_jwt_or_service_token';
+export type ExpectedCredential = 'user_jwt' | 'service_token' | 'admin_token' | 'user_jwt_or_service_token' | 'metrics_token';
 
 /** What a bearer value looks like, judged from its form alone (no verification). */
 export type CredentialShape = 'jwt' | 'shared_secret' | 'integration_token' | 'opaque';
@@ -58,5 +58,7 @@ export function describe(expected: ExpectedCredential): string {
       return 'the admin token';
     case 'user_jwt_or_service_token':
       return "the owner's user JWT or the service token that created the job";
+    case 'metrics_token':
+      return 'the metrics token';
   }
 }

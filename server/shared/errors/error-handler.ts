@@ -5,11 +5,14 @@ import { ApiError } from './api-error.js';
 import { translateError } from './translate-error.js';
 
 /** Observes every rendered error, e.g. to count auth failures in metrics. */
-export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0]) => void;
+export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => void;
 
 /**
  * The one error middleware: renders any error as catalog problem+json, repeats the request id, sets the
- * error's headers, and logs it (401/403 at warn with the code, upstream_* and 5xx at error with the cause).
+ * error's headers, and logs it: 401/403 at warn with the code, route, subject, client and the credential the
+ * auth middleware saw (`res.locals.credential`: kind, id, claimed subject, age and expiry, never the value);
+ * upstream_* and 5xx at error with the cause; anything else at info. The code is also left in
+ * `res.locals.errorCode` for the access log line.
  *
  * @example
  * app.use(errorHandler({ logger }));
@@ -31,8 +34,10 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
       route: res.locals['operationId'] ?? req.path,
       subject: res.locals['subject'],
       userAgent: req.get('user-agent'),
+      credential: res.locals['credential'],
       details: apiError.details,
     };
+    res.locals['errorCode'] = apiError.code;
     if (apiError.status >= 500 || apiError.code.startsWith('upstream_')) {
       options.logger.error({ ...log, err: apiError.cause ?? apiError }, apiError.detail);
     } else if (apiError.status === 401 || apiError.status === 403) {
@@ -40,7 +45,7 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
     } else {
       options.logger.info(log, apiError.detail);
     }
-    options.onError?.(apiError, req);
+    options.onError?.(apiError, req, res);
     res.status(apiError.status);
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);

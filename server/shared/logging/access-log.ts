@@ -1,9 +1,11 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { credentialOf } from '../observability/credential-context.js';
 
 /**
- * Logs one line per request when the response finishes: request id, method, route (operationId), status,
- * duration and the authenticated subject when known. Never headers or bodies, so no credential can leak here.
+ * Logs one line per request when the response finishes: request id, method, route (operationId), status, the
+ * catalog code of an error answer, duration, the authenticated subject when known and the kind and id of the
+ * credential used (e.g. `integration_token` / `itk_…`). Never headers or bodies, so no credential can leak here.
  *
  * @example
  * app.use(accessLog(logger));
@@ -20,8 +22,11 @@ export function accessLog(logger: Logger): RequestHandler {
           route: res.locals['operationId'] ?? null,
           path: req.path,
           status: res.statusCode,
+          code: res.locals['errorCode'] ?? null,
           durationMs: Math.round(durationMs * 100) / 100,
           subject: res.locals['subject'] ?? null,
+          credential: credentialOf(res)?.kind ?? null,
+          credentialId: credentialOf(res)?.id ?? null,
           userAgent: req.get('user-agent') ?? null,
         },
         'request',

@@ -3,6 +3,7 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload
 import { ApiError } from '../../shared/errors/api-error.js';
 import { credentialShape, readBearerToken } from '../../shared/auth/bearer.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
+import { describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
 
 /**
  * What a service token must be (spec/shared/security.yaml#/serviceToken). ES256 only: the engine signs with its
@@ -141,14 +142,18 @@ export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; n
 
 /**
  * The `auth` middleware for operations that take a service token: reads `Authorization: Bearer`, verifies it,
- * and sets `res.locals.serviceToken` (the claims) and `res.locals.subject` (the user id).
+ * and sets `res.locals.serviceToken` (the claims) and `res.locals.subject` (the user id). Before verifying, the
+ * token is decoded (not trusted) for the logs: its jti, claimed user, age and expiry.
  *
  * @example
- * auth: [engineAuth({ verifier, bodyLimitBytes }), serviceTokenAuth(verifyServiceToken)]
+ * auth: [engineAuth({ verifier, bodyLimitBytes }), serviceTokenAuth(verifyServiceToken, now)]
  */
-export function serviceTokenAuth(verify: (token: string) => Promise<ServiceTokenClaims>): RequestHandler {
+export function serviceTokenAuth(verify: (token: string) => Promise<ServiceTokenClaims>, now: () => number = Date.now): RequestHandler {
   return async (req, res, next) => {
-    const claims = await verify(readBearerToken(req, credential));
+    const token = readBearerToken(req, credential);
+    const shape = credentialShape(token);
+    setCredential(res, describeJwtCredential(shape === 'jwt' ? credential : shape, token, now()));
+    const claims = await verify(token);
     res.locals['serviceToken'] = claims;
     res.locals['subject'] = claims.sub;
     next();

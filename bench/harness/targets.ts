@@ -1,0 +1,95 @@
+import type { Measurement, TargetResult } from './bench-result.js';
+
+/** Measurement ids the targets read; scenarios must use these exact ids. */
+export const MEASUREMENT_IDS = {
+  bareHttp: 'limits.bare-http',
+  bareProxyBare: 'limits.bare-proxy-to-bare-http',
+  bareProxyTtt: 'limits.bare-proxy-to-tttranscribe',
+  expressHello: 'limits.express-hello',
+  tttTranscribe: 'services.ttt-transcribe',
+  gatewayTranscribe: 'services.gateway-transcribe',
+  vendToken: 'services.vend-token',
+  creditBalance: 'services.credit-balance',
+  circuitOpen: 'services.gateway-circuit-open',
+  pacedTtt: 'fixed-rate.ttt-transcribe',
+  pacedGateway: 'fixed-rate.gateway-transcribe',
+} as const;
+
+interface TargetDefinition {
+  readonly id: string;
+  readonly description: string;
+  readonly threshold: number;
+  readonly comparison: '>=' | '<';
+  readonly unit: 'x' | 'ms';
+  readonly inputs: readonly string[];
+  readonly compute: (m: (id: string) => Measurement) => number;
+}
+
+const ids = MEASUREMENT_IDS;
+
+/** The issue's targets, each a ratio to (or difference from) a baseline measured in the same run. */
+export const TARGETS: readonly TargetDefinition[] = [
+  {
+    id: 'gateway-vs-bare-proxy',
+    description: "POST /ttt/transcribe req/s through the gateway / through a bare node:http proxy, same TTTranscribe",
+    threshold: 0.6, comparison: '>=', unit: 'x',
+    inputs: [ids.gatewayTranscribe, ids.bareProxyTtt],
+    compute: (m) => m(ids.gatewayTranscribe).rps / m(ids.bareProxyTtt).rps,
+  },
+  {
+    id: 'balance-vs-express',
+    description: 'GET /v1/credits/balance req/s / Express hello-world req/s',
+    threshold: 0.7, comparison: '>=', unit: 'x',
+    inputs: [ids.creditBalance, ids.expressHello],
+    compute: (m) => m(ids.creditBalance).rps / m(ids.expressHello).rps,
+  },
+  {
+    id: 'vend-vs-express',
+    description: 'POST /v1/vend-token req/s / Express hello-world req/s',
+    threshold: 0.5, comparison: '>=', unit: 'x',
+    inputs: [ids.vendToken, ids.expressHello],
+    compute: (m) => m(ids.vendToken).rps / m(ids.expressHello).rps,
+  },
+  {
+    id: 'circuit-open-p99',
+    description: 'POST /ttt/transcribe with TTTranscribe down (circuit open): p99 latency',
+    threshold: 5, comparison: '<', unit: 'ms',
+    inputs: [ids.circuitOpen],
+    compute: (m) => m(ids.circuitOpen).latencyMs.p99,
+  },
+  {
+    id: 'gateway-added-p50',
+    description: 'p50 added by the gateway over a direct TTTranscribe call, both at a steady 100 req/s',
+    threshold: 2, comparison: '<', unit: 'ms',
+    inputs: [ids.pacedGateway, ids.pacedTtt],
+    compute: (m) => m(ids.pacedGateway).latencyMs.p50 - m(ids.pacedTtt).latencyMs.p50,
+  },
+];
+
+/**
+ * Evaluates every target. An input that is missing, answered unexpected statuses or errors, or measured nothing
+ * makes the target `not-measured` (never a silent pass).
+ *
+ * @example
+ * const results = evaluateTargets(measurements);
+ * results.filter((t) => t.status !== 'pass');
+ */
+export function evaluateTargets(measurements: readonly Measurement[]): TargetResult[] {
+  const byId = new Map(measurements.map((m) => [m.id, m]));
+  return TARGETS.map((t) => {
+    const base = { id: t.id, description: t.description, threshold: t.threshold, comparison: t.comparison, unit: t.unit, inputs: t.inputs };
+    const missing = t.inputs.filter((id) => !byId.has(id));
+    if (missing.length > 0) return { ...base, measured: null, status: 'not-measured', note: `not measured: ${missing.join(', ')}` };
+    const invalid = t.inputs.filter((id) => {
+      const m = byId.get(id) as Measurement;
+      return m.unexpected > 0 || m.errors > 0 || m.requests === 0;
+    });
+    if (invalid.length > 0) {
+      return { ...base, measured: null, status: 'not-measured', note: `unexpected answers or errors in: ${invalid.join(', ')}` };
+    }
+    const value = t.compute((id) => byId.get(id) as Measurement);
+    const measured = Math.round(value * 1000) / 1000;
+    const ok = t.comparison === '>=' ? measured >= t.threshold : measured < t.threshold;
+    return { ...base, measured, status: ok ? 'pass' : 'fail' };
+  });
+}

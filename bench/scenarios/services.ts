@@ -1,0 +1,96 @@
+import type { ArmSpec, BenchContext } from '../harness/bench-context.js';
+import { directTranscribeSupply } from '../harness/bench-credentials.js';
+import { runClosedLoad, warmRepeated, type HttpRequestSpec } from '../harness/closed-load.js';
+import { startServer } from '../harness/server-process.js';
+import { measureSupplied, suppliedArm } from '../harness/supplied-measure.js';
+import { MEASUREMENT_IDS } from '../harness/targets.js';
+import { runCircuitOpen } from './circuit-open.js';
+import { TRANSCRIBE_BODY } from './limits.js';
+import type { StackSession } from './stack-session.js';
+
+const DIRECT_USERS = ['bench-direct-1', 'bench-direct-2', 'bench-direct-3'];
+
+/** POST /ttt/transcribe requests, one per vended service token. */
+export function gatewaySupply(tokens: readonly string[]): HttpRequestSpec[] {
+  return tokens.map((token) => ({
+    method: 'POST',
+    path: '/ttt/transcribe',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: TRANSCRIBE_BODY,
+  }));
+}
+
+/**
+ * The services at the fixed concurrency, each target measured interleaved with its baseline:
+ * TTTranscribe's POST /transcribe alone; a bare node:http proxy in front of it alternating with the gateway's
+ * POST /ttt/transcribe in front of it; Express hello-world alternating with GET /v1/credits/balance and
+ * POST /v1/vend-token; then /ttt/transcribe with TTTranscribe down.
+ *
+ * @example
+ * await runServices(ctx, stack);
+ */
+export async function runServices(ctx: BenchContext, stack: StackSession): Promise<void> {
+  if (!stack.hasTtt) {
+    ctx.note('TTTranscribe (server/tttranscribe/main.ts) does not exist yet: its scenarios were skipped.');
+    return;
+  }
+  const { connections, rounds, warmupSec } = ctx.settings;
+  ctx.note('TTTranscribe runs with TTT_TRANSCRIBER=none (no media work): its worker claims and fails each job at once, '
+    + 'so its numbers include that per-job work (two more SQLite writes and two log lines per request).');
+  ctx.note('The engine\'s credit sweep (ENGINE_SWEEP_INTERVAL_SEC) is pushed past the run so its burst of status polls '
+    + 'does not land in a random window; it is background work, not a request path.');
+  const ttt = await stack.ttt();
+  const direct = (n: number) => directTranscribeSupply(stack.creds, n, TRANSCRIBE_BODY, DIRECT_USERS);
+
+  await measureSupplied(ctx, {
+    id: MEASUREMENT_IDS.tttTranscribe, title: 'TTTranscribe alone', group: 'services', request: 'POST /transcribe',
+    connections, servers: [ttt], origin: ttt.url, expectStatus: [202], guessRps: 1500, build: direct,
+  });
+
+  if (!stack.hasEngine) {
+    ctx.note('The Business Engine (server/business-engine/main.ts) does not exist yet: its scenarios were skipped.');
+    return;
+  }
+  const engine = await stack.engine();
+  const users = await stack.users();
+  const proxy = stack.track(await startServer({
+    name: 'bare-proxy', entry: 'bench/servers/bare-proxy.ts', ready: 'ipc', env: { BENCH_UPSTREAM_URL: ttt.url },
+  }));
+  await ctx.measureInterleaved([
+    suppliedArm(ctx, {
+      id: MEASUREMENT_IDS.bareProxyTtt, title: 'bare node:http proxy → TTTranscribe', group: 'limits', request: 'POST /transcribe',
+      connections, servers: [proxy, ttt], origin: proxy.url, expectStatus: [202], guessRps: 1000, build: direct,
+    }),
+    suppliedArm(ctx, {
+      id: MEASUREMENT_IDS.gatewayTranscribe, title: 'gateway → TTTranscribe', group: 'services', request: 'POST /ttt/transcribe',
+      connections, servers: [engine, ttt], origin: engine.url, expectStatus: [202], guessRps: 600,
+      build: async (n) => gatewaySupply(await users.vendTokens(n)),
+    }),
+  ], rounds);
+  await proxy.stop();
+
+  const hello = stack.track(await startServer({ name: 'express-hello', entry: 'bench/servers/express-hello.ts', ready: 'ipc' }));
+  const helloRequest: HttpRequestSpec = { method: 'GET', path: '/' };
+  const balance = users.balanceRequest();
+  const repeated = (arm: Omit<ArmSpec, 'prepare' | 'warmup'>, origin: string, request: HttpRequestSpec, expect: number): ArmSpec => ({
+    ...arm,
+    warmup: () => warmRepeated(origin, request, [expect], connections, warmupSec),
+    prepare: async (sec) => () => runClosedLoad({ origin, connections, durationSec: sec, request, expectStatus: [expect] }),
+  });
+  await ctx.measureInterleaved([
+    repeated({ id: MEASUREMENT_IDS.expressHello, title: 'Express 5 hello-world', group: 'limits', request: 'GET /', connections, servers: [hello] },
+      hello.url, helloRequest, 200),
+    repeated({
+      id: MEASUREMENT_IDS.creditBalance, title: 'Business Engine balance', group: 'services', request: 'GET /v1/credits/balance',
+      connections, servers: [engine],
+    }, engine.url, balance, 200),
+    suppliedArm(ctx, {
+      id: MEASUREMENT_IDS.vendToken, title: 'Business Engine vend-token', group: 'services', request: 'POST /v1/vend-token',
+      connections, servers: [engine], origin: engine.url, expectStatus: [200], guessRps: 1000,
+      build: (n) => users.vendSupply(n),
+    }),
+  ], rounds);
+  await hello.stop();
+
+  await runCircuitOpen(ctx, stack);
+}
