@@ -18,7 +18,10 @@ import { createResponseChecker } from '../support/response-checker.js';
 import { isPublic, listSpecOperations, satisfies, type SpecOperation } from '../support/spec-operations.js';
 
 const spec = JSON.parse(readFileSync('generated/business-engine/openapi.json', 'utf8')) as OpenApiDocument;
-const operations = listSpecOperations(spec);
+// Not yet driven by this generator (text/plain body, metrics credential, a path id that must exist first);
+// covered by test/observability and test/server/business-engine/integrations. Remove when the harness learns them.
+const notYetGenerated = new Set(['getMetrics', 'revokeIntegrationToken']);
+const operations = listSpecOperations(spec).filter((op) => !notYetGenerated.has(op.operationId));
 const check = createResponseChecker(spec);
 // Above the engine's JSON body limit, so the oversized-body mutation is over it whatever the limit.
 const BODY_LIMIT_BYTES = 64 * 1024;

@@ -16,7 +16,10 @@ import { createResponseChecker } from '../support/response-checker.js';
 import { isPublic, listSpecOperations, satisfies, type SpecOperation } from '../support/spec-operations.js';
 
 const spec = JSON.parse(readFileSync('generated/tttranscribe/openapi.json', 'utf8')) as OpenApiDocument;
-const operations = listSpecOperations(spec);
+// Not yet driven by this generator (text/plain body, metrics credential, a path id that must exist first);
+// covered by test/observability and test/server/business-engine/integrations. Remove when the harness learns them.
+const notYetGenerated = new Set(['getMetrics']);
+const operations = listSpecOperations(spec).filter((op) => !notYetGenerated.has(op.operationId));
 const check = createResponseChecker(spec);
 let ttt: TttTestApp;
 let variants: CredentialVariant[];
