@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { exitOnConfigError } from './config/env.js';
+import { loadEnvFile } from './config/load-env-file.js';
+
+/** A started service as main.ts sees it: its logger and a graceful close. */
+export interface RunningService {
+  readonly logger: Logger;
+  close(options: { graceMs: number }): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * The body of every service's main.ts: loads `.env` (environment first), validates the configuration once (a bad
+ * one exits 1 naming each variable), starts the service, and shuts it down cleanly on SIGINT/SIGTERM (a second
+ * signal exits at once).
+ *
+ * @example
+ * await runService({ name: 'TTTranscribe', loadConfig, start: startTttranscribe });
+ */
+export async function runService<C>(service: {
+  name: string;
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  start: (config: C) => Promise<RunningService>;
+}): Promise<void> {
+  loadEnvFile();
+  let config: C;
+  try {
+    config = service.loadConfig(process.env);
+  } catch (error) {
+    exitOnConfigError(service.name, error);
+  }
+  const running = await service.start(config).catch((error: unknown) => exitOnConfigError(service.name, error));
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      running.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    running.logger.info({ signal }, 'signal received');
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 5_000).unref();
+    running.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
