@@ -911,6 +911,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTttIntegrationHealth: {
@@ -937,14 +938,16 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
-            /** @description At least one check fails; the body names it. */
+            /** @description At least one check fails; the JSON body names it. While the engine shuts down it answers `service_unavailable` (problem+json, with Retry-After) instead, without running the checks. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IntegrationReport"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -973,6 +976,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCreditBalance: {
@@ -1001,6 +1005,7 @@ export interface operations {
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCreditLedger: {
@@ -1034,6 +1039,7 @@ export interface operations {
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     vendToken: {
@@ -1074,6 +1080,7 @@ export interface operations {
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitTranscription: {
@@ -1178,6 +1185,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserAuthFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createIntegrationToken: {
@@ -1212,6 +1220,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeIntegrationToken: {
@@ -1241,6 +1250,7 @@ export interface operations {
             401: components["responses"]["UserAuthFailed"];
             404: components["responses"]["IntegrationTokenNotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     grantCredits: {
@@ -1274,6 +1284,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getAdminConfig: {
@@ -1301,6 +1312,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["AdminAuthFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMetrics: {
@@ -1328,6 +1340,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["MetricsAuthFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
@@ -63,6 +63,8 @@ export interface EngineDeps {
   /** Wraps the service-token signer (tests: a slow or failing signer). */
   readonly decorateSigner?: (sign: SignServiceToken) => SignServiceToken;
   readonly build?: BuildInfo;
+  /** Middleware run first on every request, after the engine's own metrics (e.g. the shutdown drain). */
+  readonly before?: RequestHandler[];
 }
 
 /** A built Business Engine: the Express app (not listening) and what main.ts and tests drive around it. */
@@ -134,7 +136,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
-    before: [metrics.countRequests],
+    before: [metrics.countRequests, ...(deps.before ?? [])],
     onError: metrics.countAuthFailures,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));

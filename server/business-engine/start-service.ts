@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
@@ -13,7 +14,10 @@ export interface RunningBusinessEngine {
   readonly server: Server;
   readonly engine: BusinessEngine;
   readonly logger: Logger;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`, then closes them), stops the sweep, closes the DB. */
+  /**
+   * Stops accepting (a request still arriving on an open connection gets 503 `service_unavailable`), lets in-flight
+   * requests finish (up to `graceMs`, then closes them), stops the sweep, closes the DB.
+   */
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -28,7 +32,8 @@ export interface RunningBusinessEngine {
  */
 export async function startBusinessEngine(config: EngineConfig, options: { logger?: Logger } = {}): Promise<RunningBusinessEngine> {
   const logger = options.logger ?? createLogger({ service: 'business-engine', level: config.logLevel });
-  const engine = createApp(config, { logger, build: readBuildInfo(process.env) });
+  const draining = createDraining();
+  const engine = createApp(config, { logger, build: readBuildInfo(process.env), before: [draining.middleware] });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
@@ -66,6 +71,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
     logger,
     close({ graceMs = 10_000 } = {}) {
       closed ??= (async () => {
+        draining.begin();
         logger.info({ graceMs }, 'Business Engine shutting down');
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

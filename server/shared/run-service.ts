@@ -5,6 +5,11 @@ import { loadEnvFile } from './config/load-env-file.js';
 /** A started service as main.ts sees it: its logger and a graceful close. */
 export interface RunningService {
   readonly logger: Logger;
+  /**
+   * Drains, then stops: begins the service's Draining (server/shared/http/draining.ts: requests still arriving on
+   * open keep-alive connections get 503 `service_unavailable` with Retry-After and `Connection: close`), stops
+   * accepting connections, lets in-flight requests finish within `graceMs`, then releases its resources.
+   */
   close(options: { graceMs: number }): Promise<void>;
 }
 
@@ -12,8 +17,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * The body of every service's main.ts: loads `.env` (environment first), validates the configuration once (a bad
- * one exits 1 naming each variable), starts the service, and shuts it down cleanly on SIGINT/SIGTERM (a second
- * signal exits at once).
+ * one exits 1 naming each variable), starts the service, and shuts it down cleanly on SIGINT/SIGTERM: no new work
+ * is accepted (new requests on open connections get a retryable 503), in-flight requests finish, then the process
+ * exits 0. A second signal, or a shutdown still running 5 s past the grace period, exits 1.
  *
  * @example
  * await runService({ name: 'TTTranscribe', loadConfig, start: startTttranscribe });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
@@ -17,7 +18,10 @@ export interface RunningTttranscribe {
   readonly server: Server;
   readonly service: TttService;
   readonly logger: Logger;
-  /** Stops accepting, lets in-flight requests and jobs finish (jobs up to `graceMs`, then requeued), closes the DB. */
+  /**
+   * Stops accepting (a request still arriving on an open connection gets 503 `service_unavailable`), lets in-flight
+   * requests and jobs finish (jobs up to `graceMs`, then requeued), closes the DB.
+   */
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -38,16 +42,8 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   const processor = createMediaProcessor(config.media, { engine });
   const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
   const db = openJobDatabase(config.dbPath);
-  let closing = false;
-  const service = createApp(config, {
-    db,
-    processor,
-    serviceTokenKeys,
-    logger,
-    transcriber,
-    // While shutting down, tell keep-alive clients to reconnect (to the next instance) after this response.
-    before: [(_req, res, next) => { if (closing) res.setHeader('Connection', 'close'); next(); }],
-  });
+  const draining = createDraining();
+  const service = createApp(config, { db, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware] });
 
   let server: Server;
   try {
@@ -86,7 +82,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
     logger,
     close({ graceMs = 10_000 } = {}) {
       closed ??= (async () => {
-        closing = true;
+        draining.begin();
         logger.info({ graceMs }, 'TTTranscribe shutting down');
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

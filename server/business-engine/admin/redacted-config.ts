@@ -6,7 +6,7 @@ type AdminConfig = components['schemas']['AdminConfig'];
 /**
  * The running configuration for GET /admin/config: non-secret settings as strings, and each secret as
  * `configured`/`missing` with its key id (X-Engine-Auth kid, the service-token kid, or a short HMAC-derived id
- * for USER_JWT_SECRET and ADMIN_TOKEN). Never a secret value.
+ * for USER_JWT_SECRET, ADMIN_TOKEN and ENGINE_METRICS_TOKEN). Never a secret value.
  *
  * @example
  * res.json(redactedConfig(config));
@@ -43,6 +43,7 @@ export function redactedConfig(config: EngineConfig): AdminConfig {
       secret('USER_JWT_SECRET', userJwt.mode === 'hs256' ? secretId('USER_JWT_SECRET', userJwt.secret) : undefined),
       secret('SERVICE_TOKEN_PRIVATE_KEY', config.serviceTokenKey.kid),
       secret('ADMIN_TOKEN', secretId('ADMIN_TOKEN', config.adminToken)),
+      secret('ENGINE_METRICS_TOKEN', config.metricsToken === undefined ? undefined : secretId('ENGINE_METRICS_TOKEN', config.metricsToken)),
     ],
   };
 }

@@ -1,7 +1,9 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { webcrypto } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { UserJwtConfig } from '../config.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** What the engine takes from a verified user JWT. */
 export interface UserClaims {
@@ -18,18 +20,32 @@ export const USER_JWT_CLOCK_TOLERANCE_SEC = 30;
 // Asymmetric algorithms only: with a JWKS an HS256 token would be verified with a public key as its secret.
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
+/** Options of {@link createUserJwtVerifier}. */
+export interface UserJwtVerifierOptions {
+  readonly now: () => number;
+  /** How many verified tokens to remember (0: verify every time). Default 10 000. */
+  readonly cacheSize?: number;
+}
+
 /**
- * Builds the user JWT verifier: HS256 with USER_JWT_SECRET's raw UTF-8 bytes (never base64-decoded), or an
- * identity provider's JWKS with asymmetric algorithms only; `none` is never accepted. Requires `sub`, `scope`,
- * `iat`, `exp` (and `iss`/`aud` when configured), with a 30 s clock tolerance. Each failure is its own catalog
- * code with details (claim name; expiredAt vs serverTime).
+ * Builds the user JWT verifier: HS256 with USER_JWT_SECRET's raw UTF-8 bytes (never base64-decoded; imported once
+ * as a CryptoKey), or an identity provider's JWKS with asymmetric algorithms only; `none` is never accepted.
+ * Requires `sub`, `scope`, `iat`, `exp` (and `iss`/`aud` when configured), with a 30 s clock tolerance. Each
+ * failure is its own catalog code with details (claim name; expiredAt vs serverTime).
+ *
+ * An app sends the same JWT on every call until it expires, so verified tokens are remembered
+ * ({@link VerifiedTokenCache}): a repeat is checked against the clock only, and a token outside its validity
+ * window is verified in full again, so every refusal has the same code and details as without the cache.
  *
  * @example
  * const verify = createUserJwtVerifier(config.userJwt, { now: Date.now });
  * const { sub, scopes } = await verify(token);
  */
-export function createUserJwtVerifier(config: UserJwtConfig, options: { now: () => number }): VerifyUserJwt {
-  const key: Uint8Array | JWTVerifyGetKey = config.mode === 'hs256' ? config.secret : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 });
+export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVerifierOptions): VerifyUserJwt {
+  const key: Promise<CryptoKey> | JWTVerifyGetKey = config.mode === 'hs256'
+    ? webcrypto.subtle.importKey('raw', config.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+    : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 });
+  if (key instanceof Promise) key.catch(() => undefined); // awaited on use; no unhandled rejection meanwhile
   const base: JWTVerifyOptions = {
     algorithms: config.mode === 'hs256' ? ['HS256'] : ASYMMETRIC,
     requiredClaims: ['sub', 'scope', 'iat', 'exp'],
@@ -37,13 +53,19 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: { now: () 
     ...(config.issuer ? { issuer: config.issuer } : {}),
     ...(config.audience ? { audience: config.audience } : {}),
   };
-  return async (token) => {
-    const nowMs = options.now();
+  const cache = new VerifiedTokenCache<UserClaims>({
+    max: options.cacheSize ?? 10_000,
+    clockToleranceSec: USER_JWT_CLOCK_TOLERANCE_SEC,
+    // A JWKS key the identity provider withdraws stops being trusted within this time.
+    ...(config.mode === 'jwks' ? { ttlMs: 5 * 60_000 } : {}),
+  });
+
+  const verifyFully = async (token: string, nowMs: number): Promise<{ claims: UserClaims; nbf: number | undefined }> => {
     const context = { credential: 'user_jwt' as const, nowMs, clockToleranceSec: USER_JWT_CLOCK_TOLERANCE_SEC };
     let payload: Record<string, unknown>;
     try {
       const verifyOptions = { ...base, currentDate: new Date(nowMs) };
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, await key, verifyOptions));
     } catch (error) {
       throw translateJoseError(error, context);
     }
@@ -58,7 +80,17 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: { now: () 
         details: { credential: 'user_jwt', claim: 'iat', notBefore: new Date(iat * 1000).toISOString(), serverTime: new Date(nowMs).toISOString() },
       });
     }
-    return { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp: payload['exp'] as number };
+    const nbf = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
+    return { claims: { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp: payload['exp'] as number }, nbf };
+  };
+
+  return async (token) => {
+    const nowMs = options.now();
+    const cached = cache.get(token, nowMs);
+    if (cached) return cached;
+    const { claims, nbf } = await verifyFully(token, nowMs);
+    cache.set(token, claims, { notBefore: Math.max(claims.iat, nbf ?? claims.iat), expiresAt: claims.exp });
+    return claims;
   };
 }
 

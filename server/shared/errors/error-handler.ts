@@ -23,7 +23,7 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
       next(error);
       return;
     }
-    const apiError = translateError(error, { method: req.method, path: req.path });
+    const apiError = translateError(error, { method: req.method, path: req.path, contentType: req.get('content-type') });
     const requestId = String(res.locals['requestId'] ?? 'unknown');
     const body = problemBody(apiError.code, requestId, apiError.detail, apiError.details);
     const log = {
@@ -38,8 +38,12 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
       details: apiError.details,
     };
     res.locals['errorCode'] = apiError.code;
-    if (apiError.status >= 500 || apiError.code.startsWith('upstream_')) {
+    if (apiError.code === 'internal_error') {
       options.logger.error({ ...log, err: apiError.cause ?? apiError }, apiError.detail);
+    } else if (apiError.status >= 500 || apiError.code.startsWith('upstream_')) {
+      // A classified failure (upstream down, database busy): the chain of causes says what happened; a stack
+      // trace would add nothing, and formatting one costs milliseconds (source maps) on a path that must fail fast.
+      options.logger.error({ ...log, cause: causeChain(apiError.cause) }, apiError.detail);
     } else if (apiError.status === 401 || apiError.status === 403) {
       options.logger.warn(log, apiError.detail);
     } else {
@@ -51,4 +55,20 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
     res.send(JSON.stringify(body));
   };
+}
+
+/** `Name: message` of an error and each of its causes, outermost first (at most 5), without stacks. */
+export function causeChain(cause: unknown): string[] {
+  const chain: string[] = [];
+  for (let current = cause; current !== undefined && current !== null && chain.length < 5; ) {
+    if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code;
+      chain.push(`${current.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${current.message}`);
+      current = current.cause;
+    } else {
+      chain.push(String(current));
+      break;
+    }
+  }
+  return chain;
 }

@@ -24,14 +24,25 @@ export function toJsonPointer(path: string | undefined): string {
   return `/${parts.join('/')}`;
 }
 
+/** What the error middleware knows about the request that failed. */
+export interface TranslateContext {
+  method?: string;
+  path?: string;
+  /** The request's Content-Type header as sent (undefined when absent): `details.received` of a 415. */
+  contentType?: string | undefined;
+}
+
+/** Longest Content-Type echoed back in `details.received`; the header is the caller's own, but unbounded. */
+const MAX_RECEIVED_LENGTH = 200;
+
 /**
  * Translates any error that reaches the error middleware into an {@link ApiError} with a catalog code, keeping
  * the original as `cause`. Unknown errors become `internal_error`; a client's mistake never does.
  *
  * @example
- * const apiError = translateError(new SyntaxError('Unexpected token'), { operationId: 'vendToken' });
+ * const apiError = translateError(new SyntaxError('Unexpected token'), { method: 'POST', path: '/v1/vend-token' });
  */
-export function translateError(error: unknown, context: { method?: string; path?: string } = {}): ApiError {
+export function translateError(error: unknown, context: TranslateContext = {}): ApiError {
   if (isApiError(error)) return error;
   const e = (error ?? {}) as HttpLikeError;
   const status = e.status ?? e.statusCode;
@@ -48,7 +59,10 @@ export function translateError(error: unknown, context: { method?: string; path?
     });
   }
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported' || status === 415) {
-    return new ApiError('unsupported_media_type', 'The request body must be application/json.', { cause: error });
+    return new ApiError('unsupported_media_type', 'The request body must be application/json.', {
+      details: { received: receivedContentType(context.contentType) },
+      cause: error,
+    });
   }
   if (status === 405) {
     return new ApiError('method_not_allowed', `${context.method ?? 'This method'} is not allowed here.`, { cause: error });
@@ -79,4 +93,11 @@ function describeErrors(errors: Array<{ pointer: string; message: string }>): st
   if (!first) return 'The request is invalid.';
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   return `${first.pointer || "The request"}: ${first.message}${more}.`;
+}
+
+/** The Content-Type as sent, trimmed and bounded; null when the request had none. */
+function receivedContentType(header: string | undefined): string | null {
+  const value = header?.trim();
+  if (!value) return null;
+  return value.length > MAX_RECEIVED_LENGTH ? `${value.slice(0, MAX_RECEIVED_LENGTH)}...` : value;
 }

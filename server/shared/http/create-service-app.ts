@@ -1,11 +1,13 @@
 import express, { type Express, type RequestHandler } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/api-error.js';
 import { errorHandler, type ErrorObserver } from '../errors/error-handler.js';
 import { accessLog } from '../logging/access-log.js';
 import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
+import { compileRequestValidators } from './request-validator.js';
 import { requestId } from './request-id.js';
+import { responseValidator } from './response-validator.js';
+import { runSteps } from './run-steps.js';
 
 /** What a service provides for one operation: its credential checks (run before validation) and its handler. */
 export interface OperationImplementation {
@@ -32,8 +34,8 @@ export interface ServiceAppOptions {
 
 /**
  * Builds an Express 5 app that implements a spec: request ids, access log, operation matching (404/405 from the
- * spec), JSON bodies with a size limit, per-operation credential checks, request validation against the spec,
- * handlers named by operationId, and one problem+json error handler.
+ * spec), JSON bodies with a size limit, per-operation credential checks, request validation against the spec
+ * (validators compiled once per operation), handlers named by operationId, and one problem+json error handler.
  *
  * @example
  * const app = createServiceApp({ spec, logger, operations: { getHealth: { handler: getHealth(deps) } } });
@@ -56,64 +58,53 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   options.extraRoutes?.(app);
 
   const match = createOperationMatcher(spec);
+  const validators = compileRequestValidators(spec);
+  const parseJson = express.json({
+    limit: options.bodyLimitBytes ?? 64 * 1024,
+    // Keep the exact bytes: X-Engine-Auth signs the raw body, not its re-serialisation.
+    verify: (req, _res, buf) => {
+      (req as unknown as { rawBody: Buffer }).rawBody = buf;
+    },
+  });
+  // Response validation (tests only) stays with express-openapi-validator, which wraps res.json.
+  const checkResponses = options.validateResponses ? responseValidator(spec) : undefined;
+  const pipelines = new Map<string, RequestHandler[]>();
+  for (const op of declared) {
+    const impl = operations[op.operationId] as OperationImplementation;
+    const validate = validators.get(op.operationId);
+    const steps: RequestHandler[] = [parseJson, ...[impl.auth ?? []].flat()];
+    if (validate) {
+      steps.push((req, res, next) => {
+        validate(req, res.locals['pathParams'] as Record<string, string>);
+        next();
+      });
+    }
+    if (checkResponses) steps.push(checkResponses);
+    steps.push(impl.handler);
+    pipelines.set(op.operationId, steps);
+  }
+
+  // One dispatching middleware instead of a route table: the operation is matched once, from the spec, and its
+  // steps (body, credentials, validation, handler) run in order without Express re-matching every route.
   app.use((req, res, next) => {
     const result = match(req.method, req.path);
     if (result.kind === 'not_found') {
       next(new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, { details: { method: req.method, path: req.path } }));
-    } else if (result.kind === 'method_not_allowed') {
+      return;
+    }
+    if (result.kind === 'method_not_allowed') {
       next(
         new ApiError('method_not_allowed', `${req.method} is not allowed on ${req.path}.`, {
           details: { allowed: result.allowed },
           headers: { Allow: result.allowed.join(', ') },
         }),
       );
-    } else {
-      res.locals['operationId'] = result.operation.operationId;
-      res.locals['pathParams'] = result.operation.params;
-      next();
+      return;
     }
-  });
-
-  app.use(
-    express.json({
-      limit: options.bodyLimitBytes ?? 64 * 1024,
-      // Keep the exact bytes: X-Engine-Auth signs the raw body, not its re-serialisation.
-      verify: (req, _res, buf) => {
-        (req as unknown as { rawBody: Buffer }).rawBody = buf;
-      },
-    }),
-  );
-
-  const authRouters = new Map<string, RequestHandler>();
-  for (const [operationId, impl] of Object.entries(operations)) {
-    if (!impl.auth) continue;
-    const router = express.Router();
-    router.use(...[impl.auth].flat());
-    authRouters.set(operationId, router);
-  }
-  app.use((req, res, next) => {
-    const router = authRouters.get(String(res.locals['operationId']));
-    if (router) router(req, res, next);
-    else next();
-  });
-
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: structuredClone(spec) as never,
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
-      validateResponses: options.validateResponses ? { removeAdditional: false } : false,
-      validateSecurity: false,
-      ignoreUndocumented: true,
-      validateApiSpec: false,
-    }),
-  );
-
-  for (const op of declared) {
-    const impl = operations[op.operationId];
-    if (impl) (app as unknown as Record<string, (path: string, h: RequestHandler) => void>)[op.method]?.(op.expressPath, impl.handler);
-  }
-  app.use((req, _res, next) => {
-    next(new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, { details: { method: req.method, path: req.path } }));
+    res.locals['operationId'] = result.operation.operationId;
+    res.locals['pathParams'] = result.operation.params;
+    req.params = result.operation.params;
+    runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);
   });
   app.use(errorHandler({ logger, ...(options.onError ? { onError: options.onError } : {}) }));
   return app;

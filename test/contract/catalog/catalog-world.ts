@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet } from 'jose';
 import { generateSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { createDraining } from '../../../server/shared/http/draining.js';
 import type { SignServiceToken } from '../../../server/business-engine/tokens/service-token-keys.js';
 import { startEngineTestApp, type EngineTestApp } from '../../helpers/engine-app.js';
 import { refusedBaseUrl, startEngineWithFakeTtt, type EngineWithFakeTtt } from '../../helpers/engine-fake-ttt.js';
@@ -55,6 +56,8 @@ export interface CatalogWorld {
   switchableEngine(): Promise<SwitchableEngine>;
   /** An engine of its own for integration tokens, whose clock scenarios may move forward. */
   integrationEngine(): Promise<EngineTestApp>;
+  /** An engine shutting down: its drain (server/shared/http/draining.ts) has begun. */
+  drainingEngine(): Promise<EngineTestApp>;
   close(): Promise<void>;
 }
 
@@ -135,6 +138,12 @@ export function createCatalogWorld(): CatalogWorld {
       await s.be.close();
     }),
     integrationEngine: once(() => startEngineTestApp(), (be) => be.close()),
+    drainingEngine: once(async () => {
+      const draining = createDraining();
+      const be = await startEngineTestApp({ deps: { before: [draining.middleware] } });
+      draining.begin();
+      return be;
+    }, (be) => be.close()),
     async close() {
       for (const close of closers.reverse()) await close();
       closers.length = 0;

@@ -220,6 +220,10 @@ export const engine = {
     const headers = be.bearer(await be.userJwt({ sub: uniqueSub('revoker') }));
     return observe(BE, 'DELETE', be.client.DELETE('/v1/integrations/tokens/{tokenId}', { params: { path: { tokenId: 'itk_00000000000000000000000000' } }, headers }));
   },
+  async balanceWhileDraining(w: CatalogWorld): Promise<Observed> {
+    const be = await w.drainingEngine();
+    return observe(BE, 'GET', be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: uniqueSub('draining') })) }));
+  },
   async submitToHangingTtt(w: CatalogWorld): Promise<Observed> {
     const pair = await w.hangingUpstream();
     return submit(pair.be, (await pair.vend(uniqueSub('hanging'))).token);

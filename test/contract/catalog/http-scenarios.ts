@@ -25,10 +25,6 @@ export interface Scenario {
 /** At least one scenario per code. */
 export type Scenarios = readonly [Scenario, ...Scenario[]];
 
-// Finding: server/shared/errors/translate-error.ts renders the validator's 415 without the documented
-// details.received (the content type sent), in both services.
-const NO_RECEIVED_MEDIA_TYPE = 'translateError builds unsupported_media_type without details.received';
-
 const be = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({ service: 'business-engine', how, produce, expect });
 const tt = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({ service: 'tttranscribe', how, produce, expect });
 
@@ -107,8 +103,8 @@ export const scenarios = {
     tt('a 70 KB probe body (limit 64 KiB)', ttt.oversizedBody, { details: { limitBytes: 64 * 1024 } }),
   ],
   unsupported_media_type: [
-    be('a text/plain vend body', engine.textBody, { knownGaps: { received: NO_RECEIVED_MEDIA_TYPE } }),
-    tt('a signed text/plain probe body', ttt.textBody, { knownGaps: { received: NO_RECEIVED_MEDIA_TYPE } }),
+    be('a text/plain vend body', engine.textBody, { details: { received: 'text/plain' } }),
+    tt('a signed text/plain probe body', ttt.textBody, { details: { received: 'text/plain' } }),
   ],
   not_found: [
     be('GET /v1/credit/balance (a typo)', engine.missingV1Prefix, { details: { method: 'GET', path: '/v1/credit/balance' } }),
@@ -151,7 +147,9 @@ export const scenarios = {
     tt('a status read while the job database is closed', ttt.readWithClosedDatabase),
   ],
   service_unavailable: [
-    // The Business Engine never answers service_unavailable (reported as a finding): only TTTranscribe does.
+    be('GET /v1/credits/balance while the engine shuts down', engine.balanceWhileDraining, {
+      details: { retryAfterSec: 5, reason: 'shutting_down' }, headers: ['Retry-After', 'Connection'],
+    }),
     tt("a job while the engine's JWKS cannot be fetched", ttt.submitWhileJwksUnreachable, { headers: ['Retry-After'] }),
   ],
 } as const satisfies Record<ErrorCode, Scenarios>;

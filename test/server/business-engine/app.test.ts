@@ -98,6 +98,7 @@ describe('credits, admin and service endpoints', () => {
         { name: 'USER_JWT_SECRET', status: 'configured', keyId: expect.stringMatching(/^[0-9a-f]{16}$/) },
         { name: 'SERVICE_TOKEN_PRIVATE_KEY', status: 'configured', keyId: be.config.serviceTokenKey.kid },
         { name: 'ADMIN_TOKEN', status: 'configured', keyId: expect.stringMatching(/^[0-9a-f]{16}$/) },
+        { name: 'ENGINE_METRICS_TOKEN', status: 'missing', keyId: null },
       ]);
       const text = JSON.stringify(data);
       expect(text).not.toContain(TEST_ADMIN_TOKEN);

@@ -19,6 +19,20 @@ describe('translateError', () => {
     expect(translateError(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 })).code).toBe('unsupported_media_type');
   });
 
+  it('names the Content-Type that was sent in an unsupported_media_type (null when none was sent)', () => {
+    const charset = Object.assign(new Error('unsupported charset "LATIN1"'), { type: 'charset.unsupported', status: 415, charset: 'latin1' });
+    expect(translateError(charset, { contentType: 'application/json; charset=latin1' })).toMatchObject({
+      code: 'unsupported_media_type',
+      details: { received: 'application/json; charset=latin1' },
+    });
+    const validator = Object.assign(new Error('unsupported media type text/plain'), { status: 415 });
+    expect(translateError(validator, { contentType: ' text/plain ' }).details).toEqual({ received: 'text/plain' });
+    expect(translateError(validator, {}).details).toEqual({ received: null });
+    expect(translateError(validator, { contentType: '' }).details).toEqual({ received: null });
+    const long = translateError(validator, { contentType: `text/plain; x=${'a'.repeat(500)}` }).details['received'];
+    expect(typeof long === 'string' && long.length <= 203 && long.startsWith('text/plain; x=aaa')).toBe(true);
+  });
+
   it('translates validator errors into pointers', () => {
     const error = Object.assign(new Error('bad'), { status: 400, errors: [{ path: '/body/url', message: 'must be string' }] });
     expect(translateError(error)).toMatchObject({

@@ -1,0 +1,33 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/**
+ * Runs middleware in order like an Express route would: each step calls `next()` to go on or `next(error)` (or
+ * throws, or returns a rejected promise) to stop; `done` is called with the error, or with nothing after the last
+ * step called `next()`. Lets createServiceApp run one operation's steps without a router matching paths again.
+ *
+ * @example
+ * runSteps([parseJson, requireUser, handler], req, res, next);
+ */
+export function runSteps(steps: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
+  let index = 0;
+  const next = (error?: unknown): void => {
+    if (error !== undefined && error !== null) {
+      done(error);
+      return;
+    }
+    const step = steps[index++];
+    if (!step) {
+      done();
+      return;
+    }
+    try {
+      const result: unknown = step(req, res, next as NextFunction);
+      if (result instanceof Promise) {
+        result.then(undefined, (reason: unknown) => next(reason ?? new Error('A request step rejected without a reason')));
+      }
+    } catch (thrown) {
+      next(thrown ?? new Error('A request step threw without a value'));
+    }
+  };
+  next();
+}
