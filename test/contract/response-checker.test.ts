@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
+import { parsePrometheusText } from './support/prometheus-text.js';
 import { createResponseChecker, type ObservedResponse } from './support/response-checker.js';
 
 const spec = JSON.parse(readFileSync('generated/business-engine/openapi.json', 'utf8')) as OpenApiDocument;
@@ -55,5 +56,54 @@ describe('response checker', () => {
       .toMatchObject({ operationId: 'getHealth', pointer: '/headers/x-request-id' });
     expect(check(response('GET', '/nowhere', 404, problem('not_found', 404), 'application/problem+json'))).toEqual([]);
     expect(check(response('GET', '/nowhere', 404, problem('invalid_request', 400), 'application/problem+json'))[0]).toMatchObject({ operationId: '(no operation)', pointer: '/body/code' });
+  });
+});
+
+describe('response checker on text/plain metrics', () => {
+  const prometheus = 'text/plain; version=0.0.4; charset=utf-8';
+  const metrics = (body: string, type = prometheus): ObservedResponse =>
+    ({ method: 'GET', path: '/metrics', status: 200, headers: new Headers({ 'content-type': type, 'x-request-id': 'req_0123456789' }), body });
+  const valid = [
+    '# HELP http_requests_total Requests answered.',
+    '# TYPE http_requests_total counter',
+    'http_requests_total{route="getHealth",method="GET",status="200",service="business-engine"} 42',
+    '# TYPE upstream_request_duration_seconds histogram',
+    'upstream_request_duration_seconds_bucket{le="0.1",detail="a \\"quoted\\" \\\\ value\\n"} 1',
+    'upstream_request_duration_seconds_bucket{le="+Inf"} 2',
+    'upstream_request_duration_seconds_sum 0.35',
+    'upstream_request_duration_seconds_count 2',
+    'process_start_time_seconds 1.7e9 1700000000000',
+    // Values are read as Go's ParseFloat reads them: prom-client writes NaN as `Nan`.
+    'nodejs_eventloop_lag_mean_seconds Nan',
+    'temperature_min -inf',
+    '',
+  ].join('\n');
+
+  it('accepts Prometheus text format 0.0.4 under the declared media type, charset added', () => {
+    expect(check(metrics(valid))).toEqual([]);
+    expect(parsePrometheusText(valid).samples[1]).toMatchObject({ name: 'upstream_request_duration_seconds_bucket', labels: { le: '0.1', detail: 'a "quoted" \\ value\n' }, value: 1 });
+  });
+
+  it('rejects another media type, or text/plain without the declared version', () => {
+    expect(check(metrics(valid, 'text/plain; charset=utf-8'))[0]).toMatchObject({ operationId: 'getMetrics', pointer: '/headers/content-type' });
+    expect(check(metrics(valid, 'application/json'))[0]).toMatchObject({ pointer: '/body' });
+  });
+
+  it.each([
+    ['a line that is no sample', 'http_requests_total{route="x"}\n', /expected " value/],
+    ['a value that is no number', 'up one\n', /bad value one/],
+    ['an unterminated label value', 'up{a="x} 1\n', /unterminated/],
+    ['a bad escape', 'up{a="\\t"} 1\n', /bad escape/],
+    ['a series twice', 'up{a="1"} 1\nup{a="1"} 2\n', /repeated/],
+    ['a TYPE after the samples', 'up 1\n# TYPE up gauge\n', /after its samples/],
+    ['an unknown type', '# TYPE up meter\nup 1\n', /unknown type/],
+    ['a family split in two groups', 'a 1\nb 1\na{x="1"} 1\n', /not in one group/],
+    ['a bucket without le', '# TYPE h histogram\nh_bucket 1\n', /le label/],
+    ['no final line feed', 'up 1', /line feed/],
+    ['an empty body', '', /empty/],
+  ])('rejects %s, naming the line', (_name, body, message) => {
+    const violations = check(metrics(body));
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations[0]).toMatchObject({ operationId: 'getMetrics', pointer: '/body', message: expect.stringMatching(message) });
   });
 });

@@ -25,12 +25,23 @@ export function classifyBearer(token: string, adminToken: string): BearerKind {
   if (shape === 'shared_secret' || shape === 'integration_token') return shape;
   if (adminTokenMatches(token, adminToken)) return 'admin_token';
   if (shape !== 'jwt') return 'opaque';
-  try {
-    return decodeProtectedHeader(token).typ === SERVICE_TOKEN.typ ? 'service_token' : 'user_jwt';
-  } catch {
-    return 'opaque';
+  // Every token from one issuer has the same header bytes, so its kind is decoded once per distinct header.
+  const header = token.slice(0, token.indexOf('.'));
+  let kind = kindByHeader.get(header);
+  if (kind === undefined) {
+    try {
+      kind = decodeProtectedHeader(token).typ === SERVICE_TOKEN.typ ? 'service_token' : 'user_jwt';
+    } catch {
+      kind = 'opaque';
+    }
+    if (kindByHeader.size >= MAX_REMEMBERED_HEADERS) kindByHeader.clear();
+    kindByHeader.set(header, kind);
   }
+  return kind;
 }
+
+const MAX_REMEMBERED_HEADERS = 256;
+const kindByHeader = new Map<string, BearerKind>();
 
 /**
  * Compares a bearer value with ADMIN_TOKEN in constant time (over SHA-256 digests, so not even the length leaks).
@@ -39,9 +50,18 @@ export function classifyBearer(token: string, adminToken: string): BearerKind {
  * if (!adminTokenMatches(token, config.adminToken)) throw new ApiError('invalid_token', ...);
  */
 export function adminTokenMatches(token: string, adminToken: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(token), digest(adminToken));
+  let expected = secretDigests.get(adminToken);
+  if (!expected) {
+    expected = digest(adminToken);
+    // Only configured tokens (admin, metrics) are passed here: a handful per process (more only in test runs).
+    if (secretDigests.size >= 16) secretDigests.clear();
+    secretDigests.set(adminToken, expected);
+  }
+  return timingSafeEqual(digest(token), expected);
 }
+
+const secretDigests = new Map<string, Buffer>();
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
  * The `credential_type_mismatch` error for a bearer of the wrong kind. A shared secret sent as a bearer is a

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError, isApiError } from '../../shared/errors/api-error.js';
+import { describeCredential, setCredential } from '../../shared/observability/credential-context.js';
 import type { AuthDeps } from './auth-deps.js';
 import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
 import { requestIdOf, setCaller, type Caller } from './caller.js';
@@ -25,16 +26,22 @@ export function requireUser(deps: AuthDeps, anyOfScopes: readonly string[], opti
   return async (req, res, next) => {
     const token = readBearerToken(req, 'user_jwt');
     const kind = classifyBearer(token, deps.adminToken);
-    noteCredential(res, kind, token, deps.now());
     let caller: Extract<Caller, { kind: 'user' }>;
     if (options.integrationTokens && isIntegrationTokenAttempt(kind, token)) {
+      noteCredential(res, kind, token, deps.now());
       caller = authenticateIntegrationToken(deps, token, res);
     } else if (kind !== 'user_jwt' && kind !== 'opaque') {
+      noteCredential(res, kind, token, deps.now());
       throw credentialMismatch(kind, 'user_jwt', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
     } else {
       const claims = await deps.verifyUserJwt(token).catch((error: unknown) => {
+        // A refused token is described from its unverified claims, for the error log.
+        noteCredential(res, kind, token, deps.now());
         throw kind === 'opaque' && options.integrationTokens ? neitherJwtNorIntegrationToken(error) : error;
       });
+      setCredential(res, describeCredential({
+        kind: 'user_jwt', id: claims.jti ?? null, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
+      }, deps.now()));
       caller = { kind: 'user', userId: claims.sub, scopes: claims.scopes };
       setCaller(res, caller);
     }

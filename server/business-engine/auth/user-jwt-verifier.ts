@@ -11,6 +11,8 @@ export interface UserClaims {
   readonly scopes: readonly string[];
   readonly iat: number;
   readonly exp: number;
+  /** The token's `jti` when it has one (logged as the credential id). */
+  readonly jti?: string;
 }
 
 export type VerifyUserJwt = (token: string) => Promise<UserClaims>;
@@ -81,7 +83,8 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
       });
     }
     const nbf = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
-    return { claims: { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp: payload['exp'] as number }, nbf };
+    const jti = typeof payload['jti'] === 'string' ? { jti: payload['jti'] } : {};
+    return { claims: { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp: payload['exp'] as number, ...jti }, nbf };
   };
 
   return async (token) => {

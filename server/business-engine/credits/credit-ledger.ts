@@ -75,7 +75,10 @@ export class CreditLedger {
     const ensure = db.transaction((userId: string, requestId: string | null) => this.ensureUserIn(userId, requestId));
     // Reads need no write lock: only a user not seen before takes the transaction that grants the bonus.
     this.ensureUser = (userId, requestId) =>
-      withSqlite('create the user', () => (this.selectUser.get(userId) ? this.balanceIn(userId) : ensure.immediate(userId, requestId)));
+      withSqlite('create the user', () => {
+        const row = this.selectUser.get(userId);
+        return row ? toBalance(userId, row) : ensure.immediate(userId, requestId);
+      });
     this.grantTx = db.transaction((userId: string, amount: number, bucket: Bucket, context: EntryContext) => {
       this.ensureUserIn(userId, context.requestId ?? null);
       const entry = this.credit(userId, 'grant', bucket, amount, context);
@@ -97,7 +100,7 @@ export class CreditLedger {
   balanceIn(userId: string): Balance {
     const row = this.selectUser.get(userId);
     if (!row) throw new Error(`user ${userId} does not exist`);
-    return { userId, main: row.main, bonus: row.bonus, balance: row.main + row.bonus, updatedAt: row.updated_at };
+    return toBalance(userId, row);
   }
 
   /**
@@ -145,6 +148,10 @@ export class CreditLedger {
   page(userId: string, limit: number, beforeId: number = Number.MAX_SAFE_INTEGER): LedgerRow[] {
     return withSqlite('read the ledger', () => this.selectPage.all(userId, beforeId, limit).map(toLedgerRow));
   }
+}
+
+function toBalance(userId: string, row: UserRow): Balance {
+  return { userId, main: row.main, bonus: row.bonus, balance: row.main + row.bonus, updatedAt: row.updated_at };
 }
 
 function toLedgerRow(r: LedgerDbRow): LedgerRow {

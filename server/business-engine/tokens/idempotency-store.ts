@@ -29,6 +29,7 @@ interface Row {
 export class IdempotencyStore {
   private readonly select: Statement<[string, string], Row>;
   private readonly insert: Statement<[string, string, string, string | null, number, number]>;
+  private readonly insertDone: Statement<[string, string, string, string, string, number, number]>;
   private readonly finish: Statement<[string, number, string, string, string]>;
   private readonly remove: Statement<[string, string]>;
   private readonly selectStale: Statement<[number, number], Row>;
@@ -37,6 +38,8 @@ export class IdempotencyStore {
     this.select = db.prepare('SELECT * FROM idempotency_keys WHERE user_id = ? AND client_request_id = ?');
     this.insert = db.prepare(`INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, created_at, updated_at)
       VALUES (?, ?, ?, 'in_progress', ?, ?, ?)`);
+    this.insertDone = db.prepare(`INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, response_json, created_at, updated_at)
+      VALUES (?, ?, ?, 'done', ?, ?, ?, ?)`);
     this.finish = db.prepare(`UPDATE idempotency_keys SET state = 'done', response_json = ?, updated_at = ?
       WHERE user_id = ? AND client_request_id = ? AND state = 'in_progress' AND token_jti = ?`);
     this.remove = db.prepare('DELETE FROM idempotency_keys WHERE user_id = ? AND client_request_id = ?');
@@ -54,6 +57,12 @@ export class IdempotencyStore {
   insertIn(record: { userId: string; clientRequestId: string; bodyHash: string; tokenJti: string }): void {
     const now = this.now();
     this.insert.run(record.userId, record.clientRequestId, record.bodyHash, record.tokenJti, now, now);
+  }
+
+  /** Takes the key already answered (the vend signed inside its transaction). */
+  insertDoneIn(record: { userId: string; clientRequestId: string; bodyHash: string; tokenJti: string; responseJson: string }): void {
+    const now = this.now();
+    this.insertDone.run(record.userId, record.clientRequestId, record.bodyHash, record.tokenJti, record.responseJson, now, now);
   }
 
   removeIn(userId: string, clientRequestId: string): void {

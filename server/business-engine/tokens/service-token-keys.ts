@@ -24,8 +24,12 @@ export interface ServiceTokenClaims {
   readonly exp: number;
 }
 
-/** Signs one service token; replaceable in tests (a slow or failing signer). */
-export type SignServiceToken = (claims: ServiceTokenClaims) => Promise<string>;
+/**
+ * Signs one service token. The engine's own signer answers synchronously, which lets a vend charge, sign and
+ * store its answer in one transaction; a signer that returns a promise (a remote key service; tests: a slow or
+ * failing signer) is awaited between two transactions, with the charge refunded if it fails.
+ */
+export type SignServiceToken = (claims: ServiceTokenClaims) => string | Promise<string>;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -54,7 +58,7 @@ export function newTokenId(prefix = 'tok_'): string {
  *
  * @example
  * const keys = new ServiceTokenKeys(config.serviceTokenKey);
- * const token = await keys.sign({ sub: 'u1', jti: newTokenId(), scope: 'ttt:transcribe', iat, exp: iat + 900 });
+ * const token = keys.sign({ sub: 'u1', jti: newTokenId(), scope: 'ttt:transcribe', iat, exp: iat + 900 });
  * const claims = await keys.verify(token, { nowMs: Date.now() });
  */
 export class ServiceTokenKeys {
@@ -83,7 +87,7 @@ export class ServiceTokenKeys {
     return { keys: [{ ...this.publicJwk }] };
   }
 
-  readonly sign: SignServiceToken = async (claims) => {
+  readonly sign = (claims: ServiceTokenClaims): string => {
     if (!Number.isInteger(claims.iat) || !Number.isInteger(claims.exp) || claims.exp <= claims.iat) {
       throw new TypeError('service token iat and exp must be whole seconds with exp after iat');
     }

@@ -37,12 +37,20 @@ interface AbandonedVend {
 
 type Begin =
   | { kind: 'replay'; response: VendTokenResponse }
-  | { kind: 'charged'; jti: string; iat: number; exp: number; balanceAfter: number };
+  | { kind: 'signed'; response: VendTokenResponse }
+  | { kind: 'charged'; jti: string; pending: Promise<string>; exp: number; balanceAfter: number };
+
+/** A synchronous signer's failure, carried out of the transaction it rolled back. */
+class SigningFailed extends Error {
+  override readonly name = 'SigningFailed';
+}
 
 /**
  * Vends service tokens: in ONE transaction it checks the idempotency key, charges 1 credit (bonus first), records
- * the token and takes the key as in_progress; then it signs (async) and stores the answer. If signing fails the
- * charge is refunded and the key released, so the user is never charged for a token they did not get.
+ * the token, signs it and stores the answer under the key; if signing throws, the transaction rolls back and
+ * nothing is charged. With a signer that answers asynchronously the key is taken as in_progress in that
+ * transaction, and the answer stored in a second one once signed; if signing fails the charge is refunded and the
+ * key released. Either way the user is never charged for a token they did not get.
  *
  * @example
  * const { response, replayed } = await vendor.vend({ userId, clientRequestId, body, requestId });
@@ -84,8 +92,21 @@ export class TokenVendor {
         jti, userId: request.userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: request.requestId,
         issuedAt: iat * 1000, expiresAt: exp * 1000,
       });
-      idempotency.insertIn({ userId: request.userId, clientRequestId: request.clientRequestId, bodyHash, tokenJti: jti });
-      return { kind: 'charged', jti, iat, exp, balanceAfter: charge.balanceAfter };
+      let signed: string | Promise<string>;
+      try {
+        signed = this.deps.sign({ sub: request.userId, jti, scope: SERVICE_TOKEN.scope, iat, exp });
+      } catch (error) {
+        throw new SigningFailed('signing threw', { cause: error });
+      }
+      const key = { userId: request.userId, clientRequestId: request.clientRequestId, bodyHash, tokenJti: jti };
+      if (typeof signed === 'string') {
+        const response = vendResponse(signed, jti, exp, charge.balanceAfter, request.requestId);
+        idempotency.insertDoneIn({ ...key, responseJson: JSON.stringify(response) });
+        return { kind: 'signed', response };
+      }
+      signed.catch(() => undefined); // awaited after the commit; never an unhandled rejection meanwhile
+      idempotency.insertIn(key);
+      return { kind: 'charged', jti, pending: signed, exp, balanceAfter: charge.balanceAfter };
     });
     this.abandonTx = db.transaction((key: AbandonedVend) => {
       const refunded = key.jti === null ? false : this.deps.tokens.refund(key.jti, 'vended', { reason: key.reason, requestId: key.requestId });
@@ -95,11 +116,20 @@ export class TokenVendor {
   }
 
   async vend(request: VendRequest): Promise<VendResult> {
-    const begun = withSqlite('charge the credit', () => this.beginTx.immediate(request, canonicalHash(request.body)));
+    const begun = withSqlite('charge the credit', () => {
+      try {
+        return this.beginTx.immediate(request, canonicalHash(request.body));
+      } catch (error) {
+        if (!(error instanceof SigningFailed)) throw error;
+        this.deps.logger.error({ err: error.cause, requestId: request.requestId }, 'service token signing failed; nothing was charged');
+        throw new ApiError('internal_error', 'The service token could not be signed; nothing was charged.', { cause: error.cause });
+      }
+    });
     if (begun.kind === 'replay') return { response: begun.response, replayed: true };
+    if (begun.kind === 'signed') return { response: begun.response, replayed: false };
     let token: string;
     try {
-      token = await this.deps.sign({ sub: request.userId, jti: begun.jti, scope: SERVICE_TOKEN.scope, iat: begun.iat, exp: begun.exp });
+      token = await begun.pending;
     } catch (error) {
       withSqlite('refund the failed vend', () => this.abandonTx.immediate({
         userId: request.userId, clientRequestId: request.clientRequestId, jti: begun.jti, reason: 'vend_failed', requestId: request.requestId,
@@ -107,15 +137,7 @@ export class TokenVendor {
       this.deps.logger.error({ err: error, tokenId: begun.jti, requestId: request.requestId }, 'service token signing failed; credit refunded');
       throw new ApiError('internal_error', 'The service token could not be signed; nothing was charged.', { cause: error });
     }
-    const response: VendTokenResponse = {
-      ok: true,
-      token,
-      tokenId: begun.jti,
-      expiresIn: SERVICE_TOKEN.lifetimeSec,
-      expiresAt: new Date(begun.exp * 1000).toISOString(),
-      balanceAfter: begun.balanceAfter,
-      requestId: request.requestId,
-    };
+    const response = vendResponse(token, begun.jti, begun.exp, begun.balanceAfter, request.requestId);
     if (!this.deps.idempotency.complete(request.userId, request.clientRequestId, begun.jti, JSON.stringify(response))) {
       // The sweep gave up on this vend and refunded it: the token is revoked, so do not hand it out.
       this.deps.logger.warn({ tokenId: begun.jti, requestId: request.requestId }, 'vend finished after the sweep refunded it');
@@ -138,6 +160,18 @@ export class TokenVendor {
     }
     return refunded;
   }
+}
+
+function vendResponse(token: string, jti: string, exp: number, balanceAfter: number, requestId: string): VendTokenResponse {
+  return {
+    ok: true,
+    token,
+    tokenId: jti,
+    expiresIn: SERVICE_TOKEN.lifetimeSec,
+    expiresAt: new Date(exp * 1000).toISOString(),
+    balanceAfter,
+    requestId,
+  };
 }
 
 /**

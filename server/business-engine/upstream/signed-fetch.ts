@@ -1,7 +1,8 @@
 import { Pool } from 'undici';
 import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import { PlainRequest, PlainResponse } from './plain-exchange.js';
 
-/** A fetch-compatible function (what openapi-fetch calls). */
+/** A fetch-compatible function (what openapi-fetch calls), over {@link PlainRequest}s. */
 export type FetchLike = (request: Request) => Promise<Response>;
 
 export interface SignedFetchOptions {
@@ -16,8 +17,6 @@ export interface SignedFetchOptions {
   readonly timeoutMs: number;
 }
 
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
-
 /**
  * A fetch that signs every request with X-Engine-Auth v1 over the exact method, target (pathname + search) and
  * body bytes it sends, plus the bearer token it carries, then sends it through the undici pool. It is called
@@ -28,10 +27,13 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
  * const client = createTttranscribeClient({ baseUrl: origin, fetch });
  */
 export function createSignedFetch(options: SignedFetchOptions): FetchLike {
-  return async (request) => {
+  return async (input) => {
+    // openapi-fetch is built with `Request: PlainRequest` (ttt-client.ts): plain values, no body stream.
+    if (!(input instanceof PlainRequest)) throw new TypeError('the signed fetch takes PlainRequests (create the client with Request: PlainRequest)');
+    const request = input;
     const url = new URL(request.url);
     if (url.origin !== options.origin) throw new TypeError(`refusing to send an upstream request to ${url.origin}`);
-    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
+    const body = request.bodyBytes();
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
       headers[name] = value;
@@ -56,11 +58,6 @@ export function createSignedFetch(options: SignedFetchOptions): FetchLike {
       bodyTimeout: options.timeoutMs,
     });
     const bytes = Buffer.from(await answer.body.arrayBuffer());
-    const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v);
-    }
-    return new Response(NULL_BODY_STATUS.has(answer.statusCode) ? null : bytes, { status: answer.statusCode, headers: responseHeaders });
+    return new PlainResponse(answer.statusCode, answer.headers, bytes) as unknown as Response;
   };
 }

@@ -1,6 +1,7 @@
 import { Pool } from 'undici';
 import { createTttranscribeClient, type TttranscribeClient } from '../../../generated/tttranscribe/client.js';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import { PlainRequest } from './plain-exchange.js';
 import { createSignedFetch } from './signed-fetch.js';
 
 export type { TttranscribeClient };
@@ -34,7 +35,7 @@ export function createSignedTttClient(options: {
     connect: { timeout: options.timeoutMs },
   });
   const fetch = createSignedFetch({ keys: options.keys, pool, origin, now: options.now ?? Date.now, timeoutMs: options.timeoutMs });
-  const client = createTttranscribeClient({ baseUrl: options.baseUrl, fetch });
+  const client = createTttranscribeClient({ baseUrl: options.baseUrl, fetch, Request: PlainRequest as unknown as typeof Request });
   return {
     client,
     close: async () => {

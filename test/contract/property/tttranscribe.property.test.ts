@@ -1,6 +1,7 @@
 // Generated negative and property tests for TTTranscribe, from generated/tttranscribe/openapi.json alone:
-// for every operation, valid and invalid inputs and the credential matrix, against the real app (test-double
-// processor, frozen clock, response validation on). Fixed seed (CONTRACT_SEED), CONTRACT_RUNS runs each.
+// for every operation, valid and invalid inputs, ids of nothing the caller owns and the credential matrix,
+// against the real app (test-double processor, frozen clock, response validation on, TTT_METRICS_TOKEN set),
+// and GET /metrics of an app without TTT_METRICS_TOKEN. Fixed seed (CONTRACT_SEED), CONTRACT_RUNS runs each.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -13,25 +14,26 @@ import { tttCredentialVariants, type CredentialVariant } from '../support/creden
 import { send } from '../support/exchange.js';
 import { exampleInput, invalidInput, validInput } from '../support/request-inputs.js';
 import { createResponseChecker } from '../support/response-checker.js';
-import { isPublic, listSpecOperations, satisfies, type SpecOperation } from '../support/spec-operations.js';
+import { isPublic, listSpecOperations, pathParameterPattern, satisfies, type SpecOperation } from '../support/spec-operations.js';
 
 const spec = JSON.parse(readFileSync('generated/tttranscribe/openapi.json', 'utf8')) as OpenApiDocument;
-// Not yet driven by this generator (text/plain body, metrics credential, a path id that must exist first);
-// covered by test/observability and test/server/business-engine/integrations. Remove when the harness learns them.
-const notYetGenerated = new Set(['getMetrics']);
-const operations = listSpecOperations(spec).filter((op) => !notYetGenerated.has(op.operationId));
+const operations = listSpecOperations(spec);
 const check = createResponseChecker(spec);
+const JOB_ID = pathParameterPattern(operations, 'jobId');
+/** TEST-ONLY TTT_METRICS_TOKEN (at least 32 characters). */
+const TTT_METRICS_TOKEN = 'test-only-ttt-metrics-token-0123456789abcd';
 let ttt: TttTestApp;
 let variants: CredentialVariant[];
 let jobId: string;
 
 beforeAll(async () => {
-  ttt = await startTttTestApp();
+  ttt = await startTttTestApp({ config: { metricsToken: TTT_METRICS_TOKEN } });
   const nowSec = () => Math.floor(ttt.clock.ms / 1000);
   variants = tttCredentialVariants({
     keys: [TEST_KEY],
     now: () => ttt.clock.ms,
     sharedSecret: TEST_SECRET,
+    metricsToken: TTT_METRICS_TOKEN,
     serviceToken: () => ttt.issuer.mint({ sub: 'contract-user-1' }),
     userJwt: () => mintUserJwt({ nowMs: ttt.clock.ms }),
     serviceTokenOtherAudience: () => ttt.issuer.mint({ aud: 'business-engine' }),
@@ -48,7 +50,8 @@ afterAll(() => ttt?.close());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */
 const rightVariant = (op: SpecOperation) => variants.find((v) => satisfies(op, v.grants))!;
-const inputOptions = () => ({ bodyLimitBytes: BODY_LIMIT_BYTES, pathParams: { jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(/^job_[A-Za-z0-9]{8,64}$/)) } });
+const inputOptions = () => ({ bodyLimitBytes: BODY_LIMIT_BYTES, pathParams: { jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(JOB_ID)) } });
+const unknownIdOptions = () => ({ bodyLimitBytes: BODY_LIMIT_BYTES, pathParams: { jobId: fc.stringMatching(JOB_ID).filter((id) => id !== jobId) } });
 
 describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscribe %s', (_id, op) => {
   it('answers valid inputs with a 2xx or a catalog problem that conforms to the spec', async () => {
@@ -77,6 +80,35 @@ describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscri
       const credentials = await variant.apply(input);
       const expectation = satisfies(op, variant.grants) ? (isPublic(op) ? 'valid' : 'success') : 'refused';
       assertContract(await send(ttt.baseUrl, input, credentials), credentials, check, op, expectation);
+    }
+  });
+});
+
+const withIds = operations.filter((op) => op.parameters.some((p) => p.in === 'path') && op.errorCodes['404']);
+describe.each(withIds.map((op) => [op.operationId, op] as const))('TTTranscribe %s, id of nothing the caller owns', (_id, op) => {
+  it('answers its documented 404 code', async () => {
+    await fc.assert(
+      fc.asyncProperty(validInput(spec, op, unknownIdOptions()), async (input) => {
+        const credentials = await rightVariant(op).apply(input);
+        assertContract(await send(ttt.baseUrl, input, credentials), credentials, check, op, 'not_found');
+      }),
+      propertyParameters(),
+    );
+  });
+});
+
+describe('TTTranscribe getMetrics without TTT_METRICS_TOKEN', () => {
+  it('answers every credential with its documented 404 (metrics disabled)', async () => {
+    const op = operations.find((o) => o.operationId === 'getMetrics')!;
+    const disabled = await startTttTestApp({ issuer: ttt.issuer, startMs: ttt.clock.ms });
+    try {
+      for (const variant of variants) {
+        const input = exampleInput(op);
+        const credentials = await variant.apply(input);
+        assertContract(await send(disabled.baseUrl, input, credentials), credentials, check, op, 'not_found');
+      }
+    } finally {
+      await disabled.close();
     }
   });
 });

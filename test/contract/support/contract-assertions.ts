@@ -2,7 +2,8 @@
  * The checks every generated exchange must pass, failing with the operation, the offending field and a curl
  * reproducer: the response conforms to the spec (status declared, media type, body, headers, catalog code
  * listed for the status); no 5xx except the operation's designed upstream_* codes; every error is catalog
- * problem+json; invalid inputs get a 4xx; a credential of the wrong kind never gets a 2xx.
+ * problem+json; invalid inputs get a 4xx; a credential of the wrong kind never gets a 2xx; a request for what is
+ * not there (an id of nothing the caller owns, a disabled endpoint) gets the operation's documented 404 code.
  */
 import fc from 'fast-check';
 import { errorCatalog, isErrorCode } from '../../../generated/errors.js';
@@ -19,7 +20,9 @@ export type Expectation =
   /** A credential that must be refused: a 4xx, never a 2xx. */
   | 'refused'
   /** The right credential on a request set up to succeed: a 2xx. */
-  | 'success';
+  | 'success'
+  /** What is not there (a well-formed id that is unknown or another user's, a disabled endpoint): a 404 it lists. */
+  | 'not_found';
 
 /** The fixed seed of every generated suite (CONTRACT_SEED overrides it to explore) and runs per property. */
 export const SEED = Number(process.env['CONTRACT_SEED'] ?? 20261123);
@@ -56,5 +59,8 @@ export function assertContract(
   if (expectation === 'invalid' && (status < 400 || status >= 500)) problems.push(`an invalid input must get a 4xx, got ${status}`);
   if (expectation === 'refused' && (status < 400 || status >= 500)) problems.push(`this credential must be refused with a 4xx, got ${status}`);
   if (expectation === 'success' && status >= 300) problems.push(`the right credential must succeed here, got ${status}`);
+  if (expectation === 'not_found' && (status !== 404 || !op.errorCodes['404']?.includes(String(code)))) {
+    problems.push(`this must get the documented 404 ${(op.errorCodes['404'] ?? ['(none documented)']).join(' or ')}, got ${status} ${String(code)}`);
+  }
   if (problems.length > 0) throw new Error(`${problems.join('\n')}\n${describeExchange(ex, credentials)}`);
 }

@@ -16,6 +16,8 @@ import { freePort, startPrismProxy, type PrismProxy } from './prism-proxy.js';
 
 /** TEST-ONLY admin token (at least 32 characters). */
 export const TEST_ADMIN_TOKEN = 'test-only-admin-token-0123456789abcdef';
+/** TEST-ONLY ENGINE_METRICS_TOKEN (at least 32 characters, not the admin token): opens GET /metrics only. */
+export const TEST_ENGINE_METRICS_TOKEN = 'test-only-engine-metrics-token-0123456789';
 /** The user JWT issuer and audience the test engine requires, so a token for another audience is refused. */
 export const USER_JWT_ISSUER = 'pluct-test-idp';
 export const USER_JWT_AUDIENCE = 'business-engine';
@@ -49,8 +51,9 @@ export interface TestEngine {
 }
 
 /**
- * Builds the Business Engine with createApp (validated config, in-memory SQLite, response validation on) and
- * listens on 127.0.0.1:0. Its service-token key is `issuer`'s, so TTTranscribe (or a test) trusts its tokens.
+ * Builds the Business Engine with createApp (validated config, in-memory SQLite, response validation on,
+ * ENGINE_METRICS_TOKEN set as for a scraped deployment) and listens on 127.0.0.1:0. Its service-token key is
+ * `issuer`'s, so TTTranscribe (or a test) trusts its tokens.
  *
  * @example
  * const engine = await startTestEngine({ tttBaseUrl: mock.url, issuer, now: () => clock.ms });
@@ -63,6 +66,7 @@ export async function startTestEngine(options: { tttBaseUrl: string; issuer: Ser
     TTT_SHARED_SECRET: TEST_SECRET,
     SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify(privateJwk),
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ENGINE_METRICS_TOKEN: TEST_ENGINE_METRICS_TOKEN,
     USER_JWT_SECRET: TEST_USER_JWT_SECRET,
     USER_JWT_ISSUER,
     USER_JWT_AUDIENCE,

@@ -2,8 +2,9 @@
  * The credential matrix: every kind of credential a caller might send, each declaring which security schemes
  * of the specs it legitimately satisfies. An operation may answer 2xx only to a variant that satisfies one of
  * its security alternatives; every other variant (nothing, a user JWT where a service token belongs, a service
- * token where the admin token belongs, a `yit_` integration token, the `tttsk_` shared secret as a bearer, a
- * token for another audience, an expired token) must get a 4xx.
+ * token where the admin token belongs, a metrics token anywhere but `getMetrics`, a real integration token where
+ * only a user JWT is taken, another system's `yit_` token, the `tttsk_` shared secret as a bearer, a token for
+ * another audience, an expired token) must get a 4xx.
  */
 import { randomBytes } from 'node:crypto';
 import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
@@ -39,6 +40,10 @@ export interface EngineCredentialSources {
   /** A service token right for this input (fresh for a submission, the creating token for a status read). */
   serviceToken(input: RequestInput): Promise<string>;
   adminToken: string;
+  /** ENGINE_METRICS_TOKEN: opens GET /metrics only. */
+  metricsToken: string;
+  /** A live `yit_` integration token of the user, created with POST /v1/integrations/tokens. */
+  integrationToken: string;
   sharedSecret: string;
   userJwtOtherAudience(): Promise<string>;
   expiredUserJwt(): Promise<string>;
@@ -47,7 +52,7 @@ export interface EngineCredentialSources {
 }
 
 /**
- * The Business Engine's matrix (schemes userJwt, serviceToken, adminToken).
+ * The Business Engine's matrix (schemes userJwt, serviceToken, adminToken, metricsToken, integrationToken).
  *
  * @example
  * const variants = engineCredentialVariants({ userJwt: () => stack.userJwt(), ... });
@@ -57,8 +62,11 @@ export function engineCredentialVariants(s: EngineCredentialSources): Credential
     bearerVariant('no credentials', [], async () => undefined),
     bearerVariant('user JWT', ['userJwt'], () => s.userJwt()),
     bearerVariant('service token', ['serviceToken'], (input) => s.serviceToken(input)),
+    // Before the admin token, so the metrics token is what a generated getMetrics request is sent with.
+    bearerVariant('metrics token', ['metricsToken'], async () => s.metricsToken),
     bearerVariant('admin token', ['adminToken'], async () => s.adminToken),
-    bearerVariant('yit_ integration token', [], async () => INTEGRATION_TOKEN),
+    bearerVariant('integration token', ['integrationToken'], async () => s.integrationToken),
+    bearerVariant('yit_ token of another system', [], async () => INTEGRATION_TOKEN),
     bearerVariant('tttsk_ shared secret', [], async () => s.sharedSecret),
     bearerVariant('user JWT for another audience', [], () => s.userJwtOtherAudience()),
     bearerVariant('expired user JWT', [], () => s.expiredUserJwt()),
@@ -71,6 +79,8 @@ export interface TttCredentialSources {
   keys: readonly EngineAuthKey[];
   now: () => number;
   sharedSecret: string;
+  /** TTT_METRICS_TOKEN: opens GET /metrics only, as a bearer and without X-Engine-Auth. */
+  metricsToken: string;
   serviceToken(): Promise<string>;
   userJwt(): Promise<string>;
   serviceTokenOtherAudience(): Promise<string>;
@@ -90,8 +100,8 @@ function signed(input: RequestInput, headers: Record<string, string>, keys: read
 }
 
 /**
- * TTTranscribe's matrix (schemes engineAuth and serviceToken): X-Engine-Auth valid, missing, signed with a
- * foreign key or replaced by the raw shared secret, combined with the bearer kinds.
+ * TTTranscribe's matrix (schemes engineAuth, serviceToken and metricsToken): X-Engine-Auth valid, missing,
+ * signed with a foreign key or replaced by the raw shared secret, combined with the bearer kinds.
  *
  * @example
  * const variants = tttCredentialVariants({ keys: [TEST_KEY], now: () => ttt.clock.ms, ... });
@@ -117,6 +127,7 @@ export function tttCredentialVariants(s: TttCredentialSources): CredentialVarian
   return [
     make('no credentials', [], 'missing', none, ''),
     make('service token without X-Engine-Auth', ['serviceToken'], 'missing', s.serviceToken, 'service token'),
+    make('metrics token', ['metricsToken'], 'missing', async () => s.metricsToken, 'TTT_METRICS_TOKEN'),
     make('X-Engine-Auth + service token', ['engineAuth', 'serviceToken'], 'valid', s.serviceToken, 'service token'),
     make('X-Engine-Auth without a bearer', ['engineAuth'], 'valid', none, ''),
     make('X-Engine-Auth + user JWT', ['engineAuth'], 'valid', s.userJwt, 'user JWT'),

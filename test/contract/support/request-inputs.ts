@@ -129,6 +129,13 @@ function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputO
   return mutations;
 }
 
+/** Values that almost match a pattern: a matching value cut short, case-flipped, lengthened or with a stray character. */
+function nearMisses(re: RegExp): fc.Arbitrary<string> {
+  return fc.stringMatching(re).chain((v) => fc.constantFrom(
+    v.slice(0, -1), v.slice(0, v.indexOf('_') + 1), v.toLowerCase(), v.toUpperCase(), `${v}${'A'.repeat(65)}`, `${v}$`, `${v} `, v.replace(/.$/, '-'),
+  ));
+}
+
 /** Mutations of path and query parameters and of the X-Request-ID header. */
 function parameterMutations(op: SpecOperation): Mutation[] {
   const mutations: Mutation[] = [
@@ -138,7 +145,7 @@ function parameterMutations(op: SpecOperation): Mutation[] {
   for (const p of op.parameters) {
     if (p.in === 'path' && typeof p.schema['pattern'] === 'string') {
       const re = new RegExp(p.schema['pattern'] as string);
-      mutations.push(fc.constantFrom('x', 'job_', 'job_short', 'JOB_12345678', `job_${'a'.repeat(65)}`, 'job_1234567$', 'job_12345678 ').filter((v) => !re.test(v)).chain((v) =>
+      mutations.push(fc.oneof(fc.constantFrom('x', 'job_', 'job_short', 'JOB_12345678', `job_${'a'.repeat(65)}`, 'job_1234567$', 'job_12345678 '), nearMisses(re)).filter((v) => v !== '' && !re.test(v)).chain((v) =>
         mutation(`path parameter ${p.name} breaks its pattern`, () => ({ path: op.pathTemplate.replace(`{${p.name}}`, encodeURIComponent(v)) }))));
     }
     if (p.in === 'query' && p.schema['type'] === 'integer') {

@@ -1,13 +1,15 @@
 /**
  * An independent (ajv, JSON Schema 2020-12) check of one HTTP response against a bundled OpenAPI 3.1 spec:
  * it finds the operation, the declared status and the media type, validates the body and the declared
- * headers, and for problem+json bodies checks the error catalog (code, status, listed for this response).
+ * headers, and for problem+json bodies checks the error catalog (code, status, listed for this response); a
+ * `text/plain; version=0.0.4` body must be valid Prometheus text exposition.
  * Each violation names the operationId and the JSON pointer of the failing field.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { errorCatalog, isErrorCode } from '../../../generated/errors.js';
 import { createOperationMatcher, type OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
+import { parsePrometheusText } from './prometheus-text.js';
 
 /** One thing wrong with a response. */
 export interface Violation {
@@ -70,9 +72,12 @@ export function createResponseChecker(spec: OpenApiDocument): (response: Observe
     const operationId = found.kind === 'operation' ? found.operation.operationId : '(no operation)';
     const violations: Violation[] = [];
     const fail = (pointer: string, message: string) => violations.push({ operationId, pointer, message });
-    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    let body: unknown;
-    if (response.body !== '') {
+    const contentType = response.headers.get('content-type') ?? '';
+    const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+    // A text/* body is a string to its schema; anything else must be JSON (or empty).
+    const isText = mediaType.startsWith('text/');
+    let body: unknown = isText ? response.body : undefined;
+    if (response.body !== '' && !isText) {
       try {
         body = JSON.parse(response.body);
       } catch {
@@ -126,12 +131,16 @@ export function createResponseChecker(spec: OpenApiDocument): (response: Observe
       if (response.body !== '') fail('/body', 'must be empty: the response declares no content');
       return violations;
     }
-    if (!(mediaType in content)) {
-      fail('/headers/content-type', `must be one of ${Object.keys(content).join(', ')}, got ${mediaType || 'none'}`);
+    const declaredType = Object.keys(content).find((key) => mediaTypeMatches(key, contentType));
+    if (declaredType === undefined) {
+      fail('/headers/content-type', `must be one of ${Object.keys(content).join(', ')}, got ${contentType || 'none'}`);
       return violations;
     }
-    validate(`${declaredPointer}/content/${escape(mediaType)}/schema`, body, '/body');
-    if (mediaType === 'application/problem+json') checkProblem(asObject(body), response.status, asObject(content[mediaType]), resolve, fail);
+    validate(`${declaredPointer}/content/${encodeURIComponent(escape(declaredType))}/schema`, body, '/body');
+    if (mediaType === 'application/problem+json') checkProblem(asObject(body), response.status, asObject(content[declaredType]), resolve, fail);
+    if (isPrometheusText(declaredType)) {
+      for (const error of parsePrometheusText(response.body).errors) fail('/body', `is not Prometheus text format 0.0.4: ${error}`);
+    }
     return violations;
   };
 }
@@ -150,6 +159,34 @@ function checkProblem(
   if (body['status'] !== status) fail('/body/status', `must repeat the HTTP status ${status}`);
   const listed = Object.values(asObject(media['examples'])).map((ex) => asObject(resolve(ex).node['value'])['code']);
   if (listed.length > 0 && !listed.includes(code)) fail('/body/code', `${code} is not listed for this response (listed: ${listed.join(', ')})`);
+}
+
+/** `type/subtype` and parameters (lowercase names) of a media type such as `text/plain; version=0.0.4`. */
+function parseMediaType(value: string): { type: string; params: Record<string, string> } {
+  const [type = '', ...params] = value.split(';').map((part) => part.trim());
+  return {
+    type: type.toLowerCase(),
+    params: Object.fromEntries(params.filter((p) => p.includes('=')).map((p) => {
+      const at = p.indexOf('=');
+      return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim().replace(/^"(.*)"$/, '$1')];
+    })),
+  };
+}
+
+/**
+ * Whether a response's Content-Type is the declared media type: the same type, and every parameter the spec
+ * names (e.g. `version=0.0.4`) with the same value; a charset the spec does not name may be added.
+ */
+function mediaTypeMatches(declared: string, contentType: string): boolean {
+  const want = parseMediaType(declared);
+  const got = parseMediaType(contentType);
+  return want.type === got.type && Object.entries(want.params).every(([name, value]) => got.params[name] === value);
+}
+
+/** The Prometheus text exposition format (what `getMetrics` declares): `text/plain; version=0.0.4`. */
+function isPrometheusText(declared: string): boolean {
+  const { type, params } = parseMediaType(declared);
+  return type === 'text/plain' && params['version'] === '0.0.4';
 }
 
 function readAt(doc: unknown, pointer: string): unknown {

@@ -104,3 +104,15 @@ export function designedUpstreamCodes(op: SpecOperation): string[] {
     .flatMap(([, codes]) => codes)
     .filter((code) => code.startsWith('upstream_'));
 }
+
+/**
+ * The pattern of a path parameter, from the first operation that declares it (e.g. `jobId`).
+ *
+ * @example
+ * fc.stringMatching(pathParameterPattern(ops, 'tokenId')); // itk_ ids
+ */
+export function pathParameterPattern(ops: readonly SpecOperation[], name: string): RegExp {
+  const pattern = ops.flatMap((op) => op.parameters).find((p) => p.in === 'path' && p.name === name)?.schema['pattern'];
+  if (typeof pattern !== 'string') throw new Error(`no path parameter ${name} with a pattern in the spec`);
+  return new RegExp(pattern);
+}

@@ -185,6 +185,47 @@ describe('POST /v1/vend-token with a slow or failing signer', () => {
   });
 });
 
+describe('POST /v1/vend-token with a synchronous signer that throws', () => {
+  let be: EngineTestApp;
+  let throwing = false;
+  beforeAll(async () => {
+    be = await startEngineTestApp({
+      deps: {
+        decorateSigner: (sign: SignServiceToken): SignServiceToken => (claims) => {
+          if (throwing) throw new Error('the signing key is unavailable');
+          return sign(claims);
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await be.close();
+  });
+
+  it('answers the normal vend in one transaction: the key is answered at once, never left in progress', async () => {
+    const headers = be.bearer(await be.userJwt({ sub: 'sync-ok' }));
+    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'sync-ok-1' }, headers });
+    const row = be.engine.db.prepare("SELECT state, token_jti FROM idempotency_keys WHERE user_id = 'sync-ok'").get();
+    expect(row).toEqual({ state: 'done', token_jti: data?.tokenId });
+  });
+
+  it('rolls the whole vend back: internal_error, no charge, no ledger entry, no token, key free', async () => {
+    throwing = true;
+    const headers = be.bearer(await be.userJwt({ sub: 'sync-fail' }));
+    const { error, response } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'sync-fail-1' }, headers });
+    expect(response.status).toBe(500);
+    expect(error).toMatchObject({ code: 'internal_error', detail: 'The service token could not be signed; nothing was charged.' });
+    expect(JSON.stringify(error)).not.toContain('signing key is unavailable');
+    throwing = false;
+    const ledger = await be.client.GET('/v1/credits/ledger', { headers });
+    expect(ledger.data?.entries.map((e) => [e.kind, e.reason])).toEqual([['grant', 'signup_bonus']]);
+    expect(be.engine.db.prepare("SELECT count(*) AS n FROM service_tokens WHERE user_id = 'sync-fail'").get()).toEqual({ n: 0 });
+    const retry = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'sync-fail-1' }, headers });
+    expect(retry.response.status).toBe(200);
+    expect(retry.data?.balanceAfter).toBe(2);
+  });
+});
+
 describe('concurrent vends', () => {
   let be: EngineTestApp;
   beforeAll(async () => {
