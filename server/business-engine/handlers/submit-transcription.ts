@@ -34,6 +34,8 @@ export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUps
     const caller = callerOf(res, 'service_token');
     const requestId = requestIdOf(res);
     const { tokens } = deps;
+    const circuitOpen = deps.upstream.openCircuitFailure('submit');
+    if (circuitOpen) throw refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
     if (!tokens.claim(caller.jti)) {
       const record = tokens.get(caller.jti);
       if (record) assertUsable(record);
@@ -55,6 +57,20 @@ export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUps
     res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
     res.json(accepted);
   };
+}
+
+/**
+ * The circuit is open, so nothing is forwarded: the token goes from vended straight to refunded in one
+ * transaction (an open circuit must answer fast). A token that is not vended any more gets its own error.
+ */
+function refundWithoutForwarding(deps: { tokens: TokenStore; logger: Logger }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
+  const creditRefunded = deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
+  if (!creditRefunded) {
+    const record = deps.tokens.get(jti);
+    if (record) assertUsable(record);
+  }
+  deps.logger.warn({ requestId, tokenId: jti, kind: failure.kind, upstream: failure.info, creditRefunded }, 'TTTranscribe circuit is open; submission not forwarded');
+  return failure.toApiError({ creditRefunded });
 }
 
 /** Decides the token's fate after a failed forward and returns the error to answer with. */

@@ -102,6 +102,21 @@ export class TttUpstream {
     return this.breaker.halfOpen ? 'half_open' : this.breaker.opened ? 'open' : 'closed';
   }
 
+  /**
+   * The failure an open circuit answers with, without calling (undefined while closed or half-open), so a caller
+   * can fail fast before doing work it would have to undo. Counted like any call refused by the open circuit.
+   *
+   * @example
+   * const open = upstream.openCircuitFailure('submit');
+   * if (open) throw open.toApiError();
+   */
+  openCircuitFailure(operation: string): UpstreamFailure | undefined {
+    if (!this.breaker.opened || this.breaker.halfOpen) return undefined;
+    const remainingMs = this.openedAt + this.options.policy.resetTimeoutMs - Date.now();
+    this.options.observe?.(operation, 'circuit_open', 0);
+    return new UpstreamFailure('unavailable', { reason: 'circuit_open', retryAfterSec: Math.max(1, Math.ceil(remainingMs / 1000)) });
+  }
+
   /** POST /transcribe with the caller's service token. Never retried: a second attempt could create a second job. */
   async submit(input: { serviceToken: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
     const { data } = await this.call('submit', (signal) =>

@@ -59,6 +59,12 @@ describe('POST /ttt/transcribe when TTTranscribe is slow or down', () => {
       expect(ttt.requests.length).toBe(calls);
       expect(be.engine.upstream.sent).toBe(sent);
       expect((await ledgerOf(be, 'circuit-user'))[0]).toMatchObject({ kind: 'refund', reason: 'upstream_unavailable' });
+      // The refunded token is revoked: a second try with it is refused for what it is, and refunds nothing twice.
+      const refundedToken = (await vend('circuit-user-2')).token;
+      await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(refundedToken) });
+      const again = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(refundedToken) });
+      expect(again.error?.code).toBe('service_token_revoked');
+      expect((await ledgerOf(be, 'circuit-user-2')).filter((e) => e.kind === 'refund')).toHaveLength(1);
     } finally {
       await close();
     }
