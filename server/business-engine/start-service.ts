@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoint } from '../shared/db/background-checkpoint.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createDraining } from '../shared/http/draining.js';
@@ -48,6 +49,9 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   engine.sweeper.start(config.sweepIntervalSec * 1000);
+  // WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
+  engine.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+  const checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
   logger.info({
     url,
     tttBaseUrl: config.tttBaseUrl,
@@ -79,6 +83,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
         force.unref();
         await httpClosed;
         clearTimeout(force);
+        await checkpoint?.stop();
         await engine.close();
         logger.info('Business Engine stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));

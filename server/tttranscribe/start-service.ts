@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoint } from '../shared/db/background-checkpoint.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createDraining } from '../shared/http/draining.js';
@@ -59,6 +60,9 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   service.worker.start();
+  // WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
+  db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+  const checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
   logger.info({
     url,
     engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
@@ -90,6 +94,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
         force.unref();
         await Promise.all([httpClosed, service.worker.stop({ graceMs })]);
         clearTimeout(force);
+        await checkpoint?.stop();
         db.close();
         logger.info('TTTranscribe stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
