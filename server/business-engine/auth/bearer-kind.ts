@@ -23,7 +23,8 @@ export type BearerKind = 'shared_secret' | 'integration_token' | 'admin_token' |
 export function classifyBearer(token: string, adminToken: string): BearerKind {
   const shape = credentialShape(token);
   if (shape === 'shared_secret' || shape === 'integration_token') return shape;
-  if (adminTokenMatches(token, adminToken)) return 'admin_token';
+  // A value of another shape than the admin token cannot be it: skip the hashing (the shape is public anyway).
+  if (shape === shapeOf(adminToken) && adminTokenMatches(token, adminToken)) return 'admin_token';
   if (shape !== 'jwt') return 'opaque';
   // Every token from one issuer has the same header bytes, so its kind is decoded once per distinct header.
   const header = token.slice(0, token.indexOf('.'));
@@ -41,6 +42,16 @@ export function classifyBearer(token: string, adminToken: string): BearerKind {
 }
 
 const MAX_REMEMBERED_HEADERS = 256;
+const adminShapes = new Map<string, ReturnType<typeof credentialShape>>();
+function shapeOf(adminToken: string): ReturnType<typeof credentialShape> {
+  let shape = adminShapes.get(adminToken);
+  if (shape === undefined) {
+    if (adminShapes.size >= 16) adminShapes.clear();
+    shape = credentialShape(adminToken);
+    adminShapes.set(adminToken, shape);
+  }
+  return shape;
+}
 const kindByHeader = new Map<string, BearerKind>();
 
 /**

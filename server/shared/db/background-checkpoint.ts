@@ -74,10 +74,16 @@ export function startBackgroundCheckpoint(options: BackgroundCheckpointOptions):
     }
   });
   worker.on('error', (error) => options.logger.error({ err: error }, 'the WAL checkpoint thread died; the writer checkpoints by itself from now on'));
+  let exited = false;
+  worker.once('exit', () => {
+    exited = true;
+  });
   let stopped: Promise<void> | undefined;
   return {
     stop: () => {
-      stopped ??= new Promise<void>((resolve) => {
+      stopped ??= exited ? Promise.resolve() : new Promise<void>((resolve) => {
+        // Keep the process alive until the thread has finished its last checkpoint and closed the database.
+        worker.ref();
         worker.once('exit', () => resolve());
         worker.postMessage('stop');
         setTimeout(() => void worker.terminate(), 2000).unref();
