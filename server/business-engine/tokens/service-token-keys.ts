@@ -1,5 +1,5 @@
-import { createPrivateKey, randomBytes, sign as signBytes, type KeyObject } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
@@ -50,11 +50,14 @@ export function newTokenId(prefix = 'tok_'): string {
  * The engine's ES256 service-token key, imported once: it signs tokens, verifies the engine's own tokens before
  * anything is forwarded (jose, on a CryptoKey), and is published (public part only) as the JWK Set.
  *
- * Signing builds the compact JWS with node:crypto on a KeyObject (ECDSA P-256, IEEE P1363 signature) rather than
- * jose's SignJWT: on this project's machines WebCrypto signing costs ~230 µs of CPU per token against ~50 µs
- * (`npx tsx bench/micro/crypto-costs.ts`), on the vend hot path. Only signing is done this way: the input is
- * the engine's own claims, never untrusted bytes; every token is checked by jose (here, in TTTranscribe, and in
- * test/server/business-engine/tokens/service-token-keys.test.ts).
+ * The ECDSA P-256 operations run on node:crypto KeyObjects (IEEE P1363 signatures), synchronously: jose 6 goes
+ * through WebCrypto, whose every call is a job on the thread pool; on this project's machines that costs ~230 µs
+ * of CPU per signature and ~280 µs per verification against ~50 and ~120 µs (`npx tsx bench/micro/crypto-costs.ts`),
+ * plus a thread hop of latency, on the vend and submission hot paths. Everything else stays jose's: the header
+ * is parsed by `decodeProtectedHeader`, and once the signature verifies, the claims (typ, iss, aud, required
+ * claims, exp/nbf with the clock tolerance) are validated by jose's own claim-set validation (`UnsecuredJWT.decode`
+ * over the verified payload), so every refusal has jose's error and the same catalog code. TTTranscribe
+ * verifies the same tokens with jose alone (test/server/business-engine/tokens/service-token-keys.test.ts).
  *
  * @example
  * const keys = new ServiceTokenKeys(config.serviceTokenKey);
@@ -66,7 +69,7 @@ export class ServiceTokenKeys {
   readonly publicJwk: JWK;
   private readonly signingKey: KeyObject;
   private readonly encodedHeader: string;
-  private readonly publicKey: Promise<CryptoKey>;
+  private readonly verifyingKey: KeyObject;
 
   constructor(config: ServiceTokenKeyConfig) {
     const { d: _d, ...publicPart } = config.privateJwk;
@@ -77,9 +80,7 @@ export class ServiceTokenKeys {
     }
     this.signingKey = createPrivateKey({ key: { ...config.privateJwk }, format: 'jwk' });
     this.encodedHeader = base64url(JSON.stringify({ alg: SERVICE_TOKEN.alg, typ: SERVICE_TOKEN.typ, kid: config.kid }));
-    this.publicKey = importJWK({ ...publicPart }, SERVICE_TOKEN.alg) as Promise<CryptoKey>;
-    // Awaited on use; this only keeps an import failure from being reported as an unhandled rejection.
-    this.publicKey.catch(() => undefined);
+    this.verifyingKey = createPublicKey({ key: { ...publicPart }, format: 'jwk' });
   }
 
   /** The JWK Set served at /.well-known/jwks.json. */
@@ -109,23 +110,18 @@ export class ServiceTokenKeys {
   async verify(token: string, options: { nowMs: number; ignoreExpiry?: boolean }): Promise<ServiceTokenClaims> {
     const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
     try {
-      const header = decodeProtectedHeader(token);
-      if (header.kid !== this.kid) {
-        throw new ApiError('invalid_token', "The service token's key id is not this engine's signing key.", {
-          details: { credential: 'service_token', reason: 'unknown_key_id' },
-        });
-      }
-      const key = await this.publicKey;
+      const { header, encodedPayload } = this.verifySignature(token);
       let payload: Record<string, unknown>;
       if (options.ignoreExpiry) {
-        const verified = await compactVerify(token, key, { algorithms: [SERVICE_TOKEN.alg] });
-        if (verified.protectedHeader.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
-        payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
+        if (header.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
+        payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as Record<string, unknown>;
+        if (typeof payload !== 'object' || payload === null) throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
         if (payload['iss'] !== SERVICE_TOKEN.issuer) throw claimError('iss', 'check_failed');
         if (payload['aud'] !== SERVICE_TOKEN.audience) throw claimError('aud', 'check_failed');
       } else {
-        ({ payload } = await jwtVerify(token, key, {
-          algorithms: [SERVICE_TOKEN.alg],
+        // The signature is verified: let jose validate the claims of the verified payload.
+        const unsecured = `${base64url(JSON.stringify({ alg: 'none', ...(header.typ === undefined ? {} : { typ: header.typ }) }))}.${encodedPayload}.`;
+        ({ payload } = UnsecuredJWT.decode(unsecured, {
           typ: SERVICE_TOKEN.typ,
           issuer: SERVICE_TOKEN.issuer,
           audience: SERVICE_TOKEN.audience,
@@ -150,6 +146,30 @@ export class ServiceTokenKeys {
     } catch (error) {
       throw translateJoseError(error, context);
     }
+  }
+
+  /** Checks the compact JWS: header (jose), this engine's kid, ES256, and the signature over header.payload. */
+  private verifySignature(token: string): { header: ProtectedHeaderParameters; encodedPayload: string } {
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new joseErrors.JWSInvalid('Invalid Compact JWS');
+    const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+    const header = decodeProtectedHeader(token);
+    if (header.kid !== this.kid) {
+      throw new ApiError('invalid_token', "The service token's key id is not this engine's signing key.", {
+        details: { credential: 'service_token', reason: 'unknown_key_id' },
+      });
+    }
+    if (header.alg !== SERVICE_TOKEN.alg) throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+    if (header.crit !== undefined || header.b64 !== undefined) throw new joseErrors.JWSInvalid('Unsupported JWS header parameters');
+    if (!/^[A-Za-z0-9_-]+$/.test(encodedPayload) || !/^[A-Za-z0-9_-]{86}$/.test(encodedSignature)) {
+      throw new joseErrors.JWSInvalid('Invalid Compact JWS');
+    }
+    const valid = verifyBytes(
+      'sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key: this.verifyingKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(encodedSignature, 'base64url'),
+    );
+    if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+    return { header, encodedPayload };
   }
 }
 

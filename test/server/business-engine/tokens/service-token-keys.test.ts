@@ -1,4 +1,4 @@
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
@@ -7,9 +7,27 @@ const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const iat = T0 / 1000;
 
 async function keys(): Promise<ServiceTokenKeys> {
+  return (await keysWithJwk()).keys;
+}
+
+async function keysWithJwk() {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return new ServiceTokenKeys({ privateJwk: jwk as Record<string, string>, kid: 'svc-test-1' });
+  const jwk = (await exportJWK(privateKey)) as Record<string, string>;
+  return { keys: new ServiceTokenKeys({ privateJwk: jwk, kid: 'svc-test-1' }), jwk };
+}
+
+/** A token signed with jose and any header or claims, to probe the verifier's refusals. */
+async function craft(jwk: Record<string, string>, claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+  const key = await importJWK(jwk, 'ES256');
+  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: SERVICE_TOKEN.typ, kid: 'svc-test-1', ...header }).sign(key);
+}
+
+const GOOD: JWTPayload = { scope: 'ttt:transcribe', iss: 'business-engine', aud: 'tttranscribe', sub: 'u1', jti: 'tok_X', iat, exp: iat + 900 };
+
+async function refusal(promise: Promise<unknown>) {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!isApiError(error)) throw new Error(`expected an ApiError, got ${String(error)}`);
+  return { code: error.code, details: error.details };
 }
 
 describe('ServiceTokenKeys', () => {
@@ -53,5 +71,43 @@ describe('ServiceTokenKeys', () => {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const rsa = (await exportJWK(privateKey)) as Record<string, string>;
     expect(() => new ServiceTokenKeys({ privateJwk: rsa, kid: 'k' })).toThrow(/P-256/);
+  });
+
+  describe('refuses, with the errors of jose translated to the catalog', () => {
+    it.each([
+      ['an expired token', { ...GOOD, exp: iat - 60 }, {}, { code: 'token_expired', details: { credential: 'service_token', expiredAt: new Date((iat - 60) * 1000).toISOString() } }],
+      ['a token not valid yet', { ...GOOD, nbf: iat + 600 }, {}, { code: 'token_not_yet_valid', details: { claim: 'nbf' } }],
+      ['another audience', { ...GOOD, aud: 'someone-else' }, {}, { code: 'invalid_token_claims', details: { claim: 'aud', reason: 'check_failed' } }],
+      ['another issuer', { ...GOOD, iss: 'someone-else' }, {}, { code: 'invalid_token_claims', details: { claim: 'iss', reason: 'check_failed' } }],
+      ['no jti', { ...GOOD, jti: undefined }, {}, { code: 'invalid_token_claims', details: { claim: 'jti', reason: 'missing' } }],
+      ['a user-JWT typ', GOOD, { typ: 'JWT' }, { code: 'invalid_token_claims', details: { claim: 'typ', reason: 'check_failed' } }],
+      ['another key id', GOOD, { kid: 'other' }, { code: 'invalid_token', details: { reason: 'unknown_key_id' } }],
+      ['no ttt:transcribe scope', { ...GOOD, scope: 'credits:read' }, {}, { code: 'insufficient_scope', details: { requiredScope: 'ttt:transcribe' } }],
+    ] as const)('%s', async (_name, claims, header, expected) => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const token = await craft(jwk, claims as JWTPayload, header);
+      expect(await refusal(k.verify(token, { nowMs: T0 }))).toMatchObject(expected);
+    });
+
+    it('a token signed by another key, a truncated signature, an HS256 header and a non-JWT', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const { jwk: otherJwk } = await keysWithJwk();
+      const good = await craft(jwk, GOOD);
+      expect(await refusal(k.verify(await craft(otherJwk, GOOD), { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect(await refusal(k.verify(good.slice(0, -4), { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
+      const [, payload, signature] = good.split('.');
+      const hs = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: SERVICE_TOKEN.typ, kid: 'svc-test-1' })).toString('base64url')}.${payload}.${signature}`;
+      expect(await refusal(k.verify(hs, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'algorithm_not_allowed' } });
+      expect(await refusal(k.verify('not-a-jwt', { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
+    });
+
+    it('accepts an expired token only when asked to ignore expiry (reading a job status), still checking the signature', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const expired = await craft(jwk, { ...GOOD, exp: iat - 3600 });
+      expect((await k.verify(expired, { nowMs: T0, ignoreExpiry: true })).jti).toBe('tok_X');
+      const { jwk: otherJwk } = await keysWithJwk();
+      expect(await refusal(k.verify(await craft(otherJwk, { ...GOOD, exp: iat - 3600 }), { nowMs: T0, ignoreExpiry: true })))
+        .toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+    });
   });
 });
