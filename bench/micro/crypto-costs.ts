@@ -60,13 +60,13 @@ const verifier = createEngineAuthVerifier({ keys: [key], maxNonces: 1_000_000 })
 
 await measureAll([
   ['service token verify: jose jwtVerify, createLocalJWKSet (TTT)', () => jwtVerify(serviceToken, localJwks, claims)],
-  ['service token verify: jose jwtVerify, CryptoKey (engine)', () => jwtVerify(serviceToken, publicKey, claims)],
-  ['service token verify: node:crypto verify, KeyObject', () => nodeVerify('sha256', signingInput, { key: publicKeyObject, dsaEncoding: 'ieee-p1363' }, signature)],
-  ['service token sign: jose SignJWT, CryptoKey (engine vend)', () => new SignJWT({ scope: 'ttt:transcribe' })
+  ['service token verify: jose jwtVerify, CryptoKey', () => jwtVerify(serviceToken, publicKey, claims)],
+  ['service token verify: node:crypto verify, KeyObject (engine)', () => nodeVerify('sha256', signingInput, { key: publicKeyObject, dsaEncoding: 'ieee-p1363' }, signature)],
+  ['service token sign: jose SignJWT, CryptoKey', () => new SignJWT({ scope: 'ttt:transcribe' })
     .setProtectedHeader({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'k1' }).setSubject('u1').setJti('tok_2').setIssuedAt().sign(privateKey)],
-  ['service token sign: node:crypto sign, KeyObject', () => nodeSign('sha256', signingInput, { key: privateKeyObject, dsaEncoding: 'ieee-p1363' })],
-  ['user JWT verify: jose jwtVerify, Uint8Array secret (engine)', () => jwtVerify(userJwt, userSecret, { algorithms: ['HS256'] })],
-  ['user JWT verify: jose jwtVerify, CryptoKey imported once', () => jwtVerify(userJwt, hmacCryptoKey, { algorithms: ['HS256'] })],
+  ['service token sign: node:crypto sign, KeyObject (engine vend)', () => nodeSign('sha256', signingInput, { key: privateKeyObject, dsaEncoding: 'ieee-p1363' })],
+  ['user JWT verify: jose jwtVerify, Uint8Array secret', () => jwtVerify(userJwt, userSecret, { algorithms: ['HS256'] })],
+  ['user JWT verify: jose jwtVerify, CryptoKey imported once (engine, on a cache miss)', () => jwtVerify(userJwt, hmacCryptoKey, { algorithms: ['HS256'] })],
   ['user JWT verify: node:crypto HMAC, KeyObject (signature only)', () => createHmac('sha256', userSecretKeyObject).update(`${userJwt.slice(0, userJwt.lastIndexOf('.'))}`).digest()],
   ['X-Engine-Auth sign (engine, per forward)', () => signEngineAuth({ keys: [key], method: 'POST', target: '/transcribe', body, bearerToken: serviceToken })],
   ['X-Engine-Auth sign + verify (TTT, per request)', () => {

@@ -1,14 +1,16 @@
 /**
  * `npx tsx bench/micro/upstream-client-costs.ts`: the engine's CPU per upstream call to TTTranscribe, by client
- * layer, against a bare node:http server in its own process: undici Pool.request alone; the same wrapped the way
- * server/business-engine/upstream/signed-fetch.ts wraps it (WHATWG Request in, Response out) under the generated
- * openapi-fetch client; and that plus X-Engine-Auth signing. CPU µs of this process per call (the server's CPU
- * is not counted), median of 5 interleaved runs of 2000 sequential calls.
+ * layer, against a bare node:http server in its own process: undici Pool.request alone; the generated
+ * openapi-fetch client over a fetch that wraps it in WHATWG Request/Response (the engine's first design); that plus
+ * X-Engine-Auth signing; and the engine's client as it is (createSignedTttClient: PlainRequest/PlainResponse, no
+ * body streams, signed). CPU µs of this process per call (the server's CPU is not counted), median of 5
+ * interleaved runs of 2000 sequential calls.
  */
 import { Pool } from 'undici';
 import { createTttranscribeClient } from '../../generated/tttranscribe/client.js';
 import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
 import { signEngineAuth } from '../../server/shared/auth/engine-auth.js';
+import { createSignedTttClient } from '../../server/business-engine/upstream/ttt-client.js';
 import { startServer } from '../harness/server-process.js';
 
 const CALLS = 2000;
@@ -41,6 +43,7 @@ function wrappedFetch(sign: boolean) {
 
 const plainClient = createTttranscribeClient({ baseUrl: server.url, fetch: wrappedFetch(false) });
 const signedClient = createTttranscribeClient({ baseUrl: server.url, fetch: wrappedFetch(true) });
+const engineClient = createSignedTttClient({ baseUrl: server.url, keys: [key], timeoutMs: 5000, connections: 4 });
 const cases: Array<[string, () => Promise<unknown>]> = [
   ['undici Pool.request + JSON.parse', async () => {
     const res = await pool.request({ method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
@@ -48,8 +51,10 @@ const cases: Array<[string, () => Promise<unknown>]> = [
   }],
   ['openapi-fetch over Request/Response-wrapped undici', () =>
     plainClient.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
-  ['  … plus X-Engine-Auth signing (the engine today)', () =>
+  ['  … plus X-Engine-Auth signing', () =>
     signedClient.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
+  ['the engine\'s signed client (PlainRequest, signed)', () =>
+    engineClient.client.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
 ];
 
 try {
@@ -69,5 +74,6 @@ try {
   }
 } finally {
   await pool.close();
+  await engineClient.close();
   await server.stop();
 }

@@ -63,13 +63,14 @@ export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUps
  * The circuit is open, so nothing is forwarded: the token goes from vended straight to refunded in one
  * transaction (an open circuit must answer fast). A token that is not vended any more gets its own error.
  */
-function refundWithoutForwarding(deps: { tokens: TokenStore; logger: Logger }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
+function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
   const creditRefunded = deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
   if (!creditRefunded) {
     const record = deps.tokens.get(jti);
     if (record) assertUsable(record);
   }
-  deps.logger.warn({ requestId, tokenId: jti, kind: failure.kind, upstream: failure.info, creditRefunded }, 'TTTranscribe circuit is open; submission not forwarded');
+  // No log line of its own: the error handler logs the answer (code, reason, creditRefunded) with the request id,
+  // and the refund's ledger entry names the token; an open circuit must stay cheap to answer.
   return failure.toApiError({ creditRefunded });
 }
 
