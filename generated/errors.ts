@@ -496,7 +496,7 @@ export const errorCatalog = {
     "responsibility": "operator",
     "retryable": true,
     "guidance": "Retry after the number of seconds in Retry-After.",
-    "description": "The service is starting, shutting down or one of its own checks fails (for example `GET /health/ttt-integration`). **Who acts:** the operator. **Fix:** read the failing check in the body.",
+    "description": "The service cannot serve the request right now: it is shutting down, its database is busy, the keys that verify service tokens cannot be loaded, or one of its own checks fails (for example `GET /health/ttt-integration`). **Who acts:** the operator. **Fix:** retry after `Retry-After`; operators read `details` and the service's log line with the same request id.",
     "exampleDetails": {
       "retryAfterSec": 5
     }

@@ -337,7 +337,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The service is starting or shutting down. */
+        /** @description The service cannot take the request right now: it is shutting down, or one of its own dependencies (its database, the keys that verify service tokens) is briefly unavailable. Retry after Retry-After. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
