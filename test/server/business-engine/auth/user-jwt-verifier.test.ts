@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createUserJwtVerifier } from '../../../../server/business-engine/auth/user-jwt-verifier.js';
-import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET } from '../../../helpers/user-tokens.js';
+import { refusal } from '../../../helpers/refusal.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const config = { mode: 'hs256' as const, secret: new TextEncoder().encode(TEST_USER_JWT_SECRET) };
 
-async function refusal(promise: Promise<unknown>) {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  if (!isApiError(error)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  return { code: error.code, details: error.details };
-}
 
 describe('createUserJwtVerifier (HS256, frozen clock)', () => {
   it('returns the claims, and the same claims again for a repeat of the token', async () => {

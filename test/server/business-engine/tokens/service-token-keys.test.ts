@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
-import { isApiError } from '../../../../server/shared/errors/api-error.js';
+import { refusal } from '../../../helpers/refusal.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const iat = T0 / 1000;
@@ -24,11 +24,6 @@ async function craft(jwk: Record<string, string>, claims: JWTPayload, header: Re
 
 const GOOD: JWTPayload = { scope: 'ttt:transcribe', iss: 'business-engine', aud: 'tttranscribe', sub: 'u1', jti: 'tok_X', iat, exp: iat + 900 };
 
-async function refusal(promise: Promise<unknown>) {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  if (!isApiError(error)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  return { code: error.code, details: error.details };
-}
 
 describe('ServiceTokenKeys', () => {
   it('signs tokens that jose verifies against the published JWK Set, as TTTranscribe does', async () => {
@@ -55,8 +50,7 @@ describe('ServiceTokenKeys', () => {
     const [h, p, s] = token.split('.') as [string, string, string];
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'user-2' })).toString('base64url')}.${s}`;
-    const error = await k.verify(forged, { nowMs: T0 }).catch((e: unknown) => e);
-    expect(isApiError(error) && error.code).toBe('invalid_token');
+    expect(await refusal(k.verify(forged, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
   });
 
   it('signs a different signature each time (ECDSA nonce) and rejects iat/exp that are not whole seconds in order', async () => {
