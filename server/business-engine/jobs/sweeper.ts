@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { newRequestId } from '../../shared/http/request-id.js';
 import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
@@ -27,8 +28,9 @@ const ABANDONED_VEND_MS = 5 * 60_000;
 /**
  * The periodic credit sweep: refunds expired unused tokens (token_expired_unused), interrupted submissions and
  * vends, and reconciles submitted jobs by polling TTTranscribe (completed -> consumed, failed -> refunded, unknown
- * to TTTranscribe -> refunded as job_lost). Every refund is a conditional state change, so running it twice, or
- * next to a status poll, refunds nothing twice.
+ * to TTTranscribe -> refunded as job_lost), up to `pollConcurrency` polls at a time, paging through the submitted
+ * jobs from one sweep to the next. Every refund is a conditional state change, so running it twice, or next to a
+ * status poll, refunds nothing twice.
  * Tests call {@link Sweeper.runOnce} with an injected clock; main.ts calls {@link Sweeper.start}.
  *
  * @example
@@ -37,6 +39,8 @@ const ABANDONED_VEND_MS = 5 * 60_000;
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<SweepReport> | undefined;
+  /** Where the next sweep goes on polling submitted jobs (undefined: from the oldest). */
+  private cursor: { submittedAt: number; jti: string } | undefined;
 
   constructor(private readonly deps: {
     tokens: TokenStore;
@@ -44,8 +48,14 @@ export class Sweeper {
     upstream: TttUpstream;
     now: () => number;
     logger: Logger;
+    /** Most tokens of each kind handled per sweep (default 500). */
     batchSize?: number;
-  }) {}
+    /** Job status polls in flight at once (default 8). */
+    pollConcurrency?: number;
+  }) {
+    const concurrency = deps.pollConcurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`pollConcurrency must be an integer >= 1, got ${concurrency}`);
+  }
 
   /** Runs one sweep (or joins the one already running). */
   runOnce(): Promise<SweepReport> {
@@ -90,8 +100,14 @@ export class Sweeper {
     let jobsConsumed = 0;
     let jobsRefunded = 0;
     let pollErrors = 0;
-    for (const token of tokens.unsettled(limit)) {
-      if (!token.jobId) continue;
+    // Page through the submitted jobs across sweeps, so every one is polled within ceil(jobs / batch) sweeps.
+    const batch = tokens.unsettled(limit, this.cursor);
+    const last = batch[batch.length - 1];
+    this.cursor = batch.length === limit && last?.submittedAt != null ? { submittedAt: last.submittedAt, jti: last.jti } : undefined;
+    const poll = pLimit(this.deps.pollConcurrency ?? 8);
+    await Promise.all(batch.map((token) => poll(async () => {
+      // An open circuit answers every poll at once with an error: stop polling until the next sweep.
+      if (!token.jobId || upstream.circuitState === 'open') return;
       try {
         const status = await upstream.status(token.jobId, requestId);
         const { outcome } = settleJob(tokens, logger, token, status, requestId);
@@ -101,13 +117,12 @@ export class Sweeper {
         // TTTranscribe no longer knows the job (its data was lost): it will never complete, so the credit goes back.
         if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
           if (tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
-          continue;
+          return;
         }
         pollErrors += 1;
         logger.warn({ err: error, jobId: token.jobId }, 'could not read a job status during the sweep');
-        if (upstream.circuitState === 'open') break;
       }
-    }
+    })));
     const report = { expiredRefunded, interruptedRefunded, abandonedVends, jobsConsumed, jobsRefunded, pollErrors };
     if (Object.values(report).some((n) => n > 0)) logger.info({ ...report, requestId }, 'credit sweep');
     return report;

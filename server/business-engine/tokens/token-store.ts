@@ -55,7 +55,7 @@ export class TokenStore {
   private readonly setSettled: Statement<[TokenState, string | null, number, number, string, TokenState]>;
   private readonly selectExpired: Statement<[number, number], TokenRow>;
   private readonly selectStuck: Statement<[number, number], TokenRow>;
-  private readonly selectSubmitted: Statement<[number], TokenRow>;
+  private readonly selectSubmitted: Statement<[number, number, string, number], TokenRow>;
   private readonly refundTx: Transaction<(jti: string, from: TokenState, context: RefundContext) => boolean>;
 
   constructor(
@@ -74,7 +74,8 @@ export class TokenStore {
       WHERE jti = ? AND state = ?`);
     this.selectExpired = db.prepare(`SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
     this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
-    this.selectSubmitted = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitted' ORDER BY submitted_at LIMIT ?`);
+    this.selectSubmitted = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitted'
+      AND (submitted_at > ? OR (submitted_at = ? AND jti > ?)) ORDER BY submitted_at, jti LIMIT ?`);
     this.refundTx = db.transaction((jti: string, from: TokenState, context: RefundContext) => {
       const now = this.now();
       if (this.setSettled.run('refunded', context.reason, now, now, jti, from).changes !== 1) return false;
@@ -142,9 +143,13 @@ export class TokenStore {
     return withSqlite('list interrupted submissions', () => this.selectStuck.all(before, limit).map(toRecord));
   }
 
-  /** Submitted tokens, oldest first: jobs whose outcome is not settled yet. */
-  unsettled(limit: number): TokenRecord[] {
-    return withSqlite('list unsettled jobs', () => this.selectSubmitted.all(limit).map(toRecord));
+  /**
+   * Submitted tokens (jobs whose outcome is not settled yet), oldest first, strictly after `after` in
+   * (submittedAt, jti) order: a sweep pages through all of them instead of polling the same oldest ones forever.
+   */
+  unsettled(limit: number, after?: { submittedAt: number; jti: string }): TokenRecord[] {
+    const at = after?.submittedAt ?? -1;
+    return withSqlite('list unsettled jobs', () => this.selectSubmitted.all(at, at, after?.jti ?? '', limit).map(toRecord));
   }
 
   private getIn(jti: string): TokenRecord | undefined {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Sweeper } from '../../../../server/business-engine/jobs/sweeper.js';
 import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import type { TokenVendor } from '../../../../server/business-engine/tokens/token-vendor.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { startEngineWithFakeTtt, upstreamProblem } from '../../../helpers/engine-fake-ttt.js';
 
@@ -88,6 +91,46 @@ describe('Sweeper reconciliation of jobs TTTranscribe lost', () => {
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(1);
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(0);
       expect(be.engine.tokens.get(vended.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('Sweeper polling of submitted jobs', () => {
+  it('pages through more submitted jobs than one batch, so none is starved, then starts over', async () => {
+    const { be, ttt, vend, close } = await startEngineWithFakeTtt();
+    try {
+      let n = 0;
+      const at = new Date(ENGINE_T0_MS).toISOString();
+      ttt.respond((req) => {
+        if (req.method === 'POST') {
+          return { status: 202, body: { ok: true, jobId: `job_PAGE${String((n += 1)).padStart(8, '0')}`, status: 'queued', submittedAt: at } };
+        }
+        const jobId = /^\/status\/(job_\w+)$/.exec(req.target)?.[1] ?? '';
+        return { status: 200, body: { ok: true, jobId, status: 'processing', stage: 'transcribing', progress: 0.5, url: 'https://media.example.com/a.mp4', language: 'en', submittedAt: at, startedAt: at, updatedAt: at, completedAt: null } };
+      });
+      for (let i = 0; i < 5; i++) {
+        const { token } = await vend('paging-user');
+        expect((await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(token) })).response.status).toBe(202);
+      }
+      // A sweeper like the engine's, with a batch of 2 and one poll at a time; the vend recovery is not under test.
+      const sweeper = new Sweeper({
+        tokens: be.engine.tokens, upstream: be.engine.upstream, now: () => be.clock.ms, logger: pino({ level: 'silent' }),
+        vendor: { abandonStale: () => 0 } as unknown as TokenVendor, batchSize: 2, pollConcurrency: 1,
+      });
+      const polled = async () => {
+        const before = ttt.requests.length;
+        const report = await sweeper.runOnce();
+        expect(report.pollErrors).toBe(0);
+        return ttt.requests.slice(before).map((r) => r.target.replace('/status/', ''));
+      };
+      const rounds = [await polled(), await polled(), await polled()];
+      expect(rounds.map((r) => r.length)).toEqual([2, 2, 1]);
+      expect(new Set(rounds.flat())).toEqual(new Set(['job_PAGE00000001', 'job_PAGE00000002', 'job_PAGE00000003', 'job_PAGE00000004', 'job_PAGE00000005']));
+      expect(await polled()).toEqual(rounds[0]);
+      expect(() => new Sweeper({ tokens: be.engine.tokens, upstream: be.engine.upstream, now: Date.now, logger: pino({ level: 'silent' }), vendor: {} as TokenVendor, pollConcurrency: 0 }))
+        .toThrow(/pollConcurrency/);
     } finally {
       await close();
     }
