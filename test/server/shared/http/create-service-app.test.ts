@@ -157,6 +157,24 @@ describe('createServiceApp', () => {
     expect(text.body.code).toBe('unsupported_media_type');
   });
 
+  it('says which content type it received, and that a missing body is required', async () => {
+    const text = await post('name=x', { 'content-type': 'text/plain' });
+    expect(text.body).toMatchObject({ code: 'unsupported_media_type', details: { received: 'text/plain' } });
+    const missing = await fetch(`${base}/items`, { method: 'POST', headers: { authorization: 'Bearer good' } });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: expect.stringContaining('required') }] } });
+  });
+
+  it('reports every problem of a body at its own pointer, missing and extra properties included', async () => {
+    const { body } = await post('{"extra":1}');
+    const errors = body.details.errors as Array<{ pointer: string; message: string }>;
+    expect(errors).toEqual(expect.arrayContaining([
+      { pointer: '/body/name', message: "must have required property 'name'" },
+      { pointer: '/body/extra', message: 'must NOT have additional properties' },
+    ]));
+    expect(body.detail).toMatch(/\(and 1 more\)\.$/);
+  });
+
   it('keeps the raw body bytes for signature checks', async () => {
     const raw = '{ "name" : "abc" }';
     const { response, body } = await post(raw);
