@@ -13,6 +13,8 @@ export const MEASUREMENT_IDS = {
   circuitOpen: 'services.gateway-circuit-open',
   pacedTtt: 'fixed-rate.ttt-transcribe',
   pacedGateway: 'fixed-rate.gateway-transcribe',
+  /** Not a target input: the floor of any proxy hop at the same rate, printed next to the gateway's. */
+  pacedBareProxy: 'fixed-rate.bare-proxy-to-tttranscribe',
 } as const;
 
 interface TargetDefinition {

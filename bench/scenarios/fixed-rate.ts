@@ -2,15 +2,17 @@ import type { BenchContext } from '../harness/bench-context.js';
 import { directTranscribeSupply } from '../harness/bench-credentials.js';
 import type { HttpRequestSpec } from '../harness/closed-load.js';
 import { runPacedLoad } from '../harness/paced-load.js';
+import { startServer } from '../harness/server-process.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
 import { TRANSCRIBE_BODY } from './limits.js';
 import { gatewaySupply } from './services.js';
 import type { StackSession } from './stack-session.js';
 
 /**
- * What the gateway adds to one request at a steady, unsaturated rate: POST /transcribe straight to TTTranscribe
- * and POST /ttt/transcribe through the engine to the same TTTranscribe, each at `pacedRate` req/s evenly spaced,
- * in alternating windows. The target compares their p50.
+ * What the gateway adds to one request at a steady, unsaturated rate: POST /transcribe straight to TTTranscribe,
+ * through a bare node:http proxy (what any extra hop costs on this machine), and POST /ttt/transcribe through the
+ * engine, all to the same TTTranscribe at `pacedRate` req/s evenly spaced, in alternating windows. The target
+ * compares the gateway's p50 with the direct one; the bare proxy's row shows the floor of that difference.
  *
  * @example
  * await runFixedRate(ctx, stack);
@@ -29,6 +31,9 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
 
   const paced = (origin: string, supply: HttpRequestSpec[], sec: number) =>
     runPacedLoad({ origin, rate, durationSec: sec, supply, expectStatus: [202] });
+  const proxy = stack.track(await startServer({
+    name: 'bare-proxy', entry: 'bench/servers/bare-proxy.ts', ready: 'ipc', env: { BENCH_UPSTREAM_URL: ttt.url },
+  }));
   await ctx.measureInterleaved([
     {
       id: MEASUREMENT_IDS.pacedTtt, title: 'TTTranscribe alone', group: 'fixed-rate', request: 'POST /transcribe',
@@ -37,6 +42,15 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
       prepare: async (sec) => {
         const supply = await direct(count(sec));
         return () => paced(ttt.url, supply, sec);
+      },
+    },
+    {
+      id: MEASUREMENT_IDS.pacedBareProxy, title: 'bare node:http proxy → TTTranscribe', group: 'fixed-rate', request: 'POST /transcribe',
+      mode: 'paced', connections: 8, rate, servers: [proxy, ttt],
+      warmup: async () => paced(proxy.url, await direct(count(warmupSec)), warmupSec),
+      prepare: async (sec) => {
+        const supply = await direct(count(sec));
+        return () => paced(proxy.url, supply, sec);
       },
     },
     {
@@ -49,4 +63,5 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
       },
     },
   ], rounds);
+  await proxy.stop();
 }
