@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,23 +107,8 @@ export function killAllServers(): void {
   for (const child of running) child.kill('SIGKILL');
 }
 
-/**
- * A free TCP port on 127.0.0.1, for services whose main.ts takes the port from the environment.
- *
- * @example
- * const port = await freePort();
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1, for services whose main.ts takes the port from the environment. */
+export { freePort } from '../../mocks/ports.js';
 
 function waitForIpcPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {

@@ -29,29 +29,21 @@ interface TargetDefinition {
 
 const ids = MEASUREMENT_IDS;
 
+/** A throughput target: `measured` req/s over `baseline` req/s, both from the same run, at least `threshold`. */
+function rpsRatio(id: string, description: string, threshold: number, measured: string, baseline: string): TargetDefinition {
+  return {
+    id, description, threshold, comparison: '>=', unit: 'x',
+    inputs: [measured, baseline],
+    compute: (m) => m(measured).rps / m(baseline).rps,
+  };
+}
+
 /** The issue's targets, each a ratio to (or difference from) a baseline measured in the same run. */
 export const TARGETS: readonly TargetDefinition[] = [
-  {
-    id: 'gateway-vs-bare-proxy',
-    description: "POST /ttt/transcribe req/s through the gateway / through a bare node:http proxy, same TTTranscribe",
-    threshold: 0.6, comparison: '>=', unit: 'x',
-    inputs: [ids.gatewayTranscribe, ids.bareProxyTtt],
-    compute: (m) => m(ids.gatewayTranscribe).rps / m(ids.bareProxyTtt).rps,
-  },
-  {
-    id: 'balance-vs-express',
-    description: 'GET /v1/credits/balance req/s / Express hello-world req/s',
-    threshold: 0.7, comparison: '>=', unit: 'x',
-    inputs: [ids.creditBalance, ids.expressHello],
-    compute: (m) => m(ids.creditBalance).rps / m(ids.expressHello).rps,
-  },
-  {
-    id: 'vend-vs-express',
-    description: 'POST /v1/vend-token req/s / Express hello-world req/s',
-    threshold: 0.5, comparison: '>=', unit: 'x',
-    inputs: [ids.vendToken, ids.expressHello],
-    compute: (m) => m(ids.vendToken).rps / m(ids.expressHello).rps,
-  },
+  rpsRatio('gateway-vs-bare-proxy', 'POST /ttt/transcribe req/s through the gateway / through a bare node:http proxy, same TTTranscribe',
+    0.6, ids.gatewayTranscribe, ids.bareProxyTtt),
+  rpsRatio('balance-vs-express', 'GET /v1/credits/balance req/s / Express hello-world req/s', 0.7, ids.creditBalance, ids.expressHello),
+  rpsRatio('vend-vs-express', 'POST /v1/vend-token req/s / Express hello-world req/s', 0.5, ids.vendToken, ids.expressHello),
   {
     id: 'circuit-open-p99',
     description: 'POST /ttt/transcribe with TTTranscribe down (circuit open): p99 latency',

@@ -8,6 +8,7 @@ import { registerCreditMetrics } from '../shared/observability/domain-metrics.js
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
+import { ConfiguredToken } from './auth/bearer-kind.js';
 import { requireAdmin } from './auth/require-admin.js';
 import { requireJobReader } from './auth/require-job-reader.js';
 import { requireMetricsReader } from './auth/require-metrics-reader.js';
@@ -123,9 +124,9 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
-    serviceTokenKeys, tokens, adminToken: config.adminToken, tttKeys: config.tttKeys, logger, now,
+    serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
     integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
-    ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
+    ...(config.metricsToken === undefined ? {} : { metricsToken: new ConfiguredToken(config.metricsToken) }),
   };
   // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
   const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });

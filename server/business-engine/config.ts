@@ -42,7 +42,7 @@ export interface EngineConfig {
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
 const MIN_ADMIN_TOKEN_CHARS = 32;
-const SECRET_ID_LABEL = 'pluct/secret-id/v1';
+const ID_DERIVATION_LABEL = 'pluct/secret-id/v1';
 
 const optionalText = () => z.string().trim().min(1).optional();
 
@@ -207,7 +207,7 @@ export function jwkThumbprint(jwk: Readonly<Record<string, string>>): string {
  * secretId('ADMIN_TOKEN', config.adminToken); // '0c2f9e8d7a6b5c4d'
  */
 export function secretId(name: string, secret: Uint8Array | string): string {
-  return createHmac('sha256', secret).update(`${SECRET_ID_LABEL}/${name}`).digest('hex').slice(0, 16);
+  return createHmac('sha256', secret).update(`${ID_DERIVATION_LABEL}/${name}`).digest('hex').slice(0, 16);
 }
 
 function dedupe(problems: Array<{ variable: string; message: string }>): Array<{ variable: string; message: string }> {

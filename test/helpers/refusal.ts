@@ -12,3 +12,19 @@ export async function refusal(promise: Promise<unknown>): Promise<{ code: string
   if (!isApiError(error)) throw new Error(`expected an ApiError, got ${String(error)}`);
   return { code: error.code, details: error.details };
 }
+
+/**
+ * The same for a function that must throw an ApiError synchronously.
+ *
+ * @example
+ * expect(refusalOf(() => readBearerToken(req, 'user_jwt'))).toMatchObject({ code: 'missing_authorization' });
+ */
+export function refusalOf(fn: () => unknown): { code: string; details: Record<string, unknown> } {
+  try {
+    fn();
+  } catch (error) {
+    if (isApiError(error)) return { code: error.code, details: error.details };
+    throw error;
+  }
+  throw new Error('expected an ApiError');
+}

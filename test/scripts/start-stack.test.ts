@@ -6,7 +6,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPluctClient } from '../../client/sdk/pluct-client.js';
 import { parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
 import { SignJWT } from 'jose';
+import { freePort } from '../../mocks/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pluct-stack-'));
@@ -69,15 +69,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Stack {
   readonly child: ChildProcess;

@@ -3,6 +3,7 @@ import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import type { IntegrationTokenVerifier } from '../integrations/integration-token-verifier.js';
 import type { ServiceTokenKeys } from '../tokens/service-token-keys.js';
 import type { TokenStore } from '../tokens/token-store.js';
+import type { ConfiguredToken } from './bearer-kind.js';
 import type { VerifyUserJwt } from './user-jwt-verifier.js';
 
 /** What the credential checks need. */
@@ -11,9 +12,9 @@ export interface AuthDeps {
   readonly serviceTokenKeys: ServiceTokenKeys;
   readonly tokens: TokenStore;
   readonly integrationTokens: IntegrationTokenVerifier;
-  readonly adminToken: string;
+  readonly adminToken: ConfiguredToken;
   /** ENGINE_METRICS_TOKEN: reads GET /metrics only. */
-  readonly metricsToken?: string;
+  readonly metricsToken?: ConfiguredToken;
   /** Only to report the key id of a shared secret sent as a bearer. */
   readonly tttKeys: readonly EngineAuthKey[];
   readonly logger: Logger;

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
-import { credentialShape, describe, type ExpectedCredential } from '../../shared/auth/bearer.js';
+import { credentialShape, describe, type CredentialShape, type ExpectedCredential } from '../../shared/auth/bearer.js';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import { parseSharedSecret } from '../../shared/auth/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
@@ -13,18 +13,42 @@ import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
 export type BearerKind = 'shared_secret' | 'integration_token' | 'admin_token' | 'service_token' | 'user_jwt' | 'opaque';
 
 /**
+ * A token from the configuration (ADMIN_TOKEN, ENGINE_METRICS_TOKEN) that bearer values are compared with: its
+ * SHA-256 digest and its shape are computed once, when the engine is built, not on every request.
+ *
+ * @example
+ * const admin = new ConfiguredToken(config.adminToken);
+ * if (admin.matches(token)) { ... }
+ */
+export class ConfiguredToken {
+  private readonly digest: Buffer;
+  readonly shape: CredentialShape;
+
+  constructor(value: string) {
+    if (value === '') throw new Error('a configured token cannot be empty');
+    this.digest = sha256(value);
+    this.shape = credentialShape(value);
+  }
+
+  /** Compares in constant time (over SHA-256 digests, so not even the length leaks). */
+  matches(token: string): boolean {
+    return timingSafeEqual(sha256(token), this.digest);
+  }
+}
+
+/**
  * Tells the kind of a bearer value: a `tttsk_` shared secret, a `yit_` integration token, the admin token
  * (constant-time), a service token (JWT with typ `ttt-service+jwt`), any other JWT (taken for a user JWT), or
  * something opaque.
  *
  * @example
- * classifyBearer(token, config.adminToken); // 'user_jwt'
+ * classifyBearer(token, authDeps.adminToken); // 'user_jwt'
  */
-export function classifyBearer(token: string, adminToken: string): BearerKind {
+export function classifyBearer(token: string, adminToken: ConfiguredToken): BearerKind {
   const shape = credentialShape(token);
   if (shape === 'shared_secret' || shape === 'integration_token') return shape;
   // A value of another shape than the admin token cannot be it: skip the hashing (the shape is public anyway).
-  if (shape === shapeOf(adminToken) && adminTokenMatches(token, adminToken)) return 'admin_token';
+  if (shape === adminToken.shape && adminToken.matches(token)) return 'admin_token';
   if (shape !== 'jwt') return 'opaque';
   // Every token from one issuer has the same header bytes, so its kind is decoded once per distinct header.
   const header = token.slice(0, token.indexOf('.'));
@@ -42,37 +66,8 @@ export function classifyBearer(token: string, adminToken: string): BearerKind {
 }
 
 const MAX_REMEMBERED_HEADERS = 256;
-const adminShapes = new Map<string, ReturnType<typeof credentialShape>>();
-function shapeOf(adminToken: string): ReturnType<typeof credentialShape> {
-  let shape = adminShapes.get(adminToken);
-  if (shape === undefined) {
-    if (adminShapes.size >= 16) adminShapes.clear();
-    shape = credentialShape(adminToken);
-    adminShapes.set(adminToken, shape);
-  }
-  return shape;
-}
 const kindByHeader = new Map<string, BearerKind>();
-
-/**
- * Compares a bearer value with ADMIN_TOKEN in constant time (over SHA-256 digests, so not even the length leaks).
- *
- * @example
- * if (!adminTokenMatches(token, config.adminToken)) throw new ApiError('invalid_token', ...);
- */
-export function adminTokenMatches(token: string, adminToken: string): boolean {
-  let expected = secretDigests.get(adminToken);
-  if (!expected) {
-    expected = digest(adminToken);
-    // Only configured tokens (admin, metrics) are passed here: a handful per process (more only in test runs).
-    if (secretDigests.size >= 16) secretDigests.clear();
-    secretDigests.set(adminToken, expected);
-  }
-  return timingSafeEqual(digest(token), expected);
-}
-
-const secretDigests = new Map<string, Buffer>();
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
  * The `credential_type_mismatch` error for a bearer of the wrong kind. A shared secret sent as a bearer is a

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { AuthDeps } from './auth-deps.js';
-import { adminTokenMatches, classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
+import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
@@ -15,7 +15,7 @@ import { requestIdOf, setCaller } from './caller.js';
 export function requireAdmin(deps: AuthDeps): RequestHandler {
   return (req, res, next) => {
     const token = readBearerToken(req, 'admin_token');
-    if (adminTokenMatches(token, deps.adminToken)) {
+    if (deps.adminToken.matches(token)) {
       noteCredential(res, 'admin_token', token, deps.now());
       setCaller(res, { kind: 'admin' });
       next();

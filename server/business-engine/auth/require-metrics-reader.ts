@@ -3,7 +3,7 @@ import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { describeCredential, setCredential } from '../../shared/observability/credential-context.js';
 import type { AuthDeps } from './auth-deps.js';
-import { adminTokenMatches, classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
+import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
@@ -17,7 +17,7 @@ import { requestIdOf, setCaller } from './caller.js';
 export function requireMetricsReader(deps: AuthDeps): RequestHandler {
   return (req, res, next) => {
     const token = readBearerToken(req, 'metrics_token');
-    if (deps.metricsToken !== undefined && adminTokenMatches(token, deps.metricsToken)) {
+    if (deps.metricsToken !== undefined && deps.metricsToken.matches(token)) {
       setCredential(res, describeCredential({ kind: 'metrics_token' }, deps.now()));
       setCaller(res, { kind: 'metrics_reader' });
       next();

@@ -41,6 +41,8 @@ export class Sweeper {
   private running: Promise<SweepReport> | undefined;
   /** Where the next sweep goes on polling submitted jobs (undefined: from the oldest). */
   private cursor: { submittedAt: number; jti: string } | undefined;
+  /** Bounds the job status polls in flight. */
+  private readonly poll: ReturnType<typeof pLimit>;
 
   constructor(private readonly deps: {
     tokens: TokenStore;
@@ -55,6 +57,7 @@ export class Sweeper {
   }) {
     const concurrency = deps.pollConcurrency ?? 8;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`pollConcurrency must be an integer >= 1, got ${concurrency}`);
+    this.poll = pLimit(concurrency);
   }
 
   /** Runs one sweep (or joins the one already running). */
@@ -104,8 +107,7 @@ export class Sweeper {
     const batch = tokens.unsettled(limit, this.cursor);
     const last = batch[batch.length - 1];
     this.cursor = batch.length === limit && last?.submittedAt != null ? { submittedAt: last.submittedAt, jti: last.jti } : undefined;
-    const poll = pLimit(this.deps.pollConcurrency ?? 8);
-    await Promise.all(batch.map((token) => poll(async () => {
+    await Promise.all(batch.map((token) => this.poll(async () => {
       // An open circuit answers every poll at once with an error: stop polling until the next sweep.
       if (!token.jobId || upstream.circuitState === 'open') return;
       try {

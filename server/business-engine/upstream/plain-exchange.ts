@@ -35,8 +35,8 @@ export class PlainRequest {
 }
 
 /**
- * An answer read in full, exposing what openapi-fetch and the engine read of a Response: status, ok, headers.get,
- * text() and json(). Built from undici's `pool.request` result without a stream in between.
+ * An answer read in full, exposing what openapi-fetch (parsing JSON) and the engine read of a Response: status,
+ * ok, headers.get, text() and json(). Built from undici's `pool.request` result without a stream in between.
  *
  * @example
  * return new PlainResponse(answer.statusCode, answer.headers, Buffer.from(await answer.body.arrayBuffer()));
@@ -62,24 +62,11 @@ export class PlainResponse {
     return this.status >= 200 && this.status < 300;
   }
 
-  get statusText(): string {
-    return '';
-  }
-
-  /** The whole body as bytes (never a stream: answers are read in full before this is built). */
-  get body(): Buffer | null {
-    return this.bytes.length === 0 ? null : this.bytes;
-  }
-
   async text(): Promise<string> {
     return this.bytes.toString('utf8');
   }
 
   async json(): Promise<unknown> {
     return JSON.parse(this.bytes.toString('utf8')) as unknown;
-  }
-
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    return this.bytes.buffer.slice(this.bytes.byteOffset, this.bytes.byteOffset + this.bytes.byteLength) as ArrayBuffer;
   }
 }

@@ -112,9 +112,15 @@ export class TttUpstream {
    */
   openCircuitFailure(operation: string): UpstreamFailure | undefined {
     if (!this.breaker.opened || this.breaker.halfOpen) return undefined;
-    const remainingMs = this.openedAt + this.options.policy.resetTimeoutMs - Date.now();
     this.options.observe?.(operation, 'circuit_open', 0);
-    return new UpstreamFailure('unavailable', { reason: 'circuit_open', retryAfterSec: Math.max(1, Math.ceil(remainingMs / 1000)) });
+    return this.circuitOpen();
+  }
+
+  /** The failure of a call the open circuit refused, with Retry-After the time left until it half-opens. */
+  private circuitOpen(cause?: unknown): UpstreamFailure {
+    const remainingMs = this.openedAt + this.options.policy.resetTimeoutMs - Date.now();
+    const info = { reason: 'circuit_open' as const, retryAfterSec: Math.max(1, Math.ceil(remainingMs / 1000)) };
+    return cause === undefined ? new UpstreamFailure('unavailable', info) : new UpstreamFailure('unavailable', info, { cause });
   }
 
   /** POST /transcribe with the caller's service token. Never retried: a second attempt could create a second job. */
@@ -218,10 +224,7 @@ export class TttUpstream {
   private translate(error: unknown): UpstreamFailure {
     if (error instanceof UpstreamFailure) return error;
     const code = (error as { code?: unknown }).code;
-    if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') {
-      const remainingMs = this.openedAt + this.options.policy.resetTimeoutMs - Date.now();
-      return new UpstreamFailure('unavailable', { reason: 'circuit_open', retryAfterSec: Math.max(1, Math.ceil(remainingMs / 1000)) }, { cause: error });
-    }
+    if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') return this.circuitOpen(error);
     if (code === 'ETIMEDOUT') return new UpstreamFailure('timeout', { timeoutMs: this.options.policy.timeoutMs }, { cause: error });
     return translateThrown(error, this.options.policy.timeoutMs);
   }

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { ApiError } from '../errors/api-error.js';
+import { hasBody } from './has-body.js';
 import type { OpenApiDocument } from './operation-matcher.js';
 
 /** One problem found in a request: where (a JSON pointer starting at body, query, path or headers) and what. */
@@ -139,11 +140,6 @@ function invalidRequest(problems: RequestProblem[]): ApiError {
   const first = problems[0] as RequestProblem;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   return new ApiError('invalid_request', `${first.pointer}: ${first.message}${more}.`, { details: { errors: problems } });
-}
-
-/** Whether the request carries a body (a length above zero or chunked), as body-parser decides. */
-function hasBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
 function isJson(req: Request): boolean {

@@ -3,6 +3,7 @@ import { ApiError } from '../../shared/errors/api-error.js';
 import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import { createEngineAuthVerifier, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
+import { hasBody } from '../../shared/http/has-body.js';
 
 /** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */
 export const ENGINE_AUTH_TOLERANCE_SEC = 300;
@@ -27,7 +28,7 @@ export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now:
 /** A body the JSON parser did not capture; express.raw itself skips a stream that was already read. */
 function hasUnreadBody(req: Request): boolean {
   if ((req as { rawBody?: Buffer }).rawBody !== undefined) return false;
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return hasBody(req);
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { freePort } from '../../../mocks/ports.js';
 
 const require = createRequire(import.meta.url);
 
@@ -29,18 +29,6 @@ export function prismViolations(response: { headers: Headers; body: string }): s
   if (header) found.push(`sl-violations: ${header}`);
   if (response.body.includes('https://stoplight.io/prism/errors#')) found.push(`prism error body: ${response.body.slice(0, 800)}`);
   return found;
-}
-
-/** A free TCP port on 127.0.0.1 (listen on 0, read it, close): Prism takes a port number, not 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**
@@ -109,3 +97,6 @@ async function startPrism(args: string[], errorLine: RegExp, readyTimeoutMs = 60
   }
   return { url, output: () => output, errors: () => [...errors], clearErrors: () => (errors = []), stop };
 }
+
+/** A free TCP port on 127.0.0.1: Prism takes a port number, not 0. */
+export { freePort };

@@ -1,8 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
 import { startRealStack, STACK_USER_JWT_SECRET, type RealStack } from '../../support/real-stack.js';
 import { runPluct, tempEnvFile } from '../../support/run-pluct.js';
+import { freePort } from '../../../../mocks/ports.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -21,13 +21,6 @@ function envWith(values: Record<string, string>): string {
 }
 const doctor = (stack: RealStack, envFile: string, ...extra: string[]) =>
   runPluct(['doctor', '--engine', stack.engineUrl, '--ttt', stack.tttUrl, '--env-file', envFile, ...extra]);
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 const row = (out: string, name: string) => out.split('\n').find((l) => new RegExp(`^  \\w+ +${name} `).test(l)) ?? '';
 
 describe('pluct doctor (process)', { timeout: 60_000 }, () => {

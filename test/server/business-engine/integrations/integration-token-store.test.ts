@@ -4,6 +4,7 @@ import { hashIntegrationToken } from '../../../../server/business-engine/integra
 import { IntegrationTokenStore, LAST_USED_RESOLUTION_MS } from '../../../../server/business-engine/integrations/integration-token-store.js';
 import { IntegrationTokenVerifier } from '../../../../server/business-engine/integrations/integration-token-verifier.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
+import { refusalOf } from '../../../helpers/refusal.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -20,15 +21,6 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
   });
   afterEach(() => db.close());
 
-  const codeOf = (fn: () => unknown): { code: string; details: Record<string, unknown> } => {
-    try {
-      fn();
-    } catch (error) {
-      if (error instanceof ApiError) return { code: error.code, details: error.details };
-      throw error;
-    }
-    throw new Error('expected an ApiError');
-  };
 
   it('stores only the SHA-256 of the token, never the token', () => {
     const { token, record } = store.create({ userId: 'u1', description: 'backend', scopes: ['ttt:transcribe', 'credits:read'], expiresAt: null });
@@ -43,20 +35,20 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
   it('verifies a token to its record and refuses malformed, unknown, revoked and expired ones with details', () => {
     const { token, record } = store.create({ userId: 'u1', description: 'd', scopes: ['credits:read'], expiresAt: T0 + 3_600_000 });
     expect(verifier.verify(token)).toMatchObject({ id: record.id, userId: 'u1', scopes: ['credits:read'] });
-    expect(codeOf(() => verifier.verify('yit_short'))).toEqual({ code: 'integration_token_malformed', details: { credential: 'integration_token', reason: 'wrong_length' } });
+    expect(refusalOf(() => verifier.verify('yit_short'))).toEqual({ code: 'integration_token_malformed', details: { credential: 'integration_token', reason: 'wrong_length' } });
     const otherDb = openEngineDatabase(':memory:');
     const other = new IntegrationTokenStore(otherDb, () => clock.ms).create({ userId: 'u1', description: 'd', scopes: ['x'], expiresAt: null });
     otherDb.close();
-    expect(codeOf(() => verifier.verify(other.token))).toEqual({ code: 'integration_token_unknown', details: { credential: 'integration_token' } });
+    expect(refusalOf(() => verifier.verify(other.token))).toEqual({ code: 'integration_token_unknown', details: { credential: 'integration_token' } });
 
     clock.ms = T0 + 3_600_000;
-    expect(codeOf(() => verifier.verify(token))).toEqual({
+    expect(refusalOf(() => verifier.verify(token))).toEqual({
       code: 'integration_token_expired',
       details: { credential: 'integration_token', tokenId: record.id, expiredAt: new Date(T0 + 3_600_000).toISOString(), serverTime: new Date(clock.ms).toISOString() },
     });
     clock.ms = T0 + 10;
     expect(store.revoke('u1', record.id)).toBe('revoked');
-    expect(codeOf(() => verifier.verify(token))).toEqual({
+    expect(refusalOf(() => verifier.verify(token))).toEqual({
       code: 'integration_token_revoked',
       details: { credential: 'integration_token', tokenId: record.id, revokedAt: new Date(T0 + 10).toISOString() },
     });

@@ -1,19 +1,10 @@
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import { credentialShape, readBearerToken } from '../../../../server/shared/auth/bearer.js';
-import { ApiError } from '../../../../server/shared/errors/api-error.js';
+import { refusalOf } from '../../../helpers/refusal.js';
 
 const req = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as Request;
 
-function codeOf(fn: () => unknown): { code: string; details: Record<string, unknown> } {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return { code: error.code, details: error.details };
-    throw error;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('readBearerToken', () => {
   it('returns the token of a well-formed header, case-insensitive scheme', () => {
@@ -22,21 +13,21 @@ describe('readBearerToken', () => {
   });
 
   it('says the header is missing and which credential is expected', () => {
-    expect(codeOf(() => readBearerToken(req(), 'service_token'))).toEqual({
+    expect(refusalOf(() => readBearerToken(req(), 'service_token'))).toEqual({
       code: 'missing_authorization',
       details: { expected: 'service_token' },
     });
-    expect(codeOf(() => readBearerToken(req('   '), 'user_jwt')).code).toBe('missing_authorization');
+    expect(refusalOf(() => readBearerToken(req('   '), 'user_jwt')).code).toBe('missing_authorization');
   });
 
   it('says the header is malformed, and why', () => {
-    expect(codeOf(() => readBearerToken(req('Basic dXNlcjpwYXNz'), 'user_jwt'))).toEqual({
+    expect(refusalOf(() => readBearerToken(req('Basic dXNlcjpwYXNz'), 'user_jwt'))).toEqual({
       code: 'malformed_authorization',
       details: { reason: 'scheme_not_bearer', expected: 'user_jwt' },
     });
-    expect(codeOf(() => readBearerToken(req('Bearer'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
-    expect(codeOf(() => readBearerToken(req('Bearer a b'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
-    expect(codeOf(() => readBearerToken(req('Bearer a,Bearer b'), 'user_jwt')).code).toBe('malformed_authorization');
+    expect(refusalOf(() => readBearerToken(req('Bearer'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
+    expect(refusalOf(() => readBearerToken(req('Bearer a b'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
+    expect(refusalOf(() => readBearerToken(req('Bearer a,Bearer b'), 'user_jwt')).code).toBe('malformed_authorization');
   });
 });
 
