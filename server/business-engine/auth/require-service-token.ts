@@ -7,8 +7,8 @@ import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kin
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
- * Requires a service token this engine issued, verified with its own public key (ES256, typ, iss, aud, scope)
- * before anything is forwarded, and still usable by the token table: a refunded token is
+ * Requires a service token this engine issued, verified with its own public key (ES256, typ, iss, aud, scope), or
+ * recognised by the digest recorded when it was signed, before anything is forwarded, and still usable by the token table: a refunded token is
  * `service_token_revoked`, one that already submitted a job is `service_token_already_used`. A user JWT gets
  * `service_token_required`.
  *
@@ -31,8 +31,13 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
     if (kind !== 'service_token') {
       throw credentialMismatch(kind, 'service_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
     }
-    const claims = await deps.serviceTokenKeys.verify(token, { nowMs: deps.now() });
-    const record = deps.tokens.get(claims.jti);
+    // The token's record is read once: it vouches for the signature (its digest) and then decides usability.
+    let record: TokenRecord | undefined;
+    const claims = await deps.serviceTokenKeys.verify(token, {
+      nowMs: deps.now(),
+      recordedDigest: (jti) => (record = deps.tokens.get(jti))?.digest,
+    });
+    if (record?.jti !== claims.jti) record = deps.tokens.get(claims.jti);
     if (!record || record.userId !== claims.sub) {
       throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });
     }

@@ -5,12 +5,14 @@ import Database from 'better-sqlite3';
 /** The engine's SQLite handle (better-sqlite3). */
 export type EngineDatabase = Database.Database;
 
-// 2: integration_tokens.
-const SCHEMA_VERSION = 2;
+// 2: integration_tokens. 3: service_tokens.token_digest.
+const SCHEMA_VERSION = 3;
 
 // The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
 // credit can never be refunded twice even if two code paths race to do it.
 // integration_tokens holds only the SHA-256 of each token: a copy of the database cannot be used to call the engine.
+// service_tokens.token_digest is the SHA-256 of the token as signed: a presented token with the same digest is one
+// this engine signed, so its ECDSA signature need not be verified again (NULL: verify the signature).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,
@@ -53,7 +55,8 @@ CREATE TABLE IF NOT EXISTS service_tokens (
   submitted_at INTEGER,
   settled_at INTEGER,
   refund_reason TEXT,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)
 );
 CREATE INDEX IF NOT EXISTS service_tokens_by_state ON service_tokens (state, expires_at);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -103,7 +106,16 @@ export function openEngineDatabase(path: string): EngineDatabase {
     db.close();
     throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}`);
   }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.transaction(() => {
+    // An existing database is brought up to date first; the schema's CREATE ... IF NOT EXISTS then adds new tables.
+    for (const [from, step] of MIGRATIONS) if (version > 0 && version < from) db.exec(step);
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
   return db;
 }
+
+/** Changes to existing tables, each run once on a database whose version is below its own. */
+const MIGRATIONS: ReadonlyArray<readonly [version: number, sql: string]> = [
+  [3, 'ALTER TABLE service_tokens ADD COLUMN token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)'],
+];

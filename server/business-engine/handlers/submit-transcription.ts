@@ -53,9 +53,10 @@ export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUps
       throw settleFailedSubmission(deps, caller.jti, error, requestId);
     }
     tokens.markSubmitted(caller.jti, accepted.jobId);
-    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId }, 'transcription submitted');
     res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
     res.json(accepted);
+    // Logged once the answer is on its way: the line is not on the caller's critical path.
+    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId }, 'transcription submitted');
   };
 }
 

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, hash, randomBytes, sign as signBytes, timingSafeEqual, verify as verifyBytes, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
@@ -32,6 +32,29 @@ export interface ServiceTokenClaims {
 export type SignServiceToken = (claims: ServiceTokenClaims) => string | Promise<string>;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * The SHA-256 of a service token exactly as signed, which the engine records with the token when it vends it.
+ *
+ * @example
+ * tokens.insertIn({ ...token, digest: serviceTokenDigest(signed) });
+ */
+export function serviceTokenDigest(token: string): Buffer {
+  return hash('sha256', token, 'buffer');
+}
+
+/** How {@link ServiceTokenKeys.verify} checks a token; see there. */
+export interface VerifyServiceTokenOptions {
+  readonly nowMs: number;
+  /** Reading a job's status: only the signature and the fixed claims are checked, not the expiry. */
+  readonly ignoreExpiry?: boolean;
+  /**
+   * The digest ({@link serviceTokenDigest}) the engine recorded when it signed the token with this jti, if any. A
+   * token whose digest equals it is byte for byte one this engine signed, so the ECDSA verification is skipped;
+   * every other check still runs. Any other token (no record, no digest, a different digest) is verified in full.
+   */
+  readonly recordedDigest?: (jti: string) => Uint8Array | null | undefined;
+}
 
 /**
  * A fresh id: prefix plus 26 random Crockford base32 characters (130 bits).
@@ -103,14 +126,16 @@ export class ServiceTokenKeys {
 
   /**
    * Verifies a token this engine issued: ES256 under its kid, typ, iss, aud, required claims and scope; with
-   * `ignoreExpiry` (reading a job's status) only the signature and the fixed claims are checked.
+   * `ignoreExpiry` (reading a job's status) only the signature and the fixed claims are checked. With
+   * `recordedDigest`, a token identical to the one recorded under its jti skips the signature math (~0.1 ms of
+   * CPU on the submission path) but no other check.
    *
    * @throws ApiError invalid_token, token_expired, token_not_yet_valid, invalid_token_claims or insufficient_scope.
    */
-  async verify(token: string, options: { nowMs: number; ignoreExpiry?: boolean }): Promise<ServiceTokenClaims> {
+  async verify(token: string, options: VerifyServiceTokenOptions): Promise<ServiceTokenClaims> {
     const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
     try {
-      const { header, encodedPayload } = this.verifySignature(token);
+      const { header, encodedPayload } = this.verifySignature(token, options.recordedDigest);
       let payload: Record<string, unknown>;
       if (options.ignoreExpiry) {
         if (header.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
@@ -148,8 +173,14 @@ export class ServiceTokenKeys {
     }
   }
 
-  /** Checks the compact JWS: header (jose), this engine's kid, ES256, and the signature over header.payload. */
-  private verifySignature(token: string): { header: ProtectedHeaderParameters; encodedPayload: string } {
+  /**
+   * Checks the compact JWS: header (jose), this engine's kid, ES256, and the signature over header.payload, or
+   * instead of the signature, that the token is the one recorded under its jti.
+   */
+  private verifySignature(
+    token: string,
+    recordedDigest: VerifyServiceTokenOptions['recordedDigest'],
+  ): { header: ProtectedHeaderParameters; encodedPayload: string } {
     const parts = token.split('.');
     if (parts.length !== 3) throw new joseErrors.JWSInvalid('Invalid Compact JWS');
     const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
@@ -164,6 +195,7 @@ export class ServiceTokenKeys {
     if (!/^[A-Za-z0-9_-]+$/.test(encodedPayload) || !/^[A-Za-z0-9_-]{86}$/.test(encodedSignature)) {
       throw new joseErrors.JWSInvalid('Invalid Compact JWS');
     }
+    if (recordedDigest && isRecorded(token, encodedPayload, recordedDigest)) return { header, encodedPayload };
     const valid = verifyBytes(
       'sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key: this.verifyingKey, dsaEncoding: 'ieee-p1363' },
       Buffer.from(encodedSignature, 'base64url'),
@@ -171,6 +203,20 @@ export class ServiceTokenKeys {
     if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
     return { header, encodedPayload };
   }
+}
+
+/** Whether the token is the very one recorded under the jti it claims (its payload is decoded unverified, for the jti only). */
+function isRecorded(token: string, encodedPayload: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
+  let jti: unknown;
+  try {
+    jti = (JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as { jti?: unknown } | null)?.jti;
+  } catch {
+    return false; // not JSON: the full verification gives the refusal
+  }
+  if (typeof jti !== 'string') return false;
+  const recorded = recordedDigest(jti);
+  if (!recorded || recorded.length !== 32) return false;
+  return timingSafeEqual(serviceTokenDigest(token), recorded);
 }
 
 function base64url(text: string): string {

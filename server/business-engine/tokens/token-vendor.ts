@@ -7,7 +7,7 @@ import type { CreditLedger } from '../credits/credit-ledger.js';
 import type { EngineDatabase } from '../db/engine-database.js';
 import { withSqlite } from '../db/sqlite-errors.js';
 import type { IdempotencyStore } from './idempotency-store.js';
-import { newTokenId, SERVICE_TOKEN, type SignServiceToken } from './service-token-keys.js';
+import { newTokenId, SERVICE_TOKEN, serviceTokenDigest, type SignServiceToken } from './service-token-keys.js';
 import type { TokenStore } from './token-store.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
@@ -88,16 +88,18 @@ export class TokenVendor {
       const charge = ledger.charge(request.userId, { reason: 'vend_token', requestId: request.requestId, tokenId: jti });
       const iat = Math.floor(this.deps.now() / 1000);
       const exp = iat + SERVICE_TOKEN.lifetimeSec;
-      tokens.insertIn({
-        jti, userId: request.userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: request.requestId,
-        issuedAt: iat * 1000, expiresAt: exp * 1000,
-      });
       let signed: string | Promise<string>;
       try {
         signed = this.deps.sign({ sub: request.userId, jti, scope: SERVICE_TOKEN.scope, iat, exp });
       } catch (error) {
         throw new SigningFailed('signing threw', { cause: error });
       }
+      tokens.insertIn({
+        jti, userId: request.userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: request.requestId,
+        issuedAt: iat * 1000, expiresAt: exp * 1000,
+        // A token signed later (an asynchronous signer) has no digest and is recognised by its signature alone.
+        digest: typeof signed === 'string' ? serviceTokenDigest(signed) : null,
+      });
       const key = { userId: request.userId, clientRequestId: request.clientRequestId, bodyHash, tokenJti: jti };
       if (typeof signed === 'string') {
         const response = vendResponse(signed, jti, exp, charge.balanceAfter, request.requestId);

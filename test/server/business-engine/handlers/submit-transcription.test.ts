@@ -1,4 +1,5 @@
-import { importJWK, type CryptoKey } from 'jose';
+import { createHash } from 'node:crypto';
+import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
@@ -17,11 +18,13 @@ describe('POST /ttt/transcribe', () => {
   let be: EngineTestApp;
   let ttt: FakeTtt;
   let vend: (sub?: string) => Promise<string>;
+  let vendFull: (sub?: string) => Promise<{ token: string; tokenId: string }>;
   let jobs = 0;
   beforeAll(async () => {
     const pair = await startEngineWithFakeTtt();
     ({ be, ttt } = pair);
     vend = async (sub?: string) => (await pair.vend(sub)).token;
+    vendFull = pair.vend;
     ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
   });
   afterAll(async () => {
@@ -49,6 +52,13 @@ describe('POST /ttt/transcribe', () => {
     expect(sent[0]!.headers['authorization']).toBe(`Bearer ${token}`);
     expect(sent[0]!.headers['x-request-id']).toBe('req_e2e_submit_0001');
     expect(JSON.parse(sent[0]!.body)).toEqual(CLIP);
+  });
+
+  it('records the SHA-256 of each vended token, which recognises the token on submission', async () => {
+    const { token, tokenId } = await vendFull();
+    expect(be.engine.tokens.get(tokenId)?.digest).toEqual(createHash('sha256').update(token).digest());
+    expect((await submit(token)).response.status).toBe(202);
+    expect(be.engine.tokens.get(tokenId)?.state).toBe('submitted');
   });
 
   it('answers service_token_already_used to a second submission without calling TTTranscribe', async () => {
@@ -104,6 +114,17 @@ describe('POST /ttt/transcribe', () => {
       const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', now });
       const { error } = await submit(forged);
       expect(error).toMatchObject({ code: 'invalid_token', details: { credential: 'service_token', reason: 'signature_invalid' } });
+    });
+
+    it('answers invalid_token for a forgery of a vended token: same kid and claims, another key (its digest is not the recorded one)', async () => {
+      const { token, tokenId } = await vendFull();
+      const claims = decodeJwt(token);
+      const stranger = await createServiceTokenIssuer({ now });
+      const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', jti: tokenId, now });
+      expect(decodeJwt(forged)).toMatchObject({ sub: claims.sub, jti: claims.jti });
+      expect((await submit(forged)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect(be.engine.tokens.get(tokenId)?.state).toBe('vended'); // nothing was claimed: the real token still works
+      expect((await submit(token)).response.status).toBe(202);
     });
 
     it('answers invalid_token for an unknown kid', async () => {

@@ -165,6 +165,8 @@ describe('POST /v1/vend-token with a slow or failing signer', () => {
     const replay = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'slow-1' }, headers });
     expect(replay.data).toEqual(done.data);
     expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+    // Signed after its transaction: no digest is recorded, so the token is recognised by its signature alone.
+    expect(be.engine.tokens.get(done.data!.tokenId)).toMatchObject({ state: 'vended', digest: null });
   });
 
   it('answers internal_error when signing fails, refunds the charge and frees the key', async () => {

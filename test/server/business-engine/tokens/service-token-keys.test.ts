@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { newTokenId, SERVICE_TOKEN, serviceTokenDigest, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { refusal } from '../../../helpers/refusal.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -102,6 +102,66 @@ describe('ServiceTokenKeys', () => {
       const { jwk: otherJwk } = await keysWithJwk();
       expect(await refusal(k.verify(await craft(otherJwk, { ...GOOD, exp: iat - 3600 }), { nowMs: T0, ignoreExpiry: true })))
         .toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+    });
+  });
+
+  describe('with the digest the engine recorded when it signed the token', () => {
+    /** A lookup that knows one jti, and counts how often it is asked. */
+    const recorded = (jti: string, digest: Uint8Array | null) => {
+      const asked: string[] = [];
+      return { asked, lookup: (id: string) => (asked.push(id), id === jti ? digest : undefined) };
+    };
+
+    it('takes a token identical to the recorded one without the ECDSA math: even a damaged signature is not read', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const token = await craft(jwk, GOOD);
+      // The same token with one signature character changed (mid-signature, so all 6 bits count): a full
+      // verification refuses it...
+      const at = token.length - 10;
+      const damaged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+      expect(await refusal(k.verify(damaged, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      // ...while a token whose digest is the recorded one is trusted as the engine's own, so its signature is never checked.
+      const { asked, lookup } = recorded('tok_X', serviceTokenDigest(damaged));
+      expect(await k.verify(damaged, { nowMs: T0, recordedDigest: lookup })).toMatchObject({ sub: 'u1', jti: 'tok_X' });
+      expect(asked).toEqual(['tok_X']);
+    });
+
+    it('still checks every claim and the header of a recorded token', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const expired = await craft(jwk, { ...GOOD, exp: iat - 60 });
+      expect(await refusal(k.verify(expired, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(expired)).lookup })))
+        .toMatchObject({ code: 'token_expired', details: { credential: 'service_token' } });
+      expect((await k.verify(expired, { nowMs: T0, ignoreExpiry: true, recordedDigest: recorded('tok_X', serviceTokenDigest(expired)).lookup })).jti).toBe('tok_X');
+      const otherKid = await craft(jwk, GOOD, { kid: 'rotated-away' });
+      expect(await refusal(k.verify(otherKid, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(otherKid)).lookup })))
+        .toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_key_id' } });
+      const noScope = await craft(jwk, { ...GOOD, scope: 'credits:read' });
+      expect(await refusal(k.verify(noScope, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(noScope)).lookup })))
+        .toMatchObject({ code: 'insufficient_scope' });
+    });
+
+    it('verifies the signature in full when the digest differs, is missing, or the jti is unknown', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const { jwk: otherJwk } = await keysWithJwk();
+      const genuine = await craft(jwk, GOOD);
+      const forged = await craft(otherJwk, GOOD); // same kid and claims, another key: only the signature tells
+      for (const lookup of [
+        recorded('tok_X', serviceTokenDigest(genuine)).lookup, // the genuine token's digest, not the forgery's
+        recorded('tok_X', null).lookup, // a token signed after its vend (no digest)
+        recorded('tok_other', serviceTokenDigest(forged)).lookup, // the forgery's digest under another jti
+        () => Buffer.alloc(16), // not a SHA-256
+      ]) {
+        expect(await refusal(k.verify(forged, { nowMs: T0, recordedDigest: lookup })))
+          .toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+        expect((await k.verify(genuine, { nowMs: T0, recordedDigest: lookup })).jti).toBe('tok_X');
+      }
+    });
+
+    it('never asks for a record when the token is not even a well-formed JWS of this engine', async () => {
+      const { keys: k } = await keysWithJwk();
+      const { asked, lookup } = recorded('tok_X', null);
+      expect(await refusal(k.verify('not-a-jwt', { nowMs: T0, recordedDigest: lookup }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
+      expect(asked).toEqual([]);
     });
   });
 });
