@@ -137,7 +137,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
-    before: [metrics.countRequests, ...(deps.before ?? [])],
+    before: deps.before ?? [],
+    onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));

@@ -121,7 +121,8 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     logger: deps.logger,
     bodyLimitBytes,
     validateResponses: config.validateResponses ?? false,
-    before: [metrics.countRequests, ...(deps.before ?? [])],
+    before: deps.before ?? [],
+    onResponse: [metrics.countResponse],
     onError,
     operations: {
       getHealth: {

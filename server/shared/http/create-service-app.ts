@@ -2,10 +2,9 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/api-error.js';
 import { errorHandler, type ErrorObserver } from '../errors/error-handler.js';
-import { accessLog } from '../logging/access-log.js';
 import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
 import { compileRequestValidators } from './request-validator.js';
-import { requestId } from './request-id.js';
+import { requestContext, type ResponseObserver } from './request-context.js';
 import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
 
@@ -25,8 +24,10 @@ export interface ServiceAppOptions {
   bodyLimitBytes?: number;
   /** Validate responses against the spec (tests): a violation becomes internal_error naming the field. */
   validateResponses?: boolean;
-  /** Middleware run first on every request (e.g. metrics). */
+  /** Middleware run first on every request, once its id is set (e.g. the shutdown drain). */
   before?: RequestHandler[];
+  /** Told about every answered request after its access line (e.g. request metrics). */
+  onResponse?: ResponseObserver[];
   /** Extra routes outside the spec (e.g. static docs), mounted before the 404 fallback. */
   extraRoutes?: (app: Express) => void;
   onError?: ErrorObserver;
@@ -52,9 +53,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestId());
-  app.use(accessLog(logger));
-  for (const middleware of options.before ?? []) app.use(middleware);
+  app.use(requestContext({ logger, observers: options.onResponse ?? [], before: options.before ?? [] }));
   options.extraRoutes?.(app);
 
   const match = createOperationMatcher(spec);
@@ -72,7 +71,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   for (const op of declared) {
     const impl = operations[op.operationId] as OperationImplementation;
     const validate = validators.get(op.operationId);
-    const steps: RequestHandler[] = [parseJson, ...[impl.auth ?? []].flat()];
+    // Only an operation that takes a body reads one; any other ignores what a client may send along.
+    const steps: RequestHandler[] = [...(op.hasRequestBody ? [parseJson] : []), ...[impl.auth ?? []].flat()];
     if (validate) {
       steps.push((req, res, next) => {
         validate(req, res.locals['pathParams'] as Record<string, string>);

@@ -80,13 +80,13 @@ export function createOperationMatcher(spec: OpenApiDocument): (method: string, 
   };
 }
 
-/** Every operation of the spec: operationId, method and Express path. */
-export function listOperations(spec: OpenApiDocument): Array<{ operationId: string; method: string; expressPath: string }> {
+/** Every operation of the spec: operationId, method, Express path, and whether it declares a request body. */
+export function listOperations(spec: OpenApiDocument): Array<{ operationId: string; method: string; expressPath: string; hasRequestBody: boolean }> {
   return Object.entries(spec.paths).flatMap(([template, item]) =>
     METHODS.flatMap((method) => {
-      const op = item[method] as { operationId?: string } | undefined;
+      const op = item[method] as { operationId?: string; requestBody?: unknown } | undefined;
       return op?.operationId
-        ? [{ operationId: op.operationId, method, expressPath: template.replace(/\{([^}]+)\}/g, ':$1') }]
+        ? [{ operationId: op.operationId, method, expressPath: template.replace(/\{([^}]+)\}/g, ':$1'), hasRequestBody: op.requestBody !== undefined }]
         : [];
     }),
   );

@@ -63,11 +63,14 @@ export function compileRequestValidators(spec: OpenApiDocument): Map<string, Val
       if (!op?.operationId) continue;
       const parameters = [...((item['parameters'] as unknown[] | undefined) ?? []), ...(op.parameters ?? [])]
         .map((p) => resolveRef<Parameter>(spec, p));
-      const checks = (['path', 'query', 'header'] as const).map((location) => compileParameters(coercing, parameters, location));
+      // A location without declared parameters has nothing to check, except the query: any parameter there is unknown.
+      const checks = (['path', 'query', 'header'] as const)
+        .map((location) => compileParameters(coercing, parameters, location))
+        .filter((check) => check.names.size > 0 || check.location === 'query');
       const body = compileBody(ajv, spec, op.requestBody, `${method.toUpperCase()} ${template}`);
       validators.set(op.operationId, (req, pathParams) => {
         const problems: RequestProblem[] = [];
-        for (const check of checks) problems.push(...checkParameters(check, req, pathParams));
+        for (const check of checks) checkParameters(check, req, pathParams, problems);
         if (body) problems.push(...body(req));
         if (problems.length > 0) throw invalidRequest(problems);
       });
@@ -87,15 +90,16 @@ function compileParameters(ajv: Ajv2020, parameters: Parameter[], location: Loca
   return { location, names: new Set(own.map((p) => key(p.name))), validate: ajv.compile(schema) };
 }
 
-function checkParameters(check: ParameterCheck, req: Request, pathParams: Readonly<Record<string, string>>): RequestProblem[] {
+/** Adds the problems of one location's parameters to `problems`. */
+function checkParameters(check: ParameterCheck, req: Request, pathParams: Readonly<Record<string, string>>, problems: RequestProblem[]): void {
   const root = POINTER_ROOT[check.location];
-  const problems: RequestProblem[] = [];
   const values: Record<string, unknown> = {};
   if (check.location === 'path') {
     Object.assign(values, pathParams);
   } else if (check.location === 'header') {
     for (const name of check.names) if (req.headers[name] !== undefined) values[name] = req.headers[name];
-  } else {
+  } else if (req.originalUrl.includes('?')) {
+    // (Express parses req.query anew on every read; without a query string there is nothing to parse.)
     for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
       if (!check.names.has(name)) problems.push({ pointer: `${root}/${escape(name)}`, message: `Unknown query parameter '${name}'` });
       else if (value === '') problems.push({ pointer: `${root}/${escape(name)}`, message: `Empty value found for query parameter '${name}'` });
@@ -103,7 +107,6 @@ function checkParameters(check: ParameterCheck, req: Request, pathParams: Readon
     }
   }
   if (check.names.size > 0 && !check.validate(values)) problems.push(...toProblems(root, check.validate.errors ?? []));
-  return problems;
 }
 
 function compileBody(ajv: Ajv2020, spec: OpenApiDocument, requestBody: unknown, where: string): ((req: Request) => RequestProblem[]) | undefined {

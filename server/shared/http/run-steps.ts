@@ -10,24 +10,28 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  */
 export function runSteps(steps: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
   let index = 0;
-  const next = (error?: unknown): void => {
-    if (error !== undefined && error !== null) {
-      done(error);
-      return;
-    }
-    const step = steps[index++];
-    if (!step) {
-      done();
-      return;
-    }
-    try {
-      const result: unknown = step(req, res, next as NextFunction);
-      if (result instanceof Promise) {
-        result.then(undefined, (reason: unknown) => next(reason ?? new Error('A request step rejected without a reason')));
+  // An object method, not a named arrow: tsx (esbuild keepNames) would give a named closure its name with a
+  // defineProperty call on every request.
+  const step = {
+    next(error?: unknown): void {
+      if (error !== undefined && error !== null) {
+        done(error);
+        return;
       }
-    } catch (thrown) {
-      next(thrown ?? new Error('A request step threw without a value'));
-    }
+      const current = steps[index++];
+      if (!current) {
+        done();
+        return;
+      }
+      try {
+        const result: unknown = current(req, res, step.next as NextFunction);
+        if (result instanceof Promise) {
+          result.then(undefined, (reason: unknown) => step.next(reason ?? new Error('A request step rejected without a reason')));
+        }
+      } catch (thrown) {
+        step.next(thrown ?? new Error('A request step threw without a value'));
+      }
+    },
   };
-  next();
+  step.next();
 }

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { ResponseObserver } from '../http/request-context.js';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ErrorObserver } from '../errors/error-handler.js';
 
@@ -13,8 +14,8 @@ export interface ServiceMetrics {
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   /** auth_failures_total{code,route}: every 401 and 403, by catalog code. */
   readonly authFailures: Counter<'code' | 'route'>;
-  /** Middleware for createServiceApp's `before`: counts each request when its response finishes. */
-  readonly countRequests: RequestHandler;
+  /** For createServiceApp's `onResponse`: counts each answered request. */
+  readonly countResponse: ResponseObserver;
   /** createServiceApp's `onError`: counts 401/403 answers by code and route. */
   readonly countAuthFailures: ErrorObserver;
 }
@@ -27,7 +28,7 @@ export interface ServiceMetrics {
  *
  * @example
  * const metrics = createServiceMetrics({ service: 'tttranscribe' });
- * createServiceApp({ ..., before: [metrics.countRequests], onError: metrics.countAuthFailures });
+ * createServiceApp({ ..., onResponse: [metrics.countResponse], onError: metrics.countAuthFailures });
  */
 export function createServiceMetrics(options: { service: string; processMetrics?: boolean }): ServiceMetrics {
   const registry = new Registry();
@@ -53,11 +54,8 @@ export function createServiceMetrics(options: { service: string; processMetrics?
     registry,
     httpRequests,
     authFailures,
-    countRequests: (req, res, next) => {
-      res.on('finish', () => {
-        httpRequests.inc({ route: routeOf(res.locals), method: req.method, status: String(res.statusCode) });
-      });
-      next();
+    countResponse: (req, res) => {
+      httpRequests.inc({ route: routeOf(res.locals), method: req.method, status: String(res.statusCode) });
     },
     countAuthFailures: (error, _req, res) => {
       if (error.status === 401 || error.status === 403) authFailures.inc({ code: error.code, route: routeOf(res.locals) });

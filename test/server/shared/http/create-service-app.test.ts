@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
@@ -195,6 +195,51 @@ describe('createServiceApp', () => {
     const requestLines = lines.filter((l) => l.includes('"msg":"request"'));
     expect(requestLines.length).toBeGreaterThan(0);
     expect(lines.join('')).not.toContain('Bearer good');
+  });
+
+  it('neither reads nor refuses a body sent to an operation that takes none', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${base}/items/i_1`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '9' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end('{not json');
+    });
+    expect(answer).toEqual({ status: 200, body: JSON.stringify({ id: 'i_1' }) });
+  });
+
+  it('runs `before` once the request id is set, and tells every `onResponse` observer once, after the access line', async () => {
+    const events: string[] = [];
+    const own: string[] = [];
+    const app = createServiceApp({
+      spec,
+      logger: createLogger({ service: 'test', level: 'info', destination: new Writable({ write(chunk, _e, done) { own.push(String(chunk)); events.push('access line'); done(); } }) }),
+      before: [(_req, res, next) => {
+        events.push(`before ${String(res.locals['requestId'])}`);
+        next();
+      }],
+      onResponse: [(_req, res) => events.push(`observer ${res.statusCode} ${String(res.locals['operationId'])}`)],
+      operations: {
+        getItem: { handler: (req, res) => res.json({ id: req.params['itemId'] }) },
+        createItem: { handler: (_req, res) => res.status(201).json({}) },
+      },
+    });
+    const ownServer = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => ownServer.once('listening', resolve));
+    try {
+      const port = (ownServer.address() as AddressInfo).port;
+      const response = await fetch(`http://127.0.0.1:${port}/items/i_7`, { headers: { 'x-request-id': 'req-observed-01', 'user-agent': 'probe/1' } });
+      expect(response.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(events).toEqual(['before req-observed-01', 'access line', 'observer 200 getItem']);
+      expect(JSON.parse(own[0] as string)).toMatchObject({
+        msg: 'request', requestId: 'req-observed-01', method: 'GET', route: 'getItem', path: '/items/i_7', status: 200, code: null,
+        durationMs: expect.any(Number), userAgent: 'probe/1',
+      });
+    } finally {
+      await new Promise<void>((resolve) => ownServer.close(() => resolve()));
+    }
   });
 
   it('refuses to build when an operation has no implementation or an unknown one', () => {

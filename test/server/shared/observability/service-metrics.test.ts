@@ -36,7 +36,10 @@ describe('createServiceMetrics', () => {
   it('counts requests by operationId (unmatched paths under one label) and 401/403 by code and route', async () => {
     const metrics = createServiceMetrics({ service: 'svc', processMetrics: false });
     const app = express();
-    app.use(metrics.countRequests);
+    app.use((req, res, next) => {
+      res.once('finish', () => metrics.countResponse(req, res));
+      next();
+    });
     app.get('/known', (_req, res) => {
       res.locals['operationId'] = 'getKnown';
       res.status(200).end();
