@@ -38,6 +38,12 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
       details: apiError.details,
     };
     res.locals['errorCode'] = apiError.code;
+    options.onError?.(apiError, req, res);
+    res.status(apiError.status);
+    for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+    res.send(JSON.stringify(body));
+    // Logged once the answer is on its way, so a failure (an open circuit above all) answers without waiting for it.
     if (apiError.code === 'internal_error') {
       options.logger.error({ ...log, err: apiError.cause ?? apiError }, apiError.detail);
     } else if (apiError.status >= 500 || apiError.code.startsWith('upstream_')) {
@@ -49,11 +55,6 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
     } else {
       options.logger.info(log, apiError.detail);
     }
-    options.onError?.(apiError, req, res);
-    res.status(apiError.status);
-    for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
-    res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
-    res.send(JSON.stringify(body));
   };
 }
 
