@@ -88,6 +88,9 @@ export class CreditLedger {
 
   /** Creates the user with the signup bonus when first seen (inside the caller's transaction). */
   ensureUserIn(userId: string, requestId: string | null): Balance {
+    // Inside a write transaction nobody else can create the user between this read and the insert.
+    const row = this.selectUser.get(userId);
+    if (row) return toBalance(userId, row);
     const now = this.options.now();
     const created = this.insertUser.run(userId, now, now).changes === 1;
     if (created && this.options.signupBonus > 0) {
@@ -107,21 +110,22 @@ export class CreditLedger {
    * Takes 1 credit (bonus first) and writes the charge entry. Throws `insufficient_credits` (writing nothing) when
    * the balance is 0. Call inside a transaction.
    */
-  charge(userId: string, context: EntryContext): { entryId: number; bucket: Bucket; balanceAfter: number } {
-    const current = this.balanceIn(userId);
+  charge(userId: string, context: EntryContext, current: Balance = this.balanceIn(userId)): { entryId: number; bucket: Bucket; balanceAfter: number } {
     if (current.balance < 1) {
       throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
         details: { balance: current.balance, required: 1 },
       });
     }
     const bucket: Bucket = current.bonus > 0 ? 'bonus' : 'main';
-    const entry = this.credit(userId, 'charge', bucket, -1, context);
+    const entry = this.credit(userId, 'charge', bucket, -1, context, current);
     return { entryId: entry.id, bucket, balanceAfter: entry.balanceAfter };
   }
 
-  /** Adds (or, negative, removes) credits in one bucket and appends the entry. Call inside a transaction. */
-  credit(userId: string, kind: LedgerKind, bucket: Bucket, amount: number, context: EntryContext): LedgerRow {
-    const current = this.balanceIn(userId);
+  /**
+   * Adds (or, negative, removes) credits in one bucket and appends the entry. Call inside a transaction;
+   * `current` is the user's balance read in that same transaction, if the caller has it.
+   */
+  credit(userId: string, kind: LedgerKind, bucket: Bucket, amount: number, context: EntryContext, current: Balance = this.balanceIn(userId)): LedgerRow {
     const main = current.main + (bucket === 'main' ? amount : 0);
     const bonus = current.bonus + (bucket === 'bonus' ? amount : 0);
     const now = this.options.now();

@@ -72,7 +72,7 @@ export class TokenVendor {
   ) {
     this.beginTx = db.transaction((request: VendRequest, bodyHash: string): Begin => {
       const { ledger, tokens, idempotency } = this.deps;
-      ledger.ensureUserIn(request.userId, request.requestId);
+      const balance = ledger.ensureUserIn(request.userId, request.requestId);
       const existing = idempotency.findIn(request.userId, request.clientRequestId);
       if (existing) {
         const details = { clientRequestId: request.clientRequestId };
@@ -85,7 +85,7 @@ export class TokenVendor {
         return { kind: 'replay', response: JSON.parse(existing.responseJson) as VendTokenResponse };
       }
       const jti = newTokenId();
-      const charge = ledger.charge(request.userId, { reason: 'vend_token', requestId: request.requestId, tokenId: jti });
+      const charge = ledger.charge(request.userId, { reason: 'vend_token', requestId: request.requestId, tokenId: jti }, balance);
       const iat = Math.floor(this.deps.now() / 1000);
       const exp = iat + SERVICE_TOKEN.lifetimeSec;
       let signed: string | Promise<string>;
