@@ -1,4 +1,4 @@
-import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** X-Engine-Auth v1: the Business Engine signs each request to TTTranscribe; see docs/engine-auth.md. */
 export const ENGINE_AUTH_HEADER = 'X-Engine-Auth';
@@ -32,7 +32,7 @@ export interface StringToSignInput {
  * sha256Hex(undefined); // 'e3b0c442…b855'
  */
 export function sha256Hex(data: Uint8Array | string | undefined): string {
-  return createHash('sha256').update(data ?? '').digest('hex');
+  return hash('sha256', data ?? '', 'hex');
 }
 
 /**
