@@ -120,7 +120,8 @@ const RATIO_BASES: Record<string, readonly string[]> = {
   [ids.gatewayTranscribe]: [ids.bareProxyTtt],
   [ids.bareProxyTtt]: [ids.tttTranscribe],
   [ids.creditBalance]: [ids.expressHello],
-  [ids.vendToken]: [ids.expressHello],
+  [ids.vendToken]: [ids.expressHello, ids.bareVend],
+  [ids.bareVend]: [ids.expressHello],
   'mocks.tttranscribe-transcribe': [ids.tttTranscribe],
   'mocks.business-engine-balance': [ids.creditBalance],
 };

@@ -15,6 +15,8 @@ export const MEASUREMENT_IDS = {
   pacedGateway: 'fixed-rate.gateway-transcribe',
   /** Not a target input: the floor of any proxy hop at the same rate, printed next to the gateway's. */
   pacedBareProxy: 'fixed-rate.bare-proxy-to-tttranscribe',
+  /** Not a target input: the least any durable, signing vend costs (bench/servers/bare-vend.ts). */
+  bareVend: 'limits.bare-vend',
 } as const;
 
 interface TargetDefinition {

@@ -1,5 +1,6 @@
 import type { ArmSpec, BenchContext } from '../harness/bench-context.js';
 import { directTranscribeSupply } from '../harness/bench-credentials.js';
+import { join } from 'node:path';
 import { runClosedLoad, warmRepeated, type HttpRequestSpec } from '../harness/closed-load.js';
 import { startServer } from '../harness/server-process.js';
 import { measureSupplied, suppliedArm } from '../harness/supplied-measure.js';
@@ -23,8 +24,8 @@ export function gatewaySupply(tokens: readonly string[]): HttpRequestSpec[] {
 /**
  * The services at the fixed concurrency, each target measured interleaved with its baseline:
  * TTTranscribe's POST /transcribe alone; a bare node:http proxy in front of it alternating with the gateway's
- * POST /ttt/transcribe in front of it; Express hello-world alternating with GET /v1/credits/balance and
- * POST /v1/vend-token; then /ttt/transcribe with TTTranscribe down.
+ * POST /ttt/transcribe in front of it; Express hello-world alternating with GET /v1/credits/balance,
+ * POST /v1/vend-token and the bare vend (the floor of any vend); then /ttt/transcribe with TTTranscribe down.
  *
  * @example
  * await runServices(ctx, stack);
@@ -70,7 +71,14 @@ export async function runServices(ctx: BenchContext, stack: StackSession): Promi
   await proxy.stop();
 
   const hello = stack.track(await startServer({ name: 'express-hello', entry: 'bench/servers/express-hello.ts', ready: 'ipc' }));
+  const bareVend = stack.track(await startServer({
+    name: 'bare-vend', entry: 'bench/servers/bare-vend.ts', ready: 'ipc', env: { BENCH_DB: join(stack.ws.dir, 'bare-vend.db') },
+  }));
   const helloRequest: HttpRequestSpec = { method: 'GET', path: '/' };
+  const bareVendRequest: HttpRequestSpec = {
+    method: 'POST', path: '/v1/vend-token', headers: { 'content-type': 'application/json', 'x-bench-user': 'bench-bare-1' },
+    body: JSON.stringify({ clientRequestId: 'bench-bare' }),
+  };
   const balance = users.balanceRequest();
   const repeated = (arm: Omit<ArmSpec, 'prepare' | 'warmup'>, origin: string, request: HttpRequestSpec, expect: number): ArmSpec => ({
     ...arm,
@@ -89,8 +97,11 @@ export async function runServices(ctx: BenchContext, stack: StackSession): Promi
       connections, servers: [engine], origin: engine.url, expectStatus: [200], guessRps: 1000,
       build: (n) => users.vendSupply(n),
     }),
+    repeated({ id: MEASUREMENT_IDS.bareVend, title: 'bare vend (Express + one SQLite transaction + ES256)', group: 'limits',
+      request: 'POST /v1/vend-token', connections, servers: [bareVend] }, bareVend.url, bareVendRequest, 200),
   ], rounds);
   await hello.stop();
+  await bareVend.stop();
 
   await runCircuitOpen(ctx, stack);
 }

@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
-import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
+import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
@@ -108,7 +108,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const metrics = createServiceMetrics({ service: 'business-engine' });
   const serviceTokenKeys = new ServiceTokenKeys(config.serviceTokenKey);
   const sign = deps.decorateSigner ? deps.decorateSigner(serviceTokenKeys.sign) : serviceTokenKeys.sign;
-  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger });
+  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger, onGroupCommit: registerVendCommitMetrics(metrics.registry) });
   let circuitState = (): TttUpstream['circuitState'] => 'closed';
   const upstream = new TttUpstream({
     baseUrl: config.tttBaseUrl,

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
 import { bearerTokenFromAuthorization, type EngineAuthKey } from '../../server/shared/auth/engine-auth.js';
 import { createEngineAuthVerifier, type EngineAuthResult } from '../../server/shared/auth/engine-auth-verifier.js';
@@ -97,17 +97,32 @@ export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; no
 }
 
 /**
- * A base URL on which nothing listens (a port that was free a moment ago): connections are refused.
+ * A base URL on which nothing listens: connections are refused. The port is a privileged one (below 1024) that
+ * refuses a connection now; test servers listen on port 0 and get ports from the ephemeral range, so no other
+ * test running in parallel can take it meanwhile (a port that was merely free a moment ago could be).
  *
  * @example
  * const deadUrl = await refusedBaseUrl();
  */
 export async function refusedBaseUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  for (const port of REFUSING_PORT_CANDIDATES) {
+    if (await refuses(port)) return `http://127.0.0.1:${port}`;
+  }
+  throw new Error(`Every candidate port (${REFUSING_PORT_CANDIDATES.join(', ')}) on 127.0.0.1 accepts connections; tests need one that refuses.`);
+}
+
+/** Privileged ports without a common service. */
+const REFUSING_PORT_CANDIDATES = [9, 1, 19, 49, 59] as const;
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
 
 /**

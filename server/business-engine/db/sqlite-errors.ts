@@ -11,9 +11,20 @@ export function withSqlite<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (isApiError(error)) throw error;
-    const code = (error as { code?: unknown }).code;
-    const detail = code === 'SQLITE_BUSY' ? `The database was busy and could not ${what}; retry.` : `Could not ${what}.`;
-    throw new ApiError('internal_error', detail, { cause: error });
+    throw sqliteFailure(what, error);
   }
+}
+
+/**
+ * What {@link withSqlite} throws for `error`: a catalog error as it is, anything else as `internal_error` with the
+ * error as `cause`. For failures caught without a `withSqlite` around them (one vend of a group commit).
+ *
+ * @example
+ * reject(sqliteFailure('charge the credit', error));
+ */
+export function sqliteFailure(what: string, error: unknown): ApiError {
+  if (isApiError(error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const detail = code === 'SQLITE_BUSY' ? `The database was busy and could not ${what}; retry.` : `Could not ${what}.`;
+  return new ApiError('internal_error', detail, { cause: error });
 }
