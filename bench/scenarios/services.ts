@@ -1,6 +1,6 @@
+import { join } from 'node:path';
 import type { ArmSpec, BenchContext } from '../harness/bench-context.js';
 import { directTranscribeSupply } from '../harness/bench-credentials.js';
-import { join } from 'node:path';
 import { runClosedLoad, warmRepeated, type HttpRequestSpec } from '../harness/closed-load.js';
 import { startServer } from '../harness/server-process.js';
 import { measureSupplied, suppliedArm } from '../harness/supplied-measure.js';

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer } from 'node:http';
@@ -33,8 +33,7 @@ const vend = db.transaction((userId: string, jti: string, now: number) => {
   return row.balance;
 });
 
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const key = createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+const { privateKey: key } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'bench' })).toString('base64url');
 
 const app = express();
