@@ -31,6 +31,7 @@ export async function runCircuitOpen(ctx: BenchContext, stack: StackSession): Pr
     dbPath: join(stack.ws.dir, 'business-engine-ttt-down.db'),
     logLevel: ctx.settings.logLevel,
     tttUrl: downUrl,
+    ...(stack.profileDir ? { cpuProfileDir: stack.profileDir } : {}),
   }));
   const users = await EngineUsers.create(stack.creds, engine.url);
   const build = async (n: number) => gatewaySupply(await users.vendTokens(n));

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { readBearerToken } from '../../shared/auth/bearer.js';
 import { ApiError } from '../../shared/errors/api-error.js';
+import { describeCredential, setCredential } from '../../shared/observability/credential-context.js';
 import type { TokenRecord } from '../tokens/token-store.js';
 import type { AuthDeps } from './auth-deps.js';
 import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kind.js';
@@ -19,7 +20,8 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
   return async (req, res, next) => {
     const token = readBearerToken(req, 'service_token');
     const kind = classifyBearer(token, deps.adminToken);
-    noteCredential(res, kind, token, deps.now());
+    // A service token is described from its verified claims below; only a refused one from its unverified claims.
+    if (kind !== 'service_token') noteCredential(res, kind, token, deps.now());
     if (kind === 'user_jwt') {
       throw new ApiError('service_token_required', 'This operation needs a service token from POST /v1/vend-token, not a user JWT.', {
         details: { received: 'user_jwt' },
@@ -33,10 +35,17 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
     }
     // The token's record is read once: it vouches for the signature (its digest) and then decides usability.
     let record: TokenRecord | undefined;
+    const nowMs = deps.now();
     const claims = await deps.serviceTokenKeys.verify(token, {
-      nowMs: deps.now(),
+      nowMs,
       recordedDigest: (jti) => (record = deps.tokens.get(jti))?.digest,
+    }).catch((error: unknown) => {
+      noteCredential(res, kind, token, nowMs);
+      throw error;
     });
+    setCredential(res, describeCredential({
+      kind, id: claims.jti, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
+    }, nowMs));
     if (record?.jti !== claims.jti) record = deps.tokens.get(claims.jti);
     if (!record || record.userId !== claims.sub) {
       throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });

@@ -157,6 +157,33 @@ describe('ServiceTokenKeys', () => {
       }
     });
 
+    it("answers a token it signed and recorded from that token's own claims, asking for the record once", async () => {
+      const k = await keys();
+      const jti = newTokenId();
+      const claims = { sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec };
+      const token = k.sign(claims);
+      const at = token.length - 10;
+      const damaged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+      const { asked, lookup } = recorded(jti, serviceTokenDigest(damaged));
+      expect(await k.verify(damaged, { nowMs: T0 + 1000, recordedDigest: lookup })).toEqual(claims);
+      expect(asked).toEqual([jti]);
+    });
+
+    it('leaves a recorded token near an edge of its validity window to the full checks, which refuse it once expired', async () => {
+      const k = await keys();
+      const jti = newTokenId();
+      const exp = iat + SERVICE_TOKEN.lifetimeSec;
+      const token = k.sign({ sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp });
+      const tolerance = SERVICE_TOKEN.clockToleranceSec;
+      const lastMoment = recorded(jti, serviceTokenDigest(token));
+      expect((await k.verify(token, { nowMs: (exp + tolerance - 0.5) * 1000, recordedDigest: lastMoment.lookup })).jti).toBe(jti);
+      expect(lastMoment.asked).toEqual([jti]);
+      const tooLate = recorded(jti, serviceTokenDigest(token));
+      expect(await refusal(k.verify(token, { nowMs: (exp + tolerance) * 1000, recordedDigest: tooLate.lookup })))
+        .toMatchObject({ code: 'token_expired', details: { credential: 'service_token', expiredAt: new Date(exp * 1000).toISOString() } });
+      expect(tooLate.asked).toEqual([jti]);
+    });
+
     it('never asks for a record when the token is not even a well-formed JWS of this engine', async () => {
       const { keys: k } = await keysWithJwk();
       const { asked, lookup } = recorded('tok_X', null);
