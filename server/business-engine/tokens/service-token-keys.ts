@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, hash, randomBytes, sign as signBytes
 import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
+import { decodePayloadSegment } from '../../shared/auth/unverified-jwt.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
 
 /** Fixed parts of every service token (see the serviceToken security scheme). */
@@ -193,7 +194,7 @@ export class ServiceTokenKeys {
     if (!token.startsWith(this.encodedHeader) || token[start - 1] !== '.') return undefined;
     const end = token.indexOf('.', start);
     if (end < 0) return undefined;
-    const payload = parsePayload(token.slice(start, end));
+    const payload = decodePayloadSegment(token.slice(start, end));
     if (!payload) return undefined;
     const { sub, jti, scope, iat, exp } = payload;
     if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || sub === '' || typeof scope !== 'string') return undefined;
@@ -249,20 +250,10 @@ function lookupOnce(lookup: NonNullable<VerifyServiceTokenOptions['recordedDiges
   };
 }
 
-/** A JWS payload segment decoded unverified, or undefined when it is not a JSON object. */
-function parsePayload(encoded: string): Record<string, unknown> | undefined {
-  try {
-    const payload: unknown = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the token is the very one recorded under the jti it claims (its payload is decoded unverified, for the jti only). */
 function isRecorded(token: string, encodedPayload: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
   // Not a JSON object, or no jti: the full verification gives the refusal.
-  const jti = parsePayload(encodedPayload)?.['jti'];
+  const jti = decodePayloadSegment(encodedPayload)?.['jti'];
   if (typeof jti !== 'string') return false;
   const recorded = recordedDigest(jti);
   if (!recorded || recorded.length !== 32) return false;

@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { unverifiedJwtPayload } from '../auth/unverified-jwt.js';
 
 /**
  * What the logs say about the credential of a request, set by the auth middlewares as soon as they can tell,
@@ -54,7 +55,7 @@ export function describeCredential(
  * setCredential(res, describeJwtCredential('user_jwt', token, now()));
  */
 export function describeJwtCredential(kind: string, token: string, nowMs: number): CredentialContext {
-  const claims = unverifiedPayload(token);
+  const claims = unverifiedJwtPayload(token);
   if (!claims) return describeCredential({ kind }, nowMs);
   const seconds = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v * 1000 : null);
   return describeCredential({
@@ -64,19 +65,6 @@ export function describeJwtCredential(kind: string, token: string, nowMs: number
     issuedAtMs: seconds(claims['iat']),
     expiresAtMs: seconds(claims['exp']),
   }, nowMs);
-}
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
-
-function unverifiedPayload(token: string): Record<string, unknown> | null {
-  const encoded = COMPACT_JWS.exec(token)?.[1];
-  if (encoded === undefined) return null;
-  try {
-    const payload: unknown = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
