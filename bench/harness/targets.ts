@@ -17,6 +17,8 @@ export const MEASUREMENT_IDS = {
   pacedBareProxy: 'fixed-rate.bare-proxy-to-tttranscribe',
   /** Not a target input: the least any durable, signing vend costs (bench/servers/bare-vend.ts). */
   bareVend: 'limits.bare-vend',
+  /** Not a target input: the least any balance read that checks its caller costs (bench/servers/bare-balance.ts). */
+  bareBalance: 'limits.bare-balance',
 } as const;
 
 interface TargetDefinition {

@@ -25,7 +25,7 @@ export function gatewaySupply(tokens: readonly string[]): HttpRequestSpec[] {
  * The services at the fixed concurrency, each target measured interleaved with its baseline:
  * TTTranscribe's POST /transcribe alone; a bare node:http proxy in front of it alternating with the gateway's
  * POST /ttt/transcribe in front of it; Express hello-world alternating with GET /v1/credits/balance,
- * POST /v1/vend-token and the bare vend (the floor of any vend); then /ttt/transcribe with TTTranscribe down.
+ * POST /v1/vend-token and the bare balance and bare vend (the floors of any balance and vend); then /ttt/transcribe with TTTranscribe down.
  *
  * @example
  * await runServices(ctx, stack);
@@ -74,6 +74,10 @@ export async function runServices(ctx: BenchContext, stack: StackSession): Promi
   const bareVend = stack.track(await startServer({
     name: 'bare-vend', entry: 'bench/servers/bare-vend.ts', ready: 'ipc', env: { BENCH_DB: join(stack.ws.dir, 'bare-vend.db') },
   }));
+  const bareBalance = stack.track(await startServer({
+    name: 'bare-balance', entry: 'bench/servers/bare-balance.ts', ready: 'ipc',
+    env: { BENCH_DB: join(stack.ws.dir, 'bare-balance.db'), BENCH_USER_JWT_SECRET: stack.creds.userJwtSecret },
+  }));
   const helloRequest: HttpRequestSpec = { method: 'GET', path: '/' };
   const bareVendRequest: HttpRequestSpec = {
     method: 'POST', path: '/v1/vend-token', headers: { 'content-type': 'application/json', 'x-bench-user': 'bench-bare-1' },
@@ -92,6 +96,8 @@ export async function runServices(ctx: BenchContext, stack: StackSession): Promi
       id: MEASUREMENT_IDS.creditBalance, title: 'Business Engine balance', group: 'services', request: 'GET /v1/credits/balance',
       connections, servers: [engine],
     }, engine.url, balance, 200),
+    repeated({ id: MEASUREMENT_IDS.bareBalance, title: 'bare balance (Express + HS256 check + one SQLite read)', group: 'limits',
+      request: 'GET /v1/credits/balance', connections, servers: [bareBalance] }, bareBalance.url, balance, 200),
     suppliedArm(ctx, {
       id: MEASUREMENT_IDS.vendToken, title: 'Business Engine vend-token', group: 'services', request: 'POST /v1/vend-token',
       connections, servers: [engine], origin: engine.url, expectStatus: [200], guessRps: 1000,
@@ -102,6 +108,7 @@ export async function runServices(ctx: BenchContext, stack: StackSession): Promi
   ], rounds);
   await hello.stop();
   await bareVend.stop();
+  await bareBalance.stop();
 
   await runCircuitOpen(ctx, stack);
 }
