@@ -14,8 +14,8 @@ import { Pool } from 'undici';
 const BODY = JSON.stringify({ url: 'https://media.example.com/clip.mp4', language: 'en' });
 const ANSWER = JSON.stringify({ ok: true, jobId: 'job_0123456789abcdef', status: 'queued', statusUrl: '/status/job_0123456789abcdef' });
 
-if (process.argv[2] === 'client') {
-  const [, , , origin, mode] = process.argv as [string, string, string, string, string];
+/** The client half (a child process): sends for 4 s in `mode` and reports its round trips. */
+async function runClient(origin: string, mode: string): Promise<void> {
   const pool = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 });
   const send = () => pool.request({ method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json' }, body: BODY })
     .then((res) => res.body.dump());
@@ -42,42 +42,52 @@ if (process.argv[2] === 'client') {
   }
   await pool.close();
   // Exit only once the message is out: a large one may still be queued when send() returns.
-  process.send?.({ latencies }, undefined, undefined, () => process.exit(0));
+  await new Promise<void>((resolve) => process.send?.({ latencies }, undefined, undefined, () => resolve()) ?? resolve());
 }
 
-const bodyMs: number[] = [];
-const endMs: number[] = [];
-const server = createServer((req, res) => {
-  const arrived = performance.now();
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    bodyMs.push(performance.now() - arrived);
-    JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ANSWER) });
-    const writing = performance.now();
-    res.end(ANSWER);
-    endMs.push(performance.now() - writing);
+/** The server half: serves in this process, runs the client in each mode and prints the timings. */
+async function runServer(): Promise<void> {
+  const bodyMs: number[] = [];
+  const endMs: number[] = [];
+  const server = createServer((req, res) => {
+    const arrived = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      bodyMs.push(performance.now() - arrived);
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ANSWER) });
+      const writing = performance.now();
+      res.end(ANSWER);
+      endMs.push(performance.now() - writing);
+    });
   });
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const address = server.address();
-const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
-const fmt = (values: number[]) => `p50 ${pct(values, 0.5).toFixed(3)}  p90 ${pct(values, 0.9).toFixed(3)}`;
-for (const mode of ['paced', 'closed'] as const) {
-  bodyMs.length = 0;
-  endMs.length = 0;
-  const child = fork(fileURLToPath(import.meta.url), ['client', origin, mode], { execArgv: ['--import', 'tsx'] });
-  const { latencies } = await new Promise<{ latencies: number[] }>((resolve) => child.once('message', (m) => resolve(m as { latencies: number[] })));
-  // The warm-up's 200 requests are not in the client's latencies; drop them from the server's timings too.
-  bodyMs.splice(0, 200);
-  endMs.splice(0, 200);
-  const label = mode === 'paced' ? 'steady 100 req/s' : '16 in flight (saturated)';
-  console.log(`${label.padEnd(26)} requests ${String(latencies.length).padStart(6)}`);
-  console.log(`  request event -> body read   ${fmt(bodyMs)} ms`);
-  console.log(`  res.end() (write + wake)     ${fmt(endMs)} ms`);
-  console.log(`  client round trip            ${fmt(latencies)} ms`);
+  const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+  const fmt = (values: number[]) => `p50 ${pct(values, 0.5).toFixed(3)}  p90 ${pct(values, 0.9).toFixed(3)}`;
+  for (const mode of ['paced', 'closed'] as const) {
+    bodyMs.length = 0;
+    endMs.length = 0;
+    const child = fork(fileURLToPath(import.meta.url), ['client', origin, mode], { execArgv: ['--import', 'tsx'] });
+    const { latencies } = await new Promise<{ latencies: number[] }>((resolve) => child.once('message', (m) => resolve(m as { latencies: number[] })));
+    // The warm-up's 200 requests are not in the client's latencies; drop them from the server's timings too.
+    bodyMs.splice(0, 200);
+    endMs.splice(0, 200);
+    const label = mode === 'paced' ? 'steady 100 req/s' : '16 in flight (saturated)';
+    console.log(`${label.padEnd(26)} requests ${String(latencies.length).padStart(6)}`);
+    console.log(`  request event -> body read   ${fmt(bodyMs)} ms`);
+    console.log(`  res.end() (write + wake)     ${fmt(endMs)} ms`);
+    console.log(`  client round trip            ${fmt(latencies)} ms`);
+  }
+  server.close();
 }
-server.close();
+
+if (process.argv[2] === 'client') {
+  await runClient(process.argv[3] ?? '', process.argv[4] ?? '');
+  process.exit(0); // the IPC channel would keep the child alive
+} else {
+  await runServer();
+}

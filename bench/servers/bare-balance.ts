@@ -24,6 +24,8 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.exec('CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, main INTEGER NOT NULL, bonus INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
 const read = db.prepare<[string], { main: number; bonus: number; updated_at: number }>('SELECT main, bonus, updated_at FROM users WHERE id = ?');
+// A user's row is created on first sight, so every later read finds its row, as the engine's reads do.
+const create = db.prepare<[string, number]>('INSERT OR IGNORE INTO users (id, main, bonus, updated_at) VALUES (?, 0, 3, ?)');
 const key = Buffer.from(secret, 'utf8');
 
 /** The caller's user id, or undefined when the bearer is not a current HS256 JWT signed with the secret. */
@@ -35,7 +37,12 @@ function userOf(authorization: string | undefined): string | undefined {
   const expected = createHmac('sha256', key).update(token.slice(0, dot)).digest();
   const given = Buffer.from(token.slice(dot + 1), 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  const claims = JSON.parse(Buffer.from(token.slice(payloadAt, dot), 'base64url').toString('utf8')) as { sub?: unknown; exp?: unknown };
+  let claims: { sub?: unknown; exp?: unknown };
+  try {
+    claims = JSON.parse(Buffer.from(token.slice(payloadAt, dot), 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    return undefined;
+  }
   if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined;
   return claims.sub;
 }
@@ -49,7 +56,11 @@ app.get('/v1/credits/balance', (req, res) => {
     res.status(401).json({ code: 'invalid_token' });
     return;
   }
-  const row = read.get(userId) ?? { main: 0, bonus: 0, updated_at: 0 };
+  let row = read.get(userId);
+  if (!row) {
+    create.run(userId, Date.now());
+    row = read.get(userId) as NonNullable<typeof row>;
+  }
   res.json({ ok: true, userId, balance: row.main + row.bonus, main: row.main, bonus: row.bonus, updatedAt: new Date(row.updated_at).toISOString() });
 });
 

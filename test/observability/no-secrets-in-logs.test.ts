@@ -159,6 +159,10 @@ describe('no secret or token in any log line of a full run', () => {
     await client.GET('/v1/credits/balance', { headers: auth(tttSecret, 'secret_as_bearer') });
     await client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: auth(integration, 'integration_as_service') });
     await client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: auth(serviceToken, 'service_token_reused') });
+    const at = serviceToken.length - 10; // mid-signature: the token no longer verifies, its claims still decode
+    const forgedService = `${serviceToken.slice(0, at)}${serviceToken[at] === 'A' ? 'B' : 'A'}${serviceToken.slice(at + 1)}`;
+    remember('service token with a broken signature', forgedService);
+    await client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: auth(forgedService, 'forged_service') });
     await client.GET('/v1/credits/balance', { headers: auth(serviceToken, 'service_as_user') });
     await client.GET('/admin/config', { headers: auth(`${TEST_ADMIN_TOKEN}x`, 'wrong_admin') });
     await client.GET('/metrics', { parseAs: 'text', headers: auth(jwt, 'metrics_with_jwt') });
@@ -248,6 +252,15 @@ describe('no secret or token in any log line of a full run', () => {
     expect(byId('secret_as_bearer')).toMatchObject({ code: 'credential_type_mismatch', credential: { kind: 'shared_secret' } });
     expect(byId('integration_as_service')).toMatchObject({ code: 'credential_type_mismatch', details: { expected: 'service_token' } });
     expect(byId('service_as_user')).toMatchObject({ code: 'credential_type_mismatch', credential: { kind: 'service_token', id: expect.stringMatching(/^tok_/) } });
+    // A refused service token is described from its unverified claims; one refused after it verified, from those.
+    expect(byId('forged_service')).toMatchObject({
+      code: 'invalid_token', details: { reason: 'signature_invalid' },
+      credential: { kind: 'service_token', id: expect.stringMatching(/^tok_/), claimedSubject: 'log-scan-user', expiresInSec: expect.any(Number) },
+    });
+    const reused = parsed(engineLines.lines).find((l) => String(l['requestId']).includes('_service_token_reused_') && typeof l['code'] === 'string');
+    expect(reused).toMatchObject({
+      code: 'service_token_already_used', credential: { kind: 'service_token', id: expect.stringMatching(/^tok_/), claimedSubject: 'log-scan-user', ageSec: expect.any(Number) },
+    });
     expect(byId('wrong_admin')).toMatchObject({ code: 'invalid_token', route: 'getAdminConfig' });
     expect(byId('metrics_with_jwt')).toMatchObject({ code: 'credential_type_mismatch', route: 'getMetrics' });
     const leakWarning = parsed(engineLines.lines).find((l) => String(l['msg']).includes('treat it as leaked'));

@@ -51,8 +51,9 @@ export interface VerifyServiceTokenOptions {
   readonly ignoreExpiry?: boolean;
   /**
    * The digest ({@link serviceTokenDigest}) the engine recorded when it signed the token with this jti, if any. A
-   * token whose digest equals it is byte for byte one this engine signed, so the ECDSA verification is skipped;
-   * every other check still runs. Any other token (no record, no digest, a different digest) is verified in full.
+   * token whose digest equals it is byte for byte one this engine signed, so the ECDSA verification is skipped; the
+   * claims are checked by jose, or, for a token signed exactly as {@link ServiceTokenKeys.sign} signs today, only
+   * its clock. Any other token (no record, no digest, a different digest) is verified in full.
    */
   readonly recordedDigest?: (jti: string) => Uint8Array | null | undefined;
 }
@@ -137,9 +138,9 @@ export class ServiceTokenKeys {
   async verify(token: string, options: VerifyServiceTokenOptions): Promise<ServiceTokenClaims> {
     const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
     const recordedDigest = options.recordedDigest && lookupOnce(options.recordedDigest);
-    const recorded = recordedDigest && this.recordedClaims(token, options, recordedDigest);
-    if (recorded) return recorded;
     try {
+      const recorded = recordedDigest && this.recordedClaims(token, options, recordedDigest);
+      if (recorded) return recorded;
       const { header, encodedPayload } = this.verifySignature(token, recordedDigest);
       let payload: Record<string, unknown>;
       if (options.ignoreExpiry) {
@@ -180,10 +181,12 @@ export class ServiceTokenKeys {
 
   /**
    * The fast path of {@link verify} for the token the submission path sees every time: one whose header is byte for
-   * byte the one this engine signs with now (its kid, ES256, its typ) and whose digest is the one recorded under
-   * its jti, so every claim in it is one this engine wrote; only the clock remains to check. A token within a
-   * second of an edge of its validity window (jose compares whole seconds), or anything unusual, gets undefined
-   * and the full verification, so every refusal still comes from jose's checks.
+   * byte the one this engine signs with now (its kid, ES256, its typ), whose claims are exactly the seven
+   * {@link sign} writes with this engine's issuer, audience and scope, and whose digest is the one recorded under
+   * its jti, so it is a token this engine signed as it signs today; only the clock remains to check. A token within
+   * a second of an edge of its validity window (jose compares whole seconds), or anything else (another claim set,
+   * a token signed before an issuer or audience change, a decorated signer's token), gets undefined and the full
+   * verification, so every refusal still comes from jose's checks.
    */
   private recordedClaims(
     token: string,
@@ -197,8 +200,9 @@ export class ServiceTokenKeys {
     const payload = decodePayloadSegment(token.slice(start, end));
     if (!payload) return undefined;
     const { sub, jti, scope, iat, exp } = payload;
-    if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || sub === '' || typeof scope !== 'string') return undefined;
-    if (typeof iat !== 'number' || typeof exp !== 'number' || !scope.split(' ').includes(SERVICE_TOKEN.scope)) return undefined;
+    if (Object.keys(payload).length !== SIGNED_CLAIMS || payload['iss'] !== SERVICE_TOKEN.issuer || payload['aud'] !== SERVICE_TOKEN.audience) return undefined;
+    if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || sub === '' || scope !== SERVICE_TOKEN.scope) return undefined;
+    if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
     if (!options.ignoreExpiry) {
       const nowSec = options.nowMs / 1000;
       const tolerance = SERVICE_TOKEN.clockToleranceSec;
@@ -240,6 +244,9 @@ export class ServiceTokenKeys {
     return { header, encodedPayload };
   }
 }
+
+/** How many claims {@link ServiceTokenKeys.sign} writes: scope, iss, aud, sub, jti, iat, exp. */
+const SIGNED_CLAIMS = 7;
 
 /** A digest lookup that asks its source at most once per jti (the fast path and the full one may both need it). */
 function lookupOnce(lookup: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): NonNullable<VerifyServiceTokenOptions['recordedDigest']> {

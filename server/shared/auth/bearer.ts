@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error.js';
 import { SHARED_SECRET_PREFIX } from './engine-auth-secret.js';
+import { COMPACT_JWS } from './unverified-jwt.js';
 
 /** The kinds of credential an operation can name, as they appear in problem details. */
 export type ExpectedCredential = 'user_jwt' | 'service_token' | 'admin_token' | 'user_jwt_or_service_token' | 'metrics_token';
@@ -18,7 +19,7 @@ export type CredentialShape = 'jwt' | 'shared_secret' | 'integration_token' | 'o
 export function credentialShape(token: string): CredentialShape {
   if (token.startsWith(SHARED_SECRET_PREFIX)) return 'shared_secret';
   if (token.startsWith('yit_')) return 'integration_token';
-  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token) && token.startsWith('eyJ')) return 'jwt';
+  if (COMPACT_JWS.test(token) && token.startsWith('eyJ')) return 'jwt';
   return 'opaque';
 }
 

@@ -1,10 +1,18 @@
 /**
  * A JWT's payload read WITHOUT verifying it: for logs (what a refused token claimed) and for lookups whose answer is
  * itself checked (the jti under which the engine recorded a token's digest). Nothing read here may be trusted on
- * its own.
+ * its own. Only the payload is decoded: the header is not looked at (its shape is all a caller needs), and
+ * base64url is decoded leniently (a stray trailing character is dropped, where jose would refuse the token).
  */
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
+/**
+ * The outline of a compact JWS, `header.payload.signature` in base64url (the signature may be empty); group 1 is the
+ * payload.
+ *
+ * @example
+ * COMPACT_JWS.test(bearer); // true for anything shaped like a JWT
+ */
+export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
 
 /**
  * Decodes one base64url payload segment; undefined unless it is a JSON object.

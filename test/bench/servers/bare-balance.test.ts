@@ -25,10 +25,12 @@ describe('bench bare balance (the floor of GET /v1/credits/balance)', () => {
 
   const get = (token: string) => fetch(`${server.url}/v1/credits/balance`, { headers: { authorization: `Bearer ${token}` } });
 
-  it('answers a current user JWT signed with the secret with the balance shape', async () => {
-    const res = await get(await mintUserJwt({ sub: 'floor-user', secret: SECRET }));
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, userId: 'floor-user', balance: 0, main: 0, bonus: 0, updatedAt: new Date(0).toISOString() });
+  it('answers a current user JWT signed with the secret with the balance shape, from the row made on first sight', async () => {
+    const first = await get(await mintUserJwt({ sub: 'floor-user', secret: SECRET }));
+    expect(first.status).toBe(200);
+    const body = await first.json() as Record<string, unknown>;
+    expect(body).toEqual({ ok: true, userId: 'floor-user', balance: 3, main: 0, bonus: 3, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(await (await get(await mintUserJwt({ sub: 'floor-user', secret: SECRET }))).json()).toEqual(body);
   });
 
   it('refuses a JWT signed with another secret, an expired one and a missing bearer', async () => {

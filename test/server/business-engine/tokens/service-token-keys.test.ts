@@ -1,7 +1,14 @@
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
+import { describe, expect, it, vi } from 'vitest';
 import { newTokenId, SERVICE_TOKEN, serviceTokenDigest, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { refusal } from '../../../helpers/refusal.js';
+
+// jose as it is, with UnsecuredJWT.decode (the claims check of the full path) watched, to tell the two paths apart.
+vi.mock('jose', async (importOriginal) => {
+  const jose = await importOriginal<typeof import('jose')>();
+  const decode = vi.fn((...args: Parameters<typeof jose.UnsecuredJWT.decode>) => jose.UnsecuredJWT.decode(...args));
+  return { ...jose, UnsecuredJWT: Object.assign(Object.create(jose.UnsecuredJWT) as typeof jose.UnsecuredJWT, { decode }) };
+});
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const iat = T0 / 1000;
@@ -126,7 +133,7 @@ describe('ServiceTokenKeys', () => {
       expect(asked).toEqual(['tok_X']);
     });
 
-    it('still checks every claim and the header of a recorded token', async () => {
+    it('still checks the clock, the header and the scope of a recorded token', async () => {
       const { keys: k, jwk } = await keysWithJwk();
       const expired = await craft(jwk, { ...GOOD, exp: iat - 60 });
       expect(await refusal(k.verify(expired, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(expired)).lookup })))
@@ -157,16 +164,44 @@ describe('ServiceTokenKeys', () => {
       }
     });
 
-    it("answers a token it signed and recorded from that token's own claims, asking for the record once", async () => {
+    it("answers a token it signed and recorded from that token's own claims, without jose's claims check", async () => {
       const k = await keys();
       const jti = newTokenId();
       const claims = { sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec };
       const token = k.sign(claims);
-      const at = token.length - 10;
-      const damaged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
-      const { asked, lookup } = recorded(jti, serviceTokenDigest(damaged));
-      expect(await k.verify(damaged, { nowMs: T0 + 1000, recordedDigest: lookup })).toEqual(claims);
+      const decode = vi.mocked(UnsecuredJWT.decode);
+      decode.mockClear();
+      const { asked, lookup } = recorded(jti, serviceTokenDigest(token));
+      expect(await k.verify(token, { nowMs: T0 + 1000, recordedDigest: lookup })).toEqual(claims);
       expect(asked).toEqual([jti]);
+      expect(decode).not.toHaveBeenCalled();
+      // The same token without a record goes the full way, claims check included.
+      expect(await k.verify(token, { nowMs: T0 + 1000 })).toEqual(claims);
+      expect(decode).toHaveBeenCalledTimes(1);
+    });
+
+    it('leaves a recorded token with claims the engine does not sign today to jose, which refuses them as before', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const cases: Array<[JWTPayload, Record<string, unknown>]> = [
+        [{ ...GOOD, aud: 'another-service' }, { code: 'invalid_token_claims', details: { claim: 'aud' } }],
+        [{ ...GOOD, iss: 'another-issuer' }, { code: 'invalid_token_claims', details: { claim: 'iss' } }],
+        [{ ...GOOD, nbf: iat + 600 }, { code: 'token_not_yet_valid' }],
+      ];
+      for (const [claims, refusal_] of cases) {
+        const token = await craft(jwk, claims); // the engine's header bytes: only the claims differ
+        expect(token.split('.')[0]).toBe(k.sign({ sub: 'u1', jti: 'tok_X', scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 }).split('.')[0]);
+        expect(await refusal(k.verify(token, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(token)).lookup }))).toMatchObject(refusal_);
+      }
+    });
+
+    it('asks for the record once even when the token then goes the full way', async () => {
+      const { keys: k, jwk } = await keysWithJwk();
+      const { jwk: otherJwk } = await keysWithJwk();
+      const genuine = await craft(jwk, GOOD);
+      const forged = await craft(otherJwk, GOOD);
+      const { asked, lookup } = recorded('tok_X', serviceTokenDigest(genuine));
+      expect(await refusal(k.verify(forged, { nowMs: T0, recordedDigest: lookup }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect(asked).toEqual(['tok_X']);
     });
 
     it('leaves a recorded token near an edge of its validity window to the full checks, which refuse it once expired', async () => {
