@@ -1,9 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createServer } from 'node:http';
-import Database from 'better-sqlite3';
 import express from 'express';
+import { openBenchDatabase } from './bench-database.js';
 import { listenForBench } from './listen.js';
 
 /*
@@ -14,14 +12,9 @@ import { listenForBench } from './listen.js';
  * this is the price of those, what this costs is the price of the job itself.
  * BENCH_DB: the SQLite file (created); BENCH_USER_JWT_SECRET: the HS256 secret (raw UTF-8, as USER_JWT_SECRET).
  */
-const dbPath = process.env['BENCH_DB'];
 const secret = process.env['BENCH_USER_JWT_SECRET'];
-if (!dbPath) throw new Error('BENCH_DB must name a SQLite file');
 if (!secret) throw new Error('BENCH_USER_JWT_SECRET must be the user JWT secret');
-mkdirSync(dirname(dbPath), { recursive: true });
-const db = new Database(dbPath);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
+const db = openBenchDatabase();
 db.exec('CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, main INTEGER NOT NULL, bonus INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
 const read = db.prepare<[string], { main: number; bonus: number; updated_at: number }>('SELECT main, bonus, updated_at FROM users WHERE id = ?');
 // A user's row is created on first sight, so every later read finds its row, as the engine's reads do.

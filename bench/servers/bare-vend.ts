@@ -1,9 +1,7 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createServer } from 'node:http';
-import Database from 'better-sqlite3';
 import express from 'express';
+import { openBenchDatabase } from './bench-database.js';
 import { listenForBench } from './listen.js';
 
 /*
@@ -14,12 +12,7 @@ import { listenForBench } from './listen.js';
  * real vend does beyond this is the price of those; what this costs is the price of the job itself.
  * BENCH_DB: the SQLite file (created); users are created on first sight with a large balance.
  */
-const dbPath = process.env['BENCH_DB'];
-if (!dbPath) throw new Error('BENCH_DB must name a SQLite file');
-mkdirSync(dirname(dbPath), { recursive: true });
-const db = new Database(dbPath);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
+const db = openBenchDatabase();
 db.exec(`CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0));
   CREATE TABLE IF NOT EXISTS tokens (jti TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL)`);
 const ensureUser = db.prepare('INSERT OR IGNORE INTO users (id, balance) VALUES (?, 1000000000)');

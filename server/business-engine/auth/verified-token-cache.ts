@@ -44,10 +44,7 @@ export class VerifiedTokenCache<T extends object> {
   get(token: string, nowMs: number): T | undefined {
     const entry = this.entries?.get(token);
     if (!entry) return undefined;
-    const nowSec = nowMs / 1000;
-    const tolerance = this.options.clockToleranceSec;
-    // One second of margin inside the window: jose compares whole seconds, so near an edge verify in full instead.
-    if (nowSec < entry.notBefore - tolerance + 1 || nowSec >= entry.expiresAt + tolerance - 1) {
+    if (!wellInsideValidity(nowMs, entry, this.options.clockToleranceSec)) {
       this.entries?.delete(token);
       return undefined;
     }
@@ -63,4 +60,17 @@ export class VerifiedTokenCache<T extends object> {
   get size(): number {
     return this.entries?.size ?? 0;
   }
+}
+
+/**
+ * Whether `nowMs` is at least a second inside a token's validity window widened by `toleranceSec` on both sides
+ * (`notBefore - tolerance + 1 <= now < expiresAt + tolerance - 1`, seconds). jose compares whole seconds, so a
+ * shortcut that skips its checks takes only tokens this far inside, and leaves the edges to jose.
+ *
+ * @example
+ * if (!wellInsideValidity(Date.now(), { notBefore: claims.iat, expiresAt: claims.exp }, 30)) verifyInFull();
+ */
+export function wellInsideValidity(nowMs: number, window: { readonly notBefore: number; readonly expiresAt: number }, toleranceSec: number): boolean {
+  const nowSec = nowMs / 1000;
+  return nowSec >= window.notBefore - toleranceSec + 1 && nowSec < window.expiresAt + toleranceSec - 1;
 }

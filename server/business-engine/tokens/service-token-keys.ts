@@ -3,6 +3,7 @@ import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, ty
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import { decodePayloadSegment } from '../../shared/auth/unverified-jwt.js';
+import { wellInsideValidity } from '../auth/verified-token-cache.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
 
 /** Fixed parts of every service token (see the serviceToken security scheme). */
@@ -203,14 +204,8 @@ export class ServiceTokenKeys {
     if (Object.keys(payload).length !== SIGNED_CLAIMS || payload['iss'] !== SERVICE_TOKEN.issuer || payload['aud'] !== SERVICE_TOKEN.audience) return undefined;
     if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || sub === '' || scope !== SERVICE_TOKEN.scope) return undefined;
     if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
-    if (!options.ignoreExpiry) {
-      const nowSec = options.nowMs / 1000;
-      const tolerance = SERVICE_TOKEN.clockToleranceSec;
-      if (nowSec < iat - tolerance + 1 || nowSec >= exp + tolerance - 1) return undefined;
-    }
-    const digest = recordedDigest(jti);
-    if (!digest || digest.length !== 32 || !timingSafeEqual(serviceTokenDigest(token), digest)) return undefined;
-    return { sub, jti, scope, iat, exp };
+    if (!options.ignoreExpiry && !wellInsideValidity(options.nowMs, { notBefore: iat, expiresAt: exp }, SERVICE_TOKEN.clockToleranceSec)) return undefined;
+    return matchesRecorded(token, jti, recordedDigest) ? { sub, jti, scope, iat, exp } : undefined;
   }
 
   /**
@@ -261,10 +256,13 @@ function lookupOnce(lookup: NonNullable<VerifyServiceTokenOptions['recordedDiges
 function isRecorded(token: string, encodedPayload: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
   // Not a JSON object, or no jti: the full verification gives the refusal.
   const jti = decodePayloadSegment(encodedPayload)?.['jti'];
-  if (typeof jti !== 'string') return false;
+  return typeof jti === 'string' && matchesRecorded(token, jti, recordedDigest);
+}
+
+/** Whether the digest recorded under `jti` is the token's own (a SHA-256, compared in constant time). */
+function matchesRecorded(token: string, jti: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
   const recorded = recordedDigest(jti);
-  if (!recorded || recorded.length !== 32) return false;
-  return timingSafeEqual(serviceTokenDigest(token), recorded);
+  return !!recorded && recorded.length === 32 && timingSafeEqual(serviceTokenDigest(token), recorded);
 }
 
 function base64url(text: string): string {
