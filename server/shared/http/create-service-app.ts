@@ -8,6 +8,8 @@ import { requestContext, type ResponseObserver } from './request-context.js';
 import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
 
+const MALFORMED_ENCODING = 'must be valid percent-encoded UTF-8';
+
 /** What a service provides for one operation: its credential checks (run before validation) and its handler. */
 export interface OperationImplementation {
   auth?: RequestHandler | RequestHandler[];
@@ -102,6 +104,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       return;
     }
     res.locals['operationId'] = result.operation.operationId;
+    if (result.operation.malformedParams.length > 0) {
+      const errors = result.operation.malformedParams.map((name) => ({ pointer: `/path/${name}`, message: MALFORMED_ENCODING }));
+      next(new ApiError('invalid_request', `${errors.map((e) => e.pointer).join(', ')}: ${MALFORMED_ENCODING}.`, { details: { errors } }));
+      return;
+    }
     res.locals['pathParams'] = result.operation.params;
     req.params = result.operation.params;
     runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);

@@ -148,6 +148,16 @@ describe('createServiceApp', () => {
     expect(badParam.body.details.errors[0].pointer).toBe('/path/itemId');
   });
 
+  it('answers a malformed percent-encoding in a path parameter with invalid_request naming it, never a 500', async () => {
+    for (const raw of ['%ff%fe', 'i_%', '%', 'i_%zz', '%c3']) {
+      const { response, body } = await call('GET', `/items/${raw}`);
+      expect(response.status, raw).toBe(400);
+      expect(body, raw).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/path/itemId', message: 'must be valid percent-encoded UTF-8' }] } });
+    }
+    // A well-formed encoding still decodes before validation.
+    expect((await call('GET', '/items/i_%31')).body).toEqual({ id: 'i_1' });
+  });
+
   it('answers payload_too_large and unsupported_media_type', async () => {
     const big = await post(JSON.stringify({ name: 'x'.repeat(2000) }));
     expect(big.response.status).toBe(413);
