@@ -1,0 +1,104 @@
+/**
+ * Issue 18: what an outside attack and independent tools found, replayed against the real services (createApp,
+ * response validation on, frozen clocks): a malformed percent-encoding in a path id (500 before), two
+ * Authorization or X-Engine-Auth headers (the first was read), and the headers every 401 and 405 must carry.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/shared/auth/engine-auth.js';
+import { startEngineTestApp, type EngineTestApp } from '../helpers/engine-app.js';
+import { startTttTestApp, TEST_KEY, type TttTestApp } from '../helpers/ttt-app.js';
+
+/** What came back from a raw request. */
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Record<string, unknown> | undefined;
+}
+
+/**
+ * Sends a request with node:http, so a header may be repeated (each value its own line) and the path is sent as
+ * written (fetch would not repeat Authorization, and a typed client would re-encode the path).
+ */
+function raw(baseUrl: string, method: string, path: string, headers: Record<string, string | string[]> = {}, body?: string): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}${path}`, { method }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) });
+      });
+    });
+    for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let be: EngineTestApp;
+let ttt: TttTestApp;
+beforeAll(async () => {
+  [be, ttt] = await Promise.all([startEngineTestApp(), startTttTestApp()]);
+});
+afterAll(async () => {
+  await Promise.all([be?.close(), ttt?.close()]);
+});
+
+/** Signs a request for TTTranscribe as the engine does. */
+const signed = (method: string, target: string, bearerToken?: string) =>
+  signEngineAuth({ keys: [TEST_KEY], method, target, body: Buffer.alloc(0), ...(bearerToken ? { bearerToken } : {}), now: () => ttt.clock.ms }).header;
+
+describe('issue 18.1: a malformed percent-encoding in a path id', () => {
+  it('the engine answers 400 invalid_request naming the parameter, signed in or not', async () => {
+    const jwt = await be.userJwt();
+    for (const [method, path, pointer] of [
+      ['GET', '/ttt/status/%ff%fe', '/path/jobId'],
+      ['GET', '/ttt/status/job_%', '/path/jobId'],
+      ['DELETE', '/v1/integrations/tokens/%ff', '/path/tokenId'],
+    ] as const) {
+      for (const headers of [{}, { Authorization: `Bearer ${jwt}` }]) {
+        const answer = await raw(be.baseUrl, method, path, headers);
+        expect(answer.status, `${method} ${path}`).toBe(400);
+        expect(answer.body).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer }] } });
+      }
+    }
+  });
+
+  it('TTTranscribe answers 400 invalid_request naming the parameter, signed or not', async () => {
+    for (const headers of [{}, { [ENGINE_AUTH_HEADER]: signed('GET', '/status/%ff%fe') }]) {
+      const answer = await raw(ttt.baseUrl, 'GET', '/status/%ff%fe', headers);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/path/jobId' }] } });
+    }
+  });
+});
+
+describe('issue 18.2: one credential per request', () => {
+  it('the engine refuses two Authorization headers (two users, or a valid one then garbage) as malformed_authorization', async () => {
+    const alice = await be.userJwt({ sub: 'alice-18' });
+    const bob = await be.userJwt({ sub: 'bob-18' });
+    for (const pair of [[alice, bob], [alice, 'garbage']]) {
+      const answer = await raw(be.baseUrl, 'GET', '/v1/credits/balance', { Authorization: pair.map((t) => `Bearer ${t}`) });
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ code: 'malformed_authorization', details: { reason: 'several_values', expected: 'user_jwt' } });
+    }
+    // One of them alone is fine.
+    expect((await raw(be.baseUrl, 'GET', '/v1/credits/balance', { Authorization: `Bearer ${alice}` })).status).toBe(200);
+  });
+
+  it('TTTranscribe refuses two Authorization headers under a valid signature', async () => {
+    const token = await ttt.issuer.mint();
+    const answer = await raw(ttt.baseUrl, 'GET', '/status/job_01JD0000000000000000000000', {
+      [ENGINE_AUTH_HEADER]: signed('GET', '/status/job_01JD0000000000000000000000', token),
+      Authorization: [`Bearer ${token}`, 'Bearer garbage'],
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.body).toMatchObject({ code: 'malformed_authorization', details: { reason: 'several_values' } });
+  });
+
+  it('TTTranscribe refuses two X-Engine-Auth headers, even when the first verifies', async () => {
+    const target = '/status/job_01JD0000000000000000000000';
+    const answer = await raw(ttt.baseUrl, 'GET', target, { [ENGINE_AUTH_HEADER]: [signed('GET', target), signed('GET', target)] });
+    expect(answer.status).toBe(401);
+    expect(answer.body).toMatchObject({ code: 'invalid_engine_auth_header', details: { reason: 'several_values' } });
+  });
+});
