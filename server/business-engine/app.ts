@@ -123,7 +123,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   registerCreditMetrics(metrics.registry, () => ledgerTail.read());
   const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
   const authDeps: AuthDeps = {
-    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
+    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
     integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
     ...(config.metricsToken === undefined ? {} : { metricsToken: new ConfiguredToken(config.metricsToken) }),

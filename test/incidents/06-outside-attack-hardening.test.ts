@@ -1,7 +1,8 @@
 /**
  * Issue 18: what an outside attack and independent tools found, replayed against the real services (createApp,
  * response validation on, frozen clocks): a malformed percent-encoding in a path id (500 before), two
- * Authorization or X-Engine-Auth headers (the first was read), and the headers every 401 and 405 must carry.
+ * Authorization or X-Engine-Auth headers (the first was read), user JWTs that claim to live for ever, and the
+ * headers every 401 and 405 must carry.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,8 +45,8 @@ afterAll(async () => {
 });
 
 /** Signs a request for TTTranscribe as the engine does. */
-const signed = (method: string, target: string, bearerToken?: string) =>
-  signEngineAuth({ keys: [TEST_KEY], method, target, body: Buffer.alloc(0), ...(bearerToken ? { bearerToken } : {}), now: () => ttt.clock.ms }).header;
+const signed = (method: string, target: string, bearerToken: string | undefined = undefined) =>
+  signEngineAuth({ keys: [TEST_KEY], method, target, body: Buffer.alloc(0), bearerToken, now: () => ttt.clock.ms }).header;
 
 describe('issue 18.1: a malformed percent-encoding in a path id', () => {
   it('the engine answers 400 invalid_request naming the parameter, signed in or not', async () => {
@@ -55,7 +56,7 @@ describe('issue 18.1: a malformed percent-encoding in a path id', () => {
       ['GET', '/ttt/status/job_%', '/path/jobId'],
       ['DELETE', '/v1/integrations/tokens/%ff', '/path/tokenId'],
     ] as const) {
-      for (const headers of [{}, { Authorization: `Bearer ${jwt}` }]) {
+      for (const headers of [{}, { Authorization: `Bearer ${jwt}` }] as Array<Record<string, string>>) {
         const answer = await raw(be.baseUrl, method, path, headers);
         expect(answer.status, `${method} ${path}`).toBe(400);
         expect(answer.body).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer }] } });
@@ -64,7 +65,7 @@ describe('issue 18.1: a malformed percent-encoding in a path id', () => {
   });
 
   it('TTTranscribe answers 400 invalid_request naming the parameter, signed or not', async () => {
-    for (const headers of [{}, { [ENGINE_AUTH_HEADER]: signed('GET', '/status/%ff%fe') }]) {
+    for (const headers of [{}, { [ENGINE_AUTH_HEADER]: signed('GET', '/status/%ff%fe') }] as Array<Record<string, string>>) {
       const answer = await raw(ttt.baseUrl, 'GET', '/status/%ff%fe', headers);
       expect(answer.status).toBe(400);
       expect(answer.body).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/path/jobId' }] } });
@@ -100,5 +101,17 @@ describe('issue 18.2: one credential per request', () => {
     const answer = await raw(ttt.baseUrl, 'GET', target, { [ENGINE_AUTH_HEADER]: [signed('GET', target), signed('GET', target)] });
     expect(answer.status).toBe(401);
     expect(answer.body).toMatchObject({ code: 'invalid_engine_auth_header', details: { reason: 'several_values' } });
+  });
+});
+
+describe('issue 18.10: a user JWT whose exp is far in the future', () => {
+  it('the engine refuses exp 1e20 with invalid_token_claims naming exp, and accepts a 24 h token', async () => {
+    const iat = Math.floor(be.clock.ms / 1000);
+    const forever = await be.userJwt({ iat, exp: 1e20 });
+    const { error, response } = await be.client.GET('/v1/credits/balance', { headers: be.bearer(forever) });
+    expect(response.status).toBe(401);
+    expect(error).toMatchObject({ code: 'invalid_token_claims', details: { credential: 'user_jwt', claim: 'exp', reason: 'lifetime_too_long', maxLifetimeSec: 86_400 } });
+    const day = await be.userJwt({ iat, exp: iat + 86_400 });
+    expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(day) })).response.status).toBe(200);
   });
 });
