@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Check the TTTranscribe integration
-         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, and the clock skew is small. 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
+         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, the clock skew is small, and a freshly signed service token verifies against this engine's own `/.well-known/jwks.json` (`service_token_verifies`: a SERVICE_TOKEN_PRIVATE_KEY whose parts come from different keys would have every submission refused upstream). 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
          */
         get: operations["getTttIntegrationHealth"];
         put?: never;
@@ -357,7 +357,7 @@ export interface components {
         };
         IntegrationCheck: {
             /** @enum {string} */
-            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew";
+            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew" | "service_token_verifies";
             ok: boolean;
             /** @description What was found. */
             detail: string;

@@ -145,7 +145,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     },
     operations: {
       getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now }) },
-      getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now }) },
+      getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now, serviceTokens: { sign, jwks: () => serviceTokenKeys.jwks() } }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
       getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
       listCreditLedger: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },
