@@ -649,6 +649,7 @@ export interface components {
         UserOrIntegrationAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -740,6 +741,7 @@ export interface components {
         ServiceTokenAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -801,6 +803,7 @@ export interface components {
         JobReaderAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -831,6 +834,7 @@ export interface components {
         UserAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -851,6 +855,7 @@ export interface components {
         AdminAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -861,6 +866,7 @@ export interface components {
         MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -880,7 +886,9 @@ export interface components {
         XRequestId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description The methods the path takes. */
+        /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
+        WWWAuthenticate: string;
+        /** @description The methods the path takes (RFC 9110 10.2.1); sent with every 405. */
         Allow: string;
     };
     pathItems: never;

@@ -352,6 +352,7 @@ export interface components {
         EngineAndServiceTokenAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -412,6 +413,7 @@ export interface components {
         EngineAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -432,6 +434,7 @@ export interface components {
         MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -461,7 +464,9 @@ export interface components {
         XRequestId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description The methods the path takes. */
+        /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
+        WWWAuthenticate: string;
+        /** @description The methods the path takes (RFC 9110 10.2.1); sent with every 405. */
         Allow: string;
     };
     pathItems: never;

@@ -115,3 +115,29 @@ describe('issue 18.10: a user JWT whose exp is far in the future', () => {
     expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(day) })).response.status).toBe(200);
   });
 });
+
+describe('issue 18.7: every 401 says how to authenticate, every 405 what is allowed', () => {
+  it('the engine sends a Bearer challenge (RFC 6750) on its 401s', async () => {
+    expect((await raw(be.baseUrl, 'GET', '/v1/credits/balance')).headers['www-authenticate']).toBe('Bearer realm="Business Engine"');
+    const expired = await be.userJwt({ iat: Math.floor(be.clock.ms / 1000) - 3600, exp: Math.floor(be.clock.ms / 1000) - 1800 });
+    const answer = await raw(be.baseUrl, 'GET', '/v1/credits/balance', { Authorization: `Bearer ${expired}` });
+    expect(answer.status).toBe(401);
+    expect(answer.headers['www-authenticate']).toMatch(/^Bearer realm="Business Engine", error="invalid_token", error_description="[^"]+", pluct_code="token_expired"$/);
+  });
+
+  it('TTTranscribe challenges with X-Engine-Auth for a signature failure and with Bearer for a service-token failure', async () => {
+    const unsigned = await raw(ttt.baseUrl, 'GET', '/status/job_01JD0000000000000000000000');
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers['www-authenticate']).toMatch(/^X-Engine-Auth realm="TTTranscribe", version="v1", error="missing_engine_auth_header", error_description="/);
+    const body = JSON.stringify({ url: 'https://media.example.com/clip.mp4' });
+    const header = signEngineAuth({ keys: [TEST_KEY], method: 'POST', target: '/transcribe', body: Buffer.from(body), bearerToken: undefined, now: () => ttt.clock.ms }).header;
+    const noToken = await raw(ttt.baseUrl, 'POST', '/transcribe', { [ENGINE_AUTH_HEADER]: header, 'content-type': 'application/json' }, body);
+    expect(noToken.body).toMatchObject({ code: 'missing_authorization' });
+    expect(noToken.headers['www-authenticate']).toBe('Bearer realm="TTTranscribe"');
+  });
+
+  it('both services send Allow with a 405', async () => {
+    expect((await raw(be.baseUrl, 'DELETE', '/v1/vend-token')).headers['allow']).toBe('POST');
+    expect((await raw(ttt.baseUrl, 'DELETE', '/transcribe')).headers['allow']).toBe('POST');
+  });
+});

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 import { ApiError } from './api-error.js';
+import { authChallenge } from './auth-challenge.js';
 import { translateError } from './translate-error.js';
 
 /** Observes every rendered error, e.g. to count auth failures in metrics. */
@@ -9,7 +10,7 @@ export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0]
 
 /**
  * The one error middleware: renders any error as catalog problem+json, repeats the request id, sets the
- * error's headers, and logs it: 401/403 at warn with the code, route, subject, client and the credential the
+ * error's headers (and on every 401 the `WWW-Authenticate` challenge, see {@link authChallenge}), and logs it: 401/403 at warn with the code, route, subject, client and the credential the
  * auth middleware saw (`res.locals.credential`: kind, id, claimed subject, age and expiry, never the value);
  * upstream_* and 5xx at error with the cause; anything else at info. The code is also left in
  * `res.locals.errorCode` for the access log line.
@@ -17,7 +18,8 @@ export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0]
  * @example
  * app.use(errorHandler({ logger }));
  */
-export function errorHandler(options: { logger: Logger; onError?: ErrorObserver }): ErrorRequestHandler {
+export function errorHandler(options: { logger: Logger; onError?: ErrorObserver; realm?: string }): ErrorRequestHandler {
+  const realm = options.realm ?? 'pluct';
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
@@ -41,6 +43,8 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
     options.onError?.(apiError, req, res);
     res.status(apiError.status);
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    const challenge = authChallenge(apiError, realm);
+    if (challenge !== undefined && apiError.headers['WWW-Authenticate'] === undefined) res.setHeader('WWW-Authenticate', challenge);
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
     res.send(JSON.stringify(body));
     // Logged once the answer is on its way, so a failure (an open circuit above all) answers without waiting for it.

@@ -113,7 +113,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     req.params = result.operation.params;
     runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);
   });
-  app.use(errorHandler({ logger, ...(options.onError ? { onError: options.onError } : {}) }));
+  const realm = typeof (spec['info'] as { title?: unknown } | undefined)?.title === 'string' ? (spec['info'] as { title: string }).title : undefined;
+  app.use(errorHandler({ logger, ...(realm ? { realm } : {}), ...(options.onError ? { onError: options.onError } : {}) }));
   return app;
 }
 

@@ -123,6 +123,7 @@ describe('createServiceApp', () => {
     const { response, body } = await call('POST', '/items', { body: '{"name":5}', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(401);
     expect(body.code).toBe('missing_authorization');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="t"');
     expect(seen).toContain('auth');
   });
 
