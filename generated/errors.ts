@@ -329,6 +329,17 @@ export const errorCatalog = {
       "limitBytes": 65536
     }
   },
+  "request_header_too_large": {
+    "status": 431,
+    "title": "Request header fields too large",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Send smaller headers; a bearer token is a few hundred bytes.",
+    "description": "The request's header section is larger than the service reads (Node's limit, 16 KiB by default; a 100 KB token is the usual cause). Refused before the request is routed, so no operation, credential or body was looked at, and the connection is closed. **Who acts:** the caller. **Fix:** send smaller headers: a bearer token of a few hundred bytes, no oversized cookies.",
+    "exampleDetails": {
+      "limitBytes": 16384
+    }
+  },
   "unsupported_media_type": {
     "status": 415,
     "title": "Unsupported media type",
