@@ -140,6 +140,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     before: deps.before ?? [],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
+    onClientAbort: metrics.countClientAbort,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },

@@ -1,8 +1,8 @@
 /**
  * Issue 18: what an outside attack and independent tools found, replayed against the real services (createApp,
  * response validation on, frozen clocks): a malformed percent-encoding in a path id (500 before), two
- * Authorization or X-Engine-Auth headers (the first was read), user JWTs that claim to live for ever, and the
- * headers every 401 and 405 must carry.
+ * Authorization or X-Engine-Auth headers (the first was read), user JWTs that claim to live for ever, the
+ * headers every 401 and 405 must carry, and a client that aborts its body (a 500 at error level before).
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,5 +139,43 @@ describe('issue 18.7: every 401 says how to authenticate, every 405 what is allo
   it('both services send Allow with a 405', async () => {
     expect((await raw(be.baseUrl, 'DELETE', '/v1/vend-token')).headers['allow']).toBe('POST');
     expect((await raw(ttt.baseUrl, 'DELETE', '/transcribe')).headers['allow']).toBe('POST');
+  });
+});
+
+/** Starts a request announcing 1000 body bytes, sends 10, then drops the connection. */
+function abortBody(baseUrl: string, method: string, path: string, headers: Record<string, string>): void {
+  const req = request(`${baseUrl}${path}`, { method, headers: { ...headers, 'content-type': 'application/json', 'content-length': '1000' } });
+  req.on('error', () => undefined);
+  req.write('{"clientRe', () => setImmediate(() => req.destroy()));
+}
+
+/** Waits (no timing assertion) until a log line matches. */
+async function logged(logs: Array<Record<string, unknown>>, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 200; i += 1) {
+    const line = logs.find(match);
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no such log line');
+}
+
+describe('issue 18.8: a client that aborts its request body', () => {
+  it('the engine logs it once at info by name and counts it, with no 500 and no error line', async () => {
+    abortBody(be.baseUrl, 'POST', '/v1/vend-token', { Authorization: `Bearer ${await be.userJwt({ sub: 'aborter-18' })}` });
+    const line = await logged(be.logs, (l) => l['event'] === 'client_aborted_request');
+    expect(line).toMatchObject({ level: 30, method: 'POST', route: 'vendToken', receivedBytes: 10, expectedBytes: 1000 });
+    expect(be.logs.filter((l) => l['event'] === 'client_aborted_request')).toHaveLength(1);
+    expect(be.logs.filter((l) => Number(l['level']) >= 50 || l['status'] === 500)).toEqual([]);
+    const metrics = await be.engine.metrics.registry.getSingleMetricAsString('client_aborted_requests_total');
+    expect(metrics).toContain('client_aborted_requests_total{route="vendToken",method="POST",service="business-engine"} 1');
+  });
+
+  it('TTTranscribe does the same while reading a signed body', async () => {
+    abortBody(ttt.baseUrl, 'POST', '/transcribe', { [ENGINE_AUTH_HEADER]: signed('POST', '/transcribe'), Authorization: `Bearer ${await ttt.issuer.mint()}` });
+    const line = await logged(ttt.logs, (l) => l['event'] === 'client_aborted_request');
+    expect(line).toMatchObject({ level: 30, method: 'POST', route: 'createTranscriptionJob' });
+    expect(ttt.logs.filter((l) => Number(l['level']) >= 50 || l['status'] === 500)).toEqual([]);
+    const metrics = await ttt.service.metrics.registry.getSingleMetricAsString('client_aborted_requests_total');
+    expect(metrics).toContain('client_aborted_requests_total{route="createTranscriptionJob",method="POST",service="tttranscribe"} 1');
   });
 });

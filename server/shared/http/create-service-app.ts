@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/api-error.js';
-import { errorHandler, type ErrorObserver } from '../errors/error-handler.js';
+import { errorHandler, type ClientAbortObserver, type ErrorObserver } from '../errors/error-handler.js';
 import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
 import { compileRequestValidators } from './request-validator.js';
 import { requestContext, type ResponseObserver } from './request-context.js';
@@ -33,6 +33,8 @@ export interface ServiceAppOptions {
   /** Extra routes outside the spec (e.g. static docs), mounted before the 404 fallback. */
   extraRoutes?: (app: Express) => void;
   onError?: ErrorObserver;
+  /** Told about every request whose client aborted its body (answered by nobody: the connection is gone). */
+  onClientAbort?: ClientAbortObserver;
 }
 
 /**
@@ -114,7 +116,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);
   });
   const realm = typeof (spec['info'] as { title?: unknown } | undefined)?.title === 'string' ? (spec['info'] as { title: string }).title : undefined;
-  app.use(errorHandler({ logger, ...(realm ? { realm } : {}), ...(options.onError ? { onError: options.onError } : {}) }));
+  app.use(errorHandler({ logger, ...(realm ? { realm } : {}), ...(options.onError ? { onError: options.onError } : {}), ...(options.onClientAbort ? { onClientAbort: options.onClientAbort } : {}) }));
   return app;
 }
 
