@@ -297,7 +297,7 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Correct the fields listed in details.errors and send the request again.",
-    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer that starts with where the value was: `/body/...`, `/query/<name>`, `/path/<name>` or `/headers/<name>`. **Who acts:** the caller. **Fix:** correct the named fields.",
+    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer that starts with where the value was: `/body/...`, `/query/<name>`, `/path/<name>` or `/headers/<name>`. Also a path parameter whose percent-encoding is malformed (`%ff%fe`, `job_%`: at `/path/<name>`) and, for every operation that takes a body, a JSON body that starts with a UTF-8 byte-order mark (at `/body`: RFC 8259 8.1, and X-Engine-Auth signs the exact bytes, so it is refused, never stripped). **Who acts:** the caller. **Fix:** correct the named fields.",
     "exampleDetails": {
       "errors": [
         {

@@ -2,11 +2,14 @@
  * Issue 18: what an outside attack and independent tools found, replayed against the real services (createApp,
  * response validation on, frozen clocks): a malformed percent-encoding in a path id (500 before), two
  * Authorization or X-Engine-Auth headers (the first was read), user JWTs that claim to live for ever, the
- * headers every 401 and 405 must carry, and a client that aborts its body (a 500 at error level before).
+ * headers every 401 and 405 must carry, a client that aborts its body (a 500 at error level before), and a JSON
+ * body starting with a byte-order mark (accepted by some operations, refused by others before: now one rule).
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/shared/auth/engine-auth.js';
+import { listOperations, type OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
 import { startEngineTestApp, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp, TEST_KEY, type TttTestApp } from '../helpers/ttt-app.js';
 
@@ -177,5 +180,28 @@ describe('issue 18.8: a client that aborts its request body', () => {
     expect(ttt.logs.filter((l) => Number(l['level']) >= 50 || l['status'] === 500)).toEqual([]);
     const metrics = await ttt.service.metrics.registry.getSingleMetricAsString('client_aborted_requests_total');
     expect(metrics).toContain('client_aborted_requests_total{route="createTranscriptionJob",method="POST",service="tttranscribe"} 1');
+  });
+});
+
+describe('issue 18.9: one rule for a JSON body that starts with a byte-order mark', () => {
+  const bodyTaking = (api: string) => listOperations(JSON.parse(readFileSync(`generated/${api}/openapi.json`, 'utf8')) as OpenApiDocument)
+    .filter((op) => op.hasRequestBody);
+
+  it('every body-taking operation of both services refuses it with invalid_request at /body', async () => {
+    const targets = [
+      ...bodyTaking('business-engine').map((op) => ({ op, baseUrl: be.baseUrl })),
+      ...bodyTaking('tttranscribe').map((op) => ({ op, baseUrl: ttt.baseUrl })),
+    ];
+    expect(targets.map((t) => t.op.operationId)).toEqual(expect.arrayContaining(['vendToken', 'submitTranscription', 'createTranscriptionJob']));
+    const jwt = await be.userJwt({ sub: 'bom-18' });
+    for (const { op, baseUrl } of targets) {
+      const path = op.expressPath;
+      const body = '\uFEFF{"clientRequestId":"bom-0001-0001","url":"https://media.example.com/clip.mp4"}';
+      const headers: Record<string, string> = { 'content-type': 'application/json', Authorization: `Bearer ${jwt}` };
+      if (baseUrl === ttt.baseUrl) headers[ENGINE_AUTH_HEADER] = signEngineAuth({ keys: [TEST_KEY], method: op.method.toUpperCase(), target: path, body: Buffer.from(body), bearerToken: jwt, now: () => ttt.clock.ms }).header;
+      const answer = await raw(baseUrl, op.method.toUpperCase(), path, headers, body);
+      expect(answer.status, op.operationId).toBe(400);
+      expect(answer.body, op.operationId).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: 'must not start with a byte-order mark (U+FEFF)' }] } });
+    }
   });
 });

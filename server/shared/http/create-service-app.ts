@@ -9,6 +9,7 @@ import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
 
 const MALFORMED_ENCODING = 'must be valid percent-encoded UTF-8';
+const BYTE_ORDER_MARK = 'must not start with a byte-order mark (U+FEFF)';
 
 /** What a service provides for one operation: its credential checks (run before validation) and its handler. */
 export interface OperationImplementation {
@@ -66,6 +67,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     limit: options.bodyLimitBytes ?? 64 * 1024,
     // Keep the exact bytes: X-Engine-Auth signs the raw body, not its re-serialisation.
     verify: (req, _res, buf) => {
+      // One rule for every operation: RFC 8259 8.1 says JSON text must not begin with a byte-order mark, and the
+      // parser would drop it silently, so a signed body and the parsed one would differ. Refused, never stripped.
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        throw new ApiError('invalid_request', 'The request body starts with a UTF-8 byte-order mark; send JSON without one.', {
+          details: { errors: [{ pointer: '/body', message: BYTE_ORDER_MARK }] },
+        });
+      }
       (req as unknown as { rawBody: Buffer }).rawBody = buf;
     },
   });

@@ -99,6 +99,7 @@ function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputO
   const properties = Object.entries(asObject(schema['properties'])).map(([name, raw]) => [name, resolveRef(spec, raw)] as const);
   const mutations: Mutation[] = [
     mutation('malformed JSON body', (i) => ({ body: (i.body ?? '{}').slice(0, -1) + ',' })),
+    mutation('body starts with a byte-order mark', (i) => ({ body: `\uFEFF${i.body ?? '{}'}` })),
     fc.constantFrom('[]', '"text"', '42', 'null', 'true').chain((body) => mutation(`body is ${body}, not an object`, () => ({ body }))),
     fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml').chain((type) =>
       mutation(`content-type ${type}`, () => ({ headers: { 'content-type': type } }))),

@@ -159,6 +159,15 @@ describe('createServiceApp', () => {
     expect((await call('GET', '/items/i_%31')).body).toEqual({ id: 'i_1' });
   });
 
+  it('refuses a JSON body that starts with a byte-order mark with invalid_request at /body, before credentials', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"abc"}')]);
+    for (const headers of [{ authorization: 'Bearer good' }, {}] as Array<Record<string, string>>) {
+      const response = await fetch(`${base}/items`, { method: 'POST', body: bom, headers: { ...headers, 'content-type': 'application/json' } });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: 'must not start with a byte-order mark (U+FEFF)' }] } });
+    }
+  });
+
   it('answers payload_too_large and unsupported_media_type', async () => {
     const big = await post(JSON.stringify({ name: 'x'.repeat(2000) }));
     expect(big.response.status).toBe(413);
