@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Check the TTTranscribe integration
-         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, and the clock skew is small. 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
+         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, the clock skew is small, and a freshly signed service token verifies against this engine's own `/.well-known/jwks.json` (`service_token_verifies`: a SERVICE_TOKEN_PRIVATE_KEY whose parts come from different keys would have every submission refused upstream). 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
          */
         get: operations["getTttIntegrationHealth"];
         put?: never;
@@ -357,7 +357,7 @@ export interface components {
         };
         IntegrationCheck: {
             /** @enum {string} */
-            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew";
+            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew" | "service_token_verifies";
             ok: boolean;
             /** @description What was found. */
             detail: string;
@@ -524,7 +524,7 @@ export interface components {
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
          * @enum {string}
          */
-        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
+        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
              * @description An http(s) link to the audio or video to transcribe.
@@ -614,6 +614,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request's headers are larger than the service reads (returned for any such request, before routing). */
+        RequestHeaderTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The service cannot take the request right now: it is shutting down, or one of its own dependencies (its database, the keys that verify service tokens) is briefly unavailable. Retry after Retry-After. */
         ServiceUnavailable: {
             headers: {
@@ -649,6 +659,7 @@ export interface components {
         UserOrIntegrationAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -740,6 +751,7 @@ export interface components {
         ServiceTokenAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -801,6 +813,7 @@ export interface components {
         JobReaderAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -831,6 +844,7 @@ export interface components {
         UserAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -851,6 +865,7 @@ export interface components {
         AdminAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -861,6 +876,7 @@ export interface components {
         MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -880,7 +896,9 @@ export interface components {
         XRequestId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description The methods the path takes. */
+        /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
+        WWWAuthenticate: string;
+        /** @description The methods the path takes (RFC 9110 10.2.1); sent with every 405. */
         Allow: string;
     };
     pathItems: never;

@@ -123,7 +123,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   registerCreditMetrics(metrics.registry, () => ledgerTail.read());
   const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
   const authDeps: AuthDeps = {
-    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
+    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
     integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
     ...(config.metricsToken === undefined ? {} : { metricsToken: new ConfiguredToken(config.metricsToken) }),
@@ -140,12 +140,13 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     before: deps.before ?? [],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
+    onClientAbort: metrics.countClientAbort,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
     operations: {
       getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now }) },
-      getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now }) },
+      getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now, serviceTokens: { sign, jwks: () => serviceTokenKeys.jwks() } }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
       getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
       listCreditLedger: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },

@@ -1,6 +1,7 @@
-import { createHash, createHmac, createPrivateKey } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -23,6 +24,8 @@ export interface EngineConfig {
   /** SQLite file, or ':memory:'. */
   readonly dbPath: string;
   readonly userJwt: UserJwtConfig;
+  /** USER_JWT_MAX_LIFETIME_SECONDS: the longest `exp - iat` a user JWT may claim (default 24 h). */
+  readonly userJwtMaxLifetimeSec: number;
   readonly tttBaseUrl: string;
   /** X-Engine-Auth keys, current first (TTT_SHARED_SECRET, then TTT_SHARED_SECRET_NEXT). */
   readonly tttKeys: readonly EngineAuthKey[];
@@ -54,6 +57,7 @@ const schema = z.object({
   USER_JWT_JWKS_URL: httpUrl().optional(),
   USER_JWT_ISSUER: optionalText(),
   USER_JWT_AUDIENCE: optionalText(),
+  USER_JWT_MAX_LIFETIME_SECONDS: positiveInt(USER_JWT_DEFAULT_MAX_LIFETIME_SEC),
   TTT_BASE_URL: httpUrl().default('http://127.0.0.1:8788'),
   SERVICE_TOKEN_PRIVATE_KEY: z.string({ error: 'is required: an ES256 private key as a single-line JWK JSON' }),
   ADMIN_TOKEN: z
@@ -110,6 +114,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     port: base.ENGINE_PORT,
     dbPath: base.ENGINE_DB,
     userJwt,
+    userJwtMaxLifetimeSec: base.USER_JWT_MAX_LIFETIME_SECONDS,
     tttBaseUrl: base.TTT_BASE_URL.replace(/\/+$/, ''),
     tttKeys,
     serviceTokenKey,
@@ -179,13 +184,30 @@ export function parseServiceTokenKey(value: string): ServiceTokenKeyConfig {
   const privateJwk: Record<string, string> = {
     kty: 'EC', crv: 'P-256', x: record['x'] as string, y: record['y'] as string, d: record['d'] as string,
   };
+  let privateKey: KeyObject;
   try {
-    createPrivateKey({ key: privateJwk, format: 'jwk' });
+    privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
   } catch {
     return fail('is not a valid P-256 private key');
   }
+  // Node takes d, x and y as given without checking they belong together; a mismatched key would sign tokens that
+  // the published JWKS (x, y) never verifies, so every submission would be refused upstream. Sign a probe, verify it.
+  if (!signsForItsPublicKey(privateKey, privateJwk)) {
+    return fail('does not match its public key: the private part "d" signs what its "x"/"y" do not verify (the members come from different keys)');
+  }
   const kid = typeof record['kid'] === 'string' ? record['kid'] : jwkThumbprint(privateJwk);
   return { privateJwk, kid };
+}
+
+/** Whether a probe signed with the private key verifies with the public key its JWK's x/y name (ES256). */
+function signsForItsPublicKey(privateKey: KeyObject, jwk: Readonly<Record<string, string>>): boolean {
+  try {
+    const publicKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk['x'] as string, y: jwk['y'] as string }, format: 'jwk' });
+    const probe = randomBytes(32);
+    return verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -124,6 +124,7 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     before: deps.before ?? [],
     onResponse: [metrics.countResponse],
     onError,
+    onClientAbort: metrics.countClientAbort,
     operations: {
       getHealth: {
         handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now() }),

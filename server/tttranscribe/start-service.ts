@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoint } from '../shared/db/background-checkpoint.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { createApp, type TttService } from './app.js';
@@ -50,6 +51,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   try {
     server = await new Promise<Server>((resolve, reject) => {
       const s = service.app.listen(config.port, config.host);
+      answerClientErrors(s, logger);
       s.once('listening', () => resolve(s));
       s.once('error', reject);
     });

@@ -139,6 +139,14 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     const vend = await devClient(stack, 'restart-user').vendToken();
     expect(vend.data?.balanceAfter).toBe(2);
 
+    // Issue 18.3: each service's listen code answers headers over Node's limit with catalog problem+json.
+    for (const url of [`${stack.engineUrl}/v1/credits/balance`, `${stack.tttUrl}/health`]) {
+      const oversized = await fetch(url, { headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` } });
+      expect(oversized.status, url).toBe(431);
+      expect(oversized.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await oversized.json()).toMatchObject({ code: 'request_header_too_large', status: 431, details: { limitBytes: 16_384 } });
+    }
+
     const services = servicePids(stack.child.pid as number);
     expect(services).toHaveLength(2);
     stack.child.kill('SIGINT');

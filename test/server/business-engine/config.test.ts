@@ -89,6 +89,23 @@ describe('loadEngineConfig', () => {
     expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining(message) }]);
   });
 
+  it('stops on a SERVICE_TOKEN_PRIVATE_KEY whose private part does not match its public x/y, naming the variable', async () => {
+    const one = JSON.parse(await testServiceTokenKey()) as Record<string, string>;
+    const other = JSON.parse(await testServiceTokenKey()) as Record<string, string>;
+    const mixed = JSON.stringify({ ...one, d: other['d'] });
+    const error = problemsOf(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: mixed }));
+    expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining('does not match its public key') }]);
+    expect(JSON.stringify(error.problems)).not.toContain(other['d']);
+  });
+
+  it('bounds user JWT lifetimes at 24 h unless USER_JWT_MAX_LIFETIME_SECONDS says otherwise', async () => {
+    expect(loadEngineConfig(await testEngineEnv()).userJwtMaxLifetimeSec).toBe(86_400);
+    expect(loadEngineConfig(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '3600' })).userJwtMaxLifetimeSec).toBe(3600);
+    expect(problemsOf(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '0' })).problems).toEqual([
+      { variable: 'USER_JWT_MAX_LIFETIME_SECONDS', message: 'must be positive' },
+    ]);
+  });
+
   it('stops on a short ADMIN_TOKEN', async () => {
     const error = problemsOf(await testEngineEnv({ ADMIN_TOKEN: 'too-short' }));
     expect(error.problems).toEqual([{ variable: 'ADMIN_TOKEN', message: 'must be at least 32 characters' }]);

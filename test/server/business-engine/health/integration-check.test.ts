@@ -1,3 +1,4 @@
+import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components } from '../../../../generated/business-engine/schema.js';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
@@ -16,8 +17,9 @@ describe('GET /health/ttt-integration', () => {
   let be: EngineTestApp;
   let ttt: FakeTtt;
   let keyId: string;
+  let secret: string;
   beforeAll(async () => {
-    const secret = generateSharedSecret();
+    secret = generateSharedSecret();
     const clock = { ms: ENGINE_T0_MS };
     keyId = parseSharedSecret('TTT_SHARED_SECRET', secret).keyId;
     ttt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', secret)], now: () => clock.ms });
@@ -59,6 +61,29 @@ describe('GET /health/ttt-integration', () => {
     expect(byName(body)['signed_probe']).toMatchObject({ ok: false, detail: 'TTTranscribe answered 401 invalid_engine_auth_header.', fix: expect.stringContaining('stringToSign') });
   });
 
+  it('fails service_token_verifies when the signer\'s tokens do not verify against the published JWKS', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    // Signs with a key whose public part is not the one published: what a SERVICE_TOKEN_PRIVATE_KEY mixing two keys did.
+    const wrongKey = await startEngineTestApp({
+      env: { TTT_BASE_URL: ttt.baseUrl, TTT_SHARED_SECRET: secret },
+      deps: { decorateSigner: (sign) => async (claims) => {
+        const header = decodeProtectedHeader(await sign(claims));
+        return new SignJWT({ ...claims, iss: 'business-engine', aud: 'tttranscribe' }).setProtectedHeader({ ...header, alg: 'ES256' }).sign(privateKey);
+      } },
+    });
+    try {
+      ttt.respond((req) => (req.target === '/.well-known/engine-auth' ? info(wrongKey.clock.ms / 1000) : { status: 200, body: { ok: true, valid: true, keyId, serverTime: wrongKey.clock.ms / 1000 } }));
+      const { status, body } = await report(wrongKey);
+      expect(status).toBe(503);
+      expect(body.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['service_token_verifies']);
+      expect(byName(body)['service_token_verifies']).toMatchObject({
+        detail: expect.stringContaining('does not verify'), fix: expect.stringContaining('SERVICE_TOKEN_PRIVATE_KEY'), data: { kid: wrongKey.config.serviceTokenKey.kid },
+      });
+    } finally {
+      await wrongKey.close();
+    }
+  });
+
   it('answers 503 naming ttt_reachable when TTTranscribe does not answer, and skips the rest', async () => {
     const down = await startEngineTestApp({ env: { TTT_BASE_URL: await refusedBaseUrl() } });
     try {
@@ -67,6 +92,7 @@ describe('GET /health/ttt-integration', () => {
       expect(body.tttAcceptedKeyIds).toBeNull();
       expect(body.checks.map((c) => [c.name, c.ok])).toEqual([
         ['shared_secret_configured', true], ['ttt_reachable', false], ['key_id_accepted', false], ['signed_probe', false], ['clock_skew', false],
+        ['service_token_verifies', true],
       ]);
       expect(byName(body)['ttt_reachable']).toMatchObject({ detail: expect.stringContaining('connection refused'), fix: expect.stringContaining('TTT_BASE_URL'), data: { reason: 'connection_refused' } });
       expect(byName(body)['key_id_accepted']?.detail).toContain('Not checked');
