@@ -130,10 +130,12 @@ describe('credits, admin and service endpoints', () => {
   });
 
   describe('HTTP conventions', () => {
-    it('GET /health answers with build information', async () => {
+    it('GET /health answers with build information, never the Node version (it needs no credential)', async () => {
       const { data, response } = await be.client.GET('/health');
       expect(response.status).toBe(200);
-      expect(data).toMatchObject({ ok: true, service: 'business-engine', build: { version: expect.any(String), node: process.version }, serverTime: new Date(be.clock.ms).toISOString() });
+      expect(data).toMatchObject({ ok: true, service: 'business-engine', build: { version: expect.any(String) }, serverTime: new Date(be.clock.ms).toISOString() });
+      expect(data?.build).not.toHaveProperty('node');
+      expect(JSON.stringify(data)).not.toContain(process.version);
     });
 
     it('echoes a well-formed X-Request-ID and generates one otherwise', async () => {
