@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Check the TTTranscribe integration
-         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, and the clock skew is small. 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
+         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, and the clock skew is small. 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret. One report answers every caller for 5 s (callers arriving while a check runs wait for it), so TTTranscribe is checked at most once in 5 s however many ask; `checkedAt` says when. Limited per client address.
          */
         get: operations["getTttIntegrationHealth"];
         put?: never;
