@@ -308,6 +308,16 @@ export interface components {
         };
     };
     responses: {
+        /** @description No operation exists at this path (returned for any request that matches no operation). */
+        NotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The path exists but not with this method (returned for any such request). */
         MethodNotAllowed: {
             headers: {
