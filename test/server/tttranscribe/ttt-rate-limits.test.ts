@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../../server/tttranscribe/config.js';
-import { tttRateLimits } from '../../../../server/tttranscribe/ttt-rate-limits.js';
-import { startTttTestApp, TEST_KEY_NEXT, TEST_KEY, TEST_SECRET, type TttTestApp } from '../../../helpers/ttt-app.js';
+import { loadConfig } from '../../../server/tttranscribe/config.js';
+import { tttRateLimits } from '../../../server/tttranscribe/ttt-rate-limits.js';
+import { startTttTestApp, TEST_KEY_NEXT, TEST_KEY, TEST_SECRET, type TttTestApp } from '../../helpers/ttt-app.js';
 
 interface RateLimitDoc { policy: string; limit: number; windowSec: number; setting: string }
 interface Operation { operationId: string; security?: unknown[]; responses: Record<string, { $ref?: string; headers?: Record<string, unknown> }>; 'x-rate-limit'?: RateLimitDoc }
-const spec = JSON.parse(readFileSync(new URL('../../../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8')) as {
+const spec = JSON.parse(readFileSync(new URL('../../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8')) as {
   security: unknown[]; paths: Record<string, Record<string, Operation>>;
 };
 const operations = Object.values(spec.paths).flatMap((item) => Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v));
