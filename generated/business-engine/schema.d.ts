@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Check the TTTranscribe integration
-         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, the clock skew is small, and a freshly signed service token verifies against this engine's own `/.well-known/jwks.json` (`service_token_verifies`: a SERVICE_TOKEN_PRIVATE_KEY whose parts come from different keys would have every submission refused upstream). 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
+         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, the clock skew is small, and a freshly signed service token verifies against this engine's own `/.well-known/jwks.json` (`service_token_verifies`: a SERVICE_TOKEN_PRIVATE_KEY whose parts come from different keys would have every submission refused upstream). 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret. One report answers every caller for 5 s (callers arriving while a check runs wait for it), so TTTranscribe is checked at most once in 5 s however many ask; `checkedAt` says when. Limited per client address.
          */
         get: operations["getTttIntegrationHealth"];
         put?: never;
@@ -199,7 +199,7 @@ export interface paths {
         };
         /**
          * The caller's integration tokens
-         * @description Every integration token of the user of the user JWT, newest first, including revoked and expired ones: id, description, scopes and times (`lastUsedAt` is updated at most once a minute). Never the token itself. Needs a user JWT.
+         * @description The integration tokens of the user of the user JWT, newest first, including revoked and expired ones: id, description, scopes and times (`lastUsedAt` is updated at most once a minute). Never the token itself. Cursor-paginated: pass `nextCursor` as `cursor` until it is null. Needs a user JWT.
          */
         get: operations["listIntegrationTokens"];
         put?: never;
@@ -322,7 +322,10 @@ export interface components {
             type: string;
             /** @description The code's fixed title. */
             title: string;
-            /** @description The HTTP status, repeated. */
+            /**
+             * Format: int32
+             * @description The HTTP status, repeated.
+             */
             status: number;
             /** @description What happened in this instance, in a sentence. */
             detail: string;
@@ -391,21 +394,31 @@ export interface components {
             /** @constant */
             ok: true;
             userId: string;
-            /** @description main + bonus. */
+            /**
+             * Format: int64
+             * @description main + bonus.
+             */
             balance: number;
+            /** Format: int64 */
             main: number;
+            /** Format: int64 */
             bonus: number;
             /** Format: date-time */
             updatedAt: string;
         };
         LedgerEntry: {
+            /** Format: int64 */
             id: number;
             /** @enum {string} */
             kind: "grant" | "charge" | "refund";
             /** @enum {string} */
             bucket: "main" | "bonus";
-            /** @description Signed change (a charge is negative). */
+            /**
+             * Format: int64
+             * @description Signed change (a charge is negative).
+             */
             amount: number;
+            /** Format: int64 */
             balanceAfter: number;
             reason: string;
             requestId: string | null;
@@ -422,7 +435,7 @@ export interface components {
             nextCursor: string | null;
         };
         VendTokenRequest: {
-            /** @description Optional; when given it must equal the token's `sub`. */
+            /** @description Optional; when given it must equal the token's `sub` (no control characters). */
             userId?: string;
             /** @description An idempotency key chosen by the client, one per purchase. */
             clientRequestId: string;
@@ -434,10 +447,14 @@ export interface components {
             token: string;
             /** @description The token's `jti`, as it appears in the ledger. */
             tokenId: string;
-            /** @description Seconds until the token expires. */
+            /**
+             * Format: int32
+             * @description Seconds until the token expires.
+             */
             expiresIn: number;
             /** Format: date-time */
             expiresAt: string;
+            /** Format: int64 */
             balanceAfter: number;
             requestId: string;
         };
@@ -450,7 +467,10 @@ export interface components {
             description: string;
             /** @description The scopes the token carries; each must be one of the user JWT's scopes. */
             scopes: string[];
-            /** @description Seconds until the token expires (at most a year); omit it for a token without expiry. */
+            /**
+             * Format: int32
+             * @description Seconds until the token expires (at most a year); omit it for a token without expiry.
+             */
             expiresInSec?: number;
         };
         IntegrationToken: {
@@ -480,24 +500,33 @@ export interface components {
             /** @constant */
             ok: true;
             tokens: components["schemas"]["IntegrationToken"][];
+            /** @description Pass it as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
         };
         GrantRequest: {
+            /** @description The user to credit (the `sub` of their JWTs); no control characters. */
             userId: string;
+            /** Format: int32 */
             amount: number;
             /**
              * @default main
              * @enum {string}
              */
             bucket?: "main" | "bonus";
+            /** @description Why the credits are granted (shown in the user's ledger); no control characters. */
             reason: string;
         };
         GrantResponse: {
             /** @constant */
             ok: true;
             userId: string;
+            /** Format: int64 */
             entryId: number;
+            /** Format: int64 */
             balance: number;
+            /** Format: int64 */
             main: number;
+            /** Format: int64 */
             bonus: number;
         };
         AdminConfig: {
@@ -518,7 +547,6 @@ export interface components {
             version: string;
             gitSha?: string | null;
             builtAt?: string | null;
-            node: string;
         };
         /**
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
@@ -527,7 +555,8 @@ export interface components {
         ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
-             * @description An http(s) link to the audio or video to transcribe.
+             * Format: uri
+             * @description An http(s) link to the audio or video to transcribe (an absolute URI, at most 2048 characters).
              * @example https://media.example.com/clip.mp4
              */
             url: string;
@@ -572,6 +601,7 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Progress of the whole job, from 0 to 1. */
             progress: number;
+            /** Format: uri */
             url?: string;
             language?: string | null;
             /** Format: date-time */
@@ -639,6 +669,8 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -649,6 +681,19 @@ export interface components {
         InternalError: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests. */
+        RateLimited: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -680,6 +725,8 @@ export interface components {
         InsufficientCredits: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -690,6 +737,8 @@ export interface components {
         VendForbidden: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -700,6 +749,8 @@ export interface components {
         IdempotencyInProgress: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -730,17 +781,8 @@ export interface components {
         IdempotencyKeyReused: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description Too many requests. */
-        RateLimited: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                "Retry-After": components["headers"]["RetryAfter"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -762,6 +804,8 @@ export interface components {
         ServiceTokenAlreadyUsed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -772,6 +816,8 @@ export interface components {
         UnsupportedUrl: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -824,6 +870,8 @@ export interface components {
         JobForbidden: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -834,6 +882,8 @@ export interface components {
         JobNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -855,6 +905,8 @@ export interface components {
         IntegrationTokenNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -894,6 +946,10 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
+        RateLimit: string;
+        /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
+        RateLimitPolicy: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
@@ -948,6 +1004,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -955,6 +1013,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             /** @description At least one check fails; the JSON body names it. While the engine shuts down it answers `service_unavailable` (problem+json, with Retry-After) instead, without running the checks. */
             503: {
@@ -1013,6 +1072,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1022,6 +1083,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1047,6 +1109,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1056,6 +1120,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1080,6 +1145,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description `true` when this is a replay of an earlier answer with the same clientRequestId. */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -1121,6 +1188,8 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The job's status URL on this engine. */
                     Location?: string;
                     [name: string]: unknown;
@@ -1162,6 +1231,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1172,6 +1243,7 @@ export interface operations {
             401: components["responses"]["JobReaderAuthFailed"];
             403: components["responses"]["JobForbidden"];
             404: components["responses"]["JobNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["UpstreamFailed"];
             503: components["responses"]["UpstreamUnavailable"];
@@ -1180,7 +1252,12 @@ export interface operations {
     };
     listIntegrationTokens: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Tokens per page. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque). */
+                cursor?: string;
+            };
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
@@ -1194,6 +1271,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1202,6 +1281,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1226,6 +1306,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,6 +1319,7 @@ export interface operations {
             403: components["responses"]["InsufficientScope"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1260,6 +1343,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1267,6 +1352,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserAuthFailed"];
             404: components["responses"]["IntegrationTokenNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1291,6 +1377,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1301,6 +1389,7 @@ export interface operations {
             401: components["responses"]["AdminAuthFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1321,6 +1410,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1329,6 +1420,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["AdminAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1349,6 +1441,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,6 +1451,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["MetricsAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -154,7 +154,10 @@ export interface components {
             type: string;
             /** @description The code's fixed title. */
             title: string;
-            /** @description The HTTP status, repeated. */
+            /**
+             * Format: int32
+             * @description The HTTP status, repeated.
+             */
             status: number;
             /** @description What happened in this instance, in a sentence. */
             detail: string;
@@ -194,7 +197,9 @@ export interface components {
                 reason: string | null;
             };
             jobs: {
+                /** Format: int64 */
                 queued: number;
+                /** Format: int64 */
                 processing: number;
             };
         };
@@ -204,9 +209,14 @@ export interface components {
             /** @constant */
             version: "v1";
             acceptedKeyIds: string[];
+            /** Format: int32 */
             toleranceSec: number;
+            /** Format: int32 */
             replayWindowSec: number;
-            /** @description The server's clock in unix seconds. */
+            /**
+             * Format: int64
+             * @description The server's clock in unix seconds.
+             */
             serverTime: number;
         };
         EngineAuthValid: {
@@ -215,13 +225,13 @@ export interface components {
             /** @constant */
             valid: true;
             keyId: string;
+            /** Format: int64 */
             serverTime: number;
         };
         BuildInfo: {
             version: string;
             gitSha?: string | null;
             builtAt?: string | null;
-            node: string;
         };
         /**
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
@@ -230,7 +240,8 @@ export interface components {
         ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
-             * @description An http(s) link to the audio or video to transcribe.
+             * Format: uri
+             * @description An http(s) link to the audio or video to transcribe (an absolute URI, at most 2048 characters).
              * @example https://media.example.com/clip.mp4
              */
             url: string;
@@ -275,6 +286,7 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Progress of the whole job, from 0 to 1. */
             progress: number;
+            /** Format: uri */
             url?: string;
             language?: string | null;
             /** Format: date-time */
@@ -331,6 +343,8 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -383,6 +397,8 @@ export interface components {
         ServiceTokenAlreadyUsed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -413,6 +429,21 @@ export interface components {
         UnsupportedUrl: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests. */
+        RateLimited: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -434,6 +465,8 @@ export interface components {
         JobNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -472,6 +505,10 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
+        RateLimit: string;
+        /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
+        RateLimitPolicy: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
@@ -557,6 +594,8 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The job's status URL. */
                     Location?: string;
                     [name: string]: unknown;
@@ -572,6 +611,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnsupportedUrl"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -595,6 +635,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -604,6 +646,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["EngineAuthFailed"];
             404: components["responses"]["JobNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -630,6 +673,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -640,6 +685,7 @@ export interface operations {
             401: components["responses"]["EngineAuthFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -660,6 +706,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -669,6 +717,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["MetricsAuthFailed"];
             404: components["responses"]["MetricsDisabled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -34,7 +34,15 @@ export interface EngineConfig {
   /** ENGINE_METRICS_TOKEN: opens GET /metrics only (the admin token also does); undefined when unset. */
   readonly metricsToken?: string;
   readonly signupBonusCredits: number;
-  readonly rateLimits: { readonly vendPerMin: number; readonly transcribePerMin: number };
+  /** Requests per minute for each caller under each rate-limit policy (see engine-rate-limits.ts). */
+  readonly rateLimits: {
+    readonly vendPerMin: number;
+    readonly transcribePerMin: number;
+    readonly readPerMin: number;
+    readonly integrationsPerMin: number;
+    readonly adminPerMin: number;
+    readonly healthPerMin: number;
+  };
   readonly upstreamTimeoutMs: number;
   /** How often the sweeper refunds expired tokens and reconciles submitted jobs. */
   readonly sweepIntervalSec: number;
@@ -67,6 +75,10 @@ const schema = z.object({
   SIGNUP_BONUS_CREDITS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').default(3),
   RATE_LIMIT_VEND_PER_MIN: positiveInt(30),
   RATE_LIMIT_TRANSCRIBE_PER_MIN: positiveInt(30),
+  RATE_LIMIT_READ_PER_MIN: positiveInt(300),
+  RATE_LIMIT_INTEGRATIONS_PER_MIN: positiveInt(30),
+  RATE_LIMIT_ADMIN_PER_MIN: positiveInt(120),
+  RATE_LIMIT_HEALTH_PER_MIN: positiveInt(60),
   UPSTREAM_TIMEOUT_MS: positiveInt(5000),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
@@ -121,7 +133,14 @@ export function loadEngineConfig(env: Env): EngineConfig {
     adminToken: base.ADMIN_TOKEN,
     ...(base.ENGINE_METRICS_TOKEN === undefined ? {} : { metricsToken: base.ENGINE_METRICS_TOKEN }),
     signupBonusCredits: base.SIGNUP_BONUS_CREDITS,
-    rateLimits: { vendPerMin: base.RATE_LIMIT_VEND_PER_MIN, transcribePerMin: base.RATE_LIMIT_TRANSCRIBE_PER_MIN },
+    rateLimits: {
+      vendPerMin: base.RATE_LIMIT_VEND_PER_MIN,
+      transcribePerMin: base.RATE_LIMIT_TRANSCRIBE_PER_MIN,
+      readPerMin: base.RATE_LIMIT_READ_PER_MIN,
+      integrationsPerMin: base.RATE_LIMIT_INTEGRATIONS_PER_MIN,
+      adminPerMin: base.RATE_LIMIT_ADMIN_PER_MIN,
+      healthPerMin: base.RATE_LIMIT_HEALTH_PER_MIN,
+    },
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     sweepIntervalSec: base.ENGINE_SWEEP_INTERVAL_SEC,
     docsDir: base.DOCS_DIR,

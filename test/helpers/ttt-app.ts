@@ -124,7 +124,12 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
   const db = options.db ?? openJobDatabase(options.dbPath ?? ':memory:');
   const { logger, logs } = memoryLogger();
   const service = createApp(
-    { engineAuthKeys: keys, allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true, ...options.config },
+    {
+      engineAuthKeys: keys, allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true,
+      // Generous limits, as the engine's test app has; a test of the limits sets its own.
+      rateLimits: { enginePerMin: 1_000_000, metricsPerMin: 1_000_000 },
+      ...options.config,
+    },
     {
       db,
       processor: options.processor ?? succeedingProcessor(),

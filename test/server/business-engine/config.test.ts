@@ -18,11 +18,11 @@ function problemsOf(env: Record<string, string | undefined>): ConfigError {
 describe('loadEngineConfig', () => {
   it('reads a complete environment, with the documented defaults', async () => {
     const env = await testEngineEnv();
-    for (const name of ['ENGINE_HOST', 'ENGINE_PORT', 'ENGINE_DB', 'TTT_BASE_URL', 'SIGNUP_BONUS_CREDITS', 'RATE_LIMIT_VEND_PER_MIN', 'RATE_LIMIT_TRANSCRIBE_PER_MIN', 'UPSTREAM_TIMEOUT_MS', 'DOCS_DIR', 'LOG_LEVEL']) delete env[name];
+    for (const name of ['ENGINE_HOST', 'ENGINE_PORT', 'ENGINE_DB', 'TTT_BASE_URL', 'SIGNUP_BONUS_CREDITS', 'RATE_LIMIT_VEND_PER_MIN', 'RATE_LIMIT_TRANSCRIBE_PER_MIN', 'RATE_LIMIT_READ_PER_MIN', 'RATE_LIMIT_INTEGRATIONS_PER_MIN', 'RATE_LIMIT_ADMIN_PER_MIN', 'RATE_LIMIT_HEALTH_PER_MIN', 'UPSTREAM_TIMEOUT_MS', 'DOCS_DIR', 'LOG_LEVEL']) delete env[name];
     const config = loadEngineConfig(env);
     expect(config).toMatchObject({
       host: '127.0.0.1', port: 8787, dbPath: './data/business-engine.db', tttBaseUrl: 'http://127.0.0.1:8788', signupBonusCredits: 3,
-      rateLimits: { vendPerMin: 30, transcribePerMin: 30 }, upstreamTimeoutMs: 5000, sweepIntervalSec: 60, docsDir: 'docs-dist', logLevel: 'info',
+      rateLimits: { vendPerMin: 30, transcribePerMin: 30, readPerMin: 300, integrationsPerMin: 30, adminPerMin: 120, healthPerMin: 60 }, upstreamTimeoutMs: 5000, sweepIntervalSec: 60, docsDir: 'docs-dist', logLevel: 'info',
       userJwt: { mode: 'hs256' },
     });
     expect(config.tttKeys).toHaveLength(1);

@@ -2,12 +2,15 @@ import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components } from '../../../../generated/business-engine/schema.js';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { INTEGRATION_REPORT_TTL_MS } from '../../../../server/business-engine/health/cached-integration-check.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { refusedBaseUrl, startFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 
 type IntegrationReport = components['schemas']['IntegrationReport'];
 
+// Each check below needs a fresh report: step past the time one report answers for.
 const report = async (be: EngineTestApp): Promise<{ status: number; body: IntegrationReport }> => {
+  be.clock.ms += INTEGRATION_REPORT_TTL_MS;
   const { data, error, response } = await be.client.GET('/health/ttt-integration');
   return { status: response.status, body: (data ?? error) as unknown as IntegrationReport };
 };
@@ -98,6 +101,40 @@ describe('GET /health/ttt-integration', () => {
       expect(byName(body)['key_id_accepted']?.detail).toContain('Not checked');
     } finally {
       await down.close();
+    }
+  });
+
+  it('reaches TTTranscribe once for 100 concurrent calls, and again only once the report is 5 s old', async () => {
+    ttt.respond((req) => (req.target === '/.well-known/engine-auth' ? info(be.clock.ms / 1000) : { status: 200, body: { ok: true, valid: true, keyId, serverTime: be.clock.ms / 1000 } }));
+    be.clock.ms += INTEGRATION_REPORT_TTL_MS;
+    const upstreamCalls = () => ttt.requests.filter((r) => r.target === '/.well-known/engine-auth').length;
+    const before = upstreamCalls();
+    const answers = await Promise.all(Array.from({ length: 100 }, () => be.client.GET('/health/ttt-integration')));
+    expect(answers.map((a) => a.response.status)).toEqual(Array(100).fill(200));
+    expect(upstreamCalls() - before).toBe(1);
+    be.clock.ms += INTEGRATION_REPORT_TTL_MS - 1;
+    await be.client.GET('/health/ttt-integration');
+    expect(upstreamCalls() - before).toBe(1);
+    be.clock.ms += 1;
+    await be.client.GET('/health/ttt-integration');
+    expect(upstreamCalls() - before).toBe(2);
+  });
+
+  it('is rate-limited per client address (RATE_LIMIT_HEALTH_PER_MIN) with the RateLimit headers', async () => {
+    const limited = await startEngineTestApp({ env: { TTT_BASE_URL: await refusedBaseUrl(), RATE_LIMIT_HEALTH_PER_MIN: '2' } });
+    try {
+      const first = await limited.client.GET('/health/ttt-integration');
+      expect(first.response.headers.get('RateLimit-Policy')).toBe('"health";q=2;w=60');
+      expect(first.response.headers.get('RateLimit')).toMatch(/^"health";r=1;t=\d+$/);
+      await limited.client.GET('/health/ttt-integration');
+      const third = await limited.client.GET('/health/ttt-integration');
+      expect(third.response.status).toBe(429);
+      expect(third.error).toMatchObject({ code: 'rate_limited', details: { limit: 2, windowSec: 60 } });
+      expect(Number(third.response.headers.get('Retry-After'))).toBeGreaterThan(0);
+      expect(Number(third.response.headers.get('Retry-After'))).toBeLessThanOrEqual(60);
+      expect(third.response.headers.get('RateLimit')).toBe(`"health";r=0;t=${third.response.headers.get('Retry-After')}`);
+    } finally {
+      await limited.close();
     }
   });
 });
