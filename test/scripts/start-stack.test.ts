@@ -95,7 +95,7 @@ async function startStack(): Promise<Stack> {
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 70_000;
-  while (!output.includes('Ctrl-C stops both services.')) {
+  while (!output.includes('Ctrl-C stops both services')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
