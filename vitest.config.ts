@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Stops the run at once, naming any missing system tool (ffmpeg, pocketsphinx, espeak-ng, chromium) and its fix.
+    globalSetup: ['test/setup/system-tools.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 30_000,
