@@ -23,9 +23,11 @@ const dir = mkdtempSync(join(tmpdir(), 'pluct-stack-'));
 const envFile = join(dir, '.env');
 const dataDir = join(dir, 'data');
 const running: ChildProcess[] = [];
+const orphans: number[] = []; // services of a SIGKILLed stack, killed here should the test fail
 
 afterAll(() => {
   for (const child of running) if (child.exitCode === null && child.pid) killGroup(child.pid);
+  for (const pid of orphans.filter(alive)) process.kill(-pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -167,6 +169,7 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     const stack = await startStack();
     const services = servicePids(stack.child.pid as number);
     expect(services).toHaveLength(2);
+    orphans.push(...services);
     stack.child.kill('SIGKILL');
     await stack.exited;
     // Each service drains for up to 10 s (SHUTDOWN_GRACE_MS) after noticing; give it that and a little more.
