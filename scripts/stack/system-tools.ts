@@ -39,7 +39,7 @@ export function stackTools(env: Env): SystemTool[] {
   if ((env['TTT_TRANSCRIBER'] || 'pocketsphinx') === 'pocketsphinx') {
     const modelDir = env['TTT_POCKETSPHINX_MODEL_DIR'] || DEFAULT_MODEL_DIR;
     tools.push(
-      { name: 'pocketsphinx_continuous', kind: 'program', target: 'pocketsphinx_continuous', debianPackage: 'pocketsphinx', neededFor: 'speech recognition (the default engine)' },
+      { name: 'pocketsphinx_continuous', kind: 'program', target: 'pocketsphinx_continuous', debianPackage: 'pocketsphinx', neededFor: 'speech recognition, the default engine' },
       { name: 'pocketsphinx en-us model', kind: 'file', target: join(modelDir, 'en-us.lm.bin'), debianPackage: 'pocketsphinx-en-us', neededFor: 'speech recognition in US English' },
     );
   }

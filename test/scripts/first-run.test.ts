@@ -68,30 +68,54 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** `npm start` in its own process group (as a terminal would run it), with the curated PATH. */
+async function npmStart(extra: Record<string, string> = {}) {
+  const [enginePort, tttPort] = [await freePort(), await freePort()];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k)));
+  const run = `run${running.length}`;
+  const env = {
+    ...inherited,
+    PATH: bin,
+    PLUCT_ENV_FILE: join(dir, run, '.env'), PLUCT_DATA_DIR: join(dir, run, 'data'), PLUCT_BUILD_DOCS: '0', LOG_LEVEL: 'warn',
+    ENGINE_PORT: String(enginePort), TTT_PORT: String(tttPort), PLUCT_READY_TIMEOUT_MS: '90000',
+    TTT_POCKETSPHINX_MODEL_DIR: modelDir,
+    npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false',
+    ...extra,
+  };
+  mkdirSync(join(dir, run));
+  const stack = spawn(join(bin, 'npm'), ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.push(stack);
+  let output = '';
+  stack.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  stack.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => stack.once('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 120_000;
+  while (!output.includes('Ctrl-C stops both services')) {
+    if (stack.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { stack, env, enginePort, tttPort, exited, output: () => output };
+}
+
 describe('first run without the Debian packages (npm start, then the README commands)', { timeout: 240_000 }, () => {
-  it('installs the speech tools, then transcribes a local file', async () => {
+  it('with PLUCT_SYSTEM_PACKAGES=0: starts anyway, listing every missing tool with its command, transcription unavailable', async () => {
     curatedPath();
-    const [enginePort, tttPort] = [await freePort(), await freePort()];
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k)));
-    const env = {
-      ...inherited,
-      PATH: bin,
-      PLUCT_ENV_FILE: join(dir, '.env'), PLUCT_DATA_DIR: join(dir, 'data'), PLUCT_BUILD_DOCS: '0', LOG_LEVEL: 'warn',
-      ENGINE_PORT: String(enginePort), TTT_PORT: String(tttPort), PLUCT_READY_TIMEOUT_MS: '90000',
-      TTT_POCKETSPHINX_MODEL_DIR: modelDir,
-      npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false',
-    };
-    const stack = spawn(join(bin, 'npm'), ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    running.push(stack);
-    let output = '';
-    stack.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    stack.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => stack.once('exit', (code, signal) => resolve({ code, signal })));
-    const deadline = Date.now() + 120_000;
-    while (!output.includes('Ctrl-C stops both services')) {
-      if (stack.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
+    const { stack, exited, output } = await npmStart({ PLUCT_SYSTEM_PACKAGES: '0' });
+    const out = output();
+    expect(out).toContain('Missing system tools (transcription is unavailable until they are installed; then restart npm start):');
+    const fix = 'apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us (not run: PLUCT_SYSTEM_PACKAGES=0 is set)';
+    for (const tool of ['ffmpeg (decoding every media file before transcription)', 'pocketsphinx_continuous (speech recognition, the default engine)', 'pocketsphinx en-us model (speech recognition in US English)']) {
+      expect(out).toContain(`    ${tool}: ${fix}`);
     }
+    expect(out).toMatch(/Transcription +UNAVAILABLE with pocketsphinx: pocketsphinx_continuous is not installed/);
+    expect(() => readFileSync(aptLog, 'utf8')).toThrow(); // apt-get was never run
+    process.kill(-(stack.pid as number), 'SIGINT');
+    await exited;
+  });
+
+  it('installs the speech tools, then transcribes a local file', async () => {
+    const { stack, env, enginePort, tttPort, exited, output: read } = await npmStart();
+    const output = read();
 
     expect(output).toContain('npm start: ffmpeg, pocketsphinx_continuous, pocketsphinx en-us model are missing');
     expect(output).toContain('npm start: installing the Debian packages that provide them: apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us');
@@ -128,8 +152,8 @@ describe('first run without the Debian packages (npm start, then the README comm
     // ends itself with SIGINT, which a shell reports as exit status 130.
     process.kill(-(stack.pid as number), 'SIGINT');
     expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
-    expect(output).toContain('Stopping both services: each drains its requests');
-    expect(output).toContain('Both services stopped.');
+    expect(read()).toContain('Stopping both services: each drains its requests');
+    expect(read()).toContain('Both services stopped.');
     expect([await portFree(enginePort), await portFree(tttPort)]).toEqual([true, true]);
   });
 });
