@@ -7,7 +7,7 @@
  * and npm ends with SIGINT (status 130 in a shell).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ function which(program: string): string {
 
 /** A PATH with the bare minimum to run npm, and an apt-get that "installs" by linking the real tools into it. */
 function curatedPath(): void {
+  if (existsSync(bin)) return;
   mkdirSync(bin, { recursive: true });
   symlinkSync(process.execPath, join(bin, 'node'));
   for (const tool of ['npm', 'npx', 'sh']) symlinkSync(which(tool), join(bin, tool));
@@ -70,6 +71,7 @@ function portFree(port: number): Promise<boolean> {
 
 /** `npm start` in its own process group (as a terminal would run it), with the curated PATH. */
 async function npmStart(extra: Record<string, string> = {}) {
+  curatedPath();
   const [enginePort, tttPort] = [await freePort(), await freePort()];
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k)));
   const run = `run${running.length}`;
@@ -99,7 +101,6 @@ async function npmStart(extra: Record<string, string> = {}) {
 
 describe('first run without the Debian packages (npm start, then the README commands)', { timeout: 240_000 }, () => {
   it('with PLUCT_SYSTEM_PACKAGES=0: starts anyway, listing every missing tool with its command, transcription unavailable', async () => {
-    curatedPath();
     const { stack, exited, output } = await npmStart({ PLUCT_SYSTEM_PACKAGES: '0' });
     const out = output();
     expect(out).toContain('Missing system tools (transcription is unavailable until they are installed; then restart npm start):');
@@ -154,6 +155,14 @@ describe('first run without the Debian packages (npm start, then the README comm
     expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
     expect(read()).toContain('Stopping both services: each drains its requests');
     expect(read()).toContain('Both services stopped.');
+    expect([await portFree(enginePort), await portFree(tttPort)]).toEqual([true, true]);
+  });
+
+  it('stops both services when the npm process itself is SIGKILLed', async () => {
+    const { stack, enginePort, tttPort } = await npmStart({ TTT_TRANSCRIBER: 'none' });
+    process.kill(stack.pid as number, 'SIGKILL'); // npm only: its shell and the stack live on, orphaned
+    const deadline = Date.now() + 15_000; // a second to notice, up to 10 s of drain
+    while (!((await portFree(enginePort)) && (await portFree(tttPort))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect([await portFree(enginePort), await portFree(tttPort)]).toEqual([true, true]);
   });
 });
