@@ -171,7 +171,7 @@ export function planInstall(missing: readonly SystemTool[], machine: Machine): I
   const unpackaged = missing.filter((t) => t.brewFormula === undefined).map((tool) => ({
     tool,
     advice: tool.debianPackage.startsWith('pocketsphinx')
-      ? `no ${machine.platform} package provides ${tool.name} (Debian's ${tool.debianPackage}); configure another speech engine instead (docs/speech-engines.md)`
+      ? `npm start knows no ${machine.platform} package for ${tool.name} (Debian's ${tool.debianPackage}): install it yourself, or configure another speech engine (docs/speech-engines.md)`
       : `install ${tool.name} (Debian package ${tool.debianPackage}) and put it on PATH`,
   }));
   const manual = machine.platform === 'darwin' && brewable.length > 0

@@ -61,7 +61,7 @@ describe('system tools', () => {
     const mac = planInstall(missing, machine({ platform: 'darwin', env: stackEnv(empty) }));
     expect(mac).toMatchObject({ automatic: false, manual: 'brew install ffmpeg' });
     expect(mac.unpackaged.map((u) => [u.tool.name, u.advice])).toEqual([
-      ['pocketsphinx_continuous', expect.stringMatching(/no darwin package provides pocketsphinx_continuous .*docs\/speech-engines\.md/)],
+      ['pocketsphinx_continuous', expect.stringMatching(/knows no darwin package for pocketsphinx_continuous .*docs\/speech-engines\.md/)],
       ['pocketsphinx en-us model', expect.stringMatching(/configure another speech engine/)],
     ]);
     expect(planInstall(missing, machine({ env: stackEnv(empty) })).manual).toBe('install with your package manager: ffmpeg pocketsphinx pocketsphinx-en-us (their Debian names)');
