@@ -392,8 +392,8 @@ export const errorCatalog = {
     "title": "Insufficient credits",
     "responsibility": "caller",
     "retryable": false,
-    "guidance": "Add credits to the account, then vend a token again. Nothing was charged.",
-    "description": "The user has no credit left to pay for a service token. Nothing was charged. **Who acts:** the caller (the user). **Fix:** buy or be granted credits, then retry.",
+    "guidance": "Get credits granted to the account (an operator calls POST /admin/credits/grant; on a local stack run npx pluct credits grant --user <id> --amount <n>), then vend a token again. Nothing was charged.",
+    "description": "The user has no credit left to pay for a service token. Nothing was charged. **Who acts:** the caller (the user). **Fix:** get credits, then retry: every user receives `SIGNUP_BONUS_CREDITS` (default 3) once, and an operator adds more with `POST /admin/credits/grant` (on a local stack: `npx pluct credits grant --user <id> --amount <n>`).",
     "exampleDetails": {
       "balance": 0,
       "required": 1
@@ -526,7 +526,7 @@ export const jobFailureCatalog = {
     "title": "Media could not be fetched",
     "responsibility": "caller",
     "retryable": false,
-    "description": "TTTranscribe could not download the media: the host refused or timed out, answered an error status, redirected to a private address, or the link is a share page and no resolver is configured. **Who acts:** the caller (or the operator for the resolver). **Fix:** send a direct, public media URL.",
+    "description": "TTTranscribe could not download the media: the host refused or timed out, answered an error status, redirected to a private address, or the link is a share page and no resolver is configured. Loopback, private, link-local and other non-public addresses are refused unless the operator lists them in `TTT_ALLOW_PRIVATE_CIDRS` (the local stack of `npm start` allows `127.0.0.0/8,::1/128` so `pluct transcribe ./file` works; a production deployment must not allow them). **Who acts:** the caller (or the operator for the resolver). **Fix:** send a direct, public media URL.",
     "exampleMessage": "The media host answered 404 Not Found; check the link."
   },
   "media_too_large": {

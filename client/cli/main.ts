@@ -1,9 +1,10 @@
 /**
  * The `pluct` command line: `bin/pluct.js` registers tsx and calls {@link main}. Commands: transcribe, balance,
- * token mint, secret new, sign, doctor; `--help` works on every level.
+ * credits grant, token mint, secret new, sign, doctor; `--help` works on every level.
  */
 import { EXIT_OK, EXIT_USAGE, runCommand, type Command, type Io } from './command.js';
 import { balanceCommand } from './commands/balance.js';
+import { creditsGrantCommand } from './commands/credits-grant.js';
 import { doctorCommand } from './commands/doctor.js';
 import { secretNewCommand } from './commands/secret-new.js';
 import { signCommand } from './commands/sign.js';
@@ -11,7 +12,7 @@ import { tokenMintCommand } from './commands/token-mint.js';
 import { transcribeCommand } from './commands/transcribe.js';
 
 /** Every command, in the order `pluct --help` lists them. */
-export const commands: readonly Command[] = [transcribeCommand, balanceCommand, tokenMintCommand, secretNewCommand, signCommand, doctorCommand];
+export const commands: readonly Command[] = [transcribeCommand, balanceCommand, creditsGrantCommand, tokenMintCommand, secretNewCommand, signCommand, doctorCommand];
 
 /**
  * The process's streams and environment as an {@link Io}.

@@ -190,7 +190,9 @@ export interface components {
             /** Format: date-time */
             serverTime: string;
             transcriber: {
+                /** @description The speech engine in use (`TTT_TRANSCRIBER`): `pocketsphinx`, the program name of the command engine (e.g. `whisper-cli`), or `none`. */
                 engine: string;
+                /** @description The engine's model (e.g. `en-us`, or `TTT_TRANSCRIBER_MODEL` for the command engine), when known. */
                 model: string | null;
                 available: boolean;
                 /** @description Why the engine is unavailable, when it is. */
