@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { errorCatalog, errorTypeUrl, isErrorCode, type ErrorCode } from '../../generated/errors.js';
 import { ApiError } from '../shared/errors/api-error.js';
 import { createOperationMatcher, type OpenApiDocument } from '../shared/http/operation-matcher.js';
@@ -114,9 +114,18 @@ export function engineFaults(options: { spec: OpenApiDocument; decider: FaultDec
   };
 }
 
+/** What a failing TTTranscribe would answer: a catalog problem. */
+function answer(res: Response, status: number, code: 'service_unavailable' | 'internal_error', requestId: string | undefined, headers: Record<string, string>): void {
+  const meta = errorCatalog[code];
+  res.status(status).set(headers).type('application/problem+json').send(JSON.stringify({
+    type: errorTypeUrl(code), title: meta.title, status, detail: `Sandbox fault: TTTranscribe answered ${status}.`,
+    ok: false, code, requestId, retryable: meta.retryable, responsibility: meta.responsibility, guidance: meta.guidance,
+  }));
+}
+
 /**
- * In front of the sandbox's TTTranscribe: plays the upstream fault noted for the engine's request id. `down` drops
- * the connection (the gateway answers 503 upstream_unavailable), `error` answers 500 (502 upstream_error), `timeout`
+ * In front of the sandbox's TTTranscribe: plays the upstream fault noted for the engine's request id. `down` answers
+ * 503 (the gateway answers 503 upstream_unavailable), `error` answers 500 (502 upstream_error), `timeout`
  * never answers (504 upstream_timeout), `auth` spoils the engine's X-Engine-Auth so TTTranscribe refuses it
  * (502 upstream_auth_failure).
  *
@@ -129,19 +138,14 @@ export function tttFaults(options: { pending: PendingUpstreamFaults; upstreamTim
     const fault = typeof id === 'string' ? options.pending.get(id) : undefined;
     switch (fault) {
       case 'down':
-        req.socket.destroy();
+        answer(res, 503, 'service_unavailable', typeof id === 'string' ? id : undefined, { 'Retry-After': '5' });
         return;
       case 'timeout':
         setTimeout(() => req.socket.destroy(), options.upstreamTimeoutMs + 1_000).unref();
         return;
-      case 'error': {
-        const meta = errorCatalog.internal_error;
-        res.status(500).type('application/problem+json').send(JSON.stringify({
-          type: errorTypeUrl('internal_error'), title: meta.title, status: 500, detail: 'Sandbox fault: TTTranscribe failed.',
-          ok: false, code: 'internal_error', requestId: id, retryable: meta.retryable, responsibility: meta.responsibility, guidance: meta.guidance,
-        }));
+      case 'error':
+        answer(res, 500, 'internal_error', typeof id === 'string' ? id : undefined, {});
         return;
-      }
       case 'auth':
         req.headers['x-engine-auth'] = 'v1 sandbox-spoiled-signature';
         break;

@@ -108,7 +108,7 @@ const PROBLEMS: MagicInput[] = [
     balance(`Bearer ${UNKNOWN_INTEGRATION_TOKEN}`),
   ]),
   problem('integration_token_revoked', 'an integration token after `DELETE /v1/integrations/tokens/{tokenId}`', [
-    { method: 'POST', path: '/v1/integrations/tokens', authorization: user, body: { description: 'sandbox', scopes: ['credits:read'] }, save: { itk: 'token', itkId: 'tokenId' } },
+    { method: 'POST', path: '/v1/integrations/tokens', authorization: user, body: { description: 'sandbox', scopes: ['credits:read'] }, save: { itk: 'token', itkId: 'id' } },
     { method: 'DELETE', path: '/v1/integrations/tokens/{{itkId}}', authorization: user },
     balance('Bearer {{itk}}'),
   ]),
