@@ -7,6 +7,7 @@ import { compileRequestValidators } from './request-validator.js';
 import { requestContext, type ResponseObserver } from './request-context.js';
 import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
+import { refuseSandboxFaultHeader } from './sandbox-fault-header.js';
 
 /** What a service provides for one operation: its credential checks (run before validation) and its handler. */
 export interface OperationImplementation {
@@ -54,6 +55,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext({ logger, observers: options.onResponse ?? [], before: options.before ?? [] }));
+  app.use(refuseSandboxFaultHeader);
   options.extraRoutes?.(app);
 
   const match = createOperationMatcher(spec);
