@@ -132,7 +132,7 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
   it('runs the five steps with fetch from an allowed origin, reading exposed headers', async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}browser-app.html`);
-    const steps = await page.evaluate(([url, jwt]) => (window as unknown as { runFlow: (s: string, t: string) => Promise<Record<string, { status: number; requestId: string | null; retryAfter: string | null; json: Record<string, unknown> }>> }).runFlow(url, jwt), [sandbox, await mintFor('browser-user')] as const);
+    const steps = await page.evaluate(([url, jwt]) => (globalThis as unknown as { runFlow: (s: string, t: string) => Promise<Record<string, { status: number; requestId: string | null; retryAfter: string | null; json: Record<string, unknown> }>> }).runFlow(url, jwt), [sandbox, await mintFor('browser-user')] as const);
     expect(steps['balance']).toMatchObject({ status: 200, json: { balance: 3 } });
     expect(steps['balance']?.requestId).toMatch(/^req_/);
     expect(steps['vend']).toMatchObject({ status: 200, json: { balanceAfter: 2 } });
