@@ -76,7 +76,7 @@ export function loadSandboxOptions(argv: readonly string[], env: Env): SandboxOp
       problems.push({ variable: '--faults (PLUCT_SANDBOX_FAULTS)', message: `must name a readable JSON fault plan: ${message}` });
     }
   }
-  const latency = parsed.success ? parsed.data.latency ?? (plan['latency'] as string | undefined) : undefined;
+  const latency = raw['latency'] ?? (plan['latency'] as string | undefined);
   if (latency !== undefined) {
     try {
       parseLatency(latency);

@@ -148,7 +148,7 @@ export function drawLatency(latency: Latency, random: () => number): number {
     case 'uniform':
       return Math.round(latency.minMs + (latency.maxMs - latency.minMs) * random());
     case 'exponential':
-      return Math.min(MAX_LATENCY_MS, Math.round(-latency.meanMs * Math.log(1 - random())));
+      return Math.max(0, Math.min(MAX_LATENCY_MS, Math.round(-latency.meanMs * Math.log(1 - random()))));
   }
 }
 
