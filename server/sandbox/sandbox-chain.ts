@@ -15,6 +15,8 @@ import { openJobDatabase, type JobDatabase } from '../tttranscribe/jobs/database
 import { SANDBOX_MEDIA_HOST } from './magic-inputs.js';
 import { createSimulatedProcessor, simulatedProbe, type SeenJob } from './simulated-engine.js';
 
+const SWEEP_INTERVAL_MS = 60_000;
+
 /** The secrets of one sandbox run: generated in memory at start, never written anywhere, kept across resets. */
 export interface SandboxSecrets {
   readonly TTT_SHARED_SECRET: string;
@@ -108,6 +110,8 @@ export function buildChain(options: ChainOptions): SandboxChain {
       transcriber: simulatedProbe,
     });
     ttt.worker.start();
+    // As in production: unused tokens past their expiry are refunded, submitted jobs reconciled.
+    engine.sweeper.start(SWEEP_INTERVAL_MS);
     const jobs = db;
     let closed: Promise<void> | undefined;
     return {
