@@ -11,6 +11,9 @@ const asObject = (v: unknown): Json => (typeof v === 'object' && v !== null && !
 /**
  * The catalog codes each operation lists in its spec (the examples of its problem responses): a fault may only
  * produce a code the operation can answer, so a sandbox response never leaves the contract.
+ *
+ * @example
+ * listedCodes(engineSpec).get('vendToken')?.has('rate_limited'); // true
  */
 export function listedCodes(spec: OpenApiDocument): Map<string, Set<ErrorCode>> {
   const doc = spec as unknown as Json;

@@ -140,7 +140,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Draws one delay from a latency. */
+/**
+ * Draws one delay (ms) from a latency.
+ *
+ * @example
+ * drawLatency({ kind: 'uniform', minMs: 100, maxMs: 200 }, seededRandom(1)); // between 100 and 200
+ */
 export function drawLatency(latency: Latency, random: () => number): number {
   switch (latency.kind) {
     case 'fixed':
@@ -202,7 +207,12 @@ export function createFaultDecider(plan: FaultPlan): FaultDecider {
   };
 }
 
-/** Both: the run's decision first, the header's faults over it. */
+/**
+ * A request's faults: the run's decision, with the header's faults over it.
+ *
+ * @example
+ * mergeFaults({ latency }, { upstream: 'down' }); // { latency, upstream: 'down' }
+ */
 export function mergeFaults(run: RequestFaults, request: RequestFaults): RequestFaults {
   return { ...run, ...request };
 }

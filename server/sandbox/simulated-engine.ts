@@ -56,7 +56,12 @@ export function createSimulatedProcessor(options: SimulatedEngineOptions): JobPr
   };
 }
 
-/** GET /health's transcriber report for the simulated engine: always available. */
+/**
+ * GET /health's transcriber report for the simulated engine: always available.
+ *
+ * @example
+ * createApp(tttConfig, { db, processor, serviceTokenKeys, logger, transcriber: simulatedProbe });
+ */
 export const simulatedProbe: TranscriberProbe = () =>
   Promise.resolve({ engine: SIMULATED_ENGINE, model: SIMULATED_MODEL, available: true, reason: null });
 
