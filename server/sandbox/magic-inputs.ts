@@ -54,6 +54,9 @@ export interface UnreachableCode {
 }
 
 const user = 'Bearer {{userJwt}}';
+// Ids no sandbox ever issues (well-formed, so the request passes validation and reaches the look-up).
+const MISSING_JOB_ID = 'job_doesnotexist0001';
+const MISSING_INTEGRATION_TOKEN_ID = 'itk_01JD0000000000000000000000';
 const vend = (save = 'serviceToken'): MagicRequest => ({
   method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: `${save}-{{uid}}` }, save: { [save]: 'token' },
 });
@@ -115,8 +118,8 @@ const PROBLEMS: MagicInput[] = [
   problem('integration_token_expired', 'the fault `error=integration_token_expired` on a call made with an integration token', [
     balance(user, fault('error=integration_token_expired')),
   ]),
-  problem('integration_token_not_found', '`DELETE /v1/integrations/tokens/itk_01JD0000000000000000000000`', [
-    { method: 'DELETE', path: '/v1/integrations/tokens/itk_01JD0000000000000000000000', authorization: user },
+  problem('integration_token_not_found', `\`DELETE /v1/integrations/tokens/${MISSING_INTEGRATION_TOKEN_ID}\``, [
+    { method: 'DELETE', path: `/v1/integrations/tokens/${MISSING_INTEGRATION_TOKEN_ID}`, authorization: user },
   ]),
   problem('invalid_request', '`GET /v1/credits/ledger?limit=0`; or an unknown fault in the sandbox header', [
     { method: 'GET', path: '/v1/credits/ledger?limit=0', authorization: user },
@@ -131,8 +134,8 @@ const PROBLEMS: MagicInput[] = [
     { method: 'POST', path: '/v1/vend-token', authorization: user, headers: { 'Content-Type': 'text/plain' }, body: 'hello' },
   ]),
   problem('not_found', '`GET /v1/no-such-thing`', [{ method: 'GET', path: '/v1/no-such-thing', authorization: user }]),
-  problem('job_not_found', '`GET /ttt/status/job_doesnotexist0001`', [
-    { method: 'GET', path: '/ttt/status/job_doesnotexist0001', authorization: user },
+  problem('job_not_found', `\`GET /ttt/status/${MISSING_JOB_ID}\``, [
+    { method: 'GET', path: `/ttt/status/${MISSING_JOB_ID}`, authorization: user },
   ]),
   problem('method_not_allowed', '`DELETE /v1/credits/balance`', [{ method: 'DELETE', path: '/v1/credits/balance', authorization: user }]),
   problem('insufficient_credits', `\`POST /v1/vend-token\` as a user whose \`sub\` starts with \`${NO_CREDITS_PREFIX}\``, [

@@ -39,10 +39,11 @@ describe('the magic-input registry covers the catalog', () => {
 });
 
 describe('every magic input produces its code through the normal API', () => {
+  // The upstream timeout is short (the fault upstream=timeout waits past it) yet well above a loaded machine's hop.
   let sandbox: RunningSandbox;
   let n = 0;
   beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0, jobDurationMs: 100, upstreamTimeoutMs: 300, logLevel: 'silent' });
+    sandbox = await startSandbox({ port: 0, jobDurationMs: 100, upstreamTimeoutMs: 2_000, logLevel: 'silent' });
   });
   afterAll(async () => {
     await sandbox?.close();
