@@ -49,7 +49,7 @@ export interface RunningSandbox {
   readonly server: Server;
   /** Mints a user JWT this sandbox accepts (as `POST /sandbox/tokens` does). */
   userJwt(request?: TokenRequest): Promise<string>;
-  state(): SandboxState;
+  state(): Promise<SandboxState>;
   /** Empties both databases and the run's fault sequence; keeps the secrets (tokens stay valid). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -107,38 +107,40 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const key = new TextEncoder().encode(secrets.USER_JWT_SECRET);
     return async (req, _res, next) => {
       const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
-      if (match) {
-        try {
+      let sub: unknown;
+      try {
+        if (match) {
           await compactVerify(match[1] as string, key, { algorithms: ['HS256'] });
-          const sub = decodeJwt(match[1] as string).sub;
-          if (typeof sub === 'string' && sub !== '' && sub.length <= 128 && !users.has(sub)) {
-            users.add(sub);
-            if (!sub.startsWith(NO_CREDITS_PREFIX) && startingCredits > 0) {
-              current().engine.ledger.grant(sub, startingCredits, 'bonus', { reason: 'signup_bonus', requestId: null });
-            }
-          }
-        } catch {
-          // Not a user JWT of this sandbox: the engine answers it.
+          sub = decodeJwt(match[1] as string).sub;
+        }
+      } catch {
+        // Not a user JWT of this sandbox: the engine answers it.
+      }
+      if (typeof sub === 'string' && sub !== '' && sub.length <= 128 && !users.has(sub)) {
+        users.add(sub);
+        if (!sub.startsWith(NO_CREDITS_PREFIX) && startingCredits > 0) {
+          await current().engine.ledger.grant(sub, startingCredits, 'bonus', { reason: 'signup_bonus', requestId: null });
         }
       }
       next();
     };
   }
 
-  function sandboxState(): SandboxState {
+  // Awaited although SQLite answers synchronously: a store that becomes async (another database) still fits.
+  async function sandboxState(): Promise<SandboxState> {
     const c = current();
     return {
-      users: [...users].sort().map((userId) => {
-        const b = c.engine.ledger.ensureUser(userId, null);
+      users: await Promise.all([...users].sort().map(async (userId) => {
+        const b = await c.engine.ledger.ensureUser(userId, null);
         return { userId, balance: b.balance, main: b.main, bonus: b.bonus };
-      }),
-      jobs: [...jobs.values()].map(({ jobId, url }) => {
-        const job = c.ttt.store.get(jobId);
+      })),
+      jobs: await Promise.all([...jobs.values()].map(async ({ jobId, url }) => {
+        const job = await c.ttt.store.get(jobId);
         return {
           jobId, url, status: job?.status ?? 'unknown', stage: job?.stage ?? null, progress: job?.progress ?? 0,
           errorCode: job?.errorCode ?? null, transcript: job?.transcript ?? null,
         };
-      }),
+      })),
     };
   }
 

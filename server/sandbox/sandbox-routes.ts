@@ -22,15 +22,15 @@ export interface SandboxState {
  * root.use('/sandbox', sandboxRoutes({ state, reset, mint, logger }));
  */
 export function sandboxRoutes(deps: {
-  state: () => SandboxState;
+  state: () => Promise<SandboxState>;
   reset: () => Promise<void>;
   mint: (request: TokenRequest) => Promise<{ token: string; sub: string; expiresAt: string }>;
   logger: Logger;
 }): Router {
   const router = express.Router();
   router.use(express.json({ limit: '16kb' }));
-  router.get('/state', (_req, res) => {
-    res.json({ ok: true, ...deps.state() });
+  router.get('/state', async (_req, res) => {
+    res.json({ ok: true, ...(await deps.state()) });
   });
   router.post('/reset', async (_req, res) => {
     await deps.reset();
