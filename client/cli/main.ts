@@ -6,6 +6,7 @@ import { EXIT_OK, EXIT_USAGE, runCommand, type Command, type Io } from './comman
 import { balanceCommand } from './commands/balance.js';
 import { creditsGrantCommand } from './commands/credits-grant.js';
 import { doctorCommand } from './commands/doctor.js';
+import { runSandbox, SANDBOX_SUMMARY } from './commands/sandbox.js';
 import { secretNewCommand } from './commands/secret-new.js';
 import { signCommand } from './commands/sign.js';
 import { tokenMintCommand } from './commands/token-mint.js';
@@ -43,6 +44,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.out(overview());
     return first === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  // The sandbox parses its own flags (server/sandbox/config.ts): everything after `sandbox` goes to it as given.
+  if (first === 'sandbox') return runSandbox(argv.slice(1), io);
   const single = commands.find((c) => c.name === first);
   if (single) return runCommand(single, argv.slice(1), io);
   const group = commands.filter((c) => c.name.startsWith(`${first} `));
@@ -62,7 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 function overview(): string {
-  const rows = commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n');
+  const rows = [...commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`), `  ${'sandbox'.padEnd(14)}${SANDBOX_SUMMARY}`].join('\n');
   return `Usage: pluct <command> [options]
 
 The Pluct command line: the SDK's transcription flow, dev tokens and secrets, and deployment checks.

@@ -75,6 +75,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -98,6 +103,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -121,6 +131,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -144,6 +159,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -167,6 +187,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path: {
                 /** @description The id returned when the job was submitted. */
@@ -939,6 +964,11 @@ export interface components {
     parameters: {
         /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
         XRequestId: string;
+        /**
+         * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+         * @example latency=250; upstream=down
+         */
+        SandboxFault: string;
         /** @description The id returned when the job was submitted. */
         JobId: string;
     };
@@ -1062,6 +1092,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1099,6 +1134,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1131,6 +1171,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1174,6 +1219,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1218,6 +1268,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path: {
                 /** @description The id returned when the job was submitted. */

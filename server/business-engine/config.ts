@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -118,6 +119,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     // A scraper holds the metrics token; if it were the admin token, the scraper could grant credits.
     problems.push({ variable: 'ENGINE_METRICS_TOKEN', message: 'must differ from ADMIN_TOKEN (it is given to the metrics scraper)' });
   }
+  problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !base || !tttKeys || !userJwt || !serviceTokenKey) {
     throw new ConfigError(dedupe(problems));
   }

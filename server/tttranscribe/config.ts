@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
 import { mediaOptionsFromEnv } from './media-config.js';
@@ -82,6 +83,7 @@ export function loadConfig(env: Env): TttConfig {
   }
   const media = mediaOptionsFromEnv(set);
   if (!media.ok) problems.push(...media.problems);
+  problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !parsed.success || !media.ok) throw new ConfigError(problems);
 
   const e = parsed.data;

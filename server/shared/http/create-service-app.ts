@@ -7,6 +7,7 @@ import { compileRequestValidators } from './request-validator.js';
 import { requestContext, type ResponseObserver } from './request-context.js';
 import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
+import { refuseSandboxFaultHeader } from './sandbox-fault-header.js';
 
 const MALFORMED_ENCODING = 'must be valid percent-encoded UTF-8';
 const BYTE_ORDER_MARK = 'must not start with a byte-order mark (U+FEFF)';
@@ -59,6 +60,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext({ logger, observers: options.onResponse ?? [], before: options.before ?? [] }));
+  app.use(refuseSandboxFaultHeader);
   options.extraRoutes?.(app);
 
   const match = createOperationMatcher(spec);
