@@ -15,6 +15,7 @@ import { createServiceTokenVerifier, serviceTokenAuth } from './auth/service-tok
 import { createTranscriptionJob } from './handlers/create-transcription-job.js';
 import { getEngineAuthInfo } from './handlers/get-engine-auth-info.js';
 import { getHealth, type BuildInfo } from './handlers/get-health.js';
+import { getJobByIdempotencyKey } from './handlers/get-job-by-idempotency-key.js';
 import { getJobStatus } from './handlers/get-job-status.js';
 import { getMetrics } from './handlers/get-metrics.js';
 import { validateEngineAuth } from './handlers/validate-engine-auth.js';
@@ -134,6 +135,7 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
         handler: createTranscriptionJob({ store, allowedMediaHosts: config.allowedMediaHosts, onQueued: () => worker.notify() }),
       },
       getJobStatus: { auth: signedByEngine, handler: getJobStatus({ store }) },
+      getJobByIdempotencyKey: { auth: signedByEngine, handler: getJobByIdempotencyKey({ store }) },
       validateEngineAuth: { auth: signedByEngine, handler: validateEngineAuth({ now }) },
       getMetrics: {
         auth: metricsTokenAuth({ token: config.metricsToken, now, logger: deps.logger, engineAuthKeys: config.engineAuthKeys }),

@@ -29,6 +29,9 @@ const MIGRATIONS: readonly string[] = [
      updated_at    INTEGER NOT NULL
    ) STRICT;
    CREATE INDEX jobs_by_status ON jobs (status, submitted_at);`,
+  // The caller's Idempotency-Key (issue 18): one job per key.
+  `ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+   CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;`,
 ];
 
 /**

@@ -23,6 +23,8 @@ export interface JobRecord {
   readonly engine: string | null;
   readonly model: string | null;
   readonly requestId: string | null;
+  /** The submitter's Idempotency-Key, when it sent one. */
+  readonly idempotencyKey: string | null;
   readonly attempts: number;
   readonly submittedAt: number;
   readonly startedAt: number | null;
@@ -37,15 +39,26 @@ export interface NewJob {
   readonly url: string;
   readonly language: string | null;
   readonly requestId: string | null;
+  /** The caller's Idempotency-Key (unique across jobs), or null. */
+  readonly idempotencyKey: string | null;
 }
 
-/** The outcome of an insert: the new job, or the job the same token already created. */
-export type InsertJobResult = { readonly ok: true; readonly job: JobRecord } | { readonly ok: false; readonly existingJobId: string };
+/**
+ * The outcome of an insert: `created`; `replayed` (the same Idempotency-Key and token already created `job`);
+ * `token_used` (the token already created another job); `key_reused` (the key belongs to another token's job).
+ */
+export type InsertJobResult =
+  | { readonly outcome: 'created'; readonly job: JobRecord }
+  | { readonly outcome: 'replayed'; readonly job: JobRecord }
+  | { readonly outcome: 'token_used'; readonly existingJobId: string }
+  | { readonly outcome: 'key_reused'; readonly existingJobId: string };
 
 export interface JobStore {
-  /** Stores a queued job unless a job with the same token `jti` exists (UNIQUE, in one transaction). */
+  /** Stores a queued job unless a job with the same token `jti` or Idempotency-Key exists (both UNIQUE). */
   insert(job: NewJob): InsertJobResult;
   get(id: string): JobRecord | undefined;
+  /** The job stored under an Idempotency-Key. */
+  getByIdempotencyKey(key: string): JobRecord | undefined;
   /** Atomically moves the oldest queued job to processing (stage fetching) and returns it. */
   claimNext(): JobRecord | undefined;
   /** Records stage and progress of a job that is still processing. */
@@ -76,6 +89,7 @@ const toRecord = (r: Row): JobRecord => ({
   engine: (r['engine'] as string | null) ?? null,
   model: (r['model'] as string | null) ?? null,
   requestId: (r['request_id'] as string | null) ?? null,
+  idempotencyKey: (r['idempotency_key'] as string | null) ?? null,
   attempts: r['attempts'] as number,
   submittedAt: r['submitted_at'] as number,
   startedAt: (r['started_at'] as number | null) ?? null,
@@ -95,10 +109,12 @@ const toRecord = (r: Row): JobRecord => ({
 export function createJobStore(db: JobDatabase, options: { now?: () => number } = {}): JobStore {
   const now = options.now ?? Date.now;
   const s = {
-    insert: db.prepare(`INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress, request_id, submitted_at, updated_at)
-      VALUES (@id, @tokenJti, @subject, @url, @language, 'queued', 'queued', 0, @requestId, @now, @now)
-      ON CONFLICT (token_jti) DO NOTHING RETURNING *`),
+    insert: db.prepare(`INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress, request_id, idempotency_key,
+        submitted_at, updated_at)
+      VALUES (@id, @tokenJti, @subject, @url, @language, 'queued', 'queued', 0, @requestId, @idempotencyKey, @now, @now)
+      ON CONFLICT DO NOTHING RETURNING *`),
     byJti: db.prepare('SELECT id FROM jobs WHERE token_jti = ?').pluck(),
+    byKey: db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?'),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     claim: db.prepare(`UPDATE jobs SET status = 'processing', stage = 'fetching', progress = 0, attempts = attempts + 1,
         started_at = @now, updated_at = @now
@@ -118,8 +134,8 @@ export function createJobStore(db: JobDatabase, options: { now?: () => number } 
 
   const insertTx = db.transaction((job: NewJob): InsertJobResult => {
     const row = s.insert.get({ ...job, now: now() }) as Row | undefined;
-    if (row) return { ok: true, job: toRecord(row) };
-    return { ok: false, existingJobId: s.byJti.get(job.tokenJti) as string };
+    if (row) return { outcome: 'created', job: toRecord(row) };
+    return conflictOutcome(job, (key) => s.byKey.get(key) as Row | undefined, (jti) => s.byJti.get(jti) as string | undefined);
   });
   const recoverTx = db.transaction((maxAttempts: number) => {
     const requeued: string[] = [];
@@ -154,6 +170,14 @@ export function createJobStore(db: JobDatabase, options: { now?: () => number } 
         throw translateSqliteError(error, 'read the job');
       }
     },
+    getByIdempotencyKey(key) {
+      try {
+        const row = s.byKey.get(key) as Row | undefined;
+        return row && toRecord(row);
+      } catch (error) {
+        throw translateSqliteError(error, 'read the job');
+      }
+    },
     claimNext() {
       const row = s.claim.get({ now: now() }) as Row | undefined;
       return row && toRecord(row);
@@ -181,4 +205,19 @@ export function createJobStore(db: JobDatabase, options: { now?: () => number } 
       }
     },
   };
+}
+
+/**
+ * Why an insert hit a UNIQUE constraint: the Idempotency-Key decides first (the same token replays its job, another
+ * token's is `key_reused`), then the token's single use.
+ */
+function conflictOutcome(job: NewJob, byKey: (key: string) => Row | undefined, byJti: (jti: string) => string | undefined): InsertJobResult {
+  const keyed = job.idempotencyKey === null ? undefined : byKey(job.idempotencyKey);
+  if (keyed) {
+    const record = toRecord(keyed);
+    return record.tokenJti === job.tokenJti ? { outcome: 'replayed', job: record } : { outcome: 'key_reused', existingJobId: record.id };
+  }
+  const existingJobId = byJti(job.tokenJti);
+  if (existingJobId === undefined) throw new Error('the job insert conflicted, yet no job holds its token or key');
+  return { outcome: 'token_used', existingJobId };
 }

@@ -177,9 +177,9 @@ describe('crash recovery', () => {
     // The "crashed" process: two jobs claimed (processing), never finished, database closed.
     const crashed = openJobDatabase(dbPath);
     const store = createJobStore(crashed, { now: () => T0_MS });
-    const job = (id: string, jti: string) => ({ id, tokenJti: jti, subject: 'user-1', url: URL_OK, language: null, requestId: null });
-    expect(store.insert(job('job_RECOVER000000000000000001', 'jti-a')).ok).toBe(true);
-    expect(store.insert(job('job_POISON0000000000000000001', 'jti-b')).ok).toBe(true);
+    const job = (id: string, jti: string) => ({ id, tokenJti: jti, subject: 'user-1', url: URL_OK, language: null, requestId: null, idempotencyKey: null });
+    expect(store.insert(job('job_RECOVER000000000000000001', 'jti-a')).outcome).toBe('created');
+    expect(store.insert(job('job_POISON0000000000000000001', 'jti-b')).outcome).toBe('created');
     store.claimNext();
     store.claimNext();
     crashed.prepare(`UPDATE jobs SET attempts = 3 WHERE id = 'job_POISON0000000000000000001'`).run();
