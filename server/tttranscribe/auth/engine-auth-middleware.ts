@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
+import { createEngineAuthVerifier, type EngineAuthNonceStore, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
 import { hasBody } from '../../shared/http/has-body.js';
 
@@ -11,15 +11,17 @@ export const ENGINE_AUTH_TOLERANCE_SEC = 300;
 export const ENGINE_AUTH_REPLAY_WINDOW_SEC = 600;
 
 /**
- * The verifier TTTranscribe uses: the shared module's, with the published tolerance and replay window.
+ * The verifier TTTranscribe uses: the shared module's, with the published tolerance and replay window, and the
+ * spent nonces in `nonceStore` (the job database's table, shared by every replica on it).
  *
  * @example
- * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now());
+ * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now(), storage.nonces);
  */
-export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number): EngineAuthVerifier {
+export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number, nonceStore?: EngineAuthNonceStore): EngineAuthVerifier {
   return createEngineAuthVerifier({
     keys,
     now,
+    ...(nonceStore ? { nonceStore } : {}),
     toleranceSec: ENGINE_AUTH_TOLERANCE_SEC,
     replayWindowSec: ENGINE_AUTH_REPLAY_WINDOW_SEC,
   });
@@ -54,14 +56,20 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
     },
   });
 
-  const check: RequestHandler = (req, res, next) => {
-    const result = verifier.verify({
-      header: req.get(ENGINE_AUTH_HEADER),
-      method: req.method,
-      target: req.originalUrl,
-      body: rawBody(req),
-      bearerToken: bearerTokenFromAuthorization(req.get('authorization')),
-    });
+  const check: RequestHandler = async (req, res, next) => {
+    let result;
+    try {
+      result = await verifier.verify({
+        header: req.get(ENGINE_AUTH_HEADER),
+        method: req.method,
+        target: req.originalUrl,
+        body: rawBody(req),
+        bearerToken: bearerTokenFromAuthorization(req.get('authorization')),
+      });
+    } catch (error) {
+      next(error); // the nonce store failed (database lost): translated there into a retryable 503
+      return;
+    }
     if (!result.ok) {
       next(new ApiError(result.code, result.message, { details: result.details }));
       return;
@@ -73,12 +81,12 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
 
   return (req, res, next) => {
     if (!hasUnreadBody(req)) {
-      check(req, res, next);
+      void check(req, res, next);
       return;
     }
     readRaw(req, res, (error?: unknown) => {
       if (error) next(error);
-      else check(req, res, next);
+      else void check(req, res, next);
     });
   };
 }

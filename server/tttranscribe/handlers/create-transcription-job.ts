@@ -26,11 +26,11 @@ export function createTranscriptionJob(deps: {
   /** Called once a job is stored (the worker's `notify`). */
   onQueued: () => void;
 }): RequestHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const token = res.locals['serviceToken'] as ServiceTokenClaims;
     const body = req.body as TranscribeRequest;
     checkMediaUrl(body.url, deps.allowedMediaHosts);
-    const inserted = deps.store.insert({
+    const inserted = await deps.store.insert({
       id: newJobId(),
       tokenJti: token.jti,
       subject: token.sub,

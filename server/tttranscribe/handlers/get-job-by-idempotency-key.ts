@@ -12,9 +12,9 @@ import type { JobStore } from '../jobs/job-store.js';
  * operations: { getJobByIdempotencyKey: { auth: engineAuth({ verifier, bodyLimitBytes }), handler: getJobByIdempotencyKey({ store }) } }
  */
 export function getJobByIdempotencyKey(deps: { store: JobStore }): RequestHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const key = String(req.params['key']);
-    const job = deps.store.getByIdempotencyKey(key);
+    const job = await deps.store.getByIdempotencyKey(key);
     if (!job) {
       throw new ApiError('job_not_found', `No job was stored under Idempotency-Key ${key}.`, { details: { idempotencyKey: key } });
     }
