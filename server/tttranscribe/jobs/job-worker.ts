@@ -93,7 +93,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   let shutdown = new AbortController();
   const running = new Map<string, Promise<void>>();
   let started = false;
-  let pumping = false;
+  let pumping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   function progressWriter(jobId: string, isSettled: () => boolean): (stage: JobStage, progress: number) => void {
@@ -194,28 +194,30 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   function launch(job: JobRecord): Promise<void> {
     const promise = runJob(job).finally(() => {
       running.delete(job.id);
-      if (started) void pump();
+      // After any pump in flight (it may be about to stop looking), so the freed slot is filled now.
+      if (started) void (pumping ?? Promise.resolve()).then(() => (started ? pump() : undefined));
     });
     running.set(job.id, promise);
     return promise;
   }
 
-  async function pump(): Promise<void> {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (started && running.size < concurrency) {
-        const job = await claim();
-        if (!job) return;
-        if (!started) {
-          // stop() came while the claim was in flight: hand the job straight back rather than run it unwatched.
-          await store.release(job.id, id).catch((error: unknown) => logger.warn({ jobId: job.id, err: error }, 'could not requeue a job claimed during shutdown'));
-          return;
-        }
-        void launch(job);
+  function pump(): Promise<void> {
+    pumping ??= claimWhileFree().finally(() => {
+      pumping = undefined;
+    });
+    return pumping;
+  }
+
+  async function claimWhileFree(): Promise<void> {
+    while (started && running.size < concurrency) {
+      const job = await claim();
+      if (!job) return;
+      if (!started) {
+        // stop() came while the claim was in flight: hand the job straight back rather than run it unwatched.
+        await store.release(job.id, id).catch((error: unknown) => logger.warn({ jobId: job.id, err: error }, 'could not requeue a job claimed during shutdown'));
+        return;
       }
-    } finally {
-      pumping = false;
+      void launch(job);
     }
   }
 
@@ -257,6 +259,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     async stop({ graceMs = 10_000 } = {}) {
       started = false;
       clearInterval(timer);
+      await pumping; // a claim in flight either launches before this or hands its job back
       const all = () => Promise.all(running.values()).then(() => undefined);
       if (running.size === 0) return;
       let graceTimer: NodeJS.Timeout | undefined;
@@ -271,7 +274,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       }
     },
     notify() {
-      if (started) setImmediate(() => void pump());
+      if (started) setImmediate(() => void (pumping ?? Promise.resolve()).then(() => (started ? pump() : undefined)));
     },
     runOnce,
     async drain() {
