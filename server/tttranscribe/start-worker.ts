@@ -41,6 +41,8 @@ export async function startTttWorker(config: TttConfig, options: { logger?: Logg
     maxAttempts: config.jobMaxAttempts,
   });
   worker.start();
+  // The worker's own timers are unref'd (in the API the HTTP server keeps the process alive); here this does.
+  const keepAlive = setInterval(() => undefined, 60_000);
   logger.info({
     worker: worker.id,
     db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
@@ -60,6 +62,7 @@ export async function startTttWorker(config: TttConfig, options: { logger?: Logg
       closed ??= (async () => {
         logger.info({ graceMs }, 'TTTranscribe worker stopping');
         await worker.stop({ graceMs });
+        clearInterval(keepAlive);
         await storage.close();
         logger.info('TTTranscribe worker stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
