@@ -150,6 +150,32 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
       expect((await statusOf(ttt, jobId))?.status).toBe('completed');
     });
 
+    it('a job claimed while the worker stops is handed back to the queue, never run unwatched', async () => {
+      const gate = gatedProcessor();
+      current = gate.processor;
+      const jobId = await submit(ttt);
+      const claimNext = ttt.service.store.claimNext.bind(ttt.service.store);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const spy = vi.spyOn(ttt.service.store, 'claimNext').mockImplementation(async (lease) => {
+        await held; // the claim is still in flight when stop() is called
+        return claimNext(lease);
+      });
+      try {
+        ttt.service.worker.start();
+        await vi.waitFor(() => expect(spy).toHaveBeenCalled());
+        const stopped = ttt.service.worker.stop();
+        release();
+        await stopped;
+        expect(gate.started).toEqual([]);
+        expect(await statusOf(ttt, jobId)).toMatchObject({ status: 'queued', stage: 'queued', startedAt: null });
+      } finally {
+        spy.mockRestore();
+      }
+      current = succeedingProcessor();
+      await ttt.service.worker.drain();
+    });
+
     it('on shutdown, a job still running after the grace period is aborted and requeued', async () => {
       current = abortAwareProcessor();
       const jobId = await submit(ttt);
