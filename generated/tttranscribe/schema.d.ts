@@ -60,9 +60,35 @@ export interface paths {
         put?: never;
         /**
          * Submit a transcription job
-         * @description Validates the URL, stores the job and answers 202 at once; a worker then moves it through `fetching`, `decoding` and `transcribing`. Needs X-Engine-Auth and the user's service token (`scope: ttt:transcribe`); a token submits at most one job (`service_token_already_used`).
+         * @description Validates the URL, stores the job and answers 202 at once; a worker then moves it through `fetching`, `decoding` and `transcribing`. Needs X-Engine-Auth and the user's service token (`scope: ttt:transcribe`); a token submits at most one job (`service_token_already_used`). An optional `Idempotency-Key` makes the submission safe to repeat across a crash of the caller: it is stored with the job (unique); the same key again with the same service token answers 202 with the job it created (the first answer's body, header `Idempotent-Replayed: true`) and creates nothing, concurrent submissions with one key create exactly one job, and the key with another service token is `idempotency_key_reused` (its `details.clientRequestId` is the key). `GET /jobs/by-idempotency-key/{key}` finds the job later.
          */
         post: operations["createTranscriptionJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/by-idempotency-key/{key}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The `Idempotency-Key` a job was submitted with. */
+                key: components["parameters"]["IdempotencyKeyPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The job stored under an idempotency key
+         * @description The status of the job a `POST /transcribe` with this `Idempotency-Key` created, exactly as `GET /status/{jobId}` gives it, or `job_not_found` when no job was stored under the key. The Business Engine uses it to recover a submission it may have forwarded before a crash: link the job, or refund the credit when TTTranscribe never stored it. Needs X-Engine-Auth.
+         */
+        get: operations["getJobByIdempotencyKey"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -310,6 +336,18 @@ export interface components {
         };
     };
     responses: {
+        /** @description The URL is not accepted, or the Idempotency-Key was already used with another service token. */
+        UnsupportedUrlOrIdempotencyKeyReused: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No operation exists at this path (returned for any request that matches no operation). */
         NotFound: {
             headers: {
@@ -427,18 +465,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The media URL cannot be transcribed. */
-        UnsupportedUrl: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description Too many requests. */
         RateLimited: {
             headers: {
@@ -498,6 +524,10 @@ export interface components {
         };
     };
     parameters: {
+        /** @description A key of the caller's choosing (the Business Engine's submission key), stored with the job; repeating it with the same service token finds the same job instead of creating one. */
+        IdempotencyKeyHeader: string;
+        /** @description The `Idempotency-Key` a job was submitted with. */
+        IdempotencyKeyPath: string;
         /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
         XRequestId: string;
         /** @description The id returned when the job was submitted. */
@@ -582,6 +612,8 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /** @description A key of the caller's choosing (the Business Engine's submission key), stored with the job; repeating it with the same service token finds the same job instead of creating one. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyHeader"];
             };
             path?: never;
             cookie?: never;
@@ -600,6 +632,8 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The job's status URL. */
                     Location?: string;
+                    /** @description `true` when this answers a repeated `Idempotency-Key`: the job already existed and nothing was created. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -612,7 +646,42 @@ export interface operations {
             409: components["responses"]["ServiceTokenAlreadyUsed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnsupportedUrl"];
+            422: components["responses"]["UnsupportedUrlOrIdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getJobByIdempotencyKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
+                "X-Request-ID"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The `Idempotency-Key` a job was submitted with. */
+                key: components["parameters"]["IdempotencyKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["EngineAuthFailed"];
+            404: components["responses"]["JobNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

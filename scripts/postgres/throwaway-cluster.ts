@@ -16,6 +16,10 @@ export interface ThrowawayCluster {
   createDatabase(name: string): Promise<string>;
   /** Stops the server (fast shutdown) and deletes its folder. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its data (to test a database lost mid-run); `resume()` starts it again. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 export interface ThrowawayClusterOptions {
@@ -97,9 +101,11 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
     ...options.settings,
   };
   const serverArgs = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
-  await run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', serverArgs, '-w', '-t', '60', 'start'], asUser);
+  const start = () => run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', serverArgs, '-w', '-t', '60', 'start'], asUser);
+  await start();
   const url = (name: string) => `postgres://pluct@127.0.0.1:${port}/${name}`;
   let stopped = false;
+  let paused = false;
   return {
     adminUrl: url('postgres'),
     port,
@@ -115,11 +121,19 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
       }
       return url(name);
     },
+    async pause() {
+      await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], asUser);
+      paused = true;
+    },
+    async resume() {
+      await start();
+      paused = false;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], asUser);
+        if (!paused) await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], asUser);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -16,14 +16,16 @@ import { createServiceTokenVerifier, serviceTokenAuth } from './auth/service-tok
 import { createTranscriptionJob } from './handlers/create-transcription-job.js';
 import { getEngineAuthInfo } from './handlers/get-engine-auth-info.js';
 import { getHealth, type BuildInfo } from './handlers/get-health.js';
+import { getJobByIdempotencyKey } from './handlers/get-job-by-idempotency-key.js';
 import { getJobStatus } from './handlers/get-job-status.js';
 import { getMetrics } from './handlers/get-metrics.js';
 import { validateEngineAuth } from './handlers/validate-engine-auth.js';
 import type { JobDatabase } from './jobs/database.js';
 import type { JobProcessor } from './jobs/job-processor.js';
-import { JOB_STATES, jobStateCounts } from './jobs/job-state-counts.js';
-import { createJobStore, type JobStore } from './jobs/job-store.js';
+import { JOB_STATES } from './jobs/job-state-counts.js';
+import type { JobStore } from './jobs/job-store.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
+import { sqliteStorage, type TttStorage } from './jobs/storage.js';
 import type { TranscriberProbe } from './transcriber-status.js';
 import { DEFAULT_TTT_RATE_LIMITS, tttCallerKey, tttRateLimits, type TttRateLimitConfig } from './ttt-rate-limits.js';
 
@@ -41,6 +43,10 @@ export interface TttAppConfig {
   readonly allowedMediaHosts: readonly string[];
   readonly workerConcurrency: number;
   readonly jobTimeoutSec: number;
+  /** TTT_JOB_LEASE_SEC (default 30). */
+  readonly jobLeaseSec?: number;
+  /** TTT_JOB_MAX_ATTEMPTS (default 3). */
+  readonly jobMaxAttempts?: number;
   /** Validate every response against the spec (tests): a violation becomes a 500 naming the field. */
   readonly validateResponses?: boolean;
   readonly bodyLimitBytes?: number;
@@ -52,8 +58,13 @@ export interface TttAppConfig {
 
 /** What the app is built from; tests pass doubles and a frozen clock. */
 export interface TttAppDeps {
-  /** The job database (openJobDatabase); the caller closes it after `worker.stop()`. */
-  readonly db: JobDatabase;
+  /**
+   * Jobs and spent nonces (openTttStorage: SQLite or PostgreSQL); the caller closes it after `worker.stop()`.
+   * Or `db`, an open SQLite job database (openJobDatabase), wrapped here.
+   */
+  readonly storage?: TttStorage;
+  /** An open SQLite job database, when no `storage` is given; the caller closes it. */
+  readonly db?: JobDatabase;
   /** Turns a job into a transcript: createMediaProcessor in production, a double in tests. */
   readonly processor: JobProcessor;
   /** Keys that verify service tokens (loadServiceTokenKeys, or a local JWKS in tests). */
@@ -76,9 +87,10 @@ export interface TttAppDeps {
 /** A built TTTranscribe: the Express app (not listening) and its worker, store and verifier. */
 export interface TttService {
   readonly app: Express;
-  /** Not started: main.ts calls `worker.start()`; tests call `worker.drain()` / `runOnce()`. */
+  /** Not started: start-service.ts starts it unless TTT_RUN_WORKER=false; tests call `worker.drain()` / `runOnce()`. */
   readonly worker: JobWorker;
   readonly store: JobStore;
+  readonly storage: TttStorage;
   readonly verifier: EngineAuthVerifier;
   /** This instance's Prometheus registry and counters (served at GET /metrics). */
   readonly metrics: ServiceMetrics;
@@ -93,15 +105,17 @@ const unknownTranscriber: TranscriberProbe = () =>
  * X-Engine-Auth, then the service token, then the request schema, then the URL rules, then the token's single use.
  *
  * @example
- * const db = openJobDatabase(config.dbPath);
- * const ttt = createApp(config, { db, processor, serviceTokenKeys: loadServiceTokenKeys(config.serviceTokenKeys), logger });
+ * const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
+ * const ttt = createApp(config, { storage, processor, serviceTokenKeys: loadServiceTokenKeys(config.serviceTokenKeys), logger });
  * const server = ttt.app.listen(config.port, config.host);
  * ttt.worker.start();
  */
 export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
   const now = deps.now ?? Date.now;
   const bodyLimitBytes = config.bodyLimitBytes ?? BODY_LIMIT_BYTES;
-  const store = createJobStore(deps.db, { now });
+  const storage = deps.storage ?? (deps.db ? sqliteStorage(deps.db, { now }) : undefined);
+  if (!storage) throw new TypeError('createApp needs deps.storage (openTttStorage) or deps.db (openJobDatabase)');
+  const store = storage.jobs;
   const worker = createJobWorker({
     store,
     processor: deps.processor,
@@ -109,13 +123,15 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     concurrency: config.workerConcurrency,
     jobTimeoutMs: config.jobTimeoutSec * 1000,
     now,
+    ...(config.jobLeaseSec ? { leaseMs: config.jobLeaseSec * 1000 } : {}),
+    ...(config.jobMaxAttempts ? { maxAttempts: config.jobMaxAttempts } : {}),
     ...(deps.timeoutSignal ? { timeoutSignal: deps.timeoutSignal } : {}),
   });
-  const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, now);
+  const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, now, storage.nonces);
   const signedByEngine = engineAuth({ verifier, bodyLimitBytes });
   const withServiceToken = serviceTokenAuth(createServiceTokenVerifier({ getKey: deps.serviceTokenKeys, now }), now);
   const metrics = createServiceMetrics({ service: 'tttranscribe' });
-  registerJobMetrics(metrics.registry, JOB_STATES, jobStateCounts(deps.db));
+  registerJobMetrics(metrics.registry, JOB_STATES, () => store.countByState());
   const onError: ErrorObserver = (error, req, res) => {
     metrics.countAuthFailures(error, req, res);
     deps.onError?.(error, req, res);
@@ -144,6 +160,7 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
         handler: createTranscriptionJob({ store, allowedMediaHosts: config.allowedMediaHosts, onQueued: () => worker.notify() }),
       },
       getJobStatus: { auth: [signedByEngine, engineLimit], handler: getJobStatus({ store }) },
+      getJobByIdempotencyKey: { auth: [signedByEngine, engineLimit], handler: getJobByIdempotencyKey({ store }) },
       validateEngineAuth: { auth: [signedByEngine, engineLimit], handler: validateEngineAuth({ now }) },
       getMetrics: {
         auth: [
@@ -154,5 +171,5 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
       },
     },
   });
-  return { app, worker, store, verifier, metrics };
+  return { app, worker, store, storage, verifier, metrics };
 }

@@ -25,6 +25,10 @@ const schema = z.object({
     'must be a comma-separated list of host names (a leading "*." allows subdomains), e.g. "cdn.example.com,*.example.org"'),
   TTT_WORKER_CONCURRENCY: positiveInt(2).refine((n) => n <= 64, 'must be at most 64'),
   TTT_JOB_TIMEOUT_SEC: positiveInt(300),
+  TTT_DB_POOL_MAX: positiveInt(10).refine((n) => n <= 1000, 'must be at most 1000'),
+  TTT_RUN_WORKER: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  TTT_JOB_LEASE_SEC: positiveInt(30).refine((n) => n >= 3, 'must be at least 3 (the lease is renewed every third of it)'),
+  TTT_JOB_MAX_ATTEMPTS: positiveInt(3).refine((n) => n <= 100, 'must be at most 100'),
   TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   TTT_RATE_LIMIT_ENGINE_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.enginePerMin),
   TTT_RATE_LIMIT_METRICS_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.metricsPerMin),
@@ -37,8 +41,16 @@ const schema = z.object({
 export interface TttConfig {
   readonly host: string;
   readonly port: number;
-  /** SQLite file (`':memory:'` for tests). */
+  /** TTT_DB: a SQLite file (`':memory:'` for tests), or a `postgres://` / `postgresql://` URL for PostgreSQL. */
   readonly dbPath: string;
+  /** TTT_DB_POOL_MAX: PostgreSQL connections per process (ignored for SQLite). */
+  readonly dbPoolMax: number;
+  /** TTT_RUN_WORKER: whether the API process also runs a job worker (false when workers run as their own processes). */
+  readonly runWorker: boolean;
+  /** TTT_JOB_LEASE_SEC: how long a worker's claim on a job lasts without renewal. */
+  readonly jobLeaseSec: number;
+  /** TTT_JOB_MAX_ATTEMPTS: claims of a job whose workers kept dying before it fails. */
+  readonly jobMaxAttempts: number;
   /** X-Engine-Auth keys: TTT_SHARED_SECRET, then TTT_SHARED_SECRET_NEXT when set. */
   readonly engineAuthKeys: readonly EngineAuthKey[];
   readonly serviceTokenKeys: ServiceTokenKeySource;
@@ -59,19 +71,21 @@ export interface TttConfig {
  * Reads and validates TTTranscribe's environment once. Any problem (a missing, malformed or short
  * TTT_SHARED_SECRET, a bad port, both JWKS variables, a bad media option...) throws one ConfigError listing
  * every variable and the rule it breaks, never a value. Blank variables count as unset. No secret has a default.
+ * `worker: true` reads a worker process's configuration (worker-main.ts): the same variables, no shared secret.
  *
  * @example
  * let config: TttConfig;
  * try { config = loadConfig(process.env); } catch (error) { exitOnConfigError('TTTranscribe', error); }
  */
-export function loadConfig(env: Env): TttConfig {
+export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttConfig {
   const set: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== '') set[name] = value;
 
   const problems: Array<{ variable: string; message: string }> = [];
   let keys: EngineAuthKey[] = [];
   try {
-    keys = readSharedSecrets(env, { next: true });
+    // A worker process (worker-main.ts) verifies no request, so it needs no X-Engine-Auth secret.
+    if (!options.worker) keys = readSharedSecrets(env, { next: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
@@ -91,6 +105,10 @@ export function loadConfig(env: Env): TttConfig {
     host: e.TTT_HOST,
     port: e.TTT_PORT,
     dbPath: e.TTT_DB,
+    dbPoolMax: e.TTT_DB_POOL_MAX,
+    runWorker: e.TTT_RUN_WORKER === 'true',
+    jobLeaseSec: e.TTT_JOB_LEASE_SEC,
+    jobMaxAttempts: e.TTT_JOB_MAX_ATTEMPTS,
     engineAuthKeys: keys,
     serviceTokenKeys: e.TTT_SERVICE_TOKEN_JWKS_FILE !== undefined
       ? { kind: 'file', path: e.TTT_SERVICE_TOKEN_JWKS_FILE }

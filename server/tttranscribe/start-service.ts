@@ -9,7 +9,8 @@ import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
-import { openJobDatabase } from './jobs/database.js';
+import { redactDatabaseUrl } from './jobs/pg-database.js';
+import { isPostgresUrl, openTttStorage } from './jobs/storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { createTranscriberProbe } from './transcriber-status.js';
 
@@ -22,15 +23,17 @@ export interface RunningTttranscribe {
   readonly logger: Logger;
   /**
    * Stops accepting (a request still arriving on an open connection gets 503 `service_unavailable`), lets in-flight
-   * requests and jobs finish (jobs up to `graceMs`, then requeued), closes the DB.
+   * requests and jobs finish (jobs up to `graceMs`, then requeued), closes the database.
    */
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /**
- * Starts TTTranscribe from a validated configuration: opens the job database, builds the media pipeline and its
+ * Starts TTTranscribe from a validated configuration: opens TTT_DB (SQLite file or PostgreSQL; refuses to start,
+ * naming TTT_DB and the cause, when it is unreachable or its schema is newer), builds the media pipeline and its
  * engine, the service-token key source (a remote JWKS is fetched lazily, so start order does not matter), listens,
- * starts the worker (which first requeues jobs a crash left processing) and logs the key ids, never a secret.
+ * starts the in-process worker unless TTT_RUN_WORKER=false (workers then run as `npm run start:ttt-worker`), and
+ * logs the key ids, never a secret.
  * main.ts uses it; `npm start` can run it in-process next to the Business Engine.
  *
  * @example
@@ -43,9 +46,9 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   const engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
   const processor = createMediaProcessor(config.media, { engine });
   const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
-  const db = openJobDatabase(config.dbPath);
+  const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
   const draining = createDraining();
-  const service = createApp(config, { db, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware] });
+  const service = createApp(config, { storage, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware] });
 
   let server: Server;
   try {
@@ -56,20 +59,21 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
       s.once('error', reject);
     });
   } catch (error) {
-    db.close();
+    await storage.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  service.worker.start();
+  if (config.runWorker) service.worker.start();
   // WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
-  db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
-  const checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
+  storage.sqlite?.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+  const checkpoint = storage.sqlite ? startBackgroundCheckpoint({ path: config.dbPath, logger }) : undefined;
   logger.info({
     url,
     engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
     serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
-    db: config.dbPath,
+    db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
+    worker: config.runWorker ? { id: service.worker.id, leaseSec: config.jobLeaseSec, maxAttempts: config.jobMaxAttempts } : 'off (TTT_RUN_WORKER=false)',
     allowedMediaHosts: config.allowedMediaHosts.length > 0 ? config.allowedMediaHosts : 'any',
     workerConcurrency: config.workerConcurrency,
     jobTimeoutSec: config.jobTimeoutSec,
@@ -97,7 +101,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
         await Promise.all([httpClosed, service.worker.stop({ graceMs })]);
         clearTimeout(force);
         await checkpoint?.stop();
-        db.close();
+        await storage.close();
         logger.info('TTTranscribe stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

@@ -50,10 +50,10 @@ export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; no
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const target = req.url ?? '/';
-      const engineAuth = verifier.check({
+      const engineAuth = await verifier.check({
         header: req.headers['x-engine-auth'] as string | undefined,
         method: req.method ?? 'GET',
         target,

@@ -10,6 +10,7 @@ import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type TttAppConfig, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
 import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.js';
+import type { TttStorage } from '../../server/tttranscribe/jobs/storage.js';
 import type { TranscriberProbe } from '../../server/tttranscribe/transcriber-status.js';
 import { createServiceTokenIssuer, type ServiceTokenIssuer } from './service-tokens.js';
 import { fakeTranscriber, succeedingProcessor } from './ttt-processors.js';
@@ -41,6 +42,7 @@ export interface SignOptions {
 export interface TttTestApp {
   readonly baseUrl: string;
   readonly service: TttService;
+  /** The SQLite job database (undefined when the app runs on a given `storage`, e.g. PostgreSQL). */
   readonly db: JobDatabase;
   /** The frozen clock shared by server, signer and token issuer; move it with `clock.ms += ...`. */
   readonly clock: { ms: number };
@@ -51,7 +53,7 @@ export interface TttTestApp {
   readonly client: TttranscribeClient;
   /** A typed client with another signing behaviour. */
   clientWith(sign: SignOptions): TttranscribeClient;
-  /** Stops listening; closes the database unless `keepDb`. */
+  /** Stops listening; closes the database (a given `storage` too) unless `keepDb`. */
   close(options?: { keepDb?: boolean }): Promise<void>;
 }
 
@@ -62,6 +64,8 @@ export interface TttTestAppOptions {
   /** A database file to (re)open; default `:memory:`. */
   readonly dbPath?: string;
   readonly db?: JobDatabase;
+  /** Storage to run on instead of SQLite (openTttStorage on a PostgreSQL test database). */
+  readonly storage?: TttStorage;
   readonly issuer?: ServiceTokenIssuer;
   readonly transcriber?: TranscriberProbe;
   readonly timeoutSignal?: (ms: number) => AbortSignal;
@@ -121,7 +125,7 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
   const now = () => clock.ms;
   const keys = options.keys ?? [TEST_KEY];
   const issuer = options.issuer ?? (await createServiceTokenIssuer({ now }));
-  const db = options.db ?? openJobDatabase(options.dbPath ?? ':memory:');
+  const db = options.storage ? (options.storage.sqlite as JobDatabase) : (options.db ?? openJobDatabase(options.dbPath ?? ':memory:'));
   const { logger, logs } = memoryLogger();
   const service = createApp(
     {
@@ -131,7 +135,7 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
       ...options.config,
     },
     {
-      db,
+      ...(options.storage ? { storage: options.storage } : { db }),
       processor: options.processor ?? succeedingProcessor(),
       serviceTokenKeys: issuer.getKey,
       logger,
@@ -165,7 +169,9 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
     async close({ keepDb = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (!keepDb && db.open) db.close();
+      if (keepDb) return;
+      if (options.storage) await options.storage.close();
+      else if (db.open) db.close();
     },
   };
 }

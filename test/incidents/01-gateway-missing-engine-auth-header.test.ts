@@ -87,7 +87,7 @@ describe('incident 01: the gateway sent jobs to TTTranscribe without X-Engine-Au
     // A header that is there but unusable is a different code, which says what was wrong with it.
     const garbled = await ttt.clientWith({ mutate: () => 'abc123' }).POST('/transcribe', { body: MEDIA, headers: { Authorization: `Bearer ${token}` } });
     expect(garbled.error).toMatchObject({ code: 'invalid_engine_auth_header', details: { reason: 'malformed' }, detail: expect.stringContaining('expected v1;t=') });
-    expect(ttt.service.store.counts()).toEqual({ queued: 0, processing: 0 });
+    expect(await ttt.service.store.counts()).toEqual({ queued: 0, processing: 0 });
   });
 
   it('a hop that strips X-Engine-Auth: the app gets 502 upstream_auth_failure (never a 401) with the upstream facts, and its credit back', async () => {

@@ -24,6 +24,17 @@ export interface EngineAuthRequest extends Omit<StringToSignInput, 'timestamp' |
   readonly header: string | undefined;
 }
 
+/**
+ * Where spent nonces live: in process memory (one replica) or a table every replica shares. `remember` is the
+ * replay decision itself (an insert that fails on a live duplicate), so two replicas cannot both accept a nonce.
+ */
+export interface EngineAuthNonceStore {
+  /** Records the nonce until `expiresAtMs`; false when it is already recorded and not expired (a replay). */
+  remember(keyId: string, nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+  /** Whether the nonce is recorded and not expired (records nothing). */
+  seen(keyId: string, nonce: string, nowMs: number): Promise<boolean>;
+}
+
 export interface EngineAuthVerifierOptions {
   /** Accepted keys, current first (`TTT_SHARED_SECRET`, then `TTT_SHARED_SECRET_NEXT`). */
   readonly keys: readonly EngineAuthKey[];
@@ -32,51 +43,40 @@ export interface EngineAuthVerifierOptions {
   readonly replayWindowSec?: number;
   /** Clock in milliseconds. */
   readonly now?: () => number;
-  /** Replay-cache cap (default 100 000 ≈ 166 req/s sustained over 600 s); when full the oldest nonce is dropped. */
+  /** Replay-cache cap of the default in-memory store (default 100 000 ≈ 166 req/s sustained over 600 s). */
   readonly maxNonces?: number;
+  /** The spent-nonce store (default: in this process's memory, {@link createMemoryNonceStore}). */
+  readonly nonceStore?: EngineAuthNonceStore;
 }
 
 export interface EngineAuthVerifier {
   /** Verify and, on success, record the nonce so it is rejected for `replayWindowSec`. */
-  verify(req: EngineAuthRequest): EngineAuthResult;
+  verify(req: EngineAuthRequest): Promise<EngineAuthResult>;
   /** Same checks (a seen nonce still fails) but records nothing: for side-effect-free probe endpoints only. */
-  check(req: EngineAuthRequest): EngineAuthResult;
+  check(req: EngineAuthRequest): Promise<EngineAuthResult>;
   readonly acceptedKeyIds: string[];
-  /** Nonces currently remembered (for metrics). */
-  readonly replayCacheSize: number;
 }
 
 /**
  * Build the verifier TTTranscribe runs on every request. Checks, in order: header present, parsable, version v1,
  * timestamp within `toleranceSec`, a signature under an accepted kid, that signature correct, nonce unseen.
- * The replay cache is in memory and per process: with several replicas a nonce replayed to another replica is
- * only stopped by the timestamp window, so keep one replica or share the cache if that matters.
+ * Spent nonces go to `nonceStore`; the default is this process's memory, so with several replicas inject a shared
+ * store (TTTranscribe keeps them in its database), or a nonce replayed to another replica is accepted.
  *
  * @example
  * const verifier = createEngineAuthVerifier({ keys: engineAuthKeysFromEnv(process.env) });
- * const result = verifier.verify({ header: req.get('x-engine-auth'), method: req.method, target: req.originalUrl,
+ * const result = await verifier.verify({ header: req.get('x-engine-auth'), method: req.method, target: req.originalUrl,
  *   body: rawBody, bearerToken: bearerTokenFromAuthorization(req.get('authorization')) });
  * if (!result.ok) throw new ApiError(result.code, result.message, { details: result.details });
  */
 export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): EngineAuthVerifier {
   const { toleranceSec = 300, replayWindowSec = 600, now = Date.now, maxNonces = 100_000 } = options;
   if (options.keys.length === 0) throw new TypeError('createEngineAuthVerifier needs at least one key');
-  if (!(maxNonces >= 1)) throw new RangeError('maxNonces must be at least 1');
+  const nonces = options.nonceStore ?? createMemoryNonceStore({ maxNonces });
   const keys = new Map(options.keys.map((k) => [k.keyId, k.key]));
   const acceptedKeyIds = [...keys.keys()];
-  const seen = new Map<string, number>(); // nonce -> expiry (ms); insertion order ≈ expiry order
 
-  function remember(nonce: string, timestamp: number, nowMs: number): void {
-    seen.delete(nonce);
-    for (const [n, expiresAt] of seen) {
-      if (expiresAt > nowMs && seen.size < maxNonces) break;
-      seen.delete(n);
-    }
-    // Also cover the whole time the header's timestamp passes the skew check, so no replay slips through a gap.
-    seen.set(nonce, Math.max(nowMs + replayWindowSec * 1000, (timestamp + toleranceSec + 1) * 1000));
-  }
-
-  function run(req: EngineAuthRequest, record: boolean): EngineAuthResult {
+  async function run(req: EngineAuthRequest, record: boolean): Promise<EngineAuthResult> {
     const fail = (code: EngineAuthFailureCode, message: string, details: Record<string, unknown> = {}) =>
       ({ ok: false, code, message, details }) as const;
     if (req.header === undefined || req.header === '') {
@@ -121,12 +121,13 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
         + "compare the signer's string to sign with details.stringToSign (method, target exactly as sent, body bytes, "
         + 'bearer token); if they are equal the secrets differ.', { reason: 'signature_mismatch', stringToSign, checkedKeyIds });
     }
-    const expiresAt = seen.get(h.nonce);
-    if (expiresAt !== undefined && expiresAt > nowMs) {
+    // Also cover the whole time the header's timestamp passes the skew check, so no replay slips through a gap.
+    const expiresAt = Math.max(nowMs + replayWindowSec * 1000, (h.timestamp + toleranceSec + 1) * 1000);
+    const fresh = record ? await nonces.remember(matched, h.nonce, expiresAt, nowMs) : !(await nonces.seen(matched, h.nonce, nowMs));
+    if (!fresh) {
       return fail('engine_auth_replayed', `X-Engine-Auth nonce was already used within the last ${replayWindowSec}s: `
         + 'sign every request, retries included, afresh.', { replayWindowSec });
     }
-    if (record) remember(h.nonce, h.timestamp, nowMs);
     return { ok: true, keyId: matched };
   }
 
@@ -134,7 +135,37 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
     verify: (req) => run(req, true),
     check: (req) => run(req, false),
     acceptedKeyIds,
-    get replayCacheSize() {
+  };
+}
+
+/**
+ * The in-process nonce store: enough for one replica (a restart forgets it, the timestamp window still holds).
+ * When `maxNonces` are held, the oldest is dropped.
+ *
+ * @example
+ * const verifier = createEngineAuthVerifier({ keys, nonceStore: createMemoryNonceStore({ maxNonces: 10_000 }) });
+ */
+export function createMemoryNonceStore(options: { maxNonces?: number } = {}): EngineAuthNonceStore & { readonly size: number } {
+  const { maxNonces = 100_000 } = options;
+  if (!(maxNonces >= 1)) throw new RangeError('maxNonces must be at least 1');
+  const seen = new Map<string, number>(); // kid:nonce -> expiry (ms); insertion order ≈ expiry order
+  const live = (id: string, nowMs: number) => (seen.get(id) ?? -Infinity) > nowMs;
+  return {
+    async remember(keyId, nonce, expiresAtMs, nowMs) {
+      const id = `${keyId}:${nonce}`;
+      if (live(id, nowMs)) return false;
+      seen.delete(id);
+      for (const [n, expiresAt] of seen) {
+        if (expiresAt > nowMs && seen.size < maxNonces) break;
+        seen.delete(n);
+      }
+      seen.set(id, expiresAtMs);
+      return true;
+    },
+    async seen(keyId, nonce, nowMs) {
+      return live(`${keyId}:${nonce}`, nowMs);
+    },
+    get size() {
       return seen.size;
     },
   };

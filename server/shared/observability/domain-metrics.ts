@@ -48,14 +48,18 @@ export function registerCreditMetrics(registry: Registry, readMovements: () => r
  * @example
  * registerJobMetrics(metrics.registry, ['queued', 'processing', 'completed', 'failed'], () => counts.read());
  */
-export function registerJobMetrics(registry: Registry, states: readonly string[], countByState: () => Readonly<Record<string, number>>): void {
+export function registerJobMetrics(
+  registry: Registry,
+  states: readonly string[],
+  countByState: () => Readonly<Record<string, number>> | Promise<Readonly<Record<string, number>>>,
+): void {
   new Gauge({
     name: 'jobs_by_state',
     help: 'Jobs in the database, by state.',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      const counts = countByState();
+    async collect() {
+      const counts = await countByState();
       for (const state of states) this.set({ state }, counts[state] ?? 0);
     },
   });

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
+import { createEngineAuthVerifier, type EngineAuthNonceStore, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
 import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
 import { headerCount } from '../../shared/http/raw-headers.js';
@@ -13,15 +13,17 @@ export const ENGINE_AUTH_TOLERANCE_SEC = 300;
 export const ENGINE_AUTH_REPLAY_WINDOW_SEC = 600;
 
 /**
- * The verifier TTTranscribe uses: the shared module's, with the published tolerance and replay window.
+ * The verifier TTTranscribe uses: the shared module's, with the published tolerance and replay window, and the
+ * spent nonces in `nonceStore` (the job database's table, shared by every replica on it).
  *
  * @example
- * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now());
+ * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now(), storage.nonces);
  */
-export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number): EngineAuthVerifier {
+export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number, nonceStore?: EngineAuthNonceStore): EngineAuthVerifier {
   return createEngineAuthVerifier({
     keys,
     now,
+    ...(nonceStore ? { nonceStore } : {}),
     toleranceSec: ENGINE_AUTH_TOLERANCE_SEC,
     replayWindowSec: ENGINE_AUTH_REPLAY_WINDOW_SEC,
   });
@@ -56,7 +58,7 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
     },
   });
 
-  const check: RequestHandler = (req, res, next) => {
+  const check: RequestHandler = async (req, res, next) => {
     // One credential per request: the signature covers one header and one bearer token, never a choice of them.
     const engineAuthHeaders = headerCount(req, ENGINE_AUTH_HEADER);
     if (engineAuthHeaders > 1) {
@@ -65,19 +67,20 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
       }));
       return;
     }
+    let result;
     try {
       refuseSeveralAuthorizations(req, 'service_token');
+      result = await verifier.verify({
+        header: req.get(ENGINE_AUTH_HEADER),
+        method: req.method,
+        target: req.originalUrl,
+        body: rawBody(req),
+        bearerToken: bearerTokenFromAuthorization(req.get('authorization')),
+      });
     } catch (error) {
-      next(error);
+      next(error); // a repeated Authorization header, or the nonce store failed (database lost: a retryable 503)
       return;
     }
-    const result = verifier.verify({
-      header: req.get(ENGINE_AUTH_HEADER),
-      method: req.method,
-      target: req.originalUrl,
-      body: rawBody(req),
-      bearerToken: bearerTokenFromAuthorization(req.get('authorization')),
-    });
     if (!result.ok) {
       next(new ApiError(result.code, result.message, { details: result.details }));
       return;
@@ -89,12 +92,12 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
 
   return (req, res, next) => {
     if (!hasUnreadBody(req)) {
-      check(req, res, next);
+      void check(req, res, next);
       return;
     }
     readRaw(req, res, (error?: unknown) => {
       if (error) next(error);
-      else check(req, res, next);
+      else void check(req, res, next);
     });
   };
 }

@@ -21,7 +21,7 @@ export function getHealth(deps: {
   startedAt: number;
 }): RequestHandler {
   return async (_req, res) => {
-    const [transcriber, jobs] = await Promise.all([deps.transcriber(), Promise.resolve().then(() => deps.store.counts())]);
+    const [transcriber, jobs] = await Promise.all([deps.transcriber(), deps.store.counts()]);
     const at = deps.now();
     const body: TttHealth = {
       ok: true,

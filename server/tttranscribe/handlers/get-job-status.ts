@@ -12,9 +12,9 @@ import type { JobStore } from '../jobs/job-store.js';
  * operations: { getJobStatus: { auth: engineAuth({ verifier, bodyLimitBytes }), handler: getJobStatus({ store }) } }
  */
 export function getJobStatus(deps: { store: JobStore }): RequestHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const jobId = String(req.params['jobId']);
-    const job = deps.store.get(jobId);
+    const job = await deps.store.get(jobId);
     if (!job) {
       throw new ApiError('job_not_found', `No job with id ${jobId} exists.`, { details: { jobId } });
     }

@@ -1,8 +1,6 @@
 import type { JobFailureCode } from '../../../generated/errors.js';
 import type { components } from '../../../generated/tttranscribe/schema.js';
-import type { JobDatabase } from './database.js';
 import type { JobResult, JobStage } from './job-processor.js';
-import { translateSqliteError } from './translate-sqlite-error.js';
 
 export type JobState = components['schemas']['JobStatus']['status'];
 export type JobStageValue = components['schemas']['JobStatus']['stage'];
@@ -23,7 +21,13 @@ export interface JobRecord {
   readonly engine: string | null;
   readonly model: string | null;
   readonly requestId: string | null;
+  /** The submitter's Idempotency-Key, when it sent one. */
+  readonly idempotencyKey: string | null;
+  /** How many times a worker claimed it. */
   readonly attempts: number;
+  /** The worker holding the job while it is processing, and until when (renewed while it works). */
+  readonly leaseOwner: string | null;
+  readonly leaseExpiresAt: number | null;
   readonly submittedAt: number;
   readonly startedAt: number | null;
   readonly completedAt: number | null;
@@ -37,148 +41,125 @@ export interface NewJob {
   readonly url: string;
   readonly language: string | null;
   readonly requestId: string | null;
+  /** The caller's Idempotency-Key (unique across jobs), or null. */
+  readonly idempotencyKey: string | null;
 }
 
-/** The outcome of an insert: the new job, or the job the same token already created. */
-export type InsertJobResult = { readonly ok: true; readonly job: JobRecord } | { readonly ok: false; readonly existingJobId: string };
+/**
+ * The outcome of an insert: `created`; `replayed` (the same Idempotency-Key and token already created `job`);
+ * `token_used` (the token already created another job); `key_reused` (the key belongs to another token's job).
+ */
+export type InsertJobResult =
+  | { readonly outcome: 'created'; readonly job: JobRecord }
+  | { readonly outcome: 'replayed'; readonly job: JobRecord }
+  | { readonly outcome: 'token_used'; readonly existingJobId: string }
+  | { readonly outcome: 'key_reused'; readonly existingJobId: string };
 
+/** Who holds a claimed job and for how long a claim or renewal lasts. */
+export interface Lease {
+  readonly owner: string;
+  readonly ms: number;
+}
+
+/** What a sweep of expired leases did: jobs put back in the queue, and jobs failed after `maxAttempts` claims. */
+export interface LeaseRecovery {
+  readonly requeued: string[];
+  readonly failed: string[];
+}
+
+/** The message of a job failed because its workers kept dying, around the number of attempts. */
+export const ABANDONED_JOB_MESSAGE = [
+  'The job was interrupted ',
+  ' times while processing (its worker stopped); retry with a new service token and report the job id if it persists.',
+] as const;
+/** {@link ABANDONED_JOB_MESSAGE} for a number of attempts. */
+export const abandonedJobMessage = (attempts: number): string => `${ABANDONED_JOB_MESSAGE[0]}${attempts}${ABANDONED_JOB_MESSAGE[1]}`;
+
+/**
+ * TTTranscribe's durable job queue, one contract for both backends (SQLite: sqlite-job-store.ts, PostgreSQL:
+ * pg-job-store.ts; the same suite runs against both). Every change a worker makes to a claimed job is conditional
+ * on still holding its lease, so a worker whose lease expired (it stalled or died and another took the job) can
+ * never complete, fail or requeue it. Errors a request handler sees are catalog errors (a lost database is a
+ * retryable 503 `service_unavailable`).
+ *
+ * @example
+ * const r = await store.insert({ id: newJobId(), tokenJti, subject, url, language: null, requestId, idempotencyKey: null });
+ * const job = await store.claimNext({ owner: 'worker-1', ms: 30_000 });
+ * if (job && !(await store.complete(job.id, 'worker-1', result))) console.log('lease lost: another worker has it');
+ */
 export interface JobStore {
-  /** Stores a queued job unless a job with the same token `jti` exists (UNIQUE, in one transaction). */
-  insert(job: NewJob): InsertJobResult;
-  get(id: string): JobRecord | undefined;
-  /** Atomically moves the oldest queued job to processing (stage fetching) and returns it. */
-  claimNext(): JobRecord | undefined;
-  /** Records stage and progress of a job that is still processing. */
-  reportProgress(id: string, stage: JobStage, progress: number): void;
-  complete(id: string, result: JobResult): void;
-  fail(id: string, code: JobFailureCode, message: string): void;
-  /** Puts a processing job back in the queue (shutdown before it finished). */
-  requeue(id: string): void;
-  /** Jobs left processing by a crash: requeued, or failed once they were interrupted `maxAttempts` times. */
-  recoverInterrupted(maxAttempts: number): { requeued: string[]; failed: string[] };
-  counts(): { queued: number; processing: number };
+  /** Stores a queued job unless a job with the same token `jti` or Idempotency-Key exists (both UNIQUE). */
+  insert(job: NewJob): Promise<InsertJobResult>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** The job stored under an Idempotency-Key. */
+  getByIdempotencyKey(key: string): Promise<JobRecord | undefined>;
+  /** Atomically moves the oldest queued job to processing (stage fetching) under a new lease, and returns it. */
+  claimNext(lease: Lease): Promise<JobRecord | undefined>;
+  /** Extends the lease; false when the owner no longer holds it (it expired and was recovered, or the job ended). */
+  renewLease(id: string, lease: Lease): Promise<boolean>;
+  /** Records stage and progress while the owner holds the job. */
+  reportProgress(id: string, owner: string, stage: JobStage, progress: number): Promise<void>;
+  /** Completes the job if the owner still holds it; false otherwise (nothing written). */
+  complete(id: string, owner: string, result: JobResult): Promise<boolean>;
+  /** Fails the job if the owner still holds it; false otherwise. */
+  fail(id: string, owner: string, code: JobFailureCode, message: string): Promise<boolean>;
+  /** Puts a job the owner holds back in the queue (shutdown before it finished); false if it no longer holds it. */
+  release(id: string, owner: string): Promise<boolean>;
+  /**
+   * Processing jobs whose lease expired (their worker died or stalled): requeued, or failed with
+   * `transcription_failed` once they were claimed `maxAttempts` times. Each job is recovered by one caller only.
+   */
+  recoverExpiredLeases(maxAttempts: number): Promise<LeaseRecovery>;
+  counts(): Promise<{ queued: number; processing: number }>;
+  /** Jobs per state, for the `jobs_by_state` gauge. */
+  countByState(): Promise<Record<string, number>>;
 }
 
 type Row = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const strOrNull = (v: unknown): string | null => (v as string | null | undefined) ?? null;
 
-const toRecord = (r: Row): JobRecord => ({
+/**
+ * A row of `jobs` (either backend: PostgreSQL BIGINTs arrive as strings) as a JobRecord.
+ *
+ * @example
+ * const job = toJobRecord(result.rows[0]);
+ */
+export const toJobRecord = (r: Row): JobRecord => ({
   id: r['id'] as string,
   tokenJti: r['token_jti'] as string,
   subject: r['subject'] as string,
   url: r['url'] as string,
-  language: (r['language'] as string | null) ?? null,
+  language: strOrNull(r['language']),
   status: r['status'] as JobState,
   stage: r['stage'] as JobStageValue,
-  progress: r['progress'] as number,
-  errorCode: (r['error_code'] as JobFailureCode | null) ?? null,
-  errorMessage: (r['error_message'] as string | null) ?? null,
-  transcript: (r['transcript'] as string | null) ?? null,
-  engine: (r['engine'] as string | null) ?? null,
-  model: (r['model'] as string | null) ?? null,
-  requestId: (r['request_id'] as string | null) ?? null,
-  attempts: r['attempts'] as number,
-  submittedAt: r['submitted_at'] as number,
-  startedAt: (r['started_at'] as number | null) ?? null,
-  completedAt: (r['completed_at'] as number | null) ?? null,
-  updatedAt: r['updated_at'] as number,
+  progress: num(r['progress']),
+  errorCode: strOrNull(r['error_code']) as JobFailureCode | null,
+  errorMessage: strOrNull(r['error_message']),
+  transcript: strOrNull(r['transcript']),
+  engine: strOrNull(r['engine']),
+  model: strOrNull(r['model']),
+  requestId: strOrNull(r['request_id']),
+  idempotencyKey: strOrNull(r['idempotency_key']),
+  attempts: num(r['attempts']),
+  leaseOwner: strOrNull(r['lease_owner']),
+  leaseExpiresAt: numOrNull(r['lease_expires_at']),
+  submittedAt: num(r['submitted_at']),
+  startedAt: numOrNull(r['started_at']),
+  completedAt: numOrNull(r['completed_at']),
+  updatedAt: num(r['updated_at']),
 });
 
 /**
- * The durable job queue on SQLite. Statements are prepared once; a multi-row change runs in one transaction.
- * Methods used by request handlers translate SQLite errors into catalog errors (keeping `cause`).
+ * Why an insert hit a UNIQUE constraint: the Idempotency-Key decides first (the same token replays its job, another
+ * token's is `key_reused`), then the token's single use.
  *
  * @example
- * const store = createJobStore(openJobDatabase(':memory:'));
- * const r = store.insert({ id: newJobId(), tokenJti: 'jti-1', subject: 'user-1', url, language: null, requestId: null });
- * if (!r.ok) console.log('token already used for', r.existingJobId);
+ * return conflictOutcome(job, await findByKey(job.idempotencyKey), await findIdByJti(job.tokenJti));
  */
-export function createJobStore(db: JobDatabase, options: { now?: () => number } = {}): JobStore {
-  const now = options.now ?? Date.now;
-  const s = {
-    insert: db.prepare(`INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress, request_id, submitted_at, updated_at)
-      VALUES (@id, @tokenJti, @subject, @url, @language, 'queued', 'queued', 0, @requestId, @now, @now)
-      ON CONFLICT (token_jti) DO NOTHING RETURNING *`),
-    byJti: db.prepare('SELECT id FROM jobs WHERE token_jti = ?').pluck(),
-    get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-    claim: db.prepare(`UPDATE jobs SET status = 'processing', stage = 'fetching', progress = 0, attempts = attempts + 1,
-        started_at = @now, updated_at = @now
-      WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY submitted_at, rowid LIMIT 1) RETURNING *`),
-    progress: db.prepare(`UPDATE jobs SET stage = @stage, progress = MAX(progress, @progress), updated_at = @now
-      WHERE id = @id AND status = 'processing'`),
-    complete: db.prepare(`UPDATE jobs SET status = 'completed', stage = 'done', progress = 1, transcript = @transcript,
-        engine = @engine, model = @model, completed_at = @now, updated_at = @now WHERE id = @id AND status = 'processing'`),
-    fail: db.prepare(`UPDATE jobs SET status = 'failed', error_code = @code, error_message = @message, completed_at = @now,
-        updated_at = @now WHERE id = @id AND status IN ('queued', 'processing')`),
-    requeue: db.prepare(`UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL, updated_at = @now
-      WHERE id = @id AND status = 'processing'`),
-    interrupted: db.prepare(`SELECT id, attempts FROM jobs WHERE status = 'processing'`),
-    counts: db.prepare(`SELECT COALESCE(SUM(status = 'queued'), 0) AS queued, COALESCE(SUM(status = 'processing'), 0) AS processing
-      FROM jobs WHERE status IN ('queued', 'processing')`),
-  };
-
-  const insertTx = db.transaction((job: NewJob): InsertJobResult => {
-    const row = s.insert.get({ ...job, now: now() }) as Row | undefined;
-    if (row) return { ok: true, job: toRecord(row) };
-    return { ok: false, existingJobId: s.byJti.get(job.tokenJti) as string };
-  });
-  const recoverTx = db.transaction((maxAttempts: number) => {
-    const requeued: string[] = [];
-    const failed: string[] = [];
-    const at = now();
-    for (const row of s.interrupted.all() as Array<{ id: string; attempts: number }>) {
-      if (row.attempts >= maxAttempts) {
-        s.fail.run({ id: row.id, now: at, code: 'transcription_failed',
-          message: `The job was interrupted ${row.attempts} times while processing; retry with a new service token and report the job id if it persists.` });
-        failed.push(row.id);
-      } else {
-        s.requeue.run({ id: row.id, now: at });
-        requeued.push(row.id);
-      }
-    }
-    return { requeued, failed };
-  });
-
-  return {
-    insert(job) {
-      try {
-        return insertTx.immediate(job);
-      } catch (error) {
-        throw translateSqliteError(error, 'store the job');
-      }
-    },
-    get(id) {
-      try {
-        const row = s.get.get(id) as Row | undefined;
-        return row && toRecord(row);
-      } catch (error) {
-        throw translateSqliteError(error, 'read the job');
-      }
-    },
-    claimNext() {
-      const row = s.claim.get({ now: now() }) as Row | undefined;
-      return row && toRecord(row);
-    },
-    reportProgress(id, stage, progress) {
-      s.progress.run({ id, stage, progress, now: now() });
-    },
-    complete(id, result) {
-      s.complete.run({ id, transcript: result.transcript, engine: result.engine, model: result.model, now: now() });
-    },
-    fail(id, code, message) {
-      s.fail.run({ id, code, message, now: now() });
-    },
-    requeue(id) {
-      s.requeue.run({ id, now: now() });
-    },
-    recoverInterrupted(maxAttempts) {
-      return recoverTx.immediate(maxAttempts);
-    },
-    counts() {
-      try {
-        return s.counts.get() as { queued: number; processing: number };
-      } catch (error) {
-        throw translateSqliteError(error, 'count the jobs');
-      }
-    },
-  };
+export function conflictOutcome(job: NewJob, keyed: JobRecord | undefined, jobIdOfToken: string | undefined): InsertJobResult {
+  if (keyed) return keyed.tokenJti === job.tokenJti ? { outcome: 'replayed', job: keyed } : { outcome: 'key_reused', existingJobId: keyed.id };
+  if (jobIdOfToken === undefined) throw new Error('the job insert conflicted, yet no job holds its token or key');
+  return { outcome: 'token_used', existingJobId: jobIdOfToken };
 }

@@ -123,7 +123,10 @@ export const scenarios = {
     tt('DELETE /transcribe', ttt.deleteTranscribe, { details: { allowed: ['POST'] }, headers: ['Allow'] }),
   ],
   insufficient_credits: [be('a fourth vend after the 3 signup credits', engine.vendPastTheBalance, { details: { balance: 0, required: 1 } })],
-  idempotency_key_reused: [be('a clientRequestId reused with another body', engine.reuseKeyWithAnotherBody)],
+  idempotency_key_reused: [
+    be('a clientRequestId reused with another body', engine.reuseKeyWithAnotherBody),
+    tt('an Idempotency-Key reused with another service token', ttt.reuseIdempotencyKeyWithAnotherToken),
+  ],
   idempotency_in_progress: [be('the same vend again while the first is still signing', engine.sameKeyWhileInProgress)],
   rate_limited: [be('vends past RATE_LIMIT_VEND_PER_MIN', engine.vendOverTheRateLimit, { details: { windowSec: 60 }, headers: ['Retry-After'] })],
   upstream_auth_failure: [

@@ -58,6 +58,13 @@ export const ttt = {
     if (first.status !== 202) throw new Error(`first submission answered ${first.status}`);
     return transcribeWith(t, headers);
   },
+  async reuseIdempotencyKeyWithAnotherToken(w: CatalogWorld): Promise<Observed> {
+    const t = await w.ttt();
+    const key = `catalog_key_${randomBytes(8).toString('hex')}`;
+    const first = await transcribeWith(t, { ...bearer(await t.issuer.mint()), 'Idempotency-Key': key });
+    if (first.status !== 202) throw new Error(`first submission answered ${first.status}`);
+    return transcribeWith(t, { ...bearer(await t.issuer.mint()), 'Idempotency-Key': key });
+  },
   async unsigned(w: CatalogWorld): Promise<Observed> {
     return probe((await w.ttt()).clientWith({ keys: null }));
   },

@@ -20,6 +20,9 @@ const spec = JSON.parse(readFileSync('generated/tttranscribe/openapi.json', 'utf
 const operations = listSpecOperations(spec);
 const check = createResponseChecker(spec);
 const JOB_ID = pathParameterPattern(operations, 'jobId');
+const IDEMPOTENCY_KEY = pathParameterPattern(operations, 'key');
+/** The Idempotency-Key the job below is submitted with, so getJobByIdempotencyKey has a job to find. */
+const KNOWN_KEY = 'contract_known_key_0001';
 /** TEST-ONLY TTT_METRICS_TOKEN (at least 32 characters). */
 const TTT_METRICS_TOKEN = 'test-only-ttt-metrics-token-0123456789abcd';
 let ttt: TttTestApp;
@@ -41,7 +44,7 @@ beforeAll(async () => {
   });
   const { data, error } = await ttt.client.POST('/transcribe', {
     body: { url: 'https://media.example.com/clip.mp4', language: 'en' },
-    headers: { Authorization: `Bearer ${await ttt.issuer.mint()}` },
+    headers: { Authorization: `Bearer ${await ttt.issuer.mint()}`, 'Idempotency-Key': KNOWN_KEY },
   });
   if (!data) throw new Error(`could not create the job the status properties read: ${JSON.stringify(error)}`);
   jobId = data.jobId;
@@ -50,8 +53,14 @@ afterAll(() => ttt?.close());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */
 const rightVariant = (op: SpecOperation) => variants.find((v) => satisfies(op, v.grants))!;
-const inputOptions = () => ({ bodyLimitBytes: BODY_LIMIT_BYTES, pathParams: { jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(JOB_ID)) } });
-const unknownIdOptions = () => ({ bodyLimitBytes: BODY_LIMIT_BYTES, pathParams: { jobId: fc.stringMatching(JOB_ID).filter((id) => id !== jobId) } });
+const inputOptions = () => ({
+  bodyLimitBytes: BODY_LIMIT_BYTES,
+  pathParams: { jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(JOB_ID)), key: fc.oneof(fc.constant(KNOWN_KEY), fc.stringMatching(IDEMPOTENCY_KEY)) },
+});
+const unknownIdOptions = () => ({
+  bodyLimitBytes: BODY_LIMIT_BYTES,
+  pathParams: { jobId: fc.stringMatching(JOB_ID).filter((id) => id !== jobId), key: fc.stringMatching(IDEMPOTENCY_KEY).filter((k) => k !== KNOWN_KEY) },
+});
 
 describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscribe %s', (_id, op) => {
   it('answers valid inputs with a 2xx or a catalog problem that conforms to the spec', async () => {
@@ -76,7 +85,7 @@ describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscri
 
   it('answers 2xx only to the credentials its security requires', async () => {
     for (const variant of variants) {
-      const input = exampleInput(op, { jobId });
+      const input = exampleInput(op, { jobId, key: KNOWN_KEY });
       const credentials = await variant.apply(input);
       const expectation = satisfies(op, variant.grants) ? (isPublic(op) ? 'valid' : 'success') : 'refused';
       assertContract(await send(ttt.baseUrl, input, credentials), credentials, check, op, expectation);

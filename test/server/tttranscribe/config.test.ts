@@ -105,3 +105,26 @@ describe('loadConfig', () => {
     expect(error.problems.map((p) => p.variable).sort()).toEqual(['TTT_PORT', 'TTT_SHARED_SECRET', 'TTT_TRANSCRIBER']);
   });
 });
+
+describe('loadConfig: storage and workers', () => {
+  it('defaults: SQLite, an in-process worker, 30 s leases, 3 attempts, 10 pooled connections', () => {
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET })).toMatchObject({ dbPoolMax: 10, runWorker: true, jobLeaseSec: 30, jobMaxAttempts: 3 });
+  });
+
+  it('reads TTT_DB as a PostgreSQL URL and the worker variables', () => {
+    expect(loadConfig({
+      TTT_SHARED_SECRET: TEST_SECRET, TTT_DB: 'postgres://ttt@db.internal/ttt', TTT_DB_POOL_MAX: '25', TTT_RUN_WORKER: 'false',
+      TTT_JOB_LEASE_SEC: '12', TTT_JOB_MAX_ATTEMPTS: '5',
+    })).toMatchObject({ dbPath: 'postgres://ttt@db.internal/ttt', dbPoolMax: 25, runWorker: false, jobLeaseSec: 12, jobMaxAttempts: 5 });
+  });
+
+  it('names each bad storage or worker variable', () => {
+    const error = configError({ TTT_SHARED_SECRET: TEST_SECRET, TTT_RUN_WORKER: 'no', TTT_JOB_LEASE_SEC: '1', TTT_DB_POOL_MAX: '0', TTT_JOB_MAX_ATTEMPTS: 'x' });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual(['TTT_DB_POOL_MAX', 'TTT_JOB_LEASE_SEC', 'TTT_JOB_MAX_ATTEMPTS', 'TTT_RUN_WORKER']);
+  });
+
+  it('a worker process needs no shared secret; the API still does', () => {
+    expect(loadConfig({ TTT_DB: 'postgres://ttt@db.internal/ttt' }, { worker: true }).engineAuthKeys).toEqual([]);
+    expect(configError({ TTT_DB: 'postgres://ttt@db.internal/ttt' }).problems.map((p) => p.variable)).toContain('TTT_SHARED_SECRET');
+  });
+});

@@ -15,7 +15,7 @@ const operations = Object.values(spec.paths).flatMap((item) => Object.values(ite
 describe('TTTranscribe rate limits', () => {
   it('states a limit, a 429 and the RateLimit headers on every authenticated operation, matching the defaults and variables', () => {
     const authenticated = operations.filter((op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]');
-    expect(authenticated.map((op) => op.operationId).sort()).toEqual(['createTranscriptionJob', 'getJobStatus', 'getMetrics', 'validateEngineAuth']);
+    expect(authenticated.map((op) => op.operationId).sort()).toEqual(['createTranscriptionJob', 'getJobByIdempotencyKey', 'getJobStatus', 'getMetrics', 'validateEngineAuth']);
     const defaults = tttRateLimits(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET }).rateLimits);
     for (const op of authenticated) {
       const doc = op['x-rate-limit']!;

@@ -39,7 +39,7 @@ describe('service token on POST /transcribe', () => {
     const { data, response } = await withToken(await ttt.issuer.mint({ sub: 'user-42' }));
     expect(response.status).toBe(202);
     expect(data).toMatchObject({ ok: true, status: 'queued' });
-    expect(ttt.service.store.get(String(data?.jobId))?.subject).toBe('user-42');
+    expect((await ttt.service.store.get(String(data?.jobId)))?.subject).toBe('user-42');
   });
 
   it('no Authorization -> missing_authorization naming the service token', async () => {

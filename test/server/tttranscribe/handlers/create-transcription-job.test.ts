@@ -27,7 +27,7 @@ describe('POST /transcribe', () => {
     expect(response.status).toBe(202);
     expect(data).toEqual({ ok: true, jobId: expect.stringMatching(/^job_[0-9A-Z]{26}$/), status: 'queued', submittedAt: new Date(T0_MS).toISOString() });
     expect(response.headers.get('location')).toBe(`/status/${data?.jobId}`);
-    expect(ttt.service.store.get(String(data?.jobId))).toMatchObject({ status: 'queued', stage: 'queued', url: URL_OK, language: 'en-US' });
+    expect(await ttt.service.store.get(String(data?.jobId))).toMatchObject({ status: 'queued', stage: 'queued', url: URL_OK, language: 'en-US' });
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobFailure } from '../../../../server/tttranscribe/jobs/job-processor.js';
 import { gatedProcessor, type GatedJob } from '../../../helpers/ttt-processors.js';
 import { startTttTestApp, T0_MS, type TttTestApp } from '../../../helpers/ttt-app.js';
@@ -34,6 +34,7 @@ describe('GET /status/{jobId}', () => {
 
     ttt.clock.ms = T0_MS + 1_000;
     const run = ttt.service.worker.runOnce();
+    await vi.waitFor(() => expect(gate.pending.some((p) => p.job.jobId === jobId)).toBe(true));
     const job = gate.pending.find((p) => p.job.jobId === jobId) as GatedJob;
     expect(job.job).toEqual({ jobId, url: URL_OK, language: 'en' });
     job.ctx.onProgress('transcribing', 0.55);
@@ -55,6 +56,7 @@ describe('GET /status/{jobId}', () => {
   it('a failed job carries its failure code with retryable and responsibility from the catalog', async () => {
     const jobId = await submit();
     const run = ttt.service.worker.runOnce();
+    await vi.waitFor(() => expect(gate.pending.some((p) => p.job.jobId === jobId)).toBe(true));
     (gate.pending.find((p) => p.job.jobId === jobId) as GatedJob).reject(
       new JobFailure('media_too_large', 'The media is larger than 50 MB; send a shorter clip.'),
     );

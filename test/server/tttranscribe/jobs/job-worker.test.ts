@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { jobFailureCatalog, jobFailureCodes } from '../../../../generated/errors.js';
 import { openJobDatabase } from '../../../../server/tttranscribe/jobs/database.js';
 import type { JobProcessor } from '../../../../server/tttranscribe/jobs/job-processor.js';
-import { createJobStore } from '../../../../server/tttranscribe/jobs/job-store.js';
+import { createSqliteJobStore } from '../../../../server/tttranscribe/jobs/sqlite-job-store.js';
 import { createMediaProcessor } from '../../../../server/tttranscribe/media/create-media-processor.js';
 import { startTttTestApp, T0_MS, type TttTestApp } from '../../../helpers/ttt-app.js';
 import { abortAwareProcessor, crashingProcessor, failingProcessor, FAKE_RESULT, gatedProcessor, succeedingProcessor } from '../../../helpers/ttt-processors.js';
@@ -74,6 +74,7 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     current = abortAwareProcessor();
     const jobId = await submit(ttt);
     const run = ttt.service.worker.runOnce();
+    await vi.waitFor(() => expect(ttt.service.worker.active).toBe(1));
     timeout.abort(new DOMException('The operation timed out.', 'TimeoutError'));
     await run;
     expect((await statusOf(ttt, jobId))?.error).toMatchObject({ code: 'job_timed_out', message: expect.stringContaining('300 seconds') });
@@ -84,6 +85,7 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     current = gate.processor;
     const jobId = await submit(ttt);
     const run = ttt.service.worker.runOnce();
+    await vi.waitFor(() => expect(gate.pending).toHaveLength(1));
     timeout.abort(new DOMException('The operation timed out.', 'TimeoutError'));
     await run;
     expect((await statusOf(ttt, jobId))?.error?.code).toBe('job_timed_out');
@@ -107,9 +109,10 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     const jobId = await submit(ttt);
     const write = vi.spyOn(ttt.service.store, 'reportProgress');
     const run = ttt.service.worker.runOnce();
+    await vi.waitFor(() => expect(gate.pending).toHaveLength(1));
     const { ctx } = gate.pending[0] ?? expect.fail('job did not start');
     for (let i = 0; i <= 100; i++) ctx.onProgress('transcribing', (400 + i) / 1000);
-    expect(write.mock.calls.map((c) => c[2])).toEqual([0.4, 0.45, 0.5]);
+    expect(write.mock.calls.map((c) => c[3])).toEqual([0.4, 0.45, 0.5]);
     ttt.clock.ms += 1_000;
     ctx.onProgress('transcribing', 0.501);
     expect(write).toHaveBeenCalledTimes(4);
@@ -126,8 +129,8 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
       current = gate.processor;
       const ids = [await submit(ttt), await submit(ttt), await submit(ttt)];
       ttt.service.worker.start();
-      expect(gate.started).toEqual(ids.slice(0, 2));
-      expect(ttt.service.store.counts()).toEqual({ queued: 1, processing: 2 });
+      await vi.waitFor(() => expect(gate.started).toEqual(ids.slice(0, 2)));
+      expect(await ttt.service.store.counts()).toEqual({ queued: 1, processing: 2 });
       gate.pending[0]?.resolve();
       await vi.waitFor(() => expect(gate.started).toEqual(ids));
       expect(ttt.service.worker.active).toBe(2);
@@ -147,10 +150,37 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
       expect((await statusOf(ttt, jobId))?.status).toBe('completed');
     });
 
+    it('a job claimed while the worker stops is handed back to the queue, never run unwatched', async () => {
+      const gate = gatedProcessor();
+      current = gate.processor;
+      const jobId = await submit(ttt);
+      const claimNext = ttt.service.store.claimNext.bind(ttt.service.store);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const spy = vi.spyOn(ttt.service.store, 'claimNext').mockImplementation(async (lease) => {
+        await held; // the claim is still in flight when stop() is called
+        return claimNext(lease);
+      });
+      try {
+        ttt.service.worker.start();
+        await vi.waitFor(() => expect(spy).toHaveBeenCalled());
+        const stopped = ttt.service.worker.stop();
+        release();
+        await stopped;
+        expect(gate.started).toEqual([]);
+        expect(await statusOf(ttt, jobId)).toMatchObject({ status: 'queued', stage: 'queued', startedAt: null });
+      } finally {
+        spy.mockRestore();
+      }
+      current = succeedingProcessor();
+      await ttt.service.worker.drain();
+    });
+
     it('on shutdown, a job still running after the grace period is aborted and requeued', async () => {
       current = abortAwareProcessor();
       const jobId = await submit(ttt);
       ttt.service.worker.start();
+      await vi.waitFor(() => expect(ttt.service.worker.active).toBe(1));
       expect((await statusOf(ttt, jobId))?.status).toBe('processing');
       await ttt.service.worker.stop({ graceMs: 0 });
       expect(await statusOf(ttt, jobId)).toMatchObject({ status: 'queued', stage: 'queued', progress: 0, startedAt: null });
@@ -172,29 +202,31 @@ describe('crash recovery', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('at start, jobs a crash left processing are requeued and completed; one interrupted 3 times fails', async () => {
+  it('after a crash, jobs left processing are requeued and completed once their lease expires; one claimed 3 times fails', async () => {
     const dbPath = join(dir, 'jobs.db');
-    // The "crashed" process: two jobs claimed (processing), never finished, database closed.
+    // The "crashed" process: two jobs claimed (processing, 30 s leases), never finished, database closed.
     const crashed = openJobDatabase(dbPath);
-    const store = createJobStore(crashed, { now: () => T0_MS });
-    const job = (id: string, jti: string) => ({ id, tokenJti: jti, subject: 'user-1', url: URL_OK, language: null, requestId: null });
-    expect(store.insert(job('job_RECOVER000000000000000001', 'jti-a')).ok).toBe(true);
-    expect(store.insert(job('job_POISON0000000000000000001', 'jti-b')).ok).toBe(true);
-    store.claimNext();
-    store.claimNext();
+    const store = createSqliteJobStore(crashed, { now: () => T0_MS });
+    const job = (id: string, jti: string) => ({ id, tokenJti: jti, subject: 'user-1', url: URL_OK, language: null, requestId: null, idempotencyKey: null });
+    expect((await store.insert(job('job_RECOVER000000000000000001', 'jti-a'))).outcome).toBe('created');
+    expect((await store.insert(job('job_POISON0000000000000000001', 'jti-b'))).outcome).toBe('created');
+    await store.claimNext({ owner: 'crashed-worker', ms: 30_000 });
+    await store.claimNext({ owner: 'crashed-worker', ms: 30_000 });
     crashed.prepare(`UPDATE jobs SET attempts = 3 WHERE id = 'job_POISON0000000000000000001'`).run();
     crashed.close();
 
     const ttt = await startTttTestApp({ dbPath, processor: succeedingProcessor() });
     try {
       expect((await statusOf(ttt, 'job_RECOVER000000000000000001'))?.status).toBe('processing');
+      expect(await ttt.service.worker.recoverExpiredLeases()).toEqual({ requeued: [], failed: [] }); // the lease still runs
+      ttt.clock.ms = T0_MS + 30_000;
       ttt.service.worker.start();
       await vi.waitFor(async () => expect((await statusOf(ttt, 'job_RECOVER000000000000000001'))?.status).toBe('completed'));
       await ttt.service.worker.stop();
       expect((await statusOf(ttt, 'job_POISON0000000000000000001'))?.error).toMatchObject({
         code: 'transcription_failed', message: expect.stringContaining('interrupted 3 times'),
       });
-      expect(ttt.logs.find((l) => l['msg'] === 'recovered jobs interrupted by a crash')).toMatchObject({
+      expect(ttt.logs.find((l) => l['msg'] === 'recovered jobs whose worker stopped (lease expired)')).toMatchObject({
         requeued: ['job_RECOVER000000000000000001'], failed: ['job_POISON0000000000000000001'],
       });
     } finally {
