@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
-import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
+import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
@@ -61,7 +61,7 @@ export interface EngineDeps {
   readonly validateResponses?: boolean;
   /** Circuit breaker and retry knobs (the timeout comes from UPSTREAM_TIMEOUT_MS). */
   readonly upstreamPolicy?: Partial<Omit<UpstreamPolicy, 'timeoutMs'>>;
-  /** Wraps the service-token signer (tests: a slow or failing signer). */
+  /** Wraps the service-token signer (tests: a failing signer). */
   readonly decorateSigner?: (sign: SignServiceToken) => SignServiceToken;
   readonly build?: BuildInfo;
   /** Middleware run first on every request, after the engine's own metrics (e.g. the shutdown drain). */
@@ -108,7 +108,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const metrics = createServiceMetrics({ service: 'business-engine' });
   const serviceTokenKeys = new ServiceTokenKeys(config.serviceTokenKey);
   const sign = deps.decorateSigner ? deps.decorateSigner(serviceTokenKeys.sign) : serviceTokenKeys.sign;
-  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger, onGroupCommit: registerVendCommitMetrics(metrics.registry) });
+  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger });
   let circuitState = (): TttUpstream['circuitState'] => 'closed';
   const upstream = new TttUpstream({
     baseUrl: config.tttBaseUrl,
@@ -121,7 +121,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   circuitState = () => upstream.circuitState;
   const ledgerTail = new LedgerTail(db);
   registerCreditMetrics(metrics.registry, () => ledgerTail.read());
-  const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
+  const sweeper = new Sweeper({ tokens, upstream, now, logger });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,

@@ -11,8 +11,7 @@ const SCHEMA_VERSION = 3;
 // The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
 // credit can never be refunded twice even if two code paths race to do it.
 // integration_tokens holds only the SHA-256 of each token: a copy of the database cannot be used to call the engine.
-// service_tokens.token_digest is the SHA-256 of the token as signed: a presented token with the same digest is one
-// this engine signed, so its ECDSA signature need not be verified again (NULL: verify the signature).
+// service_tokens.token_digest is no longer written (every token's signature is verified: one path); kept for old files.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { newRequestId } from '../../shared/http/request-id.js';
 import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
 import type { TokenStore } from '../tokens/token-store.js';
-import type { TokenVendor } from '../tokens/token-vendor.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { settleJob } from './job-settlement.js';
@@ -14,20 +13,14 @@ export interface SweepReport {
   readonly expiredRefunded: number;
   /** Submissions interrupted by a crash (token left in submitting past its expiry), refunded. */
   readonly interruptedRefunded: number;
-  /** Vends interrupted between charge and answer, refunded and their idempotency key released. */
-  readonly abandonedVends: number;
   readonly jobsConsumed: number;
   readonly jobsRefunded: number;
   /** Jobs whose status could not be read this time (retried next sweep). */
   readonly pollErrors: number;
 }
 
-/** How long an in-progress vend may take before the sweep decides it was interrupted. */
-const ABANDONED_VEND_MS = 5 * 60_000;
-
 /**
- * The periodic credit sweep: refunds expired unused tokens (token_expired_unused), interrupted submissions and
- * vends, and reconciles submitted jobs by polling TTTranscribe (completed -> consumed, failed -> refunded, unknown
+ * The periodic credit sweep: refunds expired unused tokens (token_expired_unused) and interrupted submissions, and reconciles submitted jobs by polling TTTranscribe (completed -> consumed, failed -> refunded, unknown
  * to TTTranscribe -> refunded as job_lost), up to `pollConcurrency` polls at a time, paging through the submitted
  * jobs from one sweep to the next. Every refund is a conditional state change, so running it twice, or next to a
  * status poll, refunds nothing twice.
@@ -46,7 +39,6 @@ export class Sweeper {
 
   constructor(private readonly deps: {
     tokens: TokenStore;
-    vendor: TokenVendor;
     upstream: TttUpstream;
     now: () => number;
     logger: Logger;
@@ -85,7 +77,7 @@ export class Sweeper {
   }
 
   private async sweep(): Promise<SweepReport> {
-    const { tokens, vendor, upstream, logger } = this.deps;
+    const { tokens, upstream, logger } = this.deps;
     const limit = this.deps.batchSize ?? 500;
     const now = this.deps.now();
     const requestId = newRequestId();
@@ -99,7 +91,6 @@ export class Sweeper {
     for (const token of tokens.stuckSubmitting(expiredBefore, limit)) {
       if (tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) interruptedRefunded += 1;
     }
-    const abandonedVends = vendor.abandonStale(now - ABANDONED_VEND_MS, limit, requestId);
     let jobsConsumed = 0;
     let jobsRefunded = 0;
     let pollErrors = 0;
@@ -125,7 +116,7 @@ export class Sweeper {
         logger.warn({ err: error, jobId: token.jobId }, 'could not read a job status during the sweep');
       }
     })));
-    const report = { expiredRefunded, interruptedRefunded, abandonedVends, jobsConsumed, jobsRefunded, pollErrors };
+    const report = { expiredRefunded, interruptedRefunded, jobsConsumed, jobsRefunded, pollErrors };
     if (Object.values(report).some((n) => n > 0)) logger.info({ ...report, requestId }, 'credit sweep');
     return report;
   }

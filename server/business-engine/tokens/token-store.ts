@@ -23,8 +23,6 @@ export interface TokenRecord {
   readonly submittedAt: number | null;
   readonly settledAt: number | null;
   readonly refundReason: string | null;
-  /** SHA-256 of the token as signed (null for tokens signed after their vend's transaction, or before schema 3). */
-  readonly digest: Buffer | null;
 }
 
 /** What a refund says about itself in the ledger. */
@@ -36,7 +34,7 @@ export interface RefundContext {
 interface TokenRow {
   jti: string; user_id: string; state: TokenState; bucket: Bucket; charge_entry_id: number; request_id: string | null;
   issued_at: number; expires_at: number; job_id: string | null; submitted_at: number | null; settled_at: number | null;
-  refund_reason: string | null; token_digest: Buffer | null;
+  refund_reason: string | null;
 }
 
 /**
@@ -49,7 +47,7 @@ interface TokenRow {
  * if (tokens.claim(jti)) { ... forward ...; tokens.markSubmitted(jti, jobId); }
  */
 export class TokenStore {
-  private readonly insert: Statement<[string, string, Bucket, number, string | null, number, number, number, Buffer | null]>;
+  private readonly insert: Statement<[string, string, Bucket, number, string | null, number, number, number]>;
   private readonly select: Statement<[string], TokenRow>;
   private readonly selectByJob: Statement<[string], TokenRow>;
   private readonly transition: Statement<[TokenState, number, string, TokenState]>;
@@ -65,8 +63,8 @@ export class TokenStore {
     private readonly ledger: CreditLedger,
     private readonly now: () => number,
   ) {
-    this.insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at, token_digest)
-      VALUES (?, ?, 'vended', ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
+      VALUES (?, ?, 'vended', ?, ?, ?, ?, ?, ?)`);
     this.select = db.prepare('SELECT * FROM service_tokens WHERE jti = ?');
     this.selectByJob = db.prepare('SELECT * FROM service_tokens WHERE job_id = ?');
     this.transition = db.prepare('UPDATE service_tokens SET state = ?, updated_at = ? WHERE jti = ? AND state = ?');
@@ -89,12 +87,9 @@ export class TokenStore {
     });
   }
 
-  /** Records a freshly charged token (inside the vend transaction), with the digest of its signed form when known. */
-  insertIn(token: {
-    jti: string; userId: string; bucket: Bucket; chargeEntryId: number; requestId: string | null; issuedAt: number; expiresAt: number;
-    digest: Buffer | null;
-  }): void {
-    this.insert.run(token.jti, token.userId, token.bucket, token.chargeEntryId, token.requestId, token.issuedAt, token.expiresAt, this.now(), token.digest);
+  /** Records a freshly charged token (inside the vend transaction). */
+  insertIn(token: { jti: string; userId: string; bucket: Bucket; chargeEntryId: number; requestId: string | null; issuedAt: number; expiresAt: number }): void {
+    this.insert.run(token.jti, token.userId, token.bucket, token.chargeEntryId, token.requestId, token.issuedAt, token.expiresAt, this.now());
   }
 
   get(jti: string): TokenRecord | undefined {
@@ -167,6 +162,6 @@ function toRecord(r: TokenRow): TokenRecord {
   return {
     jti: r.jti, userId: r.user_id, state: r.state, bucket: r.bucket, chargeEntryId: r.charge_entry_id, requestId: r.request_id,
     issuedAt: r.issued_at, expiresAt: r.expires_at, jobId: r.job_id, submittedAt: r.submitted_at, settledAt: r.settled_at,
-    refundReason: r.refund_reason, digest: r.token_digest ?? null,
+    refundReason: r.refund_reason,
   };
 }

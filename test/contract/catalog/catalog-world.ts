@@ -110,15 +110,8 @@ export function createCatalogWorld(): CatalogWorld {
       let held: Array<() => void> = [];
       let waiting: Array<() => void> = [];
       const state: { mode: SignerMode } = { mode: 'sign' };
-      const decorateSigner = (sign: SignServiceToken): SignServiceToken => async (claims) => {
+      const decorateSigner = (sign: SignServiceToken): SignServiceToken => (claims) => {
         if (state.mode === 'throw') throw new Error('TEST-ONLY: the signing key is unusable');
-        if (state.mode === 'hold') {
-          await new Promise<void>((resolve) => {
-            held.push(resolve);
-            for (const wake of waiting) wake();
-            waiting = [];
-          });
-        }
         return sign(claims);
       };
       const be = await startEngineTestApp({ env: { RATE_LIMIT_VEND_PER_MIN: String(VEND_LIMIT_PER_MIN) }, deps: { decorateSigner } });

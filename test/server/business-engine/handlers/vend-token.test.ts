@@ -1,22 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
-
-interface Gate {
-  readonly hasEntered: Promise<void>;
-  readonly released: Promise<void>;
-  entered(): void;
-  release(): void;
-}
-
-function createGate(): Gate {
-  let entered!: () => void;
-  let release!: () => void;
-  const hasEntered = new Promise<void>((resolve) => { entered = resolve; });
-  const released = new Promise<void>((resolve) => { release = resolve; });
-  return { hasEntered, released, entered, release };
-}
 
 const grant = (be: EngineTestApp, userId: string, amount: number, bucket: 'main' | 'bonus' = 'main') =>
   be.client.POST('/admin/credits/grant', {
@@ -121,69 +106,6 @@ describe('POST /v1/vend-token', () => {
       expect(other.response.headers.get('idempotent-replayed')).toBeNull();
       expect(other.data?.balanceAfter).toBe(2);
     });
-  });
-});
-
-describe('POST /v1/vend-token with a slow or failing signer', () => {
-  let be: EngineTestApp;
-  let gate: Gate | undefined;
-  let failing = false;
-  beforeAll(async () => {
-    be = await startEngineTestApp({
-      deps: {
-        decorateSigner: (sign: SignServiceToken): SignServiceToken => async (claims) => {
-          if (failing) throw new Error('the signing key is unavailable');
-          if (gate) {
-            gate.entered();
-            await gate.released;
-          }
-          return sign(claims);
-        },
-      },
-    });
-  });
-  afterEach(() => {
-    gate = undefined;
-    failing = false;
-  });
-  afterAll(async () => {
-    await be.close();
-  });
-
-  it('answers idempotency_in_progress to a concurrent duplicate, then replays the first answer', async () => {
-    gate = createGate();
-    const headers = be.bearer(await be.userJwt({ sub: 'slow-user' }));
-    const first = be.client.POST('/v1/vend-token', { body: { clientRequestId: 'slow-1' }, headers });
-    // The first request has charged and holds its key in_progress while the signer waits.
-    await gate.hasEntered;
-    const duplicate = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'slow-1' }, headers });
-    expect(duplicate.response.status).toBe(409);
-    expect(duplicate.error).toMatchObject({ code: 'idempotency_in_progress', details: { clientRequestId: 'slow-1' } });
-    gate.release();
-    const done = await first;
-    expect(done.response.status).toBe(200);
-    const replay = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'slow-1' }, headers });
-    expect(replay.data).toEqual(done.data);
-    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
-    // Signed after its transaction: no digest is recorded, so the token is recognised by its signature alone.
-    expect(be.engine.tokens.get(done.data!.tokenId)).toMatchObject({ state: 'vended', digest: null });
-  });
-
-  it('answers internal_error when signing fails, refunds the charge and frees the key', async () => {
-    failing = true;
-    const headers = be.bearer(await be.userJwt({ sub: 'fail-user' }));
-    const { error, response } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'fail-1' }, headers });
-    expect(response.status).toBe(500);
-    expect(error).toMatchObject({ code: 'internal_error', detail: 'The service token could not be signed; nothing was charged.' });
-    expect(JSON.stringify(error)).not.toContain('signing key is unavailable');
-    const balance = await be.client.GET('/v1/credits/balance', { headers });
-    expect(balance.data?.balance).toBe(3);
-    const ledger = await be.client.GET('/v1/credits/ledger', { headers });
-    expect(ledger.data?.entries.map((e) => [e.kind, e.reason])).toEqual([['refund', 'vend_failed'], ['charge', 'vend_token'], ['grant', 'signup_bonus']]);
-    failing = false;
-    const retry = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'fail-1' }, headers });
-    expect(retry.response.status).toBe(200);
-    expect(retry.data?.balanceAfter).toBe(2);
   });
 });
 
