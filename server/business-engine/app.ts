@@ -32,7 +32,7 @@ import { grantCredits } from './handlers/grant-credits.js';
 import { listCreditLedger } from './handlers/list-credit-ledger.js';
 import { listIntegrationTokens } from './handlers/list-integration-tokens.js';
 import { revokeIntegrationToken } from './handlers/revoke-integration-token.js';
-import { submitTranscription } from './handlers/submit-transcription.js';
+import { submitTranscription, type SubmissionFaultPoint } from './handlers/submit-transcription.js';
 import { vendToken } from './handlers/vend-token.js';
 import { perUserRateLimit } from './http/per-user-rate-limit.js';
 import { IntegrationTokenStore } from './integrations/integration-token-store.js';
@@ -64,6 +64,8 @@ export interface EngineDeps {
   /** Wraps the service-token signer (tests: a failing signer). */
   readonly decorateSigner?: (sign: SignServiceToken) => SignServiceToken;
   readonly build?: BuildInfo;
+  /** Called at each point of a submission where a crash leaves work to recover (tests make it throw). */
+  readonly faultPoint?: (point: SubmissionFaultPoint) => void;
   /** Middleware run first on every request, after the engine's own metrics (e.g. the shutdown drain). */
   readonly before?: RequestHandler[];
 }
@@ -155,7 +157,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       },
       submitTranscription: {
         auth: [requireServiceToken(authDeps), perUserRateLimit('transcribe', config.rateLimits.transcribePerMin)],
-        handler: submitTranscription({ tokens, upstream, logger }),
+        handler: submitTranscription({ tokens, upstream, logger, ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}) }),
       },
       getTranscriptionStatus: { auth: requireJobReader(authDeps), handler: getTranscriptionStatus({ tokens, upstream, logger }) },
       grantCredits: { auth: requireAdmin(authDeps), handler: grantCredits({ ledger }) },

@@ -52,14 +52,17 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
 }
 
 /**
- * Throws when a token can no longer submit a job: refunded -> `service_token_revoked`; already claimed,
- * submitted or consumed -> `service_token_already_used` (with the job id when known).
+ * Throws when a token can no longer submit a job. A token that submitted a job (it has a job id, whatever became
+ * of its credit since) is `service_token_already_used` with that job id and whether its credit was refunded, so
+ * a client that retries finds its job; a token refunded without ever submitting one is `service_token_revoked`.
+ * A token in `submitting` passes: its submission is resumed with the key it recorded (see submitTranscription).
  *
  * @example
  * assertUsable(tokens.get(jti)!);
  */
 export function assertUsable(record: TokenRecord): void {
-  if (record.state === 'refunded') {
+  if (record.state === 'vended' || (record.state === 'submitting' && record.jobId === null)) return;
+  if (record.state === 'refunded' && record.jobId === null) {
     throw new ApiError('service_token_revoked', "This service token's credit was refunded; it can no longer be used.", {
       details: {
         tokenId: record.jti,
@@ -68,9 +71,18 @@ export function assertUsable(record: TokenRecord): void {
       },
     });
   }
-  if (record.state !== 'vended') {
-    throw new ApiError('service_token_already_used', 'This service token already submitted a job.', {
-      details: { tokenId: record.jti, jobId: record.jobId },
-    });
-  }
+  throw alreadyUsed(record);
+}
+
+/**
+ * `service_token_already_used` for a token that submitted its job: the job id (null only for a submission of an
+ * engine older than schema 4 that cannot be resumed) and whether the credit was refunded.
+ *
+ * @example
+ * throw alreadyUsed(record);
+ */
+export function alreadyUsed(record: TokenRecord): ApiError {
+  return new ApiError('service_token_already_used', 'This service token already submitted a job.', {
+    details: { tokenId: record.jti, jobId: record.jobId, refunded: record.state === 'refunded' },
+  });
 }

@@ -1,13 +1,29 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { components } from '../../../generated/business-engine/schema.js';
-import { assertUsable } from '../auth/require-service-token.js';
+import { alreadyUsed, assertUsable } from '../auth/require-service-token.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
+import { newTokenId } from '../tokens/service-token-keys.js';
 import type { TokenStore } from '../tokens/token-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
 type TranscribeRequest = components['schemas']['TranscribeRequest'];
+
+/**
+ * The points of a submission where a crash leaves something to recover: after the token is claimed (its
+ * submission key recorded) and before TTTranscribe is called; after TTTranscribe answered and before the job id
+ * is recorded. Tests make {@link SubmitDeps.faultPoint} throw there to stop the submission as a SIGKILL would.
+ */
+export type SubmissionFaultPoint = 'submit:claimed' | 'submit:forwarded';
+
+export interface SubmitDeps {
+  readonly tokens: TokenStore;
+  readonly upstream: TttUpstream;
+  readonly logger: Logger;
+  /** Called at each {@link SubmissionFaultPoint} (tests only). */
+  readonly faultPoint?: (point: SubmissionFaultPoint) => void;
+}
 
 const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
@@ -21,48 +37,74 @@ const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
 };
 
 /**
- * POST /ttt/transcribe: claims the service token (one job per token, atomically), forwards the job to
- * TTTranscribe through the signed client, and records jobId -> user. A failure that is not the caller's refunds
- * the credit (and revokes the token); the caller's own mistake (invalid_request, unsupported_url) gives the token
- * back so it can be used with a correct URL.
+ * POST /ttt/transcribe: claims the service token (one job per token, atomically) and records a fresh submission
+ * key (`sub_` + 26 base32 characters) in the same statement, BEFORE forwarding; forwards the job to TTTranscribe
+ * with that key as its Idempotency-Key, and records jobId -> token. A token left in `submitting` (an engine that
+ * died mid-submission) is resumed with its recorded key: TTTranscribe answers with the job it already stored, or
+ * stores it now, so there is never a second job. A failure that is not the caller's refunds the credit; the
+ * caller's own mistake (invalid_request, unsupported_url) gives the token back so it can be used with a correct URL.
  *
  * @example
  * operations.submitTranscription = { auth: [requireServiceToken(authDeps), limit], handler: submitTranscription(deps) };
  */
-export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUpstream; logger: Logger }): RequestHandler {
+export function submitTranscription(deps: SubmitDeps): RequestHandler {
   return async (req, res) => {
     const caller = callerOf(res, 'service_token');
     const requestId = requestIdOf(res);
     const { tokens } = deps;
     const circuitOpen = deps.upstream.openCircuitFailure('submit');
     if (circuitOpen) throw refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
-    if (!tokens.claim(caller.jti)) {
-      const record = tokens.get(caller.jti);
-      if (record) assertUsable(record);
-      throw new Error(`service token ${caller.jti} could not be claimed`);
-    }
+    const submissionKey = claimOrResume(tokens, caller.jti);
+    deps.faultPoint?.('submit:claimed');
     const input = req.body as TranscribeRequest;
     let accepted;
     try {
       accepted = await deps.upstream.submit({
         serviceToken: caller.token,
+        idempotencyKey: submissionKey,
         body: { url: input.url, ...(input.language === undefined ? {} : { language: input.language }) },
         requestId,
       });
     } catch (error) {
       throw settleFailedSubmission(deps, caller.jti, error, requestId);
     }
-    tokens.markSubmitted(caller.jti, accepted.jobId);
+    deps.faultPoint?.('submit:forwarded');
+    if (!tokens.markSubmitted(caller.jti, accepted.jobId)) {
+      // Another request resuming the same submission linked it first (the same job: TTTranscribe replayed it), or
+      // the sweep settled the token meanwhile; the job id TTTranscribe gave is the answer either way.
+      const record = tokens.get(caller.jti);
+      if (record?.jobId !== accepted.jobId) {
+        deps.logger.error({ requestId, tokenId: caller.jti, jobId: accepted.jobId, record }, 'submission answered after its token was settled otherwise');
+      }
+    }
     res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
     res.json(accepted);
     // Logged once the answer is on its way: the line is not on the caller's critical path.
-    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId }, 'transcription submitted');
+    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId, submissionKey }, 'transcription submitted');
   };
 }
 
 /**
- * The circuit is open, so nothing is forwarded: the token goes from vended straight to refunded in one
- * transaction (an open circuit must answer fast). A token that is not vended any more gets its own error.
+ * The submission key to send: a fresh one recorded by claiming a vended token, or the one a token left in
+ * `submitting` recorded (resuming it). Throws the token's own error otherwise.
+ */
+function claimOrResume(tokens: TokenStore, jti: string): string {
+  const fresh = newTokenId('sub_');
+  if (tokens.claim(jti, fresh)) return fresh;
+  const record = tokens.get(jti);
+  if (!record) throw new Error(`service token ${jti} could not be claimed`);
+  if (record.state === 'submitting') {
+    if (record.submissionKey !== null) return record.submissionKey;
+    throw alreadyUsed(record);
+  }
+  assertUsable(record);
+  throw new Error(`service token ${jti} could not be claimed`);
+}
+
+/**
+ * The circuit is open, so nothing is forwarded: a vended token goes straight to refunded in one transaction (an
+ * open circuit must answer fast). A token left in `submitting` is not refunded: TTTranscribe may hold its job, so
+ * the sweep settles it by its key once TTTranscribe answers. A token that is neither gets its own error.
  */
 function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
   const creditRefunded = deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });

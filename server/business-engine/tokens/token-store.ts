@@ -23,6 +23,11 @@ export interface TokenRecord {
   readonly submittedAt: number | null;
   readonly settledAt: number | null;
   readonly refundReason: string | null;
+  /**
+   * The Idempotency-Key this token's submission sends to TTTranscribe, recorded when the token is claimed and
+   * before anything is forwarded (null: never claimed, or claimed by an engine older than schema 4).
+   */
+  readonly submissionKey: string | null;
 }
 
 /** What a refund says about itself in the ledger. */
@@ -34,7 +39,7 @@ export interface RefundContext {
 interface TokenRow {
   jti: string; user_id: string; state: TokenState; bucket: Bucket; charge_entry_id: number; request_id: string | null;
   issued_at: number; expires_at: number; job_id: string | null; submitted_at: number | null; settled_at: number | null;
-  refund_reason: string | null;
+  refund_reason: string | null; submission_key: string | null;
 }
 
 /**
@@ -44,13 +49,14 @@ interface TokenRow {
  *
  * @example
  * const tokens = new TokenStore(db, ledger, Date.now);
- * if (tokens.claim(jti)) { ... forward ...; tokens.markSubmitted(jti, jobId); }
+ * if (tokens.claim(jti, newTokenId('sub_'))) { ... forward ...; tokens.markSubmitted(jti, jobId); }
  */
 export class TokenStore {
   private readonly insert: Statement<[string, string, Bucket, number, string | null, number, number, number]>;
   private readonly select: Statement<[string], TokenRow>;
   private readonly selectByJob: Statement<[string], TokenRow>;
   private readonly transition: Statement<[TokenState, number, string, TokenState]>;
+  private readonly setClaimed: Statement<[string, number, string]>;
   private readonly setSubmitted: Statement<[string, number, number, string]>;
   private readonly setSettled: Statement<[TokenState, string | null, number, number, string, TokenState]>;
   private readonly selectExpired: Statement<[number, number], TokenRow>;
@@ -68,12 +74,13 @@ export class TokenStore {
     this.select = db.prepare('SELECT * FROM service_tokens WHERE jti = ?');
     this.selectByJob = db.prepare('SELECT * FROM service_tokens WHERE job_id = ?');
     this.transition = db.prepare('UPDATE service_tokens SET state = ?, updated_at = ? WHERE jti = ? AND state = ?');
+    this.setClaimed = db.prepare(`UPDATE service_tokens SET state = 'submitting', submission_key = ?, updated_at = ? WHERE jti = ? AND state = 'vended'`);
     this.setSubmitted = db.prepare(`UPDATE service_tokens SET state = 'submitted', job_id = ?, submitted_at = ?, updated_at = ?
       WHERE jti = ? AND state = 'submitting'`);
     this.setSettled = db.prepare(`UPDATE service_tokens SET state = ?, refund_reason = ?, settled_at = ?, updated_at = ?
       WHERE jti = ? AND state = ?`);
     this.selectExpired = db.prepare(`SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
-    this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
+    this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= ? ORDER BY updated_at LIMIT ?`);
     this.selectSubmitted = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitted'
       AND (submitted_at > ? OR (submitted_at = ? AND jti > ?)) ORDER BY submitted_at, jti LIMIT ?`);
     this.refundTx = db.transaction((jti: string, from: TokenState, context: RefundContext) => {
@@ -103,9 +110,12 @@ export class TokenStore {
     });
   }
 
-  /** vended -> submitting; false when another request got there first (or the token is no longer vended). */
-  claim(jti: string): boolean {
-    return withSqlite('claim the service token', () => this.transition.run('submitting', this.now(), jti, 'vended').changes === 1);
+  /**
+   * vended -> submitting, recording the submission's Idempotency-Key in the same statement (so a crash after it
+   * leaves a key to recover by); false when another request got there first (or the token is no longer vended).
+   */
+  claim(jti: string, submissionKey: string): boolean {
+    return withSqlite('claim the service token', () => this.setClaimed.run(submissionKey, this.now(), jti).changes === 1);
   }
 
   /** submitting -> vended: the caller's own mistake (e.g. unsupported_url), so the token may be used again. */
@@ -138,7 +148,7 @@ export class TokenStore {
     return withSqlite('list expired tokens', () => this.selectExpired.all(before, limit).map(toRecord));
   }
 
-  /** Tokens left in submitting (a crash mid-forward) that expired at or before `before`. */
+  /** Tokens left in submitting (a crash mid-forward) whose last change was at or before `before` (ms). */
   stuckSubmitting(before: number, limit: number): TokenRecord[] {
     return withSqlite('list interrupted submissions', () => this.selectStuck.all(before, limit).map(toRecord));
   }
@@ -162,6 +172,6 @@ function toRecord(r: TokenRow): TokenRecord {
   return {
     jti: r.jti, userId: r.user_id, state: r.state, bucket: r.bucket, chargeEntryId: r.charge_entry_id, requestId: r.request_id,
     issuedAt: r.issued_at, expiresAt: r.expires_at, jobId: r.job_id, submittedAt: r.submitted_at, settledAt: r.settled_at,
-    refundReason: r.refund_reason,
+    refundReason: r.refund_reason, submissionKey: r.submission_key ?? null,
   };
 }

@@ -40,6 +40,11 @@ type Attempt = (signal: AbortSignal) => Promise<FetchResult>;
 
 const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 
+/** The generated client's GET for a path generated/ does not list yet (see {@link TttUpstream.jobByIdempotencyKey}). */
+interface UntypedGet {
+  GET(path: string, init: { params: { path: Record<string, string>; header: Record<string, string> }; signal: AbortSignal }): Promise<FetchResult>;
+}
+
 /**
  * TTTranscribe as the engine sees it: every call goes through the signed client (X-Engine-Auth on each request),
  * an opossum circuit breaker with a timeout (an open circuit answers at once), and bounded retries with backoff
@@ -123,12 +128,16 @@ export class TttUpstream {
     return cause === undefined ? new UpstreamFailure('unavailable', info) : new UpstreamFailure('unavailable', info, { cause });
   }
 
-  /** POST /transcribe with the caller's service token. Never retried: a second attempt could create a second job. */
-  async submit(input: { serviceToken: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
+  /**
+   * POST /transcribe with the caller's service token and the submission's Idempotency-Key (recorded before this
+   * call): TTTranscribe answers a repeated key with the job it already created (`Idempotent-Replayed: true`), so a
+   * resubmission after a crash finds its job instead of making a second one. Never retried here.
+   */
+  async submit(input: { serviceToken: string; idempotencyKey: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
     const { data } = await this.call('submit', (signal) =>
       this.signed.client.POST('/transcribe', {
         body: input.body,
-        headers: { authorization: `Bearer ${input.serviceToken}` },
+        headers: { authorization: `Bearer ${input.serviceToken}`, 'idempotency-key': input.idempotencyKey },
         params: { header: { 'X-Request-ID': input.requestId } },
         signal,
       }),
@@ -147,6 +156,25 @@ export class TttUpstream {
     );
     const status = data as UpstreamJobStatus | undefined;
     if (!status || status.jobId !== jobId || typeof status.status !== 'string') {
+      throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
+    }
+    return status;
+  }
+
+  /**
+   * GET /jobs/by-idempotency-key/{key} (getJobByIdempotencyKey): the job TTTranscribe stored under a submission's
+   * key, retried like a status read. Throws `job_not_found` when TTTranscribe never stored a job under it.
+   */
+  async jobByIdempotencyKey(key: string, requestId: string): Promise<UpstreamJobStatus> {
+    const { data } = await this.withRetries(() =>
+      this.call('job_by_idempotency_key', (signal) =>
+        // getJobByIdempotencyKey joins TTTranscribe's spec on a parallel branch; until generated/ has it, the
+        // generated client is asked for the path untyped (the answer is the spec's JobStatus, checked below).
+        (this.signed.client as unknown as UntypedGet).GET('/jobs/by-idempotency-key/{key}', { params: { path: { key }, header: { 'X-Request-ID': requestId } }, signal }),
+      ),
+    );
+    const status = data as UpstreamJobStatus | undefined;
+    if (!status || typeof status.jobId !== 'string' || !JOB_ID.test(status.jobId) || typeof status.status !== 'string') {
       throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
     }
     return status;

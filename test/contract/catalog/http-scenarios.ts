@@ -62,7 +62,8 @@ export const scenarios = {
   service_token_required: [be('a user JWT on POST /ttt/transcribe', engine.userJwtAsServiceToken, { details: { received: 'user_jwt' } })],
   service_token_already_used: [
     be('a service token submitted twice', engine.submitTwice),
-    tt('a service token submitted twice', ttt.submitTwice),
+    // TTTranscribe knows nothing of credits: `refunded` is the engine's (it settles the credit).
+    tt('a service token submitted twice', ttt.submitTwice, { detailKeys: ['jobId'] }),
   ],
   service_token_revoked: [
     be('resubmitting a token refunded after TTTranscribe was unreachable', engine.submitRefundedToken, { details: { reason: 'upstream_unavailable' } }),

@@ -17,7 +17,7 @@ const iat = T0 / 1000;
 function record(jti: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
   return {
     jti, userId: 'u1', state: 'vended', bucket: 'bonus', chargeEntryId: 1, requestId: null, issuedAt: T0, expiresAt: T0 + 900_000,
-    jobId: null, submittedAt: null, settledAt: null, refundReason: null, ...overrides,
+    jobId: null, submittedAt: null, settledAt: null, refundReason: null, submissionKey: null, ...overrides,
   };
 }
 
@@ -89,15 +89,22 @@ describe('requireServiceToken', () => {
       record(used, { state: 'submitted', jobId: 'job_USED0001' }),
     ]);
     expect(await run(deps, sign(revoked))).toMatchObject({ code: 'service_token_revoked', details: { tokenId: revoked, reason: 'token_expired_unused' } });
-    expect(await run(deps, sign(used))).toMatchObject({ code: 'service_token_already_used', details: { tokenId: used, jobId: 'job_USED0001' } });
+    expect(await run(deps, sign(used))).toMatchObject({ code: 'service_token_already_used', details: { tokenId: used, jobId: 'job_USED0001', refunded: false } });
   });
 });
 
 describe('assertUsable', () => {
-  it('passes only a vended token', () => {
+  it('passes a vended token, and one left in submitting (its submission is resumed)', () => {
     expect(() => assertUsable(record('tok_A'))).not.toThrow();
-    for (const state of ['submitting', 'submitted', 'consumed'] as const) {
-      expect(() => assertUsable(record('tok_A', { state }))).toThrow(expect.objectContaining({ code: 'service_token_already_used' }));
+    expect(() => assertUsable(record('tok_A', { state: 'submitting', submissionKey: 'sub_A' }))).not.toThrow();
+  });
+
+  it('answers a token that submitted a job already_used with its job id and whether it was refunded', () => {
+    for (const state of ['submitted', 'consumed', 'refunded'] as const) {
+      expect(() => assertUsable(record('tok_A', { state, jobId: 'job_AAAAAAAA' })))
+        .toThrow(expect.objectContaining({ code: 'service_token_already_used', details: { tokenId: 'tok_A', jobId: 'job_AAAAAAAA', refunded: state === 'refunded' } }));
     }
+    expect(() => assertUsable(record('tok_A', { state: 'refunded', refundReason: 'upstream_unavailable' })))
+      .toThrow(expect.objectContaining({ code: 'service_token_revoked' }));
   });
 });

@@ -2,7 +2,7 @@ import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
-import { startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
+import { idempotentTtt, startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 import { createServiceTokenIssuer, mintServiceToken } from '../../../helpers/service-tokens.js';
 
 const ACCEPTED = (jobId: string) => ({ status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } });
@@ -63,12 +63,26 @@ describe('POST /ttt/transcribe', () => {
     expect(ttt.requests.length).toBe(before);
   });
 
-  it('lets exactly one of two concurrent submissions of one token through', async () => {
-    const token = await vend();
-    const before = ttt.requests.length;
-    const results = await Promise.all([submit(token), submit(token)]);
-    expect(results.map((r) => r.response.status).sort()).toEqual([202, 409]);
-    expect(ttt.requests.length).toBe(before + 1);
+  it('makes one job of two concurrent submissions of one token: the second resumes with the same Idempotency-Key', async () => {
+    const fake = idempotentTtt();
+    ttt.respond(fake.handler);
+    try {
+      const { token, tokenId } = await vendFull();
+      const before = ttt.requests.length;
+      const results = await Promise.all([submit(token), submit(token)]);
+      const sent = ttt.requests.slice(before);
+      expect(new Set(sent.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+      expect(sent[0]!.headers['idempotency-key']).toBe(be.engine.tokens.get(tokenId)?.submissionKey);
+      expect(fake.jobs).toHaveLength(1);
+      // Each answer is the one job (or, had the first been linked before the second was claimed, already_used with it).
+      for (const r of results) {
+        if (r.response.status === 202) expect(r.data?.jobId).toBe(fake.jobs[0]!.jobId);
+        else expect(r.error).toMatchObject({ code: 'service_token_already_used', details: { jobId: fake.jobs[0]!.jobId } });
+      }
+      expect(be.engine.tokens.get(tokenId)).toMatchObject({ state: 'submitted', jobId: fake.jobs[0]!.jobId });
+    } finally {
+      ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    }
   });
 
   it('answers service_token_required to a user JWT', async () => {

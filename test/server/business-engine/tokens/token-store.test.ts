@@ -32,16 +32,16 @@ describe('TokenStore', () => {
 
   it('lets exactly one claim take a vended token', () => {
     const jti = vended();
-    expect(tokens.claim(jti)).toBe(true);
-    expect(tokens.claim(jti)).toBe(false);
+    expect(tokens.claim(jti, `sub_${jti}`)).toBe(true);
+    expect(tokens.claim(jti, `sub_${jti}`)).toBe(false);
     expect(tokens.get(jti)?.state).toBe('submitting');
-    expect(tokens.claim('tok_unknown')).toBe(false);
+    expect(tokens.claim('tok_unknown', `sub_${'tok_unknown'}`)).toBe(false);
   });
 
   it('walks vended -> submitting -> submitted -> consumed, each step only from its expected state', () => {
     const jti = vended();
     expect(tokens.markSubmitted(jti, 'job_AAAAAAAA')).toBe(false);
-    tokens.claim(jti);
+    tokens.claim(jti, `sub_${jti}`);
     expect(tokens.markSubmitted(jti, 'job_AAAAAAAA')).toBe(true);
     expect(tokens.byJob('job_AAAAAAAA')).toMatchObject({ jti, state: 'submitted', submittedAt: T0 });
     expect(tokens.consume(jti)).toBe(true);
@@ -52,10 +52,10 @@ describe('TokenStore', () => {
 
   it('gives a released token back to vended so it can be claimed again', () => {
     const jti = vended();
-    tokens.claim(jti);
+    tokens.claim(jti, `sub_${jti}`);
     expect(tokens.release(jti)).toBe(true);
     expect(tokens.release(jti)).toBe(false);
-    expect(tokens.claim(jti)).toBe(true);
+    expect(tokens.claim(jti, `sub_${jti}`)).toBe(true);
   });
 
   it('refunds a credit once: state change and ledger entry together', () => {
@@ -68,22 +68,23 @@ describe('TokenStore', () => {
     expect(ledger.ensureUser('u1', null).balance).toBe(5);
   });
 
-  it('lists expired unused tokens and stuck submissions by expiry', () => {
+  it('lists expired unused tokens by expiry, and submissions stuck since their claim with their key', () => {
     const early = vended('u1', T0 + 1000);
     const late = vended('u1', T0 + 5000);
     const stuck = vended('u1', T0 + 2000);
-    tokens.claim(stuck);
+    clock.ms = T0 + 100;
+    tokens.claim(stuck, 'sub_STUCK');
     expect(tokens.expiredUnused(T0 + 1000, 10).map((t) => t.jti)).toEqual([early]);
     expect(tokens.expiredUnused(T0 + 9000, 10).map((t) => t.jti)).toEqual([early, late]);
-    expect(tokens.stuckSubmitting(T0 + 1999, 10)).toEqual([]);
-    expect(tokens.stuckSubmitting(T0 + 2000, 10).map((t) => t.jti)).toEqual([stuck]);
+    expect(tokens.stuckSubmitting(T0 + 99, 10)).toEqual([]);
+    expect(tokens.stuckSubmitting(T0 + 100, 10).map((t) => [t.jti, t.submissionKey])).toEqual([[stuck, 'sub_STUCK']]);
   });
 
   it('pages unsettled jobs in (submittedAt, jti) order after a cursor', () => {
     const jtis = [vended(), vended(), vended()];
     jtis.forEach((jti, i) => {
       clock.ms = T0 + (i === 2 ? 0 : 10);
-      tokens.claim(jti);
+      tokens.claim(jti, `sub_${jti}`);
       tokens.markSubmitted(jti, `job_PAGE000${i}`);
     });
     const first = tokens.unsettled(2);
