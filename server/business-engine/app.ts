@@ -17,9 +17,9 @@ import { requireUser } from './auth/require-user.js';
 import { createUserJwtVerifier } from './auth/user-jwt-verifier.js';
 import { readBuildInfo, type BuildInfo } from './build-info.js';
 import type { EngineConfig } from './config.js';
-import { CreditLedger } from './credits/credit-ledger.js';
-import { LedgerTail } from './credits/ledger-tail.js';
-import { openEngineDatabase, type EngineDatabase } from './db/engine-database.js';
+import type { EngineStore } from './db/engine-store.js';
+import { isPostgresUrl } from './db/open-engine-store.js';
+import { openSqliteEngineStore } from './db/sqlite-engine-store.js';
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
 import { getCreditBalance } from './handlers/get-credit-balance.js';
@@ -35,12 +35,9 @@ import { revokeIntegrationToken } from './handlers/revoke-integration-token.js';
 import { submitTranscription, type SubmissionFaultPoint } from './handlers/submit-transcription.js';
 import { vendToken } from './handlers/vend-token.js';
 import { perUserRateLimit } from './http/per-user-rate-limit.js';
-import { IntegrationTokenStore } from './integrations/integration-token-store.js';
 import { IntegrationTokenVerifier } from './integrations/integration-token-verifier.js';
 import { Sweeper } from './jobs/sweeper.js';
-import { IdempotencyStore } from './tokens/idempotency-store.js';
 import { ServiceTokenKeys, type SignServiceToken } from './tokens/service-token-keys.js';
-import { TokenStore } from './tokens/token-store.js';
 import { TokenVendor } from './tokens/token-vendor.js';
 import { DEFAULT_UPSTREAM_POLICY, TttUpstream, type UpstreamPolicy } from './upstream/ttt-upstream.js';
 
@@ -53,8 +50,12 @@ export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
   readonly logger: Logger;
-  /** An open database (the caller closes it); by default the engine opens config.dbPath and closes it in close(). */
-  readonly db?: EngineDatabase;
+  /**
+   * An open store (the caller closes it). By default the engine opens config.dbPath as SQLite and closes it in
+   * close(); a PostgreSQL ENGINE_DB must be opened first (async: migrations) with openEngineStore, as
+   * startBusinessEngine does.
+   */
+  readonly store?: EngineStore;
   /** Clock in ms for tokens, the ledger, the sweep and X-Engine-Auth timestamps (tests freeze it). */
   readonly now?: () => number;
   /** Validate every response against the spec (tests). */
@@ -75,12 +76,10 @@ export interface BusinessEngine {
   readonly app: Express;
   /** The credit sweep: `runOnce()` in tests, `start(ms)` in main.ts. */
   readonly sweeper: Sweeper;
-  readonly db: EngineDatabase;
+  /** The storage (SQLite or PostgreSQL) behind the ledger, tokens and integration tokens. */
+  readonly store: EngineStore;
   /** The signed TTTranscribe gateway (its `sent` counter and `circuitState` are observable). */
   readonly upstream: TttUpstream;
-  readonly ledger: CreditLedger;
-  readonly tokens: TokenStore;
-  readonly integrationTokens: IntegrationTokenStore;
   /** This instance's Prometheus registry and counters (served at GET /metrics). */
   readonly metrics: ServiceMetrics;
   /** Stops the sweep, closes upstream connections and the circuit, and closes the database if the engine opened it. */
@@ -101,16 +100,14 @@ export interface BusinessEngine {
 export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngine {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
-  const ownsDb = deps.db === undefined;
-  const db = deps.db ?? openEngineDatabase(config.dbPath);
-  const ledger = new CreditLedger(db, { signupBonus: config.signupBonusCredits, now });
-  const tokens = new TokenStore(db, ledger, now);
-  const idempotency = new IdempotencyStore(db, now);
-  const integrationTokens = new IntegrationTokenStore(db, now);
+  const ownsStore = deps.store === undefined;
+  if (ownsStore && isPostgresUrl(config.dbPath)) throw new TypeError('a PostgreSQL ENGINE_DB is opened with openEngineStore and passed as deps.store');
+  const store = deps.store ?? openSqliteEngineStore(config.dbPath, { signupBonus: config.signupBonusCredits, now });
+  const { ledger, tokens, integrationTokens } = store;
   const metrics = createServiceMetrics({ service: 'business-engine' });
   const serviceTokenKeys = new ServiceTokenKeys(config.serviceTokenKey);
   const sign = deps.decorateSigner ? deps.decorateSigner(serviceTokenKeys.sign) : serviceTokenKeys.sign;
-  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger });
+  const vendor = new TokenVendor({ store, sign, logger });
   let circuitState = (): TttUpstream['circuitState'] => 'closed';
   const upstream = new TttUpstream({
     baseUrl: config.tttBaseUrl,
@@ -121,8 +118,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     observe: registerUpstreamMetrics(metrics.registry, { upstream: 'tttranscribe', circuitState: () => circuitState() }),
   });
   circuitState = () => upstream.circuitState;
-  const ledgerTail = new LedgerTail(db);
-  registerCreditMetrics(metrics.registry, () => ledgerTail.read());
+  registerCreditMetrics(metrics.registry, () => store.newMovements());
   const sweeper = new Sweeper({ tokens, upstream, now, logger });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
@@ -172,13 +168,13 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
 
   let closed = false;
   return {
-    app, sweeper, db, upstream, ledger, tokens, integrationTokens, metrics,
+    app, sweeper, store, upstream, metrics,
     close: async () => {
       if (closed) return;
       closed = true;
       await sweeper.stop();
       await upstream.close();
-      if (ownsDb) db.close();
+      if (ownsStore) await store.close();
     },
   };
 }

@@ -41,7 +41,7 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
     setCredential(res, describeCredential({
       kind, id: claims.jti, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
     }, nowMs));
-    const record = deps.tokens.get(claims.jti);
+    const record = await deps.tokens.get(claims.jti);
     if (!record || record.userId !== claims.sub) {
       throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });
     }

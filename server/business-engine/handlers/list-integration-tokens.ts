@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { components } from '../../../generated/business-engine/schema.js';
 import { callerOf } from '../auth/caller.js';
 import { integrationTokenBody } from '../integrations/integration-token-body.js';
-import type { IntegrationTokenStore } from '../integrations/integration-token-store.js';
+import type { IntegrationTokenRecords } from '../db/engine-store.js';
 
 /**
  * GET /v1/integrations/tokens: the caller's integration tokens, newest first, revoked and expired ones included;
@@ -11,10 +11,10 @@ import type { IntegrationTokenStore } from '../integrations/integration-token-st
  * @example
  * operations.listIntegrationTokens = { auth: requireUser(authDeps, []), handler: listIntegrationTokens({ store }) };
  */
-export function listIntegrationTokens(deps: { store: IntegrationTokenStore }): RequestHandler {
-  return (_req, res) => {
+export function listIntegrationTokens(deps: { store: IntegrationTokenRecords }): RequestHandler {
+  return async (_req, res) => {
     const { userId } = callerOf(res, 'user');
-    const body: components['schemas']['IntegrationTokenList'] = { ok: true, tokens: deps.store.listByUser(userId).map(integrationTokenBody) };
+    const body: components['schemas']['IntegrationTokenList'] = { ok: true, tokens: (await deps.store.listByUser(userId)).map(integrationTokenBody) };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   };

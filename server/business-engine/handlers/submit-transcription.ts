@@ -4,7 +4,7 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { alreadyUsed, assertUsable } from '../auth/require-service-token.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
 import { newTokenId } from '../tokens/service-token-keys.js';
-import type { TokenStore } from '../tokens/token-store.js';
+import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
@@ -18,7 +18,7 @@ type TranscribeRequest = components['schemas']['TranscribeRequest'];
 export type SubmissionFaultPoint = 'submit:claimed' | 'submit:forwarded';
 
 export interface SubmitDeps {
-  readonly tokens: TokenStore;
+  readonly tokens: TokenRecords;
   readonly upstream: TttUpstream;
   readonly logger: Logger;
   /** Called at each {@link SubmissionFaultPoint} (tests only). */
@@ -53,8 +53,8 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
     const requestId = requestIdOf(res);
     const { tokens } = deps;
     const circuitOpen = deps.upstream.openCircuitFailure('submit');
-    if (circuitOpen) throw refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
-    const submissionKey = claimOrResume(tokens, caller.jti);
+    if (circuitOpen) throw await refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
+    const submissionKey = await claimOrResume(tokens, caller.jti);
     deps.faultPoint?.('submit:claimed');
     const input = req.body as TranscribeRequest;
     let accepted;
@@ -66,13 +66,13 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
         requestId,
       });
     } catch (error) {
-      throw settleFailedSubmission(deps, caller.jti, error, requestId);
+      throw await settleFailedSubmission(deps, caller.jti, error, requestId);
     }
     deps.faultPoint?.('submit:forwarded');
-    if (!tokens.markSubmitted(caller.jti, accepted.jobId)) {
+    if (!(await tokens.markSubmitted(caller.jti, accepted.jobId))) {
       // Another request resuming the same submission linked it first (the same job: TTTranscribe replayed it), or
       // the sweep settled the token meanwhile; the job id TTTranscribe gave is the answer either way.
-      const record = tokens.get(caller.jti);
+      const record = await tokens.get(caller.jti);
       if (record?.jobId !== accepted.jobId) {
         deps.logger.error({ requestId, tokenId: caller.jti, jobId: accepted.jobId, record }, 'submission answered after its token was settled otherwise');
       }
@@ -88,10 +88,10 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
  * The submission key to send: a fresh one recorded by claiming a vended token, or the one a token left in
  * `submitting` recorded (resuming it). Throws the token's own error otherwise.
  */
-function claimOrResume(tokens: TokenStore, jti: string): string {
+async function claimOrResume(tokens: TokenRecords, jti: string): Promise<string> {
   const fresh = newTokenId('sub_');
-  if (tokens.claim(jti, fresh)) return fresh;
-  const record = tokens.get(jti);
+  if (await tokens.claim(jti, fresh)) return fresh;
+  const record = await tokens.get(jti);
   if (!record) throw new Error(`service token ${jti} could not be claimed`);
   if (record.state === 'submitting') {
     if (record.submissionKey !== null) return record.submissionKey;
@@ -106,10 +106,10 @@ function claimOrResume(tokens: TokenStore, jti: string): string {
  * open circuit must answer fast). A token left in `submitting` is not refunded: TTTranscribe may hold its job, so
  * the sweep settles it by its key once TTTranscribe answers. A token that is neither gets its own error.
  */
-function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
-  const creditRefunded = deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
+async function refundWithoutForwarding(deps: { tokens: TokenRecords }, jti: string, failure: UpstreamFailure, requestId: string): Promise<unknown> {
+  const creditRefunded = await deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
   if (!creditRefunded) {
-    const record = deps.tokens.get(jti);
+    const record = await deps.tokens.get(jti);
     if (record) assertUsable(record);
   }
   // No log line of its own: the error handler logs the answer (code, reason, creditRefunded) with the request id,
@@ -118,24 +118,24 @@ function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, fail
 }
 
 /** Decides the token's fate after a failed forward and returns the error to answer with. */
-function settleFailedSubmission(deps: { tokens: TokenStore; logger: Logger }, jti: string, error: unknown, requestId: string): unknown {
+async function settleFailedSubmission(deps: { tokens: TokenRecords; logger: Logger }, jti: string, error: unknown, requestId: string): Promise<unknown> {
   const { tokens } = deps;
   if (!(error instanceof UpstreamFailure)) {
-    tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
+    await tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
     return error;
   }
   if (error.callerFault) {
-    tokens.release(jti);
+    await tokens.release(jti);
     return error.toApiError();
   }
   if (error.kind === 'token_already_used') {
     // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
     const jobId = error.info.upstreamDetails?.['jobId'];
-    if (typeof jobId === 'string' && JOB_ID.test(jobId)) tokens.markSubmitted(jti, jobId);
-    else tokens.release(jti);
+    if (typeof jobId === 'string' && JOB_ID.test(jobId)) await tokens.markSubmitted(jti, jobId);
+    else await tokens.release(jti);
     return error.toApiError();
   }
-  const creditRefunded = tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
+  const creditRefunded = await tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
   deps.logger.warn({ requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded }, 'submission to TTTranscribe failed');
   return error.toApiError({ creditRefunded });
 }

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { newRequestId } from '../../shared/http/request-id.js';
 import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
-import type { TokenStore } from '../tokens/token-store.js';
+import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { settleJob } from './job-settlement.js';
@@ -47,7 +47,7 @@ export class Sweeper {
   private readonly poll: ReturnType<typeof pLimit>;
 
   constructor(private readonly deps: {
-    tokens: TokenStore;
+    tokens: TokenRecords;
     upstream: TttUpstream;
     now: () => number;
     logger: Logger;
@@ -95,15 +95,15 @@ export class Sweeper {
     // A token is still accepted within the clock tolerance after exp; refund only once it is truly unusable.
     const expiredBefore = now - SERVICE_TOKEN.clockToleranceSec * 1000;
     let expiredRefunded = 0;
-    for (const token of tokens.expiredUnused(expiredBefore, limit)) {
-      if (tokens.refund(token.jti, 'vended', { reason: 'token_expired_unused', requestId })) expiredRefunded += 1;
+    for (const token of await tokens.expiredUnused(expiredBefore, limit)) {
+      if (await tokens.refund(token.jti, 'vended', { reason: 'token_expired_unused', requestId })) expiredRefunded += 1;
     }
     const recovered = await this.recoverInterrupted(now, expiredBefore, limit, requestId);
     let jobsConsumed = recovered.jobsConsumed;
     let jobsRefunded = recovered.jobsRefunded;
     let pollErrors = recovered.pollErrors;
     // Page through the submitted jobs across sweeps, so every one is polled within ceil(jobs / batch) sweeps.
-    const batch = tokens.unsettled(limit, this.cursor);
+    const batch = await tokens.unsettled(limit, this.cursor);
     const last = batch[batch.length - 1];
     this.cursor = batch.length === limit && last?.submittedAt != null ? { submittedAt: last.submittedAt, jti: last.jti } : undefined;
     await Promise.all(batch.map((token) => this.poll(async () => {
@@ -111,13 +111,13 @@ export class Sweeper {
       if (!token.jobId || upstream.circuitState === 'open') return;
       try {
         const status = await upstream.status(token.jobId, requestId);
-        const { outcome } = settleJob(tokens, logger, token, status, requestId);
+        const { outcome } = await settleJob(tokens, logger, token, status, requestId);
         if (outcome === 'consumed') jobsConsumed += 1;
         if (outcome === 'refunded') jobsRefunded += 1;
       } catch (error) {
         // TTTranscribe no longer knows the job (its data was lost): it will never complete, so the credit goes back.
         if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
-          if (tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
+          if (await tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
           return;
         }
         pollErrors += 1;
@@ -134,11 +134,11 @@ export class Sweeper {
   private async recoverInterrupted(now: number, expiredBefore: number, limit: number, requestId: string) {
     const { tokens, upstream, logger } = this.deps;
     const counts = { interruptedRefunded: 0, interruptedLinked: 0, jobsConsumed: 0, jobsRefunded: 0, pollErrors: 0 };
-    const stuck = tokens.stuckSubmitting(now - (this.deps.stuckSubmittingMs ?? STUCK_SUBMITTING_MS), limit);
+    const stuck = await tokens.stuckSubmitting(now - (this.deps.stuckSubmittingMs ?? STUCK_SUBMITTING_MS), limit);
     await Promise.all(stuck.map((token) => this.poll(async () => {
       if (token.submissionKey === null) {
         // Claimed by an engine older than submission keys: nothing to ask by; refunded once it cannot be used.
-        if (token.expiresAt <= expiredBefore && tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
+        if (token.expiresAt <= expiredBefore && await tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
         return;
       }
       if (upstream.circuitState === 'open') return;
@@ -147,17 +147,17 @@ export class Sweeper {
         status = await upstream.jobByIdempotencyKey(token.submissionKey, requestId);
       } catch (error) {
         if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
-          if (tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
+          if (await tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
           return;
         }
         counts.pollErrors += 1;
         logger.warn({ err: error, tokenId: token.jti, submissionKey: token.submissionKey }, 'could not look up an interrupted submission during the sweep');
         return;
       }
-      if (!tokens.markSubmitted(token.jti, status.jobId)) return;
+      if (!(await tokens.markSubmitted(token.jti, status.jobId))) return;
       counts.interruptedLinked += 1;
       logger.info({ requestId, tokenId: token.jti, jobId: status.jobId, submissionKey: token.submissionKey }, 'interrupted submission linked to its job');
-      const { outcome } = settleJob(tokens, logger, tokens.get(token.jti) ?? token, status, requestId);
+      const { outcome } = await settleJob(tokens, logger, (await tokens.get(token.jti)) ?? token, status, requestId);
       if (outcome === 'consumed') counts.jobsConsumed += 1;
       if (outcome === 'refunded') counts.jobsRefunded += 1;
     })));

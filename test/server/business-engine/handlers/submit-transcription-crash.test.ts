@@ -64,17 +64,17 @@ describe('a submission interrupted by a crash', () => {
     const jobsBefore = fake.jobs.length;
     const died = await doomed.client.POST('/ttt/transcribe', { body: CLIP, headers: doomed.bearer(data!.token) });
     expect(died.response.status).toBe(500);
-    expect(doomed.engine.tokens.get(data!.tokenId)).toMatchObject({ state: 'submitting', submissionKey: expect.stringMatching(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/) });
+    expect((await doomed.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'submitting', submissionKey: expect.stringMatching(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/) });
     await doomed.close();
     open.splice(open.indexOf(doomed), 1);
     return { token: data!.token, tokenId: data!.tokenId, jobsBefore };
   }
 
   /** Exactly one of: the token linked to the one job TTTranscribe holds for it, or its credit refunded and no job. */
-  function expectOneOutcome(be: EngineTestApp, tokenId: string, jobsBefore: number): 'linked' | 'refunded' {
-    const record = be.engine.tokens.get(tokenId)!;
+  async function expectOneOutcome(be: EngineTestApp, tokenId: string, jobsBefore: number): Promise<'linked' | 'refunded'> {
+    const record = (await be.engine.store.tokens.get(tokenId))!;
     const jobs = fake.jobs.slice(jobsBefore);
-    const refunds = be.engine.ledger.page('crash-user', 100).filter((e) => e.kind === 'refund' && e.tokenId === tokenId);
+    const refunds = (await be.engine.store.ledger.page('crash-user', 100)).filter((e) => e.kind === 'refund' && e.tokenId === tokenId);
     if (record.jobId !== null) {
       expect(jobs.map((j) => j.jobId)).toEqual([record.jobId]);
       expect(refunds).toEqual([]);
@@ -95,7 +95,7 @@ describe('a submission interrupted by a crash', () => {
       expect(again.response.status).toBe(202);
       expect(fake.replays).toHaveLength(point === 'submit:forwarded' ? 1 : 0);
       expect(again.data?.jobId).toBe(fake.jobs.at(-1)?.jobId);
-      expect(expectOneOutcome(be, tokenId, jobsBefore)).toBe('linked');
+      expect(await expectOneOutcome(be, tokenId, jobsBefore)).toBe('linked');
       // From now on the token is used: its job id is in the answer.
       const third = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(token) });
       expect(third.error).toMatchObject({ code: 'service_token_already_used', details: { tokenId, jobId: again.data!.jobId, refunded: false } });
@@ -111,11 +111,11 @@ describe('a submission interrupted by a crash', () => {
       expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0 });
       clock.ms += 2000;
       const report = await be.engine.sweeper.runOnce();
-      const outcome = expectOneOutcome(be, tokenId, jobsBefore);
+      const outcome = await expectOneOutcome(be, tokenId, jobsBefore);
       expect(outcome).toBe(point === 'submit:forwarded' ? 'linked' : 'refunded');
       expect(report).toMatchObject(outcome === 'linked' ? { interruptedLinked: 1, interruptedRefunded: 0 } : { interruptedLinked: 0, interruptedRefunded: 1 });
       expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0 });
-      expectOneOutcome(be, tokenId, jobsBefore);
+      await expectOneOutcome(be, tokenId, jobsBefore);
       // A resubmission after recovery finds the job, or is told the credit went back without a job.
       const again = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(token) });
       if (outcome === 'linked') {
@@ -134,7 +134,7 @@ describe('a submission interrupted by a crash', () => {
     ttt.respond(() => 'destroy');
     clock.ms += STUCK_SUBMITTING_MS + 1000;
     expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0, pollErrors: 1 });
-    expect(be.engine.tokens.get(tokenId)?.state).toBe('submitting');
+    expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('submitting');
     ttt.respond(fake.handler);
     expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedLinked: 1 });
   });
@@ -154,7 +154,7 @@ describe('a second submission of a token whose job failed and was refunded (issu
       const first = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(data!.token) });
       fake.jobs[0]!.status = 'failed';
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(1);
-      expect(be.engine.tokens.get(data!.tokenId)?.state).toBe('refunded');
+      expect((await be.engine.store.tokens.get(data!.tokenId))?.state).toBe('refunded');
       const again = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(data!.token) });
       expect(again.response.status).toBe(409);
       expect(again.error).toMatchObject({ code: 'service_token_already_used', details: { tokenId: data!.tokenId, jobId: first.data!.jobId, refunded: true } });

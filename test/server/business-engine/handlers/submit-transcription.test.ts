@@ -72,14 +72,14 @@ describe('POST /ttt/transcribe', () => {
       const results = await Promise.all([submit(token), submit(token)]);
       const sent = ttt.requests.slice(before);
       expect(new Set(sent.map((r) => r.headers['idempotency-key'])).size).toBe(1);
-      expect(sent[0]!.headers['idempotency-key']).toBe(be.engine.tokens.get(tokenId)?.submissionKey);
+      expect(sent[0]!.headers['idempotency-key']).toBe((await be.engine.store.tokens.get(tokenId))?.submissionKey);
       expect(fake.jobs).toHaveLength(1);
       // Each answer is the one job (or, had the first been linked before the second was claimed, already_used with it).
       for (const r of results) {
         if (r.response.status === 202) expect(r.data?.jobId).toBe(fake.jobs[0]!.jobId);
         else expect(r.error).toMatchObject({ code: 'service_token_already_used', details: { jobId: fake.jobs[0]!.jobId } });
       }
-      expect(be.engine.tokens.get(tokenId)).toMatchObject({ state: 'submitted', jobId: fake.jobs[0]!.jobId });
+      expect((await be.engine.store.tokens.get(tokenId))).toMatchObject({ state: 'submitted', jobId: fake.jobs[0]!.jobId });
     } finally {
       ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
     }
@@ -129,7 +129,7 @@ describe('POST /ttt/transcribe', () => {
       const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', jti: tokenId, now });
       expect(decodeJwt(forged)).toMatchObject({ sub: claims.sub, jti: claims.jti });
       expect((await submit(forged)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-      expect(be.engine.tokens.get(tokenId)?.state).toBe('vended'); // nothing was claimed: the real token still works
+      expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('vended'); // nothing was claimed: the real token still works
       expect((await submit(token)).response.status).toBe(202);
     });
 

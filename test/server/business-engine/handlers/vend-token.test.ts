@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
-import { startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { startEngineTestApp, type EngineTestApp, sqliteDb } from '../../../helpers/engine-app.js';
 
 const grant = (be: EngineTestApp, userId: string, amount: number, bucket: 'main' | 'bonus' = 'main') =>
   be.client.POST('/admin/credits/grant', {
@@ -129,7 +129,7 @@ describe('POST /v1/vend-token with a synchronous signer that throws', () => {
   it('answers the normal vend in one transaction: the key is answered at once, never left in progress', async () => {
     const headers = be.bearer(await be.userJwt({ sub: 'sync-ok' }));
     const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'sync-ok-1' }, headers });
-    const row = be.engine.db.prepare("SELECT state, token_jti FROM idempotency_keys WHERE user_id = 'sync-ok'").get();
+    const row = sqliteDb(be).prepare("SELECT state, token_jti FROM idempotency_keys WHERE user_id = 'sync-ok'").get();
     expect(row).toEqual({ state: 'done', token_jti: data?.tokenId });
   });
 
@@ -143,7 +143,7 @@ describe('POST /v1/vend-token with a synchronous signer that throws', () => {
     throwing = false;
     const ledger = await be.client.GET('/v1/credits/ledger', { headers });
     expect(ledger.data?.entries.map((e) => [e.kind, e.reason])).toEqual([['grant', 'signup_bonus']]);
-    expect(be.engine.db.prepare("SELECT count(*) AS n FROM service_tokens WHERE user_id = 'sync-fail'").get()).toEqual({ n: 0 });
+    expect(sqliteDb(be).prepare("SELECT count(*) AS n FROM service_tokens WHERE user_id = 'sync-fail'").get()).toEqual({ n: 0 });
     const retry = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'sync-fail-1' }, headers });
     expect(retry.response.status).toBe(200);
     expect(retry.data?.balanceAfter).toBe(2);
@@ -174,7 +174,7 @@ describe('concurrent vends', () => {
     expect(ok.map((r) => r.data?.balanceAfter).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     const balance = await be.client.GET('/v1/credits/balance', { headers });
     expect(balance.data).toMatchObject({ balance: 0, main: 0, bonus: 0 });
-    const row = be.engine.db.prepare('SELECT MIN(balance_after) AS low, COUNT(*) AS charges FROM ledger WHERE user_id = ? AND kind = ?').get('racer', 'charge') as { low: number; charges: number };
+    const row = sqliteDb(be).prepare('SELECT MIN(balance_after) AS low, COUNT(*) AS charges FROM ledger WHERE user_id = ? AND kind = ?').get('racer', 'charge') as { low: number; charges: number };
     expect(row).toEqual({ low: 0, charges: 50 });
   });
 });

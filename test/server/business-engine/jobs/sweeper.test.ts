@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Sweeper } from '../../../../server/business-engine/jobs/sweeper.js';
-import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp, sqliteDb } from '../../../helpers/engine-app.js';
 import { startEngineWithFakeTtt, upstreamProblem } from '../../../helpers/engine-fake-ttt.js';
 
 // The sweep's recovery paths for crashes between steps (the expiry and job reconciliation paths are covered
@@ -22,13 +22,13 @@ describe('Sweeper recovery', () => {
     const headers = be.bearer(await be.userJwt({ sub: 'stuck-submit' }));
     const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'claim-1' }, headers });
     // As if an engine before schema 4 died right after claiming the token, before TTTranscribe answered.
-    be.engine.db.prepare("UPDATE service_tokens SET state = 'submitting' WHERE jti = ?").run(data!.tokenId);
+    sqliteDb(be).prepare("UPDATE service_tokens SET state = 'submitting' WHERE jti = ?").run(data!.tokenId);
     be.clock.ms += 900_000;
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
     be.clock.ms += 31_000;
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(1);
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
-    expect(be.engine.tokens.get(data!.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'submission_interrupted' });
+    expect((await be.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'refunded', refundReason: 'submission_interrupted' });
     be.clock.ms = ENGINE_T0_MS;
     expect(await balance('stuck-submit')).toBe(3);
   });
@@ -44,7 +44,7 @@ describe('Sweeper reconciliation of jobs TTTranscribe lost', () => {
       ttt.respond(() => upstreamProblem(404, 'job_not_found', 'No job with id job_LOST0000000001 exists.', { jobId: 'job_LOST0000000001' }));
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(1);
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(0);
-      expect(be.engine.tokens.get(vended.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
+      expect((await be.engine.store.tokens.get(vended.tokenId))).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
     } finally {
       await close();
     }
@@ -70,7 +70,7 @@ describe('Sweeper polling of submitted jobs', () => {
       }
       // A sweeper like the engine's, with a batch of 2 and one poll at a time.
       const sweeper = new Sweeper({
-        tokens: be.engine.tokens, upstream: be.engine.upstream, now: () => be.clock.ms, logger: pino({ level: 'silent' }),
+        tokens: be.engine.store.tokens, upstream: be.engine.upstream, now: () => be.clock.ms, logger: pino({ level: 'silent' }),
         batchSize: 2, pollConcurrency: 1,
       });
       const polled = async () => {
@@ -83,7 +83,7 @@ describe('Sweeper polling of submitted jobs', () => {
       expect(rounds.map((r) => r.length)).toEqual([2, 2, 1]);
       expect(new Set(rounds.flat())).toEqual(new Set(['job_PAGE00000001', 'job_PAGE00000002', 'job_PAGE00000003', 'job_PAGE00000004', 'job_PAGE00000005']));
       expect(await polled()).toEqual(rounds[0]);
-      expect(() => new Sweeper({ tokens: be.engine.tokens, upstream: be.engine.upstream, now: Date.now, logger: pino({ level: 'silent' }), pollConcurrency: 0 }))
+      expect(() => new Sweeper({ tokens: be.engine.store.tokens, upstream: be.engine.upstream, now: Date.now, logger: pino({ level: 'silent' }), pollConcurrency: 0 }))
         .toThrow(/pollConcurrency/);
     } finally {
       await close();

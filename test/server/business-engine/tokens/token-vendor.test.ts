@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
+import type { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
+import { SqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
-import { IdempotencyStore } from '../../../../server/business-engine/tokens/idempotency-store.js';
 import { ServiceTokenKeys, type SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
-import { TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
+import type { TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
 import { TokenVendor, type VendRequest } from '../../../../server/business-engine/tokens/token-vendor.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { createLogger } from '../../../../server/shared/logging/logger.js';
@@ -26,11 +26,11 @@ interface World {
 async function world(options: { path?: string; sign?: (sign: SignServiceToken) => SignServiceToken } = {}): Promise<World> {
   const db = openEngineDatabase(options.path ?? ':memory:');
   const now = () => NOW;
-  const ledger = new CreditLedger(db, { signupBonus: 0, now });
-  const tokens = new TokenStore(db, ledger, now);
+  const store = new SqliteEngineStore(db, { signupBonus: 0, now });
+  const { ledger, tokens } = store.sync;
   const keys = new ServiceTokenKeys(parseServiceTokenKey(await testServiceTokenKey('vendor-test')));
-  const vendor = new TokenVendor(db, {
-    ledger, tokens, idempotency: new IdempotencyStore(db, now), now,
+  const vendor = new TokenVendor({
+    store,
     sign: options.sign ? options.sign(keys.sign) : keys.sign,
     logger: createLogger({ service: 'vendor-test', level: 'silent' }),
   });

@@ -85,7 +85,7 @@ describe('a draining Business Engine', () => {
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ ok: true, token: expect.any(String) });
     // Only the in-flight vend was charged: the refused one did no work.
-    expect(be.engine.ledger.balanceIn('drain-user').balance).toBe(2);
+    expect((await be.engine.store.ledger.ensureUser('drain-user', null)).balance).toBe(2);
   });
 });
 
