@@ -43,6 +43,7 @@ export class PostgresEngineStore implements EngineStore {
   private lastLedgerId: number | undefined;
   private pendingMovements: CreditMovement[] = [];
   private reading: Promise<void> | undefined;
+  private closed = false;
 
   constructor(readonly pool: pg.Pool, private readonly options: EngineStoreOptions) {
     const now = options.now;
@@ -171,6 +172,8 @@ export class PostgresEngineStore implements EngineStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.reading;
     await this.pool.end();
   }
