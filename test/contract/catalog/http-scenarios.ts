@@ -121,7 +121,7 @@ export const scenarios = {
   ],
   insufficient_credits: [be('a fourth vend after the 3 signup credits', engine.vendPastTheBalance, { details: { balance: 0, required: 1 } })],
   idempotency_key_reused: [be('a clientRequestId reused with another body', engine.reuseKeyWithAnotherBody)],
-  idempotency_in_progress: [be('the same vend again while the first is still signing', engine.sameKeyWhileInProgress)],
+  idempotency_in_progress: [be('the same vend while another replica holds its key (PostgreSQL)', engine.sameKeyWhileInProgress)],
   rate_limited: [be('vends past RATE_LIMIT_VEND_PER_MIN', engine.vendOverTheRateLimit, { details: { windowSec: 60 }, headers: ['Retry-After'] })],
   upstream_auth_failure: [
     be('a submission to a TTTranscribe holding another secret', engine.submitToMismatchedTtt, {
