@@ -46,6 +46,8 @@ const spec = JSON.parse(readFileSync(new URL('../../generated/business-engine/op
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
 export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
+/** The window of the per-user rate limits (RATE_LIMIT_*_PER_MIN). */
+const RATE_WINDOW_SEC = 60;
 
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
@@ -148,11 +150,11 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
       listCreditLedger: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },
       vendToken: {
-        auth: [userOrIntegration([TRANSCRIBE_SCOPE]), perUserRateLimit('vend', config.rateLimits.vendPerMin)],
+        auth: [userOrIntegration([TRANSCRIBE_SCOPE]), perUserRateLimit('vend', config.rateLimits.vendPerMin, store.rateLimiter('vend', config.rateLimits.vendPerMin, RATE_WINDOW_SEC))],
         handler: vendToken({ vendor }),
       },
       submitTranscription: {
-        auth: [requireServiceToken(authDeps), perUserRateLimit('transcribe', config.rateLimits.transcribePerMin)],
+        auth: [requireServiceToken(authDeps), perUserRateLimit('transcribe', config.rateLimits.transcribePerMin, store.rateLimiter('transcribe', config.rateLimits.transcribePerMin, RATE_WINDOW_SEC))],
         handler: submitTranscription({ tokens, upstream, logger, ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}) }),
       },
       getTranscriptionStatus: { auth: requireJobReader(authDeps), handler: getTranscriptionStatus({ tokens, upstream, logger }) },

@@ -1,3 +1,4 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { Balance, Bucket, EntryContext, LedgerRow } from '../credits/credit-ledger.js';
@@ -88,6 +89,12 @@ export interface EngineStore {
    * writing nothing; a signer that throws rolls everything back and is rethrown as {@link SigningFailed}.
    */
   vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome>;
+  /**
+   * A per-key limiter of `points` per `durationSec` whose counters live where the rest of the state does: in
+   * process memory with SQLite (one process), in the database with PostgreSQL, so a limit of N is N per user
+   * across all replicas, not N per replica.
+   */
+  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract;
   /** Charges and refunds appended since the previous call (for the credit metrics; may lag one call behind). */
   newMovements(): CreditMovement[];
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from 'pino';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
@@ -157,6 +158,23 @@ export class PostgresEngineStore implements EngineStore {
         [input.userId, input.clientRequestId, input.bodyHash, jti, JSON.stringify(signed.response), at]);
       if (taken.rowCount !== 1) throw inProgress(input.clientRequestId);
       return { response: signed.response, replayed: false };
+    });
+  }
+
+  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract {
+    // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep: its
+    // queries go through here unnamed, and a lost database is 503 service_unavailable like every other query.
+    const storeClient = {
+      query: async (q: { text: string; values?: unknown[] }) => {
+        try {
+          return await this.pool.query(q.text, q.values);
+        } catch (error) {
+          throw postgresFailure('apply the rate limit', error);
+        }
+      },
+    };
+    return new RateLimiterPostgres({
+      storeClient, storeType: 'pool', tableName: 'engine_rate_limits', tableCreated: true, keyPrefix: name, points, duration: durationSec,
     });
   }
 

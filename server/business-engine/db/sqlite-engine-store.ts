@@ -1,4 +1,5 @@
 import type { Transaction } from 'better-sqlite3';
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { CreditLedger } from '../credits/credit-ledger.js';
 import { LedgerTail } from '../credits/ledger-tail.js';
 import { IntegrationTokenStore } from '../integrations/integration-token-store.js';
@@ -88,6 +89,11 @@ export class SqliteEngineStore implements EngineStore {
 
   newMovements() {
     return this.tail.read();
+  }
+
+  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract {
+    // One SQLite file has one engine process: its memory is the whole count.
+    return new RateLimiterMemory({ keyPrefix: name, points, duration: durationSec });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import { openEngineStore } from '../../../../server/business-engine/db/open-engine-store.js';
@@ -81,6 +82,20 @@ describe('PostgreSQL engine store across replicas', () => {
   });
 });
 
+describe('PostgreSQL rate limits', () => {
+  it('holds a limit of N per user across replicas, not N per replica', async () => {
+    const url = await database('rate_limits');
+    const [a, b] = await Promise.all([replica(url), replica(url)]);
+    const limits = [a.rateLimiter('vend', 3, 60), b.rateLimiter('vend', 3, 60)];
+    const results = await Promise.all([0, 1, 0, 1, 0, 1].map((i) => limits[i]!.consume('u1').then(() => 'ok', (e: unknown) => (e instanceof RateLimiterRes ? 'limited' : String(e)))));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(3);
+    expect(results.filter((r) => r === 'limited')).toHaveLength(3);
+    // Another user, and another operation's limit, are counted apart.
+    await expect(limits[0]!.consume('u2')).resolves.toBeDefined();
+    await expect(a.rateLimiter('transcribe', 3, 60).consume('u1')).resolves.toBeDefined();
+  });
+});
+
 describe('PostgreSQL migrations', () => {
   it('migrates a new database once, even with replicas starting at the same moment', async () => {
     const url = await database('migrate_race');
@@ -122,7 +137,7 @@ describe('PostgreSQL migrations', () => {
     expect(refusal).toBeInstanceOf(ConfigError);
     expect((refusal as ConfigError).problems).toEqual([{
       variable: 'ENGINE_DB',
-      message: expect.stringMatching(/schema version 99; this engine knows up to 1\. Run the engine release that wrote it/),
+      message: expect.stringMatching(new RegExp(`schema version 99; this engine knows up to ${LATEST_POSTGRES_VERSION}\\. Run the engine release that wrote it`)),
     }]);
   });
 });
