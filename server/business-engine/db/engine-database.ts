@@ -105,7 +105,7 @@ export function openEngineDatabase(path: string): EngineDatabase {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();
-    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}`);
+    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}. Run the engine release that wrote it (or a newer one).`);
   }
   db.transaction(() => {
     // An existing database is brought up to date first; the schema's CREATE ... IF NOT EXISTS then adds new tables.

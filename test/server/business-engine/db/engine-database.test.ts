@@ -66,6 +66,6 @@ describe('openEngineDatabase', () => {
     const newer = new Database(path);
     newer.pragma('user_version = 99');
     newer.close();
-    expect(() => openEngineDatabase(path)).toThrow(/schema version 99; this engine knows up to 4/);
+    expect(() => openEngineDatabase(path)).toThrow(/schema version 99; this engine knows up to 4\. Run the engine release that wrote it/);
   });
 });
