@@ -36,7 +36,7 @@ import { submitTranscription, type SubmissionFaultPoint } from './handlers/submi
 import { vendToken } from './handlers/vend-token.js';
 import { perUserRateLimit } from './http/per-user-rate-limit.js';
 import { IntegrationTokenVerifier } from './integrations/integration-token-verifier.js';
-import { Sweeper } from './jobs/sweeper.js';
+import { STUCK_SUBMITTING_MS, Sweeper } from './jobs/sweeper.js';
 import { ServiceTokenKeys, type SignServiceToken } from './tokens/service-token-keys.js';
 import { TokenVendor } from './tokens/token-vendor.js';
 import { DEFAULT_UPSTREAM_POLICY, TttUpstream, type UpstreamPolicy } from './upstream/ttt-upstream.js';
@@ -121,7 +121,11 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   });
   circuitState = () => upstream.circuitState;
   registerCreditMetrics(metrics.registry, () => store.newMovements());
-  const sweeper = new Sweeper({ tokens, upstream, now, logger });
+  const sweeper = new Sweeper({
+    tokens, upstream, now, logger,
+    // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
+    stuckSubmittingMs: Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs),
+  });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,

@@ -11,7 +11,7 @@ import type { TokenRecord, TokenState } from '../tokens/token-store.js';
 import { inProgress, replayOf, signVend } from '../tokens/vend-rules.js';
 import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { isRetryableConflict, postgresFailure } from './postgres-errors.js';
+import { isConnectionFailure, isRetryableConflict, postgresFailure } from './postgres-errors.js';
 
 type Client = pg.PoolClient;
 
@@ -234,6 +234,8 @@ export class PostgresEngineStore implements EngineStore {
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        // A connection that failed is not given back to the pool.
+        broken = isConnectionFailure(error);
         await client.query('ROLLBACK').catch(() => {
           broken = true;
         });
