@@ -38,13 +38,18 @@ export interface TokenRecords {
   byJob(jobId: string): Promise<TokenRecord | undefined>;
   /** vended -> submitting, recording the submission key in the same statement. */
   claim(jti: string, submissionKey: string): Promise<boolean>;
+  /** A token in submitting resumed with its recorded key: its last change becomes now (false if not in submitting with it). */
+  resume(jti: string, submissionKey: string): Promise<boolean>;
   /** submitting -> vended (the caller's own mistake). */
   release(jti: string): Promise<boolean>;
   /** submitting -> submitted with the job id. */
   markSubmitted(jti: string, jobId: string): Promise<boolean>;
   /** submitted -> consumed. */
   consume(jti: string): Promise<boolean>;
-  /** `from` -> refunded plus its ledger entry, in one transaction; false (nothing written) when not in `from`. */
+  /**
+   * `from` -> refunded plus its ledger entry, in one transaction; false (nothing written) when not in `from` (or,
+   * with `context.unchangedSince`, when the token changed since).
+   */
   refund(jti: string, from: TokenState, context: RefundContext): Promise<boolean>;
   /** Vended tokens whose expiry is at or before `before` (ms). */
   expiredUnused(before: number, limit: number): Promise<TokenRecord[]>;

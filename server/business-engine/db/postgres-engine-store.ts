@@ -73,6 +73,8 @@ export class PostgresEngineStore implements EngineStore {
       byJob: (jobId) => one('read the job', 'SELECT * FROM service_tokens WHERE job_id = $1', [jobId]),
       claim: (jti, key) => changed('claim the service token',
         `UPDATE service_tokens SET state = 'submitting', submission_key = $1, updated_at = $2 WHERE jti = $3 AND state = 'vended'`, [key, now(), jti]),
+      resume: (jti, key) => changed('resume the submission',
+        `UPDATE service_tokens SET updated_at = GREATEST(updated_at + 1, $1) WHERE jti = $2 AND state = 'submitting' AND submission_key = $3`, [now(), jti, key]),
       release: (jti) => changed('release the service token',
         `UPDATE service_tokens SET state = 'vended', updated_at = $1 WHERE jti = $2 AND state = 'submitting'`, [now(), jti]),
       markSubmitted: (jti, jobId) => {
@@ -87,8 +89,10 @@ export class PostgresEngineStore implements EngineStore {
       },
       refund: (jti, from, context) => this.transaction('refund the credit', async (c) => {
         const at = now();
+        const unchanged = context.unchangedSince === undefined ? '' : ' AND updated_at = $5';
         const { rows } = await c.query(`UPDATE service_tokens SET state = 'refunded', refund_reason = $1, settled_at = $2, updated_at = $2
-          WHERE jti = $3 AND state = $4 RETURNING user_id, bucket, job_id`, [context.reason, at, jti, from satisfies TokenState]);
+          WHERE jti = $3 AND state = $4${unchanged} RETURNING user_id, bucket, job_id`,
+        [context.reason, at, jti, from satisfies TokenState, ...(context.unchangedSince === undefined ? [] : [context.unchangedSince])]);
         const token = rows[0] as { user_id: string; bucket: Bucket; job_id: string | null } | undefined;
         if (!token) return false;
         await this.credit(c, token.user_id, 'refund', token.bucket, 1, { reason: context.reason, requestId: context.requestId, tokenId: jti, jobId: token.job_id });
@@ -345,7 +349,7 @@ function toTokenRecord(r: Record<string, unknown>): TokenRecord {
     chargeEntryId: Number(r['charge_entry_id']), requestId: (r['request_id'] as string | null) ?? null, issuedAt: Number(r['issued_at']),
     expiresAt: Number(r['expires_at']), jobId: (r['job_id'] as string | null) ?? null, submittedAt: nullableNumber(r['submitted_at']),
     settledAt: nullableNumber(r['settled_at']), refundReason: (r['refund_reason'] as string | null) ?? null,
-    submissionKey: (r['submission_key'] as string | null) ?? null,
+    submissionKey: (r['submission_key'] as string | null) ?? null, updatedAt: Number(r['updated_at']),
   };
 }
 

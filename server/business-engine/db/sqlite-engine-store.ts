@@ -45,6 +45,7 @@ export class SqliteEngineStore implements EngineStore {
       get: async (jti) => tokens.get(jti),
       byJob: async (jobId) => tokens.byJob(jobId),
       claim: async (jti, key) => tokens.claim(jti, key),
+      resume: async (jti, key) => tokens.resume(jti, key),
       release: async (jti) => tokens.release(jti),
       markSubmitted: async (jti, jobId) => tokens.markSubmitted(jti, jobId),
       consume: async (jti) => tokens.consume(jti),

@@ -94,8 +94,12 @@ async function claimOrResume(tokens: TokenRecords, jti: string): Promise<string>
   const record = await tokens.get(jti);
   if (!record) throw new Error(`service token ${jti} could not be claimed`);
   if (record.state === 'submitting') {
-    if (record.submissionKey !== null) return record.submissionKey;
-    throw alreadyUsed(record);
+    if (record.submissionKey !== null && (await tokens.resume(jti, record.submissionKey))) return record.submissionKey;
+    // No key (an older engine's claim), or the sweep settled it just now: the token answers for itself.
+    const now = await tokens.get(jti);
+    if (now?.state === 'submitting') throw alreadyUsed(now);
+    if (now) assertUsable(now);
+    throw new Error(`service token ${jti} could not be resumed`);
   }
   assertUsable(record);
   throw new Error(`service token ${jti} could not be claimed`);

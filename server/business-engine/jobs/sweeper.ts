@@ -147,7 +147,9 @@ export class Sweeper {
         status = await upstream.jobByIdempotencyKey(token.submissionKey, requestId);
       } catch (error) {
         if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
-          if (await tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
+          // Unless a resubmission resumed it since the lookup began (it may be storing the job right now).
+          const context = { reason: 'submission_interrupted', requestId, unchangedSince: token.updatedAt };
+          if (await tokens.refund(token.jti, 'submitting', context)) counts.interruptedRefunded += 1;
           return;
         }
         counts.pollErrors += 1;

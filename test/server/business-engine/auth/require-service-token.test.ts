@@ -17,7 +17,7 @@ const iat = T0 / 1000;
 function record(jti: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
   return {
     jti, userId: 'u1', state: 'vended', bucket: 'bonus', chargeEntryId: 1, requestId: null, issuedAt: T0, expiresAt: T0 + 900_000,
-    jobId: null, submittedAt: null, settledAt: null, refundReason: null, submissionKey: null, ...overrides,
+    jobId: null, submittedAt: null, settledAt: null, refundReason: null, submissionKey: null, updatedAt: T0, ...overrides,
   };
 }
 

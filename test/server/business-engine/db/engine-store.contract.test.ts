@@ -127,6 +127,20 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     expect((await store.ledger.ensureUser('u1', null)).balance).toBe(3);
   });
 
+  it('resumes a submission with its key (a new last change), which a refund conditional on the old one then leaves alone', async () => {
+    const jti = (await store.vend(vendInput('u1'), sign)).response.tokenId;
+    await store.tokens.claim(jti, 'sub_R');
+    const seen = (await store.tokens.get(jti))!;
+    expect(await store.tokens.resume(jti, 'sub_OTHER')).toBe(false);
+    expect(await store.tokens.resume(jti, 'sub_R')).toBe(true); // same millisecond: still a change
+    expect(await store.tokens.refund(jti, 'submitting', { reason: 'submission_interrupted', requestId: null, unchangedSince: seen.updatedAt })).toBe(false);
+    const now = (await store.tokens.get(jti))!;
+    expect(now).toMatchObject({ state: 'submitting', submissionKey: 'sub_R' });
+    expect(now.updatedAt).toBeGreaterThan(seen.updatedAt);
+    expect(await store.tokens.refund(jti, 'submitting', { reason: 'submission_interrupted', requestId: null, unchangedSince: now.updatedAt })).toBe(true);
+    expect(await store.tokens.resume(jti, 'sub_R')).toBe(false);
+  });
+
   it('lists expired unused tokens, stuck submissions and unsettled jobs for the sweep', async () => {
     const a = (await store.vend(vendInput('u1'), sign)).response.tokenId;
     const b = (await store.vend(vendInput('u1'), sign)).response.tokenId;
