@@ -4,24 +4,18 @@ import type { Logger } from 'pino';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
+import { toBalance, toIntegrationRecord, toLedgerRow, toTokenRecord } from './postgres-rows.js';
 import { generateIntegrationToken, hashIntegrationToken } from '../integrations/integration-token-format.js';
-import { LAST_USED_RESOLUTION_MS, type IntegrationTokenRecord } from '../integrations/integration-token-store.js';
+import { LAST_USED_RESOLUTION_MS } from '../integrations/integration-token-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
-import type { TokenRecord, TokenState } from '../tokens/token-store.js';
+import type { TokenState } from '../tokens/token-store.js';
 import { inProgress, replayOf, signVend } from '../tokens/vend-rules.js';
 import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { isConnectionFailure, isRetryableConflict, postgresFailure } from './postgres-errors.js';
+import { postgresFailure } from './postgres-errors.js';
+import { createEnginePool, runQuery, runTransaction } from './postgres-pool.js';
 
 type Client = pg.PoolClient;
-
-/** BIGINT (epoch ms, ledger ids) as JavaScript numbers: every value here is far below 2^53. */
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
-
-const TRANSACTION_ATTEMPTS = 5;
 
 /**
  * The PostgreSQL {@link EngineStore}, for any number of engine replicas on one database. Each operation is one
@@ -213,42 +207,12 @@ export class PostgresEngineStore implements EngineStore {
     }
   }
 
-  /** One statement on the pool, failures translated at the boundary. */
-  private async query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
-    try {
-      return await this.pool.query(sql, values);
-    } catch (error) {
-      throw postgresFailure(what, error);
-    }
+  private query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
+    return runQuery(this.pool, what, sql, values);
   }
 
-  /** Runs `work` in one transaction on one pooled connection, retrying it whole on a deadlock or serialization failure. */
-  private async transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      let client: Client;
-      try {
-        client = await this.pool.connect();
-      } catch (error) {
-        throw postgresFailure(what, error);
-      }
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        // A connection that failed is not given back to the pool.
-        broken = isConnectionFailure(error);
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        if (isRetryableConflict(error) && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw postgresFailure(what, error);
-      } finally {
-        client.release(broken);
-      }
-    }
+  private transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
+    return runTransaction(this.pool, what, work);
   }
 
   private async ensureUserIn(c: Client, userId: string, requestId: string | null): Promise<Balance> {
@@ -313,9 +277,7 @@ export interface PostgresStoreOptions extends EngineStoreOptions {
  * const store = await openPostgresEngineStore('postgres://app@127.0.0.1:5432/engine', { signupBonus: 3, now: Date.now, poolMax: 10 });
  */
 export async function openPostgresEngineStore(url: string, options: PostgresStoreOptions): Promise<PostgresEngineStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolMax, connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000, types });
-  // An idle connection dropped by the server (a restart, a failover) must not crash the process; the next query reconnects.
-  pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed'));
+  const pool = createEnginePool(url, options);
   try {
     await migratePostgres(pool);
   } catch (error) {
@@ -323,40 +285,4 @@ export async function openPostgresEngineStore(url: string, options: PostgresStor
     throw error;
   }
   return new PostgresEngineStore(pool, options);
-}
-
-interface UserRow { main: number; bonus: number; updated_at: number }
-
-function toBalance(userId: string, row: UserRow): Balance {
-  const main = Number(row.main);
-  const bonus = Number(row.bonus);
-  return { userId, main, bonus, balance: main + bonus, updatedAt: Number(row.updated_at) };
-}
-
-function toLedgerRow(r: Record<string, unknown>): LedgerRow {
-  return {
-    id: Number(r['id']), userId: r['user_id'] as string, kind: r['kind'] as LedgerKind, bucket: r['bucket'] as Bucket, amount: Number(r['amount']),
-    balanceAfter: Number(r['balance_after']), reason: r['reason'] as string, requestId: (r['request_id'] as string | null) ?? null,
-    jobId: (r['job_id'] as string | null) ?? null, tokenId: (r['token_id'] as string | null) ?? null, createdAt: Number(r['created_at']),
-  };
-}
-
-const nullableNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-function toTokenRecord(r: Record<string, unknown>): TokenRecord {
-  return {
-    jti: r['jti'] as string, userId: r['user_id'] as string, state: r['state'] as TokenState, bucket: r['bucket'] as Bucket,
-    chargeEntryId: Number(r['charge_entry_id']), requestId: (r['request_id'] as string | null) ?? null, issuedAt: Number(r['issued_at']),
-    expiresAt: Number(r['expires_at']), jobId: (r['job_id'] as string | null) ?? null, submittedAt: nullableNumber(r['submitted_at']),
-    settledAt: nullableNumber(r['settled_at']), refundReason: (r['refund_reason'] as string | null) ?? null,
-    submissionKey: (r['submission_key'] as string | null) ?? null, updatedAt: Number(r['updated_at']),
-  };
-}
-
-function toIntegrationRecord(r: Record<string, unknown>): IntegrationTokenRecord {
-  return {
-    id: r['id'] as string, userId: r['user_id'] as string, description: r['description'] as string,
-    scopes: (r['scopes'] as string).split(' ').filter((s) => s !== ''), createdAt: Number(r['created_at']),
-    lastUsedAt: nullableNumber(r['last_used_at']), expiresAt: nullableNumber(r['expires_at']), revokedAt: nullableNumber(r['revoked_at']),
-  };
 }
