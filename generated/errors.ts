@@ -135,9 +135,10 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Vend a new service token for each job; to follow the first job, poll its status.",
-    "description": "A service token pays for exactly one job; this one already submitted a job (`details.jobId`). **Who acts:** the caller. **Fix:** vend a new token for a new job; poll the existing job with its id.",
+    "description": "A service token pays for exactly one job; this one already submitted a job (`details.jobId`). The Business Engine answers it to every later submission of the token, whatever became of the job, and says whether the token's credit was refunded (`details.refunded`: the job failed or was lost). **Who acts:** the caller. **Fix:** vend a new token for a new job; poll the existing job with its id.",
     "exampleDetails": {
-      "jobId": "job_01JD0000000000000000000000"
+      "jobId": "job_01JD0000000000000000000000",
+      "refunded": false
     }
   },
   "service_token_revoked": {
@@ -146,7 +147,7 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Vend a new service token; the credit of this one was returned to your balance.",
-    "description": "The token's credit was refunded (it expired unused, or its submission failed for a reason not the caller's), so it can no longer be used. **Who acts:** the caller. **Fix:** vend a new token.",
+    "description": "The token's credit was refunded without it ever submitting a job (it expired unused, or its submission failed for a reason not the caller's), so it can no longer be used. A token that submitted a job gets `service_token_already_used` instead. **Who acts:** the caller. **Fix:** vend a new token.",
     "exampleDetails": {
       "refundedAt": "2026-11-23T10:15:00.000Z",
       "reason": "submission_failed"

@@ -9,7 +9,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } fro
 import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
 import { signEngineAuth } from '../../server/shared/auth/engine-auth.js';
 import { createEngineAuthVerifier } from '../../server/shared/auth/engine-auth-verifier.js';
-import { SERVICE_TOKEN, serviceTokenDigest, ServiceTokenKeys } from '../../server/business-engine/tokens/service-token-keys.js';
+import { SERVICE_TOKEN, ServiceTokenKeys } from '../../server/business-engine/tokens/service-token-keys.js';
 
 type Op = () => unknown;
 const OPS_PER_RUN = 2000;
@@ -49,11 +49,10 @@ const [h, p, s] = serviceToken.split('.') as [string, string, string];
 const signingInput = Buffer.from(`${h}.${p}`);
 const signature = Buffer.from(s, 'base64url');
 
-// The engine's own verifier, on a token it signed: in full, and with the digest recorded at the vend (the submission path).
+// The engine's own verifier, on a token it signed (the submission path: one path, in full).
 const engineKeys = new ServiceTokenKeys({ privateJwk: privateJwk as Record<string, string>, kid: 'k1' });
 const nowSec = Math.floor(Date.now() / 1000);
 const engineToken = engineKeys.sign({ sub: 'u1', jti: 'tok_3', scope: SERVICE_TOKEN.scope, iat: nowSec, exp: nowSec + SERVICE_TOKEN.lifetimeSec });
-const engineTokenDigest = serviceTokenDigest(engineToken);
 
 const userSecret = new TextEncoder().encode(randomBytes(48).toString('base64url'));
 const userJwt = await new SignJWT({ scope: 'ttt:transcribe' }).setProtectedHeader({ alg: 'HS256' })
@@ -70,8 +69,6 @@ await measureAll([
   ['service token verify: jose jwtVerify, CryptoKey', () => jwtVerify(serviceToken, publicKey, claims)],
   ['service token verify: node:crypto verify, KeyObject (engine)', () => nodeVerify('sha256', signingInput, { key: publicKeyObject, dsaEncoding: 'ieee-p1363' }, signature)],
   ['service token verify: engine ServiceTokenKeys, in full', () => engineKeys.verify(engineToken, { nowMs: Date.now() })],
-  ['service token verify: engine, recorded digest (submission path)', () =>
-    engineKeys.verify(engineToken, { nowMs: Date.now(), recordedDigest: () => engineTokenDigest })],
   ['service token sign: jose SignJWT, CryptoKey', () => new SignJWT({ scope: 'ttt:transcribe' })
     .setProtectedHeader({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'k1' }).setSubject('u1').setJti('tok_2').setIssuedAt().sign(privateKey)],
   ['service token sign: node:crypto sign, KeyObject (engine vend)', () => nodeSign('sha256', signingInput, { key: privateKeyObject, dsaEncoding: 'ieee-p1363' })],

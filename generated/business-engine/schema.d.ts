@@ -173,6 +173,8 @@ export interface paths {
         /**
          * Submit a transcription (service token)
          * @description Forwards the job to TTTranscribe, signed with X-Engine-Auth, and answers TTTranscribe's 202. Needs a service token from `POST /v1/vend-token` (a user JWT gets `service_token_required`). When TTTranscribe rejects the engine's credentials the answer is `502 upstream_auth_failure`, never a 401; when the submission fails for any reason not the caller's, the token's credit is refunded and `details.creditRefunded` says so. An invalid URL is passed on as `422 unsupported_url`.
+         *
+         *     Crash-safe and idempotent across the hop: before forwarding, the engine records a submission key (`sub_` + 26 base32 characters) on the token and sends it to TTTranscribe as the `Idempotency-Key` of `POST /transcribe`. Submitting a token again while its first submission never finished (the engine restarted mid-submission) sends the same key, so TTTranscribe answers with the job it already stored (or stores it now) and the answer is that one job; the engine's sweep settles such a token by asking TTTranscribe for the job under its key (linked, or refunded as `submission_interrupted` when none was stored). A token that submitted a job always gets `409 service_token_already_used` with `details.jobId` and `details.refunded`; `service_token_revoked` is only for a token refunded without a job.
          */
         post: operations["submitTranscription"];
         delete?: never;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
-import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
+import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
@@ -18,9 +18,9 @@ import { requireUser } from './auth/require-user.js';
 import { createUserJwtVerifier } from './auth/user-jwt-verifier.js';
 import { readBuildInfo, type BuildInfo } from './build-info.js';
 import type { EngineConfig } from './config.js';
-import { CreditLedger } from './credits/credit-ledger.js';
-import { LedgerTail } from './credits/ledger-tail.js';
-import { openEngineDatabase, type EngineDatabase } from './db/engine-database.js';
+import type { EngineStore } from './db/engine-store.js';
+import { isPostgresUrl } from './db/open-engine-store.js';
+import { openSqliteEngineStore } from './db/sqlite-engine-store.js';
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
 import { getCreditBalance } from './handlers/get-credit-balance.js';
@@ -33,17 +33,14 @@ import { grantCredits } from './handlers/grant-credits.js';
 import { listCreditLedger } from './handlers/list-credit-ledger.js';
 import { listIntegrationTokens } from './handlers/list-integration-tokens.js';
 import { revokeIntegrationToken } from './handlers/revoke-integration-token.js';
-import { submitTranscription } from './handlers/submit-transcription.js';
+import { submitTranscription, type SubmissionFaultPoint } from './handlers/submit-transcription.js';
 import { vendToken } from './handlers/vend-token.js';
 import { engineCallerKey, engineRateLimits } from './http/engine-rate-limits.js';
 import { cachedIntegrationCheck } from './health/cached-integration-check.js';
 import { checkTttIntegration } from './health/integration-check.js';
-import { IntegrationTokenStore } from './integrations/integration-token-store.js';
 import { IntegrationTokenVerifier } from './integrations/integration-token-verifier.js';
-import { Sweeper } from './jobs/sweeper.js';
-import { IdempotencyStore } from './tokens/idempotency-store.js';
+import { STUCK_SUBMITTING_MS, Sweeper } from './jobs/sweeper.js';
 import { ServiceTokenKeys, type SignServiceToken } from './tokens/service-token-keys.js';
-import { TokenStore } from './tokens/token-store.js';
 import { TokenVendor } from './tokens/token-vendor.js';
 import { DEFAULT_UPSTREAM_POLICY, TttUpstream, type UpstreamPolicy } from './upstream/ttt-upstream.js';
 
@@ -52,21 +49,29 @@ const spec = JSON.parse(readFileSync(new URL('../../generated/business-engine/op
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
 export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
+/** The window of the per-user rate limits (RATE_LIMIT_*_PER_MIN). */
+const RATE_WINDOW_SEC = 60;
 
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
   readonly logger: Logger;
-  /** An open database (the caller closes it); by default the engine opens config.dbPath and closes it in close(). */
-  readonly db?: EngineDatabase;
+  /**
+   * An open store (the caller closes it). By default the engine opens config.dbPath as SQLite and closes it in
+   * close(); a PostgreSQL ENGINE_DB must be opened first (async: migrations) with openEngineStore, as
+   * startBusinessEngine does.
+   */
+  readonly store?: EngineStore;
   /** Clock in ms for tokens, the ledger, the sweep and X-Engine-Auth timestamps (tests freeze it). */
   readonly now?: () => number;
   /** Validate every response against the spec (tests). */
   readonly validateResponses?: boolean;
   /** Circuit breaker and retry knobs (the timeout comes from UPSTREAM_TIMEOUT_MS). */
   readonly upstreamPolicy?: Partial<Omit<UpstreamPolicy, 'timeoutMs'>>;
-  /** Wraps the service-token signer (tests: a slow or failing signer). */
+  /** Wraps the service-token signer (tests: a failing signer). */
   readonly decorateSigner?: (sign: SignServiceToken) => SignServiceToken;
   readonly build?: BuildInfo;
+  /** Called at each point of a submission where a crash leaves work to recover (tests make it throw). */
+  readonly faultPoint?: (point: SubmissionFaultPoint) => void;
   /** Middleware run first on every request, after the engine's own metrics (e.g. the shutdown drain). */
   readonly before?: RequestHandler[];
   /** Where rate-limit counters live (default: this process's memory). */
@@ -78,12 +83,10 @@ export interface BusinessEngine {
   readonly app: Express;
   /** The credit sweep: `runOnce()` in tests, `start(ms)` in main.ts. */
   readonly sweeper: Sweeper;
-  readonly db: EngineDatabase;
+  /** The storage (SQLite or PostgreSQL) behind the ledger, tokens and integration tokens. */
+  readonly store: EngineStore;
   /** The signed TTTranscribe gateway (its `sent` counter and `circuitState` are observable). */
   readonly upstream: TttUpstream;
-  readonly ledger: CreditLedger;
-  readonly tokens: TokenStore;
-  readonly integrationTokens: IntegrationTokenStore;
   /** This instance's Prometheus registry and counters (served at GET /metrics). */
   readonly metrics: ServiceMetrics;
   /** Stops the sweep, closes upstream connections and the circuit, and closes the database if the engine opened it. */
@@ -104,16 +107,14 @@ export interface BusinessEngine {
 export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngine {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
-  const ownsDb = deps.db === undefined;
-  const db = deps.db ?? openEngineDatabase(config.dbPath);
-  const ledger = new CreditLedger(db, { signupBonus: config.signupBonusCredits, now });
-  const tokens = new TokenStore(db, ledger, now);
-  const idempotency = new IdempotencyStore(db, now);
-  const integrationTokens = new IntegrationTokenStore(db, now);
+  const ownsStore = deps.store === undefined;
+  if (ownsStore && isPostgresUrl(config.dbPath)) throw new TypeError('a PostgreSQL ENGINE_DB is opened with openEngineStore and passed as deps.store');
+  const store = deps.store ?? openSqliteEngineStore(config.dbPath, { signupBonus: config.signupBonusCredits, now });
+  const { ledger, tokens, integrationTokens } = store;
   const metrics = createServiceMetrics({ service: 'business-engine' });
   const serviceTokenKeys = new ServiceTokenKeys(config.serviceTokenKey);
   const sign = deps.decorateSigner ? deps.decorateSigner(serviceTokenKeys.sign) : serviceTokenKeys.sign;
-  const vendor = new TokenVendor(db, { ledger, tokens, idempotency, sign, now, logger, onGroupCommit: registerVendCommitMetrics(metrics.registry) });
+  const vendor = new TokenVendor({ store, sign, logger });
   let circuitState = (): TttUpstream['circuitState'] => 'closed';
   const upstream = new TttUpstream({
     baseUrl: config.tttBaseUrl,
@@ -124,9 +125,12 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     observe: registerUpstreamMetrics(metrics.registry, { upstream: 'tttranscribe', circuitState: () => circuitState() }),
   });
   circuitState = () => upstream.circuitState;
-  const ledgerTail = new LedgerTail(db);
-  registerCreditMetrics(metrics.registry, () => ledgerTail.read());
-  const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
+  registerCreditMetrics(metrics.registry, () => store.newMovements());
+  const sweeper = new Sweeper({
+    tokens, upstream, now, logger,
+    // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
+    stuckSubmittingMs: Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs),
+  });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
@@ -136,7 +140,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
   const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });
   // Every operation with a credential is limited per caller, after its credential check; see engine-rate-limits.ts.
-  const limits = engineRateLimits(config.rateLimits, deps.rateLimiterStore);
+  // Counters live where the store says: in memory on SQLite, in the shared database on PostgreSQL (all replicas).
+  const limits = engineRateLimits(config.rateLimits, deps.rateLimiterStore ?? ((o) => store.rateLimiter(o.keyPrefix, o.points, o.duration)));
   const limit = (policy: string) => limits.limit(policy, engineCallerKey);
   const integrationCheck = cachedIntegrationCheck(
     (requestId) =>
@@ -167,7 +172,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       vendToken: { auth: [userOrIntegration([TRANSCRIBE_SCOPE]), limit('vend')], handler: vendToken({ vendor }) },
       submitTranscription: {
         auth: [requireServiceToken(authDeps), limit('transcribe')],
-        handler: submitTranscription({ tokens, upstream, logger }),
+        handler: submitTranscription({ tokens, upstream, logger, ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}) }),
       },
       getTranscriptionStatus: { auth: [requireJobReader(authDeps), limit('read')], handler: getTranscriptionStatus({ tokens, upstream, logger }) },
       grantCredits: { auth: [requireAdmin(authDeps), limit('admin')], handler: grantCredits({ ledger }) },
@@ -182,13 +187,13 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
 
   let closed = false;
   return {
-    app, sweeper, db, upstream, ledger, tokens, integrationTokens, metrics,
+    app, sweeper, store, upstream, metrics,
     close: async () => {
       if (closed) return;
       closed = true;
       await sweeper.stop();
       await upstream.close();
-      if (ownsDb) db.close();
+      if (ownsStore) await store.close();
     },
   };
 }

@@ -22,8 +22,10 @@ export interface ServiceTokenKeyConfig {
 export interface EngineConfig {
   readonly host: string;
   readonly port: number;
-  /** SQLite file, or ':memory:'. */
+  /** ENGINE_DB: a SQLite file (or ':memory:'), or a `postgres://` / `postgresql://` URL (may hold a password). */
   readonly dbPath: string;
+  /** ENGINE_DB_POOL_MAX: most PostgreSQL connections per process (unused with SQLite). */
+  readonly dbPoolMax: number;
   readonly userJwt: UserJwtConfig;
   /** USER_JWT_MAX_LIFETIME_SECONDS: the longest `exp - iat` a user JWT may claim (default 24 h). */
   readonly userJwtMaxLifetimeSec: number;
@@ -62,6 +64,7 @@ const schema = z.object({
   ENGINE_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   ENGINE_PORT: port(8787),
   ENGINE_DB: z.string().trim().min(1, 'must not be empty').default('./data/business-engine.db'),
+  ENGINE_DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(10),
   USER_JWT_SECRET: z.string().optional(),
   USER_JWT_JWKS_URL: httpUrl().optional(),
   USER_JWT_ISSUER: optionalText(),
@@ -127,6 +130,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     host: base.ENGINE_HOST,
     port: base.ENGINE_PORT,
     dbPath: base.ENGINE_DB,
+    dbPoolMax: base.ENGINE_DB_POOL_MAX,
     userJwt,
     userJwtMaxLifetimeSec: base.USER_JWT_MAX_LIFETIME_SECONDS,
     tttBaseUrl: base.TTT_BASE_URL.replace(/\/+$/, ''),

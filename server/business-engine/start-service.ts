@@ -8,6 +8,9 @@ import { createLogger } from '../shared/logging/logger.js';
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
+import { openEngineStore } from './db/open-engine-store.js';
+import { redactDatabaseUrl } from './db/postgres-errors.js';
+import { SqliteEngineStore } from './db/sqlite-engine-store.js';
 
 /** A listening Business Engine. */
 export interface RunningBusinessEngine {
@@ -35,7 +38,18 @@ export interface RunningBusinessEngine {
 export async function startBusinessEngine(config: EngineConfig, options: { logger?: Logger } = {}): Promise<RunningBusinessEngine> {
   const logger = options.logger ?? createLogger({ service: 'business-engine', level: config.logLevel });
   const draining = createDraining();
-  const engine = createApp(config, { logger, build: readBuildInfo(process.env), before: [draining.middleware] });
+  // ENGINE_DB: a SQLite file, or PostgreSQL (migrated now); a database that cannot be opened stops the start here.
+  const store = await openEngineStore(
+    { db: config.dbPath, poolMax: config.dbPoolMax },
+    { signupBonus: config.signupBonusCredits, now: Date.now, logger },
+  );
+  let engine: BusinessEngine;
+  try {
+    engine = createApp(config, { logger, store, build: readBuildInfo(process.env), before: [draining.middleware] });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
@@ -46,14 +60,18 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
     });
   } catch (error) {
     await engine.close();
+    await store.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   engine.sweeper.start(config.sweepIntervalSec * 1000);
-  // WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
-  engine.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
-  const checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
+  // SQLite: WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
+  let checkpoint: ReturnType<typeof startBackgroundCheckpoint> | undefined;
+  if (store instanceof SqliteEngineStore) {
+    store.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
+  }
   logger.info({
     url,
     tttBaseUrl: config.tttBaseUrl,
@@ -62,7 +80,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
     userJwt: config.userJwt.mode === 'hs256'
       ? { mode: 'hs256', secretId: secretId('USER_JWT_SECRET', config.userJwt.secret) }
       : { mode: 'jwks', jwksUrl: config.userJwt.jwksUrl },
-    db: config.dbPath,
+    db: { backend: store.backend, target: redactDatabaseUrl(config.dbPath) },
     sweepIntervalSec: config.sweepIntervalSec,
     metrics: config.metricsToken === undefined
       ? { path: '/metrics', readers: ['ADMIN_TOKEN'] }
@@ -87,6 +105,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
         clearTimeout(force);
         await checkpoint?.stop();
         await engine.close();
+        await store.close();
         logger.info('Business Engine stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

@@ -131,7 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (typeof sub === 'string' && sub !== '' && sub.length <= 128 && !users.has(sub)) {
         users.add(sub);
         if (!sub.startsWith(NO_CREDITS_PREFIX) && startingCredits > 0) {
-          await current().engine.ledger.grant(sub, startingCredits, 'bonus', { reason: 'signup_bonus', requestId: null });
+          await current().engine.store.ledger.grant(sub, startingCredits, 'bonus', { reason: 'signup_bonus', requestId: null });
         }
       }
       next();
@@ -143,7 +143,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const c = current();
     return {
       users: await Promise.all([...users].sort().map(async (userId) => {
-        const b = await c.engine.ledger.ensureUser(userId, null);
+        const b = await c.engine.store.ledger.ensureUser(userId, null);
         return { userId, balance: b.balance, main: b.main, bonus: b.bonus };
       })),
       jobs: await Promise.all([...jobs.values()].map(async ({ jobId, url }) => {

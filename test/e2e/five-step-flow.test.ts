@@ -53,7 +53,7 @@ describe('the five-step flow against a real TTTranscribe', () => {
       ok: true, jobId, status: 'completed', stage: 'done', progress: 1, transcript: FAKE_RESULT.transcript,
       engine: { name: FAKE_RESULT.engine }, creditRefunded: false,
     });
-    expect(be.engine.tokens.get(vended.data!.tokenId)).toMatchObject({ state: 'consumed', jobId });
+    expect((await be.engine.store.tokens.get(vended.data!.tokenId))).toMatchObject({ state: 'consumed', jobId });
     const after = await be.client.GET('/v1/credits/balance', { headers: user });
     expect(after.data?.balance).toBe(2);
     const ledger = await be.client.GET('/v1/credits/ledger', { headers: user });

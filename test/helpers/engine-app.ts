@@ -9,6 +9,8 @@ import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secre
 import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type BusinessEngine, type EngineDeps } from '../../server/business-engine/app.js';
 import { loadEngineConfig, type EngineConfig } from '../../server/business-engine/config.js';
+import type { EngineDatabase } from '../../server/business-engine/db/engine-database.js';
+import { SqliteEngineStore } from '../../server/business-engine/db/sqlite-engine-store.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET, type UserJwtOptions } from './user-tokens.js';
 
 /** The frozen start time of every engine test app: 2026-01-01T00:00:00Z (the same as TTTranscribe's helper). */
@@ -156,4 +158,15 @@ export async function reserveServer(): Promise<{ server: Server; baseUrl: string
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/**
+ * The SQLite handle of an engine test app on the default (SQLite) store, for assertions on rows.
+ *
+ * @example
+ * sqliteDb(be).prepare('SELECT count(*) AS n FROM ledger').get();
+ */
+export function sqliteDb(be: EngineTestApp): EngineDatabase {
+  if (!(be.engine.store instanceof SqliteEngineStore)) throw new TypeError('this engine test app does not run on SQLite');
+  return be.engine.store.db;
 }

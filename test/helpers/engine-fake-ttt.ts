@@ -176,3 +176,76 @@ export async function startEngineWithFakeTtt(env: Record<string, string> = {}): 
     },
   };
 }
+
+/** A job the {@link IdempotentTtt} stored, with the key and token that created it. */
+export interface StoredJob {
+  readonly jobId: string;
+  readonly key: string | undefined;
+  readonly token: string | undefined;
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+}
+
+/** The TTTranscribe side of the submission idempotency contract, in memory (see {@link idempotentTtt}). */
+export interface IdempotentTtt {
+  readonly handler: FakeHandler;
+  /** Every job stored, in order. */
+  readonly jobs: StoredJob[];
+  /** POSTs to /transcribe answered with a replayed job. */
+  readonly replays: string[];
+}
+
+/**
+ * The contract the engine's submissions rely on, as TTTranscribe implements it (issue 18 item 5):
+ * - POST /transcribe with an `Idempotency-Key` that already created a job: with the same service token, 202 with
+ *   the same job and `Idempotent-Replayed: true`; with another token, 422 `idempotency_key_reused` (the catalog's status).
+ * - GET /jobs/by-idempotency-key/{key}: 200 with the job's JobStatus, or 404 `job_not_found` when no job was stored
+ *   under the key.
+ * - GET /status/{jobId}: the job's JobStatus (404 `job_not_found` for an unknown id).
+ * Requests whose X-Engine-Auth does not verify get 401. Job ids are `job_IDEM` + a counter.
+ *
+ * @example
+ * const fake = idempotentTtt();
+ * ttt.respond(fake.handler);
+ */
+export function idempotentTtt(): IdempotentTtt {
+  const jobs: StoredJob[] = [];
+  const replays: string[] = [];
+  const at = new Date(ENGINE_T0_MS).toISOString();
+  const statusOf = (job: StoredJob) => ({
+    ok: true, jobId: job.jobId, status: job.status, stage: job.status === 'completed' ? 'done' : 'queued', progress: job.status === 'completed' ? 1 : 0,
+    url: 'https://media.example.com/a.mp4', language: 'en', submittedAt: at, startedAt: null, updatedAt: at,
+    completedAt: job.status === 'completed' || job.status === 'failed' ? at : null,
+    ...(job.status === 'completed' ? { transcript: 'hello' } : {}),
+    ...(job.status === 'failed' ? { error: { code: 'media_fetch_failed', message: 'The media could not be fetched.' } } : {}),
+  });
+  const handler: FakeHandler = (req) => {
+    if (!req.engineAuth.ok) return upstreamProblem(401, 'engine_auth_invalid', 'X-Engine-Auth did not verify.');
+    const header = req.headers['idempotency-key'];
+    const key = typeof header === 'string' ? header : undefined;
+    const authorization = req.headers.authorization;
+    const token = bearerTokenFromAuthorization(typeof authorization === 'string' ? authorization : undefined);
+    if (req.method === 'POST' && req.target === '/transcribe') {
+      const existing = key === undefined ? undefined : jobs.find((j) => j.key === key);
+      if (existing) {
+        if (existing.token !== token) return upstreamProblem(422, 'idempotency_key_reused', 'The Idempotency-Key was used with another service token.');
+        replays.push(existing.jobId);
+        return { status: 202, body: { ok: true, jobId: existing.jobId, status: existing.status, submittedAt: at }, headers: { 'idempotent-replayed': 'true' } };
+      }
+      const job: StoredJob = { jobId: `job_IDEM${String(jobs.length + 1).padStart(8, '0')}`, key, token, status: 'queued' };
+      jobs.push(job);
+      return { status: 202, body: { ok: true, jobId: job.jobId, status: job.status, submittedAt: at } };
+    }
+    const byKey = /^\/jobs\/by-idempotency-key\/([^/?]+)$/.exec(req.target);
+    if (req.method === 'GET' && byKey) {
+      const job = jobs.find((j) => j.key === decodeURIComponent(byKey[1] ?? ''));
+      return job ? { status: 200, body: statusOf(job) } : upstreamProblem(404, 'job_not_found', 'No job was stored under this Idempotency-Key.');
+    }
+    const byId = /^\/status\/(job_\w+)$/.exec(req.target);
+    if (req.method === 'GET' && byId) {
+      const job = jobs.find((j) => j.jobId === byId[1]);
+      return job ? { status: 200, body: statusOf(job) } : upstreamProblem(404, 'job_not_found', `No job with id ${byId[1]} exists.`, { jobId: byId[1] });
+    }
+    return upstreamProblem(404, 'not_found', 'No such route.');
+  };
+  return { handler, jobs, replays };
+}

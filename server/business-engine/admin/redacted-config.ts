@@ -1,5 +1,6 @@
 import type { components } from '../../../generated/business-engine/schema.js';
 import { secretId, type EngineConfig } from '../config.js';
+import { redactDatabaseUrl } from '../db/postgres-errors.js';
 
 type AdminConfig = components['schemas']['AdminConfig'];
 
@@ -17,7 +18,7 @@ export function redactedConfig(config: EngineConfig): AdminConfig {
   const settings: Record<string, string> = {
     ENGINE_HOST: config.host,
     ENGINE_PORT: String(config.port),
-    ENGINE_DB: config.dbPath,
+    ENGINE_DB: redactDatabaseUrl(config.dbPath),
     TTT_BASE_URL: config.tttBaseUrl,
     USER_JWT_MODE: userJwt.mode,
     USER_JWT_ALGORITHMS: userJwt.mode === 'hs256' ? 'HS256' : 'asymmetric (RS*, PS*, ES*, EdDSA)',

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import type { IntegrationTokenVerifier } from '../integrations/integration-token-verifier.js';
 import type { ServiceTokenKeys } from '../tokens/service-token-keys.js';
-import type { TokenStore } from '../tokens/token-store.js';
+import type { TokenRecords } from '../db/engine-store.js';
 import type { ConfiguredToken } from './bearer-kind.js';
 import type { VerifyUserJwt } from './user-jwt-verifier.js';
 
@@ -10,7 +10,7 @@ import type { VerifyUserJwt } from './user-jwt-verifier.js';
 export interface AuthDeps {
   readonly verifyUserJwt: VerifyUserJwt;
   readonly serviceTokenKeys: ServiceTokenKeys;
-  readonly tokens: TokenStore;
+  readonly tokens: TokenRecords;
   readonly integrationTokens: IntegrationTokenVerifier;
   readonly adminToken: ConfiguredToken;
   /** ENGINE_METRICS_TOKEN: reads GET /metrics only. */

@@ -12,7 +12,7 @@ type UserCaller = Extract<Caller, { kind: 'user' }>;
  * with reason wrong_prefix rather than as a broken user JWT.
  *
  * @example
- * if (isIntegrationTokenAttempt(kind, token)) authenticateIntegrationToken(deps, token, res);
+ * if (isIntegrationTokenAttempt(kind, token)) await authenticateIntegrationToken(deps, token, res);
  */
 export function isIntegrationTokenAttempt(kind: BearerKind, token: string): boolean {
   return kind === 'integration_token' || (kind === 'opaque' && /^yit/i.test(token));
@@ -24,10 +24,10 @@ export function isIntegrationTokenAttempt(kind: BearerKind, token: string): bool
  * as revoked or expired.
  *
  * @example
- * const caller = authenticateIntegrationToken(deps, token, res); // { kind: 'user', userId, scopes, integrationTokenId }
+ * const caller = await authenticateIntegrationToken(deps, token, res); // { kind: 'user', userId, scopes, integrationTokenId }
  */
-export function authenticateIntegrationToken(deps: AuthDeps, token: string, res: Response): UserCaller {
-  const record = deps.integrationTokens.verify(token, (found) => {
+export async function authenticateIntegrationToken(deps: AuthDeps, token: string, res: Response): Promise<UserCaller> {
+  const record = await deps.integrationTokens.verify(token, (found) => {
     setCredential(res, describeCredential({
       kind: 'integration_token', id: found.id, subject: found.userId, issuedAtMs: found.createdAt, expiresAtMs: found.expiresAt,
     }, deps.now()));

@@ -22,7 +22,7 @@ export function requireJobReader(deps: AuthDeps): RequestHandler {
       const claims = await deps.serviceTokenKeys.verify(token, { nowMs: deps.now(), ignoreExpiry: true });
       setCaller(res, { kind: 'service_token', userId: claims.sub, jti: claims.jti, token });
     } else if (isIntegrationTokenAttempt(kind, token)) {
-      authenticateIntegrationToken(deps, token, res);
+      await authenticateIntegrationToken(deps, token, res);
     } else if (kind === 'user_jwt' || kind === 'opaque') {
       const claims = await deps.verifyUserJwt(token);
       setCaller(res, { kind: 'user', userId: claims.sub, scopes: claims.scopes });

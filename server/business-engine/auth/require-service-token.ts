@@ -8,10 +8,10 @@ import { classifyBearer, credentialMismatch, noteCredential } from './bearer-kin
 import { requestIdOf, setCaller } from './caller.js';
 
 /**
- * Requires a service token this engine issued, verified with its own public key (ES256, typ, iss, aud, scope), or
- * recognised by the digest recorded when it was signed, before anything is forwarded, and still usable by the token table: a refunded token is
+ * Requires a service token this engine issued, verified with its own public key (ES256 signature, then typ, iss,
+ * aud, expiry and scope) before anything is forwarded, and still usable by the token table: a refunded token is
  * `service_token_revoked`, one that already submitted a job is `service_token_already_used`. A user JWT gets
- * `service_token_required`.
+ * `service_token_required`. Every token takes the same path: signature, claims, then its record.
  *
  * @example
  * operations.submitTranscription = { auth: [requireServiceToken(authDeps), transcribeLimit], handler };
@@ -33,20 +33,15 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
     if (kind !== 'service_token') {
       throw credentialMismatch(kind, 'service_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
     }
-    // The token's record is read once: it vouches for the signature (its digest) and then decides usability.
-    let record: TokenRecord | undefined;
     const nowMs = deps.now();
-    const claims = await deps.serviceTokenKeys.verify(token, {
-      nowMs,
-      recordedDigest: (jti) => (record = deps.tokens.get(jti))?.digest,
-    }).catch((error: unknown) => {
+    const claims = await deps.serviceTokenKeys.verify(token, { nowMs }).catch((error: unknown) => {
       noteCredential(res, kind, token, nowMs);
       throw error;
     });
     setCredential(res, describeCredential({
       kind, id: claims.jti, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
     }, nowMs));
-    if (record?.jti !== claims.jti) record = deps.tokens.get(claims.jti);
+    const record = await deps.tokens.get(claims.jti);
     if (!record || record.userId !== claims.sub) {
       throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });
     }
@@ -57,14 +52,17 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
 }
 
 /**
- * Throws when a token can no longer submit a job: refunded -> `service_token_revoked`; already claimed,
- * submitted or consumed -> `service_token_already_used` (with the job id when known).
+ * Throws when a token can no longer submit a job. A token that submitted a job (it has a job id, whatever became
+ * of its credit since) is `service_token_already_used` with that job id and whether its credit was refunded, so
+ * a client that retries finds its job; a token refunded without ever submitting one is `service_token_revoked`.
+ * A token in `submitting` passes: its submission is resumed with the key it recorded (see submitTranscription).
  *
  * @example
  * assertUsable(tokens.get(jti)!);
  */
 export function assertUsable(record: TokenRecord): void {
-  if (record.state === 'refunded') {
+  if (record.state === 'vended' || (record.state === 'submitting' && record.jobId === null)) return;
+  if (record.state === 'refunded' && record.jobId === null) {
     throw new ApiError('service_token_revoked', "This service token's credit was refunded; it can no longer be used.", {
       details: {
         tokenId: record.jti,
@@ -73,9 +71,18 @@ export function assertUsable(record: TokenRecord): void {
       },
     });
   }
-  if (record.state !== 'vended') {
-    throw new ApiError('service_token_already_used', 'This service token already submitted a job.', {
-      details: { tokenId: record.jti, jobId: record.jobId },
-    });
-  }
+  throw alreadyUsed(record);
+}
+
+/**
+ * `service_token_already_used` for a token that submitted its job: the job id (null only for a submission of an
+ * engine older than schema 4 that cannot be resumed) and whether the credit was refunded.
+ *
+ * @example
+ * throw alreadyUsed(record);
+ */
+export function alreadyUsed(record: TokenRecord): ApiError {
+  return new ApiError('service_token_already_used', 'This service token already submitted a job.', {
+    details: { tokenId: record.jti, jobId: record.jobId, refunded: record.state === 'refunded' },
+  });
 }

@@ -29,7 +29,7 @@ export function requireUser(deps: AuthDeps, anyOfScopes: readonly string[], opti
     let caller: Extract<Caller, { kind: 'user' }>;
     if (options.integrationTokens && isIntegrationTokenAttempt(kind, token)) {
       noteCredential(res, kind, token, deps.now());
-      caller = authenticateIntegrationToken(deps, token, res);
+      caller = await authenticateIntegrationToken(deps, token, res);
     } else if (kind !== 'user_jwt' && kind !== 'opaque') {
       noteCredential(res, kind, token, deps.now());
       throw credentialMismatch(kind, 'user_jwt', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });

@@ -64,13 +64,10 @@ export class VerifiedTokenCache<T extends object> {
 
 /**
  * Whether `nowMs` is at least a second inside a token's validity window widened by `toleranceSec` on both sides
- * (`notBefore - tolerance + 1 <= now < expiresAt + tolerance - 1`, seconds). jose compares whole seconds, so a
- * shortcut that skips its checks takes only tokens this far inside, and leaves the edges to jose.
- *
- * @example
- * if (!wellInsideValidity(Date.now(), { notBefore: claims.iat, expiresAt: claims.exp }, 30)) verifyInFull();
+ * (`notBefore - tolerance + 1 <= now < expiresAt + tolerance - 1`, seconds). jose compares whole seconds, so the
+ * cache answers only this far inside, and leaves the edges to the full verification.
  */
-export function wellInsideValidity(nowMs: number, window: { readonly notBefore: number; readonly expiresAt: number }, toleranceSec: number): boolean {
+function wellInsideValidity(nowMs: number, window: { readonly notBefore: number; readonly expiresAt: number }, toleranceSec: number): boolean {
   const nowSec = nowMs / 1000;
   return nowSec >= window.notBefore - toleranceSec + 1 && nowSec < window.expiresAt + toleranceSec - 1;
 }

@@ -5,14 +5,13 @@ import Database from 'better-sqlite3';
 /** The engine's SQLite handle (better-sqlite3). */
 export type EngineDatabase = Database.Database;
 
-// 2: integration_tokens. 3: service_tokens.token_digest.
-const SCHEMA_VERSION = 3;
+// 2: integration_tokens. 3: service_tokens.token_digest. 4: service_tokens.submission_key.
+const SCHEMA_VERSION = 4;
 
 // The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
 // credit can never be refunded twice even if two code paths race to do it.
 // integration_tokens holds only the SHA-256 of each token: a copy of the database cannot be used to call the engine.
-// service_tokens.token_digest is the SHA-256 of the token as signed: a presented token with the same digest is one
-// this engine signed, so its ECDSA signature need not be verified again (NULL: verify the signature).
+// service_tokens.token_digest is no longer written (every token's signature is verified: one path); kept for old files.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,
@@ -56,8 +55,10 @@ CREATE TABLE IF NOT EXISTS service_tokens (
   settled_at INTEGER,
   refund_reason TEXT,
   updated_at INTEGER NOT NULL,
-  token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)
+  token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32),
+  submission_key TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS service_tokens_by_submission_key ON service_tokens (submission_key);
 CREATE INDEX IF NOT EXISTS service_tokens_by_state ON service_tokens (state, expires_at);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   user_id TEXT NOT NULL,
@@ -104,7 +105,7 @@ export function openEngineDatabase(path: string): EngineDatabase {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();
-    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}`);
+    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}. Run the engine release that wrote it (or a newer one).`);
   }
   db.transaction(() => {
     // An existing database is brought up to date first; the schema's CREATE ... IF NOT EXISTS then adds new tables.
@@ -118,4 +119,7 @@ export function openEngineDatabase(path: string): EngineDatabase {
 /** Changes to existing tables, each run once on a database whose version is below its own. */
 const MIGRATIONS: ReadonlyArray<readonly [version: number, sql: string]> = [
   [3, 'ALTER TABLE service_tokens ADD COLUMN token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)'],
+  // SQLite cannot add a UNIQUE column: the unique index does the same.
+  [4, `ALTER TABLE service_tokens ADD COLUMN submission_key TEXT;
+       CREATE UNIQUE INDEX IF NOT EXISTS service_tokens_by_submission_key ON service_tokens (submission_key)`],
 ];

@@ -17,7 +17,7 @@ export function withSqlite<T>(what: string, fn: () => T): T {
 
 /**
  * What {@link withSqlite} throws for `error`: a catalog error as it is, anything else as `internal_error` with the
- * error as `cause`. For failures caught without a `withSqlite` around them (one vend of a group commit).
+ * error as `cause`. For failures caught without a `withSqlite` around them (a vend's transaction).
  *
  * @example
  * reject(sqliteFailure('charge the credit', error));

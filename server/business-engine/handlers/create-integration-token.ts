@@ -4,7 +4,7 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
 import { integrationTokenBody } from '../integrations/integration-token-body.js';
-import type { IntegrationTokenStore } from '../integrations/integration-token-store.js';
+import type { IntegrationTokenRecords } from '../db/engine-store.js';
 
 type IntegrationTokenRequest = components['schemas']['IntegrationTokenRequest'];
 type IntegrationTokenCreated = components['schemas']['IntegrationTokenCreated'];
@@ -17,8 +17,8 @@ type IntegrationTokenCreated = components['schemas']['IntegrationTokenCreated'];
  * @example
  * operations.createIntegrationToken = { auth: requireUser(authDeps, []), handler: createIntegrationToken({ store, now, logger }) };
  */
-export function createIntegrationToken(deps: { store: IntegrationTokenStore; now: () => number; logger: Logger }): RequestHandler {
-  return (req, res) => {
+export function createIntegrationToken(deps: { store: IntegrationTokenRecords; now: () => number; logger: Logger }): RequestHandler {
+  return async (req, res) => {
     const caller = callerOf(res, 'user');
     const body = req.body as IntegrationTokenRequest;
     const beyond = body.scopes.filter((scope) => !caller.scopes.includes(scope));
@@ -28,7 +28,7 @@ export function createIntegrationToken(deps: { store: IntegrationTokenStore; now
       });
     }
     const expiresAt = body.expiresInSec === undefined ? null : deps.now() + body.expiresInSec * 1000;
-    const { token, record } = deps.store.create({ userId: caller.userId, description: body.description, scopes: body.scopes, expiresAt });
+    const { token, record } = await deps.store.create({ userId: caller.userId, description: body.description, scopes: body.scopes, expiresAt });
     deps.logger.info({
       requestId: requestIdOf(res), tokenId: record.id, userId: caller.userId, scopes: record.scopes,
       expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),

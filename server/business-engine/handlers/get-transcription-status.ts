@@ -4,7 +4,7 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
 import { settleJob } from '../jobs/job-settlement.js';
-import type { TokenStore } from '../tokens/token-store.js';
+import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
@@ -15,12 +15,12 @@ import { UpstreamFailure } from '../upstream/upstream-failure.js';
  * @example
  * operations.getTranscriptionStatus = { auth: requireJobReader(authDeps), handler: getTranscriptionStatus(deps) };
  */
-export function getTranscriptionStatus(deps: { tokens: TokenStore; upstream: TttUpstream; logger: Logger }): RequestHandler {
+export function getTranscriptionStatus(deps: { tokens: TokenRecords; upstream: TttUpstream; logger: Logger }): RequestHandler {
   return async (req, res) => {
     const jobId = String(req.params['jobId']);
     const caller = callerOf(res, 'user', 'service_token');
     const requestId = requestIdOf(res);
-    const record = deps.tokens.byJob(jobId);
+    const record = await deps.tokens.byJob(jobId);
     if (!record) {
       throw new ApiError('job_not_found', `No job with id ${jobId} exists.`, { details: { jobId } });
     }
@@ -36,7 +36,7 @@ export function getTranscriptionStatus(deps: { tokens: TokenStore; upstream: Ttt
     } catch (error) {
       throw error instanceof UpstreamFailure ? error.toApiError({ jobId }) : error;
     }
-    const { token } = settleJob(deps.tokens, deps.logger, record, status, requestId);
+    const { token } = await settleJob(deps.tokens, deps.logger, record, status, requestId);
     const body: components['schemas']['TranscriptionStatus'] = { ...status, creditRefunded: token.state === 'refunded' };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);

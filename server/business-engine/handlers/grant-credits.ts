@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { components } from '../../../generated/business-engine/schema.js';
 import { requestIdOf } from '../auth/caller.js';
-import type { CreditLedger } from '../credits/credit-ledger.js';
+import type { LedgerStore } from '../db/engine-store.js';
 
 type GrantRequest = components['schemas']['GrantRequest'];
 
@@ -11,10 +11,10 @@ type GrantRequest = components['schemas']['GrantRequest'];
  * @example
  * operations.grantCredits = { auth: requireAdmin(authDeps), handler: grantCredits({ ledger }) };
  */
-export function grantCredits(deps: { ledger: CreditLedger }): RequestHandler {
-  return (req, res) => {
+export function grantCredits(deps: { ledger: LedgerStore }): RequestHandler {
+  return async (req, res) => {
     const body = req.body as GrantRequest;
-    const { entry, balance } = deps.ledger.grant(body.userId, body.amount, body.bucket ?? 'main', {
+    const { entry, balance } = await deps.ledger.grant(body.userId, body.amount, body.bucket ?? 'main', {
       reason: body.reason,
       requestId: requestIdOf(res),
     });

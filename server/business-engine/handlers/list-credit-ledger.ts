@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
-import type { CreditLedger } from '../credits/credit-ledger.js';
+import type { LedgerStore } from '../db/engine-store.js';
 
 type LedgerPage = components['schemas']['LedgerPage'];
 
@@ -13,13 +13,13 @@ type LedgerPage = components['schemas']['LedgerPage'];
  * @example
  * operations.listCreditLedger = { auth: requireUser(authDeps, READ_SCOPES), handler: listCreditLedger({ ledger }) };
  */
-export function listCreditLedger(deps: { ledger: CreditLedger }): RequestHandler {
-  return (req, res) => {
+export function listCreditLedger(deps: { ledger: LedgerStore }): RequestHandler {
+  return async (req, res) => {
     const { userId } = callerOf(res, 'user');
     const limit = req.query['limit'] === undefined ? 50 : Number(req.query['limit']);
     const beforeId = req.query['cursor'] === undefined ? undefined : decodeCursor(String(req.query['cursor']));
-    deps.ledger.ensureUser(userId, requestIdOf(res));
-    const rows = deps.ledger.page(userId, limit + 1, beforeId);
+    await deps.ledger.ensureUser(userId, requestIdOf(res));
+    const rows = await deps.ledger.page(userId, limit + 1, beforeId);
     const entries = rows.slice(0, limit);
     const last = entries.at(-1);
     const body: LedgerPage = {

@@ -3,7 +3,8 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf } from '../auth/caller.js';
 import { integrationTokenBody } from '../integrations/integration-token-body.js';
-import type { IntegrationTokenPosition, IntegrationTokenStore } from '../integrations/integration-token-store.js';
+import type { IntegrationTokenRecords } from '../db/engine-store.js';
+import type { IntegrationTokenPosition } from '../integrations/integration-token-store.js';
 
 /** Tokens per page when the caller gives no `limit` (the spec's default; its maximum is 100). */
 export const DEFAULT_TOKEN_PAGE = 50;
@@ -16,13 +17,13 @@ export const DEFAULT_TOKEN_PAGE = 50;
  * @example
  * operations.listIntegrationTokens = { auth: requireUser(authDeps, []), handler: listIntegrationTokens({ store }) };
  */
-export function listIntegrationTokens(deps: { store: IntegrationTokenStore }): RequestHandler {
-  return (req, res) => {
+export function listIntegrationTokens(deps: { store: IntegrationTokenRecords }): RequestHandler {
+  return async (req, res) => {
     const { userId } = callerOf(res, 'user');
     // The request validator has checked limit (1-100) and the cursor's length against the spec.
     const limit = req.query['limit'] === undefined ? DEFAULT_TOKEN_PAGE : Number(req.query['limit']);
     const after = req.query['cursor'] === undefined ? undefined : decodeCursor(String(req.query['cursor']));
-    const rows = deps.store.listByUser(userId, { limit: limit + 1, ...(after ? { after } : {}) });
+    const rows = await deps.store.listByUser(userId, { limit: limit + 1, ...(after ? { after } : {}) });
     const tokens = rows.slice(0, limit);
     const last = tokens.at(-1);
     const body: components['schemas']['IntegrationTokenList'] = {

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
-import type { IntegrationTokenStore } from '../integrations/integration-token-store.js';
+import type { IntegrationTokenRecords } from '../db/engine-store.js';
 
 /**
  * DELETE /v1/integrations/tokens/{tokenId}: revokes one of the caller's tokens at once (the next request with it
@@ -12,11 +12,11 @@ import type { IntegrationTokenStore } from '../integrations/integration-token-st
  * @example
  * operations.revokeIntegrationToken = { auth: requireUser(authDeps, []), handler: revokeIntegrationToken({ store, logger }) };
  */
-export function revokeIntegrationToken(deps: { store: IntegrationTokenStore; logger: Logger }): RequestHandler {
-  return (req, res) => {
+export function revokeIntegrationToken(deps: { store: IntegrationTokenRecords; logger: Logger }): RequestHandler {
+  return async (req, res) => {
     const { userId } = callerOf(res, 'user');
     const tokenId = String(req.params['tokenId']);
-    const outcome = deps.store.revoke(userId, tokenId);
+    const outcome = await deps.store.revoke(userId, tokenId);
     if (outcome === 'not_found') {
       throw new ApiError('integration_token_not_found', `No integration token ${tokenId} belongs to this user.`, { details: { tokenId } });
     }

@@ -1,13 +1,29 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { components } from '../../../generated/business-engine/schema.js';
-import { assertUsable } from '../auth/require-service-token.js';
+import { alreadyUsed, assertUsable } from '../auth/require-service-token.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
-import type { TokenStore } from '../tokens/token-store.js';
+import { newTokenId } from '../tokens/service-token-keys.js';
+import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
 type TranscribeRequest = components['schemas']['TranscribeRequest'];
+
+/**
+ * The points of a submission where a crash leaves something to recover: after the token is claimed (its
+ * submission key recorded) and before TTTranscribe is called; after TTTranscribe answered and before the job id
+ * is recorded. Tests make {@link SubmitDeps.faultPoint} throw there to stop the submission as a SIGKILL would.
+ */
+export type SubmissionFaultPoint = 'submit:claimed' | 'submit:forwarded';
+
+export interface SubmitDeps {
+  readonly tokens: TokenRecords;
+  readonly upstream: TttUpstream;
+  readonly logger: Logger;
+  /** Called at each {@link SubmissionFaultPoint} (tests only). */
+  readonly faultPoint?: (point: SubmissionFaultPoint) => void;
+}
 
 const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
@@ -21,53 +37,83 @@ const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
 };
 
 /**
- * POST /ttt/transcribe: claims the service token (one job per token, atomically), forwards the job to
- * TTTranscribe through the signed client, and records jobId -> user. A failure that is not the caller's refunds
- * the credit (and revokes the token); the caller's own mistake (invalid_request, unsupported_url) gives the token
- * back so it can be used with a correct URL.
+ * POST /ttt/transcribe: claims the service token (one job per token, atomically) and records a fresh submission
+ * key (`sub_` + 26 base32 characters) in the same statement, BEFORE forwarding; forwards the job to TTTranscribe
+ * with that key as its Idempotency-Key, and records jobId -> token. A token left in `submitting` (an engine that
+ * died mid-submission) is resumed with its recorded key: TTTranscribe answers with the job it already stored, or
+ * stores it now, so there is never a second job. A failure that is not the caller's refunds the credit; the
+ * caller's own mistake (invalid_request, unsupported_url) gives the token back so it can be used with a correct URL.
  *
  * @example
  * operations.submitTranscription = { auth: [requireServiceToken(authDeps), limit], handler: submitTranscription(deps) };
  */
-export function submitTranscription(deps: { tokens: TokenStore; upstream: TttUpstream; logger: Logger }): RequestHandler {
+export function submitTranscription(deps: SubmitDeps): RequestHandler {
   return async (req, res) => {
     const caller = callerOf(res, 'service_token');
     const requestId = requestIdOf(res);
     const { tokens } = deps;
     const circuitOpen = deps.upstream.openCircuitFailure('submit');
-    if (circuitOpen) throw refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
-    if (!tokens.claim(caller.jti)) {
-      const record = tokens.get(caller.jti);
-      if (record) assertUsable(record);
-      throw new Error(`service token ${caller.jti} could not be claimed`);
-    }
+    if (circuitOpen) throw await refundWithoutForwarding(deps, caller.jti, circuitOpen, requestId);
+    const submissionKey = await claimOrResume(tokens, caller.jti);
+    deps.faultPoint?.('submit:claimed');
     const input = req.body as TranscribeRequest;
     let accepted;
     try {
       accepted = await deps.upstream.submit({
         serviceToken: caller.token,
+        idempotencyKey: submissionKey,
         body: { url: input.url, ...(input.language === undefined ? {} : { language: input.language }) },
         requestId,
       });
     } catch (error) {
-      throw settleFailedSubmission(deps, caller.jti, error, requestId);
+      throw await settleFailedSubmission(deps, caller.jti, error, requestId);
     }
-    tokens.markSubmitted(caller.jti, accepted.jobId);
+    deps.faultPoint?.('submit:forwarded');
+    if (!(await tokens.markSubmitted(caller.jti, accepted.jobId))) {
+      // Another request resuming the same submission linked it first (the same job: TTTranscribe replayed it), or
+      // the sweep settled the token meanwhile; the job id TTTranscribe gave is the answer either way.
+      const record = await tokens.get(caller.jti);
+      if (record?.jobId !== accepted.jobId) {
+        deps.logger.error({ requestId, tokenId: caller.jti, jobId: accepted.jobId, record }, 'submission answered after its token was settled otherwise');
+      }
+    }
     res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
     res.json(accepted);
     // Logged once the answer is on its way: the line is not on the caller's critical path.
-    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId }, 'transcription submitted');
+    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId, submissionKey }, 'transcription submitted');
   };
 }
 
 /**
- * The circuit is open, so nothing is forwarded: the token goes from vended straight to refunded in one
- * transaction (an open circuit must answer fast). A token that is not vended any more gets its own error.
+ * The submission key to send: a fresh one recorded by claiming a vended token, or the one a token left in
+ * `submitting` recorded (resuming it). Throws the token's own error otherwise.
  */
-function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, failure: UpstreamFailure, requestId: string): unknown {
-  const creditRefunded = deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
+async function claimOrResume(tokens: TokenRecords, jti: string): Promise<string> {
+  const fresh = newTokenId('sub_');
+  if (await tokens.claim(jti, fresh)) return fresh;
+  const record = await tokens.get(jti);
+  if (!record) throw new Error(`service token ${jti} could not be claimed`);
+  if (record.state === 'submitting') {
+    if (record.submissionKey !== null && (await tokens.resume(jti, record.submissionKey))) return record.submissionKey;
+    // No key (an older engine's claim), or the sweep settled it just now: the token answers for itself.
+    const now = await tokens.get(jti);
+    if (now?.state === 'submitting') throw alreadyUsed(now);
+    if (now) assertUsable(now);
+    throw new Error(`service token ${jti} could not be resumed`);
+  }
+  assertUsable(record);
+  throw new Error(`service token ${jti} could not be claimed`);
+}
+
+/**
+ * The circuit is open, so nothing is forwarded: a vended token goes straight to refunded in one transaction (an
+ * open circuit must answer fast). A token left in `submitting` is not refunded: TTTranscribe may hold its job, so
+ * the sweep settles it by its key once TTTranscribe answers. A token that is neither gets its own error.
+ */
+async function refundWithoutForwarding(deps: { tokens: TokenRecords }, jti: string, failure: UpstreamFailure, requestId: string): Promise<unknown> {
+  const creditRefunded = await deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
   if (!creditRefunded) {
-    const record = deps.tokens.get(jti);
+    const record = await deps.tokens.get(jti);
     if (record) assertUsable(record);
   }
   // No log line of its own: the error handler logs the answer (code, reason, creditRefunded) with the request id,
@@ -76,24 +122,24 @@ function refundWithoutForwarding(deps: { tokens: TokenStore }, jti: string, fail
 }
 
 /** Decides the token's fate after a failed forward and returns the error to answer with. */
-function settleFailedSubmission(deps: { tokens: TokenStore; logger: Logger }, jti: string, error: unknown, requestId: string): unknown {
+async function settleFailedSubmission(deps: { tokens: TokenRecords; logger: Logger }, jti: string, error: unknown, requestId: string): Promise<unknown> {
   const { tokens } = deps;
   if (!(error instanceof UpstreamFailure)) {
-    tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
+    await tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
     return error;
   }
   if (error.callerFault) {
-    tokens.release(jti);
+    await tokens.release(jti);
     return error.toApiError();
   }
   if (error.kind === 'token_already_used') {
     // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
     const jobId = error.info.upstreamDetails?.['jobId'];
-    if (typeof jobId === 'string' && JOB_ID.test(jobId)) tokens.markSubmitted(jti, jobId);
-    else tokens.release(jti);
+    if (typeof jobId === 'string' && JOB_ID.test(jobId)) await tokens.markSubmitted(jti, jobId);
+    else await tokens.release(jti);
     return error.toApiError();
   }
-  const creditRefunded = tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
+  const creditRefunded = await tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
   deps.logger.warn({ requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded }, 'submission to TTTranscribe failed');
   return error.toApiError({ creditRefunded });
 }

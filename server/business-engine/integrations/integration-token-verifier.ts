@@ -1,6 +1,7 @@
 import { ApiError } from '../../shared/errors/api-error.js';
 import { describeMalformed, hashIntegrationToken, parseIntegrationToken } from './integration-token-format.js';
-import type { IntegrationTokenRecord, IntegrationTokenStore } from './integration-token-store.js';
+import type { IntegrationTokenRecords } from '../db/engine-store.js';
+import type { IntegrationTokenRecord } from './integration-token-store.js';
 
 const credential = 'integration_token';
 
@@ -11,11 +12,11 @@ const credential = 'integration_token';
  *
  * @example
  * const verifier = new IntegrationTokenVerifier(store, Date.now);
- * const record = verifier.verify(token, (found) => setCredential(res, describe(found)));
+ * const record = await verifier.verify(token, (found) => setCredential(res, describe(found)));
  */
 export class IntegrationTokenVerifier {
   constructor(
-    private readonly store: IntegrationTokenStore,
+    private readonly store: IntegrationTokenRecords,
     private readonly now: () => number,
   ) {}
 
@@ -24,14 +25,14 @@ export class IntegrationTokenVerifier {
    * `onIdentified` runs once the row is found, before the revocation and expiry checks, so a caller can log
    * whose token it was even when it is refused.
    */
-  verify(token: string, onIdentified?: (record: IntegrationTokenRecord) => void): IntegrationTokenRecord {
+  async verify(token: string, onIdentified?: (record: IntegrationTokenRecord) => void): Promise<IntegrationTokenRecord> {
     const parsed = parseIntegrationToken(token);
     if (!parsed.ok) {
       throw new ApiError('integration_token_malformed', `The bearer value is not an integration token (${describeMalformed(parsed.reason)}); it may be a secret of another kind.`, {
         details: { credential, reason: parsed.reason },
       });
     }
-    const record = this.store.findByHash(hashIntegrationToken(parsed.token));
+    const record = await this.store.findByHash(hashIntegrationToken(parsed.token));
     if (!record) {
       throw new ApiError('integration_token_unknown', 'This integration token was not issued by this engine.', { details: { credential } });
     }
@@ -48,7 +49,7 @@ export class IntegrationTokenVerifier {
         details: { credential, tokenId: record.id, expiredAt: iso(record.expiresAt), serverTime: iso(nowMs) },
       });
     }
-    this.store.touch(record);
+    await this.store.touch(record);
     return record;
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { TokenRecord, TokenStore } from '../tokens/token-store.js';
+import type { TokenRecords } from '../db/engine-store.js';
+import type { TokenRecord } from '../tokens/token-store.js';
 import type { UpstreamJobStatus } from '../upstream/ttt-upstream.js';
 
 /** What settling a job did to its token. */
@@ -11,25 +12,25 @@ export type SettleOutcome = 'consumed' | 'refunded' | 'unchanged';
  * settled, are left as they are (the state transition is conditional, so polling many times changes nothing).
  *
  * @example
- * const { token, outcome } = settleJob(tokens, logger, record, status, requestId);
+ * const { token, outcome } = await settleJob(tokens, logger, record, status, requestId);
  * res.json({ ...status, creditRefunded: token.state === 'refunded' });
  */
-export function settleJob(
-  tokens: TokenStore,
+export async function settleJob(
+  tokens: TokenRecords,
   logger: Logger,
   record: TokenRecord,
   status: UpstreamJobStatus,
   requestId: string | null,
-): { token: TokenRecord; outcome: SettleOutcome } {
+): Promise<{ token: TokenRecord; outcome: SettleOutcome }> {
   let outcome: SettleOutcome = 'unchanged';
   if (record.state === 'submitted' && status.status === 'completed') {
-    if (tokens.consume(record.jti)) outcome = 'consumed';
+    if (await tokens.consume(record.jti)) outcome = 'consumed';
   } else if (record.state === 'submitted' && status.status === 'failed') {
     const reason = `job_failed:${status.error?.code ?? 'unknown'}`;
-    if (tokens.refund(record.jti, 'submitted', { reason, requestId })) outcome = 'refunded';
+    if (await tokens.refund(record.jti, 'submitted', { reason, requestId })) outcome = 'refunded';
   }
   if (outcome !== 'unchanged') {
     logger.info({ requestId, jobId: record.jobId, tokenId: record.jti, userId: record.userId, outcome }, 'job settled');
   }
-  return { token: tokens.get(record.jti) ?? record, outcome };
+  return { token: (await tokens.get(record.jti)) ?? record, outcome };
 }

@@ -1,9 +1,7 @@
-import { createPrivateKey, createPublicKey, hash, randomBytes, sign as signBytes, timingSafeEqual, verify as verifyBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
-import { decodePayloadSegment } from '../../shared/auth/unverified-jwt.js';
-import { wellInsideValidity } from '../auth/verified-token-cache.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
 
 /** Fixed parts of every service token (see the serviceToken security scheme). */
@@ -27,36 +25,17 @@ export interface ServiceTokenClaims {
 }
 
 /**
- * Signs one service token. The engine's own signer answers synchronously, which lets a vend charge, sign and
- * store its answer in one transaction; a signer that returns a promise (a remote key service; tests: a slow or
- * failing signer) is awaited between two transactions, with the charge refunded if it fails.
+ * Signs one service token, synchronously: a vend charges, signs and stores its answer in one transaction.
  */
-export type SignServiceToken = (claims: ServiceTokenClaims) => string | Promise<string>;
+export type SignServiceToken = (claims: ServiceTokenClaims) => string;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/**
- * The SHA-256 of a service token exactly as signed, which the engine records with the token when it vends it.
- *
- * @example
- * tokens.insertIn({ ...token, digest: serviceTokenDigest(signed) });
- */
-export function serviceTokenDigest(token: string): Buffer {
-  return hash('sha256', token, 'buffer');
-}
 
 /** How {@link ServiceTokenKeys.verify} checks a token; see there. */
 export interface VerifyServiceTokenOptions {
   readonly nowMs: number;
   /** Reading a job's status: only the signature and the fixed claims are checked, not the expiry. */
   readonly ignoreExpiry?: boolean;
-  /**
-   * The digest ({@link serviceTokenDigest}) the engine recorded when it signed the token with this jti, if any. A
-   * token whose digest equals it is byte for byte one this engine signed, so the ECDSA verification is skipped; the
-   * claims are checked by jose, or, for a token signed exactly as {@link ServiceTokenKeys.sign} signs today, only
-   * its clock. Any other token (no record, no digest, a different digest) is verified in full.
-   */
-  readonly recordedDigest?: (jti: string) => Uint8Array | null | undefined;
 }
 
 /**
@@ -129,20 +108,15 @@ export class ServiceTokenKeys {
 
   /**
    * Verifies a token this engine issued: ES256 under its kid, typ, iss, aud, required claims and scope; with
-   * `ignoreExpiry` (reading a job's status) only the signature and the fixed claims are checked. With
-   * `recordedDigest`, a token identical to the one recorded under its jti skips the signature math (~0.1 ms of
-   * CPU on the submission path) but no other check; when its header is also the one this engine signs with now,
-   * its claims are the ones the engine wrote, so only the clock is checked (no jose decoding either).
+   * `ignoreExpiry` (reading a job's status) only the signature and the fixed claims are checked. One path for every
+   * token: the signature is always verified, then the claims are always checked.
    *
    * @throws ApiError invalid_token, token_expired, token_not_yet_valid, invalid_token_claims or insufficient_scope.
    */
   async verify(token: string, options: VerifyServiceTokenOptions): Promise<ServiceTokenClaims> {
     const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
-    const recordedDigest = options.recordedDigest && lookupOnce(options.recordedDigest);
     try {
-      const recorded = recordedDigest && this.recordedClaims(token, options, recordedDigest);
-      if (recorded) return recorded;
-      const { header, encodedPayload } = this.verifySignature(token, recordedDigest);
+      const { header, encodedPayload } = this.verifySignature(token);
       let payload: Record<string, unknown>;
       if (options.ignoreExpiry) {
         if (header.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
@@ -181,41 +155,9 @@ export class ServiceTokenKeys {
   }
 
   /**
-   * The fast path of {@link verify} for the token the submission path sees every time: one whose header is byte for
-   * byte the one this engine signs with now (its kid, ES256, its typ), whose claims are exactly the seven
-   * {@link sign} writes with this engine's issuer, audience and scope, and whose digest is the one recorded under
-   * its jti, so it is a token this engine signed as it signs today; only the clock remains to check. A token within
-   * a second of an edge of its validity window (jose compares whole seconds), or anything else (another claim set,
-   * a token signed before an issuer or audience change, a decorated signer's token), gets undefined and the full
-   * verification, so every refusal still comes from jose's checks.
+   * Checks the compact JWS: header (jose), this engine's kid, ES256, and the signature over header.payload.
    */
-  private recordedClaims(
-    token: string,
-    options: VerifyServiceTokenOptions,
-    recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>,
-  ): ServiceTokenClaims | undefined {
-    const start = this.encodedHeader.length + 1;
-    if (!token.startsWith(this.encodedHeader) || token[start - 1] !== '.') return undefined;
-    const end = token.indexOf('.', start);
-    if (end < 0) return undefined;
-    const payload = decodePayloadSegment(token.slice(start, end));
-    if (!payload) return undefined;
-    const { sub, jti, scope, iat, exp } = payload;
-    if (Object.keys(payload).length !== SIGNED_CLAIMS || payload['iss'] !== SERVICE_TOKEN.issuer || payload['aud'] !== SERVICE_TOKEN.audience) return undefined;
-    if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || sub === '' || scope !== SERVICE_TOKEN.scope) return undefined;
-    if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
-    if (!options.ignoreExpiry && !wellInsideValidity(options.nowMs, { notBefore: iat, expiresAt: exp }, SERVICE_TOKEN.clockToleranceSec)) return undefined;
-    return matchesRecorded(token, jti, recordedDigest) ? { sub, jti, scope, iat, exp } : undefined;
-  }
-
-  /**
-   * Checks the compact JWS: header (jose), this engine's kid, ES256, and the signature over header.payload, or
-   * instead of the signature, that the token is the one recorded under its jti.
-   */
-  private verifySignature(
-    token: string,
-    recordedDigest: VerifyServiceTokenOptions['recordedDigest'],
-  ): { header: ProtectedHeaderParameters; encodedPayload: string } {
+  private verifySignature(token: string): { header: ProtectedHeaderParameters; encodedPayload: string } {
     const parts = token.split('.');
     if (parts.length !== 3) throw new joseErrors.JWSInvalid('Invalid Compact JWS');
     const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
@@ -230,7 +172,6 @@ export class ServiceTokenKeys {
     if (!/^[A-Za-z0-9_-]+$/.test(encodedPayload) || !/^[A-Za-z0-9_-]{86}$/.test(encodedSignature)) {
       throw new joseErrors.JWSInvalid('Invalid Compact JWS');
     }
-    if (recordedDigest && isRecorded(token, encodedPayload, recordedDigest)) return { header, encodedPayload };
     const valid = verifyBytes(
       'sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key: this.verifyingKey, dsaEncoding: 'ieee-p1363' },
       Buffer.from(encodedSignature, 'base64url'),
@@ -238,31 +179,6 @@ export class ServiceTokenKeys {
     if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
     return { header, encodedPayload };
   }
-}
-
-/** How many claims {@link ServiceTokenKeys.sign} writes: scope, iss, aud, sub, jti, iat, exp. */
-const SIGNED_CLAIMS = 7;
-
-/** A digest lookup that asks its source at most once per jti (the fast path and the full one may both need it). */
-function lookupOnce(lookup: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): NonNullable<VerifyServiceTokenOptions['recordedDigest']> {
-  let asked: { jti: string; digest: Uint8Array | null | undefined } | undefined;
-  return (jti) => {
-    if (asked?.jti !== jti) asked = { jti, digest: lookup(jti) };
-    return asked.digest;
-  };
-}
-
-/** Whether the token is the very one recorded under the jti it claims (its payload is decoded unverified, for the jti only). */
-function isRecorded(token: string, encodedPayload: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
-  // Not a JSON object, or no jti: the full verification gives the refusal.
-  const jti = decodePayloadSegment(encodedPayload)?.['jti'];
-  return typeof jti === 'string' && matchesRecorded(token, jti, recordedDigest);
-}
-
-/** Whether the digest recorded under `jti` is the token's own (a SHA-256, compared in constant time). */
-function matchesRecorded(token: string, jti: string, recordedDigest: NonNullable<VerifyServiceTokenOptions['recordedDigest']>): boolean {
-  const recorded = recordedDigest(jti);
-  return !!recorded && recorded.length === 32 && timingSafeEqual(serviceTokenDigest(token), recorded);
 }
 
 function base64url(text: string): string {

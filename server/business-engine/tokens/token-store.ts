@@ -23,20 +23,30 @@ export interface TokenRecord {
   readonly submittedAt: number | null;
   readonly settledAt: number | null;
   readonly refundReason: string | null;
-  /** SHA-256 of the token as signed (null for tokens signed after their vend's transaction, or before schema 3). */
-  readonly digest: Buffer | null;
+  /** The token's last change (ms). */
+  readonly updatedAt: number;
+  /**
+   * The Idempotency-Key this token's submission sends to TTTranscribe, recorded when the token is claimed and
+   * before anything is forwarded (null: never claimed, or claimed by an engine older than schema 4).
+   */
+  readonly submissionKey: string | null;
 }
 
 /** What a refund says about itself in the ledger. */
 export interface RefundContext {
   readonly reason: string;
   readonly requestId: string | null;
+  /**
+   * Refund only if the token's last change is still this one (ms): the sweep's refund of an interrupted submission
+   * must not win over a resubmission that resumed it meanwhile.
+   */
+  readonly unchangedSince?: number;
 }
 
 interface TokenRow {
   jti: string; user_id: string; state: TokenState; bucket: Bucket; charge_entry_id: number; request_id: string | null;
   issued_at: number; expires_at: number; job_id: string | null; submitted_at: number | null; settled_at: number | null;
-  refund_reason: string | null; token_digest: Buffer | null;
+  refund_reason: string | null; submission_key: string | null; updated_at: number;
 }
 
 /**
@@ -46,13 +56,16 @@ interface TokenRow {
  *
  * @example
  * const tokens = new TokenStore(db, ledger, Date.now);
- * if (tokens.claim(jti)) { ... forward ...; tokens.markSubmitted(jti, jobId); }
+ * if (tokens.claim(jti, newTokenId('sub_'))) { ... forward ...; tokens.markSubmitted(jti, jobId); }
  */
 export class TokenStore {
-  private readonly insert: Statement<[string, string, Bucket, number, string | null, number, number, number, Buffer | null]>;
+  private readonly insert: Statement<[string, string, Bucket, number, string | null, number, number, number]>;
   private readonly select: Statement<[string], TokenRow>;
   private readonly selectByJob: Statement<[string], TokenRow>;
   private readonly transition: Statement<[TokenState, number, string, TokenState]>;
+  private readonly setClaimed: Statement<[string, number, string]>;
+  private readonly setResumed: Statement<[number, string, string]>;
+  private readonly setRefundedIfUnchanged: Statement<[string, number, number, string, TokenState, number]>;
   private readonly setSubmitted: Statement<[string, number, number, string]>;
   private readonly setSettled: Statement<[TokenState, string | null, number, number, string, TokenState]>;
   private readonly selectExpired: Statement<[number, number], TokenRow>;
@@ -65,22 +78,29 @@ export class TokenStore {
     private readonly ledger: CreditLedger,
     private readonly now: () => number,
   ) {
-    this.insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at, token_digest)
-      VALUES (?, ?, 'vended', ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
+      VALUES (?, ?, 'vended', ?, ?, ?, ?, ?, ?)`);
     this.select = db.prepare('SELECT * FROM service_tokens WHERE jti = ?');
     this.selectByJob = db.prepare('SELECT * FROM service_tokens WHERE job_id = ?');
     this.transition = db.prepare('UPDATE service_tokens SET state = ?, updated_at = ? WHERE jti = ? AND state = ?');
+    this.setClaimed = db.prepare(`UPDATE service_tokens SET state = 'submitting', submission_key = ?, updated_at = ? WHERE jti = ? AND state = 'vended'`);
+    this.setResumed = db.prepare(`UPDATE service_tokens SET updated_at = MAX(updated_at + 1, ?) WHERE jti = ? AND state = 'submitting' AND submission_key = ?`);
+    this.setRefundedIfUnchanged = db.prepare(`UPDATE service_tokens SET state = 'refunded', refund_reason = ?, settled_at = ?, updated_at = ?
+      WHERE jti = ? AND state = ? AND updated_at = ?`);
     this.setSubmitted = db.prepare(`UPDATE service_tokens SET state = 'submitted', job_id = ?, submitted_at = ?, updated_at = ?
       WHERE jti = ? AND state = 'submitting'`);
     this.setSettled = db.prepare(`UPDATE service_tokens SET state = ?, refund_reason = ?, settled_at = ?, updated_at = ?
       WHERE jti = ? AND state = ?`);
     this.selectExpired = db.prepare(`SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
-    this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
+    this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= ? ORDER BY updated_at LIMIT ?`);
     this.selectSubmitted = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitted'
       AND (submitted_at > ? OR (submitted_at = ? AND jti > ?)) ORDER BY submitted_at, jti LIMIT ?`);
     this.refundTx = db.transaction((jti: string, from: TokenState, context: RefundContext) => {
       const now = this.now();
-      if (this.setSettled.run('refunded', context.reason, now, now, jti, from).changes !== 1) return false;
+      const changed = context.unchangedSince === undefined
+        ? this.setSettled.run('refunded', context.reason, now, now, jti, from)
+        : this.setRefundedIfUnchanged.run(context.reason, now, now, jti, from, context.unchangedSince);
+      if (changed.changes !== 1) return false;
       const token = this.getIn(jti) as TokenRecord;
       this.ledger.credit(token.userId, 'refund', token.bucket, 1, {
         reason: context.reason, requestId: context.requestId, tokenId: jti, jobId: token.jobId,
@@ -89,12 +109,9 @@ export class TokenStore {
     });
   }
 
-  /** Records a freshly charged token (inside the vend transaction), with the digest of its signed form when known. */
-  insertIn(token: {
-    jti: string; userId: string; bucket: Bucket; chargeEntryId: number; requestId: string | null; issuedAt: number; expiresAt: number;
-    digest: Buffer | null;
-  }): void {
-    this.insert.run(token.jti, token.userId, token.bucket, token.chargeEntryId, token.requestId, token.issuedAt, token.expiresAt, this.now(), token.digest);
+  /** Records a freshly charged token (inside the vend transaction). */
+  insertIn(token: { jti: string; userId: string; bucket: Bucket; chargeEntryId: number; requestId: string | null; issuedAt: number; expiresAt: number }): void {
+    this.insert.run(token.jti, token.userId, token.bucket, token.chargeEntryId, token.requestId, token.issuedAt, token.expiresAt, this.now());
   }
 
   get(jti: string): TokenRecord | undefined {
@@ -108,9 +125,20 @@ export class TokenStore {
     });
   }
 
-  /** vended -> submitting; false when another request got there first (or the token is no longer vended). */
-  claim(jti: string): boolean {
-    return withSqlite('claim the service token', () => this.transition.run('submitting', this.now(), jti, 'vended').changes === 1);
+  /**
+   * vended -> submitting, recording the submission's Idempotency-Key in the same statement (so a crash after it
+   * leaves a key to recover by); false when another request got there first (or the token is no longer vended).
+   */
+  claim(jti: string, submissionKey: string): boolean {
+    return withSqlite('claim the service token', () => this.setClaimed.run(submissionKey, this.now(), jti).changes === 1);
+  }
+
+  /**
+   * A token left in submitting is resumed with its recorded key: its last change becomes now, so the sweep neither
+   * takes it as stuck nor refunds it meanwhile. False when it is no longer in submitting with that key.
+   */
+  resume(jti: string, submissionKey: string): boolean {
+    return withSqlite('resume the submission', () => this.setResumed.run(this.now(), jti, submissionKey).changes === 1);
   }
 
   /** submitting -> vended: the caller's own mistake (e.g. unsupported_url), so the token may be used again. */
@@ -143,7 +171,7 @@ export class TokenStore {
     return withSqlite('list expired tokens', () => this.selectExpired.all(before, limit).map(toRecord));
   }
 
-  /** Tokens left in submitting (a crash mid-forward) that expired at or before `before`. */
+  /** Tokens left in submitting (a crash mid-forward) whose last change was at or before `before` (ms). */
   stuckSubmitting(before: number, limit: number): TokenRecord[] {
     return withSqlite('list interrupted submissions', () => this.selectStuck.all(before, limit).map(toRecord));
   }
@@ -167,6 +195,6 @@ function toRecord(r: TokenRow): TokenRecord {
   return {
     jti: r.jti, userId: r.user_id, state: r.state, bucket: r.bucket, chargeEntryId: r.charge_entry_id, requestId: r.request_id,
     issuedAt: r.issued_at, expiresAt: r.expires_at, jobId: r.job_id, submittedAt: r.submitted_at, settledAt: r.settled_at,
-    refundReason: r.refund_reason, digest: r.token_digest ?? null,
+    refundReason: r.refund_reason, submissionKey: r.submission_key ?? null, updatedAt: r.updated_at,
   };
 }

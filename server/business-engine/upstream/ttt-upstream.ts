@@ -123,12 +123,16 @@ export class TttUpstream {
     return cause === undefined ? new UpstreamFailure('unavailable', info) : new UpstreamFailure('unavailable', info, { cause });
   }
 
-  /** POST /transcribe with the caller's service token. Never retried: a second attempt could create a second job. */
-  async submit(input: { serviceToken: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
+  /**
+   * POST /transcribe with the caller's service token and the submission's Idempotency-Key (recorded before this
+   * call): TTTranscribe answers a repeated key with the job it already created (`Idempotent-Replayed: true`), so a
+   * resubmission after a crash finds its job instead of making a second one. Never retried here.
+   */
+  async submit(input: { serviceToken: string; idempotencyKey: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
     const { data } = await this.call('submit', (signal) =>
       this.signed.client.POST('/transcribe', {
         body: input.body,
-        headers: { authorization: `Bearer ${input.serviceToken}` },
+        headers: { authorization: `Bearer ${input.serviceToken}`, 'idempotency-key': input.idempotencyKey },
         params: { header: { 'X-Request-ID': input.requestId } },
         signal,
       }),
@@ -147,6 +151,23 @@ export class TttUpstream {
     );
     const status = data as UpstreamJobStatus | undefined;
     if (!status || status.jobId !== jobId || typeof status.status !== 'string') {
+      throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
+    }
+    return status;
+  }
+
+  /**
+   * GET /jobs/by-idempotency-key/{key} (getJobByIdempotencyKey): the job TTTranscribe stored under a submission's
+   * key, retried like a status read. Throws `job_not_found` when TTTranscribe never stored a job under it.
+   */
+  async jobByIdempotencyKey(key: string, requestId: string): Promise<UpstreamJobStatus> {
+    const { data } = await this.withRetries(() =>
+      this.call('job_by_idempotency_key', (signal) =>
+        this.signed.client.GET('/jobs/by-idempotency-key/{key}', { params: { path: { key }, header: { 'X-Request-ID': requestId } }, signal }),
+      ),
+    );
+    const status = data as UpstreamJobStatus | undefined;
+    if (!status || typeof status.jobId !== 'string' || !JOB_ID.test(status.jobId) || typeof status.status !== 'string') {
       throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
     }
     return status;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** A credit movement read from the ledger since the last scrape. */
 export interface CreditMovement {
@@ -63,22 +63,4 @@ export function registerJobMetrics(
       for (const state of states) this.set({ state }, counts[state] ?? 0);
     },
   });
-}
-
-/**
- * Registers `vend_group_commit_size`, a histogram of how many vends each committed SQLite transaction held (see
- * TokenVendor's group commit), and returns the observer to pass to the vendor. Under load most commits should hold
- * several vends; all 1s under load mean the batching does not happen.
- *
- * @example
- * const vendor = new TokenVendor(db, { ..., onGroupCommit: registerVendCommitMetrics(metrics.registry) });
- */
-export function registerVendCommitMetrics(registry: Registry): (vends: number) => void {
-  const sizes = new Histogram({
-    name: 'vend_group_commit_size',
-    help: 'Vends per committed SQLite transaction (group commit).',
-    buckets: [1, 2, 4, 8, 16, 32, 64],
-    registers: [registry],
-  });
-  return (vends) => sizes.observe(vends);
 }

@@ -7,7 +7,10 @@ import { createRemoteJWKSet } from 'jose';
 import { generateSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
 import { createDraining } from '../../../server/shared/http/draining.js';
 import type { SignServiceToken } from '../../../server/business-engine/tokens/service-token-keys.js';
-import { startEngineTestApp, type EngineTestApp } from '../../helpers/engine-app.js';
+import pg from 'pg';
+import { openPostgresEngineStore } from '../../../server/business-engine/db/postgres-engine-store.js';
+import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../helpers/engine-app.js';
+import { createTestDatabase } from '../../helpers/postgres.js';
 import { refusedBaseUrl, startEngineWithFakeTtt, type EngineWithFakeTtt } from '../../helpers/engine-fake-ttt.js';
 import { startEngineStack, type EngineStack } from '../../helpers/engine-stack.js';
 import { createServiceTokenIssuer } from '../../helpers/service-tokens.js';
@@ -15,16 +18,22 @@ import { startTttTestApp, type TttTestApp } from '../../helpers/ttt-app.js';
 import { startTestEngine, testUserJwt, type TestEngine } from '../support/contract-stack.js';
 
 /** How the switchable engine's service-token signer behaves for the next vend. */
-export type SignerMode = 'sign' | 'throw' | 'hold';
+export type SignerMode = 'sign' | 'throw';
 
-/** An engine whose signer a scenario can break or hold, with a vend limit of {@link VEND_LIMIT_PER_MIN}. */
+/** An engine whose signer a scenario can break, with a vend limit of {@link VEND_LIMIT_PER_MIN}. */
 export interface SwitchableEngine {
   readonly be: EngineTestApp;
   mode: SignerMode;
-  /** Resolves once a vend is held by `hold` (its credit charged, its idempotency key taken). */
-  whenHeld(): Promise<void>;
-  /** Releases every vend held by `hold`. */
-  release(): void;
+}
+
+/**
+ * An engine on PostgreSQL (a fresh database of the run's cluster) and a way to hold a vend key as another replica
+ * in the middle of its vend transaction does (its transaction-scoped advisory lock).
+ */
+export interface PostgresEngine {
+  readonly be: EngineTestApp;
+  /** Holds (userId, clientRequestId) from another connection until the returned function is called. */
+  holdKey(userId: string, clientRequestId: string): Promise<() => Promise<void>>;
 }
 
 /** The vend rate limit of the switchable engine (per user and minute). */
@@ -54,6 +63,7 @@ export interface CatalogWorld {
   /** TTTranscribe whose service-token key source (the engine's JWKS URL) refuses connections. */
   tttWithoutJwks(): Promise<TttTestApp>;
   switchableEngine(): Promise<SwitchableEngine>;
+  postgresEngine(): Promise<PostgresEngine>;
   /** An engine of its own for integration tokens, whose clock scenarios may move forward. */
   integrationEngine(): Promise<EngineTestApp>;
   /** An engine shutting down: its drain (server/shared/http/draining.ts) has begun. */
@@ -107,36 +117,34 @@ export function createCatalogWorld(): CatalogWorld {
       return startTttTestApp({ issuer: { ...issuer, getKey: unreachable } });
     }, (t) => t.close()),
     switchableEngine: once(async () => {
-      let held: Array<() => void> = [];
-      let waiting: Array<() => void> = [];
       const state: { mode: SignerMode } = { mode: 'sign' };
-      const decorateSigner = (sign: SignServiceToken): SignServiceToken => async (claims) => {
+      const decorateSigner = (sign: SignServiceToken): SignServiceToken => (claims) => {
         if (state.mode === 'throw') throw new Error('TEST-ONLY: the signing key is unusable');
-        if (state.mode === 'hold') {
-          await new Promise<void>((resolve) => {
-            held.push(resolve);
-            for (const wake of waiting) wake();
-            waiting = [];
-          });
-        }
         return sign(claims);
       };
       const be = await startEngineTestApp({ env: { RATE_LIMIT_VEND_PER_MIN: String(VEND_LIMIT_PER_MIN) }, deps: { decorateSigner } });
-      const release = () => {
-        for (const resolve of held) resolve();
-        held = [];
-      };
       return {
         be,
         get mode() { return state.mode; },
         set mode(mode: SignerMode) { state.mode = mode; },
-        whenHeld: () => (held.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve))),
-        release,
       };
-    }, async (s) => {
-      s.release();
-      await s.be.close();
-    }),
+    }, (s) => s.be.close()),
+    postgresEngine: once(async () => {
+      const db = await createTestDatabase('catalog_engine');
+      const store = await openPostgresEngineStore(db.url, { signupBonus: 3, now: () => ENGINE_T0_MS, poolMax: 4 });
+      const be = await startEngineTestApp({ deps: { store } });
+      const holdKey = async (userId: string, clientRequestId: string) => {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [userId, clientRequestId]);
+        return async () => {
+          await client.query('ROLLBACK');
+          await client.end();
+        };
+      };
+      return { be, holdKey, close: async () => { await be.close(); await store.close(); await db.drop(); } };
+    }, (s) => s.close()),
     integrationEngine: once(() => startEngineTestApp(), (be) => be.close()),
     drainingEngine: once(async () => {
       const draining = createDraining();

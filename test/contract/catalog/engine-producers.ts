@@ -150,18 +150,15 @@ export const engine = {
     return observe(BE, 'POST', be.client.POST('/v1/vend-token', { body: { clientRequestId, userId: sub }, headers }));
   },
   async sameKeyWhileInProgress(w: CatalogWorld): Promise<Observed> {
-    const s = await w.switchableEngine();
-    const headers = s.be.bearer(await s.be.userJwt({ sub: uniqueSub('in-progress') }));
+    // Another replica is in the middle of the vend with this key (it holds the key's transaction lock).
+    const s = await w.postgresEngine();
+    const sub = uniqueSub('in-progress');
     const body = { clientRequestId: randomUUID() };
-    s.mode = 'hold';
-    const first = s.be.client.POST('/v1/vend-token', { body, headers });
+    const release = await s.holdKey(sub, body.clientRequestId);
     try {
-      await s.whenHeld();
-      return await observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body, headers }));
+      return await observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body, headers: s.be.bearer(await s.be.userJwt({ sub })) }));
     } finally {
-      s.mode = 'sign';
-      s.release();
-      await first;
+      await release();
     }
   },
   async vendOverTheRateLimit(w: CatalogWorld): Promise<Observed> {

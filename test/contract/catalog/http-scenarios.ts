@@ -62,7 +62,8 @@ export const scenarios = {
   service_token_required: [be('a user JWT on POST /ttt/transcribe', engine.userJwtAsServiceToken, { details: { received: 'user_jwt' } })],
   service_token_already_used: [
     be('a service token submitted twice', engine.submitTwice),
-    tt('a service token submitted twice', ttt.submitTwice),
+    // TTTranscribe knows nothing of credits: `refunded` is the engine's (it settles the credit).
+    tt('a service token submitted twice', ttt.submitTwice, { detailKeys: ['jobId'] }),
   ],
   service_token_revoked: [
     be('resubmitting a token refunded after TTTranscribe was unreachable', engine.submitRefundedToken, { details: { reason: 'upstream_unavailable' } }),
@@ -127,7 +128,7 @@ export const scenarios = {
     be('a clientRequestId reused with another body', engine.reuseKeyWithAnotherBody),
     tt('an Idempotency-Key reused with another service token', ttt.reuseIdempotencyKeyWithAnotherToken),
   ],
-  idempotency_in_progress: [be('the same vend again while the first is still signing', engine.sameKeyWhileInProgress)],
+  idempotency_in_progress: [be('the same vend while another replica holds its key (PostgreSQL)', engine.sameKeyWhileInProgress)],
   rate_limited: [be('vends past RATE_LIMIT_VEND_PER_MIN', engine.vendOverTheRateLimit, { details: { windowSec: 60 }, headers: ['Retry-After'] })],
   upstream_auth_failure: [
     be('a submission to a TTTranscribe holding another secret', engine.submitToMismatchedTtt, {

@@ -32,7 +32,7 @@ describe('openEngineDatabase', () => {
 
   it('creates a new database at the current schema version, with token digests of 32 bytes only', () => {
     const db = openEngineDatabase(scratch());
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
     const columns = (db.prepare('PRAGMA table_info(service_tokens)').all() as Array<{ name: string }>).map((c) => c.name);
     expect(columns).toContain('token_digest');
     db.prepare("INSERT INTO users VALUES ('u1', 0, 1, 1, 1)").run();
@@ -50,14 +50,14 @@ describe('openEngineDatabase', () => {
     old.exec(V2_SERVICE_TOKENS);
     old.close();
     const db = openEngineDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
-    expect(db.prepare("SELECT jti, state, token_digest FROM service_tokens WHERE jti = 'tok_OLD'").get())
-      .toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null });
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.prepare("SELECT jti, state, token_digest, submission_key FROM service_tokens WHERE jti = 'tok_OLD'").get())
+      .toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null, submission_key: null });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'integration_tokens'").get()).toBeDefined();
     db.close();
     // Opening it again changes nothing (the migration ran once).
     const again = openEngineDatabase(path);
-    expect(again.pragma('user_version', { simple: true })).toBe(3);
+    expect(again.pragma('user_version', { simple: true })).toBe(4);
     again.close();
   });
 
@@ -66,6 +66,6 @@ describe('openEngineDatabase', () => {
     const newer = new Database(path);
     newer.pragma('user_version = 99');
     newer.close();
-    expect(() => openEngineDatabase(path)).toThrow(/schema version 99; this engine knows up to 3/);
+    expect(() => openEngineDatabase(path)).toThrow(/schema version 99; this engine knows up to 4\. Run the engine release that wrote it/);
   });
 });

@@ -110,7 +110,7 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const first = await status(job.jobId, job.token);
     expect(first.data).toMatchObject({ status: 'completed', transcript: 'and so the story begins', creditRefunded: false });
     await status(job.jobId, job.token);
-    expect(be.engine.tokens.get(job.tokenId)?.state).toBe('consumed');
+    expect((await be.engine.store.tokens.get(job.tokenId))?.state).toBe('consumed');
     expect((await ledger('done-user')).filter((e) => e.kind === 'refund')).toEqual([]);
     expect(await balance('done-user')).toBe(9);
   });
@@ -160,7 +160,7 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const refunds = (await ledger('expiring-user')).filter((e) => e.kind === 'refund');
     expect(refunds).toEqual([expect.objectContaining({ reason: 'token_expired_unused', tokenId: vended.tokenId, amount: 1, bucket: 'bonus' })]);
     expect(await balance('expiring-user')).toBe(10);
-    expect(be.engine.tokens.get(vended.tokenId)?.state).toBe('refunded');
+    expect((await be.engine.store.tokens.get(vended.tokenId))?.state).toBe('refunded');
   });
 
   it('a token refunded by the sweep within its clock tolerance is answered service_token_revoked', async () => {
@@ -183,9 +183,9 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     states.set(running.jobId, 'processing');
     const report = await be.engine.sweeper.runOnce();
     expect(report).toMatchObject({ jobsConsumed: expect.any(Number), jobsRefunded: expect.any(Number), pollErrors: expect.any(Number) });
-    expect(be.engine.tokens.get(done.tokenId)?.state).toBe('consumed');
-    expect(be.engine.tokens.get(failed.tokenId)?.state).toBe('refunded');
-    expect(be.engine.tokens.get(running.tokenId)?.state).toBe('submitted');
+    expect((await be.engine.store.tokens.get(done.tokenId))?.state).toBe('consumed');
+    expect((await be.engine.store.tokens.get(failed.tokenId))?.state).toBe('refunded');
+    expect((await be.engine.store.tokens.get(running.tokenId))?.state).toBe('submitted');
     expect((await ledger('sweep-user')).filter((e) => e.kind === 'refund').map((e) => e.tokenId)).toEqual([failed.tokenId]);
   });
 });

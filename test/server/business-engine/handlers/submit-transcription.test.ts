@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
-import { startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
+import { idempotentTtt, startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 import { createServiceTokenIssuer, mintServiceToken } from '../../../helpers/service-tokens.js';
 
 const ACCEPTED = (jobId: string) => ({ status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } });
@@ -54,13 +53,6 @@ describe('POST /ttt/transcribe', () => {
     expect(JSON.parse(sent[0]!.body)).toEqual(CLIP);
   });
 
-  it('records the SHA-256 of each vended token, which recognises the token on submission', async () => {
-    const { token, tokenId } = await vendFull();
-    expect(be.engine.tokens.get(tokenId)?.digest).toEqual(createHash('sha256').update(token).digest());
-    expect((await submit(token)).response.status).toBe(202);
-    expect(be.engine.tokens.get(tokenId)?.state).toBe('submitted');
-  });
-
   it('answers service_token_already_used to a second submission without calling TTTranscribe', async () => {
     const token = await vend();
     const first = await submit(token);
@@ -71,12 +63,26 @@ describe('POST /ttt/transcribe', () => {
     expect(ttt.requests.length).toBe(before);
   });
 
-  it('lets exactly one of two concurrent submissions of one token through', async () => {
-    const token = await vend();
-    const before = ttt.requests.length;
-    const results = await Promise.all([submit(token), submit(token)]);
-    expect(results.map((r) => r.response.status).sort()).toEqual([202, 409]);
-    expect(ttt.requests.length).toBe(before + 1);
+  it('makes one job of two concurrent submissions of one token: the second resumes with the same Idempotency-Key', async () => {
+    const fake = idempotentTtt();
+    ttt.respond(fake.handler);
+    try {
+      const { token, tokenId } = await vendFull();
+      const before = ttt.requests.length;
+      const results = await Promise.all([submit(token), submit(token)]);
+      const sent = ttt.requests.slice(before);
+      expect(new Set(sent.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+      expect(sent[0]!.headers['idempotency-key']).toBe((await be.engine.store.tokens.get(tokenId))?.submissionKey);
+      expect(fake.jobs).toHaveLength(1);
+      // Each answer is the one job (or, had the first been linked before the second was claimed, already_used with it).
+      for (const r of results) {
+        if (r.response.status === 202) expect(r.data?.jobId).toBe(fake.jobs[0]!.jobId);
+        else expect(r.error).toMatchObject({ code: 'service_token_already_used', details: { jobId: fake.jobs[0]!.jobId } });
+      }
+      expect((await be.engine.store.tokens.get(tokenId))).toMatchObject({ state: 'submitted', jobId: fake.jobs[0]!.jobId });
+    } finally {
+      ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    }
   });
 
   it('answers service_token_required to a user JWT', async () => {
@@ -116,14 +122,14 @@ describe('POST /ttt/transcribe', () => {
       expect(error).toMatchObject({ code: 'invalid_token', details: { credential: 'service_token', reason: 'signature_invalid' } });
     });
 
-    it('answers invalid_token for a forgery of a vended token: same kid and claims, another key (its digest is not the recorded one)', async () => {
+    it('answers invalid_token for a forgery of a vended token: same kid and claims, another key ', async () => {
       const { token, tokenId } = await vendFull();
       const claims = decodeJwt(token);
       const stranger = await createServiceTokenIssuer({ now });
       const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', jti: tokenId, now });
       expect(decodeJwt(forged)).toMatchObject({ sub: claims.sub, jti: claims.jti });
       expect((await submit(forged)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-      expect(be.engine.tokens.get(tokenId)?.state).toBe('vended'); // nothing was claimed: the real token still works
+      expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('vended'); // nothing was claimed: the real token still works
       expect((await submit(token)).response.status).toBe(202);
     });
 

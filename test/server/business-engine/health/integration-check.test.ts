@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components } from '../../../../generated/business-engine/schema.js';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
@@ -65,13 +66,16 @@ describe('GET /health/ttt-integration', () => {
   });
 
   it('fails service_token_verifies when the signer\'s tokens do not verify against the published JWKS', async () => {
-    const { privateKey } = await generateKeyPair('ES256');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     // Signs with a key whose public part is not the one published: what a SERVICE_TOKEN_PRIVATE_KEY mixing two keys did.
     const wrongKey = await startEngineTestApp({
       env: { TTT_BASE_URL: ttt.baseUrl, TTT_SHARED_SECRET: secret },
-      deps: { decorateSigner: (sign) => async (claims) => {
-        const header = decodeProtectedHeader(await sign(claims));
-        return new SignJWT({ ...claims, iss: 'business-engine', aud: 'tttranscribe' }).setProtectedHeader({ ...header, alg: 'ES256' }).sign(privateKey);
+      deps: { decorateSigner: (sign) => (claims) => {
+        const header = decodeProtectedHeader(sign(claims));
+        const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        const input = `${segment({ ...header, alg: 'ES256' })}.${segment({ ...claims, iss: 'business-engine', aud: 'tttranscribe' })}`;
+        const signature = cryptoSign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+        return `${input}.${signature.toString('base64url')}`;
       } },
     });
     try {

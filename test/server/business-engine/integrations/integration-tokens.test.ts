@@ -117,7 +117,7 @@ describe('integration tokens', () => {
     const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'itk-vend-1' }, headers: be.bearer(spender.token) });
     expect(vended.error).toBeUndefined();
     expect(vended.data).toMatchObject({ ok: true, balanceAfter: 2 });
-    expect(be.engine.tokens.get(vended.data!.tokenId)).toMatchObject({ userId: 'itk-user-5', state: 'vended' });
+    expect((await be.engine.store.tokens.get(vended.data!.tokenId))).toMatchObject({ userId: 'itk-user-5', state: 'vended' });
   });
 
   it('refuses a yit_ token where a service token belongs, naming both kinds', async () => {

@@ -1,29 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Sweeper } from '../../../../server/business-engine/jobs/sweeper.js';
-import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
-import type { TokenVendor } from '../../../../server/business-engine/tokens/token-vendor.js';
-import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp, sqliteDb } from '../../../helpers/engine-app.js';
 import { startEngineWithFakeTtt, upstreamProblem } from '../../../helpers/engine-fake-ttt.js';
 
 // The sweep's recovery paths for crashes between steps (the expiry and job reconciliation paths are covered
 // with the status endpoint in handlers/get-transcription-status.test.ts).
 describe('Sweeper recovery', () => {
   let be: EngineTestApp;
-  let hold: { entered: () => void; released: Promise<void> } | undefined;
   beforeAll(async () => {
-    be = await startEngineTestApp({
-      deps: {
-        decorateSigner: (sign: SignServiceToken): SignServiceToken => async (claims) => {
-          const gate = hold;
-          if (gate) {
-            gate.entered();
-            await gate.released;
-          }
-          return sign(claims);
-        },
-      },
-    });
+    be = await startEngineTestApp();
   });
   afterAll(async () => {
     await be.close();
@@ -31,50 +17,18 @@ describe('Sweeper recovery', () => {
 
   const balance = async (sub: string) => (await be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub })) })).data!.balance;
 
-  it('refunds a vend interrupted between charge and answer, frees its key, and never hands out its token', async () => {
-    let entered!: () => void;
-    let release!: () => void;
-    const hasEntered = new Promise<void>((resolve) => { entered = resolve; });
-    hold = { entered, released: new Promise<void>((resolve) => { release = resolve; }) };
-    const headers = be.bearer(await be.userJwt({ sub: 'stuck-vend' }));
-    const stuck = be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers });
-    await hasEntered;
-    hold = undefined;
-    expect(await balance('stuck-vend')).toBe(2);
-
-    be.clock.ms += 4 * 60_000;
-    expect((await be.engine.sweeper.runOnce()).abandonedVends).toBe(0);
-    be.clock.ms += 2 * 60_000;
-    expect((await be.engine.sweeper.runOnce()).abandonedVends).toBe(1);
-    expect(await balance('stuck-vend')).toBe(3);
-
-    const retry = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) });
-    expect(retry.response.status).toBe(200);
-    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-
-    release();
-    const late = await stuck;
-    expect(late.response.status).toBe(500);
-    expect(late.error).toMatchObject({ code: 'internal_error', detail: expect.stringContaining('interrupted and refunded') });
-    const replay = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'stuck-1' }, headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) });
-    expect(replay.data).toEqual(retry.data);
-    const ledger = (await be.client.GET('/v1/credits/ledger', { headers: be.bearer(await be.userJwt({ sub: 'stuck-vend' })) })).data!.entries;
-    expect(ledger.map((e) => [e.kind, e.reason])).toEqual([['charge', 'vend_token'], ['refund', 'vend_interrupted'], ['charge', 'vend_token'], ['grant', 'signup_bonus']]);
-    expect(await balance('stuck-vend')).toBe(2);
-    be.clock.ms = ENGINE_T0_MS;
-  });
-
-  it('refunds a submission interrupted after its token was claimed, once it expired', async () => {
+  // Submissions with a key are recovered by asking TTTranscribe (handlers/submit-transcription-crash.test.ts).
+  it('refunds a submission an older engine (no submission key) left in submitting, once the token expired', async () => {
     const headers = be.bearer(await be.userJwt({ sub: 'stuck-submit' }));
     const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'claim-1' }, headers });
-    // As if the process died right after claiming the token, before TTTranscribe answered.
-    expect(be.engine.tokens.claim(data!.tokenId)).toBe(true);
+    // As if an engine before schema 4 died right after claiming the token, before TTTranscribe answered.
+    sqliteDb(be).prepare("UPDATE service_tokens SET state = 'submitting' WHERE jti = ?").run(data!.tokenId);
     be.clock.ms += 900_000;
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
     be.clock.ms += 31_000;
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(1);
     expect((await be.engine.sweeper.runOnce()).interruptedRefunded).toBe(0);
-    expect(be.engine.tokens.get(data!.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'submission_interrupted' });
+    expect((await be.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'refunded', refundReason: 'submission_interrupted' });
     be.clock.ms = ENGINE_T0_MS;
     expect(await balance('stuck-submit')).toBe(3);
   });
@@ -90,7 +44,7 @@ describe('Sweeper reconciliation of jobs TTTranscribe lost', () => {
       ttt.respond(() => upstreamProblem(404, 'job_not_found', 'No job with id job_LOST0000000001 exists.', { jobId: 'job_LOST0000000001' }));
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(1);
       expect((await be.engine.sweeper.runOnce()).jobsRefunded).toBe(0);
-      expect(be.engine.tokens.get(vended.tokenId)).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
+      expect((await be.engine.store.tokens.get(vended.tokenId))).toMatchObject({ state: 'refunded', refundReason: 'job_lost' });
     } finally {
       await close();
     }
@@ -114,10 +68,10 @@ describe('Sweeper polling of submitted jobs', () => {
         const { token } = await vend('paging-user');
         expect((await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(token) })).response.status).toBe(202);
       }
-      // A sweeper like the engine's, with a batch of 2 and one poll at a time; the vend recovery is not under test.
+      // A sweeper like the engine's, with a batch of 2 and one poll at a time.
       const sweeper = new Sweeper({
-        tokens: be.engine.tokens, upstream: be.engine.upstream, now: () => be.clock.ms, logger: pino({ level: 'silent' }),
-        vendor: { abandonStale: () => 0 } as unknown as TokenVendor, batchSize: 2, pollConcurrency: 1,
+        tokens: be.engine.store.tokens, upstream: be.engine.upstream, now: () => be.clock.ms, logger: pino({ level: 'silent' }),
+        batchSize: 2, pollConcurrency: 1,
       });
       const polled = async () => {
         const before = ttt.requests.length;
@@ -129,7 +83,7 @@ describe('Sweeper polling of submitted jobs', () => {
       expect(rounds.map((r) => r.length)).toEqual([2, 2, 1]);
       expect(new Set(rounds.flat())).toEqual(new Set(['job_PAGE00000001', 'job_PAGE00000002', 'job_PAGE00000003', 'job_PAGE00000004', 'job_PAGE00000005']));
       expect(await polled()).toEqual(rounds[0]);
-      expect(() => new Sweeper({ tokens: be.engine.tokens, upstream: be.engine.upstream, now: Date.now, logger: pino({ level: 'silent' }), vendor: {} as TokenVendor, pollConcurrency: 0 }))
+      expect(() => new Sweeper({ tokens: be.engine.store.tokens, upstream: be.engine.upstream, now: Date.now, logger: pino({ level: 'silent' }), pollConcurrency: 0 }))
         .toThrow(/pollConcurrency/);
     } finally {
       await close();

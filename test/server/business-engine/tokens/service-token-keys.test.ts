@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import { newTokenId, SERVICE_TOKEN, serviceTokenDigest, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { refusal } from '../../../helpers/refusal.js';
 
 // jose as it is, with UnsecuredJWT.decode (the claims check of the full path) watched, to tell the two paths apart.
@@ -112,75 +112,29 @@ describe('ServiceTokenKeys', () => {
     });
   });
 
-  describe('with the digest the engine recorded when it signed the token', () => {
-    /** A lookup that knows one jti, and counts how often it is asked. */
-    const recorded = (jti: string, digest: Uint8Array | null) => {
-      const asked: string[] = [];
-      return { asked, lookup: (id: string) => (asked.push(id), id === jti ? digest : undefined) };
-    };
-
-    it('takes a token identical to the recorded one without the ECDSA math: even a damaged signature is not read', async () => {
-      const { keys: k, jwk } = await keysWithJwk();
-      const token = await craft(jwk, GOOD);
-      // The same token with one signature character changed (mid-signature, so all 6 bits count): a full
-      // verification refuses it...
+  describe('one path for every token (issue 21 item 1)', () => {
+    it('verifies the signature of every token, even one this engine signed: a damaged signature is refused', async () => {
+      const k = await keys();
+      const token = k.sign({ sub: 'u1', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec });
+      // One signature character changed (mid-signature, so all 6 bits count).
       const at = token.length - 10;
       const damaged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
       expect(await refusal(k.verify(damaged, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-      // ...while a token whose digest is the recorded one is trusted as the engine's own, so its signature is never checked.
-      const { asked, lookup } = recorded('tok_X', serviceTokenDigest(damaged));
-      expect(await k.verify(damaged, { nowMs: T0, recordedDigest: lookup })).toMatchObject({ sub: 'u1', jti: 'tok_X' });
-      expect(asked).toEqual(['tok_X']);
     });
 
-    it('still checks the clock, the header and the scope of a recorded token', async () => {
-      const { keys: k, jwk } = await keysWithJwk();
-      const expired = await craft(jwk, { ...GOOD, exp: iat - 60 });
-      expect(await refusal(k.verify(expired, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(expired)).lookup })))
-        .toMatchObject({ code: 'token_expired', details: { credential: 'service_token' } });
-      expect((await k.verify(expired, { nowMs: T0, ignoreExpiry: true, recordedDigest: recorded('tok_X', serviceTokenDigest(expired)).lookup })).jti).toBe('tok_X');
-      const otherKid = await craft(jwk, GOOD, { kid: 'rotated-away' });
-      expect(await refusal(k.verify(otherKid, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(otherKid)).lookup })))
-        .toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_key_id' } });
-      const noScope = await craft(jwk, { ...GOOD, scope: 'credits:read' });
-      expect(await refusal(k.verify(noScope, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(noScope)).lookup })))
-        .toMatchObject({ code: 'insufficient_scope' });
-    });
-
-    it('verifies the signature in full when the digest differs, is missing, or the jti is unknown', async () => {
-      const { keys: k, jwk } = await keysWithJwk();
-      const { jwk: otherJwk } = await keysWithJwk();
-      const genuine = await craft(jwk, GOOD);
-      const forged = await craft(otherJwk, GOOD); // same kid and claims, another key: only the signature tells
-      for (const lookup of [
-        recorded('tok_X', serviceTokenDigest(genuine)).lookup, // the genuine token's digest, not the forgery's
-        recorded('tok_X', null).lookup, // a token signed after its vend (no digest)
-        recorded('tok_other', serviceTokenDigest(forged)).lookup, // the forgery's digest under another jti
-        () => Buffer.alloc(16), // not a SHA-256
-      ]) {
-        expect(await refusal(k.verify(forged, { nowMs: T0, recordedDigest: lookup })))
-          .toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-        expect((await k.verify(genuine, { nowMs: T0, recordedDigest: lookup })).jti).toBe('tok_X');
-      }
-    });
-
-    it("answers a token it signed and recorded from that token's own claims, without jose's claims check", async () => {
+    it("checks the claims of every token it signed with jose's claim-set validation", async () => {
       const k = await keys();
       const jti = newTokenId();
       const claims = { sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec };
       const token = k.sign(claims);
       const decode = vi.mocked(UnsecuredJWT.decode);
       decode.mockClear();
-      const { asked, lookup } = recorded(jti, serviceTokenDigest(token));
-      expect(await k.verify(token, { nowMs: T0 + 1000, recordedDigest: lookup })).toEqual(claims);
-      expect(asked).toEqual([jti]);
-      expect(decode).not.toHaveBeenCalled();
-      // The same token without a record goes the full way, claims check included.
       expect(await k.verify(token, { nowMs: T0 + 1000 })).toEqual(claims);
-      expect(decode).toHaveBeenCalledTimes(1);
+      expect(await k.verify(token, { nowMs: T0 + 2000 })).toEqual(claims);
+      expect(decode).toHaveBeenCalledTimes(2);
     });
 
-    it('leaves a recorded token with claims the engine does not sign today to jose, which refuses them as before', async () => {
+    it('refuses claims the engine does not sign, with the header bytes it signs with', async () => {
       const { keys: k, jwk } = await keysWithJwk();
       const cases: Array<[JWTPayload, Record<string, unknown>]> = [
         [{ ...GOOD, aud: 'another-service' }, { code: 'invalid_token_claims', details: { claim: 'aud' } }],
@@ -188,42 +142,21 @@ describe('ServiceTokenKeys', () => {
         [{ ...GOOD, nbf: iat + 600 }, { code: 'token_not_yet_valid' }],
       ];
       for (const [claims, refusal_] of cases) {
-        const token = await craft(jwk, claims); // the engine's header bytes: only the claims differ
+        const token = await craft(jwk, claims);
         expect(token.split('.')[0]).toBe(k.sign({ sub: 'u1', jti: 'tok_X', scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 }).split('.')[0]);
-        expect(await refusal(k.verify(token, { nowMs: T0, recordedDigest: recorded('tok_X', serviceTokenDigest(token)).lookup }))).toMatchObject(refusal_);
+        expect(await refusal(k.verify(token, { nowMs: T0 }))).toMatchObject(refusal_);
       }
     });
 
-    it('asks for the record once even when the token then goes the full way', async () => {
-      const { keys: k, jwk } = await keysWithJwk();
-      const { jwk: otherJwk } = await keysWithJwk();
-      const genuine = await craft(jwk, GOOD);
-      const forged = await craft(otherJwk, GOOD);
-      const { asked, lookup } = recorded('tok_X', serviceTokenDigest(genuine));
-      expect(await refusal(k.verify(forged, { nowMs: T0, recordedDigest: lookup }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-      expect(asked).toEqual(['tok_X']);
-    });
-
-    it('leaves a recorded token near an edge of its validity window to the full checks, which refuse it once expired', async () => {
+    it('accepts a token until the last moment of its tolerance and refuses it as expired after', async () => {
       const k = await keys();
       const jti = newTokenId();
       const exp = iat + SERVICE_TOKEN.lifetimeSec;
       const token = k.sign({ sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp });
       const tolerance = SERVICE_TOKEN.clockToleranceSec;
-      const lastMoment = recorded(jti, serviceTokenDigest(token));
-      expect((await k.verify(token, { nowMs: (exp + tolerance - 0.5) * 1000, recordedDigest: lastMoment.lookup })).jti).toBe(jti);
-      expect(lastMoment.asked).toEqual([jti]);
-      const tooLate = recorded(jti, serviceTokenDigest(token));
-      expect(await refusal(k.verify(token, { nowMs: (exp + tolerance) * 1000, recordedDigest: tooLate.lookup })))
+      expect((await k.verify(token, { nowMs: (exp + tolerance - 0.5) * 1000 })).jti).toBe(jti);
+      expect(await refusal(k.verify(token, { nowMs: (exp + tolerance) * 1000 })))
         .toMatchObject({ code: 'token_expired', details: { credential: 'service_token', expiredAt: new Date(exp * 1000).toISOString() } });
-      expect(tooLate.asked).toEqual([jti]);
-    });
-
-    it('never asks for a record when the token is not even a well-formed JWS of this engine', async () => {
-      const { keys: k } = await keysWithJwk();
-      const { asked, lookup } = recorded('tok_X', null);
-      expect(await refusal(k.verify('not-a-jwt', { nowMs: T0, recordedDigest: lookup }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
-      expect(asked).toEqual([]);
     });
   });
 });

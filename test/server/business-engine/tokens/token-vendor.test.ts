@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
+import type { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
+import { SqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
-import { IdempotencyStore } from '../../../../server/business-engine/tokens/idempotency-store.js';
 import { ServiceTokenKeys, type SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
-import { TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
-import { MAX_VENDS_PER_COMMIT, TokenVendor, type VendRequest } from '../../../../server/business-engine/tokens/token-vendor.js';
+import type { TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
+import { TokenVendor, type VendRequest } from '../../../../server/business-engine/tokens/token-vendor.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { createLogger } from '../../../../server/shared/logging/logger.js';
 import { testServiceTokenKey } from '../../../helpers/engine-app.js';
@@ -21,24 +21,20 @@ interface World {
   readonly ledger: CreditLedger;
   readonly tokens: TokenStore;
   readonly vendor: TokenVendor;
-  /** Vends per committed group commit, in order. */
-  readonly commits: number[];
 }
 
 async function world(options: { path?: string; sign?: (sign: SignServiceToken) => SignServiceToken } = {}): Promise<World> {
   const db = openEngineDatabase(options.path ?? ':memory:');
   const now = () => NOW;
-  const ledger = new CreditLedger(db, { signupBonus: 0, now });
-  const tokens = new TokenStore(db, ledger, now);
+  const store = new SqliteEngineStore(db, { signupBonus: 0, now });
+  const { ledger, tokens } = store.sync;
   const keys = new ServiceTokenKeys(parseServiceTokenKey(await testServiceTokenKey('vendor-test')));
-  const commits: number[] = [];
-  const vendor = new TokenVendor(db, {
-    ledger, tokens, idempotency: new IdempotencyStore(db, now), now,
+  const vendor = new TokenVendor({
+    store,
     sign: options.sign ? options.sign(keys.sign) : keys.sign,
     logger: createLogger({ service: 'vendor-test', level: 'silent' }),
-    onGroupCommit: (vends) => commits.push(vends),
   });
-  return { db, ledger, tokens, vendor, commits };
+  return { db, ledger, tokens, vendor };
 }
 
 const request = (userId: string, clientRequestId: string): VendRequest => ({
@@ -58,7 +54,7 @@ async function settle(vends: ReadonlyArray<Promise<unknown>>): Promise<Array<{ o
 
 const charges = (w: World, userId: string) => w.ledger.page(userId, 100).filter((e) => e.kind === 'charge').length;
 
-describe('TokenVendor group commit', () => {
+describe('TokenVendor: one transaction per vend', () => {
   let w: World;
   beforeEach(async () => {
     w = await world();
@@ -68,28 +64,21 @@ describe('TokenVendor group commit', () => {
     w.db.close();
   });
 
-  it('commits the vends of one event-loop turn together, each answered with its own token', async () => {
+  it('answers concurrent vends each with its own token and charge', async () => {
     const results = await Promise.all([1, 2, 3, 4, 5].map((i) => w.vendor.vend(request('rich', `k${i}`))));
-    expect(w.commits).toEqual([5]);
     expect(new Set(results.map((r) => r.response.tokenId)).size).toBe(5);
     expect(results.map((r) => r.response.balanceAfter)).toEqual([99, 98, 97, 96, 95]);
     expect(charges(w, 'rich')).toBe(5);
     for (const r of results) expect(w.tokens.get(r.response.tokenId)).toMatchObject({ state: 'vended', userId: 'rich' });
   });
 
-  it('gives vends of later turns commits of their own', async () => {
-    await w.vendor.vend(request('rich', 'a'));
-    await w.vendor.vend(request('rich', 'b'));
-    expect(w.commits).toEqual([1, 1]);
-  });
 
-  it('rolls back only the vend that is refused; the others in its commit stand', async () => {
+  it('rolls back only the vend that is refused; the others stand', async () => {
     const outcomes = await settle([
       w.vendor.vend(request('rich', 'k1')),
       w.vendor.vend(request('poor', 'k1')),
       w.vendor.vend(request('rich', 'k2')),
     ]);
-    expect(w.commits).toEqual([3]);
     expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'insufficient_credits', 'ok']);
     expect(charges(w, 'rich')).toBe(2);
     expect(charges(w, 'poor')).toBe(0);
@@ -98,23 +87,15 @@ describe('TokenVendor group commit', () => {
     await expect(w.vendor.vend(request('poor', 'k1'))).resolves.toMatchObject({ replayed: false, response: { balanceAfter: 0 } });
   });
 
-  it('answers a key repeated within one commit as a replay of the first, charging once', async () => {
+  it('answers a key repeated concurrently as a replay of the first, charging once', async () => {
     const [first, second] = await Promise.all([w.vendor.vend(request('rich', 'same')), w.vendor.vend(request('rich', 'same'))]);
-    expect(w.commits).toEqual([2]);
     expect(first?.replayed).toBe(false);
     expect(second).toEqual({ replayed: true, response: first?.response });
     expect(charges(w, 'rich')).toBe(1);
   });
-
-  it(`splits more than ${MAX_VENDS_PER_COMMIT} vends over several commits`, async () => {
-    const count = MAX_VENDS_PER_COMMIT + 6;
-    const results = await Promise.all(Array.from({ length: count }, (_, i) => w.vendor.vend(request('rich', `bulk-${i}`))));
-    expect(w.commits).toEqual([MAX_VENDS_PER_COMMIT, 6]);
-    expect(results.at(-1)?.response.balanceAfter).toBe(100 - count);
-  });
 });
 
-describe('TokenVendor group commit with a signer that throws for one vend', () => {
+describe('TokenVendor with a signer that throws for one vend', () => {
   it('fails that vend alone with internal_error and charges it nothing', async () => {
     const w = await world({
       sign: (sign) => (claims) => {
@@ -126,7 +107,6 @@ describe('TokenVendor group commit with a signer that throws for one vend', () =
       w.ledger.grant('rich', 5, 'main', { reason: 'test' });
       w.ledger.grant('unlucky', 5, 'main', { reason: 'test' });
       const outcomes = await settle([w.vendor.vend(request('rich', 'k1')), w.vendor.vend(request('unlucky', 'k1')), w.vendor.vend(request('rich', 'k2'))]);
-      expect(w.commits).toEqual([3]);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'internal_error', 'ok']);
       expect(outcomes[1]).toMatchObject({ detail: 'The service token could not be signed; nothing was charged.' });
       expect(charges(w, 'unlucky')).toBe(0);
@@ -138,7 +118,7 @@ describe('TokenVendor group commit with a signer that throws for one vend', () =
   });
 });
 
-describe('TokenVendor group commit when the commit itself fails', () => {
+describe('TokenVendor when the database is busy', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'pluct-vendor-'));
@@ -147,7 +127,7 @@ describe('TokenVendor group commit when the commit itself fails', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails every vend of that commit, writes none of them, and the same keys vend once the database is free', async () => {
+  it('fails the vends with internal_error, writes none of them, and the same keys vend once the database is free', async () => {
     const path = join(dir, 'engine.db');
     const w = await world({ path });
     const other = new Database(path);
@@ -160,12 +140,10 @@ describe('TokenVendor group commit when the commit itself fails', () => {
         { ok: false, code: 'internal_error', detail: 'The database was busy and could not charge the credit; retry.' },
         { ok: false, code: 'internal_error', detail: 'The database was busy and could not charge the credit; retry.' },
       ]);
-      expect(w.commits).toEqual([]);
       other.exec('ROLLBACK');
       expect(charges(w, 'rich')).toBe(0);
       const retried = await Promise.all([w.vendor.vend(request('rich', 'k1')), w.vendor.vend(request('rich', 'k2'))]);
       expect(retried.map((r) => [r.replayed, r.response.balanceAfter])).toEqual([[false, 9], [false, 8]]);
-      expect(w.commits).toEqual([2]);
     } finally {
       other.close();
       w.db.close();

@@ -73,7 +73,7 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
     const { error, response } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(data!.token) });
     expect(response.status).toBe(409);
     expect(error).toMatchObject({ code: 'service_token_already_used', details: { jobId: 'job_EARLIER000000001' } });
-    expect(be.engine.tokens.get(data!.tokenId)).toMatchObject({ state: 'submitted', jobId: 'job_EARLIER000000001' });
+    expect((await be.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'submitted', jobId: 'job_EARLIER000000001' });
   });
 
   it('retries a status read after a transient 503, re-signing each attempt with a fresh nonce', async () => {

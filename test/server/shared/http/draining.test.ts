@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
+import type { RequestHandler } from 'express';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTttranscribeClient } from '../../../../generated/tttranscribe/client.js';
-import type { SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { createDraining, DRAIN_RETRY_AFTER_SEC } from '../../../../server/shared/http/draining.js';
 import { createApp } from '../../../../server/tttranscribe/app.js';
@@ -57,11 +57,14 @@ describe('a draining Business Engine', () => {
   it('answers new requests 503 service_unavailable while the in-flight vend completes', async () => {
     const draining = createDraining();
     const signer = gate();
-    const decorateSigner = (sign: SignServiceToken): SignServiceToken => async (claims) => {
-      await signer.hold();
-      return sign(claims);
+    // Holds the first vend inside the engine (past the drain check), as a slow database would.
+    let first = true;
+    const holdFirstVend: RequestHandler = (req, _res, next) => {
+      if (req.path !== '/v1/vend-token' || !first) return next();
+      first = false;
+      void signer.hold().then(() => next());
     };
-    const be = await startEngineTestApp({ deps: { before: [draining.middleware], decorateSigner } });
+    const be = await startEngineTestApp({ deps: { before: [draining.middleware, holdFirstVend] } });
     cleanups.push(() => be.close());
     const headers = be.bearer(await be.userJwt({ sub: 'drain-user' }));
 
@@ -82,7 +85,7 @@ describe('a draining Business Engine', () => {
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ ok: true, token: expect.any(String) });
     // Only the in-flight vend was charged: the refused one did no work.
-    expect(be.engine.ledger.balanceIn('drain-user').balance).toBe(2);
+    expect((await be.engine.store.ledger.ensureUser('drain-user', null)).balance).toBe(2);
   });
 });
 

@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import { ConfigError } from '../../shared/config/env.js';
+import type { EngineStore, EngineStoreOptions } from './engine-store.js';
+import { openPostgresEngineStore } from './postgres-engine-store.js';
+import { redactDatabaseUrl } from './postgres-errors.js';
+import { SchemaTooNew } from './postgres-migrations.js';
+import { openSqliteEngineStore } from './sqlite-engine-store.js';
+
+/**
+ * Whether ENGINE_DB names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a SQLite file.
+ *
+ * @example
+ * isPostgresUrl('postgresql://app@db/engine'); // true
+ */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value);
+}
+
+/**
+ * Opens the engine's store from ENGINE_DB: a file path (or ':memory:') is SQLite, created if needed; a
+ * `postgres://` / `postgresql://` URL is PostgreSQL, migrated to the current schema. A database that cannot be
+ * opened or reached, or whose schema is newer than this engine, is a {@link ConfigError} naming ENGINE_DB and the
+ * cause (the URL with its password redacted), so the engine refuses to start.
+ *
+ * @example
+ * const store = await openEngineStore({ db: config.dbPath, poolMax: config.dbPoolMax }, { signupBonus: 3, now: Date.now, logger });
+ */
+export async function openEngineStore(
+  target: { readonly db: string; readonly poolMax: number },
+  options: EngineStoreOptions & { readonly logger?: Logger },
+): Promise<EngineStore> {
+  const where = isPostgresUrl(target.db) ? redactDatabaseUrl(target.db) : target.db;
+  try {
+    if (!isPostgresUrl(target.db)) return openSqliteEngineStore(target.db, options);
+    return await openPostgresEngineStore(target.db, { ...options, poolMax: target.poolMax });
+  } catch (error) {
+    const cause = error instanceof SchemaTooNew ? error.message : describeCause(error, target.db);
+    throw new ConfigError([{ variable: 'ENGINE_DB', message: `cannot open the database ${where}: ${cause}` }]);
+  }
+}
+
+function describeCause(error: unknown, url: string): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  // Never echo a password, even if a driver put the URL in its message.
+  const password = safePassword(url);
+  const clean = password ? message.split(password).join('***') : message;
+  return typeof code === 'string' ? `${clean} (${code})` : clean;
+}
+
+function safePassword(url: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password === '' ? undefined : password;
+  } catch {
+    return undefined;
+  }
+}

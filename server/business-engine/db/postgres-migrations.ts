@@ -1,0 +1,152 @@
+import type pg from 'pg';
+
+/**
+ * The engine's PostgreSQL schema, as versioned migrations applied in order at start. Never edit a released one:
+ * add the next. Times are epoch milliseconds (BIGINT), like the SQLite schema.
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+  {
+    version: 1,
+    name: 'credits, service tokens, vend idempotency, integration tokens',
+    sql: `
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  main INTEGER NOT NULL DEFAULT 0 CHECK (main >= 0),
+  bonus INTEGER NOT NULL DEFAULT 0 CHECK (bonus >= 0),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE ledger (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund')),
+  bucket TEXT NOT NULL CHECK (bucket IN ('main', 'bonus')),
+  amount INTEGER NOT NULL CHECK (amount <> 0),
+  balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+  reason TEXT NOT NULL,
+  request_id TEXT,
+  job_id TEXT,
+  token_id TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX ledger_by_user ON ledger (user_id, id);
+CREATE UNIQUE INDEX ledger_one_charge_per_token ON ledger (token_id) WHERE kind = 'charge';
+CREATE UNIQUE INDEX ledger_one_refund_per_token ON ledger (token_id) WHERE kind = 'refund';
+CREATE UNIQUE INDEX ledger_one_signup_bonus ON ledger (user_id) WHERE reason = 'signup_bonus';
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
+CREATE TRIGGER ledger_no_change BEFORE UPDATE OR DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TABLE service_tokens (
+  jti TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  state TEXT NOT NULL CHECK (state IN ('vended', 'submitting', 'submitted', 'consumed', 'refunded')),
+  bucket TEXT NOT NULL CHECK (bucket IN ('main', 'bonus')),
+  charge_entry_id BIGINT NOT NULL REFERENCES ledger(id),
+  request_id TEXT,
+  issued_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  job_id TEXT UNIQUE,
+  submitted_at BIGINT,
+  settled_at BIGINT,
+  refund_reason TEXT,
+  updated_at BIGINT NOT NULL,
+  submission_key TEXT UNIQUE
+);
+CREATE INDEX service_tokens_by_state ON service_tokens (state, expires_at);
+CREATE TABLE idempotency_keys (
+  user_id TEXT NOT NULL,
+  client_request_id TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_progress', 'done')),
+  token_jti TEXT,
+  response_json TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, client_request_id)
+);
+CREATE TABLE integration_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  expires_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX integration_tokens_by_user ON integration_tokens (user_id, created_at);
+`,
+  },
+  {
+    version: 2,
+    name: 'per-user rate limits shared by every replica',
+    // The table rate-limiter-flexible's RateLimiterPostgres uses (created here, so the limiter never runs DDL).
+    sql: `
+CREATE TABLE engine_rate_limits (
+  key VARCHAR(255) PRIMARY KEY,
+  points INTEGER NOT NULL DEFAULT 0,
+  expire BIGINT
+);
+`,
+  },
+];
+
+/** The newest schema version this engine knows. */
+export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;
+
+/** Serialises migrations of every replica starting at once: a transaction-scoped advisory lock (PgBouncer-safe). */
+const MIGRATION_LOCK = 0x706c7563; // 'pluc'
+
+/** The database's schema is newer than this engine: the engine refuses to start. */
+export class SchemaTooNew extends Error {
+  override readonly name = 'SchemaTooNew';
+  constructor(readonly found: number) {
+    super(
+      `the database has engine schema version ${found}; this engine knows up to ${LATEST_POSTGRES_VERSION}. ` +
+      'Run the engine release that wrote it (or a newer one); never point an older engine at a newer database.',
+    );
+  }
+}
+
+/**
+ * Applies the pending migrations, each in its own transaction under `pg_advisory_xact_lock`, recording each in
+ * `engine_schema_version`: idempotent (applied versions are skipped), race-free across replicas (the lock, and the
+ * version re-read under it), and all-or-nothing per migration (a failure rolls its transaction back, so no partial
+ * schema is left). Returns the versions it applied.
+ *
+ * @throws SchemaTooNew when the database is at a version above {@link LATEST_POSTGRES_VERSION}.
+ * @example
+ * await migratePostgres(pool); // [1] on a new database, [] after
+ */
+export async function migratePostgres(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  const latest = migrations.at(-1)?.version ?? 0;
+  for (let index = 0; ; index += 1) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE TABLE IF NOT EXISTS engine_schema_version (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM engine_schema_version');
+      const current = rows[0]?.v ?? 0;
+      if (current > latest) throw new SchemaTooNew(current);
+      const next = migrations.find((m) => m.version > current);
+      if (!next) {
+        await client.query('COMMIT');
+        return applied;
+      }
+      await client.query(next.sql);
+      await client.query('INSERT INTO engine_schema_version (version, name) VALUES ($1, $2)', [next.version, next.name]);
+      await client.query('COMMIT');
+      applied.push(next.version);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    if (index > migrations.length) throw new Error('migrations did not converge');
+  }
+}

@@ -1,0 +1,73 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { isConnectionFailure, isRetryableConflict, postgresFailure } from './postgres-errors.js';
+
+/** BIGINT (epoch ms, ledger ids) as JavaScript numbers: every value the engine stores is far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** How often a transaction that hit a deadlock or a serialization failure is run again. */
+const TRANSACTION_ATTEMPTS = 5;
+
+/**
+ * The engine's pg Pool: at most `poolMax` connections, BIGINT as numbers, a bounded wait for a connection, and
+ * idle connections that fail (a restart, a failover) logged instead of crashing the process.
+ *
+ * @example
+ * const pool = createEnginePool(url, { poolMax: 10, logger });
+ */
+export function createEnginePool(url: string, options: { poolMax: number; connectionTimeoutMs?: number; logger?: Logger }): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolMax, connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000, types });
+  pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed'));
+  return pool;
+}
+
+/**
+ * One statement on the pool (an unnamed statement: no session state), failures translated at the boundary.
+ *
+ * @example
+ * const { rows } = await runQuery(pool, 'read the job', 'SELECT * FROM service_tokens WHERE job_id = $1', [jobId]);
+ */
+export async function runQuery(pool: pg.Pool, what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
+  try {
+    return await pool.query(sql, values);
+  } catch (error) {
+    throw postgresFailure(what, error);
+  }
+}
+
+/**
+ * Runs `work` in one transaction on one pooled connection (BEGIN ... COMMIT, ROLLBACK on any error), again as a
+ * whole on a deadlock or serialization failure; a connection that failed is discarded, not returned to the pool.
+ *
+ * @example
+ * await runTransaction(pool, 'grant credits', async (client) => { ... });
+ */
+export async function runTransaction<T>(pool: pg.Pool, what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw postgresFailure(what, error);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = isConnectionFailure(error);
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      if (isRetryableConflict(error) && attempt < TRANSACTION_ATTEMPTS) continue;
+      throw postgresFailure(what, error);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
