@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Liveness and version
-         * @description Answers 200 while the process runs, with version and build information. Needs no credentials.
+         * @description Answers 200 while the process runs, with version and build information, the replica's instance id and the public ids of its keys (to compare replicas behind a load balancer). Needs no credentials.
          */
         get: operations["getHealth"];
         put?: never;
@@ -354,6 +354,21 @@ export interface components {
             uptimeSec: number;
             /** Format: date-time */
             serverTime: string;
+            /**
+             * @description The replica that answered: its INSTANCE_ID, default hostname-pid-random. Also in the X-Instance-Id header of every response.
+             * @example engine-a
+             */
+            instanceId?: string;
+            keyIds?: components["schemas"]["EngineKeyIds"];
+        };
+        /** @description Public ids of this replica's secrets, never the secrets: replicas behind one load balancer must report the same ids (`pluct doctor` compares them). */
+        EngineKeyIds: {
+            /** @description Id of USER_JWT_SECRET (16 hex characters of an HMAC of it); null when USER_JWT_JWKS_URL is used. */
+            userJwt: string | null;
+            /** @description The kid of the service-token signing key (as in /.well-known/jwks.json). */
+            serviceToken: string;
+            /** @description X-Engine-Auth key ids this replica signs with, current first (TTT_SHARED_SECRET, then _NEXT). */
+            tttSharedSecret: string[];
         };
         IntegrationCheck: {
             /** @enum {string} */
@@ -878,6 +893,8 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
+        XInstanceId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description The methods the path takes. */
@@ -903,6 +920,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Instance-Id": components["headers"]["XInstanceId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Liveness, version and speech engine
-         * @description Answers 200 while the process runs. Reports the version and the speech engine: whether it is available and, if not, why (no transcript is ever invented without one). Needs no credentials.
+         * @description Answers 200 while the process runs. Reports the version and the speech engine: whether it is available and, if not, why (no transcript is ever invented without one), and the replica's instance id. Needs no credentials.
          */
         get: operations["getHealth"];
         put?: never;
@@ -186,6 +186,11 @@ export interface components {
             uptimeSec: number;
             /** Format: date-time */
             serverTime: string;
+            /**
+             * @description The replica that answered: its INSTANCE_ID, default hostname-pid-random. Also in the X-Instance-Id header of every response.
+             * @example ttt-a
+             */
+            instanceId?: string;
             transcriber: {
                 engine: string;
                 model: string | null;
@@ -459,6 +464,8 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
+        XInstanceId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description The methods the path takes. */
@@ -484,6 +491,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Instance-Id": components["headers"]["XInstanceId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
+import { defaultInstanceId, instanceIdHeader } from '../shared/instance/instance-id.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
@@ -23,7 +24,7 @@ import { openEngineDatabase, type EngineDatabase } from './db/engine-database.js
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
 import { getCreditBalance } from './handlers/get-credit-balance.js';
-import { getHealth } from './handlers/get-health.js';
+import { getHealth, healthKeyIds } from './handlers/get-health.js';
 import { getJwks } from './handlers/get-jwks.js';
 import { getMetrics } from './handlers/get-metrics.js';
 import { getTranscriptionStatus } from './handlers/get-transcription-status.js';
@@ -131,20 +132,21 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
   const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });
   const docsDir = resolve(config.docsDir);
+  const instanceId = config.instanceId ?? defaultInstanceId();
 
   const app = createServiceApp({
     spec,
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
-    before: deps.before ?? [],
+    before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
     operations: {
-      getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now }) },
+      getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now, instanceId, keyIds: healthKeyIds(config) }) },
       getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
       getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },

@@ -2,6 +2,7 @@ import { createHash, createHmac, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,6 +39,8 @@ export interface EngineConfig {
   /** Static docs served under /docs when the folder exists. */
   readonly docsDir: string;
   readonly logLevel: string;
+  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  readonly instanceId?: string;
 }
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
@@ -95,6 +98,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
   const base = collect(() => parseEnv(schema, cleaned));
   const tttKeys = collect(() => readSharedSecrets(env, { next: true }));
   const userJwt = collect(() => readUserJwt(cleaned));
+  const instanceId = collect(() => instanceIdFromEnv(cleaned));
   const serviceTokenKey = cleaned['SERVICE_TOKEN_PRIVATE_KEY'] === undefined
     ? undefined
     : collect(() => parseServiceTokenKey(cleaned['SERVICE_TOKEN_PRIVATE_KEY'] as string));
@@ -121,6 +125,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     sweepIntervalSec: base.ENGINE_SWEEP_INTERVAL_SEC,
     docsDir: base.DOCS_DIR,
     logLevel: base.LOG_LEVEL,
+    ...(instanceId === undefined ? {} : { instanceId }),
   };
 }
 

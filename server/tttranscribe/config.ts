@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
 import { mediaOptionsFromEnv } from './media-config.js';
@@ -47,6 +48,8 @@ export interface TttConfig {
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
+  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  readonly instanceId?: string;
 }
 
 /**
@@ -77,6 +80,13 @@ export function loadConfig(env: Env): TttConfig {
   }
   const media = mediaOptionsFromEnv(set);
   if (!media.ok) problems.push(...media.problems);
+  let instanceId: string | undefined;
+  try {
+    instanceId = instanceIdFromEnv(set);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0 || !parsed.success || !media.ok) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -94,5 +104,6 @@ export function loadConfig(env: Env): TttConfig {
     ...(e.TTT_METRICS_TOKEN === undefined ? {} : { metricsToken: e.TTT_METRICS_TOKEN }),
     logLevel: e.LOG_LEVEL,
     media: media.options,
+    ...(instanceId === undefined ? {} : { instanceId }),
   };
 }
