@@ -2,6 +2,7 @@ import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
 import type { SecretMixup } from '../../../server/shared/auth/engine-auth-secret.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
 import type { Facts, Probe } from './probes.js';
+import { judgeReplicas } from './replica-sampling.js';
 
 /** One row of the doctor's table. `warn` and `skip` do not fail the run. */
 export interface Check {
@@ -64,6 +65,7 @@ export function judge(facts: Facts, context: { engineUrl: string; tttUrl: string
 
   checks.push(localSecretCheck(local, facts, context.envFile));
   checks.push(judgeKeyIds(facts, local?.keys));
+  if (facts.replicas) checks.push(judgeReplicas(facts.replicas));
   checks.push(judgeClockSkew(facts));
   checks.push(integrationCheck(facts));
   checks.push(signedProbeCheck(facts, local));
