@@ -46,8 +46,8 @@ export interface ClusterOptions {
   /** Frontend ports; default free ones. */
   readonly enginePort?: number;
   readonly tttPort?: number;
-  /** Every output line of every process, prefixed by the process name when not JSON (default: kept, not printed). */
-  readonly write?: (line: string) => void;
+  /** Every output line of every process, with the process's name (default: kept for error messages, not printed). */
+  readonly write?: (line: string, name: string) => void;
   readonly readyTimeoutMs?: number;
 }
 
@@ -133,7 +133,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const write = (line: string) => {
       lines.push(line);
       if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
-      options.write?.(line);
+      options.write?.(line, p.name);
     };
     const service = startChildService(p.name, ENTRY[p.role], { cwd: options.root, env: { ...processEnvBase(), ...envOf(p) }, write });
     void service.exited.then(({ code, signal }) => {
