@@ -25,8 +25,9 @@ export interface SampleOptions {
 /**
  * Samples the replicas behind each URL: repeats GET /health (engine) and GET /.well-known/engine-auth
  * (TTTranscribe) until every instance seen so far was seen twice and a whole round brought no new one (a
- * round-robin balancer has then shown them all), or `maxTries` requests. Never throws: a failed request counts
- * as a try.
+ * round-robin balancer has then shown them all), or `maxTries` requests. Never throws: an error answer counts as
+ * a try; a network failure or timeout ends that service's sampling (the reachability checks report it), so an
+ * unreachable host costs one timeout, not `maxTries`.
  *
  * @example
  * const samples = await sampleReplicas({ engineUrl, tttUrl, maxTries: 12, timeoutMs: 5000 });
@@ -52,7 +53,7 @@ export async function sampleReplicas(options: SampleOptions): Promise<ReplicaSam
         if (!seen.has(id)) seen.set(id, read(body));
         counts.set(id, (counts.get(id) ?? 0) + 1);
       } catch {
-        continue;
+        break; // unreachable or too slow: the reachability checks report it; never wait out N timeouts
       }
       if (seen.size > 0 && quiet >= Math.max(2, seen.size) && [...counts.values()].every((n) => n >= 2)) break;
     }

@@ -79,3 +79,22 @@ describe('sampleReplicas', () => {
     expect(ttt.hits()).toBeLessThan(50);
   });
 });
+
+describe('sampleReplicas against an unreachable service', () => {
+  it('gives up on the first network failure instead of trying every sample', async () => {
+    let calls = 0;
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async () => {
+      calls++;
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    }) as typeof fetch;
+    try {
+      const found = await sampleReplicas({ engineUrl: 'http://127.0.0.1:9', tttUrl: 'http://127.0.0.1:9', maxTries: 50, timeoutMs: 1000 });
+      expect(found.engines.size + found.ttts.size).toBe(0);
+      expect(calls).toBe(2); // one per service
+      expect(judgeReplicas(found).status).toBe('skip');
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});
