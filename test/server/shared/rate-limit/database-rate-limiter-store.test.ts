@@ -2,7 +2,7 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../../../scripts/postgres/throwaway-cluster.js';
-import { createRateLimiterStore, isPostgresUrl, type RateLimiterStore } from '../../../../server/shared/rate-limit/rate-limiter-store.js';
+import { openDatabaseRateLimiterStore, isPostgresUrl, type DatabaseRateLimiterStore } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 
 /** Consumes one point per call, alternating between the limiters; returns how many were allowed. */
@@ -19,9 +19,9 @@ async function allowed(limiters: Array<{ consume(key: string): Promise<unknown> 
 
 describe('the rate-limit store factory', () => {
   it('keeps counters in memory when the service runs on SQLite', async () => {
-    const store = await createRateLimiterStore({ database: './data/business-engine.db' });
+    const store = await openDatabaseRateLimiterStore({ database: './data/business-engine.db' });
     expect(store.kind).toBe('memory');
-    const limiter = store.limiter({ keyPrefix: 'vend', points: 3, durationSec: 60 });
+    const limiter = store.limiter({ keyPrefix: 'vend', points: 3, duration: 60 });
     expect(limiter).toBeInstanceOf(RateLimiterMemory);
     expect(await allowed([limiter], 'user-1', 5)).toBe(3);
     await store.close();
@@ -35,16 +35,16 @@ describe('the rate-limit store factory', () => {
   });
 
   it('rejects malformed options before touching a database', async () => {
-    await expect(createRateLimiterStore({ database: ':memory:', tableName: 'rate limits; drop' })).rejects.toThrow(/tableName/);
-    await expect(createRateLimiterStore({ database: ':memory:', poolMax: 0 })).rejects.toThrow(/poolMax/);
-    const store = await createRateLimiterStore({ database: ':memory:' });
-    expect(() => store.limiter({ keyPrefix: 'vend', points: 0, durationSec: 60 })).toThrow(/points/);
-    expect(() => store.limiter({ keyPrefix: '', points: 1, durationSec: 60 })).toThrow(/keyPrefix/);
+    await expect(openDatabaseRateLimiterStore({ database: ':memory:', tableName: 'rate limits; drop' })).rejects.toThrow(/tableName/);
+    await expect(openDatabaseRateLimiterStore({ database: ':memory:', poolMax: 0 })).rejects.toThrow(/poolMax/);
+    const store = await openDatabaseRateLimiterStore({ database: ':memory:' });
+    expect(() => store.limiter({ keyPrefix: 'vend', points: 0, duration: 60 })).toThrow(/points/);
+    expect(() => store.limiter({ keyPrefix: '', points: 1, duration: 60 })).toThrow(/keyPrefix/);
   });
 
   it('says why an unreachable PostgreSQL cannot hold the counters, without the password', async () => {
     const port = await freeLoopbackPort();
-    const error = await createRateLimiterStore({ database: `postgres://pluct:hunter2-secret@127.0.0.1:${port}/nowhere` }).then(() => undefined, (e: unknown) => e);
+    const error = await openDatabaseRateLimiterStore({ database: `postgres://pluct:hunter2-secret@127.0.0.1:${port}/nowhere` }).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/rate-limit table rate_limits could not be created.*ECONNREFUSED/);
     expect((error as Error).message).not.toContain('hunter2-secret');
@@ -53,11 +53,11 @@ describe('the rate-limit store factory', () => {
 
 describe('the rate-limit store on PostgreSQL: two replicas share one budget', () => {
   let db: { url: string; drop: () => Promise<void> };
-  let replicas: RateLimiterStore[] = [];
+  let replicas: DatabaseRateLimiterStore[] = [];
   beforeAll(async () => {
     db = await createTestDatabase('rate_limits');
     // Two replicas starting at the same moment both create the table: neither may fail.
-    replicas = await Promise.all([0, 1].map(() => createRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' })));
+    replicas = await Promise.all([0, 1].map(() => openDatabaseRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' })));
   });
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.close()));
@@ -66,12 +66,14 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
 
   it('gives N in total per key, not N per replica, and keeps keys and limits apart', async () => {
     expect(replicas.map((r) => r.kind)).toEqual(['postgres', 'postgres']);
-    const vend = replicas.map((r) => r.limiter({ keyPrefix: 'vend', points: 5, durationSec: 60 }));
+    // Handed on as a bare function, as the rate-limit middleware takes its store by injection.
+    const stores = replicas.map((r) => r.limiter);
+    const vend = stores.map((build) => build({ keyPrefix: 'vend', points: 5, duration: 60 }));
     expect(vend[0]).toBeInstanceOf(RateLimiterPostgres);
     expect(await allowed(vend, 'user-1', 20)).toBe(5);
     // Another user, and another limit for the same user, have budgets of their own.
     expect(await allowed(vend, 'user-2', 4)).toBe(4);
-    const transcribe = replicas.map((r) => r.limiter({ keyPrefix: 'transcribe', points: 2, durationSec: 60 }));
+    const transcribe = replicas.map((r) => r.limiter({ keyPrefix: 'transcribe', points: 2, duration: 60 }));
     expect(await allowed(transcribe, 'user-1', 6)).toBe(2);
     // A refusal says when to retry, as the middleware's Retry-After needs.
     const refusal = await vend[1]!.consume('user-1').then(() => undefined, (e: unknown) => e);

@@ -1,24 +1,32 @@
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-/** One limit: `points` requests per `durationSec` per key, under its own key prefix. */
+/**
+ * One limit: `points` requests per `duration` seconds per key, under its own key prefix. The same shape as the
+ * rate-limit middleware's limiter options, so {@link DatabaseRateLimiterStore.limiter} can be injected as its
+ * store (`rateLimiterStore: store.limiter`).
+ */
 export interface LimitOptions {
   /** Names the limit (e.g. 'vend'); keys of different limits never collide. */
   readonly keyPrefix: string;
   readonly points: number;
-  readonly durationSec: number;
+  /** The window in seconds. */
+  readonly duration: number;
 }
 
 /** Where a service's limiters keep their counters: this process (SQLite deployments) or the shared PostgreSQL. */
-export interface RateLimiterStore {
+export interface DatabaseRateLimiterStore {
   readonly kind: 'memory' | 'postgres';
-  /** A rate-limiter-flexible limiter; on PostgreSQL every replica's limiter with the same prefix shares one budget. */
-  limiter(options: LimitOptions): RateLimiterAbstract;
+  /**
+   * Builds a rate-limiter-flexible limiter; on PostgreSQL every replica's limiter with the same prefix shares one
+   * budget. A plain function (no `this`), so it can be passed on as is.
+   */
+  readonly limiter: (options: LimitOptions) => RateLimiterAbstract;
   /** Ends the pool this store opened (nothing for memory). */
   close(): Promise<void>;
 }
 
-export interface RateLimiterStoreOptions {
+export interface DatabaseRateLimiterStoreOptions {
   /** The service's database setting (ENGINE_DB / TTT_DB): a `postgres://` URL selects PostgreSQL, anything else memory. */
   readonly database: string;
   /** The counters' table on PostgreSQL (one table for all limits of a service). Default `rate_limits`. */
@@ -45,12 +53,12 @@ export function isPostgresUrl(database: string): boolean {
  * @throws Error when the options are malformed, or the database cannot be reached (the cause is kept; the
  *   message never holds the URL or its password).
  * @example
- * const store = await createRateLimiterStore({ database: config.dbPath });
- * const vend = store.limiter({ keyPrefix: 'vend', points: 30, durationSec: 60 });
+ * const limits = await openDatabaseRateLimiterStore({ database: config.dbPath });
+ * const vend = limits.limiter({ keyPrefix: 'vend', points: 30, duration: 60 });
  * await vend.consume(userId); // rejects with a RateLimiterRes when the budget is spent
- * // at shutdown: await store.close();
+ * // or: createApp(config, { ..., rateLimiterStore: limits.limiter }); at shutdown: await limits.close();
  */
-export async function createRateLimiterStore(options: RateLimiterStoreOptions): Promise<RateLimiterStore> {
+export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterStoreOptions): Promise<DatabaseRateLimiterStore> {
   const tableName = options.tableName ?? 'rate_limits';
   if (!TABLE_NAME.test(tableName)) throw new Error(`tableName ${JSON.stringify(tableName)} must be a plain lower-case SQL identifier`);
   const poolMax = options.poolMax ?? 2;
@@ -58,7 +66,7 @@ export async function createRateLimiterStore(options: RateLimiterStoreOptions): 
   if (!isPostgresUrl(options.database)) {
     return {
       kind: 'memory',
-      limiter: (limit) => new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.durationSec }),
+      limiter: (limit) => new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration }),
       close: async () => {},
     };
   }
@@ -75,7 +83,7 @@ export async function createRateLimiterStore(options: RateLimiterStoreOptions): 
     kind: 'postgres',
     limiter: (limit) => new RateLimiterPostgres({
       storeClient: pool, storeType: 'pool', tableName, tableCreated: true,
-      keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.durationSec,
+      keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration,
     }),
     async close() {
       if (closed) return;
@@ -88,7 +96,7 @@ export async function createRateLimiterStore(options: RateLimiterStoreOptions): 
 function checked(limit: LimitOptions): LimitOptions {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(limit.keyPrefix)) throw new Error(`keyPrefix ${JSON.stringify(limit.keyPrefix)} must be 1-64 letters, digits, _ . : -`);
   if (!Number.isInteger(limit.points) || limit.points < 1) throw new Error(`points must be a positive whole number; got ${limit.points}`);
-  if (!Number.isInteger(limit.durationSec) || limit.durationSec < 1) throw new Error(`durationSec must be a positive whole number; got ${limit.durationSec}`);
+  if (!Number.isInteger(limit.duration) || limit.duration < 1) throw new Error(`duration must be a positive whole number of seconds; got ${limit.duration}`);
   return limit;
 }
 
