@@ -150,7 +150,8 @@ function userTokenCheck(facts: Facts): Check {
     return { name: 'user_jwt_secret', status: 'pass', detail: 'The engine verifies a user token signed with the local USER_JWT_SECRET.' };
   }
   if (probe.code === 'invalid_token') {
-    return { name: 'user_jwt_secret', status: 'fail', detail: `The engine refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${String(probe.details?.['reason'] ?? 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
+    const by = probe.instance ? ` (answered by replica ${probe.instance})` : '';
+    return { name: 'user_jwt_secret', status: 'fail', detail: `The engine${by} refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${String(probe.details?.['reason'] ?? 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
       fix: 'Give the token issuer and the engine the same USER_JWT_SECRET, used as raw text on both sides (never base64-decoded on one side only).' };
   }
   if (probe.code === 'token_not_yet_valid' || probe.code === 'token_expired') {

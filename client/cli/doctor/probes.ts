@@ -7,7 +7,12 @@ import { sampleReplicas, type ReplicaSamples } from './replica-sampling.js';
 /** What one HTTP probe found: the answer (with the local clock around it) or why there was none. */
 export type Probe<T> =
   | { readonly ok: true; readonly value: T; readonly status: number; readonly rttMs: number; readonly localMidMs: number }
-  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string; readonly details?: Record<string, unknown> };
+  | {
+    readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string;
+    readonly details?: Record<string, unknown>;
+    /** The replica that answered (X-Instance-Id), behind a load balancer the one to look at. */
+    readonly instance?: string;
+  };
 
 export type EngineHealth = EngineSchemas['schemas']['EngineHealth'];
 export type IntegrationReport = EngineSchemas['schemas']['IntegrationReport'];
@@ -70,9 +75,10 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
       const problem = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       const code = typeof problem['code'] === 'string' ? problem['code'] : undefined;
       const detail = typeof problem['detail'] === 'string' ? problem['detail'] : undefined;
+      const instance = response.headers.get('x-instance-id');
       return {
         ok: false, status: response.status, reason: `answered ${response.status}${code ? ` ${code}` : ''}`,
-        ...(code ? { code } : {}), ...(detail ? { detail } : {}),
+        ...(code ? { code } : {}), ...(detail ? { detail } : {}), ...(instance ? { instance } : {}),
         ...(typeof problem['details'] === 'object' && problem['details'] !== null ? { details: problem['details'] as Record<string, unknown> } : {}),
       };
     } catch (error) {

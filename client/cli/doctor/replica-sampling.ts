@@ -93,10 +93,12 @@ export function judgeReplicas(samples: ReplicaSamples): Check {
   }
   const problems: string[] = [];
   const fixes: string[] = [];
+  const acceptedByAll = (id: string) => samples.ttts.size > 0 && [...samples.ttts.values()].every((ids) => ids.includes(id));
   for (const { key, variable, effect } of ENGINE_KEYS) {
     const values = new Map<string, string>();
     for (const [id, keyIds] of samples.engines) if (keyIds) values.set(id, key === 'tttSharedSecret' ? (keyIds[key][0] ?? '') : String(keyIds[key]));
-    const split = disagreement(values);
+    // Without a majority, the X-Engine-Auth key id every TTTranscribe replica accepts is the reference.
+    const split = disagreement(values, key === 'tttSharedSecret' ? acceptedByAll : undefined);
     if (!split) continue;
     problems.push(`${describeSplit('engine', variable, split)}: ${effect} (about 1 request in ${samples.engines.size})`);
     fixes.push(split.majority !== undefined
@@ -132,18 +134,23 @@ export function judgeReplicas(samples: ReplicaSamples): Check {
 }
 
 /**
- * How the instances' values disagree: the odd ones out against a strict majority, or, without one (two replicas,
- * one each), every instance with its value.
+ * How the instances' values disagree: the odd ones out against a strict majority (or, in a tie, against the one
+ * value `isReference` singles out), else every instance with its value.
  */
-function disagreement(values: ReadonlyMap<string, string>): { odd: Array<{ id: string; value: string }>; majority?: string } | undefined {
+function disagreement(
+  values: ReadonlyMap<string, string>,
+  isReference?: (value: string) => boolean,
+): { odd: Array<{ id: string; value: string }>; majority?: string } | undefined {
   const distinct = new Set(values.values());
   if (distinct.size < 2) return undefined;
   const tally = new Map<string, number>();
   for (const v of values.values()) tally.set(v, (tally.get(v) ?? 0) + 1);
   const [top, count] = [...tally.entries()].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
   const tied = [...tally.values()].filter((n) => n === count).length > 1;
+  const references = isReference ? [...distinct].filter(isReference) : [];
+  const reference = !tied ? top : references.length === 1 ? references[0] : undefined;
   const all = [...values].map(([id, value]) => ({ id, value }));
-  return tied ? { odd: all } : { odd: all.filter((e) => e.value !== top), majority: top };
+  return reference === undefined ? { odd: all } : { odd: all.filter((e) => e.value !== reference), majority: reference };
 }
 
 function describeSplit(kind: string, variable: string, split: { odd: Array<{ id: string; value: string }>; majority?: string }): string {

@@ -27,10 +27,16 @@ describe('judgeReplicas', () => {
   it('with two replicas and no majority, names both, and the X-Engine-Auth cross-check says which one TTTranscribe refuses', () => {
     const check = judgeReplicas(samples([['engine-1', keys('u1', 's1', ['k1'])], ['engine-2', keys('u1', 's1', ['k2'])]], [['ttt-1', ['k1']], ['ttt-2', ['k1']]]));
     expect(check.status).toBe('fail');
-    expect(check.detail).toContain('engine replicas disagree on TTT_SHARED_SECRET: engine-1 has key id k1, engine-2 has key id k2');
+    // The key id TTTranscribe accepts breaks the tie.
+    expect(check.detail).toContain('engine replica engine-2 has TTT_SHARED_SECRET key id k2, the others k1');
+    expect(check.detail).not.toContain('engine-1 has');
     expect(check.detail).toContain('engine replica engine-2 signs with key id k2, which no TTTranscribe replica accepts');
     expect(check.detail).not.toContain('engine-1 signs');
     expect(check.fix).toContain('Give engine-2 the TTT_SHARED_SECRET the TTTranscribe replicas hold');
+    // A tie nothing breaks names both replicas.
+    const userTie = judgeReplicas(samples([['engine-1', keys('u1', 's1', ['k1'])], ['engine-2', keys('u2', 's1', ['k1'])]], [['ttt-1', ['k1']]]));
+    expect(userTie.detail).toContain('engine replicas disagree on USER_JWT_SECRET: engine-1 has key id u1, engine-2 has key id u2');
+    expect(userTie.fix).toBe('Choose the right USER_JWT_SECRET, set it on every engine replica and restart the others.');
   });
 
   it('names a TTTranscribe replica that accepts other key ids, and the engines it refuses', () => {
