@@ -116,7 +116,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...options.env,
       INSTANCE_ID: p.name,
       TTT_BASE_URL: tttUrl,
-      TTT_SERVICE_TOKEN_JWKS_URL: `${engineUrl}/.well-known/jwks.json`,
+      // TTTranscribe fetches the engine's keys through its load balancer, unless the caller gave it a JWKS file.
+      ...(options.env['TTT_SERVICE_TOKEN_JWKS_FILE'] ? {} : { TTT_SERVICE_TOKEN_JWKS_URL: `${engineUrl}/.well-known/jwks.json` }),
       ENGINE_DB: db.kind === 'postgres' ? db.engineUrl : join(db.dir, `${p.name}.engine.db`),
       TTT_DB: db.kind === 'postgres' ? db.tttUrl : join(db.dir, `${p.role === 'worker' ? 'ttt-1' : p.name}.ttt.db`),
     };
