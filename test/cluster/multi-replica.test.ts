@@ -226,7 +226,9 @@ describe('multi-replica on one PostgreSQL', () => {
       expect(r.body['code']).toBe('rate_limited');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     }
-    expect(results.length - limited.length, `${TRANSCRIBE_PER_MIN} in total, not ${TRANSCRIBE_PER_MIN} per replica`).toBe(TRANSCRIBE_PER_MIN);
+    const passed = results.filter((r) => r.status !== 429);
+    for (const r of passed) expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(passed.length, `${TRANSCRIBE_PER_MIN} in total, not ${TRANSCRIBE_PER_MIN} per replica`).toBe(TRANSCRIBE_PER_MIN);
   });
 });
 
