@@ -23,8 +23,8 @@ export function findHaproxy(): string {
 
 /**
  * An HAProxy configuration for loopback frontends: HTTP mode, round-robin per request, health checks on
- * GET /health every 500 ms (a replica is out after 2 failures, back after 1 success), a failed connection
- * retried on another replica. Timeouts are generous enough for the slowest request the services make.
+ * GET /health every second (a replica is out after 3 failures or 5 s without an answer, back after 1 success), a
+ * failed connection retried on another replica. Timeouts are generous enough for the slowest request the services make.
  *
  * @example
  * haproxyConfig([{ name: 'engine', port: 8787, backends: [{ name: 'engine-1', port: 20001 }, { name: 'engine-2', port: 20002 }] }]);
@@ -47,6 +47,8 @@ export function haproxyConfig(frontends: readonly HaproxyFrontend[]): string {
     '  timeout server 60s',
     '  timeout http-request 10s',
     '  timeout http-keep-alive 5s',
+    // Without it a check's answer must come within `inter`: a replica busy for half a second would be marked down.
+    '  timeout check 5s',
   ];
   for (const f of frontends) {
     if (!ident.test(f.name) || f.backends.some((b) => !ident.test(b.name))) throw new Error(`frontend and backend names must be plain identifiers (${f.name})`);
@@ -58,7 +60,7 @@ export function haproxyConfig(frontends: readonly HaproxyFrontend[]): string {
       `backend ${f.name}_replicas`,
       '  option httpchk GET /health',
       '  http-check expect status 200',
-      '  default-server inter 500ms fall 2 rise 1',
+      '  default-server inter 1s fall 3 rise 1',
       ...f.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check`),
     );
   }

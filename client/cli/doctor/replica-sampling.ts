@@ -24,7 +24,7 @@ export interface SampleOptions {
 
 /**
  * Samples the replicas behind each URL: repeats GET /health (engine) and GET /.well-known/engine-auth
- * (TTTranscribe) until every instance seen so far was seen twice and a whole round brought no new one (a
+ * (TTTranscribe) until every instance seen so far was seen twice and two whole rounds brought no new one (a
  * round-robin balancer has then shown them all), or `maxTries` requests. Never throws: an error answer counts as
  * a try; a network failure or timeout ends that service's sampling (the reachability checks report it), so an
  * unreachable host costs one timeout, not `maxTries`.
@@ -55,7 +55,8 @@ export async function sampleReplicas(options: SampleOptions): Promise<ReplicaSam
       } catch {
         break; // unreachable or too slow: the reachability checks report it; never wait out N timeouts
       }
-      if (seen.size > 0 && quiet >= Math.max(2, seen.size) && [...counts.values()].every((n) => n >= 2)) break;
+      // Two quiet rounds: a replica skipped once (a slow health check, a weighted balancer) still gets its turn.
+      if (seen.size > 0 && quiet >= Math.max(4, 2 * seen.size) && [...counts.values()].every((n) => n >= 2)) break;
     }
     return seen;
   };
@@ -83,8 +84,9 @@ const ENGINE_KEYS = [
  */
 export function judgeReplicas(samples: ReplicaSamples): Check {
   const name = 'replica_key_ids';
-  const engineIds = [...samples.engines.keys()];
-  const tttIds = [...samples.ttts.keys()];
+  const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  const engineIds = [...samples.engines.keys()].sort(byName);
+  const tttIds = [...samples.ttts.keys()].sort(byName);
   const data = {
     engines: Object.fromEntries(samples.engines), ttts: Object.fromEntries(samples.ttts), triesPerService: samples.tries,
   };
@@ -122,7 +124,7 @@ export function judgeReplicas(samples: ReplicaSamples): Check {
       ? `Give ${engine} the TTT_SHARED_SECRET the TTTranscribe replicas hold`
       : `Give ${refusing.join(', ')} the TTT_SHARED_SECRET ${engine} signs with`);
   }
-  const seen = `${engineIds.length} engine replica${engineIds.length === 1 ? '' : 's'} (${engineIds.join(', ') || 'none named'}) and ${tttIds.length} TTTranscribe replica${tttIds.length === 1 ? '' : 's'} (${tttIds.join(', ') || 'none named'}) in ${samples.tries} tries each`;
+  const seen = `${engineIds.length} engine replica${engineIds.length === 1 ? '' : 's'} (${engineIds.join(', ') || 'none named'}) and ${tttIds.length} TTTranscribe replica${tttIds.length === 1 ? '' : 's'} (${tttIds.join(', ') || 'none named'}) in up to ${samples.tries} requests each`;
   if (problems.length > 0) {
     return { name, status: 'fail', detail: `Saw ${seen}. ${[...new Set(problems)].join('; ')}.`, fix: `${[...new Set(fixes)].join('; ')}.`, data };
   }

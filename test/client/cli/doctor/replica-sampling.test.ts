@@ -9,9 +9,9 @@ const samples = (engines: Array<[string, ReturnType<typeof keys> | null]>, ttts:
 
 describe('judgeReplicas', () => {
   it('passes when every replica reports the same key ids, naming what it saw', () => {
-    const check = judgeReplicas(samples([['engine-1', keys('u1', 's1', ['k1'])], ['engine-2', keys('u1', 's1', ['k1'])]], [['ttt-1', ['k1']], ['ttt-2', ['k1']]]));
+    const check = judgeReplicas(samples([['engine-2', keys('u1', 's1', ['k1'])], ['engine-1', keys('u1', 's1', ['k1'])]], [['ttt-2', ['k1']], ['ttt-1', ['k1']]]));
     expect(check).toMatchObject({ name: 'replica_key_ids', status: 'pass' });
-    expect(check.detail).toBe('Saw 2 engine replicas (engine-1, engine-2) and 2 TTTranscribe replicas (ttt-1, ttt-2) in 12 tries each; their key ids agree.');
+    expect(check.detail).toBe('Saw 2 engine replicas (engine-1, engine-2) and 2 TTTranscribe replicas (ttt-1, ttt-2) in up to 12 requests each; their key ids agree.');
   });
 
   it('names the odd engine replica against the majority, with the variable and the fix', () => {
