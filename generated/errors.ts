@@ -23,7 +23,7 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Send exactly one header of the form 'Authorization: Bearer <token>'.",
-    "description": "The `Authorization` header is present but is not of the form `Bearer <token>` (wrong scheme, empty token, extra spaces or several values). **Who acts:** the caller. **Fix:** send exactly one `Authorization: Bearer <token>` header.",
+    "description": "The `Authorization` header is present but is not of the form `Bearer <token>` (wrong scheme, empty token, extra spaces or several values). `details.reason` says which: `scheme_not_bearer`, `token_missing_or_has_spaces`, or `several_values` (more than one `Authorization` header: one credential per request, never the first of several). **Who acts:** the caller. **Fix:** send exactly one `Authorization: Bearer <token>` header.",
     "exampleDetails": {
       "reason": "scheme_not_bearer"
     }
@@ -245,7 +245,7 @@ export const errorCatalog = {
     "responsibility": "gateway",
     "retryable": false,
     "guidance": "Compare your stringToSign with details.stringToSign; sign the exact bytes and target you send.",
-    "description": "The header could not be parsed (`details.reason` = `malformed`), names another version (`unsupported_version`), or its signature does not match (`signature_mismatch`; `details.stringToSign` shows the server's string to sign, which holds only hashes, to compare with the signer's). **Who acts:** the gateway. **Fix:** compare the signer's stringToSign with the server's: the method, the request target (path and query exactly as sent), the body bytes or the bearer token differ.",
+    "description": "The header could not be parsed (`details.reason` = `malformed`), was sent more than once (`several_values`: one signature per request), names another version (`unsupported_version`), or its signature does not match (`signature_mismatch`; `details.stringToSign` shows the server's string to sign, which holds only hashes, to compare with the signer's). **Who acts:** the gateway. **Fix:** compare the signer's stringToSign with the server's: the method, the request target (path and query exactly as sent), the body bytes or the bearer token differ.",
     "exampleDetails": {
       "reason": "signature_mismatch",
       "stringToSign": "ttt-engine-auth/v1\n1795428000\nAAAAAAAAAAAAAAAAAAAAAA\nPOST\n/transcribe\ntttranscribe\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -297,7 +297,7 @@ export const errorCatalog = {
     "responsibility": "caller",
     "retryable": false,
     "guidance": "Correct the fields listed in details.errors and send the request again.",
-    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer that starts with where the value was: `/body/...`, `/query/<name>`, `/path/<name>` or `/headers/<name>`. **Who acts:** the caller. **Fix:** correct the named fields.",
+    "description": "The request does not match the operation's schema. `details.errors` lists each problem with a JSON pointer that starts with where the value was: `/body/...`, `/query/<name>`, `/path/<name>` or `/headers/<name>`. Also a path parameter whose percent-encoding is malformed (`%ff%fe`, `job_%`: at `/path/<name>`) and, for every operation that takes a body, a JSON body that starts with a UTF-8 byte-order mark (at `/body`: RFC 8259 8.1, and X-Engine-Auth signs the exact bytes, so it is refused, never stripped). **Who acts:** the caller. **Fix:** correct the named fields.",
     "exampleDetails": {
       "errors": [
         {
@@ -327,6 +327,17 @@ export const errorCatalog = {
     "description": "The request body is larger than the service accepts. **Who acts:** the caller. **Fix:** send a smaller body; media is passed by URL, never uploaded.",
     "exampleDetails": {
       "limitBytes": 65536
+    }
+  },
+  "request_header_too_large": {
+    "status": 431,
+    "title": "Request header fields too large",
+    "responsibility": "caller",
+    "retryable": false,
+    "guidance": "Send smaller headers; a bearer token is a few hundred bytes.",
+    "description": "The request's header section is larger than the service reads (Node's limit, 16 KiB by default; a 100 KB token is the usual cause). Refused before the request is routed, so no operation, credential or body was looked at, and the connection is closed. **Who acts:** the caller. **Fix:** send smaller headers: a bearer token of a few hundred bytes, no oversized cookies.",
+    "exampleDetails": {
+      "limitBytes": 16384
     }
   },
   "unsupported_media_type": {
@@ -381,8 +392,8 @@ export const errorCatalog = {
     "title": "Insufficient credits",
     "responsibility": "caller",
     "retryable": false,
-    "guidance": "Add credits to the account, then vend a token again. Nothing was charged.",
-    "description": "The user has no credit left to pay for a service token. Nothing was charged. **Who acts:** the caller (the user). **Fix:** buy or be granted credits, then retry.",
+    "guidance": "Get credits granted to the account (an operator calls POST /admin/credits/grant; on a local stack run npx pluct credits grant --user <id> --amount <n>), then vend a token again. Nothing was charged.",
+    "description": "The user has no credit left to pay for a service token. Nothing was charged. **Who acts:** the caller (the user). **Fix:** get credits, then retry: every user receives `SIGNUP_BONUS_CREDITS` (default 3) once, and an operator adds more with `POST /admin/credits/grant` (on a local stack: `npx pluct credits grant --user <id> --amount <n>`).",
     "exampleDetails": {
       "balance": 0,
       "required": 1
@@ -515,7 +526,7 @@ export const jobFailureCatalog = {
     "title": "Media could not be fetched",
     "responsibility": "caller",
     "retryable": false,
-    "description": "TTTranscribe could not download the media: the host refused or timed out, answered an error status, redirected to a private address, or the link is a share page and no resolver is configured. **Who acts:** the caller (or the operator for the resolver). **Fix:** send a direct, public media URL.",
+    "description": "TTTranscribe could not download the media: the host refused or timed out, answered an error status, redirected to a private address, or the link is a share page and no resolver is configured. Loopback, private, link-local and other non-public addresses are refused unless the operator lists them in `TTT_ALLOW_PRIVATE_CIDRS` (the local stack of `npm start` allows `127.0.0.0/8,::1/128` so `pluct transcribe ./file` works; a production deployment must not allow them). **Who acts:** the caller (or the operator for the resolver). **Fix:** send a direct, public media URL.",
     "exampleMessage": "The media host answered 404 Not Found; check the link."
   },
   "media_too_large": {

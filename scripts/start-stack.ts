@@ -5,6 +5,12 @@
  * and on Ctrl-C (SIGINT) or SIGTERM stops both and exits 0. If one service dies, the other is stopped too and the
  * stack exits 1. Variables set in the environment override .env.
  *
+ * Before starting, it checks the system tools transcription needs (ffmpeg, pocketsphinx and its model) and
+ * installs missing ones with apt-get when it can without a prompt (PLUCT_SYSTEM_PACKAGES=0 turns that off); what
+ * is still missing is listed in the banner with its fix, and the stack starts anyway. A service never outlives
+ * the stack: each notices the stack's death through its IPC channel, and the stack stops both when the process
+ * that launched it (npm) is killed.
+ *
  * Overrides for tests and second stacks: PLUCT_ENV_FILE (the .env path), PLUCT_DATA_DIR (the data directory),
  * PLUCT_BUILD_DOCS=0 (do not build the docs site), PLUCT_READY_TIMEOUT_MS.
  */
@@ -15,7 +21,9 @@ import { stackBanner } from './stack/banner.js';
 import { startChildService, type ChildService } from './stack/child-service.js';
 import { ensureEnvFile } from './stack/dev-env.js';
 import { ensureDocs } from './stack/docs-site.js';
+import { watchLauncher } from './stack/parent-watch.js';
 import { stackEnv, stackPaths } from './stack/stack-env.js';
+import { ensureTools, stackTools, thisMachine } from './stack/system-tools.js';
 import { waitReady } from './stack/wait-ready.js';
 
 const STOP_GRACE_MS = 15_000; // each service drains for up to 10 s on SIGTERM
@@ -32,6 +40,8 @@ const envState = await ensureEnvFile(paths.envFile, { engineDb: paths.engineDb, 
 if (envState.created) say(`Created ${paths.envFile} with fresh secrets (mode 0600). Keep it: the data in ${paths.dataDir} needs the same secrets.`);
 if (envState.modeWarning) say(`Warning: ${envState.modeWarning}`);
 const { env, engineUrl, tttUrl } = stackEnv(paths, envState.values, process.env);
+const tools = ensureTools(stackTools(env), thisMachine(env), 'npm start', say);
+if (tools.installed.length > 0) say(`npm start: installed ${tools.installed.map((t) => t.name).join(', ')}.`);
 const docs = ensureDocs(root, paths.docsDir, { build: process.env['PLUCT_BUILD_DOCS'] !== '0', log: say });
 
 for (const [name, url] of [['Business Engine', engineUrl], ['TTTranscribe', tttUrl]] as const) {
@@ -54,8 +64,21 @@ async function stopAll(exitCode: number, reason: string): Promise<never> {
   say('Both services stopped.');
   process.exit(exitCode);
 }
-process.on('SIGINT', () => (stopping ? services.forEach((s) => s.kill()) : void stopAll(0, 'Stopping both services (Ctrl-C again to kill them)...')));
+// One Ctrl-C can arrive twice (from the terminal and relayed by a wrapper such as npm), so only a second Ctrl-C
+// more than a second after the first skips the drain.
+let firstSigintAt = 0;
+process.on('SIGINT', () => {
+  if (!stopping) {
+    firstSigintAt = Date.now();
+    void stopAll(0, 'Stopping both services: each drains its requests for up to 10 s (Ctrl-C again to kill them)...');
+  } else if (Date.now() - firstSigintAt > 1_000) {
+    say('Killing both services now.');
+    services.forEach((s) => s.kill());
+  }
+});
 process.on('SIGTERM', () => void stopAll(0, 'SIGTERM: stopping both services...'));
+process.on('SIGHUP', () => void stopAll(0, 'The terminal closed (SIGHUP): stopping both services...'));
+watchLauncher((who) => void stopAll(0, `${who} that started the stack is gone: stopping both services...`));
 process.on('exit', () => services.forEach((s) => s.kill())); // never leave a service behind
 for (const service of services) {
   void service.exited.then(({ code, signal }) => {
@@ -72,6 +95,7 @@ if (engineReady !== 'ready' || tttReady !== 'ready') {
 } else {
   say(await stackBanner({
     engineUrl, tttUrl, envFile: paths.envFile, envCreated: envState.created, dataDir: paths.dataDir, docs, adminToken: env['ADMIN_TOKEN'],
+    missingTools: tools.lines, localMediaAllowed: Boolean(env['TTT_ALLOW_PRIVATE_CIDRS']),
   }));
 }
 

@@ -64,6 +64,7 @@ export async function startTttProcess(creds: BenchCredentials, ws: BenchWorkspac
       TTT_SHARED_SECRET: creds.sharedSecret,
       TTT_SERVICE_TOKEN_JWKS_FILE: ws.jwksFile,
       TTT_TRANSCRIBER: 'none',
+      TTT_RATE_LIMIT_ENGINE_PER_MIN: UNLIMITED_PER_MIN,
       LOG_LEVEL: options.logLevel,
     },
   });
@@ -94,6 +95,10 @@ export async function startEngineProcess(creds: BenchCredentials, options: Servi
       ADMIN_TOKEN: creds.adminToken,
       RATE_LIMIT_VEND_PER_MIN: UNLIMITED_PER_MIN,
       RATE_LIMIT_TRANSCRIBE_PER_MIN: UNLIMITED_PER_MIN,
+      RATE_LIMIT_READ_PER_MIN: UNLIMITED_PER_MIN,
+      RATE_LIMIT_INTEGRATIONS_PER_MIN: UNLIMITED_PER_MIN,
+      RATE_LIMIT_ADMIN_PER_MIN: UNLIMITED_PER_MIN,
+      RATE_LIMIT_HEALTH_PER_MIN: UNLIMITED_PER_MIN,
       ENGINE_SWEEP_INTERVAL_SEC: SWEEP_OUT_OF_THE_WAY_SEC,
       LOG_LEVEL: options.logLevel,
     },

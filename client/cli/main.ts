@@ -1,17 +1,19 @@
 /**
  * The `pluct` command line: `bin/pluct.js` registers tsx and calls {@link main}. Commands: transcribe, balance,
- * token mint, secret new, sign, doctor; `--help` works on every level.
+ * credits grant, token mint, secret new, sign, doctor; `--help` works on every level.
  */
 import { EXIT_OK, EXIT_USAGE, runCommand, type Command, type Io } from './command.js';
 import { balanceCommand } from './commands/balance.js';
+import { creditsGrantCommand } from './commands/credits-grant.js';
 import { doctorCommand } from './commands/doctor.js';
+import { runSandbox, SANDBOX_SUMMARY } from './commands/sandbox.js';
 import { secretNewCommand } from './commands/secret-new.js';
 import { signCommand } from './commands/sign.js';
 import { tokenMintCommand } from './commands/token-mint.js';
 import { transcribeCommand } from './commands/transcribe.js';
 
 /** Every command, in the order `pluct --help` lists them. */
-export const commands: readonly Command[] = [transcribeCommand, balanceCommand, tokenMintCommand, secretNewCommand, signCommand, doctorCommand];
+export const commands: readonly Command[] = [transcribeCommand, balanceCommand, creditsGrantCommand, tokenMintCommand, secretNewCommand, signCommand, doctorCommand];
 
 /**
  * The process's streams and environment as an {@link Io}.
@@ -42,6 +44,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.out(overview());
     return first === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  // The sandbox parses its own flags (server/sandbox/config.ts): everything after `sandbox` goes to it as given.
+  if (first === 'sandbox') return runSandbox(argv.slice(1), io);
   const single = commands.find((c) => c.name === first);
   if (single) return runCommand(single, argv.slice(1), io);
   const group = commands.filter((c) => c.name.startsWith(`${first} `));
@@ -61,7 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 function overview(): string {
-  const rows = commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n');
+  const rows = [...commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`), `  ${'sandbox'.padEnd(14)}${SANDBOX_SUMMARY}`].join('\n');
   return `Usage: pluct <command> [options]
 
 The Pluct command line: the SDK's transcription flow, dev tokens and secrets, and deployment checks.

@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Check the TTTranscribe integration
-         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, and the clock skew is small. 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret.
+         * @description Runs the integration checks in order: the shared secret is configured, TTTranscribe answers, its `/.well-known/engine-auth` lists this engine's key id, a signed probe to `/test/validate-engine-auth` passes, the clock skew is small, and a freshly signed service token verifies against this engine's own `/.well-known/jwks.json` (`service_token_verifies`: a SERVICE_TOKEN_PRIVATE_KEY whose parts come from different keys would have every submission refused upstream). 200 when all pass, 503 with the same body otherwise; each failing check names its fix. Needs no credentials and reveals only key ids, never a secret. One report answers every caller for 5 s (callers arriving while a check runs wait for it), so TTTranscribe is checked at most once in 5 s however many ask; `checkedAt` says when. Limited per client address.
          */
         get: operations["getTttIntegrationHealth"];
         put?: never;
@@ -75,6 +75,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -98,6 +103,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -121,6 +131,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -144,6 +159,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -167,6 +187,11 @@ export interface paths {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path: {
                 /** @description The id returned when the job was submitted. */
@@ -199,7 +224,7 @@ export interface paths {
         };
         /**
          * The caller's integration tokens
-         * @description Every integration token of the user of the user JWT, newest first, including revoked and expired ones: id, description, scopes and times (`lastUsedAt` is updated at most once a minute). Never the token itself. Needs a user JWT.
+         * @description The integration tokens of the user of the user JWT, newest first, including revoked and expired ones: id, description, scopes and times (`lastUsedAt` is updated at most once a minute). Never the token itself. Cursor-paginated: pass `nextCursor` as `cursor` until it is null. Needs a user JWT.
          */
         get: operations["listIntegrationTokens"];
         put?: never;
@@ -322,7 +347,10 @@ export interface components {
             type: string;
             /** @description The code's fixed title. */
             title: string;
-            /** @description The HTTP status, repeated. */
+            /**
+             * Format: int32
+             * @description The HTTP status, repeated.
+             */
             status: number;
             /** @description What happened in this instance, in a sentence. */
             detail: string;
@@ -372,7 +400,7 @@ export interface components {
         };
         IntegrationCheck: {
             /** @enum {string} */
-            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew";
+            name: "shared_secret_configured" | "ttt_reachable" | "key_id_accepted" | "signed_probe" | "clock_skew" | "service_token_verifies";
             ok: boolean;
             /** @description What was found. */
             detail: string;
@@ -406,21 +434,31 @@ export interface components {
             /** @constant */
             ok: true;
             userId: string;
-            /** @description main + bonus. */
+            /**
+             * Format: int64
+             * @description main + bonus.
+             */
             balance: number;
+            /** Format: int64 */
             main: number;
+            /** Format: int64 */
             bonus: number;
             /** Format: date-time */
             updatedAt: string;
         };
         LedgerEntry: {
+            /** Format: int64 */
             id: number;
             /** @enum {string} */
             kind: "grant" | "charge" | "refund";
             /** @enum {string} */
             bucket: "main" | "bonus";
-            /** @description Signed change (a charge is negative). */
+            /**
+             * Format: int64
+             * @description Signed change (a charge is negative).
+             */
             amount: number;
+            /** Format: int64 */
             balanceAfter: number;
             reason: string;
             requestId: string | null;
@@ -437,7 +475,7 @@ export interface components {
             nextCursor: string | null;
         };
         VendTokenRequest: {
-            /** @description Optional; when given it must equal the token's `sub`. */
+            /** @description Optional; when given it must equal the token's `sub` (no control characters). */
             userId?: string;
             /** @description An idempotency key chosen by the client, one per purchase. */
             clientRequestId: string;
@@ -449,10 +487,14 @@ export interface components {
             token: string;
             /** @description The token's `jti`, as it appears in the ledger. */
             tokenId: string;
-            /** @description Seconds until the token expires. */
+            /**
+             * Format: int32
+             * @description Seconds until the token expires.
+             */
             expiresIn: number;
             /** Format: date-time */
             expiresAt: string;
+            /** Format: int64 */
             balanceAfter: number;
             requestId: string;
         };
@@ -465,7 +507,10 @@ export interface components {
             description: string;
             /** @description The scopes the token carries; each must be one of the user JWT's scopes. */
             scopes: string[];
-            /** @description Seconds until the token expires (at most a year); omit it for a token without expiry. */
+            /**
+             * Format: int32
+             * @description Seconds until the token expires (at most a year); omit it for a token without expiry.
+             */
             expiresInSec?: number;
         };
         IntegrationToken: {
@@ -495,24 +540,33 @@ export interface components {
             /** @constant */
             ok: true;
             tokens: components["schemas"]["IntegrationToken"][];
+            /** @description Pass it as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
         };
         GrantRequest: {
+            /** @description The user to credit (the `sub` of their JWTs); no control characters. */
             userId: string;
+            /** Format: int32 */
             amount: number;
             /**
              * @default main
              * @enum {string}
              */
             bucket?: "main" | "bonus";
+            /** @description Why the credits are granted (shown in the user's ledger); no control characters. */
             reason: string;
         };
         GrantResponse: {
             /** @constant */
             ok: true;
             userId: string;
+            /** Format: int64 */
             entryId: number;
+            /** Format: int64 */
             balance: number;
+            /** Format: int64 */
             main: number;
+            /** Format: int64 */
             bonus: number;
         };
         AdminConfig: {
@@ -533,16 +587,16 @@ export interface components {
             version: string;
             gitSha?: string | null;
             builtAt?: string | null;
-            node: string;
         };
         /**
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
          * @enum {string}
          */
-        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
+        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
-             * @description An http(s) link to the audio or video to transcribe.
+             * Format: uri
+             * @description An http(s) link to the audio or video to transcribe (an absolute URI, at most 2048 characters).
              * @example https://media.example.com/clip.mp4
              */
             url: string;
@@ -587,6 +641,7 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Progress of the whole job, from 0 to 1. */
             progress: number;
+            /** Format: uri */
             url?: string;
             language?: string | null;
             /** Format: date-time */
@@ -629,6 +684,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request's headers are larger than the service reads (returned for any such request, before routing). */
+        RequestHeaderTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The service cannot take the request right now: it is shutting down, or one of its own dependencies (its database, the keys that verify service tokens) is briefly unavailable. Retry after Retry-After. */
         ServiceUnavailable: {
             headers: {
@@ -644,6 +709,8 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -660,10 +727,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too many requests. */
+        RateLimited: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The caller's user JWT or integration token is missing or invalid (never an upstream's failure). */
         UserOrIntegrationAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -684,6 +765,8 @@ export interface components {
         InsufficientCredits: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -694,6 +777,8 @@ export interface components {
         VendForbidden: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -704,6 +789,8 @@ export interface components {
         IdempotencyInProgress: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -734,17 +821,8 @@ export interface components {
         IdempotencyKeyReused: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description Too many requests. */
-        RateLimited: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                "Retry-After": components["headers"]["RetryAfter"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -755,6 +833,7 @@ export interface components {
         ServiceTokenAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -765,6 +844,8 @@ export interface components {
         ServiceTokenAlreadyUsed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -775,6 +856,8 @@ export interface components {
         UnsupportedUrl: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -816,6 +899,7 @@ export interface components {
         JobReaderAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -826,6 +910,8 @@ export interface components {
         JobForbidden: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -836,6 +922,8 @@ export interface components {
         JobNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -846,6 +934,7 @@ export interface components {
         UserAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -856,6 +945,8 @@ export interface components {
         IntegrationTokenNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -866,6 +957,7 @@ export interface components {
         AdminAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -876,6 +968,7 @@ export interface components {
         MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -886,6 +979,11 @@ export interface components {
     parameters: {
         /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
         XRequestId: string;
+        /**
+         * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+         * @example latency=250; upstream=down
+         */
+        SandboxFault: string;
         /** @description The id returned when the job was submitted. */
         JobId: string;
     };
@@ -895,9 +993,15 @@ export interface components {
         XRequestId: string;
         /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
         XInstanceId: string;
+        /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
+        RateLimit: string;
+        /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
+        RateLimitPolicy: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description The methods the path takes. */
+        /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
+        WWWAuthenticate: string;
+        /** @description The methods the path takes (RFC 9110 10.2.1); sent with every 405. */
         Allow: string;
     };
     pathItems: never;
@@ -948,6 +1052,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -955,6 +1061,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             /** @description At least one check fails; the JSON body names it. While the engine shuts down it answers `service_unavailable` (problem+json, with Retry-After) instead, without running the checks. */
             503: {
@@ -1003,6 +1110,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1013,6 +1125,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1022,6 +1136,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1037,6 +1152,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1047,6 +1167,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1056,6 +1178,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserOrIntegrationAuthFailed"];
             403: components["responses"]["InsufficientScope"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1066,6 +1189,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1080,6 +1208,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description `true` when this is a replay of an earlier answer with the same clientRequestId. */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -1107,6 +1237,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path?: never;
             cookie?: never;
@@ -1121,6 +1256,8 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The job's status URL on this engine. */
                     Location?: string;
                     [name: string]: unknown;
@@ -1149,6 +1286,11 @@ export interface operations {
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description **Sandbox only** (`npm run sandbox`): injects a fault into this request, e.g. `latency=100-400`, `error=internal_error`, `rate_limited=7`, `token_expired` or `upstream=down|error|timeout|auth` (`;`-separated). The real services refuse any request that carries it with `400 invalid_request` (`details.reason: sandbox_only`). See the guide "Testing your app in the sandbox".
+                 * @example latency=250; upstream=down
+                 */
+                "Pluct-Sandbox-Fault"?: components["parameters"]["SandboxFault"];
             };
             path: {
                 /** @description The id returned when the job was submitted. */
@@ -1162,6 +1304,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1172,6 +1316,7 @@ export interface operations {
             401: components["responses"]["JobReaderAuthFailed"];
             403: components["responses"]["JobForbidden"];
             404: components["responses"]["JobNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["UpstreamFailed"];
             503: components["responses"]["UpstreamUnavailable"];
@@ -1180,7 +1325,12 @@ export interface operations {
     };
     listIntegrationTokens: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Tokens per page. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque). */
+                cursor?: string;
+            };
             header?: {
                 /** @description A request id (8-128 characters of `A-Z a-z 0-9 . _ : -`). It is echoed in the response, passed on to TTTranscribe and repeated in error bodies. A missing or malformed value is replaced by a generated one. */
                 "X-Request-ID"?: components["parameters"]["XRequestId"];
@@ -1194,6 +1344,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1202,6 +1354,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1226,6 +1379,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,6 +1392,7 @@ export interface operations {
             403: components["responses"]["InsufficientScope"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1260,6 +1416,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1267,6 +1425,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["UserAuthFailed"];
             404: components["responses"]["IntegrationTokenNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1291,6 +1450,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1301,6 +1462,7 @@ export interface operations {
             401: components["responses"]["AdminAuthFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1321,6 +1483,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1329,6 +1493,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["AdminAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1349,6 +1514,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,6 +1524,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["MetricsAuthFailed"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

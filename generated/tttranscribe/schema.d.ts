@@ -154,7 +154,10 @@ export interface components {
             type: string;
             /** @description The code's fixed title. */
             title: string;
-            /** @description The HTTP status, repeated. */
+            /**
+             * Format: int32
+             * @description The HTTP status, repeated.
+             */
             status: number;
             /** @description What happened in this instance, in a sentence. */
             detail: string;
@@ -192,14 +195,18 @@ export interface components {
              */
             instanceId?: string;
             transcriber: {
+                /** @description The speech engine in use (`TTT_TRANSCRIBER`): `pocketsphinx`, the program name of the command engine (e.g. `whisper-cli`), or `none`. */
                 engine: string;
+                /** @description The engine's model (e.g. `en-us`, or `TTT_TRANSCRIBER_MODEL` for the command engine), when known. */
                 model: string | null;
                 available: boolean;
                 /** @description Why the engine is unavailable, when it is. */
                 reason: string | null;
             };
             jobs: {
+                /** Format: int64 */
                 queued: number;
+                /** Format: int64 */
                 processing: number;
             };
         };
@@ -209,9 +216,14 @@ export interface components {
             /** @constant */
             version: "v1";
             acceptedKeyIds: string[];
+            /** Format: int32 */
             toleranceSec: number;
+            /** Format: int32 */
             replayWindowSec: number;
-            /** @description The server's clock in unix seconds. */
+            /**
+             * Format: int64
+             * @description The server's clock in unix seconds.
+             */
             serverTime: number;
         };
         EngineAuthValid: {
@@ -220,22 +232,23 @@ export interface components {
             /** @constant */
             valid: true;
             keyId: string;
+            /** Format: int64 */
             serverTime: number;
         };
         BuildInfo: {
             version: string;
             gitSha?: string | null;
             builtAt?: string | null;
-            node: string;
         };
         /**
          * @description A code of the error catalog (lint checks this list against spec/shared/errors.yaml).
          * @enum {string}
          */
-        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
+        ErrorCode: "missing_authorization" | "malformed_authorization" | "invalid_token" | "token_expired" | "token_not_yet_valid" | "invalid_token_claims" | "insufficient_scope" | "user_mismatch" | "forbidden" | "service_token_required" | "service_token_already_used" | "service_token_revoked" | "credential_type_mismatch" | "integration_token_malformed" | "integration_token_unknown" | "integration_token_revoked" | "integration_token_expired" | "integration_token_not_found" | "missing_engine_auth_header" | "invalid_engine_auth_header" | "engine_auth_key_mismatch" | "engine_auth_timestamp_skewed" | "engine_auth_replayed" | "invalid_request" | "unsupported_url" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "not_found" | "job_not_found" | "method_not_allowed" | "insufficient_credits" | "idempotency_key_reused" | "idempotency_in_progress" | "rate_limited" | "upstream_auth_failure" | "upstream_error" | "upstream_unavailable" | "upstream_timeout" | "internal_error" | "service_unavailable";
         TranscribeRequest: {
             /**
-             * @description An http(s) link to the audio or video to transcribe.
+             * Format: uri
+             * @description An http(s) link to the audio or video to transcribe (an absolute URI, at most 2048 characters).
              * @example https://media.example.com/clip.mp4
              */
             url: string;
@@ -280,6 +293,7 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Progress of the whole job, from 0 to 1. */
             progress: number;
+            /** Format: uri */
             url?: string;
             language?: string | null;
             /** Format: date-time */
@@ -322,10 +336,22 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request's headers are larger than the service reads (returned for any such request, before routing). */
+        RequestHeaderTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request does not match the operation's schema. */
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -357,6 +383,7 @@ export interface components {
         EngineAndServiceTokenAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -377,6 +404,8 @@ export interface components {
         ServiceTokenAlreadyUsed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -407,6 +436,21 @@ export interface components {
         UnsupportedUrl: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests. */
+        RateLimited: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -417,6 +461,7 @@ export interface components {
         EngineAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -427,6 +472,8 @@ export interface components {
         JobNotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -437,6 +484,7 @@ export interface components {
         MetricsAuthFailed: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -466,9 +514,15 @@ export interface components {
         XRequestId: string;
         /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
         XInstanceId: string;
+        /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
+        RateLimit: string;
+        /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
+        RateLimitPolicy: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description The methods the path takes. */
+        /** @description The authentication challenge sent with every 401 (RFC 9110 11.6.1). For the bearer credentials (user JWT, integration token, service token, admin and metrics tokens) it follows RFC 6750 section 3: `Bearer realm="<service>"` alone when no credential was sent, otherwise with `error="invalid_request"` (a malformed or repeated Authorization header) or `error="invalid_token"`, an `error_description` (the problem's detail) and `pluct_code` (the catalog code). X-Engine-Auth failures use a scheme of their own name: `X-Engine-Auth realm="TTTranscribe", version="v1", error="<catalog code>", error_description="..."`. */
+        WWWAuthenticate: string;
+        /** @description The methods the path takes (RFC 9110 10.2.1); sent with every 405. */
         Allow: string;
     };
     pathItems: never;
@@ -550,6 +604,8 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The job's status URL. */
                     Location?: string;
                     [name: string]: unknown;
@@ -565,6 +621,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnsupportedUrl"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -588,6 +645,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -597,6 +656,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["EngineAuthFailed"];
             404: components["responses"]["JobNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -623,6 +683,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -633,6 +695,7 @@ export interface operations {
             401: components["responses"]["EngineAuthFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -653,6 +716,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -662,6 +727,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["MetricsAuthFailed"];
             404: components["responses"]["MetricsDisabled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

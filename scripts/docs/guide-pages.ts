@@ -7,6 +7,7 @@ import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMarkdown } from './markdown.js';
+import { renderSandboxSection } from './sandbox-section.js';
 import { renderVectorsSection, type EngineAuthVectorsFile } from './vectors-table.js';
 
 /** One rendered guide, not yet wrapped in the page shell. */
@@ -25,6 +26,7 @@ const COPIED_ASSETS = /\.(png|jpe?g|gif|svg|webp)$/i;
 
 /** Generated sections appended to particular guides, keyed by slug. */
 async function extraSection(root: string, slug: string): Promise<string> {
+  if (slug === 'sandbox') return renderSandboxSection();
   if (slug !== 'engine-auth') return '';
   const vectorsPath = join(root, 'spec', 'shared', 'engine-auth-vectors.json');
   if (!existsSync(vectorsPath)) return '';

@@ -45,10 +45,14 @@ export function rewriteDocLink(href: string): string {
 }
 
 function plainText(markdown: string): string {
+  // Code spans are kept verbatim (`auth_failures_total{code,route}` keeps its underscores); elsewhere only
+  // emphasis markers go: `*` anywhere, `_` at the edge of a word (snake_case words keep theirs).
   return markdown
-    .replace(/`([^`]*)`/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[*_]/g, '')
+    .split(/(`[^`]*`)/)
+    .map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1
+      ? part.slice(1, -1)
+      : part.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\*+/g, '').replace(/(^|[^\p{L}\p{N}])_+|_+(?=[^\p{L}\p{N}]|$)/gu, '$1')))
+    .join('')
     .replace(/\s+/g, ' ')
     .trim();
 }

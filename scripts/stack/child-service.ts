@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+const EXIT_WITH_PARENT = new URL('./exit-with-parent.ts', import.meta.url).href;
+
 /** One service process of the stack. */
 export interface ChildService {
   readonly name: string;
@@ -16,19 +18,21 @@ export interface ChildService {
 
 /**
  * Starts `node --import tsx <entry>` in its own process group (so a terminal's Ctrl-C reaches only the stack,
- * which then stops each service exactly once). JSON log lines pass through unchanged; any other line (a config
- * error, a stack trace) is prefixed with the service name.
+ * which then stops each service exactly once), with an IPC channel to the stack: when the stack dies, even by
+ * SIGKILL, the channel closes and the service drains and exits (`exit-with-parent.ts`). JSON log lines pass
+ * through unchanged; any other line (a config error, a stack trace) is prefixed with the service name.
  *
  * @example
  * const engine = startChildService('business-engine', 'server/business-engine/main.ts', { cwd: root, env });
  */
 export function startChildService(name: string, entry: string, options: { cwd: string; env: Record<string, string>; write: (line: string) => void }): ChildService {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, entry], {
     cwd: options.cwd,
     env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
+  child.channel?.unref(); // the channel exists for the child to notice the stack's death, not to keep it alive
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {

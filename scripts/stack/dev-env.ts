@@ -51,6 +51,10 @@ export function devEnvText(secrets: DevSecrets, paths: { engineDb: string; tttDb
     `SERVICE_TOKEN_PRIVATE_KEY='${secrets.SERVICE_TOKEN_PRIVATE_KEY}'`,
     `ENGINE_DB=${paths.engineDb}`,
     `TTT_DB=${paths.tttDb}`,
+    '# Lets TTTranscribe fetch media from this machine, so `npx pluct transcribe ./clip.mp4` works: the CLI serves',
+    '# the file on 127.0.0.1 for the job. A production deployment must NOT set this: it would let any caller make',
+    '# the service fetch from loopback and private addresses (its own admin ports, cloud metadata, the LAN).',
+    'TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8,::1/128',
     '',
   ].join('\n');
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import { defaultInstanceId, instanceIdHeader } from '../shared/instance/instance-id.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
+import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
 import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
 import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
@@ -35,7 +36,9 @@ import { listIntegrationTokens } from './handlers/list-integration-tokens.js';
 import { revokeIntegrationToken } from './handlers/revoke-integration-token.js';
 import { submitTranscription } from './handlers/submit-transcription.js';
 import { vendToken } from './handlers/vend-token.js';
-import { perUserRateLimit } from './http/per-user-rate-limit.js';
+import { engineCallerKey, engineRateLimits } from './http/engine-rate-limits.js';
+import { cachedIntegrationCheck } from './health/cached-integration-check.js';
+import { checkTttIntegration } from './health/integration-check.js';
 import { IntegrationTokenStore } from './integrations/integration-token-store.js';
 import { IntegrationTokenVerifier } from './integrations/integration-token-verifier.js';
 import { Sweeper } from './jobs/sweeper.js';
@@ -67,6 +70,8 @@ export interface EngineDeps {
   readonly build?: BuildInfo;
   /** Middleware run first on every request, after the engine's own metrics (e.g. the shutdown drain). */
   readonly before?: RequestHandler[];
+  /** Where rate-limit counters live (default: this process's memory). */
+  readonly rateLimiterStore?: RateLimiterStore;
 }
 
 /** A built Business Engine: the Express app (not listening) and what main.ts and tests drive around it. */
@@ -124,13 +129,21 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   registerCreditMetrics(metrics.registry, () => ledgerTail.read());
   const sweeper = new Sweeper({ tokens, vendor, upstream, now, logger });
   const authDeps: AuthDeps = {
-    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now }),
+    verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
     integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
     ...(config.metricsToken === undefined ? {} : { metricsToken: new ConfiguredToken(config.metricsToken) }),
   };
   // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
   const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });
+  // Every operation with a credential is limited per caller, after its credential check; see engine-rate-limits.ts.
+  const limits = engineRateLimits(config.rateLimits, deps.rateLimiterStore);
+  const limit = (policy: string) => limits.limit(policy, engineCallerKey);
+  const integrationCheck = cachedIntegrationCheck(
+    (requestId) =>
+      checkTttIntegration({ keys: config.tttKeys, upstream, now, requestId, serviceTokens: { sign, jwks: () => serviceTokenKeys.jwks() } }),
+    { now },
+  );
   const docsDir = resolve(config.docsDir);
   const instanceId = config.instanceId ?? defaultInstanceId();
 
@@ -142,31 +155,30 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
+    onClientAbort: metrics.countClientAbort,
     extraRoutes: (router) => {
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
     operations: {
       getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now, instanceId, keyIds: healthKeyIds(config) }) },
-      getTttIntegrationHealth: { handler: getTttIntegrationHealth({ keys: config.tttKeys, upstream, now }) },
+      // Unauthenticated and it calls TTTranscribe: one shared report every few seconds, and a limit per client address.
+      getTttIntegrationHealth: { auth: limit('health'), handler: getTttIntegrationHealth({ check: integrationCheck }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
-      getCreditBalance: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: getCreditBalance({ ledger }) },
-      listCreditLedger: { auth: userOrIntegration(CREDIT_READ_SCOPES), handler: listCreditLedger({ ledger }) },
-      vendToken: {
-        auth: [userOrIntegration([TRANSCRIBE_SCOPE]), perUserRateLimit('vend', config.rateLimits.vendPerMin)],
-        handler: vendToken({ vendor }),
-      },
+      getCreditBalance: { auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')], handler: getCreditBalance({ ledger }) },
+      listCreditLedger: { auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')], handler: listCreditLedger({ ledger }) },
+      vendToken: { auth: [userOrIntegration([TRANSCRIBE_SCOPE]), limit('vend')], handler: vendToken({ vendor }) },
       submitTranscription: {
-        auth: [requireServiceToken(authDeps), perUserRateLimit('transcribe', config.rateLimits.transcribePerMin)],
+        auth: [requireServiceToken(authDeps), limit('transcribe')],
         handler: submitTranscription({ tokens, upstream, logger }),
       },
-      getTranscriptionStatus: { auth: requireJobReader(authDeps), handler: getTranscriptionStatus({ tokens, upstream, logger }) },
-      grantCredits: { auth: requireAdmin(authDeps), handler: grantCredits({ ledger }) },
-      getAdminConfig: { auth: requireAdmin(authDeps), handler: getAdminConfig({ config }) },
+      getTranscriptionStatus: { auth: [requireJobReader(authDeps), limit('read')], handler: getTranscriptionStatus({ tokens, upstream, logger }) },
+      grantCredits: { auth: [requireAdmin(authDeps), limit('admin')], handler: grantCredits({ ledger }) },
+      getAdminConfig: { auth: [requireAdmin(authDeps), limit('admin')], handler: getAdminConfig({ config }) },
       // Managing integration tokens takes a user JWT only: a leaked integration token cannot mint more.
-      createIntegrationToken: { auth: requireUser(authDeps, []), handler: createIntegrationToken({ store: integrationTokens, now, logger }) },
-      listIntegrationTokens: { auth: requireUser(authDeps, []), handler: listIntegrationTokens({ store: integrationTokens }) },
-      revokeIntegrationToken: { auth: requireUser(authDeps, []), handler: revokeIntegrationToken({ store: integrationTokens, logger }) },
-      getMetrics: { auth: requireMetricsReader(authDeps), handler: getMetrics({ registry: metrics.registry }) },
+      createIntegrationToken: { auth: [requireUser(authDeps, []), limit('integrations')], handler: createIntegrationToken({ store: integrationTokens, now, logger }) },
+      listIntegrationTokens: { auth: [requireUser(authDeps, []), limit('integrations')], handler: listIntegrationTokens({ store: integrationTokens }) },
+      revokeIntegrationToken: { auth: [requireUser(authDeps, []), limit('integrations')], handler: revokeIntegrationToken({ store: integrationTokens, logger }) },
+      getMetrics: { auth: [requireMetricsReader(authDeps), limit('admin')], handler: getMetrics({ registry: metrics.registry }) },
     },
   });
 

@@ -1,7 +1,9 @@
-import { createHash, createHmac, createPrivateKey } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -24,6 +26,8 @@ export interface EngineConfig {
   /** SQLite file, or ':memory:'. */
   readonly dbPath: string;
   readonly userJwt: UserJwtConfig;
+  /** USER_JWT_MAX_LIFETIME_SECONDS: the longest `exp - iat` a user JWT may claim (default 24 h). */
+  readonly userJwtMaxLifetimeSec: number;
   readonly tttBaseUrl: string;
   /** X-Engine-Auth keys, current first (TTT_SHARED_SECRET, then TTT_SHARED_SECRET_NEXT). */
   readonly tttKeys: readonly EngineAuthKey[];
@@ -32,7 +36,15 @@ export interface EngineConfig {
   /** ENGINE_METRICS_TOKEN: opens GET /metrics only (the admin token also does); undefined when unset. */
   readonly metricsToken?: string;
   readonly signupBonusCredits: number;
-  readonly rateLimits: { readonly vendPerMin: number; readonly transcribePerMin: number };
+  /** Requests per minute for each caller under each rate-limit policy (see engine-rate-limits.ts). */
+  readonly rateLimits: {
+    readonly vendPerMin: number;
+    readonly transcribePerMin: number;
+    readonly readPerMin: number;
+    readonly integrationsPerMin: number;
+    readonly adminPerMin: number;
+    readonly healthPerMin: number;
+  };
   readonly upstreamTimeoutMs: number;
   /** How often the sweeper refunds expired tokens and reconciles submitted jobs. */
   readonly sweepIntervalSec: number;
@@ -57,6 +69,7 @@ const schema = z.object({
   USER_JWT_JWKS_URL: httpUrl().optional(),
   USER_JWT_ISSUER: optionalText(),
   USER_JWT_AUDIENCE: optionalText(),
+  USER_JWT_MAX_LIFETIME_SECONDS: positiveInt(USER_JWT_DEFAULT_MAX_LIFETIME_SEC),
   TTT_BASE_URL: httpUrl().default('http://127.0.0.1:8788'),
   SERVICE_TOKEN_PRIVATE_KEY: z.string({ error: 'is required: an ES256 private key as a single-line JWK JSON' }),
   ADMIN_TOKEN: z
@@ -66,6 +79,10 @@ const schema = z.object({
   SIGNUP_BONUS_CREDITS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').default(3),
   RATE_LIMIT_VEND_PER_MIN: positiveInt(30),
   RATE_LIMIT_TRANSCRIBE_PER_MIN: positiveInt(30),
+  RATE_LIMIT_READ_PER_MIN: positiveInt(300),
+  RATE_LIMIT_INTEGRATIONS_PER_MIN: positiveInt(30),
+  RATE_LIMIT_ADMIN_PER_MIN: positiveInt(120),
+  RATE_LIMIT_HEALTH_PER_MIN: positiveInt(60),
   UPSTREAM_TIMEOUT_MS: positiveInt(5000),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
@@ -106,6 +123,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     // A scraper holds the metrics token; if it were the admin token, the scraper could grant credits.
     problems.push({ variable: 'ENGINE_METRICS_TOKEN', message: 'must differ from ADMIN_TOKEN (it is given to the metrics scraper)' });
   }
+  problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !base || !tttKeys || !userJwt || !serviceTokenKey) {
     throw new ConfigError(dedupe(problems));
   }
@@ -114,13 +132,21 @@ export function loadEngineConfig(env: Env): EngineConfig {
     port: base.ENGINE_PORT,
     dbPath: base.ENGINE_DB,
     userJwt,
+    userJwtMaxLifetimeSec: base.USER_JWT_MAX_LIFETIME_SECONDS,
     tttBaseUrl: base.TTT_BASE_URL.replace(/\/+$/, ''),
     tttKeys,
     serviceTokenKey,
     adminToken: base.ADMIN_TOKEN,
     ...(base.ENGINE_METRICS_TOKEN === undefined ? {} : { metricsToken: base.ENGINE_METRICS_TOKEN }),
     signupBonusCredits: base.SIGNUP_BONUS_CREDITS,
-    rateLimits: { vendPerMin: base.RATE_LIMIT_VEND_PER_MIN, transcribePerMin: base.RATE_LIMIT_TRANSCRIBE_PER_MIN },
+    rateLimits: {
+      vendPerMin: base.RATE_LIMIT_VEND_PER_MIN,
+      transcribePerMin: base.RATE_LIMIT_TRANSCRIBE_PER_MIN,
+      readPerMin: base.RATE_LIMIT_READ_PER_MIN,
+      integrationsPerMin: base.RATE_LIMIT_INTEGRATIONS_PER_MIN,
+      adminPerMin: base.RATE_LIMIT_ADMIN_PER_MIN,
+      healthPerMin: base.RATE_LIMIT_HEALTH_PER_MIN,
+    },
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     sweepIntervalSec: base.ENGINE_SWEEP_INTERVAL_SEC,
     docsDir: base.DOCS_DIR,
@@ -184,13 +210,30 @@ export function parseServiceTokenKey(value: string): ServiceTokenKeyConfig {
   const privateJwk: Record<string, string> = {
     kty: 'EC', crv: 'P-256', x: record['x'] as string, y: record['y'] as string, d: record['d'] as string,
   };
+  let privateKey: KeyObject;
   try {
-    createPrivateKey({ key: privateJwk, format: 'jwk' });
+    privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
   } catch {
     return fail('is not a valid P-256 private key');
   }
+  // Node takes d, x and y as given without checking they belong together; a mismatched key would sign tokens that
+  // the published JWKS (x, y) never verifies, so every submission would be refused upstream. Sign a probe, verify it.
+  if (!signsForItsPublicKey(privateKey, privateJwk)) {
+    return fail('does not match its public key: the private part "d" signs what its "x"/"y" do not verify (the members come from different keys)');
+  }
   const kid = typeof record['kid'] === 'string' ? record['kid'] : jwkThumbprint(privateJwk);
   return { privateJwk, kid };
+}
+
+/** Whether a probe signed with the private key verifies with the public key its JWK's x/y name (ES256). */
+function signsForItsPublicKey(privateKey: KeyObject, jwk: Readonly<Record<string, string>>): boolean {
+  try {
+    const publicKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk['x'] as string, y: jwk['y'] as string }, format: 'jwk' });
+    const probe = randomBytes(32);
+    return verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoint } from '../shared/db/background-checkpoint.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { openDatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
@@ -34,16 +36,20 @@ export interface RunningBusinessEngine {
 export async function startBusinessEngine(config: EngineConfig, options: { logger?: Logger } = {}): Promise<RunningBusinessEngine> {
   const logger = options.logger ?? createLogger({ service: 'business-engine', level: config.logLevel });
   const draining = createDraining();
-  const engine = createApp(config, { logger, build: readBuildInfo(process.env), before: [draining.middleware] });
+  // Rate-limit counters: in memory on SQLite, shared by every replica on PostgreSQL.
+  const limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'engine_rate_limits', variable: 'ENGINE_DB' });
+  const engine = createApp(config, { logger, build: readBuildInfo(process.env), before: [draining.middleware], rateLimiterStore: limits.limiter });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
       const s = engine.app.listen(config.port, config.host);
+      answerClientErrors(s, logger);
       s.once('listening', () => resolve(s));
       s.once('error', reject);
     });
   } catch (error) {
     await engine.close();
+    await limits.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -85,6 +91,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
         clearTimeout(force);
         await checkpoint?.stop();
         await engine.close();
+        await limits.close();
         logger.info('Business Engine stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import type { EngineAuthVerifier } from '../shared/auth/engine-auth-verifier.js';
 import type { ErrorObserver } from '../shared/errors/error-handler.js';
+import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { registerJobMetrics } from '../shared/observability/domain-metrics.js';
@@ -25,6 +26,7 @@ import { JOB_STATES, jobStateCounts } from './jobs/job-state-counts.js';
 import { createJobStore, type JobStore } from './jobs/job-store.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
 import type { TranscriberProbe } from './transcriber-status.js';
+import { DEFAULT_TTT_RATE_LIMITS, tttCallerKey, tttRateLimits, type TttRateLimitConfig } from './ttt-rate-limits.js';
 
 const spec = JSON.parse(readFileSync(new URL('../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument;
 const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -47,6 +49,8 @@ export interface TttAppConfig {
   readonly metricsToken?: string;
   /** Names this replica in /health and the X-Instance-Id header; default hostname-pid-random. */
   readonly instanceId?: string;
+  /** Requests per minute per caller (default DEFAULT_TTT_RATE_LIMITS). */
+  readonly rateLimits?: TttRateLimitConfig;
 }
 
 /** What the app is built from; tests pass doubles and a frozen clock. */
@@ -68,6 +72,8 @@ export interface TttAppDeps {
   /** Middleware run first on every request (e.g. metrics). */
   readonly before?: RequestHandler[];
   readonly onError?: ErrorObserver;
+  /** Where rate-limit counters live (default: this process's memory). */
+  readonly rateLimiterStore?: RateLimiterStore;
 }
 
 /** A built TTTranscribe: the Express app (not listening) and its worker, store and verifier. */
@@ -118,7 +124,10 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     deps.onError?.(error, req, res);
   };
   const instanceId = config.instanceId ?? defaultInstanceId();
-  const build: BuildInfo = deps.build ?? { version: packageVersion, gitSha: null, builtAt: null, node: process.version };
+  const build: BuildInfo = deps.build ?? { version: packageVersion, gitSha: null, builtAt: null };
+  // Every operation with a credential is limited per caller, after its credential check.
+  const limits = tttRateLimits(config.rateLimits ?? DEFAULT_TTT_RATE_LIMITS, deps.rateLimiterStore);
+  const engineLimit = limits.limit('engine', tttCallerKey);
 
   const app = createServiceApp({
     spec,
@@ -128,19 +137,23 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError,
+    onClientAbort: metrics.countClientAbort,
     operations: {
       getHealth: {
         handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now(), instanceId }),
       },
       getEngineAuthInfo: { handler: getEngineAuthInfo({ verifier, now }) },
       createTranscriptionJob: {
-        auth: [signedByEngine, withServiceToken],
+        auth: [signedByEngine, engineLimit, withServiceToken],
         handler: createTranscriptionJob({ store, allowedMediaHosts: config.allowedMediaHosts, onQueued: () => worker.notify() }),
       },
-      getJobStatus: { auth: signedByEngine, handler: getJobStatus({ store }) },
-      validateEngineAuth: { auth: signedByEngine, handler: validateEngineAuth({ now }) },
+      getJobStatus: { auth: [signedByEngine, engineLimit], handler: getJobStatus({ store }) },
+      validateEngineAuth: { auth: [signedByEngine, engineLimit], handler: validateEngineAuth({ now }) },
       getMetrics: {
-        auth: metricsTokenAuth({ token: config.metricsToken, now, logger: deps.logger, engineAuthKeys: config.engineAuthKeys }),
+        auth: [
+          metricsTokenAuth({ token: config.metricsToken, now, logger: deps.logger, engineAuthKeys: config.engineAuthKeys }),
+          limits.limit('metrics', tttCallerKey),
+        ],
         handler: getMetrics({ registry: metrics.registry }),
       },
     },

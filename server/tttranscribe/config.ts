@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
+import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
 import { mediaOptionsFromEnv } from './media-config.js';
+import { DEFAULT_TTT_RATE_LIMITS, type TttRateLimitConfig } from './ttt-rate-limits.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,6 +27,8 @@ const schema = z.object({
   TTT_WORKER_CONCURRENCY: positiveInt(2).refine((n) => n <= 64, 'must be at most 64'),
   TTT_JOB_TIMEOUT_SEC: positiveInt(300),
   TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  TTT_RATE_LIMIT_ENGINE_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.enginePerMin),
+  TTT_RATE_LIMIT_METRICS_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.metricsPerMin),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'must be one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
@@ -45,6 +49,8 @@ export interface TttConfig {
   readonly jobTimeoutSec: number;
   /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; undefined disables metrics (404). */
   readonly metricsToken?: string;
+  /** Requests per minute per caller: per engine key id, and for the metrics token. */
+  readonly rateLimits: TttRateLimitConfig;
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
@@ -87,6 +93,7 @@ export function loadConfig(env: Env): TttConfig {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
+  problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !parsed.success || !media.ok) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -102,6 +109,7 @@ export function loadConfig(env: Env): TttConfig {
     workerConcurrency: e.TTT_WORKER_CONCURRENCY,
     jobTimeoutSec: e.TTT_JOB_TIMEOUT_SEC,
     ...(e.TTT_METRICS_TOKEN === undefined ? {} : { metricsToken: e.TTT_METRICS_TOKEN }),
+    rateLimits: { enginePerMin: e.TTT_RATE_LIMIT_ENGINE_PER_MIN, metricsPerMin: e.TTT_RATE_LIMIT_METRICS_PER_MIN },
     logLevel: e.LOG_LEVEL,
     media: media.options,
     ...(instanceId === undefined ? {} : { instanceId }),

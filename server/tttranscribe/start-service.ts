@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoint } from '../shared/db/background-checkpoint.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { openDatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
@@ -42,19 +44,25 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   const engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
   const processor = createMediaProcessor(config.media, { engine });
   const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
+  // Rate-limit counters: in memory on SQLite, shared by every replica on PostgreSQL.
+  const limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'ttt_rate_limits', variable: 'TTT_DB' });
   const db = openJobDatabase(config.dbPath);
   const draining = createDraining();
-  const service = createApp(config, { db, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware] });
+  const service = createApp(config, {
+    db, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware], rateLimiterStore: limits.limiter,
+  });
 
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
       const s = service.app.listen(config.port, config.host);
+      answerClientErrors(s, logger);
       s.once('listening', () => resolve(s));
       s.once('error', reject);
     });
   } catch (error) {
     db.close();
+    await limits.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -96,6 +104,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
         clearTimeout(force);
         await checkpoint?.stop();
         db.close();
+        await limits.close();
         logger.info('TTTranscribe stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

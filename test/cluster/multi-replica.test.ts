@@ -67,6 +67,7 @@ beforeAll(async () => {
         LOG_LEVEL: 'warn',
         SIGNUP_BONUS_CREDITS: String(CREDITS),
         RATE_LIMIT_VEND_PER_MIN: '1000',
+        RATE_LIMIT_READ_PER_MIN: '100000', // the test polls job status and ledgers freely
         RATE_LIMIT_TRANSCRIBE_PER_MIN: String(TRANSCRIBE_PER_MIN),
         ENGINE_DB_POOL_MAX: '5',
         TTT_DB_POOL_MAX: '3',

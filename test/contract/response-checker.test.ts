@@ -38,17 +38,31 @@ describe('response checker', () => {
 
   it('rejects an undeclared status and a wrong media type', () => {
     expect(check(response('GET', '/v1/credits/balance', 418, balance))[0]).toMatchObject({ pointer: '/status', message: expect.stringContaining('418 is not declared') });
-    expect(check(response('GET', '/v1/credits/balance', 401, problem('invalid_token', 401), 'application/json'))[0]).toMatchObject({ pointer: '/headers/content-type' });
+    expect(check(response('GET', '/v1/credits/balance', 401, problem('invalid_token', 401), 'application/json', { 'www-authenticate': 'Bearer realm="Business Engine"' }))[0]).toMatchObject({ pointer: '/headers/content-type' });
   });
 
   it('checks a problem against the catalog: known code, catalog status, listed for this response', () => {
     const pj = 'application/problem+json; charset=utf-8';
     expect(check(response('POST', '/v1/vend-token', 402, problem('insufficient_credits', 402), pj))).toEqual([]);
-    expect(check(response('POST', '/v1/vend-token', 401, problem('upstream_auth_failure', 401), pj)).map((v) => v.message)).toEqual([
+    expect(check(response('POST', '/v1/vend-token', 401, problem('upstream_auth_failure', 401), pj, { 'www-authenticate': 'Bearer realm="Business Engine"' })).map((v) => v.message)).toEqual([
       'upstream_auth_failure is a 502 in the catalog, answered with 401',
       expect.stringContaining('upstream_auth_failure is not listed for this response'),
     ]);
     expect(check(response('POST', '/v1/vend-token', 402, problem('made_up', 402), pj))[0]).toMatchObject({ pointer: '/body/code' });
+  });
+
+  it('requires WWW-Authenticate on a 401 and Allow on a 405, and takes a 431 on any path', () => {
+    const pj = 'application/problem+json; charset=utf-8';
+    expect(check(response('GET', '/v1/credits/balance', 401, problem('missing_authorization', 401), pj))).toEqual([
+      { operationId: 'getCreditBalance', pointer: '/headers/www-authenticate', message: 'is required' },
+    ]);
+    expect(check(response('GET', '/v1/credits/balance', 401, problem('missing_authorization', 401), pj, { 'www-authenticate': 'Basic' }))[0])
+      .toMatchObject({ pointer: '/headers/www-authenticate' });
+    expect(check(response('GET', '/v1/credits/balance', 431, problem('request_header_too_large', 431), pj))).toEqual([]);
+    expect(check(response('DELETE', '/v1/vend-token', 405, problem('method_not_allowed', 405), pj))).toEqual([
+      { operationId: '(no operation)', pointer: '/headers/allow', message: 'is required' },
+    ]);
+    expect(check(response('DELETE', '/v1/vend-token', 405, problem('method_not_allowed', 405), pj, { allow: 'POST' }))).toEqual([]);
   });
 
   it('checks declared headers and answers for paths outside the spec', () => {

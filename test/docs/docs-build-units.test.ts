@@ -59,6 +59,15 @@ describe('renderMarkdown', () => {
     expect(page.html).toContain('<h1 id="guide">Guide</h1>');
   });
 
+  it('keeps underscores in the index summary: code spans verbatim, snake_case words whole, emphasis dropped', async () => {
+    const page = renderMarkdown('# Auth failures\n\nEach one adds to `auth_failures_total{code,route}`; see _this_ and **that** in log_level.\n');
+    expect(page.summary).toBe('Each one adds to auth_failures_total{code,route}; see this and that in log_level.');
+    // The real page, as the docs index shows it.
+    const { readFile } = await import('node:fs/promises');
+    const real = renderMarkdown(await readFile(new URL('../../docs/auth-failures.md', import.meta.url), 'utf8'));
+    expect(real.summary).toContain('auth_failures_total{code,route}');
+  });
+
   it('leaves absolute and anchor links alone', () => {
     expect(rewriteDocLink('https://example.com/a.md')).toBe('https://example.com/a.md');
     expect(rewriteDocLink('#a.md')).toBe('#a.md');

@@ -106,7 +106,7 @@ describe('the five-step flow against a real TTTranscribe', () => {
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ ok: true, engineKeyIds: [be.config.tttKeys[0]!.keyId], tttAcceptedKeyIds: [be.config.tttKeys[0]!.keyId] });
     expect(data?.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['shared_secret_configured', true], ['ttt_reachable', true], ['key_id_accepted', true], ['signed_probe', true], ['clock_skew', true],
+      ['shared_secret_configured', true], ['ttt_reachable', true], ['key_id_accepted', true], ['signed_probe', true], ['clock_skew', true], ['service_token_verifies', true],
     ]);
     expect(data?.checks.find((c) => c.name === 'clock_skew')?.data).toEqual({ skewSec: 0 });
   });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair } from 'jose';
+import { answerClientErrors } from '../../server/shared/http/client-errors.js';
 import type { Logger } from 'pino';
 import { createBusinessEngineClient, type BusinessEngineClient } from '../../generated/business-engine/client.js';
 import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
@@ -47,6 +48,10 @@ export async function testEngineEnv(overrides: Record<string, string | undefined
     SIGNUP_BONUS_CREDITS: '3',
     RATE_LIMIT_VEND_PER_MIN: '1000',
     RATE_LIMIT_TRANSCRIBE_PER_MIN: '1000',
+    RATE_LIMIT_READ_PER_MIN: '1000',
+    RATE_LIMIT_INTEGRATIONS_PER_MIN: '1000',
+    RATE_LIMIT_ADMIN_PER_MIN: '1000',
+    RATE_LIMIT_HEALTH_PER_MIN: '1000',
     UPSTREAM_TIMEOUT_MS: '2000',
     DOCS_DIR: 'test/fixtures/no-docs-here',
     LOG_LEVEL: 'debug',
@@ -119,6 +124,8 @@ export async function startEngineTestApp(options: EngineTestAppOptions = {}): Pr
   });
   const server = options.server ?? createServer();
   server.on('request', engine.app);
+  // As startBusinessEngine does: requests Node refuses before routing get catalog problem+json.
+  answerClientErrors(server, logger);
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -13,6 +13,7 @@ import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.
 import type { TranscriberProbe } from '../../server/tttranscribe/transcriber-status.js';
 import { createServiceTokenIssuer, type ServiceTokenIssuer } from './service-tokens.js';
 import { fakeTranscriber, succeedingProcessor } from './ttt-processors.js';
+import { answerClientErrors } from '../../server/shared/http/client-errors.js';
 
 /** TEST-ONLY shared secrets (the vectors' keys: bytes 0x00..0x1f and 0x20..0x3f). Never use them anywhere else. */
 export const TEST_SECRET = 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
@@ -123,7 +124,12 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
   const db = options.db ?? openJobDatabase(options.dbPath ?? ':memory:');
   const { logger, logs } = memoryLogger();
   const service = createApp(
-    { engineAuthKeys: keys, allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true, ...options.config },
+    {
+      engineAuthKeys: keys, allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true,
+      // Generous limits, as the engine's test app has; a test of the limits sets its own.
+      rateLimits: { enginePerMin: 1_000_000, metricsPerMin: 1_000_000 },
+      ...options.config,
+    },
     {
       db,
       processor: options.processor ?? succeedingProcessor(),
@@ -136,6 +142,8 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
   );
   const server = await new Promise<Server>((resolve, reject) => {
     const s = service.app.listen(0, '127.0.0.1');
+    // As startTttranscribe does: requests Node refuses before routing get catalog problem+json.
+    answerClientErrors(s, logger);
     s.once('listening', () => resolve(s));
     s.once('error', reject);
   });

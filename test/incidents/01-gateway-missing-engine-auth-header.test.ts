@@ -1,5 +1,5 @@
 /**
- * Incident 01 (../shared/incidents/01-gateway-missing-engine-auth-header.md): the gateway forwarded jobs to
+ * Incident 01 (docs/incidents.md, "01."): the gateway forwarded jobs to
  * TTTranscribe without X-Engine-Auth (its TTT_SHARED_SECRET was not configured); TTTranscribe answered a
  * self-contradictory 401 ("missing" / "present"), the app got a 401 `upstream_client_error` it could do nothing
  * about, and the user was charged for a token that never transcribed.

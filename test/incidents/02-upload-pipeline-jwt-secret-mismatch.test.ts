@@ -1,5 +1,5 @@
 /**
- * Incident 02 (../shared/incidents/02-upload-pipeline-jwt-secret-mismatch.md): a service verified user JWTs with
+ * Incident 02 (docs/incidents.md, "02."): a service verified user JWTs with
  * a hard-coded secret that differed from the issuer's; every request failed with a generic 500
  * "Authentication service error" that did not say what was wrong, and nobody could tell the two secrets apart.
  *

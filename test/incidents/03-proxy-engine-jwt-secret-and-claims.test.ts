@@ -1,5 +1,5 @@
 /**
- * Incident 03 (../shared/incidents/03-proxy-engine-jwt-secret-and-claims.md): a proxy and the engine behind it
+ * Incident 03 (docs/incidents.md, "03."): a proxy and the engine behind it
  * signed and verified with different secrets (each side's own fallback default, one base64-decoded "if it looks
  * like base64, else as-is"), and the engine also required claims the proxy did not send. The only symptom was a
  * bare 401; finding the cause took comparing secrets by hand.

@@ -1,5 +1,5 @@
 /**
- * Incident 04 (../shared/incidents/04-app-session-401-spike.md): apps saw ~971 401s in 6 hours; tokens expired
+ * Incident 04 (docs/incidents.md, "04."): apps saw ~971 401s in 6 hours; tokens expired
  * mid-session and were replaced only after a request had failed, and the logged error ("Request failed with
  * status code 401") said neither which endpoint, nor which token, nor when it had expired.
  *

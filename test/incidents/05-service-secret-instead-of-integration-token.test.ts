@@ -1,5 +1,5 @@
 /**
- * Incident 05 (../shared/incidents/05-service-secret-instead-of-integration-token.md): a service sent its
+ * Incident 05 (docs/incidents.md, "05."): a service sent its
  * "service secret" (an arbitrary string from SUBSTRATE_SERVICE_SECRET) as the bearer token; the API tried it as
  * a JWT, then as an integration token, and answered a bare 401, five times, until a circuit breaker opened.
  *

@@ -2,10 +2,11 @@
  * `npm start` (scripts/start-stack.ts) as a process: a temp .env and data dir (PLUCT_ENV_FILE, PLUCT_DATA_DIR),
  * free ports, no docs build. First run: .env created 0600, banner with key ids and no secret, SIGINT stops both
  * services and exits 0. Second run on the same .env: the data is still there. Then one service dies: the other is
- * stopped and the stack exits 1.
+ * stopped and the stack exits 1. Last, the stack process is SIGKILLed: both services notice and drain.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +23,11 @@ const dir = mkdtempSync(join(tmpdir(), 'pluct-stack-'));
 const envFile = join(dir, '.env');
 const dataDir = join(dir, 'data');
 const running: ChildProcess[] = [];
+const orphans: number[] = []; // services of a SIGKILLed stack, killed here should the test fail
 
 afterAll(() => {
   for (const child of running) if (child.exitCode === null && child.pid) killGroup(child.pid);
+  for (const pid of orphans.filter(alive)) process.kill(-pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -95,7 +98,7 @@ async function startStack(): Promise<Stack> {
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 70_000;
-  while (!output.includes('Ctrl-C stops both services.')) {
+  while (!output.includes('Ctrl-C stops both services')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -139,6 +142,14 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     const vend = await devClient(stack, 'restart-user').vendToken();
     expect(vend.data?.balanceAfter).toBe(2);
 
+    // Issue 18.3: each service's listen code answers headers over Node's limit with catalog problem+json.
+    for (const url of [`${stack.engineUrl}/v1/credits/balance`, `${stack.tttUrl}/health`]) {
+      const oversized = await fetch(url, { headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` } });
+      expect(oversized.status, url).toBe(431);
+      expect(oversized.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await oversized.json()).toMatchObject({ code: 'request_header_too_large', status: 431, details: { limitBytes: 16_384 } });
+    }
+
     const services = servicePids(stack.child.pid as number);
     expect(services).toHaveLength(2);
     stack.child.kill('SIGINT');
@@ -161,4 +172,32 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     expect(stack.output()).toContain('tttranscribe was killed by SIGKILL (its output is above); stopping the other service.');
     expect(services.filter(alive)).toEqual([]);
   });
+
+  it('never leaves a service behind when the stack process itself is SIGKILLed: both drain and free their ports', async () => {
+    const stack = await startStack();
+    const services = servicePids(stack.child.pid as number);
+    expect(services).toHaveLength(2);
+    orphans.push(...services);
+    stack.child.kill('SIGKILL');
+    await stack.exited;
+    // Each service drains for up to 10 s (SHUTDOWN_GRACE_MS) after noticing; give it that and a little more.
+    const ports = [new URL(stack.engineUrl).port, new URL(stack.tttUrl).port].map(Number);
+    const deadline = Date.now() + 13_000;
+    while ((services.some(alive) || !(await Promise.all(ports.map(portFree))).every(Boolean)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(services.filter(alive)).toEqual([]);
+    expect(await Promise.all(ports.map(portFree))).toEqual([true, true]);
+  });
 });
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}

@@ -60,7 +60,7 @@ export function judge(facts: Facts, context: { engineUrl: string; tttUrl: string
     checks.push(t.available
       ? { name: 'ttt_transcriber', status: 'pass', detail: `Speech engine ${t.engine}${t.model ? ` (${t.model})` : ''} is available.` }
       : { name: 'ttt_transcriber', status: 'warn', detail: `No speech engine is available (${t.engine}): ${t.reason ?? 'no reason given'}. Jobs will fail with transcription_engine_unavailable.`,
-        fix: 'Install pocketsphinx and its model on the TTTranscribe host, or configure the command engine (see the README).' });
+        fix: 'On the TTTranscribe host: run npm start as root or with password-less sudo to install ffmpeg, pocketsphinx and pocketsphinx-en-us, or install them with apt-get; or configure another engine (docs/speech-engines.md).' });
   }
 
   checks.push(localSecretCheck(local, facts, context.envFile));

@@ -22,9 +22,17 @@ export const USER_JWT_CLOCK_TOLERANCE_SEC = 30;
 // Asymmetric algorithms only: with a JWKS an HS256 token would be verified with a public key as its secret.
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
+/** Default longest lifetime (`exp - iat`) of a user JWT: 24 h (USER_JWT_MAX_LIFETIME_SECONDS). */
+export const USER_JWT_DEFAULT_MAX_LIFETIME_SEC = 24 * 60 * 60;
+
 /** Options of {@link createUserJwtVerifier}. */
 export interface UserJwtVerifierOptions {
   readonly now: () => number;
+  /**
+   * Longest accepted `exp - iat`, seconds (default {@link USER_JWT_DEFAULT_MAX_LIFETIME_SEC}): a token that
+   * claims to live longer (an `exp` of 1e20) is refused, so a leaked one cannot be used for ever.
+   */
+  readonly maxLifetimeSec?: number;
   /** How many verified tokens to remember (0: verify every time). Default 10 000. */
   readonly cacheSize?: number;
 }
@@ -32,7 +40,8 @@ export interface UserJwtVerifierOptions {
 /**
  * Builds the user JWT verifier: HS256 with USER_JWT_SECRET's raw UTF-8 bytes (never base64-decoded; imported once
  * as a CryptoKey), or an identity provider's JWKS with asymmetric algorithms only; `none` is never accepted.
- * Requires `sub`, `scope`, `iat`, `exp` (and `iss`/`aud` when configured), with a 30 s clock tolerance. Each
+ * Requires `sub`, `scope`, `iat`, `exp` (and `iss`/`aud` when configured), with a 30 s clock tolerance, and a
+ * lifetime `exp - iat` of at most `maxLifetimeSec` (a token without `iat` is refused: its lifetime is unknown). Each
  * failure is its own catalog code with details (claim name; expiredAt vs serverTime).
  *
  * An app sends the same JWT on every call until it expires, so verified tokens are remembered
@@ -44,6 +53,8 @@ export interface UserJwtVerifierOptions {
  * const { sub, scopes } = await verify(token);
  */
 export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVerifierOptions): VerifyUserJwt {
+  const maxLifetimeSec = options.maxLifetimeSec ?? USER_JWT_DEFAULT_MAX_LIFETIME_SEC;
+  if (!Number.isSafeInteger(maxLifetimeSec) || maxLifetimeSec <= 0) throw new RangeError('maxLifetimeSec must be a positive whole number of seconds');
   const key: Promise<CryptoKey> | JWTVerifyGetKey = config.mode === 'hs256'
     ? webcrypto.subtle.importKey('raw', config.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
     : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 });
@@ -82,9 +93,15 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
         details: { credential: 'user_jwt', claim: 'iat', notBefore: new Date(iat * 1000).toISOString(), serverTime: new Date(nowMs).toISOString() },
       });
     }
+    const exp = payload['exp'] as number;
+    if (exp - iat > maxLifetimeSec) {
+      throw new ApiError('invalid_token_claims', `The token is valid for ${exp - iat} s from its 'iat'; user JWTs may live at most ${maxLifetimeSec} s: its 'exp' is too far ahead.`, {
+        details: { credential: 'user_jwt', claim: 'exp', reason: 'lifetime_too_long', maxLifetimeSec },
+      });
+    }
     const nbf = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
     const jti = typeof payload['jti'] === 'string' ? { jti: payload['jti'] } : {};
-    return { claims: { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp: payload['exp'] as number, ...jti }, nbf };
+    return { claims: { sub, scopes: scope.split(' ').filter((s) => s !== ''), iat, exp, ...jti }, nbf };
   };
 
   return async (token) => {

@@ -1,18 +1,18 @@
 import type { RequestHandler } from 'express';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { components } from '../../../generated/business-engine/schema.js';
 import { requestIdOf } from '../auth/caller.js';
-import { checkTttIntegration } from '../health/integration-check.js';
-import type { TttUpstream } from '../upstream/ttt-upstream.js';
 
 /**
- * GET /health/ttt-integration: runs the integration checks; 200 when all pass, 503 with the same body otherwise.
+ * GET /health/ttt-integration: the integration checks' report (shared and kept a few seconds, see
+ * cachedIntegrationCheck); 200 when all pass, 503 with the same body otherwise.
  *
  * @example
- * operations.getTttIntegrationHealth = { handler: getTttIntegrationHealth({ keys, upstream, now }) };
+ * const check = cachedIntegrationCheck((requestId) => checkTttIntegration({ keys, upstream, now, requestId }), { now });
+ * operations.getTttIntegrationHealth = { handler: getTttIntegrationHealth({ check }) };
  */
-export function getTttIntegrationHealth(deps: { keys: readonly EngineAuthKey[]; upstream: TttUpstream; now: () => number }): RequestHandler {
+export function getTttIntegrationHealth(deps: { check: (requestId: string) => Promise<components['schemas']['IntegrationReport']> }): RequestHandler {
   return async (_req, res) => {
-    const report = await checkTttIntegration({ ...deps, requestId: requestIdOf(res) });
+    const report = await deps.check(requestIdOf(res));
     res.status(report.ok ? 200 : 503).json(report);
   };
 }

@@ -1,7 +1,9 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import type { TttUpstream, UpstreamEngineAuthInfo } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
+import { newTokenId, SERVICE_TOKEN, type SignServiceToken } from '../tokens/service-token-keys.js';
 
 type IntegrationReport = components['schemas']['IntegrationReport'];
 type IntegrationCheck = components['schemas']['IntegrationCheck'];
@@ -11,10 +13,18 @@ const MAX_SKEW_SEC = 60;
 const MIXUP_FIX = 'Set the same TTT_SHARED_SECRET on both services (the value must start with tttsk_ on both; do not '
   + 'base64-encode it or decode it on one side only), then restart both. `pluct doctor` shows which side differs.';
 
+/** What the service-token check needs: the signer that vends tokens and the JWK Set the engine publishes. */
+export interface ServiceTokenSelfCheck {
+  readonly sign: SignServiceToken;
+  /** What GET /.well-known/jwks.json serves (TTTranscribe verifies service tokens against it). */
+  readonly jwks: () => JSONWebKeySet;
+}
+
 /**
  * Runs the TTTranscribe integration checks in order: shared secret configured, TTTranscribe reachable, our key id
- * accepted, a signed probe accepted, small clock skew. A check that cannot run because an earlier one failed
- * says so. Reveals key ids only, never a secret.
+ * accepted, a signed probe accepted, small clock skew, and a freshly signed service token verifying against the
+ * engine's own published JWKS (as TTTranscribe will verify it). A check that cannot run because an earlier one
+ * failed says so. Reveals key ids only, never a secret.
  *
  * @example
  * const report = await checkTttIntegration({ keys: config.tttKeys, upstream, now: Date.now, requestId });
@@ -25,6 +35,7 @@ export async function checkTttIntegration(deps: {
   upstream: TttUpstream;
   now: () => number;
   requestId: string;
+  serviceTokens: ServiceTokenSelfCheck;
 }): Promise<IntegrationReport> {
   const engineKeyIds = deps.keys.map((k) => k.keyId);
   const checks: IntegrationCheck[] = [];
@@ -84,6 +95,10 @@ export async function checkTttIntegration(deps: {
     else fail('clock_skew', detail, 'Synchronise both hosts\' clocks with NTP.', { skewSec, toleranceSec: info.toleranceSec });
   }
 
+  const verifies = await serviceTokenVerifies(deps.serviceTokens, deps.now());
+  if (verifies.ok) pass('service_token_verifies', verifies.detail, { kid: verifies.kid });
+  else fail('service_token_verifies', verifies.detail, verifies.fix, verifies.kid === undefined ? undefined : { kid: verifies.kid });
+
   return {
     ok: checks.every((c) => c.ok),
     engineKeyIds,
@@ -91,6 +106,40 @@ export async function checkTttIntegration(deps: {
     checks,
     checkedAt: new Date(deps.now()).toISOString(),
   };
+}
+
+/**
+ * Signs a probe token as a vend does and verifies it with jose against the published JWK Set, as TTTranscribe
+ * does: a signing key whose private part does not match the published public key (or a signer that signs with
+ * another key) fails here, instead of every submission being refused upstream and refunded. No credit is taken.
+ */
+async function serviceTokenVerifies(
+  self: ServiceTokenSelfCheck,
+  nowMs: number,
+): Promise<{ ok: true; detail: string; kid: string | undefined } | { ok: false; detail: string; fix: string; kid: string | undefined }> {
+  const iat = Math.floor(nowMs / 1000);
+  let token: string;
+  try {
+    token = await self.sign({ sub: 'integration-check', jti: newTokenId('probe_'), scope: SERVICE_TOKEN.scope, iat, exp: iat + 60 });
+  } catch (error) {
+    return { ok: false, detail: `The service-token signer failed: ${error instanceof Error ? error.name : 'an unexpected error'}.`, fix: 'Check SERVICE_TOKEN_PRIVATE_KEY and the engine logs.', kid: undefined };
+  }
+  const jwks = self.jwks();
+  const kid = jwks.keys[0]?.kid;
+  try {
+    await jwtVerify(token, createLocalJWKSet(jwks), {
+      algorithms: [SERVICE_TOKEN.alg], typ: SERVICE_TOKEN.typ, issuer: SERVICE_TOKEN.issuer, audience: SERVICE_TOKEN.audience,
+      currentDate: new Date(nowMs),
+    });
+    return { ok: true, detail: `A freshly signed service token verifies against the engine's published JWKS (kid ${String(kid)}).`, kid };
+  } catch (error) {
+    return {
+      ok: false,
+      detail: `A freshly signed service token does not verify against the engine's published JWKS (${error instanceof Error ? error.name : 'error'}): TTTranscribe would refuse every submission.`,
+      fix: 'Set SERVICE_TOKEN_PRIVATE_KEY to one complete private JWK (its d, x and y from the same key pair), then restart the engine.',
+      kid,
+    };
+  }
 }
 
 function describeFailure(error: unknown): string {

@@ -8,7 +8,7 @@ type IntegrationToken = components['schemas']['IntegrationToken'];
  * itself is not in the record, so it cannot end up here.
  *
  * @example
- * res.json({ ok: true, tokens: store.listByUser(userId).map(integrationTokenBody) });
+ * res.json({ ok: true, tokens: store.listByUser(userId, { limit: 50 }).map(integrationTokenBody), nextCursor: null });
  */
 export function integrationTokenBody(record: IntegrationTokenRecord): IntegrationToken {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

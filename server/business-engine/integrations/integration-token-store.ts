@@ -16,6 +16,12 @@ export interface IntegrationTokenRecord {
   readonly revokedAt: number | null;
 }
 
+/** Where a page of a user's tokens starts: just after (older than) this token. */
+export interface IntegrationTokenPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
 /** What revoking did: revoked now, had been revoked before, or no such token of this user. */
 export type RevokeOutcome = 'revoked' | 'already_revoked' | 'not_found';
 
@@ -40,7 +46,8 @@ export class IntegrationTokenStore {
   private readonly insert: Statement<[string, string, string, string, string, number, number | null]>;
   private readonly selectByHash: Statement<[string], Row>;
   private readonly selectOwned: Statement<[string, string], Row>;
-  private readonly selectByUser: Statement<[string], Row>;
+  private readonly selectByUser: Statement<[string, number], Row>;
+  private readonly selectByUserAfter: Statement<[string, number, number, string, number], Row>;
   private readonly setRevoked: Statement<[number, string, string]>;
   private readonly setLastUsed: Statement<[number, string, number]>;
 
@@ -50,7 +57,10 @@ export class IntegrationTokenStore {
     const columns = 'id, user_id, description, scopes, created_at, last_used_at, expires_at, revoked_at';
     this.selectByHash = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE token_hash = ?`);
     this.selectOwned = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE id = ? AND user_id = ?`);
-    this.selectByUser = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`);
+    const newestFirst = 'ORDER BY created_at DESC, id DESC LIMIT ?';
+    this.selectByUser = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE user_id = ? ${newestFirst}`);
+    this.selectByUserAfter = db.prepare(`SELECT ${columns} FROM integration_tokens
+      WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ${newestFirst}`);
     this.setRevoked = db.prepare('UPDATE integration_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL');
     // The WHERE clause is the guard: two requests racing within the same minute write once.
     this.setLastUsed = db.prepare('UPDATE integration_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)');
@@ -77,9 +87,12 @@ export class IntegrationTokenStore {
     });
   }
 
-  /** The user's tokens, newest first. */
-  listByUser(userId: string): IntegrationTokenRecord[] {
-    return withSqlite('list the integration tokens', () => this.selectByUser.all(userId).map(toRecord));
+  /** A page of the user's tokens, newest first: at most `limit`, starting after `after` when given. */
+  listByUser(userId: string, page: { limit: number; after?: IntegrationTokenPosition }): IntegrationTokenRecord[] {
+    if (!Number.isInteger(page.limit) || page.limit < 1) throw new Error('listByUser: limit must be a whole number >= 1');
+    const after = page.after;
+    return withSqlite('list the integration tokens', () =>
+      (after ? this.selectByUserAfter.all(userId, after.createdAt, after.createdAt, after.id, page.limit) : this.selectByUser.all(userId, page.limit)).map(toRecord));
   }
 
   /** Revokes a token of this user at once (idempotent: revoking twice keeps the first time). */

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error.js';
+import { headerCount } from '../http/raw-headers.js';
 import { SHARED_SECRET_PREFIX } from './engine-auth-secret.js';
 import { COMPACT_JWS } from './unverified-jwt.js';
 
@@ -24,13 +25,31 @@ export function credentialShape(token: string): CredentialShape {
 }
 
 /**
+ * Refuses a request that sends more than one `Authorization` header (`malformed_authorization`, reason
+ * `several_values`), counted on the raw headers: one credential per request, whichever value a proxy would read.
+ *
+ * @example
+ * refuseSeveralAuthorizations(req, 'service_token');
+ */
+export function refuseSeveralAuthorizations(req: Pick<Request, 'rawHeaders'>, expected: ExpectedCredential): void {
+  const count = headerCount(req, 'authorization');
+  if (count > 1) {
+    throw new ApiError('malformed_authorization', `The request carries ${count} Authorization headers; send exactly one.`, {
+      details: { reason: 'several_values', expected },
+    });
+  }
+}
+
+/**
  * Reads `Authorization: Bearer <token>` or throws the catalog error that says what is wrong with it
- * (`missing_authorization` or `malformed_authorization`, naming the expected credential).
+ * (`missing_authorization` or `malformed_authorization`, naming the expected credential). Several
+ * Authorization headers are refused (reason `several_values`), never read as the first.
  *
  * @example
  * const token = readBearerToken(req, 'user_jwt');
  */
 export function readBearerToken(req: Request, expected: ExpectedCredential): string {
+  refuseSeveralAuthorizations(req, expected);
   const header = req.headers.authorization;
   if (header === undefined || header.trim() === '') {
     throw new ApiError('missing_authorization', `This operation needs ${describe(expected)} in the Authorization header.`, {

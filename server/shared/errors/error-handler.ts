@@ -2,23 +2,44 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 import { ApiError } from './api-error.js';
+import { authChallenge } from './auth-challenge.js';
+import { isClientAbort } from './client-abort.js';
 import { translateError } from './translate-error.js';
 
 /** Observes every rendered error, e.g. to count auth failures in metrics. */
 export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => void;
 
+/** Told about every request whose client went away before its body arrived (e.g. to count them in metrics). */
+export type ClientAbortObserver = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => void;
+
 /**
  * The one error middleware: renders any error as catalog problem+json, repeats the request id, sets the
- * error's headers, and logs it: 401/403 at warn with the code, route, subject, client and the credential the
+ * error's headers (and on every 401 the `WWW-Authenticate` challenge, see {@link authChallenge}), and logs it: 401/403 at warn with the code, route, subject, client and the credential the
  * auth middleware saw (`res.locals.credential`: kind, id, claimed subject, age and expiry, never the value);
  * upstream_* and 5xx at error with the cause; anything else at info. The code is also left in
- * `res.locals.errorCode` for the access log line.
+ * `res.locals.errorCode` for the access log line. A client that aborted its request body gets no answer (its
+ * connection is gone): one info line `client_aborted_request` and `onClientAbort`, never a 500.
  *
  * @example
  * app.use(errorHandler({ logger }));
  */
-export function errorHandler(options: { logger: Logger; onError?: ErrorObserver }): ErrorRequestHandler {
+export function errorHandler(options: { logger: Logger; onError?: ErrorObserver; onClientAbort?: ClientAbortObserver; realm?: string }): ErrorRequestHandler {
+  const realm = options.realm ?? 'pluct';
   return (error: unknown, req, res, next) => {
+    if (isClientAbort(error, req)) {
+      const { received, expected } = error as { received?: unknown; expected?: unknown };
+      options.logger.info({
+        event: 'client_aborted_request',
+        requestId: res.locals['requestId'],
+        method: req.method,
+        route: res.locals['operationId'] ?? req.path,
+        receivedBytes: typeof received === 'number' ? received : null,
+        expectedBytes: typeof expected === 'number' ? expected : null,
+        userAgent: req.get('user-agent'),
+      }, 'The client aborted the request before its body arrived.');
+      options.onClientAbort?.(req, res);
+      return;
+    }
     if (res.headersSent) {
       next(error);
       return;
@@ -41,6 +62,8 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver 
     options.onError?.(apiError, req, res);
     res.status(apiError.status);
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    const challenge = authChallenge(apiError, realm);
+    if (challenge !== undefined && apiError.headers['WWW-Authenticate'] === undefined) res.setHeader('WWW-Authenticate', challenge);
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
     res.send(JSON.stringify(body));
     // Logged once the answer is on its way, so a failure (an open circuit above all) answers without waiting for it.

@@ -1,12 +1,16 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/api-error.js';
-import { errorHandler, type ErrorObserver } from '../errors/error-handler.js';
+import { errorHandler, type ClientAbortObserver, type ErrorObserver } from '../errors/error-handler.js';
 import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
 import { compileRequestValidators } from './request-validator.js';
 import { requestContext, type ResponseObserver } from './request-context.js';
 import { responseValidator } from './response-validator.js';
 import { runSteps } from './run-steps.js';
+import { refuseSandboxFaultHeader } from './sandbox-fault-header.js';
+
+const MALFORMED_ENCODING = 'must be valid percent-encoded UTF-8';
+const BYTE_ORDER_MARK = 'must not start with a byte-order mark (U+FEFF)';
 
 /** What a service provides for one operation: its credential checks (run before validation) and its handler. */
 export interface OperationImplementation {
@@ -31,6 +35,8 @@ export interface ServiceAppOptions {
   /** Extra routes outside the spec (e.g. static docs), mounted before the 404 fallback. */
   extraRoutes?: (app: Express) => void;
   onError?: ErrorObserver;
+  /** Told about every request whose client aborted its body (answered by nobody: the connection is gone). */
+  onClientAbort?: ClientAbortObserver;
 }
 
 /**
@@ -54,6 +60,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext({ logger, observers: options.onResponse ?? [], before: options.before ?? [] }));
+  app.use(refuseSandboxFaultHeader);
   options.extraRoutes?.(app);
 
   const match = createOperationMatcher(spec);
@@ -62,6 +69,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     limit: options.bodyLimitBytes ?? 64 * 1024,
     // Keep the exact bytes: X-Engine-Auth signs the raw body, not its re-serialisation.
     verify: (req, _res, buf) => {
+      // One rule for every operation: RFC 8259 8.1 says JSON text must not begin with a byte-order mark, and the
+      // parser would drop it silently, so a signed body and the parsed one would differ. Refused, never stripped.
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        throw new ApiError('invalid_request', 'The request body starts with a UTF-8 byte-order mark; send JSON without one.', {
+          details: { errors: [{ pointer: '/body', message: BYTE_ORDER_MARK }] },
+        });
+      }
       (req as unknown as { rawBody: Buffer }).rawBody = buf;
     },
   });
@@ -102,11 +116,17 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       return;
     }
     res.locals['operationId'] = result.operation.operationId;
+    if (result.operation.malformedParams.length > 0) {
+      const errors = result.operation.malformedParams.map((name) => ({ pointer: `/path/${name}`, message: MALFORMED_ENCODING }));
+      next(new ApiError('invalid_request', `${errors.map((e) => e.pointer).join(', ')}: ${MALFORMED_ENCODING}.`, { details: { errors } }));
+      return;
+    }
     res.locals['pathParams'] = result.operation.params;
     req.params = result.operation.params;
     runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);
   });
-  app.use(errorHandler({ logger, ...(options.onError ? { onError: options.onError } : {}) }));
+  const realm = typeof (spec['info'] as { title?: unknown } | undefined)?.title === 'string' ? (spec['info'] as { title: string }).title : undefined;
+  app.use(errorHandler({ logger, ...(realm ? { realm } : {}), ...(options.onError ? { onError: options.onError } : {}), ...(options.onClientAbort ? { onClientAbort: options.onClientAbort } : {}) }));
   return app;
 }
 

@@ -13,6 +13,11 @@ export interface MatchedOperation {
   /** The Express form of the template, e.g. `/ttt/status/:jobId`. */
   expressPath: string;
   params: Record<string, string>;
+  /**
+   * Path parameters whose percent-encoding is malformed (`%ff%fe`, `job_%`: `%` without two hex digits, or bytes
+   * that are not UTF-8), left undecoded in `params`: the caller's mistake, for the app to refuse with a 400.
+   */
+  malformedParams: string[];
 }
 
 export type MatchResult =
@@ -68,12 +73,19 @@ export function createOperationMatcher(spec: OpenApiDocument): (method: string, 
       const operationId = entry.operations.get(upper) ?? (upper === 'HEAD' ? entry.operations.get('GET') : undefined);
       if (!operationId) return { kind: 'method_not_allowed', allowed: [...entry.operations.keys()] };
       const params: Record<string, string> = {};
+      const malformedParams: string[] = [];
       entry.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] ?? '');
+        const raw = m[i + 1] ?? '';
+        try {
+          params[name] = decodeURIComponent(raw);
+        } catch {
+          params[name] = raw;
+          malformedParams.push(name);
+        }
       });
       return {
         kind: 'operation',
-        operation: { operationId, method: upper, pathTemplate: entry.template, expressPath: entry.expressPath, params },
+        operation: { operationId, method: upper, pathTemplate: entry.template, expressPath: entry.expressPath, params, malformedParams },
       };
     }
     return { kind: 'not_found' };

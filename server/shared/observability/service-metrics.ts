@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { ResponseObserver } from '../http/request-context.js';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
-import type { ErrorObserver } from '../errors/error-handler.js';
+import type { ClientAbortObserver, ErrorObserver } from '../errors/error-handler.js';
 
 /** The route label of a request that matched no operation (a bounded value instead of the raw path). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -14,6 +14,10 @@ export interface ServiceMetrics {
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   /** auth_failures_total{code,route}: every 401 and 403, by catalog code. */
   readonly authFailures: Counter<'code' | 'route'>;
+  /** client_aborted_requests_total{route,method}: requests whose client went away before the body arrived. */
+  readonly clientAbortedRequests: Counter<'route' | 'method'>;
+  /** createServiceApp's `onClientAbort`: counts each aborted request by route. */
+  readonly countClientAbort: ClientAbortObserver;
   /** For createServiceApp's `onResponse`: counts each answered request. */
   readonly countResponse: ResponseObserver;
   /** createServiceApp's `onError`: counts 401/403 answers by code and route. */
@@ -28,7 +32,7 @@ export interface ServiceMetrics {
  *
  * @example
  * const metrics = createServiceMetrics({ service: 'tttranscribe' });
- * createServiceApp({ ..., onResponse: [metrics.countResponse], onError: metrics.countAuthFailures });
+ * createServiceApp({ ..., onResponse: [metrics.countResponse], onError: metrics.countAuthFailures, onClientAbort: metrics.countClientAbort });
  */
 export function createServiceMetrics(options: { service: string; processMetrics?: boolean }): ServiceMetrics {
   const registry = new Registry();
@@ -46,6 +50,12 @@ export function createServiceMetrics(options: { service: string; processMetrics?
     labelNames: ['code', 'route'] as const,
     registers: [registry],
   });
+  const clientAbortedRequests = new Counter({
+    name: 'client_aborted_requests_total',
+    help: 'Requests whose client aborted the body before it arrived (a client event: no answer, not a 5xx), by route and method.',
+    labelNames: ['route', 'method'] as const,
+    registers: [registry],
+  });
   const routeOf = (locals: Record<string, unknown>): string => {
     const id = locals['operationId'];
     return typeof id === 'string' ? id : UNMATCHED_ROUTE;
@@ -54,6 +64,10 @@ export function createServiceMetrics(options: { service: string; processMetrics?
     registry,
     httpRequests,
     authFailures,
+    clientAbortedRequests,
+    countClientAbort: (req, res) => {
+      clientAbortedRequests.inc({ route: routeOf(res.locals), method: req.method });
+    },
     countResponse: (req, res) => {
       httpRequests.inc({ route: routeOf(res.locals), method: req.method, status: String(res.statusCode) });
     },

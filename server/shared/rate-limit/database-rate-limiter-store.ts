@@ -33,6 +33,8 @@ export interface DatabaseRateLimiterStoreOptions {
   readonly tableName?: string;
   /** Connections of the limiters' own pool (ENGINE_DB_POOL_MAX-style budgets count it). Default 2. */
   readonly poolMax?: number;
+  /** The variable that holds `database`, named in errors (e.g. ENGINE_DB). */
+  readonly variable?: string;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -76,7 +78,8 @@ export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterS
     await createTable(pool, tableName);
   } catch (cause) {
     await pool.end().catch(() => {});
-    throw new Error(`the rate-limit table ${tableName} could not be created on the PostgreSQL database: ${describe(cause)}`, { cause });
+    const where = options.variable ? `the PostgreSQL database of ${options.variable}` : 'the PostgreSQL database';
+    throw new Error(`the rate-limit table ${tableName} could not be created on ${where}: ${describe(cause)}`, { cause });
   }
   let closed = false;
   return {

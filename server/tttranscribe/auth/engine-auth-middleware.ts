@@ -2,7 +2,9 @@ import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
 import { createEngineAuthVerifier, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
+import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
+import { headerCount } from '../../shared/http/raw-headers.js';
 import { hasBody } from '../../shared/http/has-body.js';
 
 /** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */
@@ -55,6 +57,20 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
   });
 
   const check: RequestHandler = (req, res, next) => {
+    // One credential per request: the signature covers one header and one bearer token, never a choice of them.
+    const engineAuthHeaders = headerCount(req, ENGINE_AUTH_HEADER);
+    if (engineAuthHeaders > 1) {
+      next(new ApiError('invalid_engine_auth_header', `The request carries ${engineAuthHeaders} X-Engine-Auth headers; send exactly one.`, {
+        details: { reason: 'several_values', problem: `${engineAuthHeaders} headers` },
+      }));
+      return;
+    }
+    try {
+      refuseSeveralAuthorizations(req, 'service_token');
+    } catch (error) {
+      next(error);
+      return;
+    }
     const result = verifier.verify({
       header: req.get(ENGINE_AUTH_HEADER),
       method: req.method,

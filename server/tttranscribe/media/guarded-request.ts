@@ -72,7 +72,8 @@ async function resolveChecked(hostname: string, options: GuardedRequestOptions):
     const reason = options.guard.check(address);
     if (reason !== null) {
       throw new JobFailure('media_fetch_failed',
-        `The media URL points to ${reason} (${hostname}), which this service does not fetch from; send a publicly reachable URL.`);
+        `The media URL points to ${reason} (${hostname}), which this service does not fetch from; send a publicly reachable URL. `
+        + '(An operator can allow address ranges with TTT_ALLOW_PRIVATE_CIDRS, e.g. 127.0.0.0/8 on a local development stack; never in production.)');
     }
   }
   return first;

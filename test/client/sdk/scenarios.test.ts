@@ -1,20 +1,22 @@
 /**
- * The SDK's scenarios, each run against two targets: the real stack in-process (both createApps, response
- * validation ON, TTTranscribe with a test-double processor) and the Prism mocks of the same specs. A scenario
- * arranges its situation the way each target allows (the real stack through real state, the mocks through
- * `Prefer: code=…, example=…`) and asserts the same outcome. Scenarios that need state are real-only, and say why.
+ * The SDK's scenarios, each run against three targets: the real stack in-process (both createApps, response
+ * validation ON, TTTranscribe with a test-double processor), the Prism mocks of the same specs, and the sandbox
+ * (`npm run sandbox`'s startSandbox: both createApps, a simulated engine, magic inputs). A scenario arranges its
+ * situation the way each target allows (the real stack and the sandbox through real state, the mocks through
+ * `Prefer: code=…, example=…`, the sandbox also through its fault header) and asserts the same outcome.
+ * Scenarios that need state skip the mocks, and say why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../../generated/errors.js';
 import { isValidRequestId } from '../../../client/sdk/request-id.js';
 import type { TranscribeProgress } from '../../../client/sdk/transcribe.js';
-import { FAST_POLL, MEDIA_MISSING, MEDIA_OK, prefer, startTarget, type Kind, type Target } from '../support/sdk-targets.js';
+import { FAST_POLL, prefer, startTarget, type Kind, type Target } from '../support/sdk-targets.js';
 import { fakeJwt } from '../support/fake-engine.js';
 
 let userCounter = 0;
 const freshUser = () => `sdk-user-${process.pid}-${(userCounter += 1)}`;
 
-describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s', (kind) => {
+describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios against the %s', (kind) => {
   let t: Target;
   beforeAll(async () => {
     t = await startTarget(kind);
@@ -22,7 +24,7 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
   afterAll(async () => {
     await t?.close();
   });
-  const real = kind === 'real stack';
+  const real = kind !== 'prism mocks'; // real state: the real stack and the sandbox
 
   it('reads the balance, typed, on a request that carries a valid X-Request-ID', async () => {
     const sub = freshUser();
@@ -99,10 +101,10 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
 
   it('reports an expired service token as service_token_expired, without vending again', async () => {
     const token = await t.userToken(freshUser());
-    const { pluct, sent } = t.client(() => Promise.resolve(token), [prefer('POST', /^\/ttt\/transcribe$/, 401, 'token_expired')]);
+    const { pluct, sent } = t.client(() => Promise.resolve(token), [{ ...prefer('POST', /^\/ttt\/transcribe$/, 401, 'token_expired'), fault: 'token_expired' }]);
     const nowSec = Math.floor(Date.now() / 1000);
-    const serviceToken = real ? await t.stack!.issuer.mint({ sub: 'svc-user', iat: nowSec - 1000, exp: nowSec - 100 }) : fakeJwt({ exp: nowSec - 100 });
-    const { error } = await pluct.submit(serviceToken, { url: MEDIA_OK });
+    const serviceToken = t.stack ? await t.stack.issuer.mint({ sub: 'svc-user', iat: nowSec - 1000, exp: nowSec - 100 }) : fakeJwt({ exp: nowSec - 100 });
+    const { error } = await pluct.submit(serviceToken, { url: t.media.ok });
     expect(error?.code).toBe('service_token_expired');
     if (error?.code === 'service_token_expired') {
       expect(error.problem.code).toBe('token_expired');
@@ -114,7 +116,7 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
   it('refuses a user JWT where a service token belongs, with service_token_required', async () => {
     const token = await t.userToken(freshUser());
     const { pluct } = t.client(() => Promise.resolve(token), [prefer('POST', /^\/ttt\/transcribe$/, 401, 'service_token_required')]);
-    const { error } = await pluct.submit(token, { url: MEDIA_OK });
+    const { error } = await pluct.submit(token, { url: t.media.ok });
     expect(error?.code).toBe('service_token_required');
     expect(error?.guidance).toMatch(/vend-token/);
   });
@@ -123,7 +125,7 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
     const token = await t.userToken(freshUser());
     const { pluct, sent } = t.client(() => Promise.resolve(token), [prefer('GET', /^\/ttt\/status\//, 200, 'completed')]);
     const progress: TranscribeProgress[] = [];
-    const { data, error } = await pluct.transcribe(MEDIA_OK, { language: 'en', poll: FAST_POLL, onProgress: (p) => progress.push(p) });
+    const { data, error } = await pluct.transcribe(t.media.ok, { language: 'en', poll: FAST_POLL, onProgress: (p) => progress.push(p) });
     expect(error).toBeUndefined();
     expect(data?.transcript).toBeTruthy();
     expect(data?.jobId).toMatch(/^job_/);
@@ -141,7 +143,7 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
   it('resolves a failed job with job_failed and its job failure code', async () => {
     const token = await t.userToken(freshUser());
     const { pluct } = t.client(() => Promise.resolve(token), [prefer('GET', /^\/ttt\/status\//, 200, 'failed')]);
-    const { data, error } = await pluct.transcribe(MEDIA_MISSING, { poll: FAST_POLL });
+    const { data, error } = await pluct.transcribe(t.media.missing, { poll: FAST_POLL });
     expect(data).toBeUndefined();
     expect(error?.code).toBe('job_failed');
     if (error?.code === 'job_failed') {
@@ -152,11 +154,11 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
     }
   });
 
-  // Real only: Prism is stateless, so it cannot charge, refund or count credits.
+  // Real state only (the real stack and the sandbox): Prism is stateless, so it cannot charge, refund or count credits.
   it.runIf(real)('charges one credit per vend and refunds a failed job (real only: needs state)', async () => {
     const token = await t.userToken(freshUser());
     const { pluct } = t.client(() => Promise.resolve(token));
-    const { error } = await pluct.transcribe(MEDIA_MISSING, { poll: FAST_POLL });
+    const { error } = await pluct.transcribe(t.media.missing, { poll: FAST_POLL });
     expect(error?.code === 'job_failed' && error.creditRefunded).toBe(true);
     expect((await pluct.balance()).data?.balance).toBe(3);
     const reasons = (await pluct.ledger()).data?.entries.map((e) => `${e.kind}:${e.reason}`);
@@ -164,7 +166,7 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
     expect(reasons).toContain('charge:vend_token');
   });
 
-  // Real only: Prism answers with the example's requestId, not the one sent.
+  // Real state only: Prism answers with the example's requestId, not the one sent.
   it.runIf(real)('repeats the sent request id in problem bodies (real only: mocks echo the example id)', async () => {
     const token = await t.userToken(freshUser());
     const { pluct } = t.client(() => Promise.resolve(token));
@@ -172,5 +174,10 @@ describe.each<Kind>(['real stack', 'prism mocks'])('SDK scenarios against the %s
     expect(error?.code).toBe('job_not_found' satisfies ErrorCode);
     expect(requestId).toBe('req_scenario_echo_01');
     expect(error?.requestId).toBe('req_scenario_echo_01');
+  });
+
+  // Last: the sandbox cannot drift from the contract; every answer above went through the response checker.
+  it.runIf(kind === 'sandbox')('every sandbox answer matched the spec (the contract suites\' response checker)', () => {
+    expect(t.violations).toEqual([]);
   });
 });

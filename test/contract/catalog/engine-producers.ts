@@ -128,6 +128,10 @@ export const engine = {
     const headers = be.bearer(await be.userJwt());
     return observe(BE, 'GET', be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: 'job_UNKNOWN0000000000' } }, headers }));
   },
+  async oversizedHeader(w: CatalogWorld): Promise<Observed> {
+    const { be } = await w.stack();
+    return observeFetch(BE, be.baseUrl, 'GET', '/v1/credits/balance', { headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` } });
+  },
   async deleteVend(w: CatalogWorld): Promise<Observed> {
     return observeFetch(BE, (await w.stack()).be.baseUrl, 'DELETE', '/v1/vend-token');
   },

@@ -102,6 +102,10 @@ export const scenarios = {
     be('a 20 KB vend body (limit 16 KiB)', engine.oversizedBody, { details: { limitBytes: 16 * 1024 } }),
     tt('a 70 KB probe body (limit 64 KiB)', ttt.oversizedBody, { details: { limitBytes: 64 * 1024 } }),
   ],
+  request_header_too_large: [
+    be('a 100 KB bearer token', engine.oversizedHeader, { details: { limitBytes: 16 * 1024 } }),
+    tt('a 100 KB X-Engine-Auth header', ttt.oversizedHeader, { details: { limitBytes: 16 * 1024 } }),
+  ],
   unsupported_media_type: [
     be('a text/plain vend body', engine.textBody, { details: { received: 'text/plain' } }),
     tt('a signed text/plain probe body', ttt.textBody, { details: { received: 'text/plain' } }),

@@ -83,6 +83,10 @@ export const ttt = {
   async ftpUrl(w: CatalogWorld): Promise<Observed> {
     return withToken(await w.ttt(), {}, { url: 'ftp://media.example.com/clip.mp4' });
   },
+  async oversizedHeader(w: CatalogWorld): Promise<Observed> {
+    const t = await w.ttt();
+    return observeFetch(TTT, t.baseUrl, 'GET', '/health', { headers: { 'X-Engine-Auth': 'v'.repeat(100_000) } });
+  },
   async oversizedBody(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
     return observe(TTT, 'POST', t.client.POST('/test/validate-engine-auth', { body: { padding: 'x'.repeat(70 * 1024) } }));

@@ -67,7 +67,7 @@ describe('both services behind prism proxy --errors', () => {
     const { data, response } = await client.GET('/health/ttt-integration');
     expect(response.status).toBe(200);
     expect(data?.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['shared_secret_configured', true], ['ttt_reachable', true], ['key_id_accepted', true], ['signed_probe', true], ['clock_skew', true],
+      ['shared_secret_configured', true], ['ttt_reachable', true], ['key_id_accepted', true], ['signed_probe', true], ['clock_skew', true], ['service_token_verifies', true],
     ]);
   });
 

@@ -72,6 +72,10 @@ export async function startTestEngine(options: { tttBaseUrl: string; issuer: Ser
     USER_JWT_AUDIENCE,
     RATE_LIMIT_VEND_PER_MIN: '1000000',
     RATE_LIMIT_TRANSCRIBE_PER_MIN: '1000000',
+    RATE_LIMIT_READ_PER_MIN: '1000000',
+    RATE_LIMIT_INTEGRATIONS_PER_MIN: '1000000',
+    RATE_LIMIT_ADMIN_PER_MIN: '1000000',
+    RATE_LIMIT_HEALTH_PER_MIN: '1000000',
     DOCS_DIR: '/nonexistent-docs-dir',
     LOG_LEVEL: 'debug',
   });

@@ -2,7 +2,7 @@
  * Request inputs derived from the spec alone, in the spirit of Schemathesis: valid inputs (the spec's request
  * examples and bodies from json-schema-faker, path parameters matching their patterns) and invalid ones
  * (fast-check mutations of a valid input: wrong types, missing required fields, extra properties, oversized
- * or pattern-breaking strings, out-of-range numbers, bad path parameters, unknown query parameters, the wrong
+ * or pattern-breaking strings, out-of-range numbers, bad path parameters (malformed percent-encoding included), unknown query parameters, the wrong
  * content type, malformed or oversized bodies).
  */
 import fc from 'fast-check';
@@ -99,6 +99,7 @@ function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputO
   const properties = Object.entries(asObject(schema['properties'])).map(([name, raw]) => [name, resolveRef(spec, raw)] as const);
   const mutations: Mutation[] = [
     mutation('malformed JSON body', (i) => ({ body: (i.body ?? '{}').slice(0, -1) + ',' })),
+    mutation('body starts with a byte-order mark', (i) => ({ body: `\uFEFF${i.body ?? '{}'}` })),
     fc.constantFrom('[]', '"text"', '42', 'null', 'true').chain((body) => mutation(`body is ${body}, not an object`, () => ({ body }))),
     fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml').chain((type) =>
       mutation(`content-type ${type}`, () => ({ headers: { 'content-type': type } }))),
@@ -143,6 +144,11 @@ function parameterMutations(op: SpecOperation): Mutation[] {
     mutation('X-Request-ID longer than 512', (i) => ({ headers: { ...i.headers, 'x-request-id': 'r'.repeat(513) } })),
   ];
   for (const p of op.parameters) {
+    if (p.in === 'path') {
+      // Sent as is, not re-encoded: '%' without two hex digits, or escapes that decode to bytes that are not UTF-8.
+      mutations.push(fc.constantFrom('%ff%fe', 'job_%', '%', '%zz', 'itk_%c3', '%e2%82', '%C0%AF').chain((v) =>
+        mutation(`path parameter ${p.name} is malformed percent-encoding ${v}`, () => ({ path: op.pathTemplate.replace(`{${p.name}}`, v) }))));
+    }
     if (p.in === 'path' && typeof p.schema['pattern'] === 'string') {
       const re = new RegExp(p.schema['pattern'] as string);
       mutations.push(fc.oneof(fc.constantFrom('x', 'job_', 'job_short', 'JOB_12345678', `job_${'a'.repeat(65)}`, 'job_1234567$', 'job_12345678 '), nearMisses(re)).filter((v) => v !== '' && !re.test(v)).chain((v) =>

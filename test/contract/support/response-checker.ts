@@ -94,11 +94,15 @@ export function createResponseChecker(spec: OpenApiDocument): (response: Observe
       }
     };
 
-    if (found.kind !== 'operation') {
-      const expected = found.kind === 'not_found' ? 'not_found' : 'method_not_allowed';
+    // 431 is answered before routing (server/shared/http/client-errors.ts), whatever the path: the spec documents
+    // it once, as components/responses/RequestHeaderTooLarge, like 404 and 405.
+    if (found.kind !== 'operation' || response.status === 431) {
+      const expected = response.status === 431 ? 'request_header_too_large' : found.kind === 'not_found' ? 'not_found' : 'method_not_allowed';
       if (mediaType !== 'application/problem+json') fail('/headers/content-type', `must be application/problem+json, got ${mediaType || 'none'}`);
       validate(problemPointer, body, '/body');
-      if (asObject(body)['code'] !== expected) fail('/body/code', `must be ${expected} for a request that matches no operation`);
+      if (asObject(body)['code'] !== expected) fail('/body/code', `must be ${expected} for ${response.status === 431 ? 'a 431' : 'a request that matches no operation'}`);
+      // components/responses/MethodNotAllowed requires Allow (RFC 9110 15.5.6: every 405 lists the methods).
+      if (expected === 'method_not_allowed' && !response.headers.get('allow')) fail('/headers/allow', 'is required');
       return violations;
     }
 

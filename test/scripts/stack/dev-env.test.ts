@@ -34,6 +34,19 @@ describe('ensureEnvFile', () => {
     expect(config.serviceTokenKey.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
+  it('allows loopback media for the local CLI, saying why and that production must not', async () => {
+    const path = join(tempDir(), '.env');
+    const state = await ensureEnvFile(path, PATHS);
+    expect(state.values['TTT_ALLOW_PRIVATE_CIDRS']).toBe('127.0.0.0/8,::1/128');
+    const text = readFileSync(path, 'utf8');
+    const comment = text.slice(0, text.indexOf('TTT_ALLOW_PRIVATE_CIDRS='));
+    expect(comment).toMatch(/pluct transcribe \.\/clip\.mp4/);
+    expect(comment).toMatch(/production deployment must NOT set this/);
+    // TTTranscribe's own configuration accepts the value as it is written.
+    const { mediaOptionsFromEnv } = await import('../../../server/tttranscribe/media-config.js');
+    expect(mediaOptionsFromEnv(state.values)).toMatchObject({ ok: true, options: { allowPrivateCidrs: ['127.0.0.0/8', '::1/128'] } });
+  });
+
   it('never changes an existing file, and warns when others can read it', async () => {
     const path = join(tempDir(), '.env');
     writeFileSync(path, 'TTT_SHARED_SECRET=mine\n', { mode: 0o644 });

@@ -85,6 +85,19 @@ describe('credits, admin and service endpoints', () => {
       const extra = await be.client.POST('/admin/credits/grant', { body: { userId: 'x', amount: 1, reason: 'r', bonus: true } as never, headers: admin() });
       expect(extra.error).toMatchObject({ code: 'invalid_request' });
     });
+
+    // Issue 18 (11): control characters are refused in userId and reason, as in an integration token's description.
+    it.each([
+      ['userId', { userId: 'user\u0000x', reason: 'r' }],
+      ['userId', { userId: 'user\nx', reason: 'r' }],
+      ['reason', { userId: 'x', reason: 'line one\rline two' }],
+      ['reason', { userId: 'x', reason: 'bell\u0007' }],
+      ['reason', { userId: 'x', reason: 'del\u007f' }],
+    ])('answers invalid_request naming /body/%s for a control character, and grants nothing', async (field, fields) => {
+      const refused = await be.client.POST('/admin/credits/grant', { body: { amount: 1, bucket: 'main', ...fields }, headers: admin() });
+      expect(refused.response.status).toBe(400);
+      expect(refused.error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: `/body/${field}` })] } });
+    });
   });
 
   describe('GET /admin/config', () => {
@@ -130,10 +143,12 @@ describe('credits, admin and service endpoints', () => {
   });
 
   describe('HTTP conventions', () => {
-    it('GET /health answers with build information', async () => {
+    it('GET /health answers with build information, never the Node version (it needs no credential)', async () => {
       const { data, response } = await be.client.GET('/health');
       expect(response.status).toBe(200);
-      expect(data).toMatchObject({ ok: true, service: 'business-engine', build: { version: expect.any(String), node: process.version }, serverTime: new Date(be.clock.ms).toISOString() });
+      expect(data).toMatchObject({ ok: true, service: 'business-engine', build: { version: expect.any(String) }, serverTime: new Date(be.clock.ms).toISOString() });
+      expect(data?.build).not.toHaveProperty('node');
+      expect(JSON.stringify(data)).not.toContain(process.version);
     });
 
     it('echoes a well-formed X-Request-ID and generates one otherwise', async () => {

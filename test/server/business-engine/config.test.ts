@@ -18,11 +18,11 @@ function problemsOf(env: Record<string, string | undefined>): ConfigError {
 describe('loadEngineConfig', () => {
   it('reads a complete environment, with the documented defaults', async () => {
     const env = await testEngineEnv();
-    for (const name of ['ENGINE_HOST', 'ENGINE_PORT', 'ENGINE_DB', 'TTT_BASE_URL', 'SIGNUP_BONUS_CREDITS', 'RATE_LIMIT_VEND_PER_MIN', 'RATE_LIMIT_TRANSCRIBE_PER_MIN', 'UPSTREAM_TIMEOUT_MS', 'DOCS_DIR', 'LOG_LEVEL']) delete env[name];
+    for (const name of ['ENGINE_HOST', 'ENGINE_PORT', 'ENGINE_DB', 'TTT_BASE_URL', 'SIGNUP_BONUS_CREDITS', 'RATE_LIMIT_VEND_PER_MIN', 'RATE_LIMIT_TRANSCRIBE_PER_MIN', 'RATE_LIMIT_READ_PER_MIN', 'RATE_LIMIT_INTEGRATIONS_PER_MIN', 'RATE_LIMIT_ADMIN_PER_MIN', 'RATE_LIMIT_HEALTH_PER_MIN', 'UPSTREAM_TIMEOUT_MS', 'DOCS_DIR', 'LOG_LEVEL']) delete env[name];
     const config = loadEngineConfig(env);
     expect(config).toMatchObject({
       host: '127.0.0.1', port: 8787, dbPath: './data/business-engine.db', tttBaseUrl: 'http://127.0.0.1:8788', signupBonusCredits: 3,
-      rateLimits: { vendPerMin: 30, transcribePerMin: 30 }, upstreamTimeoutMs: 5000, sweepIntervalSec: 60, docsDir: 'docs-dist', logLevel: 'info',
+      rateLimits: { vendPerMin: 30, transcribePerMin: 30, readPerMin: 300, integrationsPerMin: 30, adminPerMin: 120, healthPerMin: 60 }, upstreamTimeoutMs: 5000, sweepIntervalSec: 60, docsDir: 'docs-dist', logLevel: 'info',
       userJwt: { mode: 'hs256' },
     });
     expect(config.tttKeys).toHaveLength(1);
@@ -87,6 +87,23 @@ describe('loadEngineConfig', () => {
     }
     const error = problemsOf(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: v }));
     expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining(message) }]);
+  });
+
+  it('stops on a SERVICE_TOKEN_PRIVATE_KEY whose private part does not match its public x/y, naming the variable', async () => {
+    const one = JSON.parse(await testServiceTokenKey()) as Record<string, string>;
+    const other = JSON.parse(await testServiceTokenKey()) as Record<string, string>;
+    const mixed = JSON.stringify({ ...one, d: other['d'] });
+    const error = problemsOf(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: mixed }));
+    expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining('does not match its public key') }]);
+    expect(JSON.stringify(error.problems)).not.toContain(other['d']);
+  });
+
+  it('bounds user JWT lifetimes at 24 h unless USER_JWT_MAX_LIFETIME_SECONDS says otherwise', async () => {
+    expect(loadEngineConfig(await testEngineEnv()).userJwtMaxLifetimeSec).toBe(86_400);
+    expect(loadEngineConfig(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '3600' })).userJwtMaxLifetimeSec).toBe(3600);
+    expect(problemsOf(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '0' })).problems).toEqual([
+      { variable: 'USER_JWT_MAX_LIFETIME_SECONDS', message: 'must be positive' },
+    ]);
   });
 
   it('stops on a short ADMIN_TOKEN', async () => {

@@ -39,6 +39,15 @@ describe('judge', () => {
     const check = byName(judge(facts(), { ...context, local: undefined }), 'ttt_transcriber');
     expect(check).toMatchObject({ status: 'warn' });
     expect(check.detail).toContain('pocketsphinx is not installed');
+    expect(check.fix).toMatch(/npm start .*pocketsphinx-en-us.*docs\/speech-engines\.md/);
+  });
+
+  it('names the speech engine in use and its model when it is available (e.g. whisper.cpp through the command engine)', () => {
+    const health = facts().tttHealth;
+    if (!health.ok) throw new Error('fixture');
+    const tttHealth = ok({ ...health.value, transcriber: { engine: 'whisper-cli', model: 'base.en', available: true, reason: null } });
+    const check = byName(judge(facts({ tttHealth }), { ...context, local: undefined }), 'ttt_transcriber');
+    expect(check).toMatchObject({ status: 'pass', detail: 'Speech engine whisper-cli (base.en) is available.' });
   });
 
   it('flags a local .env without TTT_SHARED_SECRET (the missing-secret incident)', () => {

@@ -59,4 +59,24 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     now = T0 - 120_000;
     expect(await refusal(verify(token))).toMatchObject({ code: 'token_not_yet_valid', details: { claim: 'iat' } });
   });
+
+  it('refuses a lifetime (exp - iat) over the bound with invalid_token_claims naming exp, and one without iat', async () => {
+    const verify = createUserJwtVerifier(config, { now: () => T0 });
+    const iat = T0 / 1000;
+    for (const exp of [1e20, iat + 24 * 3600 + 1]) {
+      expect(await refusal(verify(await mintUserJwt({ nowMs: T0, iat, exp })))).toMatchObject({
+        code: 'invalid_token_claims',
+        details: { credential: 'user_jwt', claim: 'exp', reason: 'lifetime_too_long', maxLifetimeSec: 24 * 3600 },
+      });
+    }
+    expect((await verify(await mintUserJwt({ nowMs: T0, iat, exp: iat + 24 * 3600 }))).exp).toBe(iat + 24 * 3600);
+    // No iat: the lifetime cannot be known, so the token is refused.
+    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, iat: null, exp: iat + 60 })))).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'iat' } });
+  });
+
+  it('takes its bound from maxLifetimeSec, and rejects a bound that is not a positive whole number', async () => {
+    const verify = createUserJwtVerifier(config, { now: () => T0, maxLifetimeSec: 600 });
+    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, exp: T0 / 1000 + 601 })))).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'exp', maxLifetimeSec: 600 } });
+    expect(() => createUserJwtVerifier(config, { now: () => T0, maxLifetimeSec: 0 })).toThrow(/maxLifetimeSec/);
+  });
 });

@@ -81,6 +81,12 @@ describe('POST /v1/vend-token', () => {
     expect((await vend({ clientRequestId: 'm2', userId: 'vend-user-4' }, { sub: 'vend-user-4' })).response.status).toBe(200);
   });
 
+  it('answers invalid_request naming /body/userId for a control character in userId, charging nothing', async () => {
+    const { error, response } = await vend({ clientRequestId: 'm3', userId: 'vend-user-4\u0000' }, { sub: 'vend-user-4' });
+    expect(response.status).toBe(400);
+    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/body/userId' })] } });
+  });
+
   it('answers insufficient_scope without ttt:transcribe (credits:read is not enough)', async () => {
     const { error, response } = await vend({ clientRequestId: 's1' }, { scope: 'credits:read' });
     expect(response.status).toBe(403);

@@ -69,7 +69,7 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
     expect(store.revoke('u1', record.id)).toBe('revoked');
     clock.ms += 5000;
     expect(store.revoke('u1', record.id)).toBe('already_revoked');
-    expect(store.listByUser('u1')[0]?.revokedAt).toBe(T0);
+    expect(store.listByUser('u1', { limit: 100 })[0]?.revokedAt).toBe(T0);
   });
 
   it('writes last_used_at at most once a minute per token', () => {
@@ -109,7 +109,7 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
     clock.ms += 1;
     const second = store.create({ userId: 'u1', description: 'second', scopes: ['a', 'b'], expiresAt: T0 + 99 }).record;
     store.create({ userId: 'u2', description: 'other user', scopes: ['a'], expiresAt: null });
-    expect(store.listByUser('u1').map((r) => [r.id, r.description, r.scopes])).toEqual([
+    expect(store.listByUser('u1', { limit: 100 }).map((r) => [r.id, r.description, r.scopes])).toEqual([
       [second.id, 'second', ['a', 'b']],
       [first.id, 'first', ['a']],
     ]);

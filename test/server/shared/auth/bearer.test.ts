@@ -29,6 +29,16 @@ describe('readBearerToken', () => {
     expect(refusalOf(() => readBearerToken(req('Bearer a b'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
     expect(refusalOf(() => readBearerToken(req('Bearer a,Bearer b'), 'user_jwt')).code).toBe('malformed_authorization');
   });
+
+  it('refuses several Authorization headers, counted on the raw headers (Node keeps only the first)', () => {
+    const twice = { headers: { authorization: 'Bearer first' }, rawHeaders: ['Authorization', 'Bearer first', 'authorization', 'Bearer second'] } as unknown as Request;
+    expect(refusalOf(() => readBearerToken(twice, 'user_jwt'))).toEqual({
+      code: 'malformed_authorization',
+      details: { reason: 'several_values', expected: 'user_jwt' },
+    });
+    const once = { headers: { authorization: 'Bearer only' }, rawHeaders: ['Host', 'x', 'Authorization', 'Bearer only'] } as unknown as Request;
+    expect(readBearerToken(once, 'user_jwt')).toBe('only');
+  });
 });
 
 describe('credentialShape', () => {

@@ -123,6 +123,7 @@ describe('createServiceApp', () => {
     const { response, body } = await call('POST', '/items', { body: '{"name":5}', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(401);
     expect(body.code).toBe('missing_authorization');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="t"');
     expect(seen).toContain('auth');
   });
 
@@ -146,6 +147,25 @@ describe('createServiceApp', () => {
     expect(unknown.body.details.errors[0].pointer).toBe('/query/debug');
     const badParam = await call('GET', '/items/zzz');
     expect(badParam.body.details.errors[0].pointer).toBe('/path/itemId');
+  });
+
+  it('answers a malformed percent-encoding in a path parameter with invalid_request naming it, never a 500', async () => {
+    for (const raw of ['%ff%fe', 'i_%', '%', 'i_%zz', '%c3']) {
+      const { response, body } = await call('GET', `/items/${raw}`);
+      expect(response.status, raw).toBe(400);
+      expect(body, raw).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/path/itemId', message: 'must be valid percent-encoded UTF-8' }] } });
+    }
+    // A well-formed encoding still decodes before validation.
+    expect((await call('GET', '/items/i_%31')).body).toEqual({ id: 'i_1' });
+  });
+
+  it('refuses a JSON body that starts with a byte-order mark with invalid_request at /body, before credentials', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"abc"}')]);
+    for (const headers of [{ authorization: 'Bearer good' }, {}] as Array<Record<string, string>>) {
+      const response = await fetch(`${base}/items`, { method: 'POST', body: bom, headers: { ...headers, 'content-type': 'application/json' } });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: 'must not start with a byte-order mark (U+FEFF)' }] } });
+    }
   });
 
   it('answers payload_too_large and unsupported_media_type', async () => {

@@ -29,7 +29,7 @@ describe('GET /health', () => {
     expect(data).toEqual({
       ok: true,
       service: 'tttranscribe',
-      build: { version: expect.any(String), gitSha: null, builtAt: null, node: process.version },
+      build: { version: expect.any(String), gitSha: null, builtAt: null },
       uptimeSec: 90,
       serverTime: new Date(T0_MS + 90_000).toISOString(),
       instanceId: expect.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/),
@@ -40,6 +40,8 @@ describe('GET /health', () => {
     expect(response.headers.get('x-instance-id')).toBe(data?.instanceId);
     const text = JSON.stringify(data);
     for (const secret of [TEST_SECRET, TEST_SECRET_NEXT, TEST_KEY.keyId]) expect(text).not.toContain(secret);
+    // No runtime version to an unauthenticated caller.
+    expect(text).not.toContain(process.version);
   });
 
   it('reports an unavailable engine and why', async () => {
