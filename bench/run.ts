@@ -7,6 +7,7 @@ import { BUSY_BACKGROUND_PERCENT, meanBackground, renderMarkdown } from './harne
 import { summariseProfileDir } from './harness/profile-summary.js';
 import { killAllServers, REPO_ROOT } from './harness/server-process.js';
 import { evaluateTargets } from './harness/targets.js';
+import { runCluster } from './scenarios/cluster.js';
 import { runConnections } from './scenarios/connections.js';
 import { runFixedRate } from './scenarios/fixed-rate.js';
 import { runLedger } from './scenarios/ledger.js';
@@ -21,7 +22,7 @@ import { StackSession } from './scenarios/stack-session.js';
  * Exit code: 0 when the harness ran (missed targets are printed), 1 on a harness error, 3 on a missed target
  * with BENCH_STRICT=1.
  */
-const SCENARIOS = ['limits', 'services', 'fixed-rate', 'connections', 'ledger', 'mocks'] as const;
+const SCENARIOS = ['limits', 'services', 'fixed-rate', 'connections', 'ledger', 'mocks', 'cluster'] as const;
 const HARD_LIMIT_MS = 20 * 60_000;
 
 const { values } = parseArgs({
@@ -117,6 +118,7 @@ async function main(): Promise<number> {
     await stack.close();
   }
   await run('mocks', runMocks);
+  await run('cluster', runCluster);
   if (profileDir && existsSync(profileDir)) {
     writeFileSync(join(profileDir, 'summary.md'), summariseProfileDir(profileDir, ctx.windows));
     // The measured windows on the profiles' clock, for slicing the .cpuprofile files with other tools.

@@ -3,7 +3,7 @@ import type { LatencySummary } from './latency-recorder.js';
 import type { CpuShare } from './process-cpu.js';
 
 /** The groups a measurement belongs to; each becomes a table in the markdown report. */
-export type MeasurementGroup = 'limits' | 'services' | 'mocks' | 'fixed-rate' | 'connections' | 'ledger';
+export type MeasurementGroup = 'limits' | 'services' | 'mocks' | 'fixed-rate' | 'connections' | 'ledger' | 'cluster';
 
 /** One measured load window. */
 export interface Measurement {

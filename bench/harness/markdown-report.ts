@@ -11,6 +11,7 @@ const DETAIL_TITLES: Record<MeasurementGroup, string> = {
   'fixed-rate': 'Steady 100 req/s',
   connections: 'Connections',
   ledger: 'Ledger rows',
+  cluster: 'PostgreSQL and workers',
 };
 
 /**
@@ -64,7 +65,7 @@ export function renderSummary(report: BenchReport): string[] {
     lines.push(`| ${t.description} | ${measured} | ${t.comparison} ${t.threshold}${unit} | ${result} |`);
   }
 
-  const main = report.measurements.filter((m) => m.mode === 'closed' && ['limits', 'services', 'mocks'].includes(m.group));
+  const main = report.measurements.filter((m) => m.mode === 'closed' && ['limits', 'services', 'mocks', 'cluster'].includes(m.group));
   if (main.length > 0) {
     const conns = report.settings.connections;
     lines.push('', `### At ${conns} connections`, '');

@@ -19,6 +19,14 @@ export const MEASUREMENT_IDS = {
   bareVend: 'limits.bare-vend',
   /** Not a target input: the least any balance read that checks its caller costs (bench/servers/bare-balance.ts). */
   bareBalance: 'limits.bare-balance',
+  vendSqlite: 'cluster.vend-sqlite',
+  vendPostgres: 'cluster.vend-postgres',
+  /** Not a target input: the gateway's submission on each backend, printed side by side. */
+  submitSqlite: 'cluster.submit-sqlite',
+  submitPostgres: 'cluster.submit-postgres',
+  /** Not target inputs: jobs per second (x 60: per minute) with 1 and 2 TTTranscribe workers on a fixed-duration engine. */
+  jobsOneWorker: 'cluster.jobs-1-worker',
+  jobsTwoWorkers: 'cluster.jobs-2-workers',
 } as const;
 
 interface TargetDefinition {
@@ -48,6 +56,7 @@ export const TARGETS: readonly TargetDefinition[] = [
     0.6, ids.gatewayTranscribe, ids.bareProxyTtt),
   rpsRatio('balance-vs-express', 'GET /v1/credits/balance req/s / Express hello-world req/s', 0.7, ids.creditBalance, ids.expressHello),
   rpsRatio('vend-vs-express', 'POST /v1/vend-token req/s / Express hello-world req/s', 0.5, ids.vendToken, ids.expressHello),
+  rpsRatio('postgres-vend-vs-sqlite', 'POST /v1/vend-token req/s on PostgreSQL (same machine) / on SQLite', 0.5, ids.vendPostgres, ids.vendSqlite),
   {
     id: 'circuit-open-p99',
     description: 'POST /ttt/transcribe with TTTranscribe down (circuit open): p99 latency',

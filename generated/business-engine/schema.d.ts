@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Liveness and version
-         * @description Answers 200 while the process runs, with version and build information. Needs no credentials.
+         * @description Answers 200 while the process runs, with version and build information, the replica's instance id and the public ids of its keys (to compare replicas behind a load balancer). Needs no credentials.
          */
         get: operations["getHealth"];
         put?: never;
@@ -384,6 +384,21 @@ export interface components {
             uptimeSec: number;
             /** Format: date-time */
             serverTime: string;
+            /**
+             * @description The replica that answered: its INSTANCE_ID, default hostname-pid-random. Also in the X-Instance-Id header of every response.
+             * @example engine-a
+             */
+            instanceId?: string;
+            keyIds?: components["schemas"]["EngineKeyIds"];
+        };
+        /** @description Public ids of this replica's secrets, never the secrets: replicas behind one load balancer must report the same ids (`pluct doctor` compares them). */
+        EngineKeyIds: {
+            /** @description Id of USER_JWT_SECRET (16 hex characters of an HMAC of it); null when USER_JWT_JWKS_URL is used. */
+            userJwt: string | null;
+            /** @description The kid of the service-token signing key (as in /.well-known/jwks.json). */
+            serviceToken: string;
+            /** @description X-Engine-Auth key ids this replica signs with, current first (TTT_SHARED_SECRET, then _NEXT). */
+            tttSharedSecret: string[];
         };
         IntegrationCheck: {
             /** @enum {string} */
@@ -978,6 +993,8 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
+        XInstanceId: string;
         /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
         RateLimit: string;
         /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
@@ -1009,6 +1026,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Instance-Id": components["headers"]["XInstanceId"];
                     [name: string]: unknown;
                 };
                 content: {

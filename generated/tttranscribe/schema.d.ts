@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Liveness, version and speech engine
-         * @description Answers 200 while the process runs. Reports the version and the speech engine: whether it is available and, if not, why (no transcript is ever invented without one). Needs no credentials.
+         * @description Answers 200 while the process runs. Reports the version and the speech engine: whether it is available and, if not, why (no transcript is ever invented without one), and the replica's instance id. Needs no credentials.
          */
         get: operations["getHealth"];
         put?: never;
@@ -215,6 +215,11 @@ export interface components {
             uptimeSec: number;
             /** Format: date-time */
             serverTime: string;
+            /**
+             * @description The replica that answered: its INSTANCE_ID, default hostname-pid-random. Also in the X-Instance-Id header of every response.
+             * @example ttt-a
+             */
+            instanceId?: string;
             transcriber: {
                 /** @description The speech engine in use (`TTT_TRANSCRIBER`): `pocketsphinx`, the program name of the command engine (e.g. `whisper-cli`), or `none`. */
                 engine: string;
@@ -537,6 +542,8 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
+        /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
+        XInstanceId: string;
         /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
         RateLimit: string;
         /** @description This operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";q=<requests>;w=<window seconds>`, counted per caller. Sent with `RateLimit`. */
@@ -568,6 +575,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Instance-Id": components["headers"]["XInstanceId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { createServiceApp } from '../shared/http/create-service-app.js';
+import { defaultInstanceId, instanceIdHeader } from '../shared/instance/instance-id.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
 import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
@@ -24,7 +25,7 @@ import { openSqliteEngineStore } from './db/sqlite-engine-store.js';
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
 import { getCreditBalance } from './handlers/get-credit-balance.js';
-import { getHealth } from './handlers/get-health.js';
+import { getHealth, healthKeyIds } from './handlers/get-health.js';
 import { getJwks } from './handlers/get-jwks.js';
 import { getMetrics } from './handlers/get-metrics.js';
 import { getTranscriptionStatus } from './handlers/get-transcription-status.js';
@@ -140,8 +141,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   // User-facing operations take the user JWT or an integration token acting for that user, with its scopes.
   const userOrIntegration = (scopes: readonly string[]) => requireUser(authDeps, scopes, { integrationTokens: true });
   // Every operation with a credential is limited per caller, after its credential check; see engine-rate-limits.ts.
-  // Counters live where the store says: in memory on SQLite, in the shared database on PostgreSQL (all replicas).
-  const limits = engineRateLimits(config.rateLimits, deps.rateLimiterStore ?? ((o) => store.rateLimiter(o.keyPrefix, o.points, o.duration)));
+  const limits = engineRateLimits(config.rateLimits, deps.rateLimiterStore);
   const limit = (policy: string) => limits.limit(policy, engineCallerKey);
   const integrationCheck = cachedIntegrationCheck(
     (requestId) =>
@@ -149,13 +149,14 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     { now },
   );
   const docsDir = resolve(config.docsDir);
+  const instanceId = config.instanceId ?? defaultInstanceId();
 
   const app = createServiceApp({
     spec,
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
-    before: deps.before ?? [],
+    before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,
     onClientAbort: metrics.countClientAbort,
@@ -163,7 +164,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
     operations: {
-      getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now }) },
+      getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now, instanceId, keyIds: healthKeyIds(config) }) },
       // Unauthenticated and it calls TTTranscribe: one shared report every few seconds, and a limit per client address.
       getTttIntegrationHealth: { auth: limit('health'), handler: getTttIntegrationHealth({ check: integrationCheck }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },

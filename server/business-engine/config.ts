@@ -4,6 +4,7 @@ import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -52,6 +53,8 @@ export interface EngineConfig {
   /** Static docs served under /docs when the folder exists. */
   readonly docsDir: string;
   readonly logLevel: string;
+  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  readonly instanceId?: string;
 }
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
@@ -115,6 +118,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
   const base = collect(() => parseEnv(schema, cleaned));
   const tttKeys = collect(() => readSharedSecrets(env, { next: true }));
   const userJwt = collect(() => readUserJwt(cleaned));
+  const instanceId = collect(() => instanceIdFromEnv(cleaned));
   const serviceTokenKey = cleaned['SERVICE_TOKEN_PRIVATE_KEY'] === undefined
     ? undefined
     : collect(() => parseServiceTokenKey(cleaned['SERVICE_TOKEN_PRIVATE_KEY'] as string));
@@ -151,6 +155,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     sweepIntervalSec: base.ENGINE_SWEEP_INTERVAL_SEC,
     docsDir: base.DOCS_DIR,
     logLevel: base.LOG_LEVEL,
+    ...(instanceId === undefined ? {} : { instanceId }),
   };
 }
 

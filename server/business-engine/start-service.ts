@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { openDatabaseRateLimiterStore, type DatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
@@ -43,10 +44,19 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
     { db: config.dbPath, poolMax: config.dbPoolMax },
     { signupBonus: config.signupBonusCredits, now: Date.now, logger },
   );
+  // Rate-limit counters: in memory on SQLite, shared by every replica on PostgreSQL.
+  let limits: DatabaseRateLimiterStore;
   let engine: BusinessEngine;
   try {
-    engine = createApp(config, { logger, store, build: readBuildInfo(process.env), before: [draining.middleware] });
+    limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'engine_rate_limits', variable: 'ENGINE_DB' });
   } catch (error) {
+    await store.close();
+    throw error;
+  }
+  try {
+    engine = createApp(config, { logger, store, build: readBuildInfo(process.env), before: [draining.middleware], rateLimiterStore: limits.limiter });
+  } catch (error) {
+    await limits.close();
     await store.close();
     throw error;
   }
@@ -61,6 +71,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
   } catch (error) {
     await engine.close();
     await store.close();
+    await limits.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -106,6 +117,7 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
         await checkpoint?.stop();
         await engine.close();
         await store.close();
+        await limits.close();
         logger.info('Business Engine stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

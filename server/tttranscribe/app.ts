@@ -10,6 +10,7 @@ import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { registerJobMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
+import { defaultInstanceId, instanceIdHeader } from '../shared/instance/instance-id.js';
 import { createTttEngineAuthVerifier, engineAuth } from './auth/engine-auth-middleware.js';
 import { metricsTokenAuth } from './auth/metrics-token.js';
 import { createServiceTokenVerifier, serviceTokenAuth } from './auth/service-token.js';
@@ -52,6 +53,8 @@ export interface TttAppConfig {
   readonly bodyLimitBytes?: number;
   /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; without it metrics are disabled (404). */
   readonly metricsToken?: string;
+  /** Names this replica in /health and the X-Instance-Id header; default hostname-pid-random. */
+  readonly instanceId?: string;
   /** Requests per minute per caller (default DEFAULT_TTT_RATE_LIMITS). */
   readonly rateLimits?: TttRateLimitConfig;
 }
@@ -136,6 +139,7 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     metrics.countAuthFailures(error, req, res);
     deps.onError?.(error, req, res);
   };
+  const instanceId = config.instanceId ?? defaultInstanceId();
   const build: BuildInfo = deps.build ?? { version: packageVersion, gitSha: null, builtAt: null };
   // Every operation with a credential is limited per caller, after its credential check.
   const limits = tttRateLimits(config.rateLimits ?? DEFAULT_TTT_RATE_LIMITS, deps.rateLimiterStore);
@@ -146,13 +150,13 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     logger: deps.logger,
     bodyLimitBytes,
     validateResponses: config.validateResponses ?? false,
-    before: deps.before ?? [],
+    before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError,
     onClientAbort: metrics.countClientAbort,
     operations: {
       getHealth: {
-        handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now() }),
+        handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now(), instanceId }),
       },
       getEngineAuthInfo: { handler: getEngineAuthInfo({ verifier, now }) },
       createTranscriptionJob: {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
 import { mediaOptionsFromEnv } from './media-config.js';
@@ -65,6 +66,8 @@ export interface TttConfig {
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
+  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  readonly instanceId?: string;
 }
 
 /**
@@ -97,6 +100,13 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
   }
   const media = mediaOptionsFromEnv(set);
   if (!media.ok) problems.push(...media.problems);
+  let instanceId: string | undefined;
+  try {
+    instanceId = instanceIdFromEnv(set);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !parsed.success || !media.ok) throw new ConfigError(problems);
 
@@ -120,5 +130,6 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     rateLimits: { enginePerMin: e.TTT_RATE_LIMIT_ENGINE_PER_MIN, metricsPerMin: e.TTT_RATE_LIMIT_METRICS_PER_MIN },
     logLevel: e.LOG_LEVEL,
     media: media.options,
+    ...(instanceId === undefined ? {} : { instanceId }),
   };
 }

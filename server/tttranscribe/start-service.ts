@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { openDatabaseRateLimiterStore, type DatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
@@ -47,8 +48,18 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   const processor = createMediaProcessor(config.media, { engine });
   const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
   const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
+  // Rate-limit counters: in memory on SQLite, shared by every replica on PostgreSQL.
+  let limits: DatabaseRateLimiterStore;
+  try {
+    limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'ttt_rate_limits', variable: 'TTT_DB' });
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   const draining = createDraining();
-  const service = createApp(config, { storage, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware] });
+  const service = createApp(config, {
+    storage, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware], rateLimiterStore: limits.limiter,
+  });
 
   let server: Server;
   try {
@@ -60,6 +71,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
     });
   } catch (error) {
     await storage.close();
+    await limits.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -102,6 +114,7 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
         clearTimeout(force);
         await checkpoint?.stop();
         await storage.close();
+        await limits.close();
         logger.info('TTTranscribe stopped');
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       })();

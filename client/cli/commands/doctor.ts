@@ -15,19 +15,22 @@ import { DEFAULT_TTT_URL, ENGINE_OPTION, ENV_FILE_OPTION, engineUrl, loadLocalEn
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'Check a deployment end to end: reachability, key ids, clocks, signed probes.',
-  usage: 'doctor [--engine <URL>] [--ttt <URL>] [--env-file <PATH>] [--timeout <DURATION>] [--json]',
+  usage: 'doctor [--engine <URL>] [--ttt <URL>] [--env-file <PATH>] [--timeout <DURATION>] [--samples <N>] [--json]',
   description: `
 Checks both services from outside: that each answers /health; TTTranscribe's accepted key ids against the
 key id the engine signs with (and the local TTT_SHARED_SECRET's, from the environment or .env, when there
 is one), saying which side differs; the clocks of both against each other (X-Engine-Auth tolerance); the
 engine's own /health/ttt-integration checks; a probe signed here with the local secret; and that the engine
 verifies a user token signed with the local USER_JWT_SECRET (a ledger read for user 'pluct-doctor').
+Behind a load balancer it samples the replicas (--samples requests per service, until every instance was
+seen twice) and fails, naming the instance, when their key ids disagree (replica_key_ids).
 Prints a table with the fix for each failure and exits 1 when any check fails. Never prints a secret.`,
   options: {
     engine: ENGINE_OPTION,
     ttt: { type: 'string', value: 'URL', description: `TTTranscribe (default: $PLUCT_TTT_URL, else ${DEFAULT_TTT_URL}).` },
     'env-file': ENV_FILE_OPTION,
     timeout: { type: 'string', value: 'DURATION', description: 'Per-request time limit: seconds or 1m (default 5s).' },
+    samples: { type: 'string', value: 'N', description: 'Requests per service to find the replicas behind a load balancer (default 12; 0 skips).' },
     json: { type: 'boolean', description: 'Print {"ok","engine","ttt","checks"} as JSON.' },
   },
   examples: ['pluct doctor', 'pluct doctor --engine https://engine.example.com --ttt https://ttt.internal:8788 --json'],
@@ -36,6 +39,9 @@ Prints a table with the fix for each failure and exits 1 when any check fails. N
     const ttt = (optionalString(values, 'ttt') ?? (io.env['PLUCT_TTT_URL'] || DEFAULT_TTT_URL)).replace(/\/+$/, '');
     const timeoutSec = parseTtl(optionalString(values, 'timeout') ?? '5');
     if (timeoutSec === undefined || timeoutSec < 1) throw new UsageError('--timeout must be a duration such as 5 or 30s.');
+    const samplesText = optionalString(values, 'samples') ?? '12';
+    const replicaSamples = Number(samplesText);
+    if (!/^\d{1,3}$/.test(samplesText) || replicaSamples > 200) throw new UsageError('--samples must be a whole number from 0 to 200.');
     const local = loadLocalEnv(values, io);
     const localSecret = readLocalSecret(local);
     const devUserToken = await mintDevToken(local, { sub: 'pluct-doctor', ttlSec: 120, scope: 'credits:read' })
@@ -44,7 +50,7 @@ Prints a table with the fix for each failure and exits 1 when any check fails. N
         throw error;
       });
     const facts = await gatherFacts({
-      engineUrl: engine, tttUrl: ttt, timeoutMs: timeoutSec * 1000, localKeys: localSecret?.keys, devUserToken, now: () => Date.now(),
+      engineUrl: engine, tttUrl: ttt, timeoutMs: timeoutSec * 1000, localKeys: localSecret?.keys, devUserToken, now: () => Date.now(), replicaSamples,
     });
     const checks = judge(facts, { engineUrl: engine, tttUrl: ttt, local: localSecret, ...(local.fileFound ? { envFile: local.path } : {}) });
     const ok = !checks.some((c) => c.status === 'fail');

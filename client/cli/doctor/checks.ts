@@ -2,6 +2,7 @@ import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
 import type { SecretMixup } from '../../../server/shared/auth/engine-auth-secret.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
 import type { Facts, Probe } from './probes.js';
+import { judgeReplicas } from './replica-sampling.js';
 
 /** One row of the doctor's table. `warn` and `skip` do not fail the run. */
 export interface Check {
@@ -64,6 +65,7 @@ export function judge(facts: Facts, context: { engineUrl: string; tttUrl: string
 
   checks.push(localSecretCheck(local, facts, context.envFile));
   checks.push(judgeKeyIds(facts, local?.keys));
+  if (facts.replicas) checks.push(judgeReplicas(facts.replicas));
   checks.push(judgeClockSkew(facts));
   checks.push(integrationCheck(facts));
   checks.push(signedProbeCheck(facts, local));
@@ -148,7 +150,8 @@ function userTokenCheck(facts: Facts): Check {
     return { name: 'user_jwt_secret', status: 'pass', detail: 'The engine verifies a user token signed with the local USER_JWT_SECRET.' };
   }
   if (probe.code === 'invalid_token') {
-    return { name: 'user_jwt_secret', status: 'fail', detail: `The engine refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${String(probe.details?.['reason'] ?? 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
+    const by = probe.instance ? ` (answered by replica ${probe.instance})` : '';
+    return { name: 'user_jwt_secret', status: 'fail', detail: `The engine${by} refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${String(probe.details?.['reason'] ?? 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
       fix: 'Give the token issuer and the engine the same USER_JWT_SECRET, used as raw text on both sides (never base64-decoded on one side only).' };
   }
   if (probe.code === 'token_not_yet_valid' || probe.code === 'token_expired') {

@@ -2,11 +2,17 @@ import { createBusinessEngineClient, type components as EngineSchemas } from '..
 import { createTttranscribeClient, type components as TttSchemas } from '../../../generated/tttranscribe/client.js';
 import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
 import { newRequestId } from '../../sdk/request-id.js';
+import { sampleReplicas, type ReplicaSamples } from './replica-sampling.js';
 
 /** What one HTTP probe found: the answer (with the local clock around it) or why there was none. */
 export type Probe<T> =
   | { readonly ok: true; readonly value: T; readonly status: number; readonly rttMs: number; readonly localMidMs: number }
-  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string; readonly details?: Record<string, unknown> };
+  | {
+    readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string;
+    readonly details?: Record<string, unknown>;
+    /** The replica that answered (X-Instance-Id), behind a load balancer the one to look at. */
+    readonly instance?: string;
+  };
 
 export type EngineHealth = EngineSchemas['schemas']['EngineHealth'];
 export type IntegrationReport = EngineSchemas['schemas']['IntegrationReport'];
@@ -25,6 +31,8 @@ export interface Facts {
   readonly signedProbe: Probe<EngineAuthValid> | undefined;
   /** Absent when no local USER_JWT_SECRET is available. */
   readonly userToken: Probe<unknown> | undefined;
+  /** The replicas seen behind each URL (absent when sampling was not asked for). */
+  readonly replicas?: ReplicaSamples;
 }
 
 export interface ProbeTargets {
@@ -36,6 +44,8 @@ export interface ProbeTargets {
   /** A short-lived user JWT minted from the local USER_JWT_SECRET, to check the engine verifies it. */
   readonly devUserToken: string | undefined;
   readonly now: () => number;
+  /** Requests per service to find the replicas behind a load balancer; 0 or absent: no sampling. */
+  readonly replicaSamples?: number;
 }
 
 type Answer = { data?: unknown; error?: unknown; response: Response };
@@ -65,9 +75,10 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
       const problem = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       const code = typeof problem['code'] === 'string' ? problem['code'] : undefined;
       const detail = typeof problem['detail'] === 'string' ? problem['detail'] : undefined;
+      const instance = response.headers.get('x-instance-id');
       return {
         ok: false, status: response.status, reason: `answered ${response.status}${code ? ` ${code}` : ''}`,
-        ...(code ? { code } : {}), ...(detail ? { detail } : {}),
+        ...(code ? { code } : {}), ...(detail ? { detail } : {}), ...(instance ? { instance } : {}),
         ...(typeof problem['details'] === 'object' && problem['details'] !== null ? { details: problem['details'] as Record<string, unknown> } : {}),
       };
     } catch (error) {
@@ -87,7 +98,8 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
   }
 
   const userToken = targets.devUserToken;
-  const [engineHealth, tttHealth, engineAuthInfo, integration, signedResult, userResult] = await Promise.all([
+  const samples = targets.replicaSamples ?? 0;
+  const [engineHealth, tttHealth, engineAuthInfo, integration, signedResult, userResult, replicas] = await Promise.all([
     probe<EngineHealth>(() => engine.GET('/health', opts())),
     probe<TttHealth>(() => ttt.GET('/health', opts())),
     probe<EngineAuthInfo>(() => ttt.GET('/.well-known/engine-auth', opts())),
@@ -96,8 +108,9 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
     userToken === undefined
       ? undefined
       : probe<unknown>(() => engine.GET('/v1/credits/ledger', { params: { query: { limit: 1 } }, headers: { ...headers(), Authorization: `Bearer ${userToken}` }, signal: AbortSignal.timeout(targets.timeoutMs) })),
+    samples > 0 ? sampleReplicas({ engineUrl: targets.engineUrl, tttUrl: targets.tttUrl, maxTries: samples, timeoutMs: targets.timeoutMs }) : undefined,
   ]);
-  return { engineHealth, tttHealth, engineAuthInfo, integration, signedProbe: signedResult, userToken: userResult };
+  return { engineHealth, tttHealth, engineAuthInfo, integration, signedProbe: signedResult, userToken: userResult, ...(replicas ? { replicas } : {}) };
 }
 
 function describeThrown(error: unknown, timeoutMs: number): string {

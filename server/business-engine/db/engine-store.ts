@@ -1,4 +1,3 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { Balance, Bucket, EntryContext, LedgerRow } from '../credits/credit-ledger.js';
@@ -100,7 +99,6 @@ export interface EngineStore {
    * process memory with SQLite (one process), in the database with PostgreSQL, so a limit of N is N per user
    * across all replicas, not N per replica.
    */
-  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract;
   /** Charges and refunds appended since the previous call (for the credit metrics; may lag one call behind). */
   newMovements(): CreditMovement[];
   close(): Promise<void>;

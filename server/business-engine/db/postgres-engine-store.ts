@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from 'pino';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
@@ -12,7 +11,6 @@ import type { TokenState } from '../tokens/token-store.js';
 import { inProgress, replayOf, signVend } from '../tokens/vend-rules.js';
 import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { postgresFailure } from './postgres-errors.js';
 import { createEnginePool, runQuery, runTransaction } from './postgres-pool.js';
 
 type Client = pg.PoolClient;
@@ -168,22 +166,6 @@ export class PostgresEngineStore implements EngineStore {
     });
   }
 
-  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract {
-    // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep: its
-    // queries go through here unnamed, and a lost database is 503 service_unavailable like every other query.
-    const storeClient = {
-      query: async (q: { text: string; values?: unknown[] }) => {
-        try {
-          return await this.pool.query(q.text, q.values);
-        } catch (error) {
-          throw postgresFailure('apply the rate limit', error);
-        }
-      },
-    };
-    return new RateLimiterPostgres({
-      storeClient, storeType: 'pool', tableName: 'engine_rate_limits', tableCreated: true, keyPrefix: name, points, duration: durationSec,
-    });
-  }
 
   newMovements(): CreditMovement[] {
     // pg answers asynchronously while the metrics are collected synchronously: hand out what the previous read

@@ -78,18 +78,6 @@ CREATE TABLE integration_tokens (
 CREATE INDEX integration_tokens_by_user ON integration_tokens (user_id, created_at);
 `,
   },
-  {
-    version: 2,
-    name: 'per-user rate limits shared by every replica',
-    // The table rate-limiter-flexible's RateLimiterPostgres uses (created here, so the limiter never runs DDL).
-    sql: `
-CREATE TABLE engine_rate_limits (
-  key VARCHAR(255) PRIMARY KEY,
-  points INTEGER NOT NULL DEFAULT 0,
-  expire BIGINT
-);
-`,
-  },
 ];
 
 /** The newest schema version this engine knows. */

@@ -1,5 +1,4 @@
 import type { Transaction } from 'better-sqlite3';
-import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { CreditLedger } from '../credits/credit-ledger.js';
 import { LedgerTail } from '../credits/ledger-tail.js';
 import { IntegrationTokenStore } from '../integrations/integration-token-store.js';
@@ -92,10 +91,6 @@ export class SqliteEngineStore implements EngineStore {
     return this.tail.read();
   }
 
-  rateLimiter(name: string, points: number, durationSec: number): RateLimiterAbstract {
-    // One SQLite file has one engine process: its memory is the whole count.
-    return new RateLimiterMemory({ keyPrefix: name, points, duration: durationSec });
-  }
 
   async close(): Promise<void> {
     if (this.ownsDb && this.db.open) this.db.close();

@@ -7,11 +7,11 @@ export type BuildInfo = components['schemas']['BuildInfo'];
 type TttHealth = components['schemas']['TttHealth'];
 
 /**
- * GET /health: liveness, build, the speech engine's availability (and why not) and the queue's size. Needs no
- * credentials and reveals no secret or key id.
+ * GET /health: liveness, build, this replica's instance id, the speech engine's availability (and why not) and
+ * the queue's size. Needs no credentials and reveals no secret or key id.
  *
  * @example
- * operations: { getHealth: { handler: getHealth({ store, transcriber, build, now, startedAt: now() }) } }
+ * operations: { getHealth: { handler: getHealth({ store, transcriber, build, now, startedAt: now(), instanceId }) } }
  */
 export function getHealth(deps: {
   store: JobStore;
@@ -19,6 +19,7 @@ export function getHealth(deps: {
   build: BuildInfo;
   now: () => number;
   startedAt: number;
+  instanceId: string;
 }): RequestHandler {
   return async (_req, res) => {
     const [transcriber, jobs] = await Promise.all([deps.transcriber(), deps.store.counts()]);
@@ -29,6 +30,7 @@ export function getHealth(deps: {
       build: deps.build,
       uptimeSec: Math.max(0, Math.round((at - deps.startedAt) / 1000)),
       serverTime: new Date(at).toISOString(),
+      instanceId: deps.instanceId,
       transcriber,
       jobs,
     };

@@ -15,6 +15,7 @@ const all = [
   m(ids.expressHello, 4000), m(ids.creditBalance, 2000), m(ids.vendToken, 2400),
   m(ids.circuitOpen, 100, 0.8, 4.9),
   m(ids.pacedTtt, 100, 1.2), m(ids.pacedGateway, 100, 3.5),
+  m(ids.vendSqlite, 2000), m(ids.vendPostgres, 900),
 ];
 
 describe('evaluateTargets', () => {
@@ -23,6 +24,7 @@ describe('evaluateTargets', () => {
     expect(byId['gateway-vs-bare-proxy']).toMatchObject({ measured: 0.7, status: 'pass' });
     expect(byId['balance-vs-express']).toMatchObject({ measured: 0.5, status: 'fail' });
     expect(byId['vend-vs-express']).toMatchObject({ measured: 0.6, status: 'pass' });
+    expect(byId['postgres-vend-vs-sqlite']).toMatchObject({ measured: 0.45, status: 'fail' });
     expect(byId['circuit-open-p99']).toMatchObject({ measured: 4.9, status: 'pass' });
     expect(byId['gateway-added-p50']).toMatchObject({ measured: 2.3, status: 'fail' });
   });

@@ -76,6 +76,15 @@ describe('judge', () => {
     expect(check.fix).toContain('raw text on both sides');
   });
 
+  it('names the replica that refused the token, and judges the sampled replicas, behind a load balancer', () => {
+    const userToken: Probe<unknown> = { ok: false, status: 401, code: 'invalid_token', reason: 'answered 401 invalid_token', details: { reason: 'signature_invalid' }, instance: 'engine-2' };
+    const replicas = { engines: new Map([['engine-1', { userJwt: 'u1', serviceToken: 's', tttSharedSecret: [A] }]]), ttts: new Map([['ttt-1', [A]]]), tries: 12, unnamed: 0 };
+    const checks = judge(facts({ userToken, replicas }), { ...context, local: undefined });
+    expect(byName(checks, 'user_jwt_secret').detail).toMatch(/^The engine \(answered by replica engine-2\) refused/);
+    expect(byName(checks, 'replica_key_ids').status).toBe('pass');
+    expect(checks.map((c) => c.name).indexOf('replica_key_ids')).toBe(checks.map((c) => c.name).indexOf('key_ids') + 1);
+  });
+
   it('recognises swapped URLs', () => {
     const engineHealth = ok({ ok: true as const, service: 'tttranscribe' as never, build, uptimeSec: 1, serverTime: new Date(T).toISOString() });
     const check = byName(judge(facts({ engineHealth }), { ...context, local: undefined }), 'engine_reachable');

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import { openEngineStore } from '../../../../server/business-engine/db/open-engine-store.js';
@@ -79,20 +78,6 @@ describe('PostgreSQL engine store across replicas', () => {
     } finally {
       await other.end();
     }
-  });
-});
-
-describe('PostgreSQL rate limits', () => {
-  it('holds a limit of N per user across replicas, not N per replica', async () => {
-    const url = await database('rate_limits');
-    const [a, b] = await Promise.all([replica(url), replica(url)]);
-    const limits = [a.rateLimiter('vend', 3, 60), b.rateLimiter('vend', 3, 60)];
-    const results = await Promise.all([0, 1, 0, 1, 0, 1].map((i) => limits[i]!.consume('u1').then(() => 'ok', (e: unknown) => (e instanceof RateLimiterRes ? 'limited' : String(e)))));
-    expect(results.filter((r) => r === 'ok')).toHaveLength(3);
-    expect(results.filter((r) => r === 'limited')).toHaveLength(3);
-    // Another user, and another operation's limit, are counted apart.
-    await expect(limits[0]!.consume('u2')).resolves.toBeDefined();
-    await expect(a.rateLimiter('transcribe', 3, 60).consume('u1')).resolves.toBeDefined();
   });
 });
 

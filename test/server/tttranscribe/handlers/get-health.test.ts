@@ -32,9 +32,12 @@ describe('GET /health', () => {
       build: { version: expect.any(String), gitSha: null, builtAt: null },
       uptimeSec: 90,
       serverTime: new Date(T0_MS + 90_000).toISOString(),
+      instanceId: expect.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/),
       transcriber: { engine: 'pocketsphinx', model: 'en-us', available: true, reason: null },
       jobs: { queued: 1, processing: 0 },
     });
+    // The replica names itself the same way in the body and in the header every response carries.
+    expect(response.headers.get('x-instance-id')).toBe(data?.instanceId);
     const text = JSON.stringify(data);
     for (const secret of [TEST_SECRET, TEST_SECRET_NEXT, TEST_KEY.keyId]) expect(text).not.toContain(secret);
     // No runtime version to an unauthenticated caller.

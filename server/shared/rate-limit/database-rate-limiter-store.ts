@@ -1,0 +1,130 @@
+import pg from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+/**
+ * One limit: `points` requests per `duration` seconds per key, under its own key prefix. The same shape as the
+ * rate-limit middleware's limiter options, so {@link DatabaseRateLimiterStore.limiter} can be injected as its
+ * store (`rateLimiterStore: store.limiter`).
+ */
+export interface LimitOptions {
+  /** Names the limit (e.g. 'vend'); keys of different limits never collide. */
+  readonly keyPrefix: string;
+  readonly points: number;
+  /** The window in seconds. */
+  readonly duration: number;
+}
+
+/** Where a service's limiters keep their counters: this process (SQLite deployments) or the shared PostgreSQL. */
+export interface DatabaseRateLimiterStore {
+  readonly kind: 'memory' | 'postgres';
+  /**
+   * Builds a rate-limiter-flexible limiter; on PostgreSQL every replica's limiter with the same prefix shares one
+   * budget. A plain function (no `this`), so it can be passed on as is.
+   */
+  readonly limiter: (options: LimitOptions) => RateLimiterAbstract;
+  /** Ends the pool this store opened (nothing for memory). */
+  close(): Promise<void>;
+}
+
+export interface DatabaseRateLimiterStoreOptions {
+  /** The service's database setting (ENGINE_DB / TTT_DB): a `postgres://` URL selects PostgreSQL, anything else memory. */
+  readonly database: string;
+  /** The counters' table on PostgreSQL (one table for all limits of a service). Default `rate_limits`. */
+  readonly tableName?: string;
+  /** Connections of the limiters' own pool (ENGINE_DB_POOL_MAX-style budgets count it). Default 2. */
+  readonly poolMax?: number;
+  /** The variable that holds `database`, named in errors (e.g. ENGINE_DB). */
+  readonly variable?: string;
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Whether a service's database setting names PostgreSQL (a `postgres://` or `postgresql://` URL). */
+export function isPostgresUrl(database: string): boolean {
+  return POSTGRES_URL.test(database.trim());
+}
+
+/**
+ * Opens the rate-limit store that matches the service's database: RateLimiterMemory when it is SQLite (one
+ * process, so memory is the whole truth), RateLimiterPostgres on a small pg pool of the service's URL when it is
+ * PostgreSQL, so a limit of N is N per key across all replicas, not N per replica. The counters' table is
+ * created once (under an advisory lock, since replicas start together) before any limiter is handed out; all
+ * limits share it, which also keeps rate-limiter-flexible's named prepared statements identical per connection.
+ *
+ * @throws Error when the options are malformed, or the database cannot be reached (the cause is kept; the
+ *   message never holds the URL or its password).
+ * @example
+ * const limits = await openDatabaseRateLimiterStore({ database: config.dbPath });
+ * const vend = limits.limiter({ keyPrefix: 'vend', points: 30, duration: 60 });
+ * await vend.consume(userId); // rejects with a RateLimiterRes when the budget is spent
+ * // or: createApp(config, { ..., rateLimiterStore: limits.limiter }); at shutdown: await limits.close();
+ */
+export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterStoreOptions): Promise<DatabaseRateLimiterStore> {
+  const tableName = options.tableName ?? 'rate_limits';
+  if (!TABLE_NAME.test(tableName)) throw new Error(`tableName ${JSON.stringify(tableName)} must be a plain lower-case SQL identifier`);
+  const poolMax = options.poolMax ?? 2;
+  if (!Number.isInteger(poolMax) || poolMax < 1) throw new Error(`poolMax must be a positive whole number; got ${poolMax}`);
+  if (!isPostgresUrl(options.database)) {
+    return {
+      kind: 'memory',
+      limiter: (limit) => new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration }),
+      close: async () => {},
+    };
+  }
+  const pool = new pg.Pool({ connectionString: options.database.trim(), max: poolMax, application_name: 'pluct-rate-limits' });
+  pool.on('error', () => {}); // an idle client's lost connection: the next query reconnects or fails on its own
+  try {
+    await createTable(pool, tableName);
+  } catch (cause) {
+    await pool.end().catch(() => {});
+    const where = options.variable ? `the PostgreSQL database of ${options.variable}` : 'the PostgreSQL database';
+    throw new Error(`the rate-limit table ${tableName} could not be created on ${where}: ${describe(cause)}`, { cause });
+  }
+  // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep across
+  // server connections: its queries go to the pool as unnamed statements (text and values only).
+  const unnamedStatements = { query: (q: { text: string; values?: unknown[] }) => pool.query(q.text, q.values) };
+  let closed = false;
+  return {
+    kind: 'postgres',
+    limiter: (limit) => new RateLimiterPostgres({
+      storeClient: unnamedStatements, storeType: 'pool', tableName, tableCreated: true,
+      keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration,
+    }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+function checked(limit: LimitOptions): LimitOptions {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(limit.keyPrefix)) throw new Error(`keyPrefix ${JSON.stringify(limit.keyPrefix)} must be 1-64 letters, digits, _ . : -`);
+  if (!Number.isInteger(limit.points) || limit.points < 1) throw new Error(`points must be a positive whole number; got ${limit.points}`);
+  if (!Number.isInteger(limit.duration) || limit.duration < 1) throw new Error(`duration must be a positive whole number of seconds; got ${limit.duration}`);
+  return limit;
+}
+
+// The same table rate-limiter-flexible would create; two replicas creating it at once could collide on the
+// catalog, so creation is serialised by a transaction-scoped advisory lock (safe behind PgBouncer's transaction mode).
+async function createTable(pool: pg.Pool, tableName: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('pluct-rate-limit-table'))");
+    await client.query(`CREATE TABLE IF NOT EXISTS "${tableName}" (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}

@@ -1,0 +1,96 @@
+import pg from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../../../scripts/postgres/throwaway-cluster.js';
+import { openDatabaseRateLimiterStore, isPostgresUrl, type DatabaseRateLimiterStore } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
+import { createTestDatabase } from '../../../helpers/postgres.js';
+
+/** Consumes one point per call, alternating between the limiters; returns how many were allowed. */
+async function allowed(limiters: Array<{ consume(key: string): Promise<unknown> }>, key: string, attempts: number): Promise<number> {
+  const results = await Promise.all(Array.from({ length: attempts }, (_, i) => limiters[i % limiters.length]!.consume(key).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof RateLimiterRes) return false;
+      throw error;
+    },
+  )));
+  return results.filter(Boolean).length;
+}
+
+describe('the rate-limit store factory', () => {
+  it('keeps counters in memory when the service runs on SQLite', async () => {
+    const store = await openDatabaseRateLimiterStore({ database: './data/business-engine.db' });
+    expect(store.kind).toBe('memory');
+    const limiter = store.limiter({ keyPrefix: 'vend', points: 3, duration: 60 });
+    expect(limiter).toBeInstanceOf(RateLimiterMemory);
+    expect(await allowed([limiter], 'user-1', 5)).toBe(3);
+    await store.close();
+  });
+
+  it('recognises PostgreSQL URLs only', () => {
+    expect(isPostgresUrl('postgres://u@127.0.0.1:5432/db')).toBe(true);
+    expect(isPostgresUrl('postgresql://u@db.internal/db')).toBe(true);
+    expect(isPostgresUrl('./data/postgres.db')).toBe(false);
+    expect(isPostgresUrl(':memory:')).toBe(false);
+  });
+
+  it('rejects malformed options before touching a database', async () => {
+    await expect(openDatabaseRateLimiterStore({ database: ':memory:', tableName: 'rate limits; drop' })).rejects.toThrow(/tableName/);
+    await expect(openDatabaseRateLimiterStore({ database: ':memory:', poolMax: 0 })).rejects.toThrow(/poolMax/);
+    const store = await openDatabaseRateLimiterStore({ database: ':memory:' });
+    expect(() => store.limiter({ keyPrefix: 'vend', points: 0, duration: 60 })).toThrow(/points/);
+    expect(() => store.limiter({ keyPrefix: '', points: 1, duration: 60 })).toThrow(/keyPrefix/);
+  });
+
+  it('says why an unreachable PostgreSQL cannot hold the counters, without the password', async () => {
+    const port = await freeLoopbackPort();
+    const error = await openDatabaseRateLimiterStore({ database: `postgres://pluct:hunter2-secret@127.0.0.1:${port}/nowhere` }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/rate-limit table rate_limits could not be created.*ECONNREFUSED/);
+    expect((error as Error).message).not.toContain('hunter2-secret');
+  });
+});
+
+describe('the rate-limit store on PostgreSQL: two replicas share one budget', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let replicas: DatabaseRateLimiterStore[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase('rate_limits');
+    // Two replicas starting at the same moment both create the table: neither may fail.
+    replicas = await Promise.all([0, 1].map(() => openDatabaseRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' })));
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    await db.drop();
+  });
+
+  it('gives N in total per key, not N per replica, and keeps keys and limits apart', async () => {
+    expect(replicas.map((r) => r.kind)).toEqual(['postgres', 'postgres']);
+    // Handed on as a bare function, as the rate-limit middleware takes its store by injection.
+    const stores = replicas.map((r) => r.limiter);
+    const vend = stores.map((build) => build({ keyPrefix: 'vend', points: 5, duration: 60 }));
+    expect(vend[0]).toBeInstanceOf(RateLimiterPostgres);
+    expect(await allowed(vend, 'user-1', 20)).toBe(5);
+    // Another user, and another limit for the same user, have budgets of their own.
+    expect(await allowed(vend, 'user-2', 4)).toBe(4);
+    const transcribe = replicas.map((r) => r.limiter({ keyPrefix: 'transcribe', points: 2, duration: 60 }));
+    expect(await allowed(transcribe, 'user-1', 6)).toBe(2);
+    // A refusal says when to retry, as the middleware's Retry-After needs.
+    const refusal = await vend[1]!.consume('user-1').then(() => undefined, (e: unknown) => e);
+    expect(refusal).toBeInstanceOf(RateLimiterRes);
+    expect((refusal as RateLimiterRes).msBeforeNext).toBeGreaterThan(0);
+    expect((refusal as RateLimiterRes).msBeforeNext).toBeLessThanOrEqual(60_000);
+  });
+
+  it('keeps the counters in the configured table', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ key: string; points: number }>('SELECT key, points FROM engine_rate_limits ORDER BY key');
+      expect(rows.find((r) => r.key === 'vend:user-1')?.points).toBeGreaterThanOrEqual(5);
+      expect(rows.find((r) => r.key === 'transcribe:user-1')?.points).toBeGreaterThanOrEqual(2);
+    } finally {
+      await client.end();
+    }
+  });
+});
