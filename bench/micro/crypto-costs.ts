@@ -6,9 +6,9 @@
  */
 import { createHmac, createPrivateKey, createPublicKey, createSecretKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { signEngineAuth } from '../../server/shared/auth/engine-auth.js';
-import { createEngineAuthVerifier } from '../../server/shared/auth/engine-auth-verifier.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { signEngineAuth } from '../../server/protocol/engine-auth.js';
+import { createEngineAuthVerifier } from '../../server/tttranscribe/auth/engine-auth-verifier.js';
 import { SERVICE_TOKEN, serviceTokenDigest, ServiceTokenKeys } from '../../server/business-engine/tokens/service-token-keys.js';
 
 type Op = () => unknown;

@@ -6,7 +6,7 @@ import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { registerCreditMetrics, registerVendCommitMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
-import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
+import { registerUpstreamMetrics } from './upstream/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
 import { ConfiguredToken } from './auth/bearer-kind.js';
 import { requireAdmin } from './auth/require-admin.js';

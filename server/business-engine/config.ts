@@ -1,6 +1,6 @@
 import { createHash, createHmac, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';

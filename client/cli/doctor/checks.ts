@@ -1,5 +1,5 @@
-import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
-import type { SecretMixup } from '../../../server/shared/auth/engine-auth-secret.js';
+import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
+import type { SecretMixup } from '../../../server/protocol/engine-auth-secret.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
 import type { Facts, Probe } from './probes.js';
 

@@ -1,4 +1,4 @@
-import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import type { Check } from './checks.js';
 import type { Facts } from './probes.js';
 

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import { requestIdOf } from '../auth/caller.js';
 import { checkTttIntegration } from '../health/integration-check.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';

@@ -6,10 +6,10 @@ import { callerOf, requestIdOf } from '../auth/caller.js';
 import type { TokenStore } from '../tokens/token-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
+import { JOB_ID_PATTERN } from '../../protocol/job-id.js';
 
 type TranscribeRequest = components['schemas']['TranscribeRequest'];
 
-const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
   credentials_rejected: 'upstream_auth_failure',
   server_error: 'upstream_error',
@@ -89,7 +89,7 @@ function settleFailedSubmission(deps: { tokens: TokenStore; logger: Logger }, jt
   if (error.kind === 'token_already_used') {
     // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
     const jobId = error.info.upstreamDetails?.['jobId'];
-    if (typeof jobId === 'string' && JOB_ID.test(jobId)) tokens.markSubmitted(jti, jobId);
+    if (typeof jobId === 'string' && JOB_ID_PATTERN.test(jobId)) tokens.markSubmitted(jti, jobId);
     else tokens.release(jti);
     return error.toApiError();
   }

@@ -1,5 +1,5 @@
 import type { components } from '../../../generated/business-engine/schema.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import type { TttUpstream, UpstreamEngineAuthInfo } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
