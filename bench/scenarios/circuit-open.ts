@@ -7,7 +7,7 @@ import { runPacedLoad } from '../harness/paced-load.js';
 import { freePort } from '../harness/server-process.js';
 import { measureSupplied } from '../harness/supplied-measure.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 import type { StackSession } from './stack-session.js';
 
 /** Requests that fail against a closed port before the measurement, so the breaker is open. */

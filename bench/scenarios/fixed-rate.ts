@@ -5,7 +5,7 @@ import { runPacedLoad } from '../harness/paced-load.js';
 import { startServer } from '../harness/server-process.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
 import { TRANSCRIBE_BODY } from './limits.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 import type { StackSession } from './stack-session.js';
 
 /**
