@@ -12,7 +12,6 @@ import {
 import { createEngineAuthVerifier, type EngineAuthRequest } from '../../../server/tttranscribe/auth/engine-auth-verifier.js';
 import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../server/protocol/test-vectors.js';
 
-
 const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
 const OLD = parseSharedSecret('TTT_SHARED_SECRET', 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
 const NEW = parseSharedSecret('TTT_SHARED_SECRET_NEXT', 'tttsk_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8');
