@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { generate } from './generate.js';
-import { ERROR_CODES_SPEC, renderErrorCodesSpec } from './generate-templates.js';
+import { ERROR_CODES_SPEC, renderErrorCodesSpec, type Catalog } from './generate-templates.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const generatedDir = join(root, 'generated');
@@ -34,7 +34,7 @@ try {
     }
   }
   for (const file of actual) if (!expected.has(file)) problems.push(`not produced by the generator: generated/${file}`);
-  const catalog = parse(readFileSync(join(root, 'spec/shared/errors.yaml'), 'utf8'));
+  const catalog = parse(readFileSync(join(root, 'spec/shared/errors.yaml'), 'utf8')) as Catalog;
   let codes = '';
   try {
     codes = readFileSync(join(root, ERROR_CODES_SPEC), 'utf8');
