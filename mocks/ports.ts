@@ -3,6 +3,10 @@
  * unless MOCK_ENGINE_PORT / MOCK_TTT_PORT say otherwise. Port 0 means "any free port".
  */
 import { createServer } from 'node:net';
+import { service } from '../scripts/service-registry.js';
+
+const ENGINE = service('business-engine').mock;
+const TTT = service('tttranscribe').mock;
 
 /** The two mock ports. */
 export interface MockPorts {
@@ -10,7 +14,8 @@ export interface MockPorts {
   ttt: number;
 }
 
-export const DEFAULT_MOCK_PORTS: Readonly<MockPorts> = { engine: 4010, ttt: 4011 };
+/** From the service registry (scripts/service-registry.ts). */
+export const DEFAULT_MOCK_PORTS: Readonly<MockPorts> = { engine: ENGINE.defaultPort, ttt: TTT.defaultPort };
 
 function parsePort(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -29,8 +34,8 @@ function parsePort(name: string, raw: string | undefined, fallback: number): num
  */
 export function mockPortsFromEnv(env: NodeJS.ProcessEnv = process.env): MockPorts {
   return {
-    engine: parsePort('MOCK_ENGINE_PORT', env.MOCK_ENGINE_PORT, DEFAULT_MOCK_PORTS.engine),
-    ttt: parsePort('MOCK_TTT_PORT', env.MOCK_TTT_PORT, DEFAULT_MOCK_PORTS.ttt),
+    engine: parsePort(ENGINE.portEnv, env[ENGINE.portEnv], DEFAULT_MOCK_PORTS.engine),
+    ttt: parsePort(TTT.portEnv, env[TTT.portEnv], DEFAULT_MOCK_PORTS.ttt),
   };
 }
 

@@ -8,8 +8,12 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { generatedSpec, service } from '../scripts/service-registry.js';
 import { assertPortFree, freePort, mockPortsFromEnv } from './ports.js';
 import { startPrism, type PrismProcess } from './prism-process.js';
+
+const ENGINE = service('business-engine');
+const TTT = service('tttranscribe');
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,13 +52,13 @@ async function choosePort(port: number | undefined, name: string): Promise<numbe
  */
 export async function startMocks(options: StartMocksOptions = {}): Promise<RunningMocks> {
   const [enginePort, tttPort] = [
-    await choosePort(options.engine, 'MOCK_ENGINE_PORT'),
-    await choosePort(options.ttt, 'MOCK_TTT_PORT'),
+    await choosePort(options.engine, ENGINE.mock.portEnv),
+    await choosePort(options.ttt, TTT.mock.portEnv),
   ];
   const verbose = options.verbose ?? false;
   const started = await Promise.allSettled([
-    startPrism({ name: 'business-engine', spec: join(root, 'generated/business-engine/openapi.json'), port: enginePort, verbose }),
-    startPrism({ name: 'tttranscribe', spec: join(root, 'generated/tttranscribe/openapi.json'), port: tttPort, verbose }),
+    startPrism({ name: ENGINE.id, spec: join(root, generatedSpec(ENGINE)), port: enginePort, verbose }),
+    startPrism({ name: TTT.id, spec: join(root, generatedSpec(TTT)), port: tttPort, verbose }),
   ]);
   const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));

@@ -8,8 +8,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseSharedSecret } from '../server/shared/auth/engine-auth-secret.js';
-import { sha256Hex, signEngineAuth } from '../server/shared/auth/engine-auth.js';
+import { parseSharedSecret } from '../server/protocol/engine-auth-secret.js';
+import { sha256Hex, signEngineAuth } from '../server/protocol/engine-auth.js';
+import type { EngineAuthVector } from '../server/protocol/test-vectors.js';
 
 // TEST-ONLY keys: bytes 0x00..0x1f ("current") and 0x20..0x3f ("next"). Never use them anywhere real.
 const CURRENT = 'tttsk_' + Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64url');
@@ -39,7 +40,7 @@ const cases: Case[] = [
   { name: 'delete-with-empty-body', secrets: [CURRENT], method: 'DELETE', target: '/jobs/0b5f2c1e-7d4a-4c3e-9a51-6f2d8e1b3c70', body: '', bearerToken: TOKEN, timestamp: T0 + 8 },
 ];
 
-function buildVectors() {
+function buildVectors(): EngineAuthVector[] {
   return cases.map((c, i) => {
     const keys = c.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s));
     // 16 readable bytes -> 22 base64url chars.

@@ -17,6 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SERVICES } from './service-registry.js';
 import { stackBanner } from './stack/banner.js';
 import { startChildService, type ChildService } from './stack/child-service.js';
 import { ensureEnvFile } from './stack/dev-env.js';
@@ -39,20 +40,18 @@ mkdirSync(paths.dataDir, { recursive: true });
 const envState = await ensureEnvFile(paths.envFile, { engineDb: paths.engineDb, tttDb: paths.tttDb });
 if (envState.created) say(`Created ${paths.envFile} with fresh secrets (mode 0600). Keep it: the data in ${paths.dataDir} needs the same secrets.`);
 if (envState.modeWarning) say(`Warning: ${envState.modeWarning}`);
-const { env, engineUrl, tttUrl } = stackEnv(paths, envState.values, process.env);
+const { env, urls, engineUrl, tttUrl } = stackEnv(paths, envState.values, process.env);
 const tools = ensureTools(stackTools(env), thisMachine(env), 'npm start', say);
 if (tools.installed.length > 0) say(`npm start: installed ${tools.installed.map((t) => t.name).join(', ')}.`);
 const docs = ensureDocs(root, paths.docsDir, { build: process.env['PLUCT_BUILD_DOCS'] !== '0', log: say });
 
-for (const [name, url] of [['Business Engine', engineUrl], ['TTTranscribe', tttUrl]] as const) {
+for (const { id, title: name } of SERVICES) {
+  const url = urls[id];
   if (await listening(new URL(url))) fail(`${url} is already in use, so ${name} cannot listen there. Is another stack running? Stop it, or choose other ports (ENGINE_PORT=… TTT_PORT=… npm start).`);
 }
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
-const services: ChildService[] = [
-  startChildService('business-engine', 'server/business-engine/main.ts', { cwd: root, env, write }),
-  startChildService('tttranscribe', 'server/tttranscribe/main.ts', { cwd: root, env, write }),
-];
+const services: ChildService[] = SERVICES.map(({ id, entry }) => startChildService(id, entry, { cwd: root, env, write }));
 const [engine, ttt] = services as [ChildService, ChildService];
 
 let stopping = false;

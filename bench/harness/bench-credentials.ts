@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../server/shared/auth/engine-auth.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../server/protocol/engine-auth.js';
 import type { HttpRequestSpec } from './closed-load.js';
 
 /** Throw-away secrets for one bench run: generated fresh, held in memory, passed to the services by env only. */

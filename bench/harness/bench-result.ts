@@ -43,7 +43,7 @@ export interface TargetResult {
   /** The measured value (a ratio or milliseconds); null when an input was not measured or was invalid. */
   readonly measured: number | null;
   readonly threshold: number;
-  readonly comparison: '>=' | '<';
+  readonly comparison: '>=' | '<=' | '<';
   readonly unit: 'x' | 'ms';
   /** pass / fail / not measured (an input is missing or had unexpected answers). */
   readonly status: 'pass' | 'fail' | 'not-measured';

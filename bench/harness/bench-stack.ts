@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { service } from '../../scripts/service-registry.js';
 import type { BenchCredentials } from './bench-credentials.js';
 import { freePort, REPO_ROOT, startServer, type ServerProcess } from './server-process.js';
 
-export const TTT_MAIN = 'server/tttranscribe/main.ts';
-export const ENGINE_MAIN = 'server/business-engine/main.ts';
+export const TTT_MAIN = service('tttranscribe').entry;
+export const ENGINE_MAIN = service('business-engine').entry;
 
 /** Rate limits high enough never to trigger during a bench (the limiter's own cost is still measured). */
 const UNLIMITED_PER_MIN = '100000000';

@@ -13,11 +13,11 @@ export const MEASUREMENT_IDS = {
   circuitOpen: 'services.gateway-circuit-open',
   pacedTtt: 'fixed-rate.ttt-transcribe',
   pacedGateway: 'fixed-rate.gateway-transcribe',
-  /** Not a target input: the floor of any proxy hop at the same rate, printed next to the gateway's. */
+  /** The floor of any proxy hop at the same rate: the gateway may add at most 2 ms more than it. */
   pacedBareProxy: 'fixed-rate.bare-proxy-to-tttranscribe',
-  /** Not a target input: the least any durable, signing vend costs (bench/servers/bare-vend.ts). */
+  /** The least any durable, signing vend costs (bench/servers/bare-vend.ts). */
   bareVend: 'limits.bare-vend',
-  /** Not a target input: the least any balance read that checks its caller costs (bench/servers/bare-balance.ts). */
+  /** The least any balance read that checks its caller costs (bench/servers/bare-balance.ts). */
   bareBalance: 'limits.bare-balance',
   vendSqlite: 'cluster.vend-sqlite',
   vendPostgres: 'cluster.vend-postgres',
@@ -33,7 +33,7 @@ interface TargetDefinition {
   readonly id: string;
   readonly description: string;
   readonly threshold: number;
-  readonly comparison: '>=' | '<';
+  readonly comparison: '>=' | '<=' | '<';
   readonly unit: 'x' | 'ms';
   readonly inputs: readonly string[];
   readonly compute: (m: (id: string) => Measurement) => number;
@@ -50,27 +50,36 @@ function rpsRatio(id: string, description: string, threshold: number, measured: 
   };
 }
 
-/** The issue's targets, each a ratio to (or difference from) a baseline measured in the same run. */
+/**
+ * The targets (issue 21), each against a floor measured in the same run, so they hold on a machine whose speed
+ * moves from hour to hour: the engine's vend and balance against the bare vend and balance (the least those
+ * operations can cost), the gateway against a bare node:http proxy in front of the same TTTranscribe (req/s, and
+ * the p50 each adds at a steady rate), and the circuit-open fast failure against TTTranscribe alone at that rate.
+ */
 export const TARGETS: readonly TargetDefinition[] = [
-  rpsRatio('gateway-vs-bare-proxy', 'POST /ttt/transcribe req/s through the gateway / through a bare node:http proxy, same TTTranscribe',
-    0.6, ids.gatewayTranscribe, ids.bareProxyTtt),
-  rpsRatio('balance-vs-express', 'GET /v1/credits/balance req/s / Express hello-world req/s', 0.7, ids.creditBalance, ids.expressHello),
-  rpsRatio('vend-vs-express', 'POST /v1/vend-token req/s / Express hello-world req/s', 0.5, ids.vendToken, ids.expressHello),
-  rpsRatio('postgres-vend-vs-sqlite', 'POST /v1/vend-token req/s on PostgreSQL (same machine) / on SQLite', 0.5, ids.vendPostgres, ids.vendSqlite),
-  {
-    id: 'circuit-open-p99',
-    description: 'POST /ttt/transcribe with TTTranscribe down (circuit open): p99 latency',
-    threshold: 5, comparison: '<', unit: 'ms',
-    inputs: [ids.circuitOpen],
-    compute: (m) => m(ids.circuitOpen).latencyMs.p99,
-  },
+  rpsRatio('vend-vs-bare-vend', 'POST /v1/vend-token req/s / the bare vend\'s req/s', 0.7, ids.vendToken, ids.bareVend),
+  rpsRatio('balance-vs-bare-balance', 'GET /v1/credits/balance req/s / the bare balance\'s req/s', 0.8, ids.creditBalance, ids.bareBalance),
   {
     id: 'gateway-added-p50',
-    description: 'p50 added by the gateway over a direct TTTranscribe call, both at a steady 100 req/s',
-    threshold: 2, comparison: '<', unit: 'ms',
-    inputs: [ids.pacedGateway, ids.pacedTtt],
-    compute: (m) => m(ids.pacedGateway).latencyMs.p50 - m(ids.pacedTtt).latencyMs.p50,
+    description: 'p50 the gateway adds to a direct TTTranscribe call, minus what a bare node:http proxy adds (steady 100 req/s)',
+    threshold: 2, comparison: '<=', unit: 'ms',
+    inputs: [ids.pacedGateway, ids.pacedBareProxy, ids.pacedTtt],
+    compute: (m) => {
+      const added = (id: string) => m(id).latencyMs.p50 - m(ids.pacedTtt).latencyMs.p50;
+      return added(ids.pacedGateway) - added(ids.pacedBareProxy);
+    },
   },
+  rpsRatio('gateway-vs-bare-proxy', 'POST /ttt/transcribe req/s through the gateway / through a bare node:http proxy, same TTTranscribe',
+    0.6, ids.gatewayTranscribe, ids.bareProxyTtt),
+  {
+    id: 'circuit-open-p99',
+    description: 'p99 of POST /ttt/transcribe, TTTranscribe down (circuit open) / p99 of TTTranscribe alone (steady 100 req/s)',
+    threshold: 1, comparison: '<=', unit: 'x',
+    inputs: [ids.circuitOpen, ids.pacedTtt],
+    compute: (m) => m(ids.circuitOpen).latencyMs.p99 / m(ids.pacedTtt).latencyMs.p99,
+  },
+  // Issue 19: the engine on PostgreSQL (sharing the machine's two cores with the database) against SQLite.
+  rpsRatio('postgres-vend-vs-sqlite', 'POST /v1/vend-token req/s on PostgreSQL (same machine) / on SQLite', 0.5, ids.vendPostgres, ids.vendSqlite),
 ];
 
 /**
@@ -96,7 +105,7 @@ export function evaluateTargets(measurements: readonly Measurement[]): TargetRes
     }
     const value = t.compute((id) => byId.get(id) as Measurement);
     const measured = Math.round(value * 1000) / 1000;
-    const ok = t.comparison === '>=' ? measured >= t.threshold : measured < t.threshold;
+    const ok = t.comparison === '>=' ? measured >= t.threshold : t.comparison === '<=' ? measured <= t.threshold : measured < t.threshold;
     return { ...base, measured, status: ok ? 'pass' : 'fail' };
   });
 }

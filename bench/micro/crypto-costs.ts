@@ -6,10 +6,11 @@
  */
 import { createHmac, createPrivateKey, createPublicKey, createSecretKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { signEngineAuth } from '../../server/shared/auth/engine-auth.js';
-import { createEngineAuthVerifier } from '../../server/shared/auth/engine-auth-verifier.js';
-import { SERVICE_TOKEN, ServiceTokenKeys } from '../../server/business-engine/tokens/service-token-keys.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { signEngineAuth } from '../../server/protocol/engine-auth.js';
+import { createEngineAuthVerifier } from '../../server/tttranscribe/auth/engine-auth-verifier.js';
+import { SERVICE_TOKEN } from '../../server/protocol/service-token.js';
+import { ServiceTokenKeys } from '../../server/business-engine/tokens/service-token-keys.js';
 
 type Op = () => unknown;
 const OPS_PER_RUN = 2000;

@@ -8,8 +8,8 @@
  */
 import { Pool } from 'undici';
 import { createTttranscribeClient } from '../../generated/tttranscribe/client.js';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { signEngineAuth } from '../../server/shared/auth/engine-auth.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { signEngineAuth } from '../../server/protocol/engine-auth.js';
 import { createSignedTttClient } from '../../server/business-engine/upstream/ttt-client.js';
 import { startServer } from '../harness/server-process.js';
 

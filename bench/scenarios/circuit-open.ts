@@ -1,30 +1,33 @@
 import { join } from 'node:path';
-import type { BenchContext } from '../harness/bench-context.js';
+import type { ArmSpec, BenchContext } from '../harness/bench-context.js';
 import { startEngineProcess } from '../harness/bench-stack.js';
-import { runClosedLoad } from '../harness/closed-load.js';
+import { runClosedLoad, type HttpRequestSpec } from '../harness/closed-load.js';
 import { EngineUsers } from '../harness/engine-users.js';
 import { runPacedLoad } from '../harness/paced-load.js';
-import { freePort } from '../harness/server-process.js';
+import { freePort, type ServerProcess } from '../harness/server-process.js';
 import { measureSupplied } from '../harness/supplied-measure.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 import type { StackSession } from './stack-session.js';
 
 /** Requests that fail against a closed port before the measurement, so the breaker is open. */
 const TRIP_REQUESTS = 20;
 
+/** An engine whose TTTranscribe is down, its breaker already open, and the requests to send it. */
+export interface CircuitOpenEngine {
+  readonly engine: ServerProcess;
+  /** `n` POST /ttt/transcribe requests, each with a freshly vended service token. */
+  readonly build: (n: number) => Promise<HttpRequestSpec[]>;
+}
+
 /**
- * POST /ttt/transcribe on an engine whose TTTranscribe is down (its TTT_BASE_URL is a free port nobody listens
- * on): the breaker opens after the first failures and the engine must answer 503 upstream_unavailable at once,
- * refunding the credit. Measured closed-loop at the fixed concurrency (throughput of the fast-fail path) and at
- * a steady 100 req/s (the latency a caller sees, which the p99 target is about: under saturation latency is only
- * connections / throughput).
+ * Starts an engine whose TTT_BASE_URL is a free port nobody listens on and trips its breaker: from then on it
+ * must answer POST /ttt/transcribe with 503 upstream_unavailable at once, refunding the credit.
  *
  * @example
- * await runCircuitOpen(ctx, stack);
+ * const down = await startCircuitOpenEngine(ctx, stack);
  */
-export async function runCircuitOpen(ctx: BenchContext, stack: StackSession): Promise<void> {
-  const { connections, pacedRate, warmupSec } = ctx.settings;
+export async function startCircuitOpenEngine(ctx: BenchContext, stack: StackSession): Promise<CircuitOpenEngine> {
   const downUrl = `http://127.0.0.1:${await freePort()}`;
   const engine = stack.track(await startEngineProcess(stack.creds, {
     name: 'engine-ttt-down',
@@ -42,22 +45,43 @@ export async function runCircuitOpen(ctx: BenchContext, stack: StackSession): Pr
   if (trip.unexpected > 0 || trip.errors > 0) {
     ctx.note(`circuit-open: tripping the breaker answered ${JSON.stringify(trip.statuses)} (expected only 503).`);
   }
+  return { engine, build };
+}
 
+/**
+ * The circuit-open target's arm: the fast-fail path at a steady `rate` req/s (the latency a caller sees; under
+ * saturation latency is only connections / throughput). The fixed-rate scenario runs it interleaved with
+ * TTTranscribe alone at the same rate, which the target compares its p99 with.
+ *
+ * @example
+ * await ctx.measureInterleaved([tttAloneArm, circuitOpenPacedArm(ctx, down, 100)], rounds);
+ */
+export function circuitOpenPacedArm(ctx: BenchContext, down: CircuitOpenEngine, rate: number): ArmSpec {
+  const paced = async (sec: number) => {
+    const supply = await down.build(Math.ceil(rate * sec));
+    return () => runPacedLoad({ origin: down.engine.url, rate, durationSec: sec, supply, expectStatus: [503] });
+  };
+  return {
+    id: MEASUREMENT_IDS.circuitOpen, title: 'gateway, TTTranscribe down (circuit open)', group: 'fixed-rate',
+    request: 'POST /ttt/transcribe', mode: 'paced', connections: 8, rate, servers: [down.engine],
+    warmup: async () => (await paced(ctx.settings.warmupSec))(),
+    prepare: paced,
+  };
+}
+
+/**
+ * POST /ttt/transcribe on an engine whose TTTranscribe is down, closed-loop at the fixed concurrency: the
+ * throughput of the fast-fail path. Its latency target is measured at a steady rate by the fixed-rate scenario.
+ *
+ * @example
+ * await runCircuitOpen(ctx, stack);
+ */
+export async function runCircuitOpen(ctx: BenchContext, stack: StackSession): Promise<void> {
+  const down = await startCircuitOpenEngine(ctx, stack);
   await measureSupplied(ctx, {
     id: `${MEASUREMENT_IDS.circuitOpen}-closed`, title: 'gateway, TTTranscribe down (circuit open)', group: 'services',
-    request: 'POST /ttt/transcribe', connections, servers: [engine], origin: engine.url, expectStatus: [503],
-    guessRps: 1500, build, maxSupply: 15_000,
+    request: 'POST /ttt/transcribe', connections: ctx.settings.connections, servers: [down.engine], origin: down.engine.url,
+    expectStatus: [503], guessRps: 1500, build: down.build, maxSupply: 15_000,
   });
-
-  const paced = async (sec: number) => {
-    const supply = await build(Math.ceil(pacedRate * sec));
-    return () => runPacedLoad({ origin: engine.url, rate: pacedRate, durationSec: sec, supply, expectStatus: [503] });
-  };
-  await ctx.measureInterleaved([{
-    id: MEASUREMENT_IDS.circuitOpen, title: 'gateway, TTTranscribe down (circuit open)', group: 'fixed-rate',
-    request: 'POST /ttt/transcribe', mode: 'paced', connections: 8, rate: pacedRate, servers: [engine],
-    warmup: async () => (await paced(warmupSec))(),
-    prepare: paced,
-  }], 1);
-  await engine.stop();
+  await down.engine.stop();
 }

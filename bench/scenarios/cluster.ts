@@ -15,7 +15,7 @@ import { LatencyRecorder } from '../harness/latency-recorder.js';
 import { REPO_ROOT, type ServerProcess } from '../harness/server-process.js';
 import { suppliedArm } from '../harness/supplied-measure.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 
 /** Seconds the stand-in speech program takes per job: the fixed-duration engine of the jobs-per-minute rows. */
 const JOB_SEC = 1;

@@ -1,7 +1,7 @@
 import type { BenchContext } from '../harness/bench-context.js';
 import { runClosedLoad, warmRepeated } from '../harness/closed-load.js';
 import { measureSupplied } from '../harness/supplied-measure.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 import type { StackSession } from './stack-session.js';
 
 /**

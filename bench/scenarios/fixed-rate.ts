@@ -4,15 +4,17 @@ import type { HttpRequestSpec } from '../harness/closed-load.js';
 import { runPacedLoad } from '../harness/paced-load.js';
 import { startServer } from '../harness/server-process.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
+import { circuitOpenPacedArm, startCircuitOpenEngine } from './circuit-open.js';
 import { TRANSCRIBE_BODY } from './limits.js';
-import { gatewaySupply } from './services.js';
+import { gatewaySupply } from './gateway-supply.js';
 import type { StackSession } from './stack-session.js';
 
 /**
  * What the gateway adds to one request at a steady, unsaturated rate: POST /transcribe straight to TTTranscribe,
  * through a bare node:http proxy (what any extra hop costs on this machine), and POST /ttt/transcribe through the
- * engine, all to the same TTTranscribe at `pacedRate` req/s evenly spaced, in alternating windows. The target
- * compares the gateway's p50 with the direct one; the bare proxy's row shows the floor of that difference.
+ * engine, all to the same TTTranscribe at `pacedRate` req/s evenly spaced, in alternating windows; and the
+ * gateway with TTTranscribe down (circuit open) at the same rate. The targets compare the p50 the gateway adds
+ * with the p50 the bare proxy adds, and the circuit-open p99 with TTTranscribe's own p99.
  *
  * @example
  * await runFixedRate(ctx, stack);
@@ -31,6 +33,7 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
 
   const paced = (origin: string, supply: HttpRequestSpec[], sec: number) =>
     runPacedLoad({ origin, rate, durationSec: sec, supply, expectStatus: [202] });
+  const down = await startCircuitOpenEngine(ctx, stack);
   const proxy = stack.track(await startServer({
     name: 'bare-proxy', entry: 'bench/servers/bare-proxy.ts', ready: 'ipc', env: { BENCH_UPSTREAM_URL: ttt.url },
   }));
@@ -62,6 +65,8 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
         return () => paced(engine.url, supply, sec);
       },
     },
+    circuitOpenPacedArm(ctx, down, rate),
   ], rounds);
   await proxy.stop();
+  await down.engine.stop();
 }

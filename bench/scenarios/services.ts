@@ -6,20 +6,11 @@ import { startServer } from '../harness/server-process.js';
 import { measureSupplied, suppliedArm } from '../harness/supplied-measure.js';
 import { MEASUREMENT_IDS } from '../harness/targets.js';
 import { runCircuitOpen } from './circuit-open.js';
+import { gatewaySupply } from './gateway-supply.js';
 import { TRANSCRIBE_BODY } from './limits.js';
 import type { StackSession } from './stack-session.js';
 
 const DIRECT_USERS = ['bench-direct-1', 'bench-direct-2', 'bench-direct-3'];
-
-/** POST /ttt/transcribe requests, one per vended service token. */
-export function gatewaySupply(tokens: readonly string[]): HttpRequestSpec[] {
-  return tokens.map((token) => ({
-    method: 'POST',
-    path: '/ttt/transcribe',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: TRANSCRIBE_BODY,
-  }));
-}
 
 /**
  * The services at the fixed concurrency, each target measured interleaved with its baseline:

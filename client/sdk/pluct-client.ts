@@ -1,32 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { createBusinessEngineClient, type components } from '../../generated/business-engine/client.js';
+import { createBusinessEngineClient } from '../../generated/business-engine/client.js';
 import { errorFromThrown, localError, problemFromBody, type PluctError } from './errors.js';
 import { REQUEST_ID_HEADER, newRequestId, retryRequestId } from './request-id.js';
 import { createTokenManager, type GetUserToken } from './token-manager.js';
-import { runTranscription, type TranscribeOptions, type TranscribeOutcome } from './transcribe.js';
+import type { Balance, CallOptions, LedgerPage, PluctResult, TranscribeAccepted } from './results.js';
+import { runTranscription, type TranscribeOptions, type TranscribeOutcome, type TranscriptionCalls } from './transcribe.js';
 
-type Schemas = components['schemas'];
-export type Balance = Schemas['Balance'];
-export type LedgerPage = Schemas['LedgerPage'];
-export type VendTokenResponse = Schemas['VendTokenResponse'];
-export type TranscribeRequest = Schemas['TranscribeRequest'];
-export type TranscribeAccepted = Schemas['TranscribeAccepted'];
-export type TranscriptionStatus = Schemas['TranscriptionStatus'];
-
-/**
- * What every SDK call resolves with, like openapi-fetch: `data` or `error`, never a thrown HTTP error.
- * `requestId` is the X-Request-ID the SDK sent (of the last attempt); `response` is absent when no answer came.
- */
-export type PluctResult<T> =
-  | { data: T; error?: undefined; response: Response; requestId: string }
-  | { data?: undefined; error: PluctError; response: Response | undefined; requestId: string };
-
-/** Per-call options. */
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** The X-Request-ID to send (default: a fresh `req_…` id). */
-  requestId?: string;
-}
+export type {
+  Balance,
+  CallOptions,
+  LedgerPage,
+  PluctResult,
+  TranscribeAccepted,
+  TranscribeRequest,
+  TranscriptionStatus,
+  VendTokenResponse,
+} from './results.js';
 
 export interface PluctClientOptions {
   /** The Business Engine, e.g. `http://127.0.0.1:8787`. */
@@ -42,20 +31,11 @@ export interface PluctClientOptions {
 }
 
 /** The Pluct SDK: typed calls to the Business Engine with user-token handling and the whole transcription flow. */
-export interface PluctClient {
+export interface PluctClient extends TranscriptionCalls {
   /** `GET /v1/credits/balance` with the user JWT. */
   balance(options?: CallOptions): Promise<PluctResult<Balance>>;
   /** `GET /v1/credits/ledger` with the user JWT; pass `nextCursor` as `cursor` for the next page. */
   ledger(query?: { limit?: number; cursor?: string }, options?: CallOptions): Promise<PluctResult<LedgerPage>>;
-  /** `POST /v1/vend-token` (1 credit). `clientRequestId` is the idempotency key (default: a fresh UUID). */
-  vendToken(input?: { clientRequestId?: string }, options?: CallOptions): Promise<PluctResult<VendTokenResponse>>;
-  /**
-   * `POST /ttt/transcribe` with a service token. Never retried with another token: an expired token resolves
-   * with `service_token_expired`, a revoked one with the engine's `service_token_revoked`.
-   */
-  submit(serviceToken: string, request: TranscribeRequest, options?: CallOptions): Promise<PluctResult<TranscribeAccepted>>;
-  /** `GET /ttt/status/{jobId}` with the user JWT, or with the service token that created the job. */
-  status(jobId: string, options?: CallOptions & { serviceToken?: string }): Promise<PluctResult<TranscriptionStatus>>;
   /** Vend, submit and poll until the job ends; resolves with the transcript or a typed error. */
   transcribe(url: string, options?: TranscribeOptions): Promise<PluctResult<TranscribeOutcome>>;
 }

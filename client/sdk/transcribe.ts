@@ -1,6 +1,19 @@
 import { jobFailureCatalog } from '../../generated/errors.js';
 import { localError, type PluctError } from './errors.js';
-import type { CallOptions, PluctClient, PluctResult, TranscriptionStatus } from './pluct-client.js';
+import type { CallOptions, PluctResult, TranscribeAccepted, TranscribeRequest, TranscriptionStatus, VendTokenResponse } from './results.js';
+
+/** The calls the flow makes; a PluctClient has them. */
+export interface TranscriptionCalls {
+  /** `POST /v1/vend-token` (1 credit). `clientRequestId` is the idempotency key (default: a fresh UUID). */
+  vendToken(input?: { clientRequestId?: string }, options?: CallOptions): Promise<PluctResult<VendTokenResponse>>;
+  /**
+   * `POST /ttt/transcribe` with a service token. Never retried with another token: an expired token resolves
+   * with `service_token_expired`, a revoked one with the engine's `service_token_revoked`.
+   */
+  submit(serviceToken: string, request: TranscribeRequest, options?: CallOptions): Promise<PluctResult<TranscribeAccepted>>;
+  /** `GET /ttt/status/{jobId}` with the user JWT, or with the service token that created the job. */
+  status(jobId: string, options?: CallOptions & { serviceToken?: string }): Promise<PluctResult<TranscriptionStatus>>;
+}
 
 /** What `onProgress` receives: the phase, the job's stage once it exists, and overall progress in [0, 1]. */
 export interface TranscribeProgress {
@@ -58,7 +71,7 @@ function failed<T>(error: PluctError, response: Response | undefined, requestId:
  * @example
  * const result = await runTranscription(client, 'https://media.example.com/clip.mp4', { poll: { timeoutMs: 60_000 } });
  */
-export async function runTranscription(client: PluctClient, url: string, options: TranscribeOptions = {}): Promise<PluctResult<TranscribeOutcome>> {
+export async function runTranscription(client: TranscriptionCalls, url: string, options: TranscribeOptions = {}): Promise<PluctResult<TranscribeOutcome>> {
   const { signal, onProgress } = options;
   const now = options.now ?? (() => Date.now());
   const call: CallOptions = signal ? { signal } : {};
@@ -86,7 +99,7 @@ export async function runTranscription(client: PluctClient, url: string, options
 }
 
 async function poll(
-  client: PluctClient,
+  client: TranscriptionCalls,
   submitted: { jobId: string; requestId: string },
   vended: { tokenId: string; balanceAfter: number },
   options: TranscribeOptions & { now: () => number },

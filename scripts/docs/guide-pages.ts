@@ -7,8 +7,9 @@ import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMarkdown } from './markdown.js';
+import type { EngineAuthVectorsFile } from '../../server/protocol/test-vectors.js';
 import { renderSandboxSection } from './sandbox-section.js';
-import { renderVectorsSection, type EngineAuthVectorsFile } from './vectors-table.js';
+import { renderVectorsSection } from './vectors-table.js';
 
 /** One rendered guide, not yet wrapped in the page shell. */
 export interface GuidePage {

@@ -5,6 +5,7 @@
 import type { GuidePage } from './guide-pages.js';
 import { escapeHtml } from './layout.js';
 import type { BundledApi } from './redoc-pages.js';
+import { SERVICES } from '../service-registry.js';
 
 function apiItem(page: BundledApi): string {
   const info = (page.spec.info ?? {}) as { title?: string; summary?: string; version?: string };
@@ -74,7 +75,7 @@ ${guideList}
 </ul>
 
 <h2 id="mocks">Mock servers</h2>
-<p><code>npm run mock</code> serves both specs with Prism (Business Engine on port 4010, TTTranscribe on 4011).
+<p><code>npm run mock</code> serves every spec with Prism (${SERVICES.map((s) => `${escapeHtml(s.title)} on port ${s.mock.defaultPort}`).join(', ')}).
 Ask for any documented answer with a <code>Prefer</code> header, e.g.
 <code>Prefer: code=401, example=token_expired</code>.</p>
 `;

@@ -2,28 +2,8 @@
  * Renders the X-Engine-Auth v1 test vectors (spec/shared/engine-auth-vectors.json) as an HTML section that is
  * appended to the X-Engine-Auth guide page, so the guide carries every vector next to the rules it tests.
  */
+import type { EngineAuthVector, EngineAuthVectorsFile } from '../../server/protocol/test-vectors.js';
 import { escapeHtml } from './layout.js';
-
-/** One vector as stored in spec/shared/engine-auth-vectors.json (the fields the page shows). */
-export interface EngineAuthVector {
-  name: string;
-  secrets: string[];
-  keyIds: string[];
-  method: string;
-  target: string;
-  body: string;
-  bearerToken: string | null;
-  timestamp: number;
-  nonce: string;
-  stringToSign: string;
-  header: string;
-}
-
-/** The vectors file. */
-export interface EngineAuthVectorsFile {
-  description?: string;
-  vectors: EngineAuthVector[];
-}
 
 const code = (text: string): string => `<code>${escapeHtml(text)}</code>`;
 

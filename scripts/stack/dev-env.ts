@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseEnv } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
-import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 
 /** Prefix of generated admin tokens, so one is recognisable in a bug report or a leaked-secret scan. */
 export const ADMIN_TOKEN_PREFIX = 'pla_';

@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import { SERVICES, type ServiceId } from '../service-registry.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -37,6 +38,8 @@ export function stackPaths(root: string, env: Env): StackPaths {
 /** The environment both services get, and the URLs the stack prints. */
 export interface StackEnv {
   readonly env: Record<string, string>;
+  /** Where each registered service listens. */
+  readonly urls: Readonly<Record<ServiceId, string>>;
   readonly engineUrl: string;
   readonly tttUrl: string;
 }
@@ -56,8 +59,10 @@ export function stackEnv(paths: StackPaths, fileValues: Readonly<Record<string, 
   }
   const pick = (name: string, fallback: string) => (layered[name] !== undefined && layered[name] !== '' ? layered[name] : fallback);
   const urlHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
-  const engineUrl = `http://${urlHost(pick('ENGINE_HOST', '127.0.0.1'))}:${pick('ENGINE_PORT', '8787')}`;
-  const tttUrl = `http://${urlHost(pick('TTT_HOST', '127.0.0.1'))}:${pick('TTT_PORT', '8788')}`;
+  const urls = Object.fromEntries(SERVICES.map(({ id, listen }) =>
+    [id, `http://${urlHost(pick(listen.hostEnv, '127.0.0.1'))}:${pick(listen.portEnv, String(listen.defaultPort))}`])) as Record<ServiceId, string>;
+  const engineUrl = urls['business-engine'];
+  const tttUrl = urls['tttranscribe'];
   const derived: Record<string, string> = {
     ENGINE_DB: paths.engineDb,
     TTT_DB: paths.tttDb,
@@ -67,5 +72,5 @@ export function stackEnv(paths: StackPaths, fileValues: Readonly<Record<string, 
   if (!layered['TTT_SERVICE_TOKEN_JWKS_FILE']) derived['TTT_SERVICE_TOKEN_JWKS_URL'] = `${engineUrl}/.well-known/jwks.json`;
   const env: Record<string, string> = { ...derived };
   for (const [k, v] of Object.entries(layered)) if (v !== '' || !(k in derived)) env[k] = v;
-  return { env, engineUrl, tttUrl };
+  return { env, urls, engineUrl, tttUrl };
 }

@@ -8,7 +8,7 @@ import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
 import { registerCreditMetrics } from '../shared/observability/domain-metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from '../shared/observability/service-metrics.js';
-import { registerUpstreamMetrics } from '../shared/observability/upstream-metrics.js';
+import { registerUpstreamMetrics } from './upstream/upstream-metrics.js';
 import type { AuthDeps } from './auth/auth-deps.js';
 import { ConfiguredToken } from './auth/bearer-kind.js';
 import { requireAdmin } from './auth/require-admin.js';

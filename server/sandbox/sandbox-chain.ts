@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createApp as createEngine, type BusinessEngine } from '../business-engine/app.js';
 import { loadEngineConfig } from '../business-engine/config.js';
 import { ServiceTokenKeys } from '../business-engine/tokens/service-token-keys.js';
-import { generateSharedSecret } from '../shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../protocol/engine-auth-secret.js';
 import { createApp as createTtt, type TttService } from '../tttranscribe/app.js';
 import { loadConfig as loadTttConfig } from '../tttranscribe/config.js';
 import { openJobDatabase, type JobDatabase } from '../tttranscribe/jobs/database.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EngineAuthKey } from '../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';

@@ -1,6 +1,6 @@
 import type { components } from '../../generated/tttranscribe/schema.js';
 import type { TranscriptionEngine } from './engines/transcription-engine.js';
-import { findExecutable } from './media/find-executable.js';
+import { findExecutable } from './process/find-executable.js';
 
 /** The `transcriber` member of GET /health. */
 export type TranscriberStatus = components['schemas']['TttHealth']['transcriber'];

@@ -91,7 +91,7 @@ describe('bench harness', () => {
     expect(json.machine.node).toBe(process.version);
     expect(json.measurements).toHaveLength(1);
     expect(json.targets.map((t) => t.id)).toEqual([
-      'gateway-vs-bare-proxy', 'balance-vs-express', 'vend-vs-express', 'postgres-vend-vs-sqlite', 'circuit-open-p99', 'gateway-added-p50',
+      'vend-vs-bare-vend', 'balance-vs-bare-balance', 'gateway-added-p50', 'gateway-vs-bare-proxy', 'circuit-open-p99', 'postgres-vend-vs-sqlite',
     ]);
     // Only the bare server was measured: every target lacks an input and says which.
     for (const t of json.targets) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../../scripts/cluster/cluster.js';
 import { generateDevSecrets } from '../../scripts/stack/dev-env.js';
-import { parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { runPluct, tempEnvFile } from '../client/support/run-pluct.js';
 
 // HAProxy in front of engine and TTTranscribe replicas, each on its own SQLite file: instance ids and the

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack.js';
 import { failingProcessor, FAKE_RESULT, succeedingProcessor } from '../helpers/ttt-processors.js';
 import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.js';
+import { JOB_ID_PATTERN } from '../../server/protocol/job-id.js';
 
 // The whole chain in-process: app -> Business Engine (generated client) -> TTTranscribe (its createApp), over HTTP.
 describe('the five-step flow against a real TTTranscribe', () => {
@@ -37,7 +38,7 @@ describe('the five-step flow against a real TTTranscribe', () => {
     expect(submitted.response.status).toBe(202);
     expect(submitted.response.headers.get('x-request-id')).toBe('req_five_step_submit_01');
     const jobId = submitted.data!.jobId;
-    expect(jobId).toMatch(/^job_[A-Za-z0-9]{8,64}$/);
+    expect(jobId).toMatch(JOB_ID_PATTERN);
     // TTTranscribe saw the same request id, and the job carries the service token's jti.
     expect(ttt.logs.some((l) => l['requestId'] === 'req_five_step_submit_01' && l['status'] === 202)).toBe(true);
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/shared/auth/engine-auth.js';
+import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/protocol/engine-auth.js';
 import { listOperations, type OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
 import { startEngineTestApp, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp, TEST_KEY, type TttTestApp } from '../helpers/ttt-app.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import type { components } from '../../generated/business-engine/schema.js';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack.js';
 

@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { answerClientErrors } from '../../server/shared/http/client-errors.js';
 import type { Logger } from 'pino';
 import { createBusinessEngineClient, type BusinessEngineClient } from '../../generated/business-engine/client.js';
-import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type BusinessEngine, type EngineDeps } from '../../server/business-engine/app.js';
 import { loadEngineConfig, type EngineConfig } from '../../server/business-engine/config.js';

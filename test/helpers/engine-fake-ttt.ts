@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { bearerTokenFromAuthorization, type EngineAuthKey } from '../../server/shared/auth/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthResult } from '../../server/shared/auth/engine-auth-verifier.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { bearerTokenFromAuthorization, type EngineAuthKey } from '../../server/protocol/engine-auth.js';
+import { createEngineAuthVerifier, type EngineAuthResult } from '../../server/tttranscribe/auth/engine-auth-verifier.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from './engine-app.js';
 
 /** One request the fake TTTranscribe received, with the verdict on its X-Engine-Auth header. */

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet } from 'jose';
-import { parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
-import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
+import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { createApp as createTttApp, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
 import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.js';

@@ -9,16 +9,10 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from 'jose';
+import { SERVICE_TOKEN } from '../../server/protocol/service-token.js';
 
-/** Service tokens as the Business Engine vends them (spec/shared/security.yaml#/serviceToken). TEST-ONLY keys. */
-export const SERVICE_TOKEN = {
-  alg: 'ES256',
-  typ: 'ttt-service+jwt',
-  iss: 'business-engine',
-  aud: 'tttranscribe',
-  scope: 'ttt:transcribe',
-  lifetimeSec: 900,
-} as const;
+/** Service tokens as the Business Engine vends them: the one contract, re-exported for tests. TEST-ONLY keys below. */
+export { SERVICE_TOKEN };
 
 export interface MintOptions {
   readonly sub?: string;
@@ -89,8 +83,8 @@ export async function createServiceTokenIssuer(options: { kid?: string; now?: ()
 export async function mintServiceToken(privateKey: CryptoKey, options: MintOptions & { kid: string; now?: () => number }): Promise<string> {
   const iat = options.iat ?? Math.floor((options.now ?? Date.now)() / 1000);
   const payload: Record<string, unknown> = {
-    iss: options.iss ?? SERVICE_TOKEN.iss,
-    aud: options.aud ?? SERVICE_TOKEN.aud,
+    iss: options.iss ?? SERVICE_TOKEN.issuer,
+    aud: options.aud ?? SERVICE_TOKEN.audience,
     sub: options.sub ?? 'user-test-1',
     scope: options.scope ?? SERVICE_TOKEN.scope,
     jti: options.jti ?? randomUUID(),
@@ -113,7 +107,7 @@ export async function mintServiceToken(privateKey: CryptoKey, options: MintOptio
  */
 export function unsignedServiceToken(claims: Record<string, unknown>, iat: number): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const payload = { iss: SERVICE_TOKEN.iss, aud: SERVICE_TOKEN.aud, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900, ...claims };
+  const payload = { iss: SERVICE_TOKEN.issuer, aud: SERVICE_TOKEN.audience, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900, ...claims };
   return `${part({ alg: 'none', typ: SERVICE_TOKEN.typ })}.${part(payload)}.`;
 }
 
@@ -124,7 +118,7 @@ export function unsignedServiceToken(claims: Record<string, unknown>, iat: numbe
  * const hs = await hs256ServiceToken('a-user-jwt-secret-of-at-least-32-bytes!!', nowSec);
  */
 export async function hs256ServiceToken(secret: string, iat: number): Promise<string> {
-  return new SignJWT({ iss: SERVICE_TOKEN.iss, aud: SERVICE_TOKEN.aud, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900 })
+  return new SignJWT({ iss: SERVICE_TOKEN.issuer, aud: SERVICE_TOKEN.audience, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900 })
     .setProtectedHeader({ alg: 'HS256', typ: SERVICE_TOKEN.typ })
     .sign(new TextEncoder().encode(secret));
 }

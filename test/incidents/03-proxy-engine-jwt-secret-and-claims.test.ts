@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusinessEngineClient, type BusinessEngineClient } from '../../generated/business-engine/client.js';
 import type { components } from '../../generated/business-engine/schema.js';
-import { engineAuthKeyId, generateSharedSecret, parseSharedSecret, SharedSecretError } from '../../server/shared/auth/engine-auth-secret.js';
+import { engineAuthKeyId, generateSharedSecret, parseSharedSecret, SharedSecretError } from '../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp } from '../helpers/engine-app.js';
 import { TEST_USER_JWT_SECRET } from '../helpers/user-tokens.js';
 import { startRealStack, type RealStack } from '../client/support/real-stack.js';

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPluctClient } from '../../client/sdk/index.js';
 import { generateIntegrationToken } from '../../server/business-engine/integrations/integration-token-format.js';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp } from '../helpers/ttt-app.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../server/business-engine/config.js';
 import { loadConfig as loadTttConfig } from '../../server/tttranscribe/config.js';
 import { ConfigError } from '../../server/shared/config/env.js';
-import { generateSharedSecret, parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp, TEST_ADMIN_TOKEN, testEngineEnv, type EngineTestApp } from '../helpers/engine-app.js';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack.js';
 import { startTttTestApp, TEST_SECRET, type TttTestApp } from '../helpers/ttt-app.js';

@@ -8,7 +8,7 @@ import { loadEngineConfig } from '../../server/business-engine/config.js';
 import { ConfigError } from '../../server/shared/config/env.js';
 import type { OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
 import { loadConfig as loadTttConfig } from '../../server/tttranscribe/config.js';
-import { generateSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { createResponseChecker } from '../contract/support/response-checker.js';
 import { engineProcessEnv, runServiceMain, tttProcessEnv } from '../contract/support/service-process.js';
 import { startEngineTestApp, testEngineEnv, type EngineTestApp } from '../helpers/engine-app.js';

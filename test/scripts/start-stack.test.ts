@@ -14,7 +14,7 @@ import { parseEnv } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPluctClient } from '../../client/sdk/pluct-client.js';
-import { parseSharedSecret } from '../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { SignJWT } from 'jose';
 import { freePort } from '../../mocks/ports.js';
 

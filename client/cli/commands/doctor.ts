@@ -1,4 +1,4 @@
-import { SharedSecretError, engineAuthKeyId, engineAuthKeysFromEnv, explainSecretMixup } from '../../../server/shared/auth/engine-auth-secret.js';
+import { SharedSecretError, engineAuthKeyId, engineAuthKeysFromEnv, explainSecretMixup } from '../../../server/protocol/engine-auth-secret.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, optionalString, type Command } from '../command.js';
 import { DevTokenError, mintDevToken, parseTtl } from '../dev-token.js';
 import { judge, type LocalSecret } from '../doctor/checks.js';

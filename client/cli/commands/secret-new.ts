@@ -1,4 +1,4 @@
-import { engineAuthKeyId, generateSharedSecret, parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { engineAuthKeyId, generateSharedSecret, parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ENGINE_AUTH_HEADER, sha256Hex, signEngineAuth } from '../../../server/shared/auth/engine-auth.js';
-import { SharedSecretError, engineAuthKeysFromEnv } from '../../../server/shared/auth/engine-auth-secret.js';
+import { ENGINE_AUTH_HEADER, sha256Hex, signEngineAuth } from '../../../server/protocol/engine-auth.js';
+import { SharedSecretError, engineAuthKeysFromEnv } from '../../../server/protocol/engine-auth-secret.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, optionalString, requireString, type Command } from '../command.js';
 import { ENV_FILE_OPTION, loadLocalEnv } from '../local-env.js';
 

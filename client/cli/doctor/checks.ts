@@ -1,19 +1,11 @@
-import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
-import type { SecretMixup } from '../../../server/shared/auth/engine-auth-secret.js';
+import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
+import type { SecretMixup } from '../../../server/protocol/engine-auth-secret.js';
+import type { Check } from './check.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
 import type { Facts, Probe } from './probes.js';
 import { judgeReplicas } from './replica-sampling.js';
 
-/** One row of the doctor's table. `warn` and `skip` do not fail the run. */
-export interface Check {
-  readonly name: string;
-  readonly status: 'pass' | 'fail' | 'warn' | 'skip';
-  readonly detail: string;
-  readonly fix?: string;
-  /** Sub-results (the engine's own integration checks). */
-  readonly children?: readonly Check[];
-  readonly data?: Record<string, unknown>;
-}
+export type { Check };
 
 /** The local TTT_SHARED_SECRET as doctor found it: parsed keys, or why it could not be used. */
 export interface LocalSecret {

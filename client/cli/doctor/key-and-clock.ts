@@ -1,5 +1,5 @@
-import type { EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
-import type { Check } from './checks.js';
+import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
+import type { Check } from './check.js';
 import type { Facts } from './probes.js';
 
 const SAME_SECRET_FIX = 'value must start with tttsk_ on both sides; never base64-encode or decode it on one side only';

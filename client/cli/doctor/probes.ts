@@ -1,6 +1,6 @@
 import { createBusinessEngineClient, type components as EngineSchemas } from '../../../generated/business-engine/client.js';
 import { createTttranscribeClient, type components as TttSchemas } from '../../../generated/tttranscribe/client.js';
-import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
+import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import { newRequestId } from '../../sdk/request-id.js';
 import { sampleReplicas, type ReplicaSamples } from './replica-sampling.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import type { IntegrationTokenVerifier } from '../integrations/integration-token-verifier.js';
 import type { ServiceTokenKeys } from '../tokens/service-token-keys.js';
 import type { TokenRecords } from '../db/engine-store.js';

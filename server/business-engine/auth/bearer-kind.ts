@@ -3,11 +3,11 @@ import { decodeProtectedHeader } from 'jose';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { credentialShape, describe, type CredentialShape, type ExpectedCredential } from '../../shared/auth/bearer.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import { parseSharedSecret } from '../../shared/auth/engine-auth-secret.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
+import { parseSharedSecret } from '../../protocol/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { describeCredential, describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
-import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 
 /** What a bearer value is, judged without verifying it. */
 export type BearerKind = 'shared_secret' | 'integration_token' | 'admin_token' | 'service_token' | 'user_jwt' | 'opaque';

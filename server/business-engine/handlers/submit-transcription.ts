@@ -7,6 +7,7 @@ import { newTokenId } from '../tokens/service-token-keys.js';
 import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
+import { JOB_ID_PATTERN } from '../../protocol/job-id.js';
 
 type TranscribeRequest = components['schemas']['TranscribeRequest'];
 
@@ -24,8 +25,6 @@ export interface SubmitDeps {
   /** Called at each {@link SubmissionFaultPoint} (tests only). */
   readonly faultPoint?: (point: SubmissionFaultPoint) => void;
 }
-
-const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
   credentials_rejected: 'upstream_auth_failure',
   server_error: 'upstream_error',
@@ -135,7 +134,7 @@ async function settleFailedSubmission(deps: { tokens: TokenRecords; logger: Logg
   if (error.kind === 'token_already_used') {
     // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
     const jobId = error.info.upstreamDetails?.['jobId'];
-    if (typeof jobId === 'string' && JOB_ID.test(jobId)) await tokens.markSubmitted(jti, jobId);
+    if (typeof jobId === 'string' && JOB_ID_PATTERN.test(jobId)) await tokens.markSubmitted(jti, jobId);
     else await tokens.release(jti);
     return error.toApiError();
   }

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { components } from '../../../generated/business-engine/schema.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import type { TttUpstream, UpstreamEngineAuthInfo } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { newTokenId, SERVICE_TOKEN, type SignServiceToken } from '../tokens/service-token-keys.js';

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { newRequestId } from '../../shared/http/request-id.js';
-import { SERVICE_TOKEN } from '../tokens/service-token-keys.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 import type { TokenRecords } from '../db/engine-store.js';
 import type { TttUpstream } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';

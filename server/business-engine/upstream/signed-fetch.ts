@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../protocol/engine-auth.js';
 import { PlainRequest, PlainResponse } from './plain-exchange.js';
 
 /** A fetch-compatible function (what openapi-fetch calls), over {@link PlainRequest}s. */

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { createTttranscribeClient, type TttranscribeClient } from '../../../generated/tttranscribe/client.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import { PlainRequest } from './plain-exchange.js';
 import { createSignedFetch } from './signed-fetch.js';
 

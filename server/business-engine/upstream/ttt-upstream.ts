@@ -1,10 +1,11 @@
 import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
 import type { components } from '../../../generated/tttranscribe/schema.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import type { UpstreamObserver } from '../../shared/observability/upstream-metrics.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
+import type { UpstreamObserver } from './upstream-metrics.js';
 import { createSignedTttClient, type SignedTttClient } from './ttt-client.js';
 import { failureFromResponse, UpstreamFailure } from './upstream-failure.js';
+import { JOB_ID_PATTERN } from '../../protocol/job-id.js';
 
 type Schemas = components['schemas'];
 export type UpstreamJobStatus = Schemas['JobStatus'];
@@ -37,8 +38,6 @@ export const DEFAULT_UPSTREAM_POLICY: Omit<UpstreamPolicy, 'timeoutMs'> = {
 
 interface FetchResult { data?: unknown; error?: unknown; response: Response }
 type Attempt = (signal: AbortSignal) => Promise<FetchResult>;
-
-const JOB_ID = /^job_[A-Za-z0-9]{8,64}$/;
 
 /**
  * TTTranscribe as the engine sees it: every call goes through the signed client (X-Engine-Auth on each request),
@@ -138,7 +137,7 @@ export class TttUpstream {
       }),
     );
     const accepted = data as UpstreamAccepted | undefined;
-    if (!accepted || typeof accepted.jobId !== 'string' || !JOB_ID.test(accepted.jobId)) {
+    if (!accepted || typeof accepted.jobId !== 'string' || !JOB_ID_PATTERN.test(accepted.jobId)) {
       throw new UpstreamFailure('server_error', { upstreamStatus: 202, reason: 'unparsable' });
     }
     return accepted;
@@ -167,7 +166,7 @@ export class TttUpstream {
       ),
     );
     const status = data as UpstreamJobStatus | undefined;
-    if (!status || typeof status.jobId !== 'string' || !JOB_ID.test(status.jobId) || typeof status.status !== 'string') {
+    if (!status || typeof status.jobId !== 'string' || !JOB_ID_PATTERN.test(status.jobId) || typeof status.status !== 'string') {
       throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
     }
     return status;

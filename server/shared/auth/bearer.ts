@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error.js';
 import { headerCount } from '../http/raw-headers.js';
-import { SHARED_SECRET_PREFIX } from './engine-auth-secret.js';
+import { SHARED_SECRET_PREFIX } from '../../protocol/engine-auth-secret.js';
 import { COMPACT_JWS } from './unverified-jwt.js';
 
 /** The kinds of credential an operation can name, as they appear in problem details. */

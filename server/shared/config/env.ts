@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SharedSecretError, parseSharedSecret } from '../auth/engine-auth-secret.js';
-import type { EngineAuthKey } from '../auth/engine-auth.js';
+import { SharedSecretError, parseSharedSecret } from '../../protocol/engine-auth-secret.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 
 /** A configuration that cannot start a service: each problem names the variable and the rule it breaks. */
 export class ConfigError extends Error {

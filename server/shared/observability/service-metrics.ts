@@ -1,5 +1,4 @@
-import type { RequestHandler } from 'express';
-import type { ResponseObserver } from '../http/request-context.js';
+import type { Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ClientAbortObserver, ErrorObserver } from '../errors/error-handler.js';
 
@@ -19,7 +18,8 @@ export interface ServiceMetrics {
   /** createServiceApp's `onClientAbort`: counts each aborted request by route. */
   readonly countClientAbort: ClientAbortObserver;
   /** For createServiceApp's `onResponse`: counts each answered request. */
-  readonly countResponse: ResponseObserver;
+  // Typed by shape, not by importing http/'s ResponseObserver: http/ logs through observability/, not back.
+  readonly countResponse: (req: Request, res: Response) => void;
   /** createServiceApp's `onError`: counts 401/403 answers by code and route. */
   readonly countAuthFailures: ErrorObserver;
 }

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
-import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthNonceStore, type EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
+import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../protocol/engine-auth.js';
+import { createEngineAuthVerifier, type EngineAuthNonceStore, type EngineAuthVerifier } from './engine-auth-verifier.js';
 import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
 import { headerCount } from '../../shared/http/raw-headers.js';

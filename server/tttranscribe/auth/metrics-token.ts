@@ -3,8 +3,8 @@ import type { RequestHandler } from 'express';
 import { decodeProtectedHeader } from 'jose';
 import type { Logger } from 'pino';
 import { credentialShape, readBearerToken } from '../../shared/auth/bearer.js';
-import type { EngineAuthKey } from '../../shared/auth/engine-auth.js';
-import { parseSharedSecret } from '../../shared/auth/engine-auth-secret.js';
+import type { EngineAuthKey } from '../../protocol/engine-auth.js';
+import { parseSharedSecret } from '../../protocol/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { describeCredential, describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
 

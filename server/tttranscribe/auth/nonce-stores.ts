@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EngineAuthNonceStore } from '../../shared/auth/engine-auth-verifier.js';
+import type { EngineAuthNonceStore } from './engine-auth-verifier.js';
 import type { JobDatabase } from '../jobs/database.js';
 import { translatePgError } from '../jobs/translate-pg-error.js';
 import { translateSqliteError } from '../jobs/translate-sqlite-error.js';

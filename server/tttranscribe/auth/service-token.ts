@@ -4,22 +4,8 @@ import { ApiError } from '../../shared/errors/api-error.js';
 import { credentialShape, readBearerToken } from '../../shared/auth/bearer.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import { describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 
-/**
- * What a service token must be (spec/shared/security.yaml#/serviceToken). ES256 only: the engine signs with its
- * own P-256 key, so `none`, any HS* (a user JWT or a shared secret used as an HMAC key) and every other
- * algorithm are refused before a key is even looked up.
- */
-export const SERVICE_TOKEN_RULES = {
-  algorithms: ['ES256'],
-  typ: 'ttt-service+jwt',
-  issuer: 'business-engine',
-  audience: 'tttranscribe',
-  scope: 'ttt:transcribe',
-  clockToleranceSec: 30,
-  /** exp − iat may not exceed this (the engine vends 15-minute tokens). */
-  maxLifetimeSec: 900,
-} as const;
 
 /** The verified claims the job store needs. */
 export interface ServiceTokenClaims {
@@ -70,7 +56,7 @@ function enrichInvalidToken(error: ApiError, token: string): ApiError {
     }
     const hint = typeof alg === 'string' && alg.startsWith('HS') ? ' (an HMAC token such as a user JWT was sent instead of a service token)' : '';
     return new ApiError('invalid_token', `Service tokens are ES256; this token uses ${String(alg)}${hint}. Send the token from POST /v1/vend-token.`, {
-      details: { ...error.details, algorithm: typeof alg === 'string' ? alg : null, allowedAlgorithms: [...SERVICE_TOKEN_RULES.algorithms] },
+      details: { ...error.details, algorithm: typeof alg === 'string' ? alg : null, allowedAlgorithms: [SERVICE_TOKEN.alg] },
       cause: error.cause,
     });
   }
@@ -85,15 +71,15 @@ function checkClaims(payload: JWTPayload): ServiceTokenClaims {
   }
   if (typeof scope !== 'string') throw claimsError('scope', 'invalid', "The token's 'scope' claim must be a space-separated string.");
   if (typeof iat !== 'number' || typeof exp !== 'number') throw claimsError('exp', 'invalid', "The token's 'iat' and 'exp' claims must be numbers.");
-  if (exp - iat > SERVICE_TOKEN_RULES.maxLifetimeSec) {
-    throw claimsError('exp', 'lifetime_too_long', `The token is valid for ${exp - iat} s; service tokens live at most ${SERVICE_TOKEN_RULES.maxLifetimeSec} s.`, {
-      maxLifetimeSec: SERVICE_TOKEN_RULES.maxLifetimeSec,
+  if (exp - iat > SERVICE_TOKEN.lifetimeSec) {
+    throw claimsError('exp', 'lifetime_too_long', `The token is valid for ${exp - iat} s; service tokens live at most ${SERVICE_TOKEN.lifetimeSec} s.`, {
+      maxLifetimeSec: SERVICE_TOKEN.lifetimeSec,
     });
   }
   const scopes = scope.split(' ').filter((s) => s !== '');
-  if (!scopes.includes(SERVICE_TOKEN_RULES.scope)) {
-    throw new ApiError('insufficient_scope', `This operation needs the scope '${SERVICE_TOKEN_RULES.scope}'.`, {
-      details: { credential, requiredScope: SERVICE_TOKEN_RULES.scope, grantedScopes: scopes },
+  if (!scopes.includes(SERVICE_TOKEN.scope)) {
+    throw new ApiError('insufficient_scope', `This operation needs the scope '${SERVICE_TOKEN.scope}'.`, {
+      details: { credential, requiredScope: SERVICE_TOKEN.scope, grantedScopes: scopes },
     });
   }
   return { sub, jti, scopes, iat, exp };
@@ -116,13 +102,13 @@ export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; n
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {
-        algorithms: [...SERVICE_TOKEN_RULES.algorithms],
-        typ: SERVICE_TOKEN_RULES.typ,
-        issuer: SERVICE_TOKEN_RULES.issuer,
-        audience: SERVICE_TOKEN_RULES.audience,
+        algorithms: [SERVICE_TOKEN.alg],
+        typ: SERVICE_TOKEN.typ,
+        issuer: SERVICE_TOKEN.issuer,
+        audience: SERVICE_TOKEN.audience,
         requiredClaims: ['sub', 'jti', 'scope', 'iat', 'exp'],
-        maxTokenAge: SERVICE_TOKEN_RULES.maxLifetimeSec,
-        clockTolerance: SERVICE_TOKEN_RULES.clockToleranceSec,
+        maxTokenAge: SERVICE_TOKEN.lifetimeSec,
+        clockTolerance: SERVICE_TOKEN.clockToleranceSec,
         currentDate: new Date(nowMs),
       }));
     } catch (error) {
@@ -133,7 +119,7 @@ export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; n
           cause: error.cause,
         });
       }
-      const translated = translateJoseError(error, { credential, nowMs, clockToleranceSec: SERVICE_TOKEN_RULES.clockToleranceSec });
+      const translated = translateJoseError(error, { credential, nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec });
       throw translated.code === 'invalid_token' ? enrichInvalidToken(translated, token) : translated;
     }
     return checkClaims(payload);

@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
-import { fillOne, fillTemplate } from '../media/command-line.js';
-import { findExecutable } from '../media/find-executable.js';
-import { formatSeconds } from '../media/format.js';
-import { ProcessStartError, runProcess } from '../media/run-process.js';
+import { fillOne, fillTemplate } from '../process/command-line.js';
+import { findExecutable } from '../process/find-executable.js';
+import { formatSeconds } from '../process/format.js';
+import { ProcessStartError, runProcess } from '../process/run-process.js';
 import {
   engineUnavailable, primaryLanguage, startProgressTimer, type EngineProbe, type TranscribeOptions, type TranscriptionEngine,
 } from './transcription-engine.js';

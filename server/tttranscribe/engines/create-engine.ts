@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { placeholdersOf, splitCommandLine } from '../media/command-line.js';
+import { placeholdersOf, splitCommandLine } from '../process/command-line.js';
 import { createCommandEngine } from './command-engine.js';
 import { createPocketsphinxEngine } from './pocketsphinx-engine.js';
 import { engineUnavailable, type TranscriptionEngine } from './transcription-engine.js';

@@ -2,9 +2,9 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
-import { findExecutable } from '../media/find-executable.js';
-import { formatSeconds } from '../media/format.js';
-import { ProcessStartError, runProcess } from '../media/run-process.js';
+import { findExecutable } from '../process/find-executable.js';
+import { formatSeconds } from '../process/format.js';
+import { ProcessStartError, runProcess } from '../process/run-process.js';
 import { engineUnavailable, startProgressTimer, type EngineProbe, type TranscribeOptions, type TranscriptionEngine } from './transcription-engine.js';
 
 /** Options for {@link createPocketsphinxEngine}; all have Debian defaults. */

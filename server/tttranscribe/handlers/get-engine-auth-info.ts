@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { components } from '../../../generated/tttranscribe/schema.js';
-import type { EngineAuthVerifier } from '../../shared/auth/engine-auth-verifier.js';
+import type { EngineAuthVerifier } from '../auth/engine-auth-verifier.js';
 import { ENGINE_AUTH_REPLAY_WINDOW_SEC, ENGINE_AUTH_TOLERANCE_SEC } from '../auth/engine-auth-middleware.js';
 
 type EngineAuthInfo = components['schemas']['EngineAuthInfo'];

@@ -4,11 +4,9 @@ import { randomBytes } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const LENGTH = 26;
 
-/** The spec's job id pattern (`spec/shared/parameters.yaml#/JobId`). */
-export const JOB_ID_PATTERN = /^job_[A-Za-z0-9]{8,64}$/;
-
 /**
- * A new job id: `job_` and 26 random Crockford base32 characters (130 bits), matching the spec's JobId pattern.
+ * A new job id: `job_` and 26 random Crockford base32 characters (130 bits), matching JOB_ID_PATTERN
+ * (server/protocol/job-id.ts).
  *
  * @example
  * newJobId(); // 'job_7M3Q0WZ4X9K2B8N6R1T5V0C3DF'

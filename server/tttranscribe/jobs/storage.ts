@@ -1,4 +1,4 @@
-import type { EngineAuthNonceStore } from '../../shared/auth/engine-auth-verifier.js';
+import type { EngineAuthNonceStore } from '../auth/engine-auth-verifier.js';
 import { createPgNonceStore, createSqliteNonceStore } from '../auth/nonce-stores.js';
 import { openJobDatabase, type JobDatabase } from './database.js';
 import type { JobStore } from './job-store.js';

@@ -1,8 +1,8 @@
 import { JobFailure } from '../jobs/job-processor.js';
 import { engineUnavailable } from '../engines/transcription-engine.js';
-import { findExecutable } from './find-executable.js';
-import { formatDuration, formatSeconds } from './format.js';
-import { ProcessStartError, runProcess } from './run-process.js';
+import { findExecutable } from '../process/find-executable.js';
+import { formatDuration, formatSeconds } from '../process/format.js';
+import { ProcessStartError, runProcess } from '../process/run-process.js';
 import { readWavInfo } from './wav-info.js';
 
 /** Options for {@link decodeAudio}. */

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { JobFailure } from '../jobs/job-processor.js';
 import type { AddressGuard } from './address-guard.js';
 import { guardedGet, type ResolveHost } from './guarded-request.js';
-import { formatBytes, formatSeconds } from './format.js';
+import { formatBytes, formatSeconds } from '../process/format.js';
 import { isShareHost } from './share-link.js';
 
 /** What {@link fetchMedia} needs: the relevant processor options plus the guard and resolver. */

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { engineConfigSchema, type EngineConfig } from '../engines/create-engine.js';
 import { parseCidr } from './address-guard.js';
-import { placeholdersOf, splitCommandLine } from './command-line.js';
+import { placeholdersOf, splitCommandLine } from '../process/command-line.js';
 
 /** Share-page hosts whose URLs are web pages, not media files; they go through the resolver command. */
 export const DEFAULT_SHARE_HOSTS: readonly string[] = [

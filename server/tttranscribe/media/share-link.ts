@@ -1,9 +1,9 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobFailure } from '../jobs/job-processor.js';
-import { fillTemplate } from './command-line.js';
-import { formatBytes, formatSeconds } from './format.js';
-import { ProcessStartError, runProcess } from './run-process.js';
+import { fillTemplate } from '../process/command-line.js';
+import { formatBytes, formatSeconds } from '../process/format.js';
+import { ProcessStartError, runProcess } from '../process/run-process.js';
 
 /**
  * Whether a URL's host is a share-page host (a web page around the media, e.g. `vm.tiktok.com`): an exact,

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT } from 'jose';
 import { createApp as createEngineApp, type BusinessEngine } from '../../../server/business-engine/app.js';
 import { loadEngineConfig } from '../../../server/business-engine/config.js';
-import { generateSharedSecret, parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { createLogger } from '../../../server/shared/logging/logger.js';
 import { createApp as createTttApp, type TttService } from '../../../server/tttranscribe/app.js';
 import { openJobDatabase } from '../../../server/tttranscribe/jobs/database.js';

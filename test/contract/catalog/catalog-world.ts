@@ -4,7 +4,7 @@
  * one scenario starts only what it needs) and closed by `close()`. Built from the shared test helpers only.
  */
 import { createRemoteJWKSet } from 'jose';
-import { generateSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { createDraining } from '../../../server/shared/http/draining.js';
 import type { SignServiceToken } from '../../../server/business-engine/tokens/service-token-keys.js';
 import pg from 'pg';

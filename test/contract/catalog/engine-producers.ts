@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
 import { generateIntegrationToken } from '../../../server/business-engine/integrations/integration-token-format.js';
-import { generateSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import type { EngineTestApp } from '../../helpers/engine-app.js';
 import type { Observed } from './catalog-problem.js';
 import type { CatalogWorld } from './catalog-world.js';

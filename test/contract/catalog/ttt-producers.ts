@@ -3,7 +3,7 @@
  * signing like the engine (or wrongly on purpose: no header, another key, a skewed clock, a reused nonce).
  */
 import { randomBytes } from 'node:crypto';
-import { generateSharedSecret, parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { createServiceTokenIssuer, mintServiceToken, type MintOptions } from '../../helpers/service-tokens.js';
 import type { TttTestApp } from '../../helpers/ttt-app.js';
 import type { Observed } from './catalog-problem.js';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTttranscribeClient } from '../../../generated/tttranscribe/client.js';
-import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../../server/shared/auth/engine-auth.js';
+import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../../server/protocol/engine-auth.js';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
 import { engineAuthSigner, startTttTestApp, TEST_KEY, type TttTestApp } from '../../helpers/ttt-app.js';
 import { prismViolations, startPrismProxy, type PrismProxy } from '../support/prism-proxy.js';

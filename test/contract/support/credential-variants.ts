@@ -7,8 +7,8 @@
  * another audience, an expired token) must get a 4xx.
  */
 import { randomBytes } from 'node:crypto';
-import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/shared/auth/engine-auth.js';
-import { parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/protocol/engine-auth.js';
+import { parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import type { AppliedCredentials } from './exchange.js';
 import { targetOf, type RequestInput } from './request-inputs.js';
 

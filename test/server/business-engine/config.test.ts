@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { loadEngineConfig, secretId } from '../../../server/business-engine/config.js';
-import { generateSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { ConfigError } from '../../../server/shared/config/env.js';
 import { testEngineEnv, testServiceTokenKey } from '../../helpers/engine-app.js';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
-import { parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import { engineProcessEnv, runServiceMain } from '../../contract/support/service-process.js';
 import { idempotentTtt, refusedBaseUrl, startFakeTtt, type FakeTtt } from '../../helpers/engine-fake-ttt.js';
 import { createTestDatabase } from '../../helpers/postgres.js';

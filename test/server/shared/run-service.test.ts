@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signEngineAuth } from '../../../server/shared/auth/engine-auth.js';
+import { signEngineAuth } from '../../../server/protocol/engine-auth.js';
 import { engineProcessEnv, tttProcessEnv } from '../../contract/support/service-process.js';
 import { TEST_ADMIN_TOKEN } from '../../helpers/engine-app.js';
 import { TEST_KEY, TEST_SECRET } from '../../helpers/ttt-app.js';

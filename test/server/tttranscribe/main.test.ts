@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTttranscribeClient } from '../../../generated/tttranscribe/client.js';
-import { generateSharedSecret, parseSharedSecret } from '../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 let dir: string;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { startRealStack, STACK_USER_JWT_SECRET, type RealStack } from '../../support/real-stack.js';
 import { runPluct, tempEnvFile } from '../../support/run-pluct.js';
 import { freePort } from '../../../../mocks/ports.js';

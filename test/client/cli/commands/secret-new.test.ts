@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { runPluct } from '../../support/run-pluct.js';
 
 describe('pluct secret new (process)', { timeout: 60_000 }, () => {

@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runPluct, tempEnvFile } from '../../support/run-pluct.js';
+import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../../server/protocol/test-vectors.js';
 
-interface Vector {
-  name: string; secrets: string[]; keyIds: string[]; method: string; target: string; body: string;
-  bearerToken: string | null; timestamp: number; nonce: string; stringToSign: string; header: string;
-}
-const { vectors } = JSON.parse(readFileSync(new URL('../../../../spec/shared/engine-auth-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
-const pick = (name: string) => vectors.find((v) => v.name === name) as Vector;
+const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
+const pick = (name: string) => vectors.find((v) => v.name === name) as EngineAuthVector;
 
-function argsFor(v: Vector, url = v.target): string[] {
+function argsFor(v: EngineAuthVector, url = v.target): string[] {
   return ['sign', '--method', v.method, '--url', url, '--body', v.body, '--timestamp', String(v.timestamp), '--nonce', v.nonce,
     ...(v.bearerToken === null ? [] : ['--token', v.bearerToken])];
 }
@@ -21,7 +18,7 @@ describe('pluct sign (process)', { timeout: 60_000 }, () => {
       env: { TTT_SHARED_SECRET: v.secrets[0] as string, ...(v.secrets[1] ? { TTT_SHARED_SECRET_NEXT: v.secrets[1] } : {}) },
     })));
     runs.forEach((run, i) => {
-      const v = chosen[i] as Vector;
+      const v = chosen[i] as EngineAuthVector;
       expect(run.code, v.name).toBe(0);
       const out = JSON.parse(run.stdout) as { header: string; stringToSign: string; keyIds: string[]; target: string };
       expect(out.header, v.name).toBe(v.header);

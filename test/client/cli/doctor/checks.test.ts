@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judge, type Check } from '../../../../client/cli/doctor/checks.js';
 import type { Facts, Probe } from '../../../../client/cli/doctor/probes.js';
-import { explainSecretMixup } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { explainSecretMixup } from '../../../../server/protocol/engine-auth-secret.js';
 
 const T = Date.parse('2026-11-23T10:00:00.000Z');
 const A = 'aaaaaaaaaaaaaaaa';

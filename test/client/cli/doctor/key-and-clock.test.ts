@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineAuthKey } from '../../../../server/shared/auth/engine-auth.js';
+import type { EngineAuthKey } from '../../../../server/protocol/engine-auth.js';
 import { judgeClockSkew, judgeKeyIds } from '../../../../client/cli/doctor/key-and-clock.js';
 import type { Facts, Probe } from '../../../../client/cli/doctor/probes.js';
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineAuthKeyId, generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { engineAuthKeyId, generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { asymmetricUserJwt, mintUserJwt, unsecuredUserJwt } from '../../../helpers/user-tokens.js';
 

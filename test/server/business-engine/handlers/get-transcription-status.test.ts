@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { startFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../../../server/business-engine/app.js';
 import type { SubmissionFaultPoint } from '../../../../server/business-engine/handlers/submit-transcription.js';
 import { STUCK_SUBMITTING_MS } from '../../../../server/business-engine/jobs/sweeper.js';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, testServiceTokenKey, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { idempotentTtt, startFakeTtt, type FakeTtt, type IdempotentTtt } from '../../../helpers/engine-fake-ttt.js';
 

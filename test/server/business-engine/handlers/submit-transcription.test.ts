@@ -1,6 +1,6 @@
 import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { idempotentTtt, startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 import { createServiceTokenIssuer, mintServiceToken } from '../../../helpers/service-tokens.js';

@@ -10,7 +10,7 @@ import {
   INTEGRATION_TOKEN_LENGTH,
   parseIntegrationToken,
 } from '../../../../server/business-engine/integrations/integration-token-format.js';
-import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { mintUserJwt } from '../../../helpers/user-tokens.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

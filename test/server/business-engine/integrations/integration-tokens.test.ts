@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIntegrationToken } from '../../../../server/business-engine/integrations/integration-token-format.js';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { startEngineStack, type EngineStack } from '../../../helpers/engine-stack.js';
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
-import { parseEngineAuthHeader } from '../../../../server/shared/auth/engine-auth.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
+import { parseEngineAuthHeader } from '../../../../server/protocol/engine-auth.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { startFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { ConfigError, list, parseEnv, port, readSharedSecrets } from '../../../../server/shared/config/env.js';
 
 function configErrorOf(fn: () => unknown): ConfigError {

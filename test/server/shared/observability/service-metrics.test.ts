@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 import { registerCreditMetrics, registerJobMetrics, type CreditMovement } from '../../../../server/shared/observability/domain-metrics.js';
 import { createServiceMetrics, metricsHandler } from '../../../../server/shared/observability/service-metrics.js';
-import { registerUpstreamMetrics, type CircuitState } from '../../../../server/shared/observability/upstream-metrics.js';
+import { registerUpstreamMetrics, type CircuitState } from '../../../../server/business-engine/upstream/upstream-metrics.js';
 
 /** The value of one series in a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateSharedSecret, parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
-import { buildStringToSign, sha256Hex, type EngineAuthKey } from '../../../../server/shared/auth/engine-auth.js';
+import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
+import { buildStringToSign, sha256Hex, type EngineAuthKey } from '../../../../server/protocol/engine-auth.js';
 import { startTttTestApp, T0_MS, TEST_KEY, TEST_KEY_NEXT, type TttTestApp } from '../../../helpers/ttt-app.js';
+import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../../server/protocol/test-vectors.js';
 
 const ENGINE_AUTH_CODES = ['missing_engine_auth_header', 'invalid_engine_auth_header', 'engine_auth_key_mismatch', 'engine_auth_timestamp_skewed', 'engine_auth_replayed'];
 const JOB_ID = 'job_0000000000000000000000TEST';
@@ -149,18 +150,8 @@ describe('key rotation (TTT_SHARED_SECRET / TTT_SHARED_SECRET_NEXT)', () => {
   });
 });
 
-interface Vector {
-  name: string;
-  secrets: string[];
-  method: string;
-  target: string;
-  body: string;
-  bearerToken: string | null;
-  timestamp: number;
-  header: string;
-}
 
-const { vectors } = JSON.parse(readFileSync(new URL('../../../../spec/shared/engine-auth-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
 
 /** What each vector's request meets after X-Engine-Auth passes (its bearer is not a real service token). */
 const AFTER_ENGINE_AUTH: Record<string, { status: number; code?: string }> = {
@@ -171,7 +162,7 @@ const AFTER_ENGINE_AUTH: Record<string, { status: number; code?: string }> = {
 };
 
 describe('spec test vectors, sent to the running app byte for byte', () => {
-  const send = (t: TttTestApp, v: Vector, header: string) =>
+  const send = (t: TttTestApp, v: EngineAuthVector, header: string) =>
     fetch(t.baseUrl + v.target, {
       method: v.method,
       headers: {

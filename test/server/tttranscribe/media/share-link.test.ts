@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes } from '../../../../server/tttranscribe/media/format.js';
+import { formatBytes } from '../../../../server/tttranscribe/process/format.js';
 import { isShareHost, resolveShareLink, type ResolveShareLinkOptions } from '../../../../server/tttranscribe/media/share-link.js';
 
 let dir: string;

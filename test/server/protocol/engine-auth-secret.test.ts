@@ -7,7 +7,7 @@ import {
   explainSecretMixup,
   generateSharedSecret,
   parseSharedSecret,
-} from '../../../../server/shared/auth/engine-auth-secret.js';
+} from '../../../server/protocol/engine-auth-secret.js';
 
 const TEST_KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const TEST_SECRET = 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';

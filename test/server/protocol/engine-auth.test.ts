@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSharedSecret } from '../../../../server/shared/auth/engine-auth-secret.js';
+import { parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import {
   bearerTokenFromAuthorization,
   constantTimeEqual,
@@ -8,34 +8,18 @@ import {
   sha256Hex,
   signEngineAuth,
   type EngineAuthKey,
-} from '../../../../server/shared/auth/engine-auth.js';
-import { createEngineAuthVerifier, createMemoryNonceStore, type EngineAuthRequest } from '../../../../server/shared/auth/engine-auth-verifier.js';
+} from '../../../server/protocol/engine-auth.js';
+import { createEngineAuthVerifier, createMemoryNonceStore, type EngineAuthRequest } from '../../../server/tttranscribe/auth/engine-auth-verifier.js';
+import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../server/protocol/test-vectors.js';
 
-interface Vector {
-  name: string;
-  secrets: string[];
-  keyIds: string[];
-  method: string;
-  target: string;
-  body: string;
-  bearerToken: string | null;
-  timestamp: number;
-  nonce: string;
-  bodySha256: string;
-  tokenSha256: string;
-  stringToSign: string;
-  header: string;
-}
-
-const file = new URL('../../../../spec/shared/engine-auth-vectors.json', import.meta.url);
-const { vectors } = JSON.parse(readFileSync(file, 'utf8')) as { vectors: Vector[] };
+const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
 const OLD = parseSharedSecret('TTT_SHARED_SECRET', 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
 const NEW = parseSharedSecret('TTT_SHARED_SECRET_NEXT', 'tttsk_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8');
 const T = 1767225600;
 const REQ = { method: 'POST', target: '/transcribe?x=1', body: '{"url":"https://example.test/v/1"}', bearerToken: 'tok' };
 
-const keysOf = (v: Vector): EngineAuthKey[] => v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s));
-const requestOf = (v: Vector, header = v.header): EngineAuthRequest => ({
+const keysOf = (v: EngineAuthVector): EngineAuthKey[] => v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s));
+const requestOf = (v: EngineAuthVector, header = v.header): EngineAuthRequest => ({
   header, method: v.method, target: v.target, body: v.body, bearerToken: v.bearerToken ?? undefined,
 });
 /** A verifier whose clock is `clock.sec` (whole seconds unless changed). */

@@ -6,7 +6,7 @@ import {
   parseEngineAuthHeader,
   type EngineAuthKey,
   type StringToSignInput,
-} from './engine-auth.js';
+} from '../../protocol/engine-auth.js';
 
 export type EngineAuthFailureCode =
   | 'missing_engine_auth_header'

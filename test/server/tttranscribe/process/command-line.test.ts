@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillTemplate, placeholdersOf, splitCommandLine } from '../../../../server/tttranscribe/media/command-line.js';
+import { fillTemplate, placeholdersOf, splitCommandLine } from '../../../../server/tttranscribe/process/command-line.js';
 
 describe('splitCommandLine', () => {
   it('splits on whitespace and honours quotes and escapes', () => {
