@@ -7,7 +7,8 @@ module.exports = {
   forbidden: [
     {
       name: 'no-file-cycle',
-      comment: 'Two files that import each other (even for types) are one concept split in two: extract what both need.',
+      comment:
+        'Two files that import each other (even for types) are one concept split in two: extract what both need.',
       severity: 'error',
       from: {},
       to: { circular: true },
@@ -63,7 +64,7 @@ module.exports = {
       comment: 'generated/ is tool output from spec/: it may use packages, nothing of ours.',
       severity: 'error',
       from: { path: '^generated/' },
-      to: { dependencyTypes: ['local'] , pathNot: '^generated/' },
+      to: { dependencyTypes: ['local'], pathNot: '^generated/' },
     },
     {
       name: 'nothing-imports-test',

@@ -14,12 +14,21 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // Numbers and booleans in messages and log lines are the point of those templates (`${status}`, `${ok}`).
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
       // Express 5 handlers and fire-and-forget shutdown hooks take async functions where void is expected; an
       // async handler's rejection reaches the error middleware (Express 5), so this is how the project is built.
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       // `_`-prefixed parameters and destructured-away fields are deliberate (e.g. `{ secret: _, ...rest }`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // One-line callbacks that forward a call (`() => resolve(false)`, `dispose: () => rmSync(dir)`) are the
       // project's style; a void value used anywhere else is still reported.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],

@@ -60,7 +60,12 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
 
 const quick = values.quick ?? false;
 const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench/results'));
-const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
+const only = values.only
+  ? values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : null;
 for (const name of only ?? []) {
   if (!(SCENARIOS as readonly string[]).includes(name)) {
     console.error(`Unknown scenario group "${name}"; choose from ${SCENARIOS.join(', ')}.`);
@@ -98,8 +103,10 @@ async function main(): Promise<number> {
   const startedAt = performance.now();
   const ctx = new BenchContext(settings);
   const machine = machineInfo();
-  ctx.log(`bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; windows ${settings.windowSec} s, `
-    + `${settings.connections} connections${quick ? ', quick mode' : ''}`);
+  ctx.log(
+    `bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; windows ${settings.windowSec} s, ` +
+      `${settings.connections} connections${quick ? ', quick mode' : ''}`,
+  );
   const run = async (name: (typeof SCENARIOS)[number], fn: (c: BenchContext) => Promise<void>) => {
     if (!ctx.wants(name)) return;
     ctx.log(`[${name}]`);
@@ -123,7 +130,9 @@ async function main(): Promise<number> {
     writeFileSync(join(profileDir, 'summary.md'), summariseProfileDir(profileDir, ctx.windows));
     // The measured windows on the profiles' clock, for slicing the .cpuprofile files with other tools.
     writeFileSync(join(profileDir, 'windows.json'), `${JSON.stringify(ctx.windows, null, 2)}\n`);
-    ctx.note(`CPU profiles of the services and their summary: ${relative(REPO_ROOT, join(profileDir, 'summary.md'))} (not committed).`);
+    ctx.note(
+      `CPU profiles of the services and their summary: ${relative(REPO_ROOT, join(profileDir, 'summary.md'))} (not committed).`,
+    );
   }
 
   const report: BenchReport = {
@@ -144,13 +153,19 @@ async function main(): Promise<number> {
   for (const t of report.targets) {
     const value = t.measured === null ? 'not measured' : `${t.measured}${t.unit === 'x' ? ' x' : ' ms'}`;
     const mark = t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'MISS' : 'N/A ';
-    ctx.log(`${mark} ${t.id}: ${value} (needs ${t.comparison} ${t.threshold}${t.unit === 'x' ? ' x' : ' ms'})${t.note ? ` – ${t.note}` : ''}`);
+    ctx.log(
+      `${mark} ${t.id}: ${value} (needs ${t.comparison} ${t.threshold}${t.unit === 'x' ? ' x' : ' ms'})${t.note ? ` – ${t.note}` : ''}`,
+    );
   }
   const background = meanBackground(report.measurements);
   if (background !== null && background > BUSY_BACKGROUND_PERCENT) {
-    ctx.log(`bench: WARNING: other work used ${Math.round(background)} % of a core on average during the windows; numbers are noisy.`);
+    ctx.log(
+      `bench: WARNING: other work used ${Math.round(background)} % of a core on average during the windows; numbers are noisy.`,
+    );
   }
-  ctx.log(`bench: wrote ${relative(process.cwd(), join(outDir, 'latest.json'))} and latest.md in ${report.durationSec} s`);
+  ctx.log(
+    `bench: wrote ${relative(process.cwd(), join(outDir, 'latest.json'))} and latest.md in ${report.durationSec} s`,
+  );
   const missed = report.targets.filter((t) => t.status !== 'pass');
   if (missed.length > 0) {
     ctx.log(`bench: ${missed.length} target(s) missed or not measured: ${missed.map((t) => t.id).join(', ')}`);

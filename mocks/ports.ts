@@ -69,7 +69,9 @@ export function assertPortFree(port: number, name: string): Promise<void> {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${error.code ?? error.message})`;
-      reject(new Error(`port ${port} ${why}: stop what listens there or set ${name} to another port`, { cause: error }));
+      reject(
+        new Error(`port ${port} ${why}: stop what listens there or set ${name} to another port`, { cause: error }),
+      );
     });
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
   });

@@ -54,8 +54,18 @@ async function answers(url: string): Promise<boolean> {
  */
 export async function startPrism(options: PrismOptions): Promise<PrismProcess> {
   if (!existsSync(options.spec)) throw new Error(`${options.spec} is missing: run \`npm run generate\` first`);
-  const args = [prismBin(), 'mock', options.spec, '--host', '127.0.0.1', '--port', String(options.port),
-    '--dynamic=false', '--verboseLevel', options.verbose ? 'info' : 'silent'];
+  const args = [
+    prismBin(),
+    'mock',
+    options.spec,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--dynamic=false',
+    '--verboseLevel',
+    options.verbose ? 'info' : 'silent',
+  ];
   const child = spawn(process.execPath, args, {
     stdio: options.verbose ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },

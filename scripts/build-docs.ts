@@ -107,8 +107,19 @@ export async function buildDocs(outDir: string, options: DocsBuildOptions = {}):
   const catalog = parse(await readFile(join(root, 'spec', 'shared', 'errors.yaml'), 'utf8')) as ErrorCatalog;
   const usage = mergeCodeUsage(bundles.map((b) => collectCodeUsage(b.api, b.spec)));
   const pages: Array<{ fileName: string; html: string }> = [
-    { fileName: 'index.html', html: renderPage({ title: 'Home', fileName: 'index.html', nav, body: renderIndexBody(bundles, guides) }) },
-    { fileName: 'errors.html', html: renderPage({ title: 'Error catalog', fileName: 'errors.html', nav, body: renderErrorCatalogBody(catalog, usage) }) },
+    {
+      fileName: 'index.html',
+      html: renderPage({ title: 'Home', fileName: 'index.html', nav, body: renderIndexBody(bundles, guides) }),
+    },
+    {
+      fileName: 'errors.html',
+      html: renderPage({
+        title: 'Error catalog',
+        fileName: 'errors.html',
+        nav,
+        body: renderErrorCatalogBody(catalog, usage),
+      }),
+    },
     ...guides.map((g) => ({
       fileName: g.fileName,
       html: renderPage({
@@ -123,7 +134,8 @@ export async function buildDocs(outDir: string, options: DocsBuildOptions = {}):
   await Promise.all(pages.map((p) => writeFile(join(out, p.fileName), p.html)));
 
   const findings = await findExternalResources(out);
-  if (findings.length > 0) throw new Error(`the docs site must not load anything from the network:\n${findings.join('\n')}`);
+  if (findings.length > 0)
+    throw new Error(`the docs site must not load anything from the network:\n${findings.join('\n')}`);
   return { outDir: out, pages: [...pages.map((p) => p.fileName), ...bundles.map((b) => b.fileName)] };
 }
 

@@ -33,7 +33,14 @@ const used = new Set<string>();
 for (const api of apis) {
   const bundled = JSON.parse(readFileSync(join(root, 'generated', api, 'openapi.json'), 'utf8'));
   const resolveRef = (node: any): any =>
-    node?.$ref ? resolveRef(node.$ref.slice(2).split('/').reduce((n: any, k: string) => n?.[k], bundled)) : node;
+    node?.$ref
+      ? resolveRef(
+          node.$ref
+            .slice(2)
+            .split('/')
+            .reduce((n: any, k: string) => n?.[k], bundled),
+        )
+      : node;
   for (const response of Object.values<any>(bundled.components?.responses ?? {})) {
     for (const example of Object.values<any>(response.content?.['application/problem+json']?.examples ?? {})) {
       const code = resolveRef(example)?.value?.code;
@@ -48,5 +55,7 @@ if (problems.length > 0) {
   console.error(`Catalog check failed:\n  ${problems.join('\n  ')}`);
   process.exitCode = 1;
 } else {
-  console.log(`Catalog check passed: ${Object.keys(catalog.problems).length} codes, ${Object.keys(catalog.jobFailures).length} job failure codes, ${apis.length} APIs.`);
+  console.log(
+    `Catalog check passed: ${Object.keys(catalog.problems).length} codes, ${Object.keys(catalog.jobFailures).length} job failure codes, ${apis.length} APIs.`,
+  );
 }

@@ -43,7 +43,9 @@ try {
   }
   if (codes !== renderErrorCodesSpec(catalog)) problems.push(`differs: ${ERROR_CODES_SPEC} (the catalog's codes)`);
   if (problems.length > 0) {
-    console.error(`generated/ is out of date:\n  ${problems.join('\n  ')}\nRun \`npm run generate\` and commit the result.`);
+    console.error(
+      `generated/ is out of date:\n  ${problems.join('\n  ')}\nRun \`npm run generate\` and commit the result.`,
+    );
     process.exitCode = 1;
   } else {
     console.log(`generated/ is up to date (${expected.size} files).`);

@@ -29,15 +29,87 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'get-no-body-no-token', secrets: [CURRENT], method: 'GET', target: '/health', body: '', bearerToken: null, timestamp: T0 },
-  { name: 'post-transcribe-json-with-token', secrets: [CURRENT], method: 'POST', target: '/transcribe', body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000001","language":"en"}', bearerToken: TOKEN, timestamp: T0 + 1 },
-  { name: 'post-with-query-string', secrets: [CURRENT], method: 'POST', target: '/transcribe?priority=high&dryRun=true', body: '{"url":"https://vm.tiktok.com/ZMtest01/"}', bearerToken: TOKEN, timestamp: T0 + 2 },
-  { name: 'percent-encoded-target', secrets: [CURRENT], method: 'GET', target: '/status/job%2F42?cursor=a%3Db%26c&q=caf%C3%A9', body: '', bearerToken: TOKEN, timestamp: T0 + 3 },
-  { name: 'rotation-current-and-next', secrets: [CURRENT, NEXT], method: 'POST', target: '/transcribe', body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000002"}', bearerToken: TOKEN, timestamp: T0 + 4 },
-  { name: 'rotation-next-only', secrets: [NEXT], method: 'POST', target: '/transcribe', body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000003"}', bearerToken: TOKEN, timestamp: T0 + 5 },
-  { name: 'non-ascii-utf8-body', secrets: [CURRENT], method: 'POST', target: '/transcribe', body: '{"url":"https://www.tiktok.com/@café/video/7300000000000000004","note":"日本語 – ñ 🎵"}', bearerToken: TOKEN, timestamp: T0 + 6 },
-  { name: 'get-status-by-id', secrets: [CURRENT], method: 'GET', target: '/status/0b5f2c1e-7d4a-4c3e-9a51-6f2d8e1b3c70', body: '', bearerToken: TOKEN, timestamp: T0 + 7 },
-  { name: 'delete-with-empty-body', secrets: [CURRENT], method: 'DELETE', target: '/jobs/0b5f2c1e-7d4a-4c3e-9a51-6f2d8e1b3c70', body: '', bearerToken: TOKEN, timestamp: T0 + 8 },
+  {
+    name: 'get-no-body-no-token',
+    secrets: [CURRENT],
+    method: 'GET',
+    target: '/health',
+    body: '',
+    bearerToken: null,
+    timestamp: T0,
+  },
+  {
+    name: 'post-transcribe-json-with-token',
+    secrets: [CURRENT],
+    method: 'POST',
+    target: '/transcribe',
+    body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000001","language":"en"}',
+    bearerToken: TOKEN,
+    timestamp: T0 + 1,
+  },
+  {
+    name: 'post-with-query-string',
+    secrets: [CURRENT],
+    method: 'POST',
+    target: '/transcribe?priority=high&dryRun=true',
+    body: '{"url":"https://vm.tiktok.com/ZMtest01/"}',
+    bearerToken: TOKEN,
+    timestamp: T0 + 2,
+  },
+  {
+    name: 'percent-encoded-target',
+    secrets: [CURRENT],
+    method: 'GET',
+    target: '/status/job%2F42?cursor=a%3Db%26c&q=caf%C3%A9',
+    body: '',
+    bearerToken: TOKEN,
+    timestamp: T0 + 3,
+  },
+  {
+    name: 'rotation-current-and-next',
+    secrets: [CURRENT, NEXT],
+    method: 'POST',
+    target: '/transcribe',
+    body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000002"}',
+    bearerToken: TOKEN,
+    timestamp: T0 + 4,
+  },
+  {
+    name: 'rotation-next-only',
+    secrets: [NEXT],
+    method: 'POST',
+    target: '/transcribe',
+    body: '{"url":"https://www.tiktok.com/@pluct/video/7300000000000000003"}',
+    bearerToken: TOKEN,
+    timestamp: T0 + 5,
+  },
+  {
+    name: 'non-ascii-utf8-body',
+    secrets: [CURRENT],
+    method: 'POST',
+    target: '/transcribe',
+    body: '{"url":"https://www.tiktok.com/@café/video/7300000000000000004","note":"日本語 – ñ 🎵"}',
+    bearerToken: TOKEN,
+    timestamp: T0 + 6,
+  },
+  {
+    name: 'get-status-by-id',
+    secrets: [CURRENT],
+    method: 'GET',
+    target: '/status/0b5f2c1e-7d4a-4c3e-9a51-6f2d8e1b3c70',
+    body: '',
+    bearerToken: TOKEN,
+    timestamp: T0 + 7,
+  },
+  {
+    name: 'delete-with-empty-body',
+    secrets: [CURRENT],
+    method: 'DELETE',
+    target: '/jobs/0b5f2c1e-7d4a-4c3e-9a51-6f2d8e1b3c70',
+    body: '',
+    bearerToken: TOKEN,
+    timestamp: T0 + 8,
+  },
 ];
 
 function buildVectors(): EngineAuthVector[] {
@@ -74,7 +146,8 @@ function buildVectors(): EngineAuthVector[] {
 
 function renderMarkdown(vectors: ReturnType<typeof buildVectors>): string {
   const rows = vectors.map(
-    (v) => `| ${v.name} | ${v.method} | \`${v.target}\` | ${v.keyIds.map((k) => `\`${k}\``).join(', ')} | \`${v.header}\` |`,
+    (v) =>
+      `| ${v.name} | ${v.method} | \`${v.target}\` | ${v.keyIds.map((k) => `\`${k}\``).join(', ')} | \`${v.header}\` |`,
   );
   return [
     '# X-Engine-Auth v1 test vectors',

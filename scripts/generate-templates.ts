@@ -3,7 +3,13 @@
 interface CatalogEntry {
   summary: string;
   description: string;
-  value: Record<string, unknown> & { status?: number; responsibility: string; retryable: boolean; guidance?: string; details?: unknown };
+  value: Record<string, unknown> & {
+    status?: number;
+    responsibility: string;
+    retryable: boolean;
+    guidance?: string;
+    details?: unknown;
+  };
 }
 
 export interface Catalog {

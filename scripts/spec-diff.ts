@@ -37,7 +37,8 @@ export interface Comparison {
   notes: string[];
 }
 
-const versionOf = (doc: JsonObject | undefined) => String((doc?.['info'] as { version?: unknown } | undefined)?.version ?? 'none');
+const versionOf = (doc: JsonObject | undefined) =>
+  String((doc?.['info'] as { version?: unknown } | undefined)?.version ?? 'none');
 
 /**
  * Compares one API's old and new document and decides whether the change may land.
@@ -46,11 +47,23 @@ const versionOf = (doc: JsonObject | undefined) => String((doc?.['info'] as { ve
  * const c = compareSpecs('tttranscribe', 'HEAD~1', oldDoc, newDoc);
  * if (!c.ok) console.log(renderComparison(c).join('\n'));
  */
-export function compareSpecs(api: string, against: string, oldDoc: JsonObject | undefined, newDoc: JsonObject | undefined, options: { requireBaselineMajor?: boolean } = {}): Comparison {
+export function compareSpecs(
+  api: string,
+  against: string,
+  oldDoc: JsonObject | undefined,
+  newDoc: JsonObject | undefined,
+  options: { requireBaselineMajor?: boolean } = {},
+): Comparison {
   const base = { api, against, oldVersion: versionOf(oldDoc), newVersion: versionOf(newDoc) };
   if (!oldDoc) return { ...base, findings: [], breaking: [], ok: true, notes: ['new API: nothing to compare'] };
   if (!newDoc) {
-    const removed: Finding = { severity: 'breaking', rule: 'api-removed', message: `the ${api} API was removed`, operations: [], pointer: '#' };
+    const removed: Finding = {
+      severity: 'breaking',
+      rule: 'api-removed',
+      message: `the ${api} API was removed`,
+      operations: [],
+      pointer: '#',
+    };
     return { ...base, findings: [removed], breaking: [removed], ok: false, notes: [] };
   }
   const findings = diffDocuments(oldDoc, newDoc);
@@ -66,11 +79,15 @@ export function compareSpecs(api: string, against: string, oldDoc: JsonObject | 
   } else if (breaking.length > 0 && bumped) {
     notes.push(`allowed: info.version major was bumped (${base.oldVersion} -> ${base.newVersion})`);
   } else if (breaking.length > 0) {
-    notes.push(`bump info.version to ${Number.isNaN(oldMajor) ? '<major+1>' : `${oldMajor + 1}.0.0`} in spec/${api}/openapi.yaml if these changes are intended, or revert them`);
+    notes.push(
+      `bump info.version to ${Number.isNaN(oldMajor) ? '<major+1>' : `${oldMajor + 1}.0.0`} in spec/${api}/openapi.yaml if these changes are intended, or revert them`,
+    );
   }
   if (bumped && options.requireBaselineMajor) {
     ok = false;
-    notes.push(`the baseline is at ${base.oldVersion} but the spec at ${base.newVersion}: run \`npm run spec:baseline\` and commit spec/baseline/${api}.json`);
+    notes.push(
+      `the baseline is at ${base.oldVersion} but the spec at ${base.newVersion}: run \`npm run spec:baseline\` and commit spec/baseline/${api}.json`,
+    );
   }
   return { ...base, findings, breaking, ok, notes };
 }
@@ -80,7 +97,12 @@ export function renderComparison(c: Comparison, options: { verbose?: boolean } =
   const shown = options.verbose ? c.findings : c.findings.filter((f) => f.severity !== 'info');
   const hidden = c.findings.length - shown.length;
   const head = `${c.ok ? 'ok  ' : 'FAIL'} ${c.api} ${c.oldVersion} -> ${c.newVersion} (against ${c.against}): ${c.breaking.length} breaking, ${c.findings.length - c.breaking.length} other change(s)`;
-  return [head, ...formatFindings(shown).map((l) => `  ${l}`), ...(hidden > 0 ? [`  (${hidden} non-breaking additions not shown; --verbose lists them)`] : []), ...c.notes.map((n) => `  -> ${n}`)];
+  return [
+    head,
+    ...formatFindings(shown).map((l) => `  ${l}`),
+    ...(hidden > 0 ? [`  (${hidden} non-breaking additions not shown; --verbose lists them)`] : []),
+    ...c.notes.map((n) => `  -> ${n}`),
+  ];
 }
 
 /**
@@ -116,7 +138,9 @@ export function runSpecDiff(argv: string[], root: string, print: (line: string) 
   for (const api of apis) {
     const current = readWorkingTree(root, api.bundled);
     if (values['base-file']) {
-      comparisons.push(compareSpecs(api.name, values['base-file'], readWorkingTree(process.cwd(), values['base-file']), current));
+      comparisons.push(
+        compareSpecs(api.name, values['base-file'], readWorkingTree(process.cwd(), values['base-file']), current),
+      );
       continue;
     }
     if (values.base) {
@@ -128,18 +152,32 @@ export function runSpecDiff(argv: string[], root: string, print: (line: string) 
       continue;
     }
     const baseline = readWorkingTree(root, api.baseline);
-    if (baseline) comparisons.push(compareSpecs(api.name, api.baseline, baseline, current, { requireBaselineMajor: true }));
+    if (baseline)
+      comparisons.push(compareSpecs(api.name, api.baseline, baseline, current, { requireBaselineMajor: true }));
     else print(`note: ${api.baseline} does not exist; \`npm run spec:baseline\` creates it`);
-    if (revisionExists(root, 'HEAD~1')) comparisons.push(compareSpecs(api.name, 'HEAD~1', readAtRevision(root, 'HEAD~1', api.bundled), current));
-    else print(`note: no previous commit here (first commit or shallow clone): ${api.name} is checked against its baseline only`);
+    if (revisionExists(root, 'HEAD~1'))
+      comparisons.push(compareSpecs(api.name, 'HEAD~1', readAtRevision(root, 'HEAD~1', api.bundled), current));
+    else
+      print(
+        `note: no previous commit here (first commit or shallow clone): ${api.name} is checked against its baseline only`,
+      );
   }
   for (const c of comparisons) for (const line of renderComparison(c, { verbose: values.verbose })) print(line);
   const failed = comparisons.filter((c) => !c.ok);
-  print(failed.length === 0 ? `check:breaking: ${comparisons.length} comparison(s), no unannounced breaking change` : `check:breaking: ${failed.length} comparison(s) failed`);
+  print(
+    failed.length === 0
+      ? `check:breaking: ${comparisons.length} comparison(s), no unannounced breaking change`
+      : `check:breaking: ${failed.length} comparison(s) failed`,
+  );
   return failed.length === 0 ? 0 : 1;
 }
 
-function writeBaselines(root: string, apis: ReturnType<typeof listApis>, force: boolean, print: (line: string) => void): number {
+function writeBaselines(
+  root: string,
+  apis: ReturnType<typeof listApis>,
+  force: boolean,
+  print: (line: string) => void,
+): number {
   let refused = 0;
   for (const api of apis) {
     const current = readWorkingTree(root, api.bundled);
@@ -152,7 +190,9 @@ function writeBaselines(root: string, apis: ReturnType<typeof listApis>, force: 
     const c = compareSpecs(api.name, api.baseline, previous, current);
     if (!c.ok && !force) {
       for (const line of renderComparison(c)) print(line);
-      print(`refusing to update ${api.baseline}: it would hide these breaking changes (bump info.version's major, or pass --force)`);
+      print(
+        `refusing to update ${api.baseline}: it would hide these breaking changes (bump info.version's major, or pass --force)`,
+      );
       refused++;
       continue;
     }

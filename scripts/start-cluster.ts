@@ -24,12 +24,17 @@ const fail = (line: string): never => {
 };
 
 const { values: flags } = parseArgs({
-  options: { engines: { type: 'string', default: '2' }, ttts: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' } },
+  options: {
+    engines: { type: 'string', default: '2' },
+    ttts: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+  },
   strict: true,
 });
 const count = (name: 'engines' | 'ttts' | 'workers', min: number) => {
   const n = Number(flags[name]);
-  if (!/^\d+$/.test(flags[name] ?? '') || n < min || n > 16) fail(`--${name} must be a whole number from ${min} to 16; got ${flags[name]}`);
+  if (!/^\d+$/.test(flags[name] ?? '') || n < min || n > 16)
+    fail(`--${name} must be a whole number from ${min} to 16; got ${flags[name]}`);
   return n;
 };
 const engines = count('engines', 1);
@@ -41,7 +46,8 @@ const envState = await ensureEnvFile(paths.envFile, { engineDb: paths.engineDb, 
 if (envState.created) say(`Created ${paths.envFile} with fresh secrets (mode 0600).`);
 const env: Record<string, string> = {};
 for (const layer of [envState.values, process.env]) {
-  for (const [k, v] of Object.entries(layer)) if (v !== undefined && v !== '' && !/^(ENGINE|TTT)_(DB|PORT|HOST)$/.test(k) && k !== 'INSTANCE_ID') env[k] = v;
+  for (const [k, v] of Object.entries(layer))
+    if (v !== undefined && v !== '' && !/^(ENGINE|TTT)_(DB|PORT|HOST)$/.test(k) && k !== 'INSTANCE_ID') env[k] = v;
 }
 env['PLUCT_ENV_FILE'] = paths.envFile;
 env['DOCS_DIR'] ??= paths.docsDir;
@@ -51,11 +57,17 @@ let databases: { engineUrl: string; tttUrl: string };
 const given = process.env['CLUSTER_DATABASE_URL'];
 try {
   if (given) {
-    databases = { engineUrl: await ensureDatabase(given, 'pluct_engine'), tttUrl: await ensureDatabase(given, 'pluct_ttt') };
+    databases = {
+      engineUrl: await ensureDatabase(given, 'pluct_engine'),
+      tttUrl: await ensureDatabase(given, 'pluct_ttt'),
+    };
   } else {
     say('Starting a throwaway PostgreSQL (removed on Ctrl-C)...');
     throwaway = await startThrowawayCluster();
-    databases = { engineUrl: await throwaway.createDatabase('pluct_engine'), tttUrl: await throwaway.createDatabase('pluct_ttt') };
+    databases = {
+      engineUrl: await throwaway.createDatabase('pluct_engine'),
+      tttUrl: await throwaway.createDatabase('pluct_ttt'),
+    };
   }
 } catch (error) {
   await throwaway?.stop();
@@ -66,8 +78,14 @@ const port = (name: string, fallback: number) => (process.env[name] ? Number(pro
 let cluster: Cluster;
 try {
   cluster = await startCluster({
-    root, engines, ttts, workers, database: { kind: 'postgres', ...databases! }, env,
-    enginePort: port('ENGINE_PORT', 8787), tttPort: port('TTT_PORT', 8788),
+    root,
+    engines,
+    ttts,
+    workers,
+    database: { kind: 'postgres', ...databases! },
+    env,
+    enginePort: port('ENGINE_PORT', 8787),
+    tttPort: port('TTT_PORT', 8788),
     write: (line, name) => say(line.startsWith('{') ? line : `[${name}] ${line}`),
   });
 } catch (error) {
@@ -90,21 +108,23 @@ process.on('SIGTERM', () => void stopAll(0, 'SIGTERM: stopping the cluster...'))
 void cluster!.died.then((what) => stopAll(1, `${what} (its output is above); stopping the cluster.`));
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-say([
-  '',
-  `Pluct cluster is up (settings: ${paths.envFile}).`,
-  `  Business Engine (HAProxy)   ${cluster!.engineUrl}   -> ${cluster!.engines.map((r) => `${r.name} ${r.url}`).join(', ')}`,
-  `  TTTranscribe (HAProxy)      ${cluster!.tttUrl}   -> ${cluster!.ttts.map((r) => `${r.name} ${r.url}`).join(', ')}`,
-  `  Workers                     ${cluster!.workers.map((r) => r.name).join(', ') || 'none (jobs stay queued)'}`,
-  `  Engine database             ${redact(databases!.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
-  `  TTTranscribe database       ${redact(databases!.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
-  '  Next:',
-  ...(cluster!.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${cluster!.engineUrl}`]),
-  ...(cluster!.tttUrl === 'http://127.0.0.1:8788' ? [] : [`    export PLUCT_TTT_URL=${cluster!.tttUrl}`]),
-  '    npx pluct doctor          # also compares the replicas\' key ids',
-  '  Ctrl-C stops everything.',
-  '',
-].join('\n'));
+say(
+  [
+    '',
+    `Pluct cluster is up (settings: ${paths.envFile}).`,
+    `  Business Engine (HAProxy)   ${cluster!.engineUrl}   -> ${cluster!.engines.map((r) => `${r.name} ${r.url}`).join(', ')}`,
+    `  TTTranscribe (HAProxy)      ${cluster!.tttUrl}   -> ${cluster!.ttts.map((r) => `${r.name} ${r.url}`).join(', ')}`,
+    `  Workers                     ${cluster!.workers.map((r) => r.name).join(', ') || 'none (jobs stay queued)'}`,
+    `  Engine database             ${redact(databases!.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    `  TTTranscribe database       ${redact(databases!.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    '  Next:',
+    ...(cluster!.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${cluster!.engineUrl}`]),
+    ...(cluster!.tttUrl === 'http://127.0.0.1:8788' ? [] : [`    export PLUCT_TTT_URL=${cluster!.tttUrl}`]),
+    "    npx pluct doctor          # also compares the replicas' key ids",
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
 
 /** Creates database `name` on the server of `serverUrl` when missing; returns its URL. */
 async function ensureDatabase(serverUrl: string, name: string): Promise<string> {

@@ -38,7 +38,10 @@ const fail = (line: string): never => {
 const paths = stackPaths(root, process.env);
 mkdirSync(paths.dataDir, { recursive: true });
 const envState = await ensureEnvFile(paths.envFile, { engineDb: paths.engineDb, tttDb: paths.tttDb });
-if (envState.created) say(`Created ${paths.envFile} with fresh secrets (mode 0600). Keep it: the data in ${paths.dataDir} needs the same secrets.`);
+if (envState.created)
+  say(
+    `Created ${paths.envFile} with fresh secrets (mode 0600). Keep it: the data in ${paths.dataDir} needs the same secrets.`,
+  );
 if (envState.modeWarning) say(`Warning: ${envState.modeWarning}`);
 const { env, urls, engineUrl, tttUrl } = stackEnv(paths, envState.values, process.env);
 const tools = ensureTools(stackTools(env), thisMachine(env), 'npm start', say);
@@ -47,11 +50,16 @@ const docs = ensureDocs(root, paths.docsDir, { build: process.env['PLUCT_BUILD_D
 
 for (const { id, title: name } of SERVICES) {
   const url = urls[id];
-  if (await listening(new URL(url))) fail(`${url} is already in use, so ${name} cannot listen there. Is another stack running? Stop it, or choose other ports (ENGINE_PORT=… TTT_PORT=… npm start).`);
+  if (await listening(new URL(url)))
+    fail(
+      `${url} is already in use, so ${name} cannot listen there. Is another stack running? Stop it, or choose other ports (ENGINE_PORT=… TTT_PORT=… npm start).`,
+    );
 }
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
-const services: ChildService[] = SERVICES.map(({ id, entry }) => startChildService(id, entry, { cwd: root, env, write }));
+const services: ChildService[] = SERVICES.map(({ id, entry }) =>
+  startChildService(id, entry, { cwd: root, env, write }),
+);
 const [engine, ttt] = services as [ChildService, ChildService];
 
 let stopping = false;
@@ -88,14 +96,30 @@ for (const service of services) {
 }
 
 const timeoutMs = Number(process.env['PLUCT_READY_TIMEOUT_MS'] ?? 30_000);
-const [engineReady, tttReady] = await Promise.all([waitReady(engine, engineUrl, timeoutMs), waitReady(ttt, tttUrl, timeoutMs)]);
+const [engineReady, tttReady] = await Promise.all([
+  waitReady(engine, engineUrl, timeoutMs),
+  waitReady(ttt, tttUrl, timeoutMs),
+]);
 if (engineReady !== 'ready' || tttReady !== 'ready') {
-  if (!stopping) await stopAll(1, `Not ready after ${timeoutMs} ms (Business Engine: ${engineReady}, TTTranscribe: ${tttReady}); stopping.`);
+  if (!stopping)
+    await stopAll(
+      1,
+      `Not ready after ${timeoutMs} ms (Business Engine: ${engineReady}, TTTranscribe: ${tttReady}); stopping.`,
+    );
 } else {
-  say(await stackBanner({
-    engineUrl, tttUrl, envFile: paths.envFile, envCreated: envState.created, dataDir: paths.dataDir, docs, adminToken: env['ADMIN_TOKEN'],
-    missingTools: tools.lines, localMediaAllowed: Boolean(env['TTT_ALLOW_PRIVATE_CIDRS']),
-  }));
+  say(
+    await stackBanner({
+      engineUrl,
+      tttUrl,
+      envFile: paths.envFile,
+      envCreated: envState.created,
+      dataDir: paths.dataDir,
+      docs,
+      adminToken: env['ADMIN_TOKEN'],
+      missingTools: tools.lines,
+      localMediaAllowed: Boolean(env['TTT_ALLOW_PRIVATE_CIDRS']),
+    }),
+  );
 }
 
 /** Whether something already accepts connections at the URL's host and port. */

@@ -11,7 +11,13 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const report = ensureTools(testTools(process.env), thisMachine(process.env), 'npm test', say);
 if (report.installed.length > 0) say(`npm test: installed ${report.installed.map((t) => t.name).join(', ')}.`);
 if (report.missing.length > 0) {
-  process.stderr.write(['npm test: the tests cannot run without these system tools:', ...report.lines.map((l) => `  ${l}`),
-    'Install them, then run npm test again.', ''].join('\n'));
+  process.stderr.write(
+    [
+      'npm test: the tests cannot run without these system tools:',
+      ...report.lines.map((l) => `  ${l}`),
+      'Install them, then run npm test again.',
+      '',
+    ].join('\n'),
+  );
   process.exit(1);
 }

@@ -19,7 +19,13 @@ export interface AsrReport {
   readonly engine: { readonly name: string; readonly model: string | null };
   readonly corpus: string;
   /** `wer` is corpus-level (total edits / total reference words), `rtf` total processing / total audio. */
-  readonly totals: { readonly clips: number; readonly audioSec: number; readonly processingSec: number; readonly wer: number; readonly rtf: number };
+  readonly totals: {
+    readonly clips: number;
+    readonly audioSec: number;
+    readonly processingSec: number;
+    readonly wer: number;
+    readonly rtf: number;
+  };
   readonly clips: readonly AsrClipResult[];
 }
 
@@ -38,12 +44,15 @@ export function asrMarkdown(report: AsrReport): string {
     '',
     `${report.finishedAt}, ${report.machine.cores} × ${report.machine.cpu}, Node ${report.machine.node}; corpus ${report.corpus}.`,
     '',
-    `**WER ${pct(t.wer)}** over ${t.clips} clips (${t.audioSec.toFixed(1)} s of audio); **real-time factor ${t.rtf.toFixed(2)}** `
-      + `(${t.processingSec.toFixed(1)} s of processing).`,
+    `**WER ${pct(t.wer)}** over ${t.clips} clips (${t.audioSec.toFixed(1)} s of audio); **real-time factor ${t.rtf.toFixed(2)}** ` +
+      `(${t.processingSec.toFixed(1)} s of processing).`,
     '',
     '| clip | audio s | words | WER | RTF | heard |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
-    ...report.clips.map((c) => `| ${c.id} | ${c.durationSec.toFixed(1)} | ${c.referenceWords} | ${pct(c.wer)} | ${c.rtf.toFixed(2)} | ${c.hypothesis.replace(/\|/g, '\\|')} |`),
+    ...report.clips.map(
+      (c) =>
+        `| ${c.id} | ${c.durationSec.toFixed(1)} | ${c.referenceWords} | ${pct(c.wer)} | ${c.rtf.toFixed(2)} | ${c.hypothesis.replace(/\|/g, '\\|')} |`,
+    ),
     '',
   ].join('\n');
 }

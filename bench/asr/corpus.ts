@@ -19,12 +19,15 @@ export const LIBRIVOX_DIR = '/usr/share/pocketsphinx/test/data/librivox';
  * parseSphinxTranscription('<s> he was not </s> (clip-1)\n', '/data'); // [{ id: 'clip-1', wavPath: '/data/clip-1.wav', reference: 'he was not' }]
  */
 export function parseSphinxTranscription(text: string, dir: string): AsrClip[] {
-  return text.split('\n').filter((line) => line.trim() !== '').map((line) => {
-    const match = /^(?:<s>)?\s*(.*?)\s*(?:<\/s>)?\s*\(([^()]+)\)\s*$/.exec(line.trim());
-    if (match === null) throw new Error(`Not a "<s> words </s> (id)" line: ${line}`);
-    const id = match[2] as string;
-    return { id, wavPath: join(dir, `${id}.wav`), reference: match[1] as string };
-  });
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const match = /^(?:<s>)?\s*(.*?)\s*(?:<\/s>)?\s*\(([^()]+)\)\s*$/.exec(line.trim());
+      if (match === null) throw new Error(`Not a "<s> words </s> (id)" line: ${line}`);
+      const id = match[2] as string;
+      return { id, wavPath: join(dir, `${id}.wav`), reference: match[1] as string };
+    });
 }
 
 /**
@@ -42,11 +45,19 @@ export async function loadCorpus(dir: string): Promise<AsrClip[]> {
     clips = parseSphinxTranscription(await readFile(join(dir, 'transcription'), 'utf8'), dir);
   } else {
     const texts = new Set(names.filter((n) => n.endsWith('.txt')).map((n) => basename(n, '.txt')));
-    const ids = names.filter((n) => n.toLowerCase().endsWith('.wav')).map((n) => n.slice(0, -4)).filter((id) => texts.has(id));
-    clips = await Promise.all(ids.map(async (id) => ({
-      id, wavPath: join(dir, `${id}.wav`), reference: (await readFile(join(dir, `${id}.txt`), 'utf8')).trim(),
-    })));
+    const ids = names
+      .filter((n) => n.toLowerCase().endsWith('.wav'))
+      .map((n) => n.slice(0, -4))
+      .filter((id) => texts.has(id));
+    clips = await Promise.all(
+      ids.map(async (id) => ({
+        id,
+        wavPath: join(dir, `${id}.wav`),
+        reference: (await readFile(join(dir, `${id}.txt`), 'utf8')).trim(),
+      })),
+    );
   }
-  if (clips.length === 0) throw new Error(`${dir} holds no clips: put name.wav files there with their reference transcripts as name.txt`);
+  if (clips.length === 0)
+    throw new Error(`${dir} holds no clips: put name.wav files there with their reference transcripts as name.txt`);
   return clips.sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -27,8 +27,10 @@ const { values } = parseArgs({
   options: { dir: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 if (values.help) {
-  process.stdout.write('Usage: npm run bench:asr [-- --dir <folder of name.wav + name.txt>] [--out <folder>]\n'
-    + 'Scores the engine TTT_TRANSCRIBER configures (default pocketsphinx) on the pocketsphinx-testdata LibriVox clips.\n');
+  process.stdout.write(
+    'Usage: npm run bench:asr [-- --dir <folder of name.wav + name.txt>] [--out <folder>]\n' +
+      'Scores the engine TTT_TRANSCRIBER configures (default pocketsphinx) on the pocketsphinx-testdata LibriVox clips.\n',
+  );
   process.exit(0);
 }
 const fail = (message: string): never => {
@@ -38,15 +40,22 @@ const fail = (message: string): never => {
 
 loadEnvFile();
 const parsed = mediaOptionsFromEnv(process.env);
-if (!parsed.ok) fail(`the engine configuration is invalid:\n${parsed.problems.map((p) => `  ${p.variable} ${p.message}`).join('\n')}`);
+if (!parsed.ok)
+  fail(
+    `the engine configuration is invalid:\n${parsed.problems.map((p) => `  ${p.variable} ${p.message}`).join('\n')}`,
+  );
 const options = resolveMediaOptions(parsed.ok ? parsed.options : {});
 const engine = createEngine(options.engine);
 const probe = await engine.probe();
-if (!probe.available) fail(`the ${engine.name} engine is not available: ${probe.reason}. (npm start installs pocketsphinx when it can.)`);
+if (!probe.available)
+  fail(`the ${engine.name} engine is not available: ${probe.reason}. (npm start installs pocketsphinx when it can.)`);
 
 const corpusDir = resolve(values.dir ?? LIBRIVOX_DIR);
 const clips = await loadCorpus(corpusDir).catch((error: unknown) =>
-  fail(`${error instanceof Error ? error.message : String(error)}${values.dir ? '' : ' (the LibriVox clips come with the Debian package pocketsphinx-testdata)'}`));
+  fail(
+    `${error instanceof Error ? error.message : String(error)}${values.dir ? '' : ' (the LibriVox clips come with the Debian package pocketsphinx-testdata)'}`,
+  ),
+);
 const scratch = mkdtempSync(join(tmpdir(), 'bench-asr-'));
 const results: AsrClipResult[] = [];
 try {
@@ -54,19 +63,32 @@ try {
     // Engines take 16 kHz mono 16-bit WAV, as TTTranscribe's decoder produces; other WAVs are converted first.
     const info = await readWavInfo(clip.wavPath).catch(() => undefined);
     const ready = info && info.sampleRate === 16_000 && info.channels === 1 && info.bitsPerSample === 16;
-    const audio = ready ? { wavPath: clip.wavPath, durationSec: info.durationSec }
+    const audio = ready
+      ? { wavPath: clip.wavPath, durationSec: info.durationSec }
       : await decodeAudio(clip.wavPath, join(scratch, `${results.length}.wav`), {
-        ffmpegPath: options.ffmpegPath, maxDurationSec: options.maxDurationSec, timeoutMs: options.decodeTimeoutMs,
-        signal: AbortSignal.timeout(options.decodeTimeoutMs), onProgress: () => {},
-      });
+          ffmpegPath: options.ffmpegPath,
+          maxDurationSec: options.maxDurationSec,
+          timeoutMs: options.decodeTimeoutMs,
+          signal: AbortSignal.timeout(options.decodeTimeoutMs),
+          onProgress: () => {},
+        });
     const started = performance.now();
     const hypothesis = await engine.transcribe(audio.wavPath, {
-      language: undefined, signal: new AbortController().signal, onProgress: () => {}, durationSec: audio.durationSec,
+      language: undefined,
+      signal: new AbortController().signal,
+      onProgress: () => {},
+      durationSec: audio.durationSec,
     });
     const seconds = (performance.now() - started) / 1000;
     const result: AsrClipResult = {
-      id: clip.id, durationSec: audio.durationSec, processingSec: seconds, referenceWords: normalizeWords(clip.reference).length,
-      wer: wordErrorRate(clip.reference, hypothesis), rtf: seconds / audio.durationSec, reference: clip.reference, hypothesis,
+      id: clip.id,
+      durationSec: audio.durationSec,
+      processingSec: seconds,
+      referenceWords: normalizeWords(clip.reference).length,
+      wer: wordErrorRate(clip.reference, hypothesis),
+      rtf: seconds / audio.durationSec,
+      reference: clip.reference,
+      hypothesis,
     };
     results.push(result);
     process.stdout.write(`${clip.id}: WER ${(result.wer * 100).toFixed(1)} %, RTF ${result.rtf.toFixed(2)}\n`);
@@ -83,7 +105,10 @@ const report: AsrReport = {
   engine: { name: engine.name, model: engine.model },
   corpus: corpusDir,
   totals: {
-    clips: results.length, audioSec, processingSec, rtf: processingSec / audioSec,
+    clips: results.length,
+    audioSec,
+    processingSec,
+    rtf: processingSec / audioSec,
     wer: corpusWordErrorRate(results.map((r) => ({ reference: r.reference, hypothesis: r.hypothesis }))),
   },
   clips: results,

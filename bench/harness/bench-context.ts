@@ -100,7 +100,12 @@ export class BenchContext {
         meter.start();
         const startUs = monotonicMicros();
         const out = await load();
-        this.windows.push({ id: arm.id, servers: arm.servers.map((srv) => srv.name), startUs, endUs: monotonicMicros() });
+        this.windows.push({
+          id: arm.id,
+          servers: arm.servers.map((srv) => srv.name),
+          startUs,
+          endUs: monotonicMicros(),
+        });
         results[i]?.push({ out, cpu: meter.stop() });
       }
     }
@@ -121,7 +126,8 @@ export class BenchContext {
       for (const [status, n] of Object.entries(out.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
     }
     const cpu = mergeCpuWindows(rounds.map((r) => r.cpu));
-    const serverCpuSec = cpu.shares.filter((c) => c.process !== 'load-generator' && c.process !== 'background')
+    const serverCpuSec = cpu.shares
+      .filter((c) => c.process !== 'load-generator' && c.process !== 'background')
       .reduce((sum, c) => sum + c.cpuSec, 0);
     const requests = latencies.count;
     const m: Measurement = {
@@ -147,10 +153,13 @@ export class BenchContext {
     };
     this.measurements.push(m);
     const cpuText = m.cpu.map((c) => `${c.process} ${c.percent}%`).join(', ');
-    const flags = `${m.unexpected > 0 ? ` UNEXPECTED ${JSON.stringify(m.statuses)}` : ''}${m.errors > 0 ? ` errors ${m.errors}` : ''}`
-      + `${m.exhausted ? ' (supply used up early)' : ''}`;
-    this.print(`  ${m.id.padEnd(42)} ${String(m.rps).padStart(6)} req/s  p50 ${m.latencyMs.p50.toFixed(2)} ms  `
-      + `p99 ${m.latencyMs.p99.toFixed(2)} ms  ${m.serverCpuMsPerRequest ?? '–'} cpu-ms/req  [${cpuText}]${flags}`);
+    const flags =
+      `${m.unexpected > 0 ? ` UNEXPECTED ${JSON.stringify(m.statuses)}` : ''}${m.errors > 0 ? ` errors ${m.errors}` : ''}` +
+      `${m.exhausted ? ' (supply used up early)' : ''}`;
+    this.print(
+      `  ${m.id.padEnd(42)} ${String(m.rps).padStart(6)} req/s  p50 ${m.latencyMs.p50.toFixed(2)} ms  ` +
+        `p99 ${m.latencyMs.p99.toFixed(2)} ms  ${m.serverCpuMsPerRequest ?? '–'} cpu-ms/req  [${cpuText}]${flags}`,
+    );
     return m;
   }
 }

@@ -87,11 +87,22 @@ export function signUserJwt(creds: BenchCredentials, sub: string, nowMs = Date.n
  * @example
  * const supply = await directTranscribeSupply(creds, 20_000, body, ['bench-user-1']);
  */
-export async function directTranscribeSupply(creds: BenchCredentials, count: number, body: string, users: readonly string[]): Promise<HttpRequestSpec[]> {
+export async function directTranscribeSupply(
+  creds: BenchCredentials,
+  count: number,
+  body: string,
+  users: readonly string[],
+): Promise<HttpRequestSpec[]> {
   const out: HttpRequestSpec[] = [];
   for (let i = 0; i < count; i++) {
     const token = await signServiceToken(creds, users[i % users.length] as string);
-    const { header } = signEngineAuth({ keys: [creds.engineAuthKey], method: 'POST', target: '/transcribe', body, bearerToken: token });
+    const { header } = signEngineAuth({
+      keys: [creds.engineAuthKey],
+      method: 'POST',
+      target: '/transcribe',
+      body,
+      bearerToken: token,
+    });
     out.push({
       method: 'POST',
       path: '/transcribe',

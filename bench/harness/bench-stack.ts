@@ -51,7 +51,11 @@ export interface ServiceStartOptions {
  * @example
  * const ttt = await startTttProcess(creds, ws, { dbPath: join(ws.dir, 'ttt.db'), logLevel: 'info' });
  */
-export async function startTttProcess(creds: BenchCredentials, ws: BenchWorkspace, options: ServiceStartOptions): Promise<ServerProcess> {
+export async function startTttProcess(
+  creds: BenchCredentials,
+  ws: BenchWorkspace,
+  options: ServiceStartOptions,
+): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
     name: options.name ?? 'tttranscribe',
@@ -78,7 +82,10 @@ export async function startTttProcess(creds: BenchCredentials, ws: BenchWorkspac
  * @example
  * const engine = await startEngineProcess(creds, { dbPath, logLevel: 'info', tttUrl: ttt.url });
  */
-export async function startEngineProcess(creds: BenchCredentials, options: ServiceStartOptions & { readonly tttUrl: string }): Promise<ServerProcess> {
+export async function startEngineProcess(
+  creds: BenchCredentials,
+  options: ServiceStartOptions & { readonly tttUrl: string },
+): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
     name: options.name ?? 'business-engine',

@@ -71,14 +71,22 @@ export function runClosedLoad(options: ClosedLoadOptions): Promise<LoadOutcome> 
     ...(first.body !== undefined ? { body: first.body } : {}),
   };
   const requests: autocannon.Request[] = supply
-    ? [{
-      ...baseRequest,
-      // Each item is used once; past the end (only on reconnects) the last one repeats and fails visibly.
-      setupRequest: (req) => {
-        const item = supply[Math.min(next++, supply.length - 1)] as HttpRequestSpec;
-        return { ...req, method: item.method, path: item.path, headers: { ...item.headers }, body: item.body ?? '' };
-      },
-    }]
+    ? [
+        {
+          ...baseRequest,
+          // Each item is used once; past the end (only on reconnects) the last one repeats and fails visibly.
+          setupRequest: (req) => {
+            const item = supply[Math.min(next++, supply.length - 1)] as HttpRequestSpec;
+            return {
+              ...req,
+              method: item.method,
+              path: item.path,
+              headers: { ...item.headers },
+              body: item.body ?? '',
+            };
+          },
+        },
+      ]
     : [baseRequest];
 
   return new Promise((resolve, reject) => {
@@ -153,9 +161,21 @@ export function runClosedLoad(options: ClosedLoadOptions): Promise<LoadOutcome> 
  * @example
  * await prime(engine.url, [balance, balance, balance], [200]);
  */
-export async function prime(origin: string, requests: readonly HttpRequestSpec[], expectStatus: readonly number[], timeoutSec = 30): Promise<void> {
+export async function prime(
+  origin: string,
+  requests: readonly HttpRequestSpec[],
+  expectStatus: readonly number[],
+  timeoutSec = 30,
+): Promise<void> {
   if (requests.length === 0) return;
-  await runClosedLoad({ origin, connections: 1, durationSec: timeoutSec, request: { supply: requests }, expectStatus, timeoutSec });
+  await runClosedLoad({
+    origin,
+    connections: 1,
+    durationSec: timeoutSec,
+    request: { supply: requests },
+    expectStatus,
+    timeoutSec,
+  });
 }
 
 /**
@@ -164,7 +184,13 @@ export async function prime(origin: string, requests: readonly HttpRequestSpec[]
  * @example
  * warmup: () => warmRepeated(hello.url, { method: 'GET', path: '/' }, [200], 50, 1),
  */
-export async function warmRepeated(origin: string, request: HttpRequestSpec, expectStatus: readonly number[], connections: number, durationSec: number): Promise<void> {
+export async function warmRepeated(
+  origin: string,
+  request: HttpRequestSpec,
+  expectStatus: readonly number[],
+  connections: number,
+  durationSec: number,
+): Promise<void> {
   await prime(origin, [request, request, request], expectStatus);
   await runClosedLoad({ origin, connections, durationSec, request, expectStatus });
 }

@@ -43,7 +43,11 @@ export class EngineUsers {
 
   /** GET /v1/credits/balance for the first bench user (reusable, so one request repeats). */
   balanceRequest(): HttpRequestSpec {
-    return { method: 'GET', path: '/v1/credits/balance', headers: { authorization: `Bearer ${this.jwt(this.ids[0] as string)}` } };
+    return {
+      method: 'GET',
+      path: '/v1/credits/balance',
+      headers: { authorization: `Bearer ${this.jwt(this.ids[0] as string)}` },
+    };
   }
 
   /** `count` POST /v1/vend-token requests, round-robin over users, each with a fresh clientRequestId; credits granted first. */
@@ -68,7 +72,12 @@ export class EngineUsers {
       while (next < supply.length) {
         const i = next++;
         const r = supply[i] as HttpRequestSpec;
-        const res = await pool.request({ method: r.method, path: r.path, headers: { ...r.headers }, body: r.body ?? null });
+        const res = await pool.request({
+          method: r.method,
+          path: r.path,
+          headers: { ...r.headers },
+          body: r.body ?? null,
+        });
         const text = await res.body.text();
         if (res.statusCode !== 200) throw new Error(`vend-token answered ${res.statusCode}: ${text.slice(0, 300)}`);
         tokens[i] = (JSON.parse(text) as VendTokenResponse).token;

@@ -45,7 +45,8 @@ export class LatencyRecorder {
   }
 
   summary(): LatencySummary {
-    if (this.size === 0) return { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN };
+    if (this.size === 0)
+      return { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN };
     const sorted = this.samples.slice(0, this.size).sort();
     let sum = 0;
     for (const v of sorted) sum += v;

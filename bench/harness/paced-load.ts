@@ -24,7 +24,11 @@ export interface PacedLoadOptions {
  * out.latencyMs.p50;
  */
 export async function runPacedLoad(options: PacedLoadOptions): Promise<LoadOutcome> {
-  const pool = new Pool(options.origin, { connections: options.connections ?? 8, pipelining: 1, keepAliveTimeout: 30_000 });
+  const pool = new Pool(options.origin, {
+    connections: options.connections ?? 8,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+  });
   const expected = new Set(options.expectStatus);
   const latencies = new LatencyRecorder();
   const statuses: Record<string, number> = {};
@@ -44,7 +48,12 @@ export async function runPacedLoad(options: PacedLoadOptions): Promise<LoadOutco
     const sentAt = performance.now();
     inFlight.push(
       pool
-        .request({ method: item.method, path: item.path, headers: { ...item.headers }, ...(item.body !== undefined ? { body: item.body } : {}) })
+        .request({
+          method: item.method,
+          path: item.path,
+          headers: { ...item.headers },
+          ...(item.body !== undefined ? { body: item.body } : {}),
+        })
         .then(async (res) => {
           await res.body.dump();
           const ms = performance.now() - sentAt;

@@ -113,7 +113,13 @@ export function mergeCpuWindows(windows: readonly CpuWindow[]): CpuWindow {
   const elapsedSec = windows.reduce((sum, w) => sum + w.elapsedSec, 0);
   const totals = new Map<string, number>();
   for (const w of windows) for (const s of w.shares) totals.set(s.process, (totals.get(s.process) ?? 0) + s.cpuSec);
-  return { elapsedSec, shares: toShares([...totals].map(([process, cpuSec]) => ({ process, cpuSec })), elapsedSec) };
+  return {
+    elapsedSec,
+    shares: toShares(
+      [...totals].map(([process, cpuSec]) => ({ process, cpuSec })),
+      elapsedSec,
+    ),
+  };
 }
 
 function toShares(seconds: ReadonlyArray<{ process: string; cpuSec: number }>, elapsedSec: number): CpuShare[] {

@@ -36,7 +36,11 @@ export interface ProfileSummary {
  * const s = summariseProfile('bench/results/profiles.tmp/business-engine.1.cpuprofile');
  * s.functions.slice(0, 10);
  */
-export function summariseProfile(file: string, top = 25, spans?: ReadonlyArray<{ startUs: number; endUs: number }>): ProfileSummary {
+export function summariseProfile(
+  file: string,
+  top = 25,
+  spans?: ReadonlyArray<{ startUs: number; endUs: number }>,
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
@@ -65,7 +69,10 @@ export function summariseProfile(file: string, top = 25, spans?: ReadonlyArray<{
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
   const rank = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => ({ key: k, selfMs: Math.round(us / 100) / 10, percent: Math.round((us / total) * 1000) / 10 }));
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => ({ key: k, selfMs: Math.round(us / 100) / 10, percent: Math.round((us / total) * 1000) / 10 }));
   return {
     file,
     totalMs: Math.round(total / 1000),
@@ -84,7 +91,9 @@ export function summariseProfile(file: string, top = 25, spans?: ReadonlyArray<{
  * writeFileSync(join(dir, 'summary.md'), summariseProfileDir(dir, ctx.windows));
  */
 export function summariseProfileDir(dir: string, windows: readonly WindowSpan[] = [], top = 25): string {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   const parts: string[] = ['# CPU profiles', ''];
   for (const f of files) {
     const whole = summariseProfile(join(dir, f), top);

@@ -65,10 +65,12 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    running.delete(child);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const failed = exited.then((code) => {
     throw new Error(`${options.name} exited with code ${code} before it was ready:\n${stderr}`);
@@ -76,7 +78,9 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   let port: number;
   try {
     port = await Promise.race([
-      options.ready === 'ipc' ? waitForIpcPort(child) : waitForHealth(options.ready.port, options.ready.healthPath, exited),
+      options.ready === 'ipc'
+        ? waitForIpcPort(child)
+        : waitForHealth(options.ready.port, options.ready.healthPath, exited),
       failed,
       timeout(timeoutMs, `${options.name} was not ready within ${timeoutMs} ms:\n${stderr}`),
     ]);

@@ -37,8 +37,16 @@ export function suppliedArm(ctx: BenchContext, spec: SuppliedArmSpec): ArmSpec {
       await prime(origin, await build(3), expectStatus);
       // Two warm-up windows: the first finds a cold server's (low) rate, the second, sized from it, the warm rate.
       for (let i = 0; i < 2; i++) {
-        const supply = await build(Math.min(max, Math.max(connections * 2, Math.ceil(rate * warmupSec * SUPPLY_FACTOR))));
-        const warm = await runClosedLoad({ origin, connections, durationSec: warmupSec, request: { supply }, expectStatus });
+        const supply = await build(
+          Math.min(max, Math.max(connections * 2, Math.ceil(rate * warmupSec * SUPPLY_FACTOR))),
+        );
+        const warm = await runClosedLoad({
+          origin,
+          connections,
+          durationSec: warmupSec,
+          request: { supply },
+          expectStatus,
+        });
         rate = i === 0 ? Math.max(warm.rps, 100) : Math.max(rate, warm.rps);
       }
     },

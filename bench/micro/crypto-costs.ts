@@ -4,7 +4,15 @@
  * and the cheaper way the profiling findings propose. Measured in CPU microseconds (process.cpuUsage, which also
  * counts WebCrypto's thread pool), median of 5 interleaved runs, so a busy shared machine distorts it little.
  */
-import { createHmac, createPrivateKey, createPublicKey, createSecretKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  randomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { signEngineAuth } from '../../server/protocol/engine-auth.js';
@@ -41,7 +49,12 @@ const publicJwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
 const claims = { issuer: 'business-engine', audience: 'tttranscribe', typ: 'ttt-service+jwt', algorithms: ['ES256'] };
 const serviceToken = await new SignJWT({ scope: 'ttt:transcribe' })
   .setProtectedHeader({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'k1' })
-  .setIssuer('business-engine').setAudience('tttranscribe').setSubject('u1').setJti('tok_1').setIssuedAt().setExpirationTime('15m')
+  .setIssuer('business-engine')
+  .setAudience('tttranscribe')
+  .setSubject('u1')
+  .setJti('tok_1')
+  .setIssuedAt()
+  .setExpirationTime('15m')
   .sign(privateKey);
 const localJwks = createLocalJWKSet({ keys: [publicJwk] });
 const publicKeyObject = createPublicKey({ key: publicJwk as never, format: 'jwk' });
@@ -53,12 +66,24 @@ const signature = Buffer.from(s, 'base64url');
 // The engine's own verifier, on a token it signed (the submission path: one path, in full).
 const engineKeys = new ServiceTokenKeys({ privateJwk: privateJwk as Record<string, string>, kid: 'k1' });
 const nowSec = Math.floor(Date.now() / 1000);
-const engineToken = engineKeys.sign({ sub: 'u1', jti: 'tok_3', scope: SERVICE_TOKEN.scope, iat: nowSec, exp: nowSec + SERVICE_TOKEN.lifetimeSec });
+const engineToken = engineKeys.sign({
+  sub: 'u1',
+  jti: 'tok_3',
+  scope: SERVICE_TOKEN.scope,
+  iat: nowSec,
+  exp: nowSec + SERVICE_TOKEN.lifetimeSec,
+});
 
 const userSecret = new TextEncoder().encode(randomBytes(48).toString('base64url'));
-const userJwt = await new SignJWT({ scope: 'ttt:transcribe' }).setProtectedHeader({ alg: 'HS256' })
-  .setSubject('u1').setIssuedAt().setExpirationTime('1h').sign(userSecret);
-const hmacCryptoKey = await crypto.subtle.importKey('raw', userSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+const userJwt = await new SignJWT({ scope: 'ttt:transcribe' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject('u1')
+  .setIssuedAt()
+  .setExpirationTime('1h')
+  .sign(userSecret);
+const hmacCryptoKey = await crypto.subtle.importKey('raw', userSecret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+  'verify',
+]);
 const userSecretKeyObject = createSecretKey(userSecret);
 
 const key = parseSharedSecret('TTT_SHARED_SECRET', generateSharedSecret());
@@ -68,17 +93,58 @@ const verifier = createEngineAuthVerifier({ keys: [key], maxNonces: 1_000_000 })
 await measureAll([
   ['service token verify: jose jwtVerify, createLocalJWKSet (TTT)', () => jwtVerify(serviceToken, localJwks, claims)],
   ['service token verify: jose jwtVerify, CryptoKey', () => jwtVerify(serviceToken, publicKey, claims)],
-  ['service token verify: node:crypto verify, KeyObject (engine)', () => nodeVerify('sha256', signingInput, { key: publicKeyObject, dsaEncoding: 'ieee-p1363' }, signature)],
-  ['service token verify: engine ServiceTokenKeys, in full', () => engineKeys.verify(engineToken, { nowMs: Date.now() })],
-  ['service token sign: jose SignJWT, CryptoKey', () => new SignJWT({ scope: 'ttt:transcribe' })
-    .setProtectedHeader({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'k1' }).setSubject('u1').setJti('tok_2').setIssuedAt().sign(privateKey)],
-  ['service token sign: node:crypto sign, KeyObject (engine vend)', () => nodeSign('sha256', signingInput, { key: privateKeyObject, dsaEncoding: 'ieee-p1363' })],
-  ['user JWT verify: jose jwtVerify, Uint8Array secret', () => jwtVerify(userJwt, userSecret, { algorithms: ['HS256'] })],
-  ['user JWT verify: jose jwtVerify, CryptoKey imported once (engine, on a cache miss)', () => jwtVerify(userJwt, hmacCryptoKey, { algorithms: ['HS256'] })],
-  ['user JWT verify: node:crypto HMAC, KeyObject (signature only)', () => createHmac('sha256', userSecretKeyObject).update(`${userJwt.slice(0, userJwt.lastIndexOf('.'))}`).digest()],
-  ['X-Engine-Auth sign (engine, per forward)', () => signEngineAuth({ keys: [key], method: 'POST', target: '/transcribe', body, bearerToken: serviceToken })],
-  ['X-Engine-Auth sign + verify (TTT, per request)', () => {
-    const { header } = signEngineAuth({ keys: [key], method: 'POST', target: '/transcribe', body, bearerToken: serviceToken });
-    return verifier.verify({ header, method: 'POST', target: '/transcribe', body, bearerToken: serviceToken });
-  }],
+  [
+    'service token verify: node:crypto verify, KeyObject (engine)',
+    () => nodeVerify('sha256', signingInput, { key: publicKeyObject, dsaEncoding: 'ieee-p1363' }, signature),
+  ],
+  [
+    'service token verify: engine ServiceTokenKeys, in full',
+    () => engineKeys.verify(engineToken, { nowMs: Date.now() }),
+  ],
+  [
+    'service token sign: jose SignJWT, CryptoKey',
+    () =>
+      new SignJWT({ scope: 'ttt:transcribe' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'k1' })
+        .setSubject('u1')
+        .setJti('tok_2')
+        .setIssuedAt()
+        .sign(privateKey),
+  ],
+  [
+    'service token sign: node:crypto sign, KeyObject (engine vend)',
+    () => nodeSign('sha256', signingInput, { key: privateKeyObject, dsaEncoding: 'ieee-p1363' }),
+  ],
+  [
+    'user JWT verify: jose jwtVerify, Uint8Array secret',
+    () => jwtVerify(userJwt, userSecret, { algorithms: ['HS256'] }),
+  ],
+  [
+    'user JWT verify: jose jwtVerify, CryptoKey imported once (engine, on a cache miss)',
+    () => jwtVerify(userJwt, hmacCryptoKey, { algorithms: ['HS256'] }),
+  ],
+  [
+    'user JWT verify: node:crypto HMAC, KeyObject (signature only)',
+    () =>
+      createHmac('sha256', userSecretKeyObject)
+        .update(`${userJwt.slice(0, userJwt.lastIndexOf('.'))}`)
+        .digest(),
+  ],
+  [
+    'X-Engine-Auth sign (engine, per forward)',
+    () => signEngineAuth({ keys: [key], method: 'POST', target: '/transcribe', body, bearerToken: serviceToken }),
+  ],
+  [
+    'X-Engine-Auth sign + verify (TTT, per request)',
+    () => {
+      const { header } = signEngineAuth({
+        keys: [key],
+        method: 'POST',
+        target: '/transcribe',
+        body,
+        bearerToken: serviceToken,
+      });
+      return verifier.verify({ header, method: 'POST', target: '/transcribe', body, bearerToken: serviceToken });
+    },
+  ],
 ]);

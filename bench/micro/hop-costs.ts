@@ -12,13 +12,20 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
 const BODY = JSON.stringify({ url: 'https://media.example.com/clip.mp4', language: 'en' });
-const ANSWER = JSON.stringify({ ok: true, jobId: 'job_0123456789abcdef', status: 'queued', statusUrl: '/status/job_0123456789abcdef' });
+const ANSWER = JSON.stringify({
+  ok: true,
+  jobId: 'job_0123456789abcdef',
+  status: 'queued',
+  statusUrl: '/status/job_0123456789abcdef',
+});
 
 /** The client half (a child process): sends for 4 s in `mode` and reports its round trips. */
 async function runClient(origin: string, mode: string): Promise<void> {
   const pool = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 });
-  const send = () => pool.request({ method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json' }, body: BODY })
-    .then((res) => res.body.dump());
+  const send = () =>
+    pool
+      .request({ method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json' }, body: BODY })
+      .then((res) => res.body.dump());
   const latencies: number[] = [];
   const timed = async () => {
     const started = performance.now();
@@ -36,13 +43,17 @@ async function runClient(origin: string, mode: string): Promise<void> {
     }
     await Promise.all(pending);
   } else {
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (performance.now() < endAt) await timed();
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (performance.now() < endAt) await timed();
+      }),
+    );
   }
   await pool.close();
   // Exit only once the message is out: a large one may still be queued when send() returns.
-  await new Promise<void>((resolve) => process.send?.({ latencies }, undefined, undefined, () => resolve()) ?? resolve());
+  await new Promise<void>(
+    (resolve) => process.send?.({ latencies }, undefined, undefined, () => resolve()) ?? resolve(),
+  );
 }
 
 /** The server half: serves in this process, runs the client in each mode and prints the timings. */
@@ -66,13 +77,16 @@ async function runServer(): Promise<void> {
   const address = server.address();
   const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+  const pct = (values: number[], p: number) =>
+    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
   const fmt = (values: number[]) => `p50 ${pct(values, 0.5).toFixed(3)}  p90 ${pct(values, 0.9).toFixed(3)}`;
   for (const mode of ['paced', 'closed'] as const) {
     bodyMs.length = 0;
     endMs.length = 0;
     const child = fork(fileURLToPath(import.meta.url), ['client', origin, mode], { execArgv: ['--import', 'tsx'] });
-    const { latencies } = await new Promise<{ latencies: number[] }>((resolve) => child.once('message', (m) => resolve(m as { latencies: number[] })));
+    const { latencies } = await new Promise<{ latencies: number[] }>((resolve) =>
+      child.once('message', (m) => resolve(m as { latencies: number[] })),
+    );
     // The warm-up's 200 requests are not in the client's latencies; drop them from the server's timings too.
     bodyMs.splice(0, 200);
     endMs.splice(0, 200);

@@ -31,12 +31,24 @@ function wrappedFetch(sign: boolean) {
       headers[name] = value;
     });
     if (sign) {
-      headers['x-engine-auth'] = signEngineAuth({ keys: [key], method: request.method, target: url.pathname + url.search, body: bytes, bearerToken: token }).header;
+      headers['x-engine-auth'] = signEngineAuth({
+        keys: [key],
+        method: request.method,
+        target: url.pathname + url.search,
+        body: bytes,
+        bearerToken: token,
+      }).header;
     }
-    const answer = await pool.request({ method: request.method as 'POST', path: url.pathname + url.search, headers, body: bytes ?? null });
+    const answer = await pool.request({
+      method: request.method as 'POST',
+      path: url.pathname + url.search,
+      headers,
+      body: bytes ?? null,
+    });
     const out = Buffer.from(await answer.body.arrayBuffer());
     const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) if (typeof value === 'string') responseHeaders.append(name, value);
+    for (const [name, value] of Object.entries(answer.headers))
+      if (typeof value === 'string') responseHeaders.append(name, value);
     return new Response(out, { status: answer.statusCode, headers: responseHeaders });
   };
 }
@@ -45,16 +57,42 @@ const plainClient = createTttranscribeClient({ baseUrl: server.url, fetch: wrapp
 const signedClient = createTttranscribeClient({ baseUrl: server.url, fetch: wrappedFetch(true) });
 const engineClient = createSignedTttClient({ baseUrl: server.url, keys: [key], timeoutMs: 5000, connections: 4 });
 const cases: Array<[string, () => Promise<unknown>]> = [
-  ['undici Pool.request + JSON.parse', async () => {
-    const res = await pool.request({ method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-    return JSON.parse(await res.body.text()) as unknown;
-  }],
-  ['openapi-fetch over Request/Response-wrapped undici', () =>
-    plainClient.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
-  ['  … plus X-Engine-Auth signing', () =>
-    signedClient.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
-  ['the engine\'s signed client (PlainRequest, signed)', () =>
-    engineClient.client.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4', language: 'en' }, headers: { authorization: `Bearer ${token}` } })],
+  [
+    'undici Pool.request + JSON.parse',
+    async () => {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/transcribe',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      });
+      return JSON.parse(await res.body.text()) as unknown;
+    },
+  ],
+  [
+    'openapi-fetch over Request/Response-wrapped undici',
+    () =>
+      plainClient.POST('/transcribe', {
+        body: { url: 'https://media.example.com/clip.mp4', language: 'en' },
+        headers: { authorization: `Bearer ${token}` },
+      }),
+  ],
+  [
+    '  … plus X-Engine-Auth signing',
+    () =>
+      signedClient.POST('/transcribe', {
+        body: { url: 'https://media.example.com/clip.mp4', language: 'en' },
+        headers: { authorization: `Bearer ${token}` },
+      }),
+  ],
+  [
+    "the engine's signed client (PlainRequest, signed)",
+    () =>
+      engineClient.client.POST('/transcribe', {
+        body: { url: 'https://media.example.com/clip.mp4', language: 'en' },
+        headers: { authorization: `Bearer ${token}` },
+      }),
+  ],
 ];
 
 try {
@@ -70,7 +108,9 @@ try {
   }
   for (const [name, values] of runs) {
     const sorted = [...values].sort((a, b) => a - b);
-    console.log(`${name.padEnd(56)} ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1).padStart(8)} µs CPU/call`);
+    console.log(
+      `${name.padEnd(56)} ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1).padStart(8)} µs CPU/call`,
+    );
   }
 } finally {
   await pool.close();

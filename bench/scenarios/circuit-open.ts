@@ -29,18 +29,24 @@ export interface CircuitOpenEngine {
  */
 export async function startCircuitOpenEngine(ctx: BenchContext, stack: StackSession): Promise<CircuitOpenEngine> {
   const downUrl = `http://127.0.0.1:${await freePort()}`;
-  const engine = stack.track(await startEngineProcess(stack.creds, {
-    name: 'engine-ttt-down',
-    dbPath: join(stack.ws.dir, 'business-engine-ttt-down.db'),
-    logLevel: ctx.settings.logLevel,
-    tttUrl: downUrl,
-    ...(stack.profileDir ? { cpuProfileDir: stack.profileDir } : {}),
-  }));
+  const engine = stack.track(
+    await startEngineProcess(stack.creds, {
+      name: 'engine-ttt-down',
+      dbPath: join(stack.ws.dir, 'business-engine-ttt-down.db'),
+      logLevel: ctx.settings.logLevel,
+      tttUrl: downUrl,
+      ...(stack.profileDir ? { cpuProfileDir: stack.profileDir } : {}),
+    }),
+  );
   const users = await EngineUsers.create(stack.creds, engine.url);
   const build = async (n: number) => gatewaySupply(await users.vendTokens(n));
 
   const trip = await runClosedLoad({
-    origin: engine.url, connections: 1, durationSec: 10, request: { supply: await build(TRIP_REQUESTS) }, expectStatus: [503],
+    origin: engine.url,
+    connections: 1,
+    durationSec: 10,
+    request: { supply: await build(TRIP_REQUESTS) },
+    expectStatus: [503],
   });
   if (trip.unexpected > 0 || trip.errors > 0) {
     ctx.note(`circuit-open: tripping the breaker answered ${JSON.stringify(trip.statuses)} (expected only 503).`);
@@ -62,8 +68,14 @@ export function circuitOpenPacedArm(ctx: BenchContext, down: CircuitOpenEngine, 
     return () => runPacedLoad({ origin: down.engine.url, rate, durationSec: sec, supply, expectStatus: [503] });
   };
   return {
-    id: MEASUREMENT_IDS.circuitOpen, title: 'gateway, TTTranscribe down (circuit open)', group: 'fixed-rate',
-    request: 'POST /ttt/transcribe', mode: 'paced', connections: 8, rate, servers: [down.engine],
+    id: MEASUREMENT_IDS.circuitOpen,
+    title: 'gateway, TTTranscribe down (circuit open)',
+    group: 'fixed-rate',
+    request: 'POST /ttt/transcribe',
+    mode: 'paced',
+    connections: 8,
+    rate,
+    servers: [down.engine],
     warmup: async () => (await paced(ctx.settings.warmupSec))(),
     prepare: paced,
   };
@@ -79,9 +91,17 @@ export function circuitOpenPacedArm(ctx: BenchContext, down: CircuitOpenEngine, 
 export async function runCircuitOpen(ctx: BenchContext, stack: StackSession): Promise<void> {
   const down = await startCircuitOpenEngine(ctx, stack);
   await measureSupplied(ctx, {
-    id: `${MEASUREMENT_IDS.circuitOpen}-closed`, title: 'gateway, TTTranscribe down (circuit open)', group: 'services',
-    request: 'POST /ttt/transcribe', connections: ctx.settings.connections, servers: [down.engine], origin: down.engine.url,
-    expectStatus: [503], guessRps: 1500, build: down.build, maxSupply: 15_000,
+    id: `${MEASUREMENT_IDS.circuitOpen}-closed`,
+    title: 'gateway, TTTranscribe down (circuit open)',
+    group: 'services',
+    request: 'POST /ttt/transcribe',
+    connections: ctx.settings.connections,
+    servers: [down.engine],
+    origin: down.engine.url,
+    expectStatus: [503],
+    guessRps: 1500,
+    build: down.build,
+    maxSupply: 15_000,
   });
   await down.engine.stop();
 }

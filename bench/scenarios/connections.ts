@@ -24,17 +24,31 @@ export async function runConnections(ctx: BenchContext, stack: StackSession): Pr
 
   for (const connections of connectionSteps) {
     await ctx.measure({
-      id: `connections.credit-balance.${connections}`, title: `balance, ${connections} conn`, group: 'connections',
-      request: 'GET /v1/credits/balance', connections, servers: [engine], params: { connections },
+      id: `connections.credit-balance.${connections}`,
+      title: `balance, ${connections} conn`,
+      group: 'connections',
+      request: 'GET /v1/credits/balance',
+      connections,
+      servers: [engine],
+      params: { connections },
       warmup: () => warmRepeated(engine.url, balance, [200], connections, warmupSec / 2),
-      load: (sec) => runClosedLoad({ origin: engine.url, connections, durationSec: sec, request: balance, expectStatus: [200] }),
+      load: (sec) =>
+        runClosedLoad({ origin: engine.url, connections, durationSec: sec, request: balance, expectStatus: [200] }),
     });
   }
   for (const connections of connectionSteps) {
     await measureSupplied(ctx, {
-      id: `connections.gateway-transcribe.${connections}`, title: `gateway → TTTranscribe, ${connections} conn`, group: 'connections',
-      request: 'POST /ttt/transcribe', connections, servers: [engine, ttt], params: { connections }, origin: engine.url,
-      expectStatus: [202], guessRps: 600, build: async (n) => gatewaySupply(await users.vendTokens(n)),
+      id: `connections.gateway-transcribe.${connections}`,
+      title: `gateway → TTTranscribe, ${connections} conn`,
+      group: 'connections',
+      request: 'POST /ttt/transcribe',
+      connections,
+      servers: [engine, ttt],
+      params: { connections },
+      origin: engine.url,
+      expectStatus: [202],
+      guessRps: 600,
+      build: async (n) => gatewaySupply(await users.vendTokens(n)),
     });
   }
 }

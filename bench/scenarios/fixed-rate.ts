@@ -34,39 +34,65 @@ export async function runFixedRate(ctx: BenchContext, stack: StackSession): Prom
   const paced = (origin: string, supply: HttpRequestSpec[], sec: number) =>
     runPacedLoad({ origin, rate, durationSec: sec, supply, expectStatus: [202] });
   const down = await startCircuitOpenEngine(ctx, stack);
-  const proxy = stack.track(await startServer({
-    name: 'bare-proxy', entry: 'bench/servers/bare-proxy.ts', ready: 'ipc', env: { BENCH_UPSTREAM_URL: ttt.url },
-  }));
-  await ctx.measureInterleaved([
-    {
-      id: MEASUREMENT_IDS.pacedTtt, title: 'TTTranscribe alone', group: 'fixed-rate', request: 'POST /transcribe',
-      mode: 'paced', connections: 8, rate, servers: [ttt],
-      warmup: async () => paced(ttt.url, await direct(count(warmupSec)), warmupSec),
-      prepare: async (sec) => {
-        const supply = await direct(count(sec));
-        return () => paced(ttt.url, supply, sec);
+  const proxy = stack.track(
+    await startServer({
+      name: 'bare-proxy',
+      entry: 'bench/servers/bare-proxy.ts',
+      ready: 'ipc',
+      env: { BENCH_UPSTREAM_URL: ttt.url },
+    }),
+  );
+  await ctx.measureInterleaved(
+    [
+      {
+        id: MEASUREMENT_IDS.pacedTtt,
+        title: 'TTTranscribe alone',
+        group: 'fixed-rate',
+        request: 'POST /transcribe',
+        mode: 'paced',
+        connections: 8,
+        rate,
+        servers: [ttt],
+        warmup: async () => paced(ttt.url, await direct(count(warmupSec)), warmupSec),
+        prepare: async (sec) => {
+          const supply = await direct(count(sec));
+          return () => paced(ttt.url, supply, sec);
+        },
       },
-    },
-    {
-      id: MEASUREMENT_IDS.pacedBareProxy, title: 'bare node:http proxy → TTTranscribe', group: 'fixed-rate', request: 'POST /transcribe',
-      mode: 'paced', connections: 8, rate, servers: [proxy, ttt],
-      warmup: async () => paced(proxy.url, await direct(count(warmupSec)), warmupSec),
-      prepare: async (sec) => {
-        const supply = await direct(count(sec));
-        return () => paced(proxy.url, supply, sec);
+      {
+        id: MEASUREMENT_IDS.pacedBareProxy,
+        title: 'bare node:http proxy → TTTranscribe',
+        group: 'fixed-rate',
+        request: 'POST /transcribe',
+        mode: 'paced',
+        connections: 8,
+        rate,
+        servers: [proxy, ttt],
+        warmup: async () => paced(proxy.url, await direct(count(warmupSec)), warmupSec),
+        prepare: async (sec) => {
+          const supply = await direct(count(sec));
+          return () => paced(proxy.url, supply, sec);
+        },
       },
-    },
-    {
-      id: MEASUREMENT_IDS.pacedGateway, title: 'gateway → TTTranscribe', group: 'fixed-rate', request: 'POST /ttt/transcribe',
-      mode: 'paced', connections: 8, rate, servers: [engine, ttt],
-      warmup: async () => paced(engine.url, gatewaySupply(await users.vendTokens(count(warmupSec))), warmupSec),
-      prepare: async (sec) => {
-        const supply = gatewaySupply(await users.vendTokens(count(sec)));
-        return () => paced(engine.url, supply, sec);
+      {
+        id: MEASUREMENT_IDS.pacedGateway,
+        title: 'gateway → TTTranscribe',
+        group: 'fixed-rate',
+        request: 'POST /ttt/transcribe',
+        mode: 'paced',
+        connections: 8,
+        rate,
+        servers: [engine, ttt],
+        warmup: async () => paced(engine.url, gatewaySupply(await users.vendTokens(count(warmupSec))), warmupSec),
+        prepare: async (sec) => {
+          const supply = gatewaySupply(await users.vendTokens(count(sec)));
+          return () => paced(engine.url, supply, sec);
+        },
       },
-    },
-    circuitOpenPacedArm(ctx, down, rate),
-  ], rounds);
+      circuitOpenPacedArm(ctx, down, rate),
+    ],
+    rounds,
+  );
   await proxy.stop();
   await down.engine.stop();
 }

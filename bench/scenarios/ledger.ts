@@ -34,20 +34,39 @@ export async function runLedger(ctx: BenchContext, stack: StackSession): Promise
     const dbPath = join(stack.ws.dir, `business-engine-ledger-${target}.db`);
     copyFileSync(template, dbPath);
     ctx.log(`  ledger filled to ${rows} rows in ${Math.round(performance.now() - fillStarted)} ms`);
-    const engine = await startEngineProcess(stack.creds, { name: 'engine-ledger', dbPath, logLevel: ctx.settings.logLevel, tttUrl });
+    const engine = await startEngineProcess(stack.creds, {
+      name: 'engine-ledger',
+      dbPath,
+      logLevel: ctx.settings.logLevel,
+      tttUrl,
+    });
     try {
       const users = await EngineUsers.create(stack.creds, engine.url);
       const balance = users.balanceRequest();
       await ctx.measure({
-        id: `ledger.credit-balance.${target}`, title: `balance, ${label(target)} rows`, group: 'ledger',
-        request: 'GET /v1/credits/balance', connections, servers: [engine], params: { ledgerRows: rows },
+        id: `ledger.credit-balance.${target}`,
+        title: `balance, ${label(target)} rows`,
+        group: 'ledger',
+        request: 'GET /v1/credits/balance',
+        connections,
+        servers: [engine],
+        params: { ledgerRows: rows },
         warmup: () => warmRepeated(engine.url, balance, [200], connections, warmupSec),
-        load: (sec) => runClosedLoad({ origin: engine.url, connections, durationSec: sec, request: balance, expectStatus: [200] }),
+        load: (sec) =>
+          runClosedLoad({ origin: engine.url, connections, durationSec: sec, request: balance, expectStatus: [200] }),
       });
       await measureSupplied(ctx, {
-        id: `ledger.vend-token.${target}`, title: `vend-token, ${label(target)} rows`, group: 'ledger',
-        request: 'POST /v1/vend-token', connections, servers: [engine], params: { ledgerRows: rows }, origin: engine.url,
-        expectStatus: [200], guessRps: 1000, build: (n) => users.vendSupply(n),
+        id: `ledger.vend-token.${target}`,
+        title: `vend-token, ${label(target)} rows`,
+        group: 'ledger',
+        request: 'POST /v1/vend-token',
+        connections,
+        servers: [engine],
+        params: { ledgerRows: rows },
+        origin: engine.url,
+        expectStatus: [200],
+        guessRps: 1000,
+        build: (n) => users.vendSupply(n),
       });
     } finally {
       await engine.stop();

@@ -30,19 +30,30 @@ export async function runLimits(ctx: BenchContext): Promise<void> {
       runClosedLoad({ origin, connections, durationSec, request, expectStatus: [expect] });
 
     await ctx.measure({
-      id: MEASUREMENT_IDS.bareHttp, title: 'bare node:http (TTT 202 body)', group: 'limits', request: 'POST /transcribe',
-      connections, servers: [bare],
+      id: MEASUREMENT_IDS.bareHttp,
+      title: 'bare node:http (TTT 202 body)',
+      group: 'limits',
+      request: 'POST /transcribe',
+      connections,
+      servers: [bare],
       warmup: () => warmRepeated(bare.url, TRANSCRIBE_REQUEST, [202], connections, warmupSec),
       load: (sec) => closed(bare.url, TRANSCRIBE_REQUEST, sec, 202),
     });
 
     const proxy = await startServer({
-      name: 'bare-proxy', entry: 'bench/servers/bare-proxy.ts', ready: 'ipc', env: { BENCH_UPSTREAM_URL: bare.url },
+      name: 'bare-proxy',
+      entry: 'bench/servers/bare-proxy.ts',
+      ready: 'ipc',
+      env: { BENCH_UPSTREAM_URL: bare.url },
     });
     started.push(proxy);
     await ctx.measure({
-      id: MEASUREMENT_IDS.bareProxyBare, title: 'bare node:http proxy → bare node:http', group: 'limits',
-      request: 'POST /transcribe', connections, servers: [proxy, bare],
+      id: MEASUREMENT_IDS.bareProxyBare,
+      title: 'bare node:http proxy → bare node:http',
+      group: 'limits',
+      request: 'POST /transcribe',
+      connections,
+      servers: [proxy, bare],
       warmup: () => warmRepeated(proxy.url, TRANSCRIBE_REQUEST, [202], connections, warmupSec),
       load: (sec) => closed(proxy.url, TRANSCRIBE_REQUEST, sec, 202),
     });

@@ -20,7 +20,9 @@ const CASES: readonly MockCase[] = [
     title: 'Prism mock of TTTranscribe',
     spec: 'generated/tttranscribe/openapi.json',
     request: {
-      method: 'POST', path: '/transcribe', body: TRANSCRIBE_BODY,
+      method: 'POST',
+      path: '/transcribe',
+      body: TRANSCRIBE_BODY,
       headers: {
         'content-type': 'application/json',
         authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJtb2NrIn0.c2ln',
@@ -33,7 +35,11 @@ const CASES: readonly MockCase[] = [
     id: 'mocks.business-engine-balance',
     title: 'Prism mock of the Business Engine',
     spec: 'generated/business-engine/openapi.json',
-    request: { method: 'GET', path: '/v1/credits/balance', headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb2NrIn0.c2ln' } },
+    request: {
+      method: 'GET',
+      path: '/v1/credits/balance',
+      headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb2NrIn0.c2ln' },
+    },
     expect: 200,
   },
 ];
@@ -52,10 +58,21 @@ export async function runMocks(ctx: BenchContext): Promise<void> {
     try {
       const pid = mock.child.pid;
       await ctx.measure({
-        id: c.id, title: c.title, group: 'mocks', request: `${c.request.method} ${c.request.path}`, connections,
+        id: c.id,
+        title: c.title,
+        group: 'mocks',
+        request: `${c.request.method} ${c.request.path}`,
+        connections,
         servers: pid === undefined ? [] : [{ name: 'prism', pid }],
         warmup: () => warmRepeated(mock.url, c.request, [c.expect], connections, warmupSec),
-        load: (sec) => runClosedLoad({ origin: mock.url, connections, durationSec: sec, request: c.request, expectStatus: [c.expect] }),
+        load: (sec) =>
+          runClosedLoad({
+            origin: mock.url,
+            connections,
+            durationSec: sec,
+            request: c.request,
+            expectStatus: [c.expect],
+          }),
       });
     } finally {
       await mock.stop();

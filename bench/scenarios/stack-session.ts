@@ -2,7 +2,13 @@ import { join } from 'node:path';
 import type { BenchContext } from '../harness/bench-context.js';
 import { createBenchCredentials, type BenchCredentials } from '../harness/bench-credentials.js';
 import {
-  createWorkspace, ENGINE_MAIN, serviceExists, startEngineProcess, startTttProcess, TTT_MAIN, type BenchWorkspace,
+  createWorkspace,
+  ENGINE_MAIN,
+  serviceExists,
+  startEngineProcess,
+  startTttProcess,
+  TTT_MAIN,
+  type BenchWorkspace,
 } from '../harness/bench-stack.js';
 import { EngineUsers } from '../harness/engine-users.js';
 import type { ServerProcess } from '../harness/server-process.js';

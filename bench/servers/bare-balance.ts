@@ -15,10 +15,16 @@ import { listenForBench } from './listen.js';
 const secret = process.env['BENCH_USER_JWT_SECRET'];
 if (!secret) throw new Error('BENCH_USER_JWT_SECRET must be the user JWT secret');
 const db = openBenchDatabase();
-db.exec('CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, main INTEGER NOT NULL, bonus INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
-const read = db.prepare<[string], { main: number; bonus: number; updated_at: number }>('SELECT main, bonus, updated_at FROM users WHERE id = ?');
+db.exec(
+  'CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, main INTEGER NOT NULL, bonus INTEGER NOT NULL, updated_at INTEGER NOT NULL)',
+);
+const read = db.prepare<[string], { main: number; bonus: number; updated_at: number }>(
+  'SELECT main, bonus, updated_at FROM users WHERE id = ?',
+);
 // A user's row is created on first sight, so every later read finds its row, as the engine's reads do.
-const create = db.prepare<[string, number]>('INSERT OR IGNORE INTO users (id, main, bonus, updated_at) VALUES (?, 0, 3, ?)');
+const create = db.prepare<[string, number]>(
+  'INSERT OR IGNORE INTO users (id, main, bonus, updated_at) VALUES (?, 0, 3, ?)',
+);
 const key = Buffer.from(secret, 'utf8');
 
 /** The caller's user id, or undefined when the bearer is not a current HS256 JWT signed with the secret. */
@@ -36,7 +42,8 @@ function userOf(authorization: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined;
+  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now())
+    return undefined;
   return claims.sub;
 }
 
@@ -54,7 +61,14 @@ app.get('/v1/credits/balance', (req, res) => {
     create.run(userId, Date.now());
     row = read.get(userId) as NonNullable<typeof row>;
   }
-  res.json({ ok: true, userId, balance: row.main + row.bonus, main: row.main, bonus: row.bonus, updatedAt: new Date(row.updated_at).toISOString() });
+  res.json({
+    ok: true,
+    userId,
+    balance: row.main + row.bonus,
+    main: row.main,
+    bonus: row.bonus,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  });
 });
 
 listenForBench(createServer(app), () => db.close());

@@ -11,7 +11,16 @@ if (upstream.protocol !== 'http:') throw new Error('BENCH_UPSTREAM_URL must be a
 // Idle sockets are dropped after 4 s, before the upstream's 5 s keep-alive timeout closes them: otherwise a
 // request sent on a socket the upstream is closing at that moment fails with ECONNRESET (a 502 here).
 const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: 4000 });
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+]);
 
 function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};

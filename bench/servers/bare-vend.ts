@@ -27,7 +27,9 @@ const vend = db.transaction((userId: string, jti: string, now: number) => {
 });
 
 const { privateKey: key } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'bench' })).toString('base64url');
+const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'bench' })).toString(
+  'base64url',
+);
 
 const app = express();
 app.disable('x-powered-by');
@@ -41,7 +43,13 @@ app.post('/v1/vend-token', express.json(), (req, res) => {
   const input = `${header}.${payload}`;
   const token = `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   const balanceAfter = vend(userId, jti, now);
-  res.json({ ok: true, token, tokenId: jti, balanceAfter, clientRequestId: (req.body as { clientRequestId?: string }).clientRequestId });
+  res.json({
+    ok: true,
+    token,
+    tokenId: jti,
+    balanceAfter,
+    clientRequestId: (req.body as { clientRequestId?: string }).clientRequestId,
+  });
 });
 
 listenForBench(createServer(app), () => db.close());

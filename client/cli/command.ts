@@ -65,7 +65,9 @@ export async function runCommand(command: Command, argv: string[], io: Io): Prom
   try {
     parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+      ),
       allowPositionals: true,
       strict: true,
     }) as { values: Values; positionals: string[] };
@@ -88,7 +90,9 @@ export async function runCommand(command: Command, argv: string[], io: Io): Prom
 }
 
 function usageFailure(command: Command, message: string, io: Io): number {
-  io.err(`pluct ${command.name}: ${message}\nUsage: pluct ${command.usage}\nRun 'pluct ${command.name} --help' for details.\n`);
+  io.err(
+    `pluct ${command.name}: ${message}\nUsage: pluct ${command.usage}\nRun 'pluct ${command.name} --help' for details.\n`,
+  );
   return EXIT_USAGE;
 }
 

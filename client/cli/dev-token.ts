@@ -42,17 +42,23 @@ export class DevTokenError extends Error {
  */
 export async function mintDevToken(local: LocalEnv, input: DevTokenInput): Promise<DevToken> {
   if (local.get('USER_JWT_JWKS_URL')) {
-    throw new DevTokenError('USER_JWT_JWKS_URL is set: the engine verifies user tokens with that identity provider, '
-      + 'so a token signed with USER_JWT_SECRET would be refused. Get a token from the identity provider instead.');
+    throw new DevTokenError(
+      'USER_JWT_JWKS_URL is set: the engine verifies user tokens with that identity provider, ' +
+        'so a token signed with USER_JWT_SECRET would be refused. Get a token from the identity provider instead.',
+    );
   }
   const secret = local.get('USER_JWT_SECRET');
   if (secret === undefined) {
-    throw new DevTokenError(`USER_JWT_SECRET is not set in the environment or in ${local.path}${local.fileFound ? '' : ' (no such file)'}. `
-      + 'Run `npm start` once to create a .env, or pass --env-file.');
+    throw new DevTokenError(
+      `USER_JWT_SECRET is not set in the environment or in ${local.path}${local.fileFound ? '' : ' (no such file)'}. ` +
+        'Run `npm start` once to create a .env, or pass --env-file.',
+    );
   }
   const bytes = new TextEncoder().encode(secret);
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new DevTokenError(`USER_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (got ${bytes.length}); the engine would refuse to start with it.`);
+    throw new DevTokenError(
+      `USER_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (got ${bytes.length}); the engine would refuse to start with it.`,
+    );
   }
   if (!Number.isInteger(input.ttlSec) || input.ttlSec < 1 || input.ttlSec > 86_400) {
     throw new DevTokenError('--ttl must be a whole number of seconds between 1 and 86400.');

@@ -7,7 +7,8 @@ import type { Io, OptionSpec, Values } from './command.js';
 export const ENV_FILE_OPTION: OptionSpec = {
   type: 'string',
   value: 'PATH',
-  description: 'The .env to read local secrets from (default: $PLUCT_ENV_FILE, else ./.env). Environment variables win.',
+  description:
+    'The .env to read local secrets from (default: $PLUCT_ENV_FILE, else ./.env). Environment variables win.',
 };
 
 /** Where a variable's value came from (so `doctor` can say "your .env" or "your environment"). */
@@ -34,7 +35,9 @@ export function loadLocalEnv(values: Values, io: Io): LocalEnv {
   const chosen = typeof values['env-file'] === 'string' ? values['env-file'] : io.env['PLUCT_ENV_FILE'] || '.env';
   const path = isAbsolute(chosen) ? chosen : resolve(io.cwd, chosen);
   const fileFound = existsSync(path);
-  const file: Record<string, string> = fileFound ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
+  const file: Record<string, string> = fileFound
+    ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>)
+    : {};
   const fromEnv = (name: string) => {
     const v = io.env[name];
     return v === undefined || v === '' ? undefined : v;
@@ -47,7 +50,8 @@ export function loadLocalEnv(values: Values, io: Io): LocalEnv {
     path,
     fileFound,
     get: (name) => fromEnv(name) ?? fromFile(name),
-    source: (name) => (fromEnv(name) !== undefined ? 'environment' : fromFile(name) !== undefined ? 'env-file' : undefined),
+    source: (name) =>
+      fromEnv(name) !== undefined ? 'environment' : fromFile(name) !== undefined ? 'env-file' : undefined,
   };
 }
 
@@ -69,6 +73,7 @@ export const ENGINE_OPTION: OptionSpec = {
  * const engine = engineUrl(values, io); // 'http://127.0.0.1:8787'
  */
 export function engineUrl(values: Values, io: Io): string {
-  const chosen = typeof values['engine'] === 'string' ? values['engine'] : io.env['PLUCT_ENGINE_URL'] || DEFAULT_ENGINE_URL;
+  const chosen =
+    typeof values['engine'] === 'string' ? values['engine'] : io.env['PLUCT_ENGINE_URL'] || DEFAULT_ENGINE_URL;
   return chosen.replace(/\/+$/, '');
 }

@@ -6,8 +6,18 @@ import type { AddressInfo } from 'node:net';
 import { basename, extname } from 'node:path';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.mp4': 'video/mp4', '.m4a': 'audio/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
-  '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.ogg': 'audio/ogg', '.oga': 'audio/ogg', '.opus': 'audio/ogg', '.flac': 'audio/flac', '.aac': 'audio/aac',
+  '.mp4': 'video/mp4',
+  '.m4a': 'audio/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.mkv': 'video/x-matroska',
+  '.mp3': 'audio/mpeg',
+  '.wav': 'audio/wav',
+  '.ogg': 'audio/ogg',
+  '.oga': 'audio/ogg',
+  '.opus': 'audio/ogg',
+  '.flac': 'audio/flac',
+  '.aac': 'audio/aac',
 };
 
 /** One local file served for one job. */
@@ -61,7 +71,9 @@ export async function serveLocalFile(path: string): Promise<LocalMedia> {
       return;
     }
     served += 1;
-    createReadStream(path).on('error', () => res.destroy()).pipe(res);
+    createReadStream(path)
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,9 +83,10 @@ export async function serveLocalFile(path: string): Promise<LocalMedia> {
   return {
     url: `http://127.0.0.1:${port}${secretPath}`,
     served: () => served,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

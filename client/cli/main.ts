@@ -13,7 +13,15 @@ import { tokenMintCommand } from './commands/token-mint.js';
 import { transcribeCommand } from './commands/transcribe.js';
 
 /** Every command, in the order `pluct --help` lists them. */
-export const commands: readonly Command[] = [transcribeCommand, balanceCommand, creditsGrantCommand, tokenMintCommand, secretNewCommand, signCommand, doctorCommand];
+export const commands: readonly Command[] = [
+  transcribeCommand,
+  balanceCommand,
+  creditsGrantCommand,
+  tokenMintCommand,
+  secretNewCommand,
+  signCommand,
+  doctorCommand,
+];
 
 /**
  * The process's streams and environment as an {@link Io}.
@@ -60,12 +68,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.out(`Usage: pluct ${first} <command>\n\nCommands:\n${listing}\n`);
     return EXIT_OK;
   }
-  io.err(`pluct ${first}: ${second === undefined ? 'a subcommand is required' : `unknown subcommand '${second}'`}.\n\nCommands:\n${listing}\n`);
+  io.err(
+    `pluct ${first}: ${second === undefined ? 'a subcommand is required' : `unknown subcommand '${second}'`}.\n\nCommands:\n${listing}\n`,
+  );
   return EXIT_USAGE;
 }
 
 function overview(): string {
-  const rows = [...commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`), `  ${'sandbox'.padEnd(14)}${SANDBOX_SUMMARY}`].join('\n');
+  const rows = [
+    ...commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`),
+    `  ${'sandbox'.padEnd(14)}${SANDBOX_SUMMARY}`,
+  ].join('\n');
   return `Usage: pluct <command> [options]
 
 The Pluct command line: the SDK's transcription flow, dev tokens and secrets, and deployment checks.

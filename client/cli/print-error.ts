@@ -17,7 +17,10 @@ export function printError(error: PluctError, io: Io): void {
     lines.push(`  what to do: ${error.guidance}`);
     lines.push(`  who acts:   ${error.responsibility}${error.retryable ? ' (retryable)' : ''}`);
     const details = Object.entries(error.details ?? {});
-    if (details.length > 0) lines.push(`  details:    ${details.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
+    if (details.length > 0)
+      lines.push(
+        `  details:    ${details.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`,
+      );
   } else {
     const qualifier = error.code === 'job_failed' ? ` (${error.jobFailure})` : '';
     lines.push(`${mark} ${error.code}${qualifier}: ${error.detail}`);

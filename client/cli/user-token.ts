@@ -6,8 +6,16 @@ import type { LocalEnv } from './local-env.js';
 
 /** Options of the commands that call the engine as a user. */
 export const USER_TOKEN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  token: { type: 'string', value: 'JWT', description: 'The user JWT (default: $PLUCT_TOKEN, else a dev token minted from .env).' },
-  sub: { type: 'string', value: 'ID', description: 'With no token given: the user id of the dev token minted from .env (default: dev-user).' },
+  token: {
+    type: 'string',
+    value: 'JWT',
+    description: 'The user JWT (default: $PLUCT_TOKEN, else a dev token minted from .env).',
+  },
+  sub: {
+    type: 'string',
+    value: 'ID',
+    description: 'With no token given: the user id of the dev token minted from .env (default: dev-user).',
+  },
 };
 
 /** Where the user token comes from, for messages. */
@@ -21,7 +29,11 @@ export type UserTokenSource = 'option' | 'environment' | 'dev-mint';
  * @example
  * const { getUserToken } = await userTokenFor(values, io, loadLocalEnv(values, io));
  */
-export async function userTokenFor(values: Values, io: Io, local: LocalEnv): Promise<{ getUserToken: GetUserToken; source: UserTokenSource }> {
+export async function userTokenFor(
+  values: Values,
+  io: Io,
+  local: LocalEnv,
+): Promise<{ getUserToken: GetUserToken; source: UserTokenSource }> {
   if (typeof values['token'] === 'string' && values['token'] !== '') {
     const token = values['token'];
     return { getUserToken: () => Promise.resolve(token), source: 'option' };
@@ -34,7 +46,9 @@ export async function userTokenFor(values: Values, io: Io, local: LocalEnv): Pro
     await mint(); // fail early with the reason, rather than as a token_refresh_failed later
   } catch (error) {
     if (!(error instanceof DevTokenError)) throw error;
-    throw new DevTokenError(`No user token: pass --token, or set PLUCT_TOKEN (export PLUCT_TOKEN=$(npx pluct token mint --sub me)). ${error.message}`);
+    throw new DevTokenError(
+      `No user token: pass --token, or set PLUCT_TOKEN (export PLUCT_TOKEN=$(npx pluct token mint --sub me)). ${error.message}`,
+    );
   }
   return { getUserToken: mint, source: 'dev-mint' };
 }

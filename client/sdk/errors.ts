@@ -1,4 +1,10 @@
-import { errorCatalog, isErrorCode, type AnyProblem, type ErrorCode, type JobFailureCode } from '../../generated/errors.js';
+import {
+  errorCatalog,
+  isErrorCode,
+  type AnyProblem,
+  type ErrorCode,
+  type JobFailureCode,
+} from '../../generated/errors.js';
 
 /** Codes of failures that are not HTTP problems: they happen on the client side or span several requests. */
 export type LocalErrorCode =
@@ -121,7 +127,16 @@ export function localError<C extends LocalErrorCode>(
   extra: Extra<Extract<LocalError, { code: C }>>,
 ): Extract<LocalError, { code: C }> {
   const meta = LOCAL_META[code];
-  return { ok: false, code, title: meta.title, detail, guidance, requestId, retryable: meta.retryable, ...extra } as Extract<LocalError, { code: C }>;
+  return {
+    ok: false,
+    code,
+    title: meta.title,
+    detail,
+    guidance,
+    requestId,
+    retryable: meta.retryable,
+    ...extra,
+  } as Extract<LocalError, { code: C }>;
 }
 
 /**
@@ -146,10 +161,13 @@ export function problemFromBody(body: unknown, response: Response, sentRequestId
     } as AnyProblem;
   }
   const contentType = response.headers.get('content-type') ?? 'no content type';
-  return localError('unexpected_response', response.headers.get('x-request-id') ?? sentRequestId,
+  return localError(
+    'unexpected_response',
+    response.headers.get('x-request-id') ?? sentRequestId,
     `The server answered ${response.status} with ${contentType}, not a problem+json body from the error catalog.`,
     'Check that the base URL points at a Pluct Business Engine (not a proxy or another service).',
-    { status: response.status, retryable: response.status >= 500 });
+    { status: response.status, retryable: response.status >= 500 },
+  );
 }
 
 /**
@@ -158,19 +176,36 @@ export function problemFromBody(body: unknown, response: Response, sentRequestId
  * @example
  * catch (thrown) { return { error: errorFromThrown(thrown, requestId, baseUrl, signal), response: undefined, requestId }; }
  */
-export function errorFromThrown(thrown: unknown, requestId: string, baseUrl: string, signal: AbortSignal | undefined): LocalError {
+export function errorFromThrown(
+  thrown: unknown,
+  requestId: string,
+  baseUrl: string,
+  signal: AbortSignal | undefined,
+): LocalError {
   const name = thrown instanceof Error ? thrown.name : '';
   if (signal?.aborted || name === 'AbortError') {
     const reason: unknown = signal?.reason ?? thrown;
     const why = reason instanceof Error && reason.name === 'TimeoutError' ? 'timed out' : 'was aborted by the caller';
-    return localError('aborted', requestId, `The request ${why}.`, 'Nothing to fix: the caller cancelled it.', { reason });
+    return localError('aborted', requestId, `The request ${why}.`, 'Nothing to fix: the caller cancelled it.', {
+      reason,
+    });
   }
   if (thrown instanceof SyntaxError) {
-    return localError('unexpected_response', requestId, `The server's answer is not valid JSON (${thrown.message}).`,
-      'Check that the base URL points at a Pluct Business Engine.', { status: 0 });
+    return localError(
+      'unexpected_response',
+      requestId,
+      `The server's answer is not valid JSON (${thrown.message}).`,
+      'Check that the base URL points at a Pluct Business Engine.',
+      { status: 0 },
+    );
   }
   const cause = thrown instanceof Error && thrown.cause instanceof Error ? thrown.cause : thrown;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return localError('network_error', requestId, `Could not reach ${baseUrl}: ${message}.`,
-    'Check the engine URL and your connection; locally, start the stack with `npm start`.', { cause: thrown });
+  return localError(
+    'network_error',
+    requestId,
+    `Could not reach ${baseUrl}: ${message}.`,
+    'Check the engine URL and your connection; locally, start the stack with `npm start`.',
+    { cause: thrown },
+  );
 }

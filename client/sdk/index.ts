@@ -20,7 +20,13 @@ export type {
   TranscriptionStatus,
   VendTokenResponse,
 } from './pluct-client.js';
-export type { PollOptions, TranscribeOptions, TranscribeOutcome, TranscribeProgress, TranscriptionCalls } from './transcribe.js';
+export type {
+  PollOptions,
+  TranscribeOptions,
+  TranscribeOutcome,
+  TranscribeProgress,
+  TranscriptionCalls,
+} from './transcribe.js';
 export { isProblem } from './errors.js';
 export type {
   AbortedError,

@@ -4,7 +4,12 @@ import { errorFromThrown, localError, problemFromBody, type PluctError } from '.
 import { REQUEST_ID_HEADER, newRequestId, retryRequestId } from './request-id.js';
 import { createTokenManager, type GetUserToken } from './token-manager.js';
 import type { Balance, CallOptions, LedgerPage, PluctResult, TranscribeAccepted } from './results.js';
-import { runTranscription, type TranscribeOptions, type TranscribeOutcome, type TranscriptionCalls } from './transcribe.js';
+import {
+  runTranscription,
+  type TranscribeOptions,
+  type TranscribeOutcome,
+  type TranscriptionCalls,
+} from './transcribe.js';
 
 export type {
   Balance,
@@ -56,14 +61,27 @@ type Send = (headers: Record<string, string>, signal: AbortSignal | undefined) =
  */
 export function createPluctClient(options: PluctClientOptions): PluctClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const http = createBusinessEngineClient({ baseUrl, headers: options.headers, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  const tokens = createTokenManager({ getUserToken: options.getUserToken, ...(options.now ? { now: options.now } : {}) });
+  const http = createBusinessEngineClient({
+    baseUrl,
+    headers: options.headers,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const tokens = createTokenManager({
+    getUserToken: options.getUserToken,
+    ...(options.now ? { now: options.now } : {}),
+  });
 
-  async function send<T>(requestId: string, signal: AbortSignal | undefined, bearer: string, run: Send): Promise<PluctResult<T>> {
+  async function send<T>(
+    requestId: string,
+    signal: AbortSignal | undefined,
+    bearer: string,
+    run: Send,
+  ): Promise<PluctResult<T>> {
     const headers = { [REQUEST_ID_HEADER]: requestId, Authorization: `Bearer ${bearer}` };
     try {
       const { data, error, response } = await run(headers, signal);
-      if (error !== undefined || !response.ok) return { error: problemFromBody(error, response, requestId), response, requestId };
+      if (error !== undefined || !response.ok)
+        return { error: problemFromBody(error, response, requestId), response, requestId };
       return { data: data as T, response, requestId };
     } catch (thrown) {
       return { error: errorFromThrown(thrown, requestId, baseUrl, signal), response: undefined, requestId };
@@ -88,7 +106,9 @@ export function createPluctClient(options: PluctClientOptions): PluctClient {
   const client: PluctClient = {
     balance: (opts) => withUserToken(opts, (headers, signal) => http.GET('/v1/credits/balance', { headers, signal })),
     ledger: (query, opts) =>
-      withUserToken(opts, (headers, signal) => http.GET('/v1/credits/ledger', { params: { query: query ?? {} }, headers, signal })),
+      withUserToken(opts, (headers, signal) =>
+        http.GET('/v1/credits/ledger', { params: { query: query ?? {} }, headers, signal }),
+      ),
     vendToken: (input, opts) => {
       // Fixed before the first attempt, so a retry after a token refresh replays instead of charging twice.
       const body = { clientRequestId: input?.clientRequestId ?? randomUUID() };
@@ -97,12 +117,17 @@ export function createPluctClient(options: PluctClientOptions): PluctClient {
     async submit(serviceToken, request, opts) {
       const requestId = opts?.requestId ?? newRequestId();
       const result = await send<TranscribeAccepted>(requestId, opts?.signal, serviceToken, (headers, signal) =>
-        http.POST('/ttt/transcribe', { body: request, headers, signal }));
+        http.POST('/ttt/transcribe', { body: request, headers, signal }),
+      );
       if (result.error?.code !== 'token_expired') return result;
-      const error = localError('service_token_expired', requestId, result.error.detail,
-        'Service tokens live 15 minutes and are never re-vended silently, because vending costs a credit. Submit '
-        + 'right after vending; to try again, vend a new token (the expired one is refunded when it was never used).',
-        { problem: result.error });
+      const error = localError(
+        'service_token_expired',
+        requestId,
+        result.error.detail,
+        'Service tokens live 15 minutes and are never re-vended silently, because vending costs a credit. Submit ' +
+          'right after vending; to try again, vend a new token (the expired one is refunded when it was never used).',
+        { problem: result.error },
+      );
       return { error, response: result.response, requestId };
     },
     status(jobId, opts) {

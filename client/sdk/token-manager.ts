@@ -103,21 +103,30 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     refreshCount += 1;
     try {
       const token = await options.getUserToken();
-      if (typeof token !== 'string' || token.trim() === '') throw new TypeError('getUserToken resolved without a token');
+      if (typeof token !== 'string' || token.trim() === '')
+        throw new TypeError('getUserToken resolved without a token');
       // A server-side secret must never travel as a bearer token (it would be logged and leaked by every hop).
       if (token.trim().startsWith(SHARED_SECRET_PREFIX)) {
-        throw new TypeError('getUserToken returned a TTTranscribe shared secret (tttsk_…), not a user JWT; it was not sent. Rotate it if it was ever sent anywhere');
+        throw new TypeError(
+          'getUserToken returned a TTTranscribe shared secret (tttsk_…), not a user JWT; it was not sent. Rotate it if it was ever sent anywhere',
+        );
       }
       cached = describeToken(token.trim(), now());
       return { ok: true, token: cached.token };
     } catch (cause) {
       // A refresh ahead of expiry may fail while the old token still works: keep using it.
-      if (cached && (cached.expiresAt === undefined || cached.expiresAt > now())) return { ok: true, token: cached.token };
+      if (cached && (cached.expiresAt === undefined || cached.expiresAt > now()))
+        return { ok: true, token: cached.token };
       const message = cause instanceof Error ? cause.message : String(cause);
       return {
         ok: false,
-        error: localError('token_refresh_failed', requestId, `getUserToken failed: ${message}`,
-          "Check the app's sign-in: getUserToken must resolve with the user's JWT.", { cause }),
+        error: localError(
+          'token_refresh_failed',
+          requestId,
+          `getUserToken failed: ${message}`,
+          "Check the app's sign-in: getUserToken must resolve with the user's JWT.",
+          { cause },
+        ),
       };
     }
   }

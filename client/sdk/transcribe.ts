@@ -1,6 +1,13 @@
 import { jobFailureCatalog } from '../../generated/errors.js';
 import { localError, type PluctError } from './errors.js';
-import type { CallOptions, PluctResult, TranscribeAccepted, TranscribeRequest, TranscriptionStatus, VendTokenResponse } from './results.js';
+import type {
+  CallOptions,
+  PluctResult,
+  TranscribeAccepted,
+  TranscribeRequest,
+  TranscriptionStatus,
+  VendTokenResponse,
+} from './results.js';
 
 /** The calls the flow makes; a PluctClient has them. */
 export interface TranscriptionCalls {
@@ -10,7 +17,11 @@ export interface TranscriptionCalls {
    * `POST /ttt/transcribe` with a service token. Never retried with another token: an expired token resolves
    * with `service_token_expired`, a revoked one with the engine's `service_token_revoked`.
    */
-  submit(serviceToken: string, request: TranscribeRequest, options?: CallOptions): Promise<PluctResult<TranscribeAccepted>>;
+  submit(
+    serviceToken: string,
+    request: TranscribeRequest,
+    options?: CallOptions,
+  ): Promise<PluctResult<TranscribeAccepted>>;
   /** `GET /ttt/status/{jobId}` with the user JWT, or with the service token that created the job. */
   status(jobId: string, options?: CallOptions & { serviceToken?: string }): Promise<PluctResult<TranscriptionStatus>>;
 }
@@ -57,7 +68,13 @@ export interface TranscribeOutcome {
 }
 
 const TRANSIENT = new Set<string>([
-  'network_error', 'rate_limited', 'internal_error', 'service_unavailable', 'upstream_error', 'upstream_unavailable', 'upstream_timeout',
+  'network_error',
+  'rate_limited',
+  'internal_error',
+  'service_unavailable',
+  'upstream_error',
+  'upstream_unavailable',
+  'upstream_timeout',
 ]);
 
 function failed<T>(error: PluctError, response: Response | undefined, requestId: string): PluctResult<T> {
@@ -71,13 +88,20 @@ function failed<T>(error: PluctError, response: Response | undefined, requestId:
  * @example
  * const result = await runTranscription(client, 'https://media.example.com/clip.mp4', { poll: { timeoutMs: 60_000 } });
  */
-export async function runTranscription(client: TranscriptionCalls, url: string, options: TranscribeOptions = {}): Promise<PluctResult<TranscribeOutcome>> {
+export async function runTranscription(
+  client: TranscriptionCalls,
+  url: string,
+  options: TranscribeOptions = {},
+): Promise<PluctResult<TranscribeOutcome>> {
   const { signal, onProgress } = options;
   const now = options.now ?? (() => Date.now());
   const call: CallOptions = signal ? { signal } : {};
 
   onProgress?.({ phase: 'vending', progress: 0 });
-  const vend = await client.vendToken(options.clientRequestId ? { clientRequestId: options.clientRequestId } : {}, call);
+  const vend = await client.vendToken(
+    options.clientRequestId ? { clientRequestId: options.clientRequestId } : {},
+    call,
+  );
   if (vend.error) return failed(vend.error, vend.response, vend.requestId);
   const { token, tokenId, balanceAfter } = vend.data;
 
@@ -105,7 +129,13 @@ async function poll(
   options: TranscribeOptions & { now: () => number },
   call: CallOptions,
 ): Promise<PluctResult<TranscribeOutcome>> {
-  const { initialDelayMs = 500, maxDelayMs = 5_000, factor = 1.6, timeoutMs = 600_000, maxConsecutiveErrors = 3 } = options.poll ?? {};
+  const {
+    initialDelayMs = 500,
+    maxDelayMs = 5_000,
+    factor = 1.6,
+    timeoutMs = 600_000,
+    maxConsecutiveErrors = 3,
+  } = options.poll ?? {};
   const { now, onProgress, signal } = options;
   const { jobId } = submitted;
   const started = now();
@@ -120,8 +150,17 @@ async function poll(
   for (;;) {
     const abortReason = await sleep(Math.min(wait, Math.max(0, deadline - now())), signal);
     if (abortReason !== undefined) {
-      return failed(localError('aborted', lastRequestId, 'transcribe() was aborted while polling.',
-        `Nothing to fix; job ${jobId} keeps running: poll it with status('${jobId}').`, { reason: abortReason }), undefined, lastRequestId);
+      return failed(
+        localError(
+          'aborted',
+          lastRequestId,
+          'transcribe() was aborted while polling.',
+          `Nothing to fix; job ${jobId} keeps running: poll it with status('${jobId}').`,
+          { reason: abortReason },
+        ),
+        undefined,
+        lastRequestId,
+      );
     }
     const result = await client.status(jobId, call);
     lastRequestId = result.requestId;
@@ -129,7 +168,8 @@ async function poll(
     wait = backoff;
     if (result.error) {
       errorsInARow += 1;
-      if (!TRANSIENT.has(result.error.code) || errorsInARow > maxConsecutiveErrors) return failed(result.error, result.response, result.requestId);
+      if (!TRANSIENT.has(result.error.code) || errorsInARow > maxConsecutiveErrors)
+        return failed(result.error, result.response, result.requestId);
       const retryAfterSec = 'details' in result.error ? Number(result.error.details['retryAfterSec']) : NaN;
       if (Number.isFinite(retryAfterSec)) wait = Math.max(wait, retryAfterSec * 1000);
     } else {
@@ -138,15 +178,28 @@ async function poll(
       lastStatus = status.status;
       if (status.status === 'completed') {
         onProgress?.({ phase: 'completed', progress: 1, jobId, stage: status.stage });
-        return { data: { jobId, transcript: status.transcript ?? '', status, ...vended }, response: result.response, requestId: result.requestId };
+        return {
+          data: { jobId, transcript: status.transcript ?? '', status, ...vended },
+          response: result.response,
+          requestId: result.requestId,
+        };
       }
-      if (status.status === 'failed') return failed(jobFailed(jobId, status, result.requestId), result.response, result.requestId);
+      if (status.status === 'failed')
+        return failed(jobFailed(jobId, status, result.requestId), result.response, result.requestId);
       onProgress?.({ phase: status.status, progress: status.progress, jobId, stage: status.stage });
     }
     if (now() >= deadline) {
-      return failed(localError('poll_timeout', result.requestId, `Job ${jobId} did not finish within ${Math.round(timeoutMs / 1000)} s of polling.`,
-        `The job may still complete: poll it later with status('${jobId}'). Its credit is already spent on it.`,
-        { jobId, waitedMs: now() - started, lastStatus }), result.response, result.requestId);
+      return failed(
+        localError(
+          'poll_timeout',
+          result.requestId,
+          `Job ${jobId} did not finish within ${Math.round(timeoutMs / 1000)} s of polling.`,
+          `The job may still complete: poll it later with status('${jobId}'). Its credit is already spent on it.`,
+          { jobId, waitedMs: now() - started, lastStatus },
+        ),
+        result.response,
+        result.requestId,
+      );
     }
   }
 }
@@ -157,13 +210,19 @@ function jobFailed(jobId: string, status: TranscriptionStatus, requestId: string
   const retryable = status.error?.retryable ?? meta.retryable;
   const refund = status.creditRefunded ? ' Its credit was refunded.' : '';
   const retry = retryable ? ' Retrying needs a new service token (1 credit).' : '';
-  return localError('job_failed', requestId, status.error?.message ?? meta.exampleMessage, `${meta.title}.${refund}${retry}`, {
-    jobId,
-    jobFailure: code,
-    responsibility: status.error?.responsibility ?? meta.responsibility,
-    creditRefunded: status.creditRefunded,
-    retryable,
-  });
+  return localError(
+    'job_failed',
+    requestId,
+    status.error?.message ?? meta.exampleMessage,
+    `${meta.title}.${refund}${retry}`,
+    {
+      jobId,
+      jobFailure: code,
+      responsibility: status.error?.responsibility ?? meta.responsibility,
+      creditRefunded: status.creditRefunded,
+      retryable,
+    },
+  );
 }
 
 /** Resolves after `ms`, or early with the abort reason when `signal` fires. */

@@ -42,7 +42,11 @@ export interface ClusterOptions {
   /** Environment of every process (secrets, limits, transcriber...); the cluster adds ports, URLs, DBs, INSTANCE_ID. */
   readonly env: Readonly<Record<string, string>>;
   /** Per-process overrides, applied last (e.g. one replica on another secret). */
-  readonly envFor?: (replica: { role: ReplicaRole; index: number; name: string }) => Readonly<Record<string, string>> | undefined;
+  readonly envFor?: (replica: {
+    role: ReplicaRole;
+    index: number;
+    name: string;
+  }) => Readonly<Record<string, string>> | undefined;
   /** Frontend ports; default free ones. */
   readonly enginePort?: number;
   readonly tttPort?: number;
@@ -85,12 +89,20 @@ const KEEP_LINES = 300;
  * await cluster.stop();
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  for (const [n, what] of [[options.engines, 'engines'], [options.ttts, 'ttts'], [options.workers, 'workers']] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > 32) throw new Error(`${what} must be a whole number from 0 to 32; got ${n}`);
+  for (const [n, what] of [
+    [options.engines, 'engines'],
+    [options.ttts, 'ttts'],
+    [options.workers, 'workers'],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 0 || n > 32)
+      throw new Error(`${what} must be a whole number from 0 to 32; got ${n}`);
   }
-  if (options.engines < 1 || options.ttts < 1) throw new Error('a cluster needs at least one engine and one TTTranscribe replica');
+  if (options.engines < 1 || options.ttts < 1)
+    throw new Error('a cluster needs at least one engine and one TTTranscribe replica');
   if (options.workers > 0 && !existsSync(join(options.root, ENTRY.worker))) {
-    throw new Error(`${ENTRY.worker} does not exist: separate TTTranscribe workers (npm run start:ttt-worker, issue 19 item 3) are not on this branch`);
+    throw new Error(
+      `${ENTRY.worker} does not exist: separate TTTranscribe workers (npm run start:ttt-worker, issue 19 item 3) are not on this branch`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'pluct-cluster-'));
   const enginePort = options.enginePort ?? (await freeLoopbackPort());
@@ -99,15 +111,36 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const tttUrl = `http://127.0.0.1:${tttPort}`;
   const plan = async (role: ReplicaRole, count: number) => {
     const out: Array<{ role: ReplicaRole; index: number; name: string; port: number | undefined }> = [];
-    for (let index = 1; index <= count; index++) out.push({ role, index, name: `${role}-${index}`, port: role === 'worker' ? undefined : await freeLoopbackPort() });
+    for (let index = 1; index <= count; index++)
+      out.push({
+        role,
+        index,
+        name: `${role}-${index}`,
+        port: role === 'worker' ? undefined : await freeLoopbackPort(),
+      });
     return out;
   };
-  const planned = [...(await plan('engine', options.engines)), ...(await plan('ttt', options.ttts)), ...(await plan('worker', options.workers))];
+  const planned = [
+    ...(await plan('engine', options.engines)),
+    ...(await plan('ttt', options.ttts)),
+    ...(await plan('worker', options.workers)),
+  ];
 
-  const haproxy = await startHaproxy([
-    { name: 'engine', port: enginePort, backends: planned.filter((p) => p.role === 'engine').map((p) => ({ name: p.name, port: p.port as number })) },
-    { name: 'ttt', port: tttPort, backends: planned.filter((p) => p.role === 'ttt').map((p) => ({ name: p.name, port: p.port as number })) },
-  ], dir);
+  const haproxy = await startHaproxy(
+    [
+      {
+        name: 'engine',
+        port: enginePort,
+        backends: planned.filter((p) => p.role === 'engine').map((p) => ({ name: p.name, port: p.port as number })),
+      },
+      {
+        name: 'ttt',
+        port: tttPort,
+        backends: planned.filter((p) => p.role === 'ttt').map((p) => ({ name: p.name, port: p.port as number })),
+      },
+    ],
+    dir,
+  );
 
   const db = options.database;
   const envOf = (p: (typeof planned)[number]): Record<string, string> => {
@@ -117,12 +150,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       INSTANCE_ID: p.name,
       TTT_BASE_URL: tttUrl,
       // TTTranscribe fetches the engine's keys through its load balancer, unless the caller gave it a JWKS file.
-      ...(options.env['TTT_SERVICE_TOKEN_JWKS_FILE'] ? {} : { TTT_SERVICE_TOKEN_JWKS_URL: `${engineUrl}/.well-known/jwks.json` }),
+      ...(options.env['TTT_SERVICE_TOKEN_JWKS_FILE']
+        ? {}
+        : { TTT_SERVICE_TOKEN_JWKS_URL: `${engineUrl}/.well-known/jwks.json` }),
       ENGINE_DB: db.kind === 'postgres' ? db.engineUrl : join(db.dir, `${p.name}.engine.db`),
       TTT_DB: db.kind === 'postgres' ? db.tttUrl : join(db.dir, `${p.role === 'worker' ? 'ttt-1' : p.name}.ttt.db`),
     };
     if (p.role === 'engine') Object.assign(base, { ENGINE_HOST: '127.0.0.1', ENGINE_PORT: String(p.port) });
-    if (p.role === 'ttt') Object.assign(base, { TTT_HOST: '127.0.0.1', TTT_PORT: String(p.port), TTT_RUN_WORKER: 'false' });
+    if (p.role === 'ttt')
+      Object.assign(base, { TTT_HOST: '127.0.0.1', TTT_PORT: String(p.port), TTT_RUN_WORKER: 'false' });
     return { ...base, ...options.envFor?.(p) };
   };
 
@@ -136,11 +172,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
       options.write?.(line, p.name);
     };
-    const service = startChildService(p.name, ENTRY[p.role], { cwd: options.root, env: { ...processEnvBase(), ...envOf(p) }, write });
+    const service = startChildService(p.name, ENTRY[p.role], {
+      cwd: options.root,
+      env: { ...processEnvBase(), ...envOf(p) },
+      write,
+    });
     void service.exited.then(({ code, signal }) => {
       if (!stopping) reportDeath(`${p.name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
     });
-    return { role: p.role, name: p.name, url: p.port === undefined ? undefined : `http://127.0.0.1:${p.port}`, service, output: () => lines.join('\n') };
+    return {
+      role: p.role,
+      name: p.name,
+      url: p.port === undefined ? undefined : `http://127.0.0.1:${p.port}`,
+      service,
+      output: () => lines.join('\n'),
+    };
   });
 
   let stopped: Promise<void> | undefined;
@@ -154,7 +200,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     return stopped;
   };
   const cluster: Cluster = {
-    engineUrl, tttUrl, haproxy, died, stop,
+    engineUrl,
+    tttUrl,
+    haproxy,
+    died,
+    stop,
     engines: replicas.filter((r) => r.role === 'engine'),
     ttts: replicas.filter((r) => r.role === 'ttt'),
     workers: replicas.filter((r) => r.role === 'worker'),
@@ -179,21 +229,33 @@ async function waitUntilReady(cluster: Cluster, timeoutMs: number): Promise<void
   const all = [...cluster.engines, ...cluster.ttts, ...cluster.workers];
   const failIfExited = () => {
     const gone = all.find((r) => r.service.hasExited());
-    if (gone) throw new Error(`${gone.name} exited at start. Its last lines:\n${gone.output().split('\n').slice(-15).join('\n')}`);
+    if (gone)
+      throw new Error(
+        `${gone.name} exited at start. Its last lines:\n${gone.output().split('\n').slice(-15).join('\n')}`,
+      );
   };
   for (const replica of [...cluster.engines, ...cluster.ttts]) {
     while (!(await answers(`${replica.url}/health`))) {
       failIfExited();
-      if (Date.now() > deadline) throw new Error(`${replica.name} did not answer /health within ${timeoutMs} ms. Its last lines:\n${replica.output().split('\n').slice(-15).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${replica.name} did not answer /health within ${timeoutMs} ms. Its last lines:\n${replica.output().split('\n').slice(-15).join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 150));
     }
   }
   // Through the load balancer: every replica in rotation (its health check has passed).
-  for (const [url, replicas] of [[cluster.engineUrl, cluster.engines], [cluster.tttUrl, cluster.ttts]] as const) {
+  for (const [url, replicas] of [
+    [cluster.engineUrl, cluster.engines],
+    [cluster.tttUrl, cluster.ttts],
+  ] as const) {
     const seen = new Set<string>();
     while (seen.size < replicas.length) {
       failIfExited();
-      if (Date.now() > deadline) throw new Error(`the load balancer at ${url} routed only to ${[...seen].join(', ') || 'no replica'} within ${timeoutMs} ms. HAProxy: ${cluster.haproxy.output()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the load balancer at ${url} routed only to ${[...seen].join(', ') || 'no replica'} within ${timeoutMs} ms. HAProxy: ${cluster.haproxy.output()}`,
+        );
       const id = await instanceAt(`${url}/health`);
       if (id) seen.add(id);
       else await new Promise((r) => setTimeout(r, 100));
@@ -216,7 +278,7 @@ async function instanceAt(url: string): Promise<string | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     await response.body?.cancel();
-    return response.ok ? response.headers.get('x-instance-id') ?? undefined : undefined;
+    return response.ok ? (response.headers.get('x-instance-id') ?? undefined) : undefined;
   } catch {
     return undefined;
   }

@@ -51,7 +51,8 @@ export function haproxyConfig(frontends: readonly HaproxyFrontend[]): string {
     '  timeout check 5s',
   ];
   for (const f of frontends) {
-    if (!ident.test(f.name) || f.backends.some((b) => !ident.test(b.name))) throw new Error(`frontend and backend names must be plain identifiers (${f.name})`);
+    if (!ident.test(f.name) || f.backends.some((b) => !ident.test(b.name)))
+      throw new Error(`frontend and backend names must be plain identifiers (${f.name})`);
     if (f.backends.length === 0) throw new Error(`frontend ${f.name} has no backends`);
     lines.push(
       `frontend ${f.name}`,
@@ -86,7 +87,11 @@ export interface RunningHaproxy {
  * // ... http://127.0.0.1:<frontend port> ...
  * await lb.stop();
  */
-export async function startHaproxy(frontends: readonly HaproxyFrontend[], dir: string, timeoutMs = 10_000): Promise<RunningHaproxy> {
+export async function startHaproxy(
+  frontends: readonly HaproxyFrontend[],
+  dir: string,
+  timeoutMs = 10_000,
+): Promise<RunningHaproxy> {
   const bin = findHaproxy();
   const configPath = join(dir, 'haproxy.cfg');
   writeFileSync(configPath, haproxyConfig(frontends));
@@ -99,10 +104,12 @@ export async function startHaproxy(frontends: readonly HaproxyFrontend[], dir: s
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => {
-    exited = true;
-    resolve();
-  }));
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   child.once('error', (error) => lines.push(`could not start haproxy: ${error.message}`));
   const stop = async () => {
     if (!exited) child.kill('SIGTERM');
@@ -115,7 +122,9 @@ export async function startHaproxy(frontends: readonly HaproxyFrontend[], dir: s
     while (!(await accepts(f.port))) {
       if (exited || Date.now() > deadline) {
         await stop();
-        throw new Error(`haproxy did not start (frontend ${f.name} on 127.0.0.1:${f.port}): ${lines.join(' | ') || 'no output'}`);
+        throw new Error(
+          `haproxy did not start (frontend ${f.name} on 127.0.0.1:${f.port}): ${lines.join(' | ') || 'no output'}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -68,7 +68,12 @@ function renderUsage(usage: readonly CodeUsage[] | undefined): string {
   return groups.join('\n');
 }
 
-function renderEntry(code: string, entry: CatalogEntry, usage: readonly CodeUsage[] | undefined, isJob: boolean): string {
+function renderEntry(
+  code: string,
+  entry: CatalogEntry,
+  usage: readonly CodeUsage[] | undefined,
+  isJob: boolean,
+): string {
   const { meaning, whoActs, fix } = splitDescription(entry.description);
   const value = entry.value;
   const facts = [
@@ -101,7 +106,10 @@ function renderIndex(catalog: ErrorCatalog): string {
   }
   const rows = [...byStatus.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([status, codes]) => `<tr><th>${escapeHtml(status)}</th><td>${codes.map((c) => `<a href="#${c}"><code>${c}</code></a>`).join(' ')}</td></tr>`);
+    .map(
+      ([status, codes]) =>
+        `<tr><th>${escapeHtml(status)}</th><td>${codes.map((c) => `<a href="#${c}"><code>${c}</code></a>`).join(' ')}</td></tr>`,
+    );
   const jobCodes = Object.keys(catalog.jobFailures).map((c) => `<a href="#${c}"><code>${c}</code></a>`);
   rows.push(`<tr><th>job</th><td>${jobCodes.join(' ')}</td></tr>`);
   return `<table class="pluct-code-index"><tbody>\n${rows.join('\n')}\n</tbody></table>`;

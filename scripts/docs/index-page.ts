@@ -31,7 +31,8 @@ export function renderIndexBody(apis: readonly BundledApi[], guides: readonly Gu
   const engineAuth = guides.some((g) => g.slug === 'engine-auth')
     ? '<a href="engine-auth.html"><code>X-Engine-Auth</code></a>'
     : '<code>X-Engine-Auth</code>';
-  const guideList = guides.length > 0 ? guides.map(guideItem).join('\n') : '<li class="pluct-muted">No guides yet.</li>';
+  const guideList =
+    guides.length > 0 ? guides.map(guideItem).join('\n') : '<li class="pluct-muted">No guides yet.</li>';
   return `<h1>Pluct</h1>
 <p>Pluct turns a video link into text. The Pluct mobile app sends the URL of a short video (or any public audio
 or video file) and gets a transcript back; every transcription costs one credit. These pages are the contract between the three parties

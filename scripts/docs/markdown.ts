@@ -49,9 +49,14 @@ function plainText(markdown: string): string {
   // emphasis markers go: `*` anywhere, `_` at the edge of a word (snake_case words keep theirs).
   return markdown
     .split(/(`[^`]*`)/)
-    .map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1
-      ? part.slice(1, -1)
-      : part.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\*+/g, '').replace(/(^|[^\p{L}\p{N}])_+|_+(?=[^\p{L}\p{N}]|$)/gu, '$1')))
+    .map((part) =>
+      part.startsWith('`') && part.endsWith('`') && part.length > 1
+        ? part.slice(1, -1)
+        : part
+            .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+            .replace(/\*+/g, '')
+            .replace(/(^|[^\p{L}\p{N}])_+|_+(?=[^\p{L}\p{N}]|$)/gu, '$1'),
+    )
     .join('')
     .replace(/\s+/g, ' ')
     .trim();

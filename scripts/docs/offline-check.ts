@@ -6,7 +6,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-const EXTERNAL_ATTR = /<(script|link|img|iframe|source|audio|video|embed)\b[^>]*?\s(src|href|srcset)\s*=\s*["']?\s*((?:https?:)?\/\/[^"'\s>]+)/gi;
+const EXTERNAL_ATTR =
+  /<(script|link|img|iframe|source|audio|video|embed)\b[^>]*?\s(src|href|srcset)\s*=\s*["']?\s*((?:https?:)?\/\/[^"'\s>]+)/gi;
 const EXTERNAL_CSS = /(@import\s+(?:url\()?\s*["']?|url\(\s*["']?)((?:https?:)?\/\/[^"')\s]+)/gi;
 const MODULE_IMPORT = /\bimport\s*(?:[^'"]*?from\s*)?["']((?:https?:)?\/\/[^"']+)["']/g;
 const JS_REMOTE_SRC = /\bsrc\s*[:=]\s*["']((?:https?:)?\/\/[^"']+)["']/g;

@@ -20,7 +20,11 @@ export function sandboxSectionMarkdown(): string {
     const meta = errorCatalog[code];
     const magic = MAGIC_INPUTS.find((m) => m.code === code);
     const unreachable = UNREACHABLE_BY_DESIGN.find((u) => u.code === code);
-    const how = magic ? magic.input : unreachable ? `*No app can cause it, by design:* ${unreachable.reason}` : '**missing**';
+    const how = magic
+      ? magic.input
+      : unreachable
+        ? `*No app can cause it, by design:* ${unreachable.reason}`
+        : '**missing**';
     return `| [\`${code}\`](errors.html#${code}) | ${meta.status} | ${meta.responsibility} | ${cell(how)} |`;
   });
   const jobRows = jobFailureCodes.map((code) => {
@@ -38,7 +42,7 @@ export function sandboxSectionMarkdown(): string {
     '',
     '## Every error code and how to cause it',
     '',
-    'Generated from the error catalog and the sandbox\'s magic-input registry; a test runs each input against a',
+    "Generated from the error catalog and the sandbox's magic-input registry; a test runs each input against a",
     'sandbox and fails on a code that has none.',
     '',
     '| code | status | who acts | magic input in the sandbox |',

@@ -29,13 +29,16 @@ export interface ThrowawayClusterOptions {
   settings?: Record<string, string>;
 }
 
-const INSTALL_HINT = 'apt-get install -y postgresql (Debian/Ubuntu), or set PLUCT_TEST_DATABASE_URL to a server of yours';
+const INSTALL_HINT =
+  'apt-get install -y postgresql (Debian/Ubuntu), or set PLUCT_TEST_DATABASE_URL to a server of yours';
 
 /** Finds the directory holding initdb and pg_ctl (Debian keeps them out of PATH). */
 export function findPostgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
   }
   for (const dir of (process.env['PATH'] ?? '').split(':')) if (dir && existsSync(join(dir, 'initdb'))) return dir;
@@ -49,7 +52,9 @@ export async function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -89,7 +94,11 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
     chownSync(dir, uid, gid);
   }
   const data = join(dir, 'data');
-  await run(join(bin, 'initdb'), ['-D', data, '-U', 'pluct', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], asUser);
+  await run(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'pluct', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    asUser,
+  );
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     port: String(port),
@@ -100,8 +109,15 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
     max_connections: '200',
     ...options.settings,
   };
-  const serverArgs = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
-  const start = () => run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', serverArgs, '-w', '-t', '60', 'start'], asUser);
+  const serverArgs = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const start = () =>
+    run(
+      join(bin, 'pg_ctl'),
+      ['-D', data, '-l', join(dir, 'server.log'), '-o', serverArgs, '-w', '-t', '60', 'start'],
+      asUser,
+    );
   await start();
   const url = (name: string) => `postgres://pluct@127.0.0.1:${port}/${name}`;
   let stopped = false;
@@ -111,7 +127,8 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
     port,
     url,
     async createDatabase(name) {
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name ${JSON.stringify(name)} is not a plain identifier`);
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+        throw new Error(`database name ${JSON.stringify(name)} is not a plain identifier`);
       const client = new pg.Client({ connectionString: url('postgres') });
       await client.connect();
       try {
@@ -148,6 +165,8 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     return { uid, gid };
   } catch (cause) {
-    throw new Error(`running as root needs the 'postgres' system user to run initdb. Install: ${INSTALL_HINT}`, { cause });
+    throw new Error(`running as root needs the 'postgres' system user to run initdb. Install: ${INSTALL_HINT}`, {
+      cause,
+    });
   }
 }

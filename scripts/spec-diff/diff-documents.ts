@@ -27,7 +27,13 @@ function operationsOf(doc: JsonObject): Map<string, Operation> {
       const op = item[method];
       if (!isObject(op)) continue;
       const key = `${method.toUpperCase()} ${template.replace(/\{[^}]*\}/g, '{}')}`;
-      result.set(key, { template, method, op, pathItem: item, pointer: `#/paths/${escapePointer(template)}/${method}` });
+      result.set(key, {
+        template,
+        method,
+        op,
+        pathItem: item,
+        pointer: `#/paths/${escapePointer(template)}/${method}`,
+      });
     }
   }
   return result;
@@ -48,7 +54,13 @@ export function diffDocuments(oldDoc: JsonObject, newDoc: JsonObject): Finding[]
     const label = `${before.method.toUpperCase()} ${before.template} (${String(before.op['operationId'] ?? '?')})`;
     const after = newOps.get(key);
     if (!after) {
-      findings.push({ severity: 'breaking', rule: 'operation-removed', message: `${label} was removed`, operations: [label], pointer: before.pointer });
+      findings.push({
+        severity: 'breaking',
+        rule: 'operation-removed',
+        message: `${label} was removed`,
+        operations: [label],
+        pointer: before.pointer,
+      });
       continue;
     }
     new OperationDiff(oldDoc, newDoc, before, after, label, (f) => findings.push(f)).run();
@@ -56,7 +68,13 @@ export function diffDocuments(oldDoc: JsonObject, newDoc: JsonObject): Finding[]
   for (const [key, after] of newOps) {
     if (oldOps.has(key)) continue;
     const label = `${after.method.toUpperCase()} ${after.template} (${String(after.op['operationId'] ?? '?')})`;
-    findings.push({ severity: 'info', rule: 'operation-added', message: `${label} was added`, operations: [label], pointer: after.pointer });
+    findings.push({
+      severity: 'info',
+      rule: 'operation-added',
+      message: `${label} was added`,
+      operations: [label],
+      pointer: after.pointer,
+    });
   }
   return groupFindings(findings);
 }
@@ -71,18 +89,31 @@ class OperationDiff {
     private readonly report: (finding: Finding) => void,
   ) {}
 
-  private emit(severity: Severity, rule: string, message: string, pointer = this.after.pointer, where = this.label): void {
+  private emit(
+    severity: Severity,
+    rule: string,
+    message: string,
+    pointer = this.after.pointer,
+    where = this.label,
+  ): void {
     this.report({ severity, rule, message, operations: [where], pointer });
   }
 
   private schemas(oldSchema: unknown, newSchema: unknown, at: string, direction: Direction, where: string): void {
-    diffSchemas(oldSchema, newSchema, at, { oldDoc: this.oldDoc, newDoc: this.newDoc, direction, operation: where, report: this.report });
+    diffSchemas(oldSchema, newSchema, at, {
+      oldDoc: this.oldDoc,
+      newDoc: this.newDoc,
+      direction,
+      operation: where,
+      report: this.report,
+    });
   }
 
   run(): void {
     const oldId = this.before.op['operationId'];
     const newId = this.after.op['operationId'];
-    if (oldId !== newId) this.emit('breaking', 'operation-id-changed', `operationId changed from ${String(oldId)} to ${String(newId)}`);
+    if (oldId !== newId)
+      this.emit('breaking', 'operation-id-changed', `operationId changed from ${String(oldId)} to ${String(newId)}`);
     this.security();
     this.parameters();
     this.requestBody();
@@ -98,9 +129,12 @@ class OperationDiff {
     const oldAlts = alternatives(this.oldDoc, this.before.op);
     const newAlts = alternatives(this.newDoc, this.after.op);
     if (!newAlts.includes('no credentials')) {
-      for (const alt of oldAlts) if (!newAlts.includes(alt)) this.emit('breaking', 'security-changed', `no longer accepts ${alt} (now: ${newAlts.join(' or ')})`);
+      for (const alt of oldAlts)
+        if (!newAlts.includes(alt))
+          this.emit('breaking', 'security-changed', `no longer accepts ${alt} (now: ${newAlts.join(' or ')})`);
     }
-    for (const alt of newAlts) if (!oldAlts.includes(alt)) this.emit('info', 'security-added', `now also accepts ${alt}`);
+    for (const alt of newAlts)
+      if (!oldAlts.includes(alt)) this.emit('info', 'security-added', `now also accepts ${alt}`);
     const oldSchemes = isObject(this.oldDoc['components']) ? this.oldDoc['components']['securitySchemes'] : undefined;
     const newSchemes = isObject(this.newDoc['components']) ? this.newDoc['components']['securitySchemes'] : undefined;
     for (const name of new Set(oldAlts.flatMap((alt) => alt.split(' + ')))) {
@@ -109,7 +143,12 @@ class OperationDiff {
       if (!o.node || !n.node) continue;
       for (const field of ['type', 'scheme', 'in', 'name', 'bearerFormat']) {
         if (JSON.stringify(o.node[field]) !== JSON.stringify(n.node[field])) {
-          this.emit('breaking', 'security-scheme-changed', `security scheme '${name}' changed ${field} (${JSON.stringify(o.node[field])} -> ${JSON.stringify(n.node[field])})`, `#/components/securitySchemes/${name}`);
+          this.emit(
+            'breaking',
+            'security-scheme-changed',
+            `security scheme '${name}' changed ${field} (${JSON.stringify(o.node[field])} -> ${JSON.stringify(n.node[field])})`,
+            `#/components/securitySchemes/${name}`,
+          );
         }
       }
     }
@@ -126,7 +165,8 @@ class OperationDiff {
         const where = String(node['in']);
         const name = String(node['name']);
         // Path parameters match by position, so renaming {id} to {jobId} is not a removal.
-        const key = where === 'path' ? `path:#${pathIndex++}` : `${where}:${where === 'header' ? name.toLowerCase() : name}`;
+        const key =
+          where === 'path' ? `path:#${pathIndex++}` : `${where}:${where === 'header' ? name.toLowerCase() : name}`;
         result.set(key, { param: node, pointer: `${op.pointer}/parameters/${escapePointer(name)}` });
       }
     }
@@ -141,16 +181,23 @@ class OperationDiff {
       const name = `${String(param['in'])} parameter '${String(param['name'])}'`;
       if (!next) {
         // Unknown query parameters are rejected (400); unknown headers are ignored.
-        this.emit(param['in'] === 'header' ? 'warning' : 'breaking', 'parameter-removed', `${name} was removed`, pointer);
+        this.emit(
+          param['in'] === 'header' ? 'warning' : 'breaking',
+          'parameter-removed',
+          `${name} was removed`,
+          pointer,
+        );
         continue;
       }
-      if (next.param['required'] === true && param['required'] !== true) this.emit('breaking', 'parameter-required', `${name} is now required`, next.pointer);
+      if (next.param['required'] === true && param['required'] !== true)
+        this.emit('breaking', 'parameter-required', `${name} is now required`, next.pointer);
       this.schemas(param['schema'], next.param['schema'], `${next.pointer}/schema`, 'request', `${this.label} ${name}`);
     }
     for (const [key, { param, pointer }] of newParams) {
       if (oldParams.has(key)) continue;
       const name = `${String(param['in'])} parameter '${String(param['name'])}'`;
-      if (param['required'] === true) this.emit('breaking', 'parameter-added-required', `new required ${name}`, pointer);
+      if (param['required'] === true)
+        this.emit('breaking', 'parameter-added-required', `new required ${name}`, pointer);
       else this.emit('info', 'parameter-added', `new optional ${name}`, pointer);
     }
   }
@@ -163,7 +210,8 @@ class OperationDiff {
       if (o) this.emit('warning', 'request-body-removed', 'the request body was removed', at);
       return;
     }
-    if (n['required'] === true && o?.['required'] !== true) this.emit('breaking', 'request-body-required', 'a request body is now required', at);
+    if (n['required'] === true && o?.['required'] !== true)
+      this.emit('breaking', 'request-body-required', 'a request body is now required', at);
     const oldContent = isObject(o?.['content']) ? o['content'] : {};
     const newContent = isObject(n['content']) ? n['content'] : {};
     for (const [type, media] of Object.entries(oldContent)) {
@@ -172,7 +220,14 @@ class OperationDiff {
         this.emit('breaking', 'request-content-type-removed', `request content type ${type} is no longer accepted`, at);
         continue;
       }
-      if (isObject(media)) this.schemas(media['schema'], next['schema'], `${at}/content/${escapePointer(type)}/schema`, 'request', `${this.label} request body`);
+      if (isObject(media))
+        this.schemas(
+          media['schema'],
+          next['schema'],
+          `${at}/content/${escapePointer(type)}/schema`,
+          'request',
+          `${this.label} request body`,
+        );
     }
   }
 
@@ -183,7 +238,12 @@ class OperationDiff {
       const where = `${this.label} response ${status}`;
       const at = `${this.after.pointer}/responses/${status}`;
       if (!(status in newResponses)) {
-        this.emit('breaking', 'response-status-removed', `response ${status} was removed`, `${this.before.pointer}/responses/${status}`);
+        this.emit(
+          'breaking',
+          'response-status-removed',
+          `response ${status} was removed`,
+          `${this.before.pointer}/responses/${status}`,
+        );
         continue;
       }
       const o = deref(this.oldDoc, raw, at);
@@ -191,26 +251,52 @@ class OperationDiff {
       if (!o.node || !n.node) continue;
       const oldHeaders = isObject(o.node['headers']) ? Object.keys(o.node['headers']).map((h) => h.toLowerCase()) : [];
       const newHeaders = isObject(n.node['headers']) ? Object.keys(n.node['headers']).map((h) => h.toLowerCase()) : [];
-      for (const header of oldHeaders) if (!newHeaders.includes(header)) this.emit('breaking', 'response-header-removed', `response header ${header} was removed`, n.pointer, where);
+      for (const header of oldHeaders)
+        if (!newHeaders.includes(header))
+          this.emit('breaking', 'response-header-removed', `response header ${header} was removed`, n.pointer, where);
       const oldContent = isObject(o.node['content']) ? o.node['content'] : {};
       const newContent = isObject(n.node['content']) ? n.node['content'] : {};
       for (const [type, media] of Object.entries(oldContent)) {
         const next = newContent[type];
         if (!isObject(next) || !isObject(media)) {
-          this.emit('breaking', 'response-content-type-removed', `response content type ${type} was removed`, n.pointer, where);
+          this.emit(
+            'breaking',
+            'response-content-type-removed',
+            `response content type ${type} was removed`,
+            n.pointer,
+            where,
+          );
           continue;
         }
-        this.schemas(media['schema'], next['schema'], `${n.pointer}/content/${escapePointer(type)}/schema`, 'response', where);
+        this.schemas(
+          media['schema'],
+          next['schema'],
+          `${n.pointer}/content/${escapePointer(type)}/schema`,
+          'response',
+          where,
+        );
         this.errorCodes(media, next, `${n.pointer}/content/${escapePointer(type)}/examples`, where);
       }
       for (const type of Object.keys(newContent)) {
-        if (!(type in oldContent)) this.emit('warning', 'response-content-type-added', `response content type ${type} was added`, n.pointer, where);
+        if (!(type in oldContent))
+          this.emit(
+            'warning',
+            'response-content-type-added',
+            `response content type ${type} was added`,
+            n.pointer,
+            where,
+          );
       }
     }
     for (const status of Object.keys(newResponses)) {
       if (status in oldResponses) continue;
       const success = status.startsWith('2');
-      this.emit(success ? 'warning' : 'info', 'response-status-added', `may now answer ${status}`, `${this.after.pointer}/responses/${status}`);
+      this.emit(
+        success ? 'warning' : 'info',
+        'response-status-added',
+        `may now answer ${status}`,
+        `${this.after.pointer}/responses/${status}`,
+      );
     }
   }
 
@@ -225,7 +311,11 @@ class OperationDiff {
     };
     const oldCodes = codes(this.oldDoc, oldMedia);
     const newCodes = codes(this.newDoc, newMedia);
-    for (const code of oldCodes) if (!newCodes.includes(code)) this.emit('breaking', 'error-code-removed', `error code ${code} is no longer returned`, at, where);
-    for (const code of newCodes) if (!oldCodes.includes(code)) this.emit('warning', 'error-code-added', `may now return error code ${code}`, at, where);
+    for (const code of oldCodes)
+      if (!newCodes.includes(code))
+        this.emit('breaking', 'error-code-removed', `error code ${code} is no longer returned`, at, where);
+    for (const code of newCodes)
+      if (!oldCodes.includes(code))
+        this.emit('warning', 'error-code-added', `may now return error code ${code}`, at, where);
   }
 }

@@ -51,12 +51,15 @@ function walk(oldRaw: unknown, newRaw: unknown, at: string, ctx: SchemaDiffConte
   compareConstraints(oldS, newS, req, emit);
   compareProperties(oldS, newS, where, ctx, nextSeen, emit);
 
-  if (newS['items'] !== undefined && oldS['items'] !== undefined) walk(oldS['items'], newS['items'], `${where}/items`, ctx, nextSeen);
+  if (newS['items'] !== undefined && oldS['items'] !== undefined)
+    walk(oldS['items'], newS['items'], `${where}/items`, ctx, nextSeen);
   for (const key of ['anyOf', 'oneOf'] as const) {
     const oldAlts = Array.isArray(oldS[key]) ? (oldS[key] as Json[]) : [];
     const newAlts = Array.isArray(newS[key]) ? (newS[key] as Json[]) : [];
-    if (req && newAlts.length < oldAlts.length) emit('breaking', `${key}-narrowed`, `${key} lost alternatives (${oldAlts.length} -> ${newAlts.length})`);
-    if (!req && newAlts.length > oldAlts.length) emit('breaking', `${key}-widened`, `${key} gained alternatives (${oldAlts.length} -> ${newAlts.length})`);
+    if (req && newAlts.length < oldAlts.length)
+      emit('breaking', `${key}-narrowed`, `${key} lost alternatives (${oldAlts.length} -> ${newAlts.length})`);
+    if (!req && newAlts.length > oldAlts.length)
+      emit('breaking', `${key}-widened`, `${key} gained alternatives (${oldAlts.length} -> ${newAlts.length})`);
     oldAlts.slice(0, newAlts.length).forEach((alt, i) => walk(alt, newAlts[i], `${where}/${key}/${i}`, ctx, nextSeen));
   }
 }
@@ -76,7 +79,8 @@ function mergeAllOf(doc: unknown, schema: JsonObject, at: string): JsonObject {
     const sub = mergeAllOf(doc, resolved.node, resolved.pointer);
     if (isObject(sub['properties'])) Object.assign(properties, sub['properties']);
     if (Array.isArray(sub['required'])) for (const r of sub['required']) required.add(String(r));
-    for (const [key, value] of Object.entries(sub)) if (!(key in merged) && key !== 'properties' && key !== 'required') merged[key] = value;
+    for (const [key, value] of Object.entries(sub))
+      if (!(key in merged) && key !== 'properties' && key !== 'required') merged[key] = value;
   });
   if (Object.keys(properties).length > 0) merged['properties'] = properties;
   if (required.size > 0) merged['required'] = [...required];
@@ -101,8 +105,18 @@ function compareTypes(oldT: Set<string> | undefined, newT: Set<string> | undefin
   if (!narrow) return;
   const escaping = wide ? [...wide].filter((t) => !accepts(narrow, t)) : ['any type'];
   if (escaping.length === 0) return;
-  if (req) emit('breaking', 'type-narrowed', `type narrowed from ${show(oldT)} to ${show(newT)}: ${escaping.join(', ')} no longer accepted`);
-  else emit('breaking', 'type-changed', `type changed from ${show(oldT)} to ${show(newT)}: may now be ${escaping.join(', ')}`);
+  if (req)
+    emit(
+      'breaking',
+      'type-narrowed',
+      `type narrowed from ${show(oldT)} to ${show(newT)}: ${escaping.join(', ')} no longer accepted`,
+    );
+  else
+    emit(
+      'breaking',
+      'type-changed',
+      `type changed from ${show(oldT)} to ${show(newT)}: may now be ${escaping.join(', ')}`,
+    );
 }
 
 function enumOf(schema: JsonObject): Json[] | undefined {
@@ -147,13 +161,25 @@ function compareConstraints(oldS: JsonObject, newS: JsonObject, req: boolean, em
     if (req && tighter(keyword, prev, next)) {
       emit('breaking', 'constraint-tightened', `${keyword} tightened (${show(prev)} -> ${show(next)})`);
     } else if (!req && tighter(keyword, next, prev)) {
-      emit('warning', 'constraint-loosened', `${keyword} loosened (${show(prev)} -> ${show(next)}): clients may see values they were told not to expect`);
+      emit(
+        'warning',
+        'constraint-loosened',
+        `${keyword} loosened (${show(prev)} -> ${show(next)}): clients may see values they were told not to expect`,
+      );
     }
   }
-  if (req && newS['uniqueItems'] === true && oldS['uniqueItems'] !== true) emit('breaking', 'constraint-tightened', 'uniqueItems added');
+  if (req && newS['uniqueItems'] === true && oldS['uniqueItems'] !== true)
+    emit('breaking', 'constraint-tightened', 'uniqueItems added');
 }
 
-function compareProperties(oldS: JsonObject, newS: JsonObject, where: string, ctx: SchemaDiffContext, seen: Set<string>, emit: Emit): void {
+function compareProperties(
+  oldS: JsonObject,
+  newS: JsonObject,
+  where: string,
+  ctx: SchemaDiffContext,
+  seen: Set<string>,
+  emit: Emit,
+): void {
   const req = ctx.direction === 'request';
   const oldProps = isObject(oldS['properties']) ? oldS['properties'] : {};
   const newProps = isObject(newS['properties']) ? newS['properties'] : {};
@@ -167,18 +193,28 @@ function compareProperties(oldS: JsonObject, newS: JsonObject, where: string, ct
     } else if (!req) {
       emit('breaking', 'property-removed', `property '${name}' was removed`);
     } else {
-      emit(closed ? 'breaking' : 'warning', 'property-removed', `property '${name}' was removed${closed ? ' and is now rejected (additionalProperties: false)' : ''}`);
+      emit(
+        closed ? 'breaking' : 'warning',
+        'property-removed',
+        `property '${name}' was removed${closed ? ' and is now rejected (additionalProperties: false)' : ''}`,
+      );
     }
   }
   for (const name of Object.keys(newProps)) {
-    if (!(name in oldProps) && !(req && newReq.has(name))) emit('info', 'property-added', `property '${name}' was added`);
+    if (!(name in oldProps) && !(req && newReq.has(name)))
+      emit('info', 'property-added', `property '${name}' was added`);
   }
   if (req) {
-    for (const name of newReq) if (!oldReq.has(name)) emit('breaking', 'property-required', `property '${name}' is now required`);
-    if (closed && oldS['additionalProperties'] !== false) emit('breaking', 'additional-properties-closed', 'extra properties are now rejected');
+    for (const name of newReq)
+      if (!oldReq.has(name)) emit('breaking', 'property-required', `property '${name}' is now required`);
+    if (closed && oldS['additionalProperties'] !== false)
+      emit('breaking', 'additional-properties-closed', 'extra properties are now rejected');
   } else {
-    for (const name of oldReq) if (!newReq.has(name) && name in newProps) emit('breaking', 'property-optional', `property '${name}' is no longer always present`);
-    if (oldS['additionalProperties'] === false && newS['additionalProperties'] !== false) emit('warning', 'additional-properties-opened', 'may now carry extra properties');
+    for (const name of oldReq)
+      if (!newReq.has(name) && name in newProps)
+        emit('breaking', 'property-optional', `property '${name}' is no longer always present`);
+    if (oldS['additionalProperties'] === false && newS['additionalProperties'] !== false)
+      emit('warning', 'additional-properties-opened', 'may now carry extra properties');
   }
   if (isObject(oldS['additionalProperties']) && isObject(newS['additionalProperties'])) {
     walk(oldS['additionalProperties'], newS['additionalProperties'], `${where}/additionalProperties`, ctx, seen);

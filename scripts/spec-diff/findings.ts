@@ -52,7 +52,8 @@ export function formatFindings(findings: readonly Finding[]): string[] {
   const sorted = [...findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
   return sorted.flatMap((f) => {
     const ops = f.operations.slice(0, MAX_LISTED_OPERATIONS).join('; ');
-    const more = f.operations.length > MAX_LISTED_OPERATIONS ? ` and ${f.operations.length - MAX_LISTED_OPERATIONS} more` : '';
+    const more =
+      f.operations.length > MAX_LISTED_OPERATIONS ? ` and ${f.operations.length - MAX_LISTED_OPERATIONS} more` : '';
     const lines = [`${LABEL[f.severity]}  ${f.rule}  ${f.message} [${f.pointer}]`];
     if (ops) lines.push(`          affects: ${ops}${more}`);
     return lines;

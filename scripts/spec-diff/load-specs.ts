@@ -24,12 +24,16 @@ export interface ApiFiles {
  * listApis('/work/main'); // [{ name: 'business-engine', bundled: 'generated/business-engine/openapi.json', ... }]
  */
 export function listApis(root: string): ApiFiles[] {
-  const config = parse(readFileSync(join(root, 'redocly.yaml'), 'utf8')) as { apis?: Record<string, { 'x-openapi-ts'?: { output?: string } }> };
+  const config = parse(readFileSync(join(root, 'redocly.yaml'), 'utf8')) as {
+    apis?: Record<string, { 'x-openapi-ts'?: { output?: string } }>;
+  };
   return Object.entries(config.apis ?? {}).map(([name, api]) => {
     const types = api['x-openapi-ts']?.output ?? `generated/${name}/schema.d.ts`;
     return {
       name,
-      bundled: relative(root, join(root, dirname(types), 'openapi.json')).split('\\').join('/'),
+      bundled: relative(root, join(root, dirname(types), 'openapi.json'))
+        .split('\\')
+        .join('/'),
       baseline: `spec/baseline/${name}.json`,
     };
   });

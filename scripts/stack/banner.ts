@@ -30,16 +30,21 @@ export async function stackBanner(input: BannerInput): Promise<string> {
   const signal = () => AbortSignal.timeout(3_000);
   const [config, auth, health] = await Promise.all([
     input.adminToken
-      ? engine.GET('/admin/config', { headers: { Authorization: `Bearer ${input.adminToken}` }, signal: signal() }).catch(() => undefined)
+      ? engine
+          .GET('/admin/config', { headers: { Authorization: `Bearer ${input.adminToken}` }, signal: signal() })
+          .catch(() => undefined)
       : undefined,
     ttt.GET('/.well-known/engine-auth', { signal: signal() }).catch(() => undefined),
     ttt.GET('/health', { signal: signal() }).catch(() => undefined),
   ]);
   const transcriber = health?.data?.transcriber;
   const missing = input.missingTools ?? [];
-  const speech = transcriber === undefined ? '(TTTranscribe did not say)'
-    : transcriber.available ? `${transcriber.engine}${transcriber.model ? ` (${transcriber.model})` : ''}, available`
-      : `UNAVAILABLE with ${transcriber.engine}: ${transcriber.reason ?? 'no reason given'}`;
+  const speech =
+    transcriber === undefined
+      ? '(TTTranscribe did not say)'
+      : transcriber.available
+        ? `${transcriber.engine}${transcriber.model ? ` (${transcriber.model})` : ''}, available`
+        : `UNAVAILABLE with ${transcriber.engine}: ${transcriber.reason ?? 'no reason given'}`;
   const keyRows = (config?.data?.secrets ?? [])
     .filter((s) => s.status === 'configured')
     .map((s) => `    ${s.name.padEnd(27)}${s.keyId ?? '(configured)'}`);
@@ -50,14 +55,22 @@ export async function stackBanner(input: BannerInput): Promise<string> {
     `  Business Engine   ${input.engineUrl}`,
     `  TTTranscribe      ${input.tttUrl}`,
     `  Transcription     ${speech}`,
-    ...(missing.length > 0 ? [
-      '  Missing system tools (transcription is unavailable until they are installed; then restart npm start):',
-      ...missing.map((line) => `    ${line}`),
-    ] : []),
-    ...(input.localMediaAllowed ? [] : ['  Local files: TTT_ALLOW_PRIVATE_CIDRS is not set, so TTTranscribe refuses media on 127.0.0.1; add TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8,::1/128 to your .env (local stacks only).']),
+    ...(missing.length > 0
+      ? [
+          '  Missing system tools (transcription is unavailable until they are installed; then restart npm start):',
+          ...missing.map((line) => `    ${line}`),
+        ]
+      : []),
+    ...(input.localMediaAllowed
+      ? []
+      : [
+          '  Local files: TTT_ALLOW_PRIVATE_CIDRS is not set, so TTTranscribe refuses media on 127.0.0.1; add TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8,::1/128 to your .env (local stacks only).',
+        ]),
     `  Docs              ${input.docs.served ? `${input.engineUrl}/docs/` : `not served (${input.docs.note ?? 'docs-dist/ is missing'})`}`,
     '  Key ids (compare these, never the secrets):',
-    ...(keyRows.length > 0 ? keyRows : ['    (the engine did not report them: see its "Business Engine listening" log line)']),
+    ...(keyRows.length > 0
+      ? keyRows
+      : ['    (the engine did not report them: see its "Business Engine listening" log line)']),
     `    ${'TTTranscribe accepts'.padEnd(27)}${accepted ? accepted.join(', ') : '(unknown)'}`,
     '  Next:',
     ...(input.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${input.engineUrl}`]),

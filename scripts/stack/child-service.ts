@@ -25,7 +25,11 @@ export interface ChildService {
  * @example
  * const engine = startChildService('business-engine', 'server/business-engine/main.ts', { cwd: root, env });
  */
-export function startChildService(name: string, entry: string, options: { cwd: string; env: Record<string, string>; write: (line: string) => void }): ChildService {
+export function startChildService(
+  name: string,
+  entry: string,
+  options: { cwd: string; env: Record<string, string>; write: (line: string) => void },
+): ChildService {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, entry], {
     cwd: options.cwd,
     env: options.env,
@@ -47,7 +51,9 @@ export function startChildService(name: string, entry: string, options: { cwd: s
   });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => options.write(line.startsWith('{') ? line : `[${name}] ${line}`));
+    createInterface({ input: stream }).on('line', (line) =>
+      options.write(line.startsWith('{') ? line : `[${name}] ${line}`),
+    );
   }
   const signal = (sig: NodeJS.Signals) => {
     if (done || child.pid === undefined) return;

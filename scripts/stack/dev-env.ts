@@ -30,7 +30,14 @@ export async function generateDevSecrets(): Promise<DevSecrets> {
     TTT_SHARED_SECRET: generateSharedSecret(),
     USER_JWT_SECRET: randomBytes(32).toString('base64url'),
     ADMIN_TOKEN: ADMIN_TOKEN_PREFIX + randomBytes(32).toString('base64url'),
-    SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d, alg: 'ES256' }),
+    SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify({
+      kty: jwk.kty,
+      crv: jwk.crv,
+      x: jwk.x,
+      y: jwk.y,
+      d: jwk.d,
+      alg: 'ES256',
+    }),
   };
 }
 
@@ -74,7 +81,11 @@ export interface EnvFileState {
  * @example
  * const env = await ensureEnvFile('/repo/.env', { engineDb: './data/business-engine.db', tttDb: './data/tttranscribe.db' });
  */
-export async function ensureEnvFile(path: string, paths: { engineDb: string; tttDb: string }, now = new Date()): Promise<EnvFileState> {
+export async function ensureEnvFile(
+  path: string,
+  paths: { engineDb: string; tttDb: string },
+  now = new Date(),
+): Promise<EnvFileState> {
   let created = false;
   if (!existsSync(path)) {
     const text = devEnvText(await generateDevSecrets(), paths, now);
@@ -87,8 +98,9 @@ export async function ensureEnvFile(path: string, paths: { engineDb: string; ttt
   }
   const values = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
   const mode = statSync(path).mode & 0o777;
-  const modeWarning = (mode & 0o077) !== 0
-    ? `${relative(process.cwd(), path) || path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`
-    : undefined;
+  const modeWarning =
+    (mode & 0o077) !== 0
+      ? `${relative(process.cwd(), path) || path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`
+      : undefined;
   return { path, created, values, ...(modeWarning ? { modeWarning } : {}) };
 }

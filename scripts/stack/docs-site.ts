@@ -9,10 +9,16 @@ import { join } from 'node:path';
  * @example
  * const docs = ensureDocs(root, docsDir, { build: true, log: console.log });
  */
-export function ensureDocs(root: string, docsDir: string, options: { build: boolean; log: (line: string) => void }): { served: boolean; note?: string } {
+export function ensureDocs(
+  root: string,
+  docsDir: string,
+  options: { build: boolean; log: (line: string) => void },
+): { served: boolean; note?: string } {
   if (existsSync(join(docsDir, 'index.html'))) return { served: true };
   if (!options.build) return { served: false, note: 'docs-dist/ is missing and PLUCT_BUILD_DOCS=0; run npm run docs' };
-  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const scripts =
+    (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ??
+    {};
   if (!scripts['docs']) return { served: false, note: 'docs-dist/ is missing and there is no "docs" script yet' };
   options.log('Building the docs site (npm run docs) because docs-dist/ is missing...');
   const npmCli = process.env['npm_execpath'];

@@ -57,10 +57,16 @@ export function stackEnv(paths: StackPaths, fileValues: Readonly<Record<string, 
   for (const layer of [fileValues, processEnv]) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) layered[k] = v;
   }
-  const pick = (name: string, fallback: string) => (layered[name] !== undefined && layered[name] !== '' ? layered[name] : fallback);
-  const urlHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
-  const urls = Object.fromEntries(SERVICES.map(({ id, listen }) =>
-    [id, `http://${urlHost(pick(listen.hostEnv, '127.0.0.1'))}:${pick(listen.portEnv, String(listen.defaultPort))}`])) as Record<ServiceId, string>;
+  const pick = (name: string, fallback: string) =>
+    layered[name] !== undefined && layered[name] !== '' ? layered[name] : fallback;
+  const urlHost = (host: string) =>
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const urls = Object.fromEntries(
+    SERVICES.map(({ id, listen }) => [
+      id,
+      `http://${urlHost(pick(listen.hostEnv, '127.0.0.1'))}:${pick(listen.portEnv, String(listen.defaultPort))}`,
+    ]),
+  ) as Record<ServiceId, string>;
   const engineUrl = urls['business-engine'];
   const tttUrl = urls['tttranscribe'];
   const derived: Record<string, string> = {
@@ -69,7 +75,8 @@ export function stackEnv(paths: StackPaths, fileValues: Readonly<Record<string, 
     TTT_BASE_URL: tttUrl,
     DOCS_DIR: paths.docsDir,
   };
-  if (!layered['TTT_SERVICE_TOKEN_JWKS_FILE']) derived['TTT_SERVICE_TOKEN_JWKS_URL'] = `${engineUrl}/.well-known/jwks.json`;
+  if (!layered['TTT_SERVICE_TOKEN_JWKS_FILE'])
+    derived['TTT_SERVICE_TOKEN_JWKS_URL'] = `${engineUrl}/.well-known/jwks.json`;
   const env: Record<string, string> = { ...derived };
   for (const [k, v] of Object.entries(layered)) if (v !== '' || !(k in derived)) env[k] = v;
   return { env, urls, engineUrl, tttUrl };

@@ -32,15 +32,33 @@ const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
  * const missing = missingTools(stackTools(process.env), process.env);
  */
 export function stackTools(env: Env): SystemTool[] {
-  const tools: SystemTool[] = [{
-    name: 'ffmpeg', kind: 'program', target: env['TTT_FFMPEG_PATH'] || 'ffmpeg', debianPackage: 'ffmpeg', brewFormula: 'ffmpeg',
-    neededFor: 'decoding every media file before transcription',
-  }];
+  const tools: SystemTool[] = [
+    {
+      name: 'ffmpeg',
+      kind: 'program',
+      target: env['TTT_FFMPEG_PATH'] || 'ffmpeg',
+      debianPackage: 'ffmpeg',
+      brewFormula: 'ffmpeg',
+      neededFor: 'decoding every media file before transcription',
+    },
+  ];
   if ((env['TTT_TRANSCRIBER'] || 'pocketsphinx') === 'pocketsphinx') {
     const modelDir = env['TTT_POCKETSPHINX_MODEL_DIR'] || DEFAULT_MODEL_DIR;
     tools.push(
-      { name: 'pocketsphinx_continuous', kind: 'program', target: 'pocketsphinx_continuous', debianPackage: 'pocketsphinx', neededFor: 'speech recognition, the default engine' },
-      { name: 'pocketsphinx en-us model', kind: 'file', target: join(modelDir, 'en-us.lm.bin'), debianPackage: 'pocketsphinx-en-us', neededFor: 'speech recognition in US English' },
+      {
+        name: 'pocketsphinx_continuous',
+        kind: 'program',
+        target: 'pocketsphinx_continuous',
+        debianPackage: 'pocketsphinx',
+        neededFor: 'speech recognition, the default engine',
+      },
+      {
+        name: 'pocketsphinx en-us model',
+        kind: 'file',
+        target: join(modelDir, 'en-us.lm.bin'),
+        debianPackage: 'pocketsphinx-en-us',
+        neededFor: 'speech recognition in US English',
+      },
     );
   }
   return tools;
@@ -56,20 +74,58 @@ export function stackTools(env: Env): SystemTool[] {
 export function testTools(env: Env): SystemTool[] {
   return [
     ...stackTools({ ...env, TTT_TRANSCRIBER: 'pocketsphinx', TTT_FFMPEG_PATH: '', TTT_POCKETSPHINX_MODEL_DIR: '' }),
-    { name: 'espeak-ng', kind: 'program', target: 'espeak-ng', debianPackage: 'espeak-ng', brewFormula: 'espeak-ng', neededFor: 'synthetic speech in the media tests' },
-    { name: 'pocketsphinx-testdata', kind: 'file', target: join(LIBRIVOX_DIR, 'transcription'), debianPackage: 'pocketsphinx-testdata', neededFor: 'the LibriVox clips the recognition tests score' },
-    { name: 'chromium', kind: 'program', target: env['CHROMIUM_PATH'] || '/usr/bin/chromium', debianPackage: 'chromium', neededFor: 'the offline docs browser test' },
+    {
+      name: 'espeak-ng',
+      kind: 'program',
+      target: 'espeak-ng',
+      debianPackage: 'espeak-ng',
+      brewFormula: 'espeak-ng',
+      neededFor: 'synthetic speech in the media tests',
+    },
+    {
+      name: 'pocketsphinx-testdata',
+      kind: 'file',
+      target: join(LIBRIVOX_DIR, 'transcription'),
+      debianPackage: 'pocketsphinx-testdata',
+      neededFor: 'the LibriVox clips the recognition tests score',
+    },
+    {
+      name: 'chromium',
+      kind: 'program',
+      target: env['CHROMIUM_PATH'] || '/usr/bin/chromium',
+      debianPackage: 'chromium',
+      neededFor: 'the offline docs browser test',
+    },
     ...(env['PLUCT_TEST_DATABASE_URL']
       ? []
-      : [{ name: 'postgresql', kind: 'file', target: postgresInitdb(), debianPackage: 'postgresql', neededFor: 'the throwaway PostgreSQL cluster of the storage and multi-replica tests (or set PLUCT_TEST_DATABASE_URL)' } as const]),
-    { name: 'haproxy', kind: 'program', target: 'haproxy', debianPackage: 'haproxy', neededFor: 'the load balancer of the multi-replica tests' },
+      : [
+          {
+            name: 'postgresql',
+            kind: 'file',
+            target: postgresInitdb(),
+            debianPackage: 'postgresql',
+            neededFor:
+              'the throwaway PostgreSQL cluster of the storage and multi-replica tests (or set PLUCT_TEST_DATABASE_URL)',
+          } as const,
+        ]),
+    {
+      name: 'haproxy',
+      kind: 'program',
+      target: 'haproxy',
+      debianPackage: 'haproxy',
+      neededFor: 'the load balancer of the multi-replica tests',
+    },
   ];
 }
 
 /** Debian keeps initdb under /usr/lib/postgresql/<major>/bin, out of PATH: the newest one installed, else 15's. */
 function postgresInitdb(): string {
   const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   const found = majors.map((v) => join(root, v, 'bin', 'initdb')).find((p) => existsSync(p));
   return found ?? join(root, '15', 'bin', 'initdb');
 }
@@ -150,7 +206,10 @@ export function thisMachine(env: Env = process.env): Machine {
     env,
     sudoWithoutPassword: () => {
       const sudo = findProgram('sudo', env['PATH'] ?? '');
-      return sudo !== null && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', env: env as NodeJS.ProcessEnv, timeout: 5_000 }).status === 0;
+      return (
+        sudo !== null &&
+        spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', env: env as NodeJS.ProcessEnv, timeout: 5_000 }).status === 0
+      );
     },
   };
 }
@@ -175,21 +234,33 @@ export function planInstall(missing: readonly SystemTool[], machine: Machine): I
     const asUser = (argv: string[]) => (root ? argv : ['sudo', ...(sudo ? ['-n'] : []), ...argv]);
     const commands = [asUser(update), asUser(install)];
     const manual = commands.map((argv) => argv.filter((a) => a !== '-n').join(' ')).join(' && ');
-    const whyNot = disabled ? 'PLUCT_SYSTEM_PACKAGES=0 is set'
-      : root || sudo ? undefined : 'installing needs root, and sudo asks for a password';
+    const whyNot = disabled
+      ? 'PLUCT_SYSTEM_PACKAGES=0 is set'
+      : root || sudo
+        ? undefined
+        : 'installing needs root, and sudo asks for a password';
     return { commands, manual, automatic: whyNot === undefined, ...(whyNot ? { whyNot } : {}), unpackaged: [] };
   }
   const brewable = missing.filter((t) => t.brewFormula !== undefined);
-  const unpackaged = missing.filter((t) => t.brewFormula === undefined).map((tool) => ({
-    tool,
-    advice: tool.debianPackage.startsWith('pocketsphinx')
-      ? `npm start knows no ${machine.platform} package for ${tool.name} (Debian's ${tool.debianPackage}): install it yourself, or configure another speech engine (docs/speech-engines.md)`
-      : `install ${tool.name} (Debian package ${tool.debianPackage}) and put it on PATH`,
-  }));
-  const manual = machine.platform === 'darwin' && brewable.length > 0
-    ? `brew install ${[...new Set(brewable.map((t) => t.brewFormula))].join(' ')}`
-    : `install with your package manager: ${packages.join(' ')} (their Debian names)`;
-  return { commands: [], manual, automatic: false, whyNot: `there is no apt-get on this ${machine.platform} machine`, unpackaged };
+  const unpackaged = missing
+    .filter((t) => t.brewFormula === undefined)
+    .map((tool) => ({
+      tool,
+      advice: tool.debianPackage.startsWith('pocketsphinx')
+        ? `npm start knows no ${machine.platform} package for ${tool.name} (Debian's ${tool.debianPackage}): install it yourself, or configure another speech engine (docs/speech-engines.md)`
+        : `install ${tool.name} (Debian package ${tool.debianPackage}) and put it on PATH`,
+    }));
+  const manual =
+    machine.platform === 'darwin' && brewable.length > 0
+      ? `brew install ${[...new Set(brewable.map((t) => t.brewFormula))].join(' ')}`
+      : `install with your package manager: ${packages.join(' ')} (their Debian names)`;
+  return {
+    commands: [],
+    manual,
+    automatic: false,
+    whyNot: `there is no apt-get on this ${machine.platform} machine`,
+    unpackaged,
+  };
 }
 
 /**
@@ -199,15 +270,24 @@ export function planInstall(missing: readonly SystemTool[], machine: Machine): I
  * @example
  * const failure = runInstall(plan, missing, 'npm start', console.log);
  */
-export function runInstall(plan: InstallPlan, missing: readonly SystemTool[], who: string, log: (line: string) => void, env: Env = process.env): string | null {
-  log(`${who}: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (${[...new Set(missing.map((t) => t.neededFor))].join('; ')}).`);
+export function runInstall(
+  plan: InstallPlan,
+  missing: readonly SystemTool[],
+  who: string,
+  log: (line: string) => void,
+  env: Env = process.env,
+): string | null {
+  log(
+    `${who}: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (${[...new Set(missing.map((t) => t.neededFor))].join('; ')}).`,
+  );
   for (const argv of plan.commands) {
     log(`${who}: installing the Debian packages that provide them: ${argv.join(' ')}`);
     const result = spawnSync(argv[0] as string, argv.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } as NodeJS.ProcessEnv,
     });
-    if (result.error) return `${argv.join(' ')} could not start (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
+    if (result.error)
+      return `${argv.join(' ')} could not start (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
     if (result.status !== 0) return `${argv.join(' ')} exited with ${result.status ?? result.signal}`;
   }
   return null;
@@ -228,7 +308,12 @@ export interface ToolsReport {
  * @example
  * const report = ensureTools(stackTools(process.env), thisMachine(), 'npm start', console.log);
  */
-export function ensureTools(tools: readonly SystemTool[], machine: Machine, who: string, log: (line: string) => void): ToolsReport {
+export function ensureTools(
+  tools: readonly SystemTool[],
+  machine: Machine,
+  who: string,
+  log: (line: string) => void,
+): ToolsReport {
   const before = missingTools(tools, machine.env);
   if (before.length === 0) return { missing: [], lines: [], installed: [] };
   const plan = planInstall(before, machine);

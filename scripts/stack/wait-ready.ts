@@ -7,7 +7,11 @@ import type { ChildService } from './child-service.js';
  * const result = await waitReady(engine, 'http://127.0.0.1:8787', 30_000);
  * if (result !== 'ready') console.error(`${engine.name} is ${result}`);
  */
-export async function waitReady(service: ChildService, url: string, timeoutMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+export async function waitReady(
+  service: ChildService,
+  url: string,
+  timeoutMs: number,
+): Promise<'ready' | 'exited' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.hasExited()) return 'exited';
@@ -18,7 +22,10 @@ export async function waitReady(service: ChildService, url: string, timeoutMs: n
     } catch {
       // Not listening yet.
     }
-    const gone = await Promise.race([service.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 150))]);
+    const gone = await Promise.race([
+      service.exited.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 150)),
+    ]);
     if (gone) return 'exited';
   }
   return 'timeout';

@@ -45,7 +45,9 @@ import { ServiceTokenKeys, type SignServiceToken } from './tokens/service-token-
 import { TokenVendor } from './tokens/token-vendor.js';
 import { DEFAULT_UPSTREAM_POLICY, TttUpstream, type UpstreamPolicy } from './upstream/ttt-upstream.js';
 
-const spec = JSON.parse(readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument;
+const spec = JSON.parse(
+  readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+) as OpenApiDocument;
 
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
@@ -109,7 +111,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
   const ownsStore = deps.store === undefined;
-  if (ownsStore && isPostgresUrl(config.dbPath)) throw new TypeError('a PostgreSQL ENGINE_DB is opened with openEngineStore and passed as deps.store');
+  if (ownsStore && isPostgresUrl(config.dbPath))
+    throw new TypeError('a PostgreSQL ENGINE_DB is opened with openEngineStore and passed as deps.store');
   const store = deps.store ?? openSqliteEngineStore(config.dbPath, { signupBonus: config.signupBonusCredits, now });
   const { ledger, tokens, integrationTokens } = store;
   const metrics = createServiceMetrics({ service: 'business-engine' });
@@ -123,18 +126,29 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     now,
     policy: { ...DEFAULT_UPSTREAM_POLICY, ...deps.upstreamPolicy, timeoutMs: config.upstreamTimeoutMs },
     logger,
-    observe: registerUpstreamMetrics(metrics.registry, { upstream: 'tttranscribe', circuitState: () => circuitState() }),
+    observe: registerUpstreamMetrics(metrics.registry, {
+      upstream: 'tttranscribe',
+      circuitState: () => circuitState(),
+    }),
   });
   circuitState = () => upstream.circuitState;
   registerCreditMetrics(metrics.registry, () => store.newMovements());
   const sweeper = new Sweeper({
-    tokens, upstream, now, logger,
+    tokens,
+    upstream,
+    now,
+    logger,
     // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
     stuckSubmittingMs: Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs),
   });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
-    serviceTokenKeys, tokens, adminToken: new ConfiguredToken(config.adminToken), tttKeys: config.tttKeys, logger, now,
+    serviceTokenKeys,
+    tokens,
+    adminToken: new ConfiguredToken(config.adminToken),
+    tttKeys: config.tttKeys,
+    logger,
+    now,
     integrationTokens: new IntegrationTokenVerifier(integrationTokens, now),
     ...(config.metricsToken === undefined ? {} : { metricsToken: new ConfiguredToken(config.metricsToken) }),
   };
@@ -145,7 +159,13 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   const limit = (policy: string) => limits.limit(policy, engineCallerKey);
   const integrationCheck = cachedIntegrationCheck(
     (requestId) =>
-      checkTttIntegration({ keys: config.tttKeys, upstream, now, requestId, serviceTokens: { sign, jwks: () => serviceTokenKeys.jwks() } }),
+      checkTttIntegration({
+        keys: config.tttKeys,
+        upstream,
+        now,
+        requestId,
+        serviceTokens: { sign, jwks: () => serviceTokenKeys.jwks() },
+      }),
     { now },
   );
   const docsDir = resolve(config.docsDir);
@@ -164,31 +184,69 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
       if (existsSync(docsDir)) router.use('/docs', express.static(docsDir, { index: 'index.html', fallthrough: true }));
     },
     operations: {
-      getHealth: { handler: getHealth({ build: deps.build ?? readBuildInfo(), startedAt: now(), now, instanceId, keyIds: healthKeyIds(config) }) },
+      getHealth: {
+        handler: getHealth({
+          build: deps.build ?? readBuildInfo(),
+          startedAt: now(),
+          now,
+          instanceId,
+          keyIds: healthKeyIds(config),
+        }),
+      },
       // Unauthenticated and it calls TTTranscribe: one shared report every few seconds, and a limit per client address.
       getTttIntegrationHealth: { auth: limit('health'), handler: getTttIntegrationHealth({ check: integrationCheck }) },
       getJwks: { handler: getJwks({ serviceTokenKeys }) },
-      getCreditBalance: { auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')], handler: getCreditBalance({ ledger }) },
-      listCreditLedger: { auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')], handler: listCreditLedger({ ledger }) },
+      getCreditBalance: {
+        auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')],
+        handler: getCreditBalance({ ledger }),
+      },
+      listCreditLedger: {
+        auth: [userOrIntegration(CREDIT_READ_SCOPES), limit('read')],
+        handler: listCreditLedger({ ledger }),
+      },
       vendToken: { auth: [userOrIntegration([TRANSCRIBE_SCOPE]), limit('vend')], handler: vendToken({ vendor }) },
       submitTranscription: {
         auth: [requireServiceToken(authDeps), limit('transcribe')],
-        handler: submitTranscription({ tokens, upstream, logger, ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}) }),
+        handler: submitTranscription({
+          tokens,
+          upstream,
+          logger,
+          ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
+        }),
       },
-      getTranscriptionStatus: { auth: [requireJobReader(authDeps), limit('read')], handler: getTranscriptionStatus({ tokens, upstream, logger }) },
+      getTranscriptionStatus: {
+        auth: [requireJobReader(authDeps), limit('read')],
+        handler: getTranscriptionStatus({ tokens, upstream, logger }),
+      },
       grantCredits: { auth: [requireAdmin(authDeps), limit('admin')], handler: grantCredits({ ledger }) },
       getAdminConfig: { auth: [requireAdmin(authDeps), limit('admin')], handler: getAdminConfig({ config }) },
       // Managing integration tokens takes a user JWT only: a leaked integration token cannot mint more.
-      createIntegrationToken: { auth: [requireUser(authDeps, []), limit('integrations')], handler: createIntegrationToken({ store: integrationTokens, now, logger }) },
-      listIntegrationTokens: { auth: [requireUser(authDeps, []), limit('integrations')], handler: listIntegrationTokens({ store: integrationTokens }) },
-      revokeIntegrationToken: { auth: [requireUser(authDeps, []), limit('integrations')], handler: revokeIntegrationToken({ store: integrationTokens, logger }) },
-      getMetrics: { auth: [requireMetricsReader(authDeps), limit('admin')], handler: getMetrics({ registry: metrics.registry }) },
+      createIntegrationToken: {
+        auth: [requireUser(authDeps, []), limit('integrations')],
+        handler: createIntegrationToken({ store: integrationTokens, now, logger }),
+      },
+      listIntegrationTokens: {
+        auth: [requireUser(authDeps, []), limit('integrations')],
+        handler: listIntegrationTokens({ store: integrationTokens }),
+      },
+      revokeIntegrationToken: {
+        auth: [requireUser(authDeps, []), limit('integrations')],
+        handler: revokeIntegrationToken({ store: integrationTokens, logger }),
+      },
+      getMetrics: {
+        auth: [requireMetricsReader(authDeps), limit('admin')],
+        handler: getMetrics({ registry: metrics.registry }),
+      },
     },
   });
 
   let closed = false;
   return {
-    app, sweeper, store, upstream, metrics,
+    app,
+    sweeper,
+    store,
+    upstream,
+    metrics,
     close: async () => {
       if (closed) return;
       closed = true;

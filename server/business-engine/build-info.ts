@@ -13,7 +13,9 @@ export type BuildInfo = components['schemas']['BuildInfo'];
 export function readBuildInfo(env: Readonly<Record<string, string | undefined>> = {}): BuildInfo {
   let version = '0.0.0';
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     version = pkg.version ?? version;
   } catch {
     // A bundled deployment may not ship package.json; the version is informational.

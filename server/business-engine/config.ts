@@ -1,4 +1,13 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
@@ -67,7 +76,12 @@ const schema = z.object({
   ENGINE_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   ENGINE_PORT: port(8787),
   ENGINE_DB: z.string().trim().min(1, 'must not be empty').default('./data/business-engine.db'),
-  ENGINE_DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(10),
+  ENGINE_DB_POOL_MAX: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(10),
   USER_JWT_SECRET: z.string().optional(),
   USER_JWT_JWKS_URL: httpUrl().optional(),
   USER_JWT_ISSUER: optionalText(),
@@ -78,8 +92,15 @@ const schema = z.object({
   ADMIN_TOKEN: z
     .string({ error: `is required (at least ${MIN_ADMIN_TOKEN_CHARS} characters)` })
     .min(MIN_ADMIN_TOKEN_CHARS, `must be at least ${MIN_ADMIN_TOKEN_CHARS} characters`),
-  ENGINE_METRICS_TOKEN: z.string().min(MIN_ADMIN_TOKEN_CHARS, `must be at least ${MIN_ADMIN_TOKEN_CHARS} characters`).optional(),
-  SIGNUP_BONUS_CREDITS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').default(3),
+  ENGINE_METRICS_TOKEN: z
+    .string()
+    .min(MIN_ADMIN_TOKEN_CHARS, `must be at least ${MIN_ADMIN_TOKEN_CHARS} characters`)
+    .optional(),
+  SIGNUP_BONUS_CREDITS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .default(3),
   RATE_LIMIT_VEND_PER_MIN: positiveInt(30),
   RATE_LIMIT_TRANSCRIBE_PER_MIN: positiveInt(30),
   RATE_LIMIT_READ_PER_MIN: positiveInt(300),
@@ -89,7 +110,11 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: positiveInt(5000),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
 });
 
 /**
@@ -119,12 +144,16 @@ export function loadEngineConfig(env: Env): EngineConfig {
   const tttKeys = collect(() => readSharedSecrets(env, { next: true }));
   const userJwt = collect(() => readUserJwt(cleaned));
   const instanceId = collect(() => instanceIdFromEnv(cleaned));
-  const serviceTokenKey = cleaned['SERVICE_TOKEN_PRIVATE_KEY'] === undefined
-    ? undefined
-    : collect(() => parseServiceTokenKey(cleaned['SERVICE_TOKEN_PRIVATE_KEY'] as string));
+  const serviceTokenKey =
+    cleaned['SERVICE_TOKEN_PRIVATE_KEY'] === undefined
+      ? undefined
+      : collect(() => parseServiceTokenKey(cleaned['SERVICE_TOKEN_PRIVATE_KEY'] as string));
   if (base?.ENGINE_METRICS_TOKEN !== undefined && base.ENGINE_METRICS_TOKEN === base.ADMIN_TOKEN) {
     // A scraper holds the metrics token; if it were the admin token, the scraper could grant credits.
-    problems.push({ variable: 'ENGINE_METRICS_TOKEN', message: 'must differ from ADMIN_TOKEN (it is given to the metrics scraper)' });
+    problems.push({
+      variable: 'ENGINE_METRICS_TOKEN',
+      message: 'must differ from ADMIN_TOKEN (it is given to the metrics scraper)',
+    });
   }
   problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !base || !tttKeys || !userJwt || !serviceTokenKey) {
@@ -167,18 +196,30 @@ function readUserJwt(env: Env): UserJwtConfig {
   const claims = { ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
   if (secret !== undefined && jwksUrl !== undefined) {
     // Accepting both would let one token choose its verification: the HS/asymmetric mix-up the allow-list prevents.
-    throw new ConfigError([{ variable: 'USER_JWT_SECRET', message: 'and USER_JWT_JWKS_URL are both set; set exactly one (HS256 secret or an identity provider JWKS)' }]);
+    throw new ConfigError([
+      {
+        variable: 'USER_JWT_SECRET',
+        message: 'and USER_JWT_JWKS_URL are both set; set exactly one (HS256 secret or an identity provider JWKS)',
+      },
+    ]);
   }
   if (jwksUrl !== undefined) return { mode: 'jwks', jwksUrl: jwksUrl.trim(), ...claims };
   if (secret === undefined) {
-    throw new ConfigError([{ variable: 'USER_JWT_SECRET', message: `is required (at least ${MIN_USER_JWT_SECRET_BYTES} bytes), unless USER_JWT_JWKS_URL is set` }]);
+    throw new ConfigError([
+      {
+        variable: 'USER_JWT_SECRET',
+        message: `is required (at least ${MIN_USER_JWT_SECRET_BYTES} bytes), unless USER_JWT_JWKS_URL is set`,
+      },
+    ]);
   }
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < MIN_USER_JWT_SECRET_BYTES) {
-    throw new ConfigError([{
-      variable: 'USER_JWT_SECRET',
-      message: `must be at least ${MIN_USER_JWT_SECRET_BYTES} bytes; got ${bytes}. It is used as raw UTF-8 bytes, never base64-decoded`,
-    }]);
+    throw new ConfigError([
+      {
+        variable: 'USER_JWT_SECRET',
+        message: `must be at least ${MIN_USER_JWT_SECRET_BYTES} bytes; got ${bytes}. It is used as raw UTF-8 bytes, never base64-decoded`,
+      },
+    ]);
   }
   return { mode: 'hs256', secret: new TextEncoder().encode(secret), ...claims };
 }
@@ -203,16 +244,26 @@ export function parseServiceTokenKey(value: string): ServiceTokenKeyConfig {
   }
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return fail('must be a JWK JSON object');
   const record = jwk as Record<string, unknown>;
-  if (record['kty'] !== 'EC' || record['crv'] !== 'P-256') return fail('must be an EC key on curve P-256 (kty "EC", crv "P-256") for ES256');
+  if (record['kty'] !== 'EC' || record['crv'] !== 'P-256')
+    return fail('must be an EC key on curve P-256 (kty "EC", crv "P-256") for ES256');
   for (const member of ['x', 'y', 'd'] as const) {
     if (typeof record[member] !== 'string' || !/^[A-Za-z0-9_-]+$/.test(record[member])) {
-      return fail(member === 'd' ? 'must be a private key (the JWK has no "d" member)' : `must have a base64url "${member}" member`);
+      return fail(
+        member === 'd'
+          ? 'must be a private key (the JWK has no "d" member)'
+          : `must have a base64url "${member}" member`,
+      );
     }
   }
   if (record['alg'] !== undefined && record['alg'] !== 'ES256') return fail('must have "alg" ES256 when alg is set');
-  if (record['kid'] !== undefined && (typeof record['kid'] !== 'string' || record['kid'] === '')) return fail('must have a non-empty string "kid" when kid is set');
+  if (record['kid'] !== undefined && (typeof record['kid'] !== 'string' || record['kid'] === ''))
+    return fail('must have a non-empty string "kid" when kid is set');
   const privateJwk: Record<string, string> = {
-    kty: 'EC', crv: 'P-256', x: record['x'] as string, y: record['y'] as string, d: record['d'] as string,
+    kty: 'EC',
+    crv: 'P-256',
+    x: record['x'] as string,
+    y: record['y'] as string,
+    d: record['d'] as string,
   };
   let privateKey: KeyObject;
   try {
@@ -223,7 +274,9 @@ export function parseServiceTokenKey(value: string): ServiceTokenKeyConfig {
   // Node takes d, x and y as given without checking they belong together; a mismatched key would sign tokens that
   // the published JWKS (x, y) never verifies, so every submission would be refused upstream. Sign a probe, verify it.
   if (!signsForItsPublicKey(privateKey, privateJwk)) {
-    return fail('does not match its public key: the private part "d" signs what its "x"/"y" do not verify (the members come from different keys)');
+    return fail(
+      'does not match its public key: the private part "d" signs what its "x"/"y" do not verify (the members come from different keys)',
+    );
   }
   const kid = typeof record['kid'] === 'string' ? record['kid'] : jwkThumbprint(privateJwk);
   return { privateJwk, kid };
@@ -232,7 +285,10 @@ export function parseServiceTokenKey(value: string): ServiceTokenKeyConfig {
 /** Whether a probe signed with the private key verifies with the public key its JWK's x/y name (ES256). */
 function signsForItsPublicKey(privateKey: KeyObject, jwk: Readonly<Record<string, string>>): boolean {
   try {
-    const publicKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk['x'] as string, y: jwk['y'] as string }, format: 'jwk' });
+    const publicKey = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: jwk['x'] as string, y: jwk['y'] as string },
+      format: 'jwk',
+    });
     const probe = randomBytes(32);
     return verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
   } catch {

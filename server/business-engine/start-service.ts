@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
-import { openDatabaseRateLimiterStore, type DatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
+import {
+  openDatabaseRateLimiterStore,
+  type DatabaseRateLimiterStore,
+} from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
@@ -36,7 +39,10 @@ export interface RunningBusinessEngine {
  * const running = await startBusinessEngine(loadEngineConfig(process.env));
  * process.once('SIGTERM', () => void running.close());
  */
-export async function startBusinessEngine(config: EngineConfig, options: { logger?: Logger } = {}): Promise<RunningBusinessEngine> {
+export async function startBusinessEngine(
+  config: EngineConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningBusinessEngine> {
   const logger = options.logger ?? createLogger({ service: 'business-engine', level: config.logLevel });
   const draining = createDraining();
   // ENGINE_DB: a SQLite file, or PostgreSQL (migrated now); a database that cannot be opened stops the start here.
@@ -48,13 +54,23 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
   let limits: DatabaseRateLimiterStore;
   let engine: BusinessEngine;
   try {
-    limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'engine_rate_limits', variable: 'ENGINE_DB' });
+    limits = await openDatabaseRateLimiterStore({
+      database: config.dbPath,
+      tableName: 'engine_rate_limits',
+      variable: 'ENGINE_DB',
+    });
   } catch (error) {
     await store.close();
     throw error;
   }
   try {
-    engine = createApp(config, { logger, store, build: readBuildInfo(process.env), before: [draining.middleware], rateLimiterStore: limits.limiter });
+    engine = createApp(config, {
+      logger,
+      store,
+      build: readBuildInfo(process.env),
+      before: [draining.middleware],
+      rateLimiterStore: limits.limiter,
+    });
   } catch (error) {
     await limits.close();
     await store.close();
@@ -83,20 +99,29 @@ export async function startBusinessEngine(config: EngineConfig, options: { logge
     store.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     checkpoint = startBackgroundCheckpoint({ path: config.dbPath, logger });
   }
-  logger.info({
-    url,
-    tttBaseUrl: config.tttBaseUrl,
-    engineAuthKeyIds: config.tttKeys.map((k) => k.keyId),
-    serviceTokenKid: config.serviceTokenKey.kid,
-    userJwt: config.userJwt.mode === 'hs256'
-      ? { mode: 'hs256', secretId: secretId('USER_JWT_SECRET', config.userJwt.secret) }
-      : { mode: 'jwks', jwksUrl: config.userJwt.jwksUrl },
-    db: { backend: store.backend, target: redactDatabaseUrl(config.dbPath) },
-    sweepIntervalSec: config.sweepIntervalSec,
-    metrics: config.metricsToken === undefined
-      ? { path: '/metrics', readers: ['ADMIN_TOKEN'] }
-      : { path: '/metrics', readers: ['ENGINE_METRICS_TOKEN', 'ADMIN_TOKEN'], metricsTokenId: secretId('ENGINE_METRICS_TOKEN', config.metricsToken) },
-  }, 'Business Engine listening');
+  logger.info(
+    {
+      url,
+      tttBaseUrl: config.tttBaseUrl,
+      engineAuthKeyIds: config.tttKeys.map((k) => k.keyId),
+      serviceTokenKid: config.serviceTokenKey.kid,
+      userJwt:
+        config.userJwt.mode === 'hs256'
+          ? { mode: 'hs256', secretId: secretId('USER_JWT_SECRET', config.userJwt.secret) }
+          : { mode: 'jwks', jwksUrl: config.userJwt.jwksUrl },
+      db: { backend: store.backend, target: redactDatabaseUrl(config.dbPath) },
+      sweepIntervalSec: config.sweepIntervalSec,
+      metrics:
+        config.metricsToken === undefined
+          ? { path: '/metrics', readers: ['ADMIN_TOKEN'] }
+          : {
+              path: '/metrics',
+              readers: ['ENGINE_METRICS_TOKEN', 'ADMIN_TOKEN'],
+              metricsTokenId: secretId('ENGINE_METRICS_TOKEN', config.metricsToken),
+            },
+    },
+    'Business Engine listening',
+  );
 
   let closed: Promise<void> | undefined;
   return {

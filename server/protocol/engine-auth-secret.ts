@@ -7,7 +7,8 @@ const KEY_BYTES = 32;
 const ENCODED_LENGTH = 43;
 const KID_LABEL = 'ttt-engine-auth/kid/v1';
 const RULE_TEXT = `must be '${SHARED_SECRET_PREFIX}' followed by ${ENCODED_LENGTH} base64url characters (${KEY_BYTES} random bytes)`;
-const GENERATE_HINT = 'Generate one with `pluct secret new` and set the same value on the Business Engine and TTTranscribe.';
+const GENERATE_HINT =
+  'Generate one with `pluct secret new` and set the same value on the Business Engine and TTTranscribe.';
 
 /** Which rule of the secret format a value broke. */
 export type SharedSecretRule = 'missing' | 'prefix' | 'base64url' | 'length';
@@ -35,13 +36,7 @@ export class SharedSecretError extends Error {
 
 /** A recognised way of getting the secret format wrong. */
 export type SecretMixupKind =
-  | 'whitespace'
-  | 'quoted'
-  | 'standard-base64'
-  | 'prefixed-standard-base64'
-  | 'unprefixed-base64url'
-  | 'hex'
-  | 'raw';
+  'whitespace' | 'quoted' | 'standard-base64' | 'prefixed-standard-base64' | 'unprefixed-base64url' | 'hex' | 'raw';
 
 export interface SecretMixup {
   readonly kind: SecretMixupKind;
@@ -60,19 +55,30 @@ export interface SecretMixup {
  */
 export function explainSecretMixup(value: string): SecretMixup | undefined {
   if (value !== value.trim()) {
-    return mixup('whitespace', 'it has leading/trailing whitespace or a newline',
-      'Remove the surrounding whitespace (often a trailing newline from `echo` or a copied line break).');
+    return mixup(
+      'whitespace',
+      'it has leading/trailing whitespace or a newline',
+      'Remove the surrounding whitespace (often a trailing newline from `echo` or a copied line break).',
+    );
   }
   if (value.length >= 2 && /^(["']).*\1$/s.test(value)) {
-    return mixup('quoted', 'a quoted value', 'Remove the quotes around the value (or use an env loader that strips them).');
+    return mixup(
+      'quoted',
+      'a quoted value',
+      'Remove the quotes around the value (or use an env loader that strips them).',
+    );
   }
-  const reencode = 'Re-encode the same 32 bytes as base64url without padding and prefix it with tttsk_, '
-    + 'or generate a new one with `pluct secret new`.';
+  const reencode =
+    'Re-encode the same 32 bytes as base64url without padding and prefix it with tttsk_, ' +
+    'or generate a new one with `pluct secret new`.';
   if (value.startsWith(SHARED_SECRET_PREFIX)) {
     const rest = value.slice(SHARED_SECRET_PREFIX.length);
     if (isStandardBase64(rest)) {
-      return mixup('prefixed-standard-base64', 'standard base64 after the prefix',
-        "Use base64url after tttsk_: replace '+' with '-' and '/' with '_' and drop the '=' padding.");
+      return mixup(
+        'prefixed-standard-base64',
+        'standard base64 after the prefix',
+        "Use base64url after tttsk_: replace '+' with '-' and '/' with '_' and drop the '=' padding.",
+      );
     }
     return undefined;
   }
@@ -95,7 +101,12 @@ export function explainSecretMixup(value: string): SecretMixup | undefined {
  */
 export function parseSharedSecret(variable: string, value: string | undefined): EngineAuthKey {
   if (value === undefined || value === '') {
-    throw new SharedSecretError(variable, 'missing', `${variable} ${RULE_TEXT}; got nothing (unset or empty). ${GENERATE_HINT}`, GENERATE_HINT);
+    throw new SharedSecretError(
+      variable,
+      'missing',
+      `${variable} ${RULE_TEXT}; got nothing (unset or empty). ${GENERATE_HINT}`,
+      GENERATE_HINT,
+    );
   }
   const found = explainSecretMixup(value);
   const shape = `(length ${value.length}${found ? `, looks like ${found.looksLike}` : ''})`;
@@ -112,10 +123,18 @@ export function parseSharedSecret(variable: string, value: string | undefined): 
   }
   const key = Buffer.from(rest, 'base64url');
   if (key.length !== KEY_BYTES) {
-    throw fail('length', `a value whose part after ${SHARED_SECRET_PREFIX} decodes to ${key.length} bytes, not ${KEY_BYTES}`, GENERATE_HINT);
+    throw fail(
+      'length',
+      `a value whose part after ${SHARED_SECRET_PREFIX} decodes to ${key.length} bytes, not ${KEY_BYTES}`,
+      GENERATE_HINT,
+    );
   }
   if (key.toString('base64url') !== rest) {
-    throw fail('base64url', 'a value that is not canonical base64url (its last character carries stray bits)', GENERATE_HINT);
+    throw fail(
+      'base64url',
+      'a value that is not canonical base64url (its last character carries stray bits)',
+      GENERATE_HINT,
+    );
   }
   // Copy out of Buffer's shared pool so the key owns its memory.
   const owned = Uint8Array.from(key);

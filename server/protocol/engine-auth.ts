@@ -120,10 +120,12 @@ export function parseEngineAuthHeader(header: string): ParseEngineAuthHeaderResu
   if (header.length > MAX_HEADER_LENGTH) return bad(`longer than ${MAX_HEADER_LENGTH} characters`);
   const [version, t, n, sig, ...extra] = header.split(';');
   if (version !== 'v1') {
-    if (version !== undefined && /^v\d{1,4}$/.test(version)) return { ok: false, reason: 'unsupported_version', problem: `version ${version}` };
+    if (version !== undefined && /^v\d{1,4}$/.test(version))
+      return { ok: false, reason: 'unsupported_version', problem: `version ${version}` };
     return bad('does not start with "v1;"');
   }
-  if (t === undefined || n === undefined || sig === undefined || extra.length > 0) return bad('expected exactly 4 ";"-separated fields');
+  if (t === undefined || n === undefined || sig === undefined || extra.length > 0)
+    return bad('expected exactly 4 ";"-separated fields');
   if (!/^t=(0|[1-9]\d{0,11})$/.test(t)) return bad('second field must be t=<unix seconds>');
   if (!n.startsWith('n=') || !NONCE_RE.test(n.slice(2))) return bad('third field must be n=<22 base64url characters>');
   if (!sig.startsWith('sig=')) return bad('fourth field must be sig=<kid>:<signature>');

@@ -12,28 +12,67 @@ export const DEFAULT_SANDBOX_PORT = 8790;
 
 /** Each flag of `npm run sandbox -- --flag value`, its PLUCT_SANDBOX_* variable, and what it sets. */
 export const SANDBOX_SETTINGS = {
-  port: { variable: 'PLUCT_SANDBOX_PORT', help: `port to listen on (default ${DEFAULT_SANDBOX_PORT}; 0 picks a free one)` },
+  port: {
+    variable: 'PLUCT_SANDBOX_PORT',
+    help: `port to listen on (default ${DEFAULT_SANDBOX_PORT}; 0 picks a free one)`,
+  },
   host: { variable: 'PLUCT_SANDBOX_HOST', help: 'address to listen on (default 127.0.0.1)' },
-  'cors-origins': { variable: 'PLUCT_SANDBOX_CORS_ORIGINS', help: 'comma-separated browser origins allowed by CORS (default *)' },
-  'job-ms': { variable: 'PLUCT_SANDBOX_JOB_MS', help: 'how long a job runs unless its URL says /delay/<ms> (default 1500)' },
-  'starting-credits': { variable: 'PLUCT_SANDBOX_STARTING_CREDITS', help: 'credits a new user starts with (default 3)' },
-  'upstream-timeout-ms': { variable: 'PLUCT_SANDBOX_UPSTREAM_TIMEOUT_MS', help: 'the gateway\'s upstream timeout (default 5000)' },
-  faults: { variable: 'PLUCT_SANDBOX_FAULTS', help: 'a JSON fault plan file (seed, latency, operations, tokenExpiredOnCalls, upstream)' },
-  seed: { variable: 'PLUCT_SANDBOX_SEED', help: 'seed of the fault draws (overrides the plan\'s)' },
-  latency: { variable: 'PLUCT_SANDBOX_LATENCY', help: 'latency of every request: 250, 100-400 or exp:200 (overrides the plan\'s)' },
-  'log-level': { variable: 'PLUCT_SANDBOX_LOG_LEVEL', help: 'the services\' log level (default warn)' },
+  'cors-origins': {
+    variable: 'PLUCT_SANDBOX_CORS_ORIGINS',
+    help: 'comma-separated browser origins allowed by CORS (default *)',
+  },
+  'job-ms': {
+    variable: 'PLUCT_SANDBOX_JOB_MS',
+    help: 'how long a job runs unless its URL says /delay/<ms> (default 1500)',
+  },
+  'starting-credits': {
+    variable: 'PLUCT_SANDBOX_STARTING_CREDITS',
+    help: 'credits a new user starts with (default 3)',
+  },
+  'upstream-timeout-ms': {
+    variable: 'PLUCT_SANDBOX_UPSTREAM_TIMEOUT_MS',
+    help: "the gateway's upstream timeout (default 5000)",
+  },
+  faults: {
+    variable: 'PLUCT_SANDBOX_FAULTS',
+    help: 'a JSON fault plan file (seed, latency, operations, tokenExpiredOnCalls, upstream)',
+  },
+  seed: { variable: 'PLUCT_SANDBOX_SEED', help: "seed of the fault draws (overrides the plan's)" },
+  latency: {
+    variable: 'PLUCT_SANDBOX_LATENCY',
+    help: "latency of every request: 250, 100-400 or exp:200 (overrides the plan's)",
+  },
+  'log-level': { variable: 'PLUCT_SANDBOX_LOG_LEVEL', help: "the services' log level (default warn)" },
 } as const;
 type Setting = keyof typeof SANDBOX_SETTINGS;
 
-const count = (max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').max(max, `must be at most ${max}`);
+const count = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(max, `must be at most ${max}`);
 const schema = z.object({
   port: port(DEFAULT_SANDBOX_PORT),
   host: z.string().trim().min(1).default('127.0.0.1'),
-  'cors-origins': z.string().default('*').transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
-    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or origins such as http://localhost:5173 (scheme://host[:port], no path)'),
+  'cors-origins': z
+    .string()
+    .default('*')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    )
+    .refine(
+      (list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+      'must be * or origins such as http://localhost:5173 (scheme://host[:port], no path)',
+    ),
   'job-ms': count(600_000).default(1_500),
   'starting-credits': count(100_000).default(3),
-  'upstream-timeout-ms': count(60_000).refine((n) => n >= 100, 'must be at least 100').default(5_000),
+  'upstream-timeout-ms': count(60_000)
+    .refine((n) => n >= 100, 'must be at least 100')
+    .default(5_000),
   faults: z.string().trim().min(1).optional(),
   seed: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').optional(),
   latency: z.string().optional(),
@@ -63,17 +102,26 @@ export function loadSandboxOptions(argv: readonly string[], env: Env): SandboxOp
   const problems: Array<{ variable: string; message: string }> = [];
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...parsed.error.issues.map((i) => ({ variable: `--${String(i.path[0])} (${SANDBOX_SETTINGS[i.path[0] as Setting].variable})`, message: i.message })));
+    problems.push(
+      ...parsed.error.issues.map((i) => ({
+        variable: `--${String(i.path[0])} (${SANDBOX_SETTINGS[i.path[0] as Setting].variable})`,
+        message: i.message,
+      })),
+    );
   }
   let plan: Record<string, unknown> = {};
   if (raw['faults'] !== undefined) {
     try {
       plan = faultPlanSchema.parse(JSON.parse(readFileSync(raw['faults'], 'utf8'))) as Record<string, unknown>;
     } catch (error) {
-      const message = error instanceof z.ZodError
-        ? error.issues.map((i) => `${i.path.join('.') || '(plan)'} ${i.message}`).join('; ')
-        : (error as Error).message;
-      problems.push({ variable: '--faults (PLUCT_SANDBOX_FAULTS)', message: `must name a readable JSON fault plan: ${message}` });
+      const message =
+        error instanceof z.ZodError
+          ? error.issues.map((i) => `${i.path.join('.') || '(plan)'} ${i.message}`).join('; ')
+          : (error as Error).message;
+      problems.push({
+        variable: '--faults (PLUCT_SANDBOX_FAULTS)',
+        message: `must name a readable JSON fault plan: ${message}`,
+      });
     }
   }
   const latency = raw['latency'] ?? (plan['latency'] as string | undefined);
@@ -94,7 +142,11 @@ export function loadSandboxOptions(argv: readonly string[], env: Env): SandboxOp
     jobDurationMs: o['job-ms'],
     startingCredits: o['starting-credits'],
     upstreamTimeoutMs: o['upstream-timeout-ms'],
-    faults: { ...plan, ...(o.seed === undefined ? {} : { seed: o.seed }), ...(latency === undefined ? {} : { latency }) },
+    faults: {
+      ...plan,
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+      ...(latency === undefined ? {} : { latency }),
+    },
     logLevel: o['log-level'],
   };
 }

@@ -17,7 +17,9 @@ import { sandboxRoutes, type SandboxState } from './sandbox-routes.js';
 import type { SeenJob } from './simulated-engine.js';
 import { mintSandboxUserJwt, type TokenRequest } from './user-tokens.js';
 
-const engineSpec = JSON.parse(readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument;
+const engineSpec = JSON.parse(
+  readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+) as OpenApiDocument;
 
 /** Where TTTranscribe answers inside the sandbox (the engine's upstream); apps call the engine's paths. */
 export const TTT_MOUNT = '/_ttt';
@@ -84,22 +86,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   root.disable('x-powered-by');
   root.set('etag', false);
   const origins = options.corsOrigins ?? ['*'];
-  root.use(cors({
-    origin: origins.includes('*') ? true : [...origins],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', FAULT_HEADER],
-    exposedHeaders: ['X-Request-ID', 'Retry-After'],
-    maxAge: 600,
-  }));
+  root.use(
+    cors({
+      origin: origins.includes('*') ? true : [...origins],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', FAULT_HEADER],
+      exposedHeaders: ['X-Request-ID', 'Retry-After'],
+      maxAge: 600,
+    }),
+  );
   const current = (): SandboxChain => {
     if (!chain) throw new Error('the sandbox is not started');
     return chain;
   };
-  root.use('/sandbox', sandboxRoutes({
-    state: () => sandboxState(),
-    reset: () => reset(),
-    mint: async (request) => mintSandboxUserJwt(secrets.USER_JWT_SECRET, request, now()),
-    logger,
-  }));
+  root.use(
+    '/sandbox',
+    sandboxRoutes({
+      state: () => sandboxState(),
+      reset: () => reset(),
+      mint: async (request) => mintSandboxUserJwt(secrets.USER_JWT_SECRET, request, now()),
+      logger,
+    }),
+  );
   root.use(TTT_MOUNT, tttFaults({ pending, upstreamTimeoutMs }), (req, res, next) => current().ttt.app(req, res, next));
   root.use(startingCreditsOnFirstSight());
   root.use((req, res, next) => current().engine.app(req, res, next));
@@ -107,10 +114,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
     logger.error({ err: error }, 'sandbox layer failed');
     if (res.headersSent) return;
-    res.status(500).type('application/problem+json').send(JSON.stringify({
-      type: errorTypeUrl('internal_error'), title: errorCatalog.internal_error.title, status: 500, detail: 'The sandbox failed; see its log.',
-      ok: false, code: 'internal_error', retryable: errorCatalog.internal_error.retryable, responsibility: errorCatalog.internal_error.responsibility, guidance: errorCatalog.internal_error.guidance,
-    }));
+    res
+      .status(500)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: errorTypeUrl('internal_error'),
+          title: errorCatalog.internal_error.title,
+          status: 500,
+          detail: 'The sandbox failed; see its log.',
+          ok: false,
+          code: 'internal_error',
+          retryable: errorCatalog.internal_error.retryable,
+          responsibility: errorCatalog.internal_error.responsibility,
+          guidance: errorCatalog.internal_error.guidance,
+        }),
+      );
   };
   root.use(onError);
 
@@ -131,7 +150,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (typeof sub === 'string' && sub !== '' && sub.length <= 128 && !users.has(sub)) {
         users.add(sub);
         if (!sub.startsWith(NO_CREDITS_PREFIX) && startingCredits > 0) {
-          await current().engine.store.ledger.grant(sub, startingCredits, 'bonus', { reason: 'signup_bonus', requestId: null });
+          await current().engine.store.ledger.grant(sub, startingCredits, 'bonus', {
+            reason: 'signup_bonus',
+            requestId: null,
+          });
         }
       }
       next();
@@ -142,17 +164,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   async function sandboxState(): Promise<SandboxState> {
     const c = current();
     return {
-      users: await Promise.all([...users].sort().map(async (userId) => {
-        const b = await c.engine.store.ledger.ensureUser(userId, null);
-        return { userId, balance: b.balance, main: b.main, bonus: b.bonus };
-      })),
-      jobs: await Promise.all([...jobs.values()].map(async ({ jobId, url }) => {
-        const job = await c.ttt.store.get(jobId);
-        return {
-          jobId, url, status: job?.status ?? 'unknown', stage: job?.stage ?? null, progress: job?.progress ?? 0,
-          errorCode: job?.errorCode ?? null, transcript: job?.transcript ?? null,
-        };
-      })),
+      users: await Promise.all(
+        [...users].sort().map(async (userId) => {
+          const b = await c.engine.store.ledger.ensureUser(userId, null);
+          return { userId, balance: b.balance, main: b.main, bonus: b.bonus };
+        }),
+      ),
+      jobs: await Promise.all(
+        [...jobs.values()].map(async ({ jobId, url }) => {
+          const job = await c.ttt.store.get(jobId);
+          return {
+            jobId,
+            url,
+            status: job?.status ?? 'unknown',
+            stage: job?.stage ?? null,
+            progress: job?.progress ?? 0,
+            errorCode: job?.errorCode ?? null,
+            transcript: job?.transcript ?? null,
+          };
+        }),
+      ),
     };
   }
 

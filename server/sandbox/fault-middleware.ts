@@ -2,7 +2,15 @@ import type { RequestHandler, Response } from 'express';
 import { errorCatalog, errorTypeUrl, isErrorCode, type ErrorCode } from '../../generated/errors.js';
 import { ApiError } from '../shared/errors/api-error.js';
 import { createOperationMatcher, type OpenApiDocument } from '../shared/http/operation-matcher.js';
-import { drawLatency, FaultSyntaxError, mergeFaults, parseFaultHeader, type FaultDecider, type RequestFaults, type UpstreamFault } from './faults.js';
+import {
+  drawLatency,
+  FaultSyntaxError,
+  mergeFaults,
+  parseFaultHeader,
+  type FaultDecider,
+  type RequestFaults,
+  type UpstreamFault,
+} from './faults.js';
 import { FAULT_HEADER } from './magic-inputs.js';
 
 type Json = Record<string, unknown>;
@@ -20,7 +28,10 @@ export function listedCodes(spec: OpenApiDocument): Map<string, Set<ErrorCode>> 
   const resolve = (node: unknown): Json => {
     let n = asObject(node);
     for (let i = 0; i < 8 && typeof n['$ref'] === 'string'; i += 1) {
-      n = (n['$ref'] as string).slice(2).split('/').reduce<Json>((at, key) => asObject(at[key.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
+      n = (n['$ref'] as string)
+        .slice(2)
+        .split('/')
+        .reduce<Json>((at, key) => asObject(at[key.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
     }
     return n;
   };
@@ -48,7 +59,13 @@ export type PendingUpstreamFaults = Map<string, UpstreamFault>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function faultError(code: ErrorCode, faults: RequestFaults, operationId: string, now: () => number, credential: string): ApiError {
+function faultError(
+  code: ErrorCode,
+  faults: RequestFaults,
+  operationId: string,
+  now: () => number,
+  credential: string,
+): ApiError {
   const details: Json = { ...asObject(errorCatalog[code].exampleDetails) };
   const headers: Record<string, string> = {};
   if (code === 'rate_limited') {
@@ -57,9 +74,14 @@ function faultError(code: ErrorCode, faults: RequestFaults, operationId: string,
   }
   if (code === 'token_expired') {
     const at = now();
-    Object.assign(details, { credential, expiredAt: new Date(at - 60_000).toISOString(), serverTime: new Date(at).toISOString() });
+    Object.assign(details, {
+      credential,
+      expiredAt: new Date(at - 60_000).toISOString(),
+      serverTime: new Date(at).toISOString(),
+    });
   }
-  if ('retryAfterSec' in details && headers['Retry-After'] === undefined) headers['Retry-After'] = String(details['retryAfterSec']);
+  if ('retryAfterSec' in details && headers['Retry-After'] === undefined)
+    headers['Retry-After'] = String(details['retryAfterSec']);
   return new ApiError(code, `Sandbox fault on ${operationId}: ${errorCatalog[code].title}.`, { details, headers });
 }
 
@@ -73,7 +95,12 @@ function faultError(code: ErrorCode, faults: RequestFaults, operationId: string,
  * @example
  * createApp(engineConfig, { logger, before: [engineFaults({ spec, decider, pending, now })] });
  */
-export function engineFaults(options: { spec: OpenApiDocument; decider: FaultDecider; pending: PendingUpstreamFaults; now: () => number }): RequestHandler {
+export function engineFaults(options: {
+  spec: OpenApiDocument;
+  decider: FaultDecider;
+  pending: PendingUpstreamFaults;
+  now: () => number;
+}): RequestHandler {
   const match = createOperationMatcher(options.spec);
   const listed = listedCodes(options.spec);
   return async (req, res, next) => {
@@ -90,18 +117,29 @@ export function engineFaults(options: { spec: OpenApiDocument; decider: FaultDec
       if (header !== undefined) asked = parseFaultHeader(Array.isArray(header) ? header.join(';') : header);
     } catch (error) {
       if (!(error instanceof FaultSyntaxError)) throw error;
-      next(new ApiError('invalid_request', `${FAULT_HEADER}: ${error.message}.`, { details: { header: FAULT_HEADER, reason: error.message } }));
+      next(
+        new ApiError('invalid_request', `${FAULT_HEADER}: ${error.message}.`, {
+          details: { header: FAULT_HEADER, reason: error.message },
+        }),
+      );
       return;
     }
     const faults = mergeFaults(options.decider.decide(operationId, req.headers.authorization !== undefined), asked);
     if (faults.latency) await sleep(options.decider.drawLatency(faults.latency));
     const codes = listed.get(operationId) ?? new Set<ErrorCode>();
-    const wanted: ErrorCode | undefined = faults.rateLimited !== undefined ? 'rate_limited' : faults.tokenExpired ? 'token_expired' : faults.error;
+    const wanted: ErrorCode | undefined =
+      faults.rateLimited !== undefined ? 'rate_limited' : faults.tokenExpired ? 'token_expired' : faults.error;
     if (wanted !== undefined) {
       if (!codes.has(wanted)) {
-        next(new ApiError('invalid_request', `${FAULT_HEADER}: ${operationId} cannot answer ${wanted}; its spec lists ${[...codes].join(', ')}.`, {
-          details: { header: FAULT_HEADER, reason: 'code_not_listed_for_operation', operationId, code: wanted },
-        }));
+        next(
+          new ApiError(
+            'invalid_request',
+            `${FAULT_HEADER}: ${operationId} cannot answer ${wanted}; its spec lists ${[...codes].join(', ')}.`,
+            {
+              details: { header: FAULT_HEADER, reason: 'code_not_listed_for_operation', operationId, code: wanted },
+            },
+          ),
+        );
         return;
       }
       const credential = operationId === 'submitTranscription' ? 'service_token' : 'user_jwt';
@@ -118,12 +156,32 @@ export function engineFaults(options: { spec: OpenApiDocument; decider: FaultDec
 }
 
 /** What a failing TTTranscribe would answer: a catalog problem. */
-function answer(res: Response, status: number, code: 'service_unavailable' | 'internal_error', requestId: string | undefined, headers: Record<string, string>): void {
+function answer(
+  res: Response,
+  status: number,
+  code: 'service_unavailable' | 'internal_error',
+  requestId: string | undefined,
+  headers: Record<string, string>,
+): void {
   const meta = errorCatalog[code];
-  res.status(status).set(headers).type('application/problem+json').send(JSON.stringify({
-    type: errorTypeUrl(code), title: meta.title, status, detail: `Sandbox fault: TTTranscribe answered ${status}.`,
-    ok: false, code, requestId, retryable: meta.retryable, responsibility: meta.responsibility, guidance: meta.guidance,
-  }));
+  res
+    .status(status)
+    .set(headers)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: errorTypeUrl(code),
+        title: meta.title,
+        status,
+        detail: `Sandbox fault: TTTranscribe answered ${status}.`,
+        ok: false,
+        code,
+        requestId,
+        retryable: meta.retryable,
+        responsibility: meta.responsibility,
+        guidance: meta.guidance,
+      }),
+    );
 }
 
 /**

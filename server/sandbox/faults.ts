@@ -33,7 +33,8 @@ export class FaultSyntaxError extends Error {
 const MAX_LATENCY_MS = 60_000;
 
 function ms(text: string): number {
-  if (!/^\d{1,6}$/.test(text) || Number(text) > MAX_LATENCY_MS) throw new FaultSyntaxError(`"${text}" is not a delay in ms (0-${MAX_LATENCY_MS})`);
+  if (!/^\d{1,6}$/.test(text) || Number(text) > MAX_LATENCY_MS)
+    throw new FaultSyntaxError(`"${text}" is not a delay in ms (0-${MAX_LATENCY_MS})`);
   return Number(text);
 }
 
@@ -66,7 +67,10 @@ export function parseLatency(text: string): Latency {
  */
 export function parseFaultHeader(value: string): RequestFaults {
   const faults: { -readonly [K in keyof RequestFaults]: RequestFaults[K] } = {};
-  for (const part of value.split(/[;,]/).map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of value
+    .split(/[;,]/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const [name = '', arg] = part.split('=', 2).map((s) => s.trim());
     switch (name) {
       case 'latency':
@@ -77,50 +81,58 @@ export function parseFaultHeader(value: string): RequestFaults {
         faults.error = arg;
         break;
       case 'rate_limited':
-        if (arg !== undefined && !/^\d{1,4}$/.test(arg)) throw new FaultSyntaxError(`rate_limited=${arg} is not a Retry-After in seconds`);
+        if (arg !== undefined && !/^\d{1,4}$/.test(arg))
+          throw new FaultSyntaxError(`rate_limited=${arg} is not a Retry-After in seconds`);
         faults.rateLimited = Math.max(1, Number(arg ?? 1));
         break;
       case 'token_expired':
         faults.tokenExpired = true;
         break;
       case 'upstream':
-        if (!UPSTREAM_FAULTS.includes(arg as UpstreamFault)) throw new FaultSyntaxError(`upstream=${arg ?? ''} is not one of ${UPSTREAM_FAULTS.join(', ')}`);
+        if (!UPSTREAM_FAULTS.includes(arg as UpstreamFault))
+          throw new FaultSyntaxError(`upstream=${arg ?? ''} is not one of ${UPSTREAM_FAULTS.join(', ')}`);
         faults.upstream = arg as UpstreamFault;
         break;
       default:
-        throw new FaultSyntaxError(`unknown fault "${name}" (known: latency, error, rate_limited, token_expired, upstream)`);
+        throw new FaultSyntaxError(
+          `unknown fault "${name}" (known: latency, error, rate_limited, token_expired, upstream)`,
+        );
     }
   }
   return faults;
 }
 
 const rate = z.number().min(0).max(1);
-const operationFaults = z.object({
-  /** Share of calls (0-1) answered with `error` (default internal_error). */
-  errorRate: rate.optional(),
-  error: z.string().refine(isErrorCode, 'must be a code of the error catalog').optional(),
-  /** Share of calls answered 429 rate_limited. */
-  rateLimitedRate: rate.optional(),
-  retryAfterSec: z.number().int().min(1).max(3600).optional(),
-  /** Share of calls whose upstream call fails as `upstream` says. */
-  upstreamRate: rate.optional(),
-  upstream: z.enum(['down', 'error', 'timeout', 'auth']).optional(),
-  latency: z.string().optional(),
-}).strict();
+const operationFaults = z
+  .object({
+    /** Share of calls (0-1) answered with `error` (default internal_error). */
+    errorRate: rate.optional(),
+    error: z.string().refine(isErrorCode, 'must be a code of the error catalog').optional(),
+    /** Share of calls answered 429 rate_limited. */
+    rateLimitedRate: rate.optional(),
+    retryAfterSec: z.number().int().min(1).max(3600).optional(),
+    /** Share of calls whose upstream call fails as `upstream` says. */
+    upstreamRate: rate.optional(),
+    upstream: z.enum(['down', 'error', 'timeout', 'auth']).optional(),
+    latency: z.string().optional(),
+  })
+  .strict();
 
 /** The run's fault plan: a `--faults <file>` JSON document (or PLUCT_SANDBOX_FAULTS). */
-export const faultPlanSchema = z.object({
-  /** Seed of the run's random draws: the same seed and the same requests give the same faults. */
-  seed: z.number().int().default(1),
-  /** Latency of every request, e.g. "250", "100-400", "exp:200". */
-  latency: z.string().optional(),
-  /** Per operationId (`vendToken`, ...) or `*` for all. */
-  operations: z.record(z.string(), operationFaults).default({}),
-  /** Authenticated calls (counted from 1 across the run) answered 401 token_expired, e.g. [3] for the third. */
-  tokenExpiredOnCalls: z.array(z.number().int().min(1)).default([]),
-  /** The upstream is down, failing, slow or refusing the gateway's signature for the whole run. */
-  upstream: z.enum(['down', 'error', 'timeout', 'auth']).optional(),
-}).strict();
+export const faultPlanSchema = z
+  .object({
+    /** Seed of the run's random draws: the same seed and the same requests give the same faults. */
+    seed: z.number().int().default(1),
+    /** Latency of every request, e.g. "250", "100-400", "exp:200". */
+    latency: z.string().optional(),
+    /** Per operationId (`vendToken`, ...) or `*` for all. */
+    operations: z.record(z.string(), operationFaults).default({}),
+    /** Authenticated calls (counted from 1 across the run) answered 401 token_expired, e.g. [3] for the third. */
+    tokenExpiredOnCalls: z.array(z.number().int().min(1)).default([]),
+    /** The upstream is down, failing, slow or refusing the gateway's signature for the whole run. */
+    upstream: z.enum(['down', 'error', 'timeout', 'auth']).optional(),
+  })
+  .strict();
 export type FaultPlan = z.output<typeof faultPlanSchema>;
 
 /**
@@ -176,7 +188,12 @@ export interface FaultDecider {
  */
 export function createFaultDecider(plan: FaultPlan): FaultDecider {
   const latency = plan.latency === undefined ? undefined : parseLatency(plan.latency);
-  const perOp = Object.fromEntries(Object.entries(plan.operations).map(([op, f]) => [op, { ...f, latency: f.latency === undefined ? undefined : parseLatency(f.latency) }]));
+  const perOp = Object.fromEntries(
+    Object.entries(plan.operations).map(([op, f]) => [
+      op,
+      { ...f, latency: f.latency === undefined ? undefined : parseLatency(f.latency) },
+    ]),
+  );
   let random = seededRandom(plan.seed);
   let authenticatedCalls = 0;
   return {

@@ -58,66 +58,129 @@ const user = 'Bearer {{userJwt}}';
 const MISSING_JOB_ID = 'job_doesnotexist0001';
 const MISSING_INTEGRATION_TOKEN_ID = 'itk_01JD0000000000000000000000';
 const vend = (save = 'serviceToken'): MagicRequest => ({
-  method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: `${save}-{{uid}}` }, save: { [save]: 'token' },
+  method: 'POST',
+  path: '/v1/vend-token',
+  authorization: user,
+  body: { clientRequestId: `${save}-{{uid}}` },
+  save: { [save]: 'token' },
 });
 const submit = (url: string, token = '{{serviceToken}}', headers: Record<string, string> = {}): MagicRequest => ({
-  method: 'POST', path: '/ttt/transcribe', authorization: `Bearer ${token}`, body: { url }, headers, save: { jobId: 'jobId' },
+  method: 'POST',
+  path: '/ttt/transcribe',
+  authorization: `Bearer ${token}`,
+  body: { url },
+  headers,
+  save: { jobId: 'jobId' },
 });
-const mint = (body: Record<string, unknown>): MagicRequest => ({ method: 'POST', path: '/sandbox/tokens', body, save: { jwt: 'token' } });
+const mint = (body: Record<string, unknown>): MagicRequest => ({
+  method: 'POST',
+  path: '/sandbox/tokens',
+  body,
+  save: { jwt: 'token' },
+});
 const balance = (authorization?: string, headers?: Record<string, string>): MagicRequest => ({
-  method: 'GET', path: '/v1/credits/balance', ...(authorization ? { authorization } : {}), ...(headers ? { headers } : {}),
+  method: 'GET',
+  path: '/v1/credits/balance',
+  ...(authorization ? { authorization } : {}),
+  ...(headers ? { headers } : {}),
 });
 const fault = (value: string) => ({ [FAULT_HEADER]: value });
-const problem = (code: ErrorCode, input: string, steps: MagicRequest[]): MagicInput => ({ code, kind: 'problem', input, steps });
+const problem = (code: ErrorCode, input: string, steps: MagicRequest[]): MagicInput => ({
+  code,
+  kind: 'problem',
+  input,
+  steps,
+});
 
 const PROBLEMS: MagicInput[] = [
   problem('missing_authorization', '`GET /v1/credits/balance` without an `Authorization` header', [balance()]),
-  problem('malformed_authorization', '`Authorization: Basic c2FuZGJveDpzYW5kYm94` (any scheme but Bearer)', [balance('Basic c2FuZGJveDpzYW5kYm94')]),
-  problem('invalid_token', '`Authorization: Bearer not-a-jwt` (or a JWT signed with any other secret)', [balance('Bearer not-a-jwt')]),
-  problem('token_expired', 'a user JWT from `POST /sandbox/tokens` with `{"expiresInSec": -120}`; or the fault `token_expired`', [
-    mint({ sub: '{{sub}}', expiresInSec: -120 }), balance('Bearer {{jwt}}'),
+  problem('malformed_authorization', '`Authorization: Basic c2FuZGJveDpzYW5kYm94` (any scheme but Bearer)', [
+    balance('Basic c2FuZGJveDpzYW5kYm94'),
   ]),
+  problem('invalid_token', '`Authorization: Bearer not-a-jwt` (or a JWT signed with any other secret)', [
+    balance('Bearer not-a-jwt'),
+  ]),
+  problem(
+    'token_expired',
+    'a user JWT from `POST /sandbox/tokens` with `{"expiresInSec": -120}`; or the fault `token_expired`',
+    [mint({ sub: '{{sub}}', expiresInSec: -120 }), balance('Bearer {{jwt}}')],
+  ),
   problem('token_not_yet_valid', 'a user JWT from `POST /sandbox/tokens` with `{"notBeforeInSec": 600}`', [
-    mint({ sub: '{{sub}}', notBeforeInSec: 600 }), balance('Bearer {{jwt}}'),
+    mint({ sub: '{{sub}}', notBeforeInSec: 600 }),
+    balance('Bearer {{jwt}}'),
   ]),
   problem('invalid_token_claims', 'a user JWT from `POST /sandbox/tokens` with `{"omit": ["sub"]}`', [
-    mint({ omit: ['sub'] }), balance('Bearer {{jwt}}'),
+    mint({ omit: ['sub'] }),
+    balance('Bearer {{jwt}}'),
   ]),
   problem('insufficient_scope', '`POST /v1/vend-token` with a user JWT minted with `{"scope": "credits:read"}`', [
     mint({ sub: '{{sub}}', scope: 'credits:read' }),
-    { method: 'POST', path: '/v1/vend-token', authorization: 'Bearer {{jwt}}', body: { clientRequestId: 'scope-{{uid}}' } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: 'Bearer {{jwt}}',
+      body: { clientRequestId: 'scope-{{uid}}' },
+    },
   ]),
   problem('user_mismatch', '`POST /v1/vend-token` with `"userId": "someone-else"` in the body', [
-    { method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: 'mismatch-{{uid}}', userId: 'someone-else' } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      body: { clientRequestId: 'mismatch-{{uid}}', userId: 'someone-else' },
+    },
   ]),
-  problem('forbidden', '`GET /ttt/status/{jobId}` of another user\'s job', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`), mint({ sub: 'other-{{uid}}' }),
+  problem('forbidden', "`GET /ttt/status/{jobId}` of another user's job", [
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`),
+    mint({ sub: 'other-{{uid}}' }),
     { method: 'GET', path: '/ttt/status/{{jobId}}', authorization: 'Bearer {{jwt}}' },
   ]),
   problem('service_token_required', '`POST /ttt/transcribe` with the user JWT instead of a service token', [
     { method: 'POST', path: '/ttt/transcribe', authorization: user, body: { url: `${SANDBOX_MEDIA}/say/hello` } },
   ]),
   problem('service_token_already_used', 'a second `POST /ttt/transcribe` with the same service token', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`), submit(`${SANDBOX_MEDIA}/say/hello`),
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`),
+    submit(`${SANDBOX_MEDIA}/say/hello`),
   ]),
-  problem('service_token_revoked', 'a service token whose submission failed upstream (fault `upstream=down`), sent again', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=down')), submit(`${SANDBOX_MEDIA}/say/hello`),
-  ]),
+  problem(
+    'service_token_revoked',
+    'a service token whose submission failed upstream (fault `upstream=down`), sent again',
+    [
+      vend(),
+      submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=down')),
+      submit(`${SANDBOX_MEDIA}/say/hello`),
+    ],
+  ),
   problem('credential_type_mismatch', '`GET /v1/credits/balance` with a service token instead of the user JWT', [
-    vend(), balance('Bearer {{serviceToken}}'),
+    vend(),
+    balance('Bearer {{serviceToken}}'),
   ]),
-  problem('integration_token_malformed', '`Authorization: Bearer yit_not-a-real-token`', [balance('Bearer yit_not-a-real-token')]),
-  problem('integration_token_unknown', `\`Authorization: Bearer ${UNKNOWN_INTEGRATION_TOKEN}\` (well-formed, never issued)`, [
-    balance(`Bearer ${UNKNOWN_INTEGRATION_TOKEN}`),
+  problem('integration_token_malformed', '`Authorization: Bearer yit_not-a-real-token`', [
+    balance('Bearer yit_not-a-real-token'),
   ]),
+  problem(
+    'integration_token_unknown',
+    `\`Authorization: Bearer ${UNKNOWN_INTEGRATION_TOKEN}\` (well-formed, never issued)`,
+    [balance(`Bearer ${UNKNOWN_INTEGRATION_TOKEN}`)],
+  ),
   problem('integration_token_revoked', 'an integration token after `DELETE /v1/integrations/tokens/{tokenId}`', [
-    { method: 'POST', path: '/v1/integrations/tokens', authorization: user, body: { description: 'sandbox', scopes: ['credits:read'] }, save: { itk: 'token', itkId: 'id' } },
+    {
+      method: 'POST',
+      path: '/v1/integrations/tokens',
+      authorization: user,
+      body: { description: 'sandbox', scopes: ['credits:read'] },
+      save: { itk: 'token', itkId: 'id' },
+    },
     { method: 'DELETE', path: '/v1/integrations/tokens/{{itkId}}', authorization: user },
     balance('Bearer {{itk}}'),
   ]),
-  problem('integration_token_expired', 'the fault `error=integration_token_expired` on a call made with an integration token', [
-    balance(user, fault('error=integration_token_expired')),
-  ]),
+  problem(
+    'integration_token_expired',
+    'the fault `error=integration_token_expired` on a call made with an integration token',
+    [balance(user, fault('error=integration_token_expired'))],
+  ),
   problem('integration_token_not_found', `\`DELETE /v1/integrations/tokens/${MISSING_INTEGRATION_TOKEN_ID}\``, [
     { method: 'DELETE', path: `/v1/integrations/tokens/${MISSING_INTEGRATION_TOKEN_ID}`, authorization: user },
   ]),
@@ -125,54 +188,112 @@ const PROBLEMS: MagicInput[] = [
     { method: 'GET', path: '/v1/credits/ledger?limit=0', authorization: user },
   ]),
   problem('unsupported_url', `\`POST /ttt/transcribe\` with a URL on any host but \`${SANDBOX_MEDIA_HOST}\``, [
-    vend(), submit('https://cdn.example.com/clip.mp4'),
+    vend(),
+    submit('https://cdn.example.com/clip.mp4'),
   ]),
   problem('payload_too_large', '`POST /v1/vend-token` with a JSON body over 16 KB', [
-    { method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: 'big-{{uid}}', padding: 'x'.repeat(17 * 1024) } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      body: { clientRequestId: 'big-{{uid}}', padding: 'x'.repeat(17 * 1024) },
+    },
   ]),
   problem('request_header_too_large', 'any request whose headers exceed 16 KB (here a 20 KB `X-Padding` header)', [
-    { method: 'GET', path: '/v1/credits/balance', authorization: user, headers: { 'X-Padding': 'x'.repeat(20 * 1024) } },
+    {
+      method: 'GET',
+      path: '/v1/credits/balance',
+      authorization: user,
+      headers: { 'X-Padding': 'x'.repeat(20 * 1024) },
+    },
   ]),
   problem('unsupported_media_type', '`POST /v1/vend-token` with `Content-Type: text/plain`', [
-    { method: 'POST', path: '/v1/vend-token', authorization: user, headers: { 'Content-Type': 'text/plain' }, body: 'hello' },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      headers: { 'Content-Type': 'text/plain' },
+      body: 'hello',
+    },
   ]),
   problem('not_found', '`GET /v1/no-such-thing`', [{ method: 'GET', path: '/v1/no-such-thing', authorization: user }]),
   problem('job_not_found', `\`GET /ttt/status/${MISSING_JOB_ID}\``, [
     { method: 'GET', path: `/ttt/status/${MISSING_JOB_ID}`, authorization: user },
   ]),
-  problem('method_not_allowed', '`DELETE /v1/credits/balance`', [{ method: 'DELETE', path: '/v1/credits/balance', authorization: user }]),
-  problem('insufficient_credits', `\`POST /v1/vend-token\` as a user whose \`sub\` starts with \`${NO_CREDITS_PREFIX}\``, [
-    mint({ sub: `${NO_CREDITS_PREFIX}{{uid}}` }),
-    { method: 'POST', path: '/v1/vend-token', authorization: 'Bearer {{jwt}}', body: { clientRequestId: 'broke-{{uid}}' } },
+  problem('method_not_allowed', '`DELETE /v1/credits/balance`', [
+    { method: 'DELETE', path: '/v1/credits/balance', authorization: user },
   ]),
+  problem(
+    'insufficient_credits',
+    `\`POST /v1/vend-token\` as a user whose \`sub\` starts with \`${NO_CREDITS_PREFIX}\``,
+    [
+      mint({ sub: `${NO_CREDITS_PREFIX}{{uid}}` }),
+      {
+        method: 'POST',
+        path: '/v1/vend-token',
+        authorization: 'Bearer {{jwt}}',
+        body: { clientRequestId: 'broke-{{uid}}' },
+      },
+    ],
+  ),
   problem('idempotency_key_reused', 'two `POST /v1/vend-token` with the same `clientRequestId` and different bodies', [
     { method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: 'same-{{uid}}' } },
-    { method: 'POST', path: '/v1/vend-token', authorization: user, body: { clientRequestId: 'same-{{uid}}', userId: '{{sub}}' } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      body: { clientRequestId: 'same-{{uid}}', userId: '{{sub}}' },
+    },
   ]),
   problem('idempotency_in_progress', 'the fault `error=idempotency_in_progress` on `POST /v1/vend-token`', [
-    { method: 'POST', path: '/v1/vend-token', authorization: user, headers: fault('error=idempotency_in_progress'), body: { clientRequestId: 'busy-{{uid}}' } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      headers: fault('error=idempotency_in_progress'),
+      body: { clientRequestId: 'busy-{{uid}}' },
+    },
   ]),
   problem('rate_limited', 'the fault `rate_limited=7` (429 with `Retry-After: 7`); or over 30 vends a minute', [
-    { method: 'POST', path: '/v1/vend-token', authorization: user, headers: fault('rate_limited=7'), body: { clientRequestId: 'limit-{{uid}}' } },
+    {
+      method: 'POST',
+      path: '/v1/vend-token',
+      authorization: user,
+      headers: fault('rate_limited=7'),
+      body: { clientRequestId: 'limit-{{uid}}' },
+    },
   ]),
   problem('upstream_auth_failure', 'the fault `upstream=auth` on `POST /ttt/transcribe` or `GET /ttt/status/{jobId}`', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=auth')),
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=auth')),
   ]),
   problem('upstream_error', 'the fault `upstream=error` on `POST /ttt/transcribe` or `GET /ttt/status/{jobId}`', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=error')),
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=error')),
   ]),
   problem('upstream_unavailable', 'the fault `upstream=down` on `POST /ttt/transcribe` or `GET /ttt/status/{jobId}`', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=down')),
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=down')),
   ]),
   problem('upstream_timeout', 'the fault `upstream=timeout` on `POST /ttt/transcribe` or `GET /ttt/status/{jobId}`', [
-    vend(), submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=timeout')),
+    vend(),
+    submit(`${SANDBOX_MEDIA}/say/hello`, '{{serviceToken}}', fault('upstream=timeout')),
   ]),
-  problem('internal_error', 'the fault `error=internal_error` on any operation', [balance(user, fault('error=internal_error'))]),
-  problem('service_unavailable', 'the fault `error=service_unavailable` on any operation', [balance(user, fault('error=service_unavailable'))]),
+  problem('internal_error', 'the fault `error=internal_error` on any operation', [
+    balance(user, fault('error=internal_error')),
+  ]),
+  problem('service_unavailable', 'the fault `error=service_unavailable` on any operation', [
+    balance(user, fault('error=service_unavailable')),
+  ]),
 ];
 
 const JOB_FAILURE_CODES: readonly JobFailureCode[] = [
-  'media_fetch_failed', 'media_too_large', 'unsupported_media', 'transcription_failed', 'transcription_engine_unavailable', 'job_timed_out',
+  'media_fetch_failed',
+  'media_too_large',
+  'unsupported_media',
+  'transcription_failed',
+  'transcription_engine_unavailable',
+  'job_timed_out',
 ];
 
 const JOB_FAILURES: MagicInput[] = JOB_FAILURE_CODES.map((code) => ({
@@ -180,17 +301,24 @@ const JOB_FAILURES: MagicInput[] = JOB_FAILURE_CODES.map((code) => ({
   kind: 'job_failure',
   input: `submit \`${SANDBOX_MEDIA}/fail/${code}\` (the job fails after the job duration)`,
   steps: [
-    vend(), submit(`${SANDBOX_MEDIA}/fail/${code}`),
-    { method: 'GET', path: '/ttt/status/{{jobId}}', authorization: user, until: { field: 'status', values: ['completed', 'failed'] } },
+    vend(),
+    submit(`${SANDBOX_MEDIA}/fail/${code}`),
+    {
+      method: 'GET',
+      path: '/ttt/status/{{jobId}}',
+      authorization: user,
+      until: { field: 'status', values: ['completed', 'failed'] },
+    },
   ],
 }));
 
 /** Every magic input, problems first, in catalog order of their groups. */
 export const MAGIC_INPUTS: readonly MagicInput[] = [...PROBLEMS, ...JOB_FAILURES];
 
-const GATEWAY_ONLY = 'X-Engine-Auth is between the Business Engine and TTTranscribe only: the engine signs every upstream request with a '
-  + 'secret an app never holds, so no app request can carry, omit or spoil it. An app sees a refusal of the engine\'s signature as '
-  + '`502 upstream_auth_failure` (fault `upstream=auth`).';
+const GATEWAY_ONLY =
+  'X-Engine-Auth is between the Business Engine and TTTranscribe only: the engine signs every upstream request with a ' +
+  "secret an app never holds, so no app request can carry, omit or spoil it. An app sees a refusal of the engine's signature as " +
+  '`502 upstream_auth_failure` (fault `upstream=auth`).';
 
 /** Catalog codes no app can cause, by design, with the reason (the docs table lists them too). */
 export const UNREACHABLE_BY_DESIGN: readonly UnreachableCode[] = [
@@ -218,7 +346,10 @@ export interface SandboxMedia {
  * // { durationMs: 200, failure: undefined, transcript: 'hello world' }
  */
 export function parseSandboxMedia(url: URL, isFailureCode: (code: string) => code is JobFailureCode): SandboxMedia {
-  const parts = url.pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const parts = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   let durationMs: number | undefined;
   let failure: JobFailureCode | undefined;
   let transcript = DEFAULT_TRANSCRIPT;

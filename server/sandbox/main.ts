@@ -14,8 +14,16 @@ const BANNER_TOKEN_SEC = 24 * 3600;
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(['Usage: npm run sandbox -- [--flag value]...', '',
-    ...Object.entries(SANDBOX_SETTINGS).map(([flag, s]) => `  --${flag.padEnd(20)} ${s.variable.padEnd(34)} ${s.help}`), ''].join('\n'));
+  process.stdout.write(
+    [
+      'Usage: npm run sandbox -- [--flag value]...',
+      '',
+      ...Object.entries(SANDBOX_SETTINGS).map(
+        ([flag, s]) => `  --${flag.padEnd(20)} ${s.variable.padEnd(34)} ${s.help}`,
+      ),
+      '',
+    ].join('\n'),
+  );
   process.exit(0);
 }
 
@@ -29,15 +37,17 @@ const sandbox = await startSandbox(options).catch((error: unknown) => exitOnConf
 const userJwt = await sandbox.userJwt({ sub: BANNER_SUB, expiresInSec: BANNER_TOKEN_SEC });
 const plan = options.faults ?? {};
 const planned = Object.keys(plan).filter((k) => k !== 'seed');
-process.stdout.write(sandboxBanner({
-  url: sandbox.url,
-  userJwt,
-  sub: BANNER_SUB,
-  jobDurationMs: options.jobDurationMs ?? 1_500,
-  startingCredits: options.startingCredits ?? 3,
-  corsOrigins: options.corsOrigins ?? ['*'],
-  faults: planned.length === 0 ? undefined : `${planned.join(', ')} (seed ${String(plan.seed ?? 1)})`,
-}));
+process.stdout.write(
+  sandboxBanner({
+    url: sandbox.url,
+    userJwt,
+    sub: BANNER_SUB,
+    jobDurationMs: options.jobDurationMs ?? 1_500,
+    startingCredits: options.startingCredits ?? 3,
+    corsOrigins: options.corsOrigins ?? ['*'],
+    faults: planned.length === 0 ? undefined : `${planned.join(', ')} (seed ${String(plan.seed ?? 1)})`,
+  }),
+);
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals): void => {
@@ -45,7 +55,10 @@ const stop = (signal: NodeJS.Signals): void => {
   stopping = true;
   process.stdout.write(`${signal}: stopping the sandbox...\n`);
   setTimeout(() => process.exit(1), 10_000).unref();
-  sandbox.close().then(() => process.exit(0), () => process.exit(1));
+  sandbox.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

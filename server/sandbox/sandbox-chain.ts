@@ -38,7 +38,14 @@ export async function generateSandboxSecrets(): Promise<SandboxSecrets> {
     TTT_SHARED_SECRET: generateSharedSecret(),
     USER_JWT_SECRET: randomBytes(32).toString('base64url'),
     ADMIN_TOKEN: `pla_${randomBytes(32).toString('base64url')}`,
-    SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d, alg: 'ES256' }),
+    SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify({
+      kty: jwk.kty,
+      crv: jwk.crv,
+      x: jwk.x,
+      y: jwk.y,
+      d: jwk.d,
+      alg: 'ES256',
+    }),
   };
 }
 

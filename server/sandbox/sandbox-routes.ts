@@ -8,7 +8,13 @@ import { tokenRequestSchema, type TokenRequest } from './user-tokens.js';
 export interface SandboxState {
   readonly users: ReadonlyArray<{ userId: string; balance: number; main: number; bonus: number }>;
   readonly jobs: ReadonlyArray<{
-    jobId: string; url: string; status: string; stage: string | null; progress: number; errorCode: string | null; transcript: string | null;
+    jobId: string;
+    url: string;
+    status: string;
+    stage: string | null;
+    progress: number;
+    errorCode: string | null;
+    transcript: string | null;
   }>;
 }
 
@@ -39,7 +45,9 @@ export function sandboxRoutes(deps: {
   router.post('/tokens', async (req, res) => {
     const parsed = tokenRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) {
-      problem(res, 400, 'invalid_request', 'The token request is not valid.', { errors: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) });
+      problem(res, 400, 'invalid_request', 'The token request is not valid.', {
+        errors: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+      });
       return;
     }
     res.status(201).json({ ok: true, ...(await deps.mint(parsed.data)) });
@@ -48,13 +56,22 @@ export function sandboxRoutes(deps: {
     res.json({ ok: true, magicInputs: MAGIC_INPUTS, unreachableByDesign: UNREACHABLE_BY_DESIGN });
   });
   router.use((req, res) => {
-    problem(res, 404, 'not_found', `No sandbox route at ${req.method} /sandbox${req.path}.`, { method: req.method, path: `/sandbox${req.path}` });
+    problem(res, 404, 'not_found', `No sandbox route at ${req.method} /sandbox${req.path}.`, {
+      method: req.method,
+      path: `/sandbox${req.path}`,
+    });
   });
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    const status =
+      typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (status >= 500) deps.logger.error({ err: error }, 'sandbox route failed');
-    problem(res, status === 413 ? 413 : status < 500 ? 400 : 500, status === 413 ? 'payload_too_large' : status < 500 ? 'invalid_request' : 'internal_error',
-      status < 500 ? 'The request body is not valid JSON.' : 'The sandbox failed; see its log.', {});
+    problem(
+      res,
+      status === 413 ? 413 : status < 500 ? 400 : 500,
+      status === 413 ? 'payload_too_large' : status < 500 ? 'invalid_request' : 'internal_error',
+      status < 500 ? 'The request body is not valid JSON.' : 'The sandbox failed; see its log.',
+      {},
+    );
   };
   router.use(onError);
   return router;
@@ -62,8 +79,25 @@ export function sandboxRoutes(deps: {
 
 const problemCode = z.enum(['invalid_request', 'not_found', 'payload_too_large', 'internal_error']);
 
-function problem(res: express.Response, status: number, code: z.infer<typeof problemCode>, detail: string, details: Record<string, unknown>): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify({
-    type: `/docs/errors.html#${code}`, title: code.replace(/_/g, ' '), status, detail, ok: false, code, details,
-  }));
+function problem(
+  res: express.Response,
+  status: number,
+  code: z.infer<typeof problemCode>,
+  detail: string,
+  details: Record<string, unknown>,
+): void {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `/docs/errors.html#${code}`,
+        title: code.replace(/_/g, ' '),
+        status,
+        detail,
+        ok: false,
+        code,
+        details,
+      }),
+    );
 }

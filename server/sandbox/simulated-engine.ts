@@ -42,7 +42,10 @@ export function createSimulatedProcessor(options: SimulatedEngineOptions): JobPr
     options.onJob?.({ jobId: job.jobId, url: job.url });
     const url = new URL(job.url);
     if (url.hostname !== SANDBOX_MEDIA_HOST) {
-      throw new JobFailure('media_fetch_failed', `The sandbox never fetches media; use a URL on https://${SANDBOX_MEDIA_HOST}/.`);
+      throw new JobFailure(
+        'media_fetch_failed',
+        `The sandbox never fetches media; use a URL on https://${SANDBOX_MEDIA_HOST}/.`,
+      );
     }
     const media = parseSandboxMedia(url, isJobFailureCode);
     const duration = media.durationMs ?? options.jobDurationMs;

@@ -7,16 +7,23 @@ export const SANDBOX_USER_SCOPE = 'ttt:transcribe credits:read';
 const CLAIMS = ['sub', 'scope', 'iat', 'exp', 'jti'] as const;
 
 /** The body of `POST /sandbox/tokens`. */
-export const tokenRequestSchema = z.object({
-  sub: z.string().min(1).max(128).default('sandbox-user'),
-  scope: z.string().max(500).default(SANDBOX_USER_SCOPE),
-  /** Seconds from now; negative mints an expired token. */
-  expiresInSec: z.number().int().min(-86_400).max(30 * 86_400).default(3600),
-  /** Seconds from now before which the token is not valid (`nbf`). */
-  notBeforeInSec: z.number().int().min(0).max(86_400).optional(),
-  /** Claims to leave out, to see `invalid_token_claims`. */
-  omit: z.array(z.enum(CLAIMS)).default([]),
-}).strict();
+export const tokenRequestSchema = z
+  .object({
+    sub: z.string().min(1).max(128).default('sandbox-user'),
+    scope: z.string().max(500).default(SANDBOX_USER_SCOPE),
+    /** Seconds from now; negative mints an expired token. */
+    expiresInSec: z
+      .number()
+      .int()
+      .min(-86_400)
+      .max(30 * 86_400)
+      .default(3600),
+    /** Seconds from now before which the token is not valid (`nbf`). */
+    notBeforeInSec: z.number().int().min(0).max(86_400).optional(),
+    /** Claims to leave out, to see `invalid_token_claims`. */
+    omit: z.array(z.enum(CLAIMS)).default([]),
+  })
+  .strict();
 export type TokenRequest = z.input<typeof tokenRequestSchema>;
 
 /**
@@ -26,7 +33,11 @@ export type TokenRequest = z.input<typeof tokenRequestSchema>;
  * @example
  * const { token } = await mintSandboxUserJwt(secret, { sub: 'alice' }, Date.now());
  */
-export async function mintSandboxUserJwt(secret: string, request: TokenRequest, nowMs: number): Promise<{ token: string; sub: string; expiresAt: string }> {
+export async function mintSandboxUserJwt(
+  secret: string,
+  request: TokenRequest,
+  nowMs: number,
+): Promise<{ token: string; sub: string; expiresAt: string }> {
   const r = tokenRequestSchema.parse(request);
   const nowSec = Math.floor(nowMs / 1000);
   const exp = nowSec + r.expiresInSec;
@@ -35,6 +46,8 @@ export async function mintSandboxUserJwt(secret: string, request: TokenRequest, 
   const claims: JWTPayload = { sub: r.sub, scope: r.scope, iat, exp, jti: randomUUID() };
   if (r.notBeforeInSec !== undefined) claims.nbf = iat + r.notBeforeInSec;
   for (const name of r.omit) delete claims[name];
-  const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
   return { token, sub: r.sub, expiresAt: new Date(exp * 1000).toISOString() };
 }

@@ -30,8 +30,12 @@ import { sqliteStorage, type TttStorage } from './jobs/storage.js';
 import type { TranscriberProbe } from './transcriber-status.js';
 import { DEFAULT_TTT_RATE_LIMITS, tttCallerKey, tttRateLimits, type TttRateLimitConfig } from './ttt-rate-limits.js';
 
-const spec = JSON.parse(readFileSync(new URL('../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument;
-const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const spec = JSON.parse(
+  readFileSync(new URL('../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8'),
+) as OpenApiDocument;
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** The JSON body limit: a job request is a URL and a language, far below this. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -100,7 +104,12 @@ export interface TttService {
 }
 
 const unknownTranscriber: TranscriberProbe = () =>
-  Promise.resolve({ engine: 'unknown', model: null, available: false, reason: 'no transcriber probe was configured for this instance' });
+  Promise.resolve({
+    engine: 'unknown',
+    model: null,
+    available: false,
+    reason: 'no transcriber probe was configured for this instance',
+  });
 
 /**
  * Builds TTTranscribe from its configuration and dependencies, without listening, reading the environment or
@@ -156,19 +165,35 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     onClientAbort: metrics.countClientAbort,
     operations: {
       getHealth: {
-        handler: getHealth({ store, transcriber: deps.transcriber ?? unknownTranscriber, build, now, startedAt: now(), instanceId }),
+        handler: getHealth({
+          store,
+          transcriber: deps.transcriber ?? unknownTranscriber,
+          build,
+          now,
+          startedAt: now(),
+          instanceId,
+        }),
       },
       getEngineAuthInfo: { handler: getEngineAuthInfo({ verifier, now }) },
       createTranscriptionJob: {
         auth: [signedByEngine, engineLimit, withServiceToken],
-        handler: createTranscriptionJob({ store, allowedMediaHosts: config.allowedMediaHosts, onQueued: () => worker.notify() }),
+        handler: createTranscriptionJob({
+          store,
+          allowedMediaHosts: config.allowedMediaHosts,
+          onQueued: () => worker.notify(),
+        }),
       },
       getJobStatus: { auth: [signedByEngine, engineLimit], handler: getJobStatus({ store }) },
       getJobByIdempotencyKey: { auth: [signedByEngine, engineLimit], handler: getJobByIdempotencyKey({ store }) },
       validateEngineAuth: { auth: [signedByEngine, engineLimit], handler: validateEngineAuth({ now }) },
       getMetrics: {
         auth: [
-          metricsTokenAuth({ token: config.metricsToken, now, logger: deps.logger, engineAuthKeys: config.engineAuthKeys }),
+          metricsTokenAuth({
+            token: config.metricsToken,
+            now,
+            logger: deps.logger,
+            engineAuthKeys: config.engineAuthKeys,
+          }),
           limits.limit('metrics', tttCallerKey),
         ],
         handler: getMetrics({ registry: metrics.registry }),

@@ -22,20 +22,27 @@ const schema = z.object({
   TTT_DB: z.string().trim().min(1).default(DEFAULT_DB_PATH),
   TTT_SERVICE_TOKEN_JWKS_URL: httpUrl().optional(),
   TTT_SERVICE_TOKEN_JWKS_FILE: z.string().trim().min(1).optional(),
-  TTT_ALLOWED_MEDIA_HOSTS: list().refine((hosts) => hosts.every((h) => HOST_ENTRY.test(h)),
-    'must be a comma-separated list of host names (a leading "*." allows subdomains), e.g. "cdn.example.com,*.example.org"'),
+  TTT_ALLOWED_MEDIA_HOSTS: list().refine(
+    (hosts) => hosts.every((h) => HOST_ENTRY.test(h)),
+    'must be a comma-separated list of host names (a leading "*." allows subdomains), e.g. "cdn.example.com,*.example.org"',
+  ),
   TTT_WORKER_CONCURRENCY: positiveInt(2).refine((n) => n <= 64, 'must be at most 64'),
   TTT_JOB_TIMEOUT_SEC: positiveInt(300),
   TTT_DB_POOL_MAX: positiveInt(10).refine((n) => n <= 1000, 'must be at most 1000'),
   TTT_RUN_WORKER: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
-  TTT_JOB_LEASE_SEC: positiveInt(30).refine((n) => n >= 3, 'must be at least 3 (the lease is renewed every third of it)'),
+  TTT_JOB_LEASE_SEC: positiveInt(30).refine(
+    (n) => n >= 3,
+    'must be at least 3 (the lease is renewed every third of it)',
+  ),
   TTT_JOB_MAX_ATTEMPTS: positiveInt(3).refine((n) => n <= 100, 'must be at most 100'),
   TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   TTT_RATE_LIMIT_ENGINE_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.enginePerMin),
   TTT_RATE_LIMIT_METRICS_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.metricsPerMin),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-  }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
 });
 
 /** TTTranscribe's whole configuration, validated once at start by {@link loadConfig}. */
@@ -94,9 +101,13 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     problems.push(...error.problems);
   }
   const parsed = schema.safeParse(set);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })));
+  if (!parsed.success)
+    problems.push(...parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })));
   if (set['TTT_SERVICE_TOKEN_JWKS_URL'] !== undefined && set['TTT_SERVICE_TOKEN_JWKS_FILE'] !== undefined) {
-    problems.push({ variable: 'TTT_SERVICE_TOKEN_JWKS_FILE', message: 'must not be set together with TTT_SERVICE_TOKEN_JWKS_URL (choose one key source)' });
+    problems.push({
+      variable: 'TTT_SERVICE_TOKEN_JWKS_FILE',
+      message: 'must not be set together with TTT_SERVICE_TOKEN_JWKS_URL (choose one key source)',
+    });
   }
   const media = mediaOptionsFromEnv(set);
   if (!media.ok) problems.push(...media.problems);
@@ -120,9 +131,10 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     jobLeaseSec: e.TTT_JOB_LEASE_SEC,
     jobMaxAttempts: e.TTT_JOB_MAX_ATTEMPTS,
     engineAuthKeys: keys,
-    serviceTokenKeys: e.TTT_SERVICE_TOKEN_JWKS_FILE !== undefined
-      ? { kind: 'file', path: e.TTT_SERVICE_TOKEN_JWKS_FILE }
-      : { kind: 'url', url: e.TTT_SERVICE_TOKEN_JWKS_URL ?? DEFAULT_JWKS_URL },
+    serviceTokenKeys:
+      e.TTT_SERVICE_TOKEN_JWKS_FILE !== undefined
+        ? { kind: 'file', path: e.TTT_SERVICE_TOKEN_JWKS_FILE }
+        : { kind: 'url', url: e.TTT_SERVICE_TOKEN_JWKS_URL ?? DEFAULT_JWKS_URL },
     allowedMediaHosts: e.TTT_ALLOWED_MEDIA_HOSTS.map((h) => h.toLowerCase()),
     workerConcurrency: e.TTT_WORKER_CONCURRENCY,
     jobTimeoutSec: e.TTT_JOB_TIMEOUT_SEC,

@@ -6,7 +6,12 @@ import { list } from '../shared/config/env.js';
 type Env = Readonly<Record<string, string | undefined>>;
 type Problem = { variable: string; message: string };
 
-const whole = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).optional();
+const whole = (min: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .optional();
 const text = () => z.string().trim().min(1).optional();
 
 /** The media pipeline's variables (names suggested by server/tttranscribe/media/media-options.ts). */
@@ -22,7 +27,9 @@ export const mediaEnvSchema = z.object({
   TTT_FFMPEG_PATH: text(),
   TTT_MEDIA_DECODE_TIMEOUT_MS: whole(1),
   TTT_TMP_DIR: text(),
-  TTT_TRANSCRIBER: z.enum(['pocketsphinx', 'command', 'none'], { error: 'must be pocketsphinx, command or none' }).default('pocketsphinx'),
+  TTT_TRANSCRIBER: z
+    .enum(['pocketsphinx', 'command', 'none'], { error: 'must be pocketsphinx, command or none' })
+    .default('pocketsphinx'),
   TTT_TRANSCRIBER_COMMAND: text(),
   TTT_TRANSCRIBER_OUTPUT_FILE: text(),
   TTT_TRANSCRIBER_MODEL: text(),
@@ -63,7 +70,10 @@ function engineFromEnv(e: z.infer<typeof mediaEnvSchema>): EngineConfig {
         ...(e.TTT_TRANSCRIBER_LANGUAGES.length > 0 ? { languages: e.TTT_TRANSCRIBER_LANGUAGES } : {}),
       };
     case 'pocketsphinx':
-      return { kind: 'pocketsphinx', ...(e.TTT_POCKETSPHINX_MODEL_DIR ? { modelDir: e.TTT_POCKETSPHINX_MODEL_DIR } : {}) };
+      return {
+        kind: 'pocketsphinx',
+        ...(e.TTT_POCKETSPHINX_MODEL_DIR ? { modelDir: e.TTT_POCKETSPHINX_MODEL_DIR } : {}),
+      };
   }
 }
 
@@ -75,10 +85,15 @@ function engineFromEnv(e: z.infer<typeof mediaEnvSchema>): EngineConfig {
  * @example
  * const r = mediaOptionsFromEnv({ TTT_TRANSCRIBER: 'none' }); // { ok: true, options: { engine: { kind: 'none' } } }
  */
-export function mediaOptionsFromEnv(env: Env): { ok: true; options: MediaProcessorOptionsInput } | { ok: false; problems: Problem[] } {
+export function mediaOptionsFromEnv(
+  env: Env,
+): { ok: true; options: MediaProcessorOptionsInput } | { ok: false; problems: Problem[] } {
   const parsed = mediaEnvSchema.safeParse(env);
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })) };
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })),
+    };
   }
   const e = parsed.data;
   const engine = engineFromEnv(e);
@@ -86,10 +101,13 @@ export function mediaOptionsFromEnv(env: Env): { ok: true; options: MediaProcess
   const engineCheck = engineConfigSchema.safeParse(engine);
   if (!engineCheck.success) {
     for (const issue of engineCheck.error.issues) {
-      const missingCommand = e.TTT_TRANSCRIBER === 'command' && issue.path[0] === 'command' && !e.TTT_TRANSCRIBER_COMMAND;
+      const missingCommand =
+        e.TTT_TRANSCRIBER === 'command' && issue.path[0] === 'command' && !e.TTT_TRANSCRIBER_COMMAND;
       problems.push({
         variable: VARIABLE_OF[String(issue.path[0])] ?? 'TTT_TRANSCRIBER',
-        message: missingCommand ? 'is required when TTT_TRANSCRIBER=command (e.g. "whisper-cli -m /models/base.bin -nt -f {wav}")' : issue.message,
+        message: missingCommand
+          ? 'is required when TTT_TRANSCRIBER=command (e.g. "whisper-cli -m /models/base.bin -nt -f {wav}")'
+          : issue.message,
       });
     }
   }
@@ -112,8 +130,13 @@ export function mediaOptionsFromEnv(env: Env): { ok: true; options: MediaProcess
     resolveMediaOptions(engineCheck.success ? options : { ...options, engine: { kind: 'none' } });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const named = Object.entries(VARIABLE_OF).filter(([field]) => new RegExp(`\\b${field}\\b`).test(message)).map(([, variable]) => variable);
-    const detail = message.replace(/^Invalid media processor options:\s*/, '').replace(/\s+/g, ' ').trim();
+    const named = Object.entries(VARIABLE_OF)
+      .filter(([field]) => new RegExp(`\\b${field}\\b`).test(message))
+      .map(([, variable]) => variable);
+    const detail = message
+      .replace(/^Invalid media processor options:\s*/, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     problems.push(...(named.length > 0 ? named : ['TTT_MEDIA_*']).map((variable) => ({ variable, message: detail })));
   }
   if (problems.length > 0) {

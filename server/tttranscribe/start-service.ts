@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
-import { openDatabaseRateLimiterStore, type DatabaseRateLimiterStore } from '../shared/rate-limit/database-rate-limiter-store.js';
+import {
+  openDatabaseRateLimiterStore,
+  type DatabaseRateLimiterStore,
+} from '../shared/rate-limit/database-rate-limiter-store.js';
 import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
@@ -41,24 +44,40 @@ export interface RunningTttranscribe {
  * const ttt = await startTttranscribe(loadConfig(process.env));
  * process.once('SIGTERM', () => void ttt.close());
  */
-export async function startTttranscribe(config: TttConfig, options: { logger?: Logger } = {}): Promise<RunningTttranscribe> {
+export async function startTttranscribe(
+  config: TttConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningTttranscribe> {
   const logger = options.logger ?? createLogger({ service: 'tttranscribe', level: config.logLevel });
   const serviceTokenKeys = loadServiceTokenKeys(config.serviceTokenKeys);
   const engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
   const processor = createMediaProcessor(config.media, { engine });
-  const transcriber = createTranscriberProbe({ engine, ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}) });
+  const transcriber = createTranscriberProbe({
+    engine,
+    ...(config.media.ffmpegPath ? { ffmpegPath: config.media.ffmpegPath } : {}),
+  });
   const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
   // Rate-limit counters: in memory on SQLite, shared by every replica on PostgreSQL.
   let limits: DatabaseRateLimiterStore;
   try {
-    limits = await openDatabaseRateLimiterStore({ database: config.dbPath, tableName: 'ttt_rate_limits', variable: 'TTT_DB' });
+    limits = await openDatabaseRateLimiterStore({
+      database: config.dbPath,
+      tableName: 'ttt_rate_limits',
+      variable: 'TTT_DB',
+    });
   } catch (error) {
     await storage.close();
     throw error;
   }
   const draining = createDraining();
   const service = createApp(config, {
-    storage, processor, serviceTokenKeys, logger, transcriber, before: [draining.middleware], rateLimiterStore: limits.limiter,
+    storage,
+    processor,
+    serviceTokenKeys,
+    logger,
+    transcriber,
+    before: [draining.middleware],
+    rateLimiterStore: limits.limiter,
   });
 
   let server: Server;
@@ -80,20 +99,32 @@ export async function startTttranscribe(config: TttConfig, options: { logger?: L
   // WAL checkpoints run on their own thread, not inside whichever request's commit crosses the threshold.
   storage.sqlite?.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
   const checkpoint = storage.sqlite ? startBackgroundCheckpoint({ path: config.dbPath, logger }) : undefined;
-  logger.info({
-    url,
-    engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
-    serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
-    db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
-    worker: config.runWorker ? { id: service.worker.id, leaseSec: config.jobLeaseSec, maxAttempts: config.jobMaxAttempts } : 'off (TTT_RUN_WORKER=false)',
-    allowedMediaHosts: config.allowedMediaHosts.length > 0 ? config.allowedMediaHosts : 'any',
-    workerConcurrency: config.workerConcurrency,
-    jobTimeoutSec: config.jobTimeoutSec,
-    transcriber: { engine: engine.name, model: engine.model },
-    metrics: config.metricsToken === undefined ? 'disabled: set TTT_METRICS_TOKEN to serve GET /metrics' : 'GET /metrics with TTT_METRICS_TOKEN',
-  }, 'TTTranscribe listening');
+  logger.info(
+    {
+      url,
+      engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
+      serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
+      db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
+      worker: config.runWorker
+        ? { id: service.worker.id, leaseSec: config.jobLeaseSec, maxAttempts: config.jobMaxAttempts }
+        : 'off (TTT_RUN_WORKER=false)',
+      allowedMediaHosts: config.allowedMediaHosts.length > 0 ? config.allowedMediaHosts : 'any',
+      workerConcurrency: config.workerConcurrency,
+      jobTimeoutSec: config.jobTimeoutSec,
+      transcriber: { engine: engine.name, model: engine.model },
+      metrics:
+        config.metricsToken === undefined
+          ? 'disabled: set TTT_METRICS_TOKEN to serve GET /metrics'
+          : 'GET /metrics with TTT_METRICS_TOKEN',
+    },
+    'TTTranscribe listening',
+  );
   void transcriber().then((status) => {
-    if (!status.available) logger.warn({ transcriber: status }, 'no speech engine available: jobs will fail with transcription_engine_unavailable');
+    if (!status.available)
+      logger.warn(
+        { transcriber: status },
+        'no speech engine available: jobs will fail with transcription_engine_unavailable',
+      );
   });
 
   let closed: Promise<void> | undefined;

@@ -26,7 +26,10 @@ export interface RunningTttWorker {
  * const running = await startTttWorker(loadConfig(process.env, { worker: true }));
  * process.once('SIGTERM', () => void running.close());
  */
-export async function startTttWorker(config: TttConfig, options: { logger?: Logger; processor?: JobProcessor } = {}): Promise<RunningTttWorker> {
+export async function startTttWorker(
+  config: TttConfig,
+  options: { logger?: Logger; processor?: JobProcessor } = {},
+): Promise<RunningTttWorker> {
   const logger = options.logger ?? createLogger({ service: 'tttranscribe-worker', level: config.logLevel });
   const engine = options.processor ? undefined : createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
   const processor = options.processor ?? createMediaProcessor(config.media, { engine: engine! });
@@ -43,15 +46,18 @@ export async function startTttWorker(config: TttConfig, options: { logger?: Logg
   worker.start();
   // The worker's own timers are unref'd (in the API the HTTP server keeps the process alive); here this does.
   const keepAlive = setInterval(() => undefined, 60_000);
-  logger.info({
-    worker: worker.id,
-    db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
-    concurrency: config.workerConcurrency,
-    jobTimeoutSec: config.jobTimeoutSec,
-    leaseSec: config.jobLeaseSec,
-    maxAttempts: config.jobMaxAttempts,
-    transcriber: engine ? { engine: engine.name, model: engine.model } : 'injected',
-  }, 'TTTranscribe worker started');
+  logger.info(
+    {
+      worker: worker.id,
+      db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
+      concurrency: config.workerConcurrency,
+      jobTimeoutSec: config.jobTimeoutSec,
+      leaseSec: config.jobLeaseSec,
+      maxAttempts: config.jobMaxAttempts,
+      transcriber: engine ? { engine: engine.name, model: engine.model } : 'injected',
+    },
+    'TTTranscribe worker started',
+  );
 
   let closed: Promise<void> | undefined;
   return {

@@ -33,11 +33,19 @@ export function createTranscriberProbe(options: {
       const result = await engine.probe();
       if (!result.available) return { ...base, available: false, reason: result.reason };
       if ((await findExecutable(ffmpegPath)) === null) {
-        return { ...base, available: false, reason: `the audio decoder (${ffmpegPath}) is not installed (Debian package ffmpeg, or set TTT_FFMPEG_PATH)` };
+        return {
+          ...base,
+          available: false,
+          reason: `the audio decoder (${ffmpegPath}) is not installed (Debian package ffmpeg, or set TTT_FFMPEG_PATH)`,
+        };
       }
       return { ...base, available: true, reason: null };
     } catch (error) {
-      return { ...base, available: false, reason: `the engine probe failed: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        ...base,
+        available: false,
+        reason: `the engine probe failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   }
 

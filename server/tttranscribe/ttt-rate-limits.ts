@@ -20,10 +20,13 @@ export const DEFAULT_TTT_RATE_LIMITS: TttRateLimitConfig = { enginePerMin: 6000,
  * operations.getJobStatus = { auth: [signedByEngine, limits.limit('engine', tttCallerKey)], handler };
  */
 export function tttRateLimits(rates: TttRateLimitConfig, store?: RateLimiterStore): RateLimits {
-  return new RateLimits({
-    engine: { limit: rates.enginePerMin, windowSec: 60 },
-    metrics: { limit: rates.metricsPerMin, windowSec: 60 },
-  }, store);
+  return new RateLimits(
+    {
+      engine: { limit: rates.enginePerMin, windowSec: 60 },
+      metrics: { limit: rates.metricsPerMin, windowSec: 60 },
+    },
+    store,
+  );
 }
 
 /**

@@ -7,4 +7,8 @@ import { runService } from '../shared/run-service.js';
 import { loadConfig } from './config.js';
 import { startTttWorker } from './start-worker.js';
 
-await runService({ name: 'TTTranscribe worker', loadConfig: (env) => loadConfig(env, { worker: true }), start: startTttWorker });
+await runService({
+  name: 'TTTranscribe worker',
+  loadConfig: (env) => loadConfig(env, { worker: true }),
+  start: startTttWorker,
+});

@@ -31,18 +31,30 @@ function ProblemExamplesInCatalog() {
           const value = example?.value;
           const entry = catalog[value?.code];
           if (!entry) {
-            report({ message: `Example "${name}" has code "${value?.code}", which is not in spec/shared/errors.yaml.`, location: location.key() });
+            report({
+              message: `Example "${name}" has code "${value?.code}", which is not in spec/shared/errors.yaml.`,
+              location: location.key(),
+            });
             return;
           }
           if (name !== value.code) {
-            report({ message: `Example "${name}" must be named by its code "${value.code}" (Prefer: example=<code>).`, location: location.key() });
+            report({
+              message: `Example "${name}" must be named by its code "${value.code}" (Prefer: example=<code>).`,
+              location: location.key(),
+            });
           }
           if (String(entry.value.status) !== String(key)) {
-            report({ message: `Code "${value.code}" has status ${entry.value.status} in the catalog but stands under ${key}.`, location: location.key() });
+            report({
+              message: `Code "${value.code}" has status ${entry.value.status} in the catalog but stands under ${key}.`,
+              location: location.key(),
+            });
           }
           for (const member of ['title', 'responsibility', 'retryable', 'guidance', 'status']) {
             if (value[member] !== entry.value[member]) {
-              report({ message: `Example "${name}" differs from the catalog in "${member}".`, location: location.key() });
+              report({
+                message: `Example "${name}" differs from the catalog in "${member}".`,
+                location: location.key(),
+              });
             }
           }
         });
@@ -62,7 +74,10 @@ function NoUpstreamCodeUnder401Or403() {
         forEachProblemExample(response, resolve, (name, example) => {
           const code = String(example?.value?.code ?? name);
           if (code.startsWith('upstream_')) {
-            report({ message: `"${code}" stands under ${key}: an upstream's failure is a 5xx, never a 401/403.`, location: location.key() });
+            report({
+              message: `"${code}" stands under ${key}: an upstream's failure is a 5xx, never a 401/403.`,
+              location: location.key(),
+            });
           }
         });
       },
@@ -80,7 +95,10 @@ function OperationDeclaresProblem4xx5xx() {
           ([status, raw]) => status.startsWith(klass) && deref(raw, resolve)?.content?.['application/problem+json'],
         );
         if (!ok) {
-          report({ message: `Operation must declare an application/problem+json ${klass}xx response.`, location: location.child('responses') });
+          report({
+            message: `Operation must declare an application/problem+json ${klass}xx response.`,
+            location: location.child('responses'),
+          });
         }
       }
     },
@@ -97,7 +115,10 @@ function SuccessResponseHasExample() {
         for (const [type, media] of Object.entries(response?.content ?? {})) {
           const count = media.example !== undefined ? 1 : Object.keys(media.examples ?? {}).length;
           if (count === 0) {
-            report({ message: `${status} ${type} needs at least one example.`, location: location.child(['responses', status]) });
+            report({
+              message: `${status} ${type} needs at least one example.`,
+              location: location.child(['responses', status]),
+            });
           }
         }
       }

@@ -10,10 +10,24 @@ import { evaluateTargets, MEASUREMENT_IDS } from '../../bench/harness/targets.js
 // A smoke test of the harness, not a speed test: one tiny scenario for about a second, then the shape of the
 // JSON and markdown it produces. No assertion here depends on how fast anything is.
 const settings: BenchSettings = {
-  quick: true, windowSec: 1, warmupSec: 0.2, connections: 2, connectionSteps: [1], ledgerRows: [1000],
-  pacedRate: 20, rounds: 1, logLevel: 'silent', profile: false, only: ['limits'],
+  quick: true,
+  windowSec: 1,
+  warmupSec: 0.2,
+  connections: 2,
+  connectionSteps: [1],
+  ledgerRows: [1000],
+  pacedRate: 20,
+  rounds: 1,
+  logLevel: 'silent',
+  profile: false,
+  only: ['limits'],
 };
-const request: HttpRequestSpec = { method: 'POST', path: '/transcribe', headers: { 'content-type': 'application/json' }, body: '{"url":"https://x.test/a.mp4"}' };
+const request: HttpRequestSpec = {
+  method: 'POST',
+  path: '/transcribe',
+  headers: { 'content-type': 'application/json' },
+  body: '{"url":"https://x.test/a.mp4"}',
+};
 
 describe('bench harness', () => {
   let bare: ServerProcess;
@@ -29,10 +43,15 @@ describe('bench harness', () => {
 
   it('measures a closed-loop window against a server in its own process', async () => {
     const m = await ctx.measure({
-      id: MEASUREMENT_IDS.bareHttp, title: 'bare node:http', group: 'limits', request: 'POST /transcribe', connections: 2,
+      id: MEASUREMENT_IDS.bareHttp,
+      title: 'bare node:http',
+      group: 'limits',
+      request: 'POST /transcribe',
+      connections: 2,
       servers: [bare],
       warmup: () => runClosedLoad({ origin: bare.url, connections: 2, durationSec: 0.2, request, expectStatus: [202] }),
-      load: (sec) => runClosedLoad({ origin: bare.url, connections: 2, durationSec: sec, request, expectStatus: [202] }),
+      load: (sec) =>
+        runClosedLoad({ origin: bare.url, connections: 2, durationSec: sec, request, expectStatus: [202] }),
     });
     expect(bare.pid).not.toBe(process.pid);
     expect(m.requests).toBeGreaterThan(0);
@@ -49,7 +68,12 @@ describe('bench harness', () => {
   it('interleaves arms in alternating rounds and merges each arm into one measurement', async () => {
     const order: string[] = [];
     const arm = (id: string) => ({
-      id, title: id, group: 'limits' as const, request: 'POST /transcribe', connections: 1, servers: [bare],
+      id,
+      title: id,
+      group: 'limits' as const,
+      request: 'POST /transcribe',
+      connections: 1,
+      servers: [bare],
       prepare: async (sec: number) => () => {
         order.push(id);
         return runClosedLoad({ origin: bare.url, connections: 1, durationSec: sec, request, expectStatus: [202] });
@@ -67,7 +91,13 @@ describe('bench harness', () => {
 
   it('stops a single-use supply after its last request and flags statuses it did not expect', async () => {
     const supply = Array.from({ length: 30 }, () => request);
-    const out = await runClosedLoad({ origin: bare.url, connections: 3, durationSec: 5, request: { supply }, expectStatus: [200] });
+    const out = await runClosedLoad({
+      origin: bare.url,
+      connections: 3,
+      durationSec: 5,
+      request: { supply },
+      expectStatus: [200],
+    });
     expect(out.statuses).toEqual({ 202: 30 });
     expect(out.unexpected).toBe(30);
     expect(out.completed).toBe(0);
@@ -83,15 +113,26 @@ describe('bench harness', () => {
 
   it('writes a report whose JSON and markdown have the documented shape', () => {
     const report: BenchReport = {
-      schemaVersion: 1, date: new Date().toISOString(), durationSec: 1, machine: machineInfo(), settings,
-      measurements: ctx.measurements, targets: evaluateTargets(ctx.measurements), notes: ['smoke test'],
+      schemaVersion: 1,
+      date: new Date().toISOString(),
+      durationSec: 1,
+      machine: machineInfo(),
+      settings,
+      measurements: ctx.measurements,
+      targets: evaluateTargets(ctx.measurements),
+      notes: ['smoke test'],
     };
     const json = JSON.parse(JSON.stringify(report)) as BenchReport;
     expect(json.machine.cpus).toBeGreaterThan(0);
     expect(json.machine.node).toBe(process.version);
     expect(json.measurements).toHaveLength(1);
     expect(json.targets.map((t) => t.id)).toEqual([
-      'vend-vs-bare-vend', 'balance-vs-bare-balance', 'gateway-added-p50', 'gateway-vs-bare-proxy', 'circuit-open-p99', 'postgres-vend-vs-sqlite',
+      'vend-vs-bare-vend',
+      'balance-vs-bare-balance',
+      'gateway-added-p50',
+      'gateway-vs-bare-proxy',
+      'circuit-open-p99',
+      'postgres-vend-vs-sqlite',
     ]);
     // Only the bare server was measured: every target lacks an input and says which.
     for (const t of json.targets) {

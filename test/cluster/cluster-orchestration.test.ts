@@ -15,7 +15,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the HAProxy configuration', () => {
   it('balances round-robin per request over loopback replicas that pass GET /health', () => {
-    const text = haproxyConfig([{ name: 'engine', port: 20001, backends: [{ name: 'engine-1', port: 20002 }, { name: 'engine-2', port: 20003 }] }]);
+    const text = haproxyConfig([
+      {
+        name: 'engine',
+        port: 20001,
+        backends: [
+          { name: 'engine-1', port: 20002 },
+          { name: 'engine-2', port: 20003 },
+        ],
+      },
+    ]);
     expect(text).toContain('  balance roundrobin\n');
     expect(text).toContain('frontend engine\n  bind 127.0.0.1:20001\n  default_backend engine_replicas\n');
     expect(text).toContain('  option httpchk GET /health\n  http-check expect status 200\n');
@@ -23,7 +32,9 @@ describe('the HAProxy configuration', () => {
   });
 
   it('refuses names that could inject configuration, and a frontend without replicas', () => {
-    expect(() => haproxyConfig([{ name: 'engine\n  bind 0.0.0.0:80', port: 1, backends: [{ name: 'a', port: 2 }] }])).toThrow(/plain identifiers/);
+    expect(() =>
+      haproxyConfig([{ name: 'engine\n  bind 0.0.0.0:80', port: 1, backends: [{ name: 'a', port: 2 }] }]),
+    ).toThrow(/plain identifiers/);
     expect(() => haproxyConfig([{ name: 'engine', port: 1, backends: [] }])).toThrow(/no backends/);
   });
 });
@@ -33,9 +44,18 @@ describe('startCluster', { timeout: 60_000 }, () => {
     const { ADMIN_TOKEN: _left, ...secrets } = await generateDevSecrets();
     const enginePort = await freeLoopbackPort();
     const error = await startCluster({
-      root, engines: 1, ttts: 1, workers: 0, enginePort,
-      database: { kind: 'sqlite-per-replica', dir }, env: { ...secrets, TTT_TRANSCRIBER: 'none' }, readyTimeoutMs: 30_000,
-    }).then(() => undefined, (e: unknown) => e);
+      root,
+      engines: 1,
+      ttts: 1,
+      workers: 0,
+      enginePort,
+      database: { kind: 'sqlite-per-replica', dir },
+      env: { ...secrets, TTT_TRANSCRIBER: 'none' },
+      readyTimeoutMs: 30_000,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/^engine-1 exited at start\. Its last lines:/);
     expect((error as Error).message).toContain('ADMIN_TOKEN');
@@ -49,7 +69,11 @@ describe('startCluster', { timeout: 60_000 }, () => {
   });
 
   it('refuses impossible sizes before starting anything', async () => {
-    await expect(startCluster({ root, engines: 0, ttts: 1, workers: 0, database: { kind: 'sqlite-per-replica', dir }, env: {} })).rejects.toThrow(/at least one engine/);
-    await expect(startCluster({ root, engines: 1.5, ttts: 1, workers: 0, database: { kind: 'sqlite-per-replica', dir }, env: {} })).rejects.toThrow(/engines must be a whole number/);
+    await expect(
+      startCluster({ root, engines: 0, ttts: 1, workers: 0, database: { kind: 'sqlite-per-replica', dir }, env: {} }),
+    ).rejects.toThrow(/at least one engine/);
+    await expect(
+      startCluster({ root, engines: 1.5, ttts: 1, workers: 0, database: { kind: 'sqlite-per-replica', dir }, env: {} }),
+    ).rejects.toThrow(/engines must be a whole number/);
   });
 });

@@ -38,8 +38,14 @@ const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
   secrets = await generateDevSecrets();
-  const [engineDb, tttDb] = await Promise.all([createTestDatabase('cluster_engine'), createTestDatabase('cluster_ttt')]);
-  cleanups.push(() => engineDb.drop(), () => tttDb.drop());
+  const [engineDb, tttDb] = await Promise.all([
+    createTestDatabase('cluster_engine'),
+    createTestDatabase('cluster_ttt'),
+  ]);
+  cleanups.push(
+    () => engineDb.drop(),
+    () => tttDb.drop(),
+  );
   fixtures = await createMediaFixtures();
   cleanups.push(() => fixtures.cleanup());
   media = await startMediaServer({ '/clip.mp3': routes.file(await fixtures.tone(2), 'audio/mpeg') });
@@ -49,18 +55,24 @@ beforeAll(async () => {
   marks = mkdtempSync(join(tmpdir(), 'pluct-cluster-marks-'));
   cleanups.push(() => rmSync(marks, { recursive: true, force: true }));
   const program = join(marks, 'slow-speech.sh');
-  writeFileSync(program, [
-    '#!/bin/sh',
-    `echo "$PPID" > "${marks}/start-$$"`,
-    `sleep ${SPEECH_SECONDS}`,
-    `echo "$PPID" > "${marks}/done-$$"`,
-    `echo "${TRANSCRIPT}"`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    program,
+    [
+      '#!/bin/sh',
+      `echo "$PPID" > "${marks}/start-$$"`,
+      `sleep ${SPEECH_SECONDS}`,
+      `echo "$PPID" > "${marks}/done-$$"`,
+      `echo "${TRANSCRIPT}"`,
+      '',
+    ].join('\n'),
+  );
   chmodSync(program, 0o755);
   try {
     cluster = await startCluster({
-      root, engines: 2, ttts: 2, workers: 2,
+      root,
+      engines: 2,
+      ttts: 2,
+      workers: 2,
       database: { kind: 'postgres', engineUrl: engineDb.url, tttUrl: tttDb.url },
       env: {
         ...secrets,
@@ -80,7 +92,10 @@ beforeAll(async () => {
       },
     });
   } catch (error) {
-    throw new Error(`The multi-replica cluster did not start on PostgreSQL (until the PostgreSQL backends and separate workers of issue 19 are merged, this is the expected failure): ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `The multi-replica cluster did not start on PostgreSQL (until the PostgreSQL backends and separate workers of issue 19 are merged, this is the expected failure): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   cleanups.push(() => cluster.stop(5_000));
 }, 120_000);
@@ -89,9 +104,13 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 }, 60_000);
 
-const userToken = (sub: string) => mintUserJwt({ sub, scope: 'ttt:transcribe credits:read', secret: secrets.USER_JWT_SECRET });
+const userToken = (sub: string) =>
+  mintUserJwt({ sub, scope: 'ttt:transcribe credits:read', secret: secrets.USER_JWT_SECRET });
 
-async function call(url: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const response = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: {
@@ -106,7 +125,9 @@ async function call(url: string, init: { method?: string; token?: string; body?:
   return { status: response.status, body, instance: response.headers.get('x-instance-id'), headers: response.headers };
 }
 
-async function ledger(token: string): Promise<Array<{ kind: string; reason: string; tokenId: string | null; jobId: string | null }>> {
+async function ledger(
+  token: string,
+): Promise<Array<{ kind: string; reason: string; tokenId: string | null; jobId: string | null }>> {
   const { body } = await call(`${cluster.engineUrl}/v1/credits/ledger?limit=200`, { token });
   expect(body['nextCursor'], 'the ledger fits one page').toBeNull();
   return body['entries'];
@@ -116,22 +137,30 @@ const vend = (token: string, clientRequestId = crypto.randomUUID(), base = clust
   call(`${base}/v1/vend-token`, { token, body: { clientRequestId } });
 
 describe('multi-replica on one PostgreSQL', () => {
-  it('200 parallel vends for one user holding 50 credits, over both engines, give exactly 50 tokens and a balance of 0', { timeout: 60_000 }, async () => {
-    const token = await userToken('cluster-race-user');
-    const results = await Promise.all(Array.from({ length: 200 }, () => vend(token)));
-    const granted = results.filter((r) => r.status === 200);
-    const refused = results.filter((r) => r.status !== 200);
-    expect(new Set(results.map((r) => r.instance)), 'both engines answered').toEqual(new Set(['engine-1', 'engine-2']));
-    expect(new Set(granted.map((r) => r.instance)).size, 'both engines vended').toBe(2);
-    expect(granted).toHaveLength(CREDITS);
-    expect(new Set(granted.map((r) => r.body['tokenId'])).size, 'no token vended twice').toBe(CREDITS);
-    expect(refused.map((r) => `${r.status} ${r.body['code']}`)).toEqual(Array(200 - CREDITS).fill('402 insufficient_credits'));
-    const balance = await call(`${cluster.engineUrl}/v1/credits/balance`, { token });
-    expect(balance.body).toMatchObject({ balance: 0, main: 0, bonus: 0 });
-    const entries = await ledger(token);
-    expect(entries.filter((e) => e.kind === 'charge')).toHaveLength(CREDITS);
-    expect(entries.filter((e) => e.kind === 'refund')).toHaveLength(0);
-  });
+  it(
+    '200 parallel vends for one user holding 50 credits, over both engines, give exactly 50 tokens and a balance of 0',
+    { timeout: 60_000 },
+    async () => {
+      const token = await userToken('cluster-race-user');
+      const results = await Promise.all(Array.from({ length: 200 }, () => vend(token)));
+      const granted = results.filter((r) => r.status === 200);
+      const refused = results.filter((r) => r.status !== 200);
+      expect(new Set(results.map((r) => r.instance)), 'both engines answered').toEqual(
+        new Set(['engine-1', 'engine-2']),
+      );
+      expect(new Set(granted.map((r) => r.instance)).size, 'both engines vended').toBe(2);
+      expect(granted).toHaveLength(CREDITS);
+      expect(new Set(granted.map((r) => r.body['tokenId'])).size, 'no token vended twice').toBe(CREDITS);
+      expect(refused.map((r) => `${r.status} ${r.body['code']}`)).toEqual(
+        Array(200 - CREDITS).fill('402 insufficient_credits'),
+      );
+      const balance = await call(`${cluster.engineUrl}/v1/credits/balance`, { token });
+      expect(balance.body).toMatchObject({ balance: 0, main: 0, bonus: 0 });
+      const entries = await ledger(token);
+      expect(entries.filter((e) => e.kind === 'charge')).toHaveLength(CREDITS);
+      expect(entries.filter((e) => e.kind === 'refund')).toHaveLength(0);
+    },
+  );
 
   it('one clientRequestId sent to both engine replicas at once charges once', { timeout: 30_000 }, async () => {
     const token = await userToken('cluster-idempotency-user');
@@ -141,7 +170,8 @@ describe('multi-replica on one PostgreSQL', () => {
     expect(new Set(first.map((r) => r.instance))).toEqual(new Set(['engine-1', 'engine-2']));
     const ok = first.filter((r) => r.status === 200);
     expect(ok.length, 'at least one replica answers with the token').toBeGreaterThanOrEqual(1);
-    for (const r of first.filter((x) => x.status !== 200)) expect(`${r.status} ${r.body['code']}`).toBe('409 idempotency_in_progress');
+    for (const r of first.filter((x) => x.status !== 200))
+      expect(`${r.status} ${r.body['code']}`).toBe('409 idempotency_in_progress');
     const tokenId = ok[0]!.body['tokenId'] as string;
     for (const r of ok) expect(r.body['tokenId']).toBe(tokenId);
     // Afterwards both replicas replay the one answer.
@@ -159,68 +189,110 @@ describe('multi-replica on one PostgreSQL', () => {
   it('a signed request replayed to the other TTTranscribe replica gets 401 engine_auth_replayed', async () => {
     const keys = engineAuthKeysFromEnv({ TTT_SHARED_SECRET: secrets.TTT_SHARED_SECRET });
     const body = '{}';
-    const { header } = signEngineAuth({ keys, method: 'POST', target: '/test/validate-engine-auth', body, bearerToken: undefined });
+    const { header } = signEngineAuth({
+      keys,
+      method: 'POST',
+      target: '/test/validate-engine-auth',
+      body,
+      bearerToken: undefined,
+    });
     const [one, two] = cluster.ttts.map((t) => `${t.url}/test/validate-engine-auth`) as [string, string];
     const accepted = await call(one, { body, headers: { [ENGINE_AUTH_HEADER]: header } });
     expect(accepted.status).toBe(200);
     expect(accepted.instance).toBe('ttt-1');
     const replayed = await call(two, { body, headers: { [ENGINE_AUTH_HEADER]: header } });
     expect(replayed.instance).toBe('ttt-2');
-    expect(`${replayed.status} ${replayed.body['code']}`, 'ttt-2 must know the nonce ttt-1 saw (a shared replay cache)').toBe('401 engine_auth_replayed');
+    expect(
+      `${replayed.status} ${replayed.body['code']}`,
+      'ttt-2 must know the nonce ttt-1 saw (a shared replay cache)',
+    ).toBe('401 engine_auth_replayed');
   });
 
-  it('a worker killed with SIGKILL mid-job: the job is completed by the other worker or failed and refunded, exactly once', { timeout: 90_000 }, async () => {
-    const token = await userToken('cluster-kill-user');
-    const vended = await vend(token);
-    expect(vended.status).toBe(200);
-    const submitted = await call(`${cluster.engineUrl}/ttt/transcribe`, { token: vended.body['token'], body: { url: media.url('/clip.mp3'), language: 'en' } });
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const jobId = submitted.body['jobId'] as string;
+  it(
+    'a worker killed with SIGKILL mid-job: the job is completed by the other worker or failed and refunded, exactly once',
+    { timeout: 90_000 },
+    async () => {
+      const token = await userToken('cluster-kill-user');
+      const vended = await vend(token);
+      expect(vended.status).toBe(200);
+      const submitted = await call(`${cluster.engineUrl}/ttt/transcribe`, {
+        token: vended.body['token'],
+        body: { url: media.url('/clip.mp3'), language: 'en' },
+      });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+      const jobId = submitted.body['jobId'] as string;
 
-    // A marker counts once its line is complete (the shell creates the file before it writes the pid).
-    const runners = () => readdirSync(marks).filter((f) => f.startsWith('start-'))
-      .map((f) => ({ program: Number(f.slice('start-'.length)), worker: readFileSync(join(marks, f), 'utf8') })).filter((r) => /^\d+\n$/.test(r.worker));
-    const started = await waitFor(runners, (found) => found.length > 0, 30_000, 'the speech program to start');
-    const runnerPid = Number(started[0]!.worker.trim());
-    const victim = cluster.workers.find((w) => w.service.child.pid === runnerPid);
-    expect(victim, `the job ran in process ${runnerPid}, which is not one of the workers (${cluster.workers.map((w) => `${w.name}=${w.service.child.pid}`).join(', ')}): API replicas must not run jobs (TTT_RUN_WORKER=false)`).toBeDefined();
-    // A host lost mid-job: SIGKILL to the worker's process group and to the speech program (which the command
-    // engine starts in a group of its own).
-    victim!.service.kill();
-    try {
-      process.kill(started[0]!.program, 'SIGKILL');
-    } catch {
-      // Already gone with the worker.
-    }
-    await victim!.service.exited;
+      // A marker counts once its line is complete (the shell creates the file before it writes the pid).
+      const runners = () =>
+        readdirSync(marks)
+          .filter((f) => f.startsWith('start-'))
+          .map((f) => ({ program: Number(f.slice('start-'.length)), worker: readFileSync(join(marks, f), 'utf8') }))
+          .filter((r) => /^\d+\n$/.test(r.worker));
+      const started = await waitFor(runners, (found) => found.length > 0, 30_000, 'the speech program to start');
+      const runnerPid = Number(started[0]!.worker.trim());
+      const victim = cluster.workers.find((w) => w.service.child.pid === runnerPid);
+      expect(
+        victim,
+        `the job ran in process ${runnerPid}, which is not one of the workers (${cluster.workers.map((w) => `${w.name}=${w.service.child.pid}`).join(', ')}): API replicas must not run jobs (TTT_RUN_WORKER=false)`,
+      ).toBeDefined();
+      // A host lost mid-job: SIGKILL to the worker's process group and to the speech program (which the command
+      // engine starts in a group of its own).
+      victim!.service.kill();
+      try {
+        process.kill(started[0]!.program, 'SIGKILL');
+      } catch {
+        // Already gone with the worker.
+      }
+      await victim!.service.exited;
 
-    const poll = () => call(`${cluster.engineUrl}/ttt/status/${jobId}`, { token });
-    const final = await waitFor(poll, (r) => ['completed', 'failed'].includes(r.body['status']), 75_000, `job ${jobId} to finish after its worker was killed`);
-    // Polled at once from both engines: the outcome (and any refund) is settled once.
-    const polls = await Promise.all([...cluster.engines.map((e) => call(`${e.url}/ttt/status/${jobId}`, { token })), poll(), poll()]);
-    for (const p of polls) expect(p.body['status']).toBe(final.body['status']);
-    const entries = (await ledger(token)).filter((e) => e.tokenId === vended.body['tokenId']);
-    const completions = readdirSync(marks).filter((f) => f.startsWith('done-'))
-      .filter((f) => Number(readFileSync(join(marks, f), 'utf8').trim()) !== runnerPid); // the killed worker's program never finishes
-    if (final.body['status'] === 'completed') {
-      expect(final.body['transcript']).toContain(TRANSCRIPT);
-      expect(completions, 'completed exactly once, by the surviving worker').toHaveLength(1);
-      expect(readdirSync(marks).filter((f) => f.startsWith('done-')), 'the killed program did not finish either').toHaveLength(1);
-      expect(entries.map((e) => e.kind)).toEqual(['charge']);
-      expect(final.body['creditRefunded']).toBe(false);
-    } else {
-      expect(jobFailureCodes).toContain(final.body['error']?.code);
-      expect(completions, 'a failed job was never completed').toHaveLength(0);
-      expect(final.body['creditRefunded']).toBe(true);
-      expect(entries.map((e) => e.kind).sort()).toEqual(['charge', 'refund']);
-    }
-  });
+      const poll = () => call(`${cluster.engineUrl}/ttt/status/${jobId}`, { token });
+      const final = await waitFor(
+        poll,
+        (r) => ['completed', 'failed'].includes(r.body['status']),
+        75_000,
+        `job ${jobId} to finish after its worker was killed`,
+      );
+      // Polled at once from both engines: the outcome (and any refund) is settled once.
+      const polls = await Promise.all([
+        ...cluster.engines.map((e) => call(`${e.url}/ttt/status/${jobId}`, { token })),
+        poll(),
+        poll(),
+      ]);
+      for (const p of polls) expect(p.body['status']).toBe(final.body['status']);
+      const entries = (await ledger(token)).filter((e) => e.tokenId === vended.body['tokenId']);
+      const completions = readdirSync(marks)
+        .filter((f) => f.startsWith('done-'))
+        .filter((f) => Number(readFileSync(join(marks, f), 'utf8').trim()) !== runnerPid); // the killed worker's program never finishes
+      if (final.body['status'] === 'completed') {
+        expect(final.body['transcript']).toContain(TRANSCRIPT);
+        expect(completions, 'completed exactly once, by the surviving worker').toHaveLength(1);
+        expect(
+          readdirSync(marks).filter((f) => f.startsWith('done-')),
+          'the killed program did not finish either',
+        ).toHaveLength(1);
+        expect(entries.map((e) => e.kind)).toEqual(['charge']);
+        expect(final.body['creditRefunded']).toBe(false);
+      } else {
+        expect(jobFailureCodes).toContain(final.body['error']?.code);
+        expect(completions, 'a failed job was never completed').toHaveLength(0);
+        expect(final.body['creditRefunded']).toBe(true);
+        expect(entries.map((e) => e.kind).sort()).toEqual(['charge', 'refund']);
+      }
+    },
+  );
 
   it(`a rate limit of ${TRANSCRIBE_PER_MIN} per minute holds across both engines`, { timeout: 30_000 }, async () => {
     const token = await userToken('cluster-limited-user');
     const tokens = await Promise.all(Array.from({ length: 8 }, () => vend(token)));
     // A media URL nothing serves: accepted submissions fail fast at fetch and are refunded.
-    const results = await Promise.all(tokens.map((t) => call(`${cluster.engineUrl}/ttt/transcribe`, { token: t.body['token'], body: { url: media.url('/missing.mp3') } })));
+    const results = await Promise.all(
+      tokens.map((t) =>
+        call(`${cluster.engineUrl}/ttt/transcribe`, {
+          token: t.body['token'],
+          body: { url: media.url('/missing.mp3') },
+        }),
+      ),
+    );
     expect(new Set(results.map((r) => r.instance))).toEqual(new Set(['engine-1', 'engine-2']));
     const limited = results.filter((r) => r.status === 429);
     for (const r of limited) {
@@ -229,11 +301,18 @@ describe('multi-replica on one PostgreSQL', () => {
     }
     const passed = results.filter((r) => r.status !== 429);
     for (const r of passed) expect(r.status, JSON.stringify(r.body)).toBe(202);
-    expect(passed.length, `${TRANSCRIBE_PER_MIN} in total, not ${TRANSCRIBE_PER_MIN} per replica`).toBe(TRANSCRIBE_PER_MIN);
+    expect(passed.length, `${TRANSCRIBE_PER_MIN} in total, not ${TRANSCRIBE_PER_MIN} per replica`).toBe(
+      TRANSCRIBE_PER_MIN,
+    );
   });
 });
 
-async function waitFor<T>(get: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+async function waitFor<T>(
+  get: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {

@@ -21,19 +21,24 @@ describe('findExternalResources', () => {
   }
 
   it('flags what build-docs emits by default (CDN module import and preload)', async () => {
-    const findings = await findExternalResources(site({
-      'a.html': `<link rel="modulepreload" href="https://cdn.redocly.com/redoc/v3.0.1/bundles/redoc.standalone.js" />
+    const findings = await findExternalResources(
+      site({
+        'a.html': `<link rel="modulepreload" href="https://cdn.redocly.com/redoc/v3.0.1/bundles/redoc.standalone.js" />
 <script type="module">import { hydrate } from "https://cdn.redocly.com/redoc/v3.0.1/bundles/redoc.standalone.js";</script>`,
-    }));
+      }),
+    );
     expect(findings).toHaveLength(2);
   });
 
   it('flags remote scripts, web fonts, CSS imports and remote src set from scripts', async () => {
-    const findings = await findExternalResources(site({
-      'a.html': '<script src="//cdn.example.com/x.js"></script><link href="https://fonts.googleapis.com/css?family=Roboto" rel="stylesheet">',
-      'b.css': '@import url("https://example.com/x.css");',
-      'c.js': 'createElement("img",{src:"https://cdn.redoc.ly/redoc/logo-mini.svg"})',
-    }));
+    const findings = await findExternalResources(
+      site({
+        'a.html':
+          '<script src="//cdn.example.com/x.js"></script><link href="https://fonts.googleapis.com/css?family=Roboto" rel="stylesheet">',
+        'b.css': '@import url("https://example.com/x.css");',
+        'c.js': 'createElement("img",{src:"https://cdn.redoc.ly/redoc/logo-mini.svg"})',
+      }),
+    );
     expect(findings.join('\n')).toMatch(/cdn\.example\.com/);
     expect(findings.join('\n')).toMatch(/fonts\.googleapis\.com/);
     expect(findings.join('\n')).toMatch(/b\.css: CSS https:\/\/example\.com/);
@@ -41,16 +46,20 @@ describe('findExternalResources', () => {
   });
 
   it('accepts relative resources and plain links to other sites', async () => {
-    const findings = await findExternalResources(site({
-      'a.html': '<script src="assets/redoc.standalone.js"></script><a href="https://redocly.com/redoc/">Redoc</a>',
-    }));
+    const findings = await findExternalResources(
+      site({
+        'a.html': '<script src="assets/redoc.standalone.js"></script><a href="https://redocly.com/redoc/">Redoc</a>',
+      }),
+    );
     expect(findings).toEqual([]);
   });
 });
 
 describe('renderMarkdown', () => {
   it('turns mermaid fences into escaped pre.mermaid blocks and .md links into .html links', () => {
-    const page = renderMarkdown('# Guide\n\nSee [vectors](engine-auth-vectors.md#x).\n\n```mermaid\nA->>B: Bearer <t>\n```\n');
+    const page = renderMarkdown(
+      '# Guide\n\nSee [vectors](engine-auth-vectors.md#x).\n\n```mermaid\nA->>B: Bearer <t>\n```\n',
+    );
     expect(page.title).toBe('Guide');
     expect(page.summary).toBe('See vectors.');
     expect(page.hasMermaid).toBe(true);
@@ -60,7 +69,9 @@ describe('renderMarkdown', () => {
   });
 
   it('keeps underscores in the index summary: code spans verbatim, snake_case words whole, emphasis dropped', async () => {
-    const page = renderMarkdown('# Auth failures\n\nEach one adds to `auth_failures_total{code,route}`; see _this_ and **that** in log_level.\n');
+    const page = renderMarkdown(
+      '# Auth failures\n\nEach one adds to `auth_failures_total{code,route}`; see _this_ and **that** in log_level.\n',
+    );
     expect(page.summary).toBe('Each one adds to auth_failures_total{code,route}; see this and that in log_level.');
     // The real page, as the docs index shows it.
     const { readFile } = await import('node:fs/promises');
@@ -77,10 +88,19 @@ describe('renderMarkdown', () => {
 
 describe('collectCodeUsage', () => {
   it('maps catalog codes to the operations of the bundled spec that declare them', () => {
-    const spec = JSON.parse(readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'));
+    const spec = JSON.parse(
+      readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+    );
     const usage = collectCodeUsage('business-engine', spec);
     expect(usage.get('token_expired')).toEqual(
-      expect.arrayContaining([expect.objectContaining({ method: 'GET', path: '/v1/credits/balance', status: '401', operationId: 'getCreditBalance' })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          method: 'GET',
+          path: '/v1/credits/balance',
+          status: '401',
+          operationId: 'getCreditBalance',
+        }),
+      ]),
     );
     expect(usage.get('upstream_auth_failure')?.every((u) => u.status === '502')).toBe(true);
   });

@@ -39,8 +39,16 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.route('**/*', async (route) => {
@@ -78,9 +86,13 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 describe('docs site (offline)', () => {
   it('builds every page, one per docs/*.md', () => {
-    const guides = readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => f.replace(/\.md$/, '.html'));
+    const guides = readdirSync(new URL('docs/', root))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => f.replace(/\.md$/, '.html'));
     expect(guides).toContain('engine-auth.html');
-    expect([...build.pages].sort()).toEqual(['index.html', 'errors.html', 'business-engine.html', 'tttranscribe.html', ...guides].sort());
+    expect([...build.pages].sort()).toEqual(
+      ['index.html', 'errors.html', 'business-engine.html', 'tttranscribe.html', ...guides].sort(),
+    );
   });
 
   it('index links every page with relative URLs', async () => {
@@ -115,8 +127,11 @@ describe('docs site (offline)', () => {
       await expect(section.count(), code).resolves.toBe(1);
       await expect(section.locator('.pluct-status').first().textContent()).resolves.toBe(String(entry.value.status));
     }
-    for (const code of Object.keys(catalog.jobFailures)) await expect(page.locator(`[id="${code}"]`).count()).resolves.toBe(1);
-    await expect(page.locator('#token_expired a[href^="business-engine.html#operation/"]').count()).resolves.toBeGreaterThan(0);
+    for (const code of Object.keys(catalog.jobFailures))
+      await expect(page.locator(`[id="${code}"]`).count()).resolves.toBe(1);
+    await expect(
+      page.locator('#token_expired a[href^="business-engine.html#operation/"]').count(),
+    ).resolves.toBeGreaterThan(0);
     await page.goto(`${site.url}errors.html#token_expired`);
     await shoot(page, 'errors');
   });

@@ -37,7 +37,8 @@ export async function serveStatic(dir: string, port = 0): Promise<StaticServer> 
   const server: Server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const file = normalize(join(base, pathname.endsWith('/') ? `${pathname}index.html` : pathname));
-    const isFile = (file === base || file.startsWith(base + sep)) && statSync(file, { throwIfNoEntry: false })?.isFile();
+    const isFile =
+      (file === base || file.startsWith(base + sep)) && statSync(file, { throwIfNoEntry: false })?.isFile();
     if (!isFile || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

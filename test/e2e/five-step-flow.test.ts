@@ -24,7 +24,10 @@ describe('the five-step flow against a real TTTranscribe', () => {
     expect(balance.data).toMatchObject({ ok: true, userId: 'mobile-user-1', balance: 3, main: 0, bonus: 3 });
 
     // 2. vend a service token (1 credit).
-    const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: '7d3c2a10-5b7e-4f7e-9a52-2c1f0e0a9b11', userId: 'mobile-user-1' }, headers: user });
+    const vended = await be.client.POST('/v1/vend-token', {
+      body: { clientRequestId: '7d3c2a10-5b7e-4f7e-9a52-2c1f0e0a9b11', userId: 'mobile-user-1' },
+      headers: user,
+    });
     expect(vended.error).toBeUndefined();
     expect(vended.data).toMatchObject({ ok: true, expiresIn: 900, balanceAfter: 2 });
     const service = be.bearer(vended.data!.token);
@@ -51,10 +54,16 @@ describe('the five-step flow against a real TTTranscribe', () => {
     const done = await be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId } }, headers: user });
     expect(done.error).toBeUndefined();
     expect(done.data).toMatchObject({
-      ok: true, jobId, status: 'completed', stage: 'done', progress: 1, transcript: FAKE_RESULT.transcript,
-      engine: { name: FAKE_RESULT.engine }, creditRefunded: false,
+      ok: true,
+      jobId,
+      status: 'completed',
+      stage: 'done',
+      progress: 1,
+      transcript: FAKE_RESULT.transcript,
+      engine: { name: FAKE_RESULT.engine },
+      creditRefunded: false,
     });
-    expect((await be.engine.store.tokens.get(vended.data!.tokenId))).toMatchObject({ state: 'consumed', jobId });
+    expect(await be.engine.store.tokens.get(vended.data!.tokenId)).toMatchObject({ state: 'consumed', jobId });
     const after = await be.client.GET('/v1/credits/balance', { headers: user });
     expect(after.data?.balance).toBe(2);
     const ledger = await be.client.GET('/v1/credits/ledger', { headers: user });
@@ -69,18 +78,37 @@ describe('the five-step flow against a real TTTranscribe', () => {
     processor = failingProcessor('media_fetch_failed', 'The media host answered 404 Not Found; check the link.');
     try {
       const user = be.bearer(await be.userJwt({ sub: 'mobile-user-2' }));
-      const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'fail-flow-1' }, headers: user });
-      const submitted = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/missing.mp4' }, headers: be.bearer(vended.data!.token) });
+      const vended = await be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: 'fail-flow-1' },
+        headers: user,
+      });
+      const submitted = await be.client.POST('/ttt/transcribe', {
+        body: { url: 'https://media.example.com/missing.mp4' },
+        headers: be.bearer(vended.data!.token),
+      });
       const jobId = submitted.data!.jobId;
       await ttt.service.worker.drain();
-      const polls = await Promise.all(Array.from({ length: 4 }, () => be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId } }, headers: user })));
+      const polls = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId } }, headers: user }),
+        ),
+      );
       for (const p of polls) {
-        expect(p.data).toMatchObject({ status: 'failed', error: { code: 'media_fetch_failed', responsibility: 'caller' }, creditRefunded: true });
+        expect(p.data).toMatchObject({
+          status: 'failed',
+          error: { code: 'media_fetch_failed', responsibility: 'caller' },
+          creditRefunded: true,
+        });
       }
       await be.engine.sweeper.runOnce();
       const ledger = await be.client.GET('/v1/credits/ledger', { headers: user });
       expect(ledger.data?.entries.filter((e) => e.kind === 'refund')).toEqual([
-        expect.objectContaining({ amount: 1, reason: 'job_failed:media_fetch_failed', jobId, tokenId: vended.data!.tokenId }),
+        expect.objectContaining({
+          amount: 1,
+          reason: 'job_failed:media_fetch_failed',
+          jobId,
+          tokenId: vended.data!.tokenId,
+        }),
       ]);
       expect((await be.client.GET('/v1/credits/balance', { headers: user })).data?.balance).toBe(3);
     } finally {
@@ -88,15 +116,21 @@ describe('the five-step flow against a real TTTranscribe', () => {
     }
   });
 
-  it('passes on TTTranscribe\'s unsupported_url and lets the same token submit a corrected URL', async () => {
+  it("passes on TTTranscribe's unsupported_url and lets the same token submit a corrected URL", async () => {
     const { be } = stack;
     const user = be.bearer(await be.userJwt({ sub: 'mobile-user-3' }));
     const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'url-flow-1' }, headers: user });
     const service = be.bearer(vended.data!.token);
-    const bad = await be.client.POST('/ttt/transcribe', { body: { url: 'ftp://media.example.com/clip.mp4' }, headers: service });
+    const bad = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'ftp://media.example.com/clip.mp4' },
+      headers: service,
+    });
     expect(bad.response.status).toBe(422);
     expect(bad.error).toMatchObject({ code: 'unsupported_url', details: { reason: 'scheme_not_allowed' } });
-    const good = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: service });
+    const good = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: service,
+    });
     expect(good.response.status).toBe(202);
     expect((await be.client.GET('/v1/credits/balance', { headers: user })).data?.balance).toBe(2);
   });
@@ -105,9 +139,18 @@ describe('the five-step flow against a real TTTranscribe', () => {
     const { be } = stack;
     const { data, response } = await be.client.GET('/health/ttt-integration');
     expect(response.status).toBe(200);
-    expect(data).toMatchObject({ ok: true, engineKeyIds: [be.config.tttKeys[0]!.keyId], tttAcceptedKeyIds: [be.config.tttKeys[0]!.keyId] });
+    expect(data).toMatchObject({
+      ok: true,
+      engineKeyIds: [be.config.tttKeys[0]!.keyId],
+      tttAcceptedKeyIds: [be.config.tttKeys[0]!.keyId],
+    });
     expect(data?.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['shared_secret_configured', true], ['ttt_reachable', true], ['key_id_accepted', true], ['signed_probe', true], ['clock_skew', true], ['service_token_verifies', true],
+      ['shared_secret_configured', true],
+      ['ttt_reachable', true],
+      ['key_id_accepted', true],
+      ['signed_probe', true],
+      ['clock_skew', true],
+      ['service_token_verifies', true],
     ]);
     expect(data?.checks.find((c) => c.name === 'clock_skew')?.data).toEqual({ skewSec: 0 });
   });

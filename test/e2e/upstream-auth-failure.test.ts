@@ -22,7 +22,10 @@ describe('a TTTranscribe configured with another secret', () => {
     const user = be.bearer(await be.userJwt({ sub: 'mismatch-user' }));
     const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'mismatch-1' }, headers: user });
     const service = be.bearer(vended.data!.token);
-    const { error, response } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: service });
+    const { error, response } = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: service,
+    });
     expect(response.status).toBe(502);
     expect(error).toMatchObject({
       code: 'upstream_auth_failure',
@@ -37,9 +40,17 @@ describe('a TTTranscribe configured with another secret', () => {
       },
     });
     const ledger = await be.client.GET('/v1/credits/ledger', { headers: user });
-    expect(ledger.data?.entries[0]).toMatchObject({ kind: 'refund', amount: 1, reason: 'upstream_auth_failure', tokenId: vended.data!.tokenId });
+    expect(ledger.data?.entries[0]).toMatchObject({
+      kind: 'refund',
+      amount: 1,
+      reason: 'upstream_auth_failure',
+      tokenId: vended.data!.tokenId,
+    });
     expect((await be.client.GET('/v1/credits/balance', { headers: user })).data?.balance).toBe(3);
-    const again = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: service });
+    const again = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: service,
+    });
     expect(again.error).toMatchObject({ code: 'service_token_revoked', details: { reason: 'upstream_auth_failure' } });
   });
 
@@ -55,8 +66,15 @@ describe('a TTTranscribe configured with another secret', () => {
     const checks = Object.fromEntries(report.checks.map((c) => [c.name, c]));
     expect(checks['shared_secret_configured']).toMatchObject({ ok: true });
     expect(checks['ttt_reachable']).toMatchObject({ ok: true });
-    expect(checks['key_id_accepted']).toMatchObject({ ok: false, detail: `TTTranscribe accepts key ids [${theirs}], not ${ours}.`, fix: expect.stringContaining('base64') });
-    expect(checks['signed_probe']).toMatchObject({ ok: false, data: { upstreamStatus: 401, upstreamCode: 'engine_auth_key_mismatch' } });
+    expect(checks['key_id_accepted']).toMatchObject({
+      ok: false,
+      detail: `TTTranscribe accepts key ids [${theirs}], not ${ours}.`,
+      fix: expect.stringContaining('base64'),
+    });
+    expect(checks['signed_probe']).toMatchObject({
+      ok: false,
+      data: { upstreamStatus: 401, upstreamCode: 'engine_auth_key_mismatch' },
+    });
     expect(checks['clock_skew']).toMatchObject({ ok: true });
     expect(JSON.stringify(report)).not.toContain(tttSecret);
     expect(JSON.stringify(report)).not.toContain(Buffer.from(be.config.tttKeys[0]!.key).toString('base64url'));

@@ -37,7 +37,9 @@ export async function testServiceTokenKey(kid?: string): Promise<string> {
  * @example
  * const config = loadEngineConfig(await testEngineEnv({ TTT_BASE_URL: fake.baseUrl }));
  */
-export async function testEngineEnv(overrides: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
+export async function testEngineEnv(
+  overrides: Record<string, string | undefined> = {},
+): Promise<Record<string, string | undefined>> {
   return {
     ENGINE_HOST: '127.0.0.1',
     ENGINE_PORT: '0',
@@ -71,7 +73,8 @@ export function engineMemoryLogger(): { logger: Logger; logs: Array<Record<strin
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -121,7 +124,12 @@ export async function startEngineTestApp(options: EngineTestAppOptions = {}): Pr
     logger,
     now,
     validateResponses: true,
-    upstreamPolicy: { retryBaseDelayMs: 5, resetTimeoutMs: 30_000, volumeThreshold: 3, ...options.deps?.upstreamPolicy },
+    upstreamPolicy: {
+      retryBaseDelayMs: 5,
+      resetTimeoutMs: 30_000,
+      volumeThreshold: 3,
+      ...options.deps?.upstreamPolicy,
+    },
     ...options.deps,
   });
   const server = options.server ?? createServer();
@@ -167,6 +175,7 @@ export async function reserveServer(): Promise<{ server: Server; baseUrl: string
  * sqliteDb(be).prepare('SELECT count(*) AS n FROM ledger').get();
  */
 export function sqliteDb(be: EngineTestApp): EngineDatabase {
-  if (!(be.engine.store instanceof SqliteEngineStore)) throw new TypeError('this engine test app does not run on SQLite');
+  if (!(be.engine.store instanceof SqliteEngineStore))
+    throw new TypeError('this engine test app does not run on SQLite');
   return be.engine.store.db;
 }

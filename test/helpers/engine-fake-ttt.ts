@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo } from 'node:net';
 import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { bearerTokenFromAuthorization, type EngineAuthKey } from '../../server/protocol/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthResult } from '../../server/tttranscribe/auth/engine-auth-verifier.js';
+import {
+  createEngineAuthVerifier,
+  type EngineAuthResult,
+} from '../../server/tttranscribe/auth/engine-auth-verifier.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from './engine-app.js';
 
 /** One request the fake TTTranscribe received, with the verdict on its X-Engine-Auth header. */
@@ -18,7 +21,12 @@ export interface RecordedRequest {
 
 /** What the fake answers: a status and JSON body, or no answer at all, or a dropped connection. */
 export type FakeAnswer =
-  | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string>; readonly raw?: string }
+  | {
+      readonly status: number;
+      readonly body?: unknown;
+      readonly headers?: Record<string, string>;
+      readonly raw?: string;
+    }
   | 'hang'
   | 'destroy';
 
@@ -42,7 +50,11 @@ export interface FakeTtt {
  * const ttt = await startFakeTtt({ keys: [TEST_KEY], now: () => clock.ms });
  * ttt.respond(() => ({ status: 500, body: { code: 'internal_error' } }));
  */
-export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; now: () => number; handler?: FakeHandler }): Promise<FakeTtt> {
+export async function startFakeTtt(options: {
+  keys: readonly EngineAuthKey[];
+  now: () => number;
+  handler?: FakeHandler;
+}): Promise<FakeTtt> {
   const verifier = createEngineAuthVerifier({ keys: options.keys, now: options.now });
   const requests: RecordedRequest[] = [];
   let handler: FakeHandler = options.handler ?? (() => ({ status: 404, body: { code: 'not_found' } }));
@@ -60,7 +72,13 @@ export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; no
         body: body.length > 0 ? body : undefined,
         bearerToken: bearerTokenFromAuthorization(req.headers.authorization),
       });
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', target, headers: req.headers, body: body.toString('utf8'), engineAuth };
+      const recorded: RecordedRequest = {
+        method: req.method ?? 'GET',
+        target,
+        headers: req.headers,
+        body: body.toString('utf8'),
+        engineAuth,
+      };
       requests.push(recorded);
       const answer = handler(recorded);
       if (answer === 'hang') {
@@ -73,7 +91,12 @@ export async function startFakeTtt(options: { keys: readonly EngineAuthKey[]; no
       }
       const payload = answer.raw ?? JSON.stringify(answer.body ?? {});
       res.writeHead(answer.status, {
-        'content-type': answer.raw === undefined ? (answer.status >= 400 ? 'application/problem+json' : 'application/json') : 'text/plain',
+        'content-type':
+          answer.raw === undefined
+            ? answer.status >= 400
+              ? 'application/problem+json'
+              : 'application/json'
+            : 'text/plain',
         'x-request-id': String(req.headers['x-request-id'] ?? 'req_fake_upstream'),
         ...answer.headers,
       });
@@ -108,7 +131,9 @@ export async function refusedBaseUrl(): Promise<string> {
   for (const port of REFUSING_PORT_CANDIDATES) {
     if (await refuses(port)) return `http://127.0.0.1:${port}`;
   }
-  throw new Error(`Every candidate port (${REFUSING_PORT_CANDIDATES.join(', ')}) on 127.0.0.1 accepts connections; tests need one that refuses.`);
+  throw new Error(
+    `Every candidate port (${REFUSING_PORT_CANDIDATES.join(', ')}) on 127.0.0.1 accepts connections; tests need one that refuses.`,
+  );
 }
 
 /** Privileged ports without a common service. */
@@ -131,10 +156,27 @@ function refuses(port: number): Promise<boolean> {
  * @example
  * ttt.respond(() => upstreamProblem(401, 'engine_auth_key_mismatch', 'Signed with an unknown key id.'));
  */
-export function upstreamProblem(status: number, code: string, detail: string, details: Record<string, unknown> = {}): FakeAnswer {
+export function upstreamProblem(
+  status: number,
+  code: string,
+  detail: string,
+  details: Record<string, unknown> = {},
+): FakeAnswer {
   return {
     status,
-    body: { type: `/docs/errors.html#${code}`, title: code, status, detail, ok: false, code, requestId: 'req_upstream_0001', retryable: false, responsibility: 'caller', guidance: '', details },
+    body: {
+      type: `/docs/errors.html#${code}`,
+      title: code,
+      status,
+      detail,
+      ok: false,
+      code,
+      requestId: 'req_upstream_0001',
+      retryable: false,
+      responsibility: 'caller',
+      guidance: '',
+      details,
+    },
     headers: { 'x-request-id': 'req_upstream_0001' },
   };
 }
@@ -160,13 +202,19 @@ export async function startEngineWithFakeTtt(env: Record<string, string> = {}): 
   const secret = env['TTT_SHARED_SECRET'] ?? generateSharedSecret();
   const clock = { ms: ENGINE_T0_MS };
   const ttt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', secret)], now: () => clock.ms });
-  const be = await startEngineTestApp({ clock, env: { TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '100', ...env } });
+  const be = await startEngineTestApp({
+    clock,
+    env: { TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '100', ...env },
+  });
   let n = 0;
   return {
     be,
     ttt,
     vend: async (sub = 'submit-user') => {
-      const { data, error } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `vend-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub })) });
+      const { data, error } = await be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: `vend-${(n += 1)}` },
+        headers: be.bearer(await be.userJwt({ sub })),
+      });
       if (!data) throw new Error(`vend failed: ${JSON.stringify(error)}`);
       return data;
     },
@@ -212,11 +260,21 @@ export function idempotentTtt(): IdempotentTtt {
   const replays: string[] = [];
   const at = new Date(ENGINE_T0_MS).toISOString();
   const statusOf = (job: StoredJob) => ({
-    ok: true, jobId: job.jobId, status: job.status, stage: job.status === 'completed' ? 'done' : 'queued', progress: job.status === 'completed' ? 1 : 0,
-    url: 'https://media.example.com/a.mp4', language: 'en', submittedAt: at, startedAt: null, updatedAt: at,
+    ok: true,
+    jobId: job.jobId,
+    status: job.status,
+    stage: job.status === 'completed' ? 'done' : 'queued',
+    progress: job.status === 'completed' ? 1 : 0,
+    url: 'https://media.example.com/a.mp4',
+    language: 'en',
+    submittedAt: at,
+    startedAt: null,
+    updatedAt: at,
     completedAt: job.status === 'completed' || job.status === 'failed' ? at : null,
     ...(job.status === 'completed' ? { transcript: 'hello' } : {}),
-    ...(job.status === 'failed' ? { error: { code: 'media_fetch_failed', message: 'The media could not be fetched.' } } : {}),
+    ...(job.status === 'failed'
+      ? { error: { code: 'media_fetch_failed', message: 'The media could not be fetched.' } }
+      : {}),
   });
   const handler: FakeHandler = (req) => {
     if (!req.engineAuth.ok) return upstreamProblem(401, 'engine_auth_invalid', 'X-Engine-Auth did not verify.');
@@ -227,23 +285,41 @@ export function idempotentTtt(): IdempotentTtt {
     if (req.method === 'POST' && req.target === '/transcribe') {
       const existing = key === undefined ? undefined : jobs.find((j) => j.key === key);
       if (existing) {
-        if (existing.token !== token) return upstreamProblem(422, 'idempotency_key_reused', 'The Idempotency-Key was used with another service token.');
+        if (existing.token !== token)
+          return upstreamProblem(
+            422,
+            'idempotency_key_reused',
+            'The Idempotency-Key was used with another service token.',
+          );
         replays.push(existing.jobId);
-        return { status: 202, body: { ok: true, jobId: existing.jobId, status: existing.status, submittedAt: at }, headers: { 'idempotent-replayed': 'true' } };
+        return {
+          status: 202,
+          body: { ok: true, jobId: existing.jobId, status: existing.status, submittedAt: at },
+          headers: { 'idempotent-replayed': 'true' },
+        };
       }
-      const job: StoredJob = { jobId: `job_IDEM${String(jobs.length + 1).padStart(8, '0')}`, key, token, status: 'queued' };
+      const job: StoredJob = {
+        jobId: `job_IDEM${String(jobs.length + 1).padStart(8, '0')}`,
+        key,
+        token,
+        status: 'queued',
+      };
       jobs.push(job);
       return { status: 202, body: { ok: true, jobId: job.jobId, status: job.status, submittedAt: at } };
     }
     const byKey = /^\/jobs\/by-idempotency-key\/([^/?]+)$/.exec(req.target);
     if (req.method === 'GET' && byKey) {
       const job = jobs.find((j) => j.key === decodeURIComponent(byKey[1] ?? ''));
-      return job ? { status: 200, body: statusOf(job) } : upstreamProblem(404, 'job_not_found', 'No job was stored under this Idempotency-Key.');
+      return job
+        ? { status: 200, body: statusOf(job) }
+        : upstreamProblem(404, 'job_not_found', 'No job was stored under this Idempotency-Key.');
     }
     const byId = /^\/status\/(job_\w+)$/.exec(req.target);
     if (req.method === 'GET' && byId) {
       const job = jobs.find((j) => j.jobId === byId[1]);
-      return job ? { status: 200, body: statusOf(job) } : upstreamProblem(404, 'job_not_found', `No job with id ${byId[1]} exists.`, { jobId: byId[1] });
+      return job
+        ? { status: 200, body: statusOf(job) }
+        : upstreamProblem(404, 'job_not_found', `No job with id ${byId[1]} exists.`, { jobId: byId[1] });
     }
     return upstreamProblem(404, 'not_found', 'No such route.');
   };

@@ -6,7 +6,13 @@ import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.j
 import { createApp as createTttApp, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
 import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.js';
-import { ENGINE_T0_MS, engineMemoryLogger, reserveServer, startEngineTestApp, type EngineTestApp } from './engine-app.js';
+import {
+  ENGINE_T0_MS,
+  engineMemoryLogger,
+  reserveServer,
+  startEngineTestApp,
+  type EngineTestApp,
+} from './engine-app.js';
 import { fakeTranscriber, succeedingProcessor } from './ttt-processors.js';
 
 /** A real TTTranscribe (its createApp) listening on 127.0.0.1:0. */
@@ -55,7 +61,13 @@ export async function startEngineStack(options: EngineStackOptions = {}): Promis
   const db = openJobDatabase(':memory:');
   const { logger, logs } = engineMemoryLogger();
   const service = createTttApp(
-    { engineAuthKeys: [parseSharedSecret('TTT_SHARED_SECRET', tttSecret)], allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true },
+    {
+      engineAuthKeys: [parseSharedSecret('TTT_SHARED_SECRET', tttSecret)],
+      allowedMediaHosts: [],
+      workerConcurrency: 2,
+      jobTimeoutSec: 300,
+      validateResponses: true,
+    },
     {
       db,
       processor: options.processor ?? succeedingProcessor(),

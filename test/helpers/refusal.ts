@@ -8,7 +8,10 @@ import { isApiError } from '../../server/shared/errors/api-error.js';
  * expect(await refusal(verify(expiredToken))).toMatchObject({ code: 'token_expired' });
  */
 export async function refusal(promise: Promise<unknown>): Promise<{ code: string; details: Record<string, unknown> }> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isApiError(error)) throw new Error(`expected an ApiError, got ${String(error)}`);
   return { code: error.code, details: error.details };
 }

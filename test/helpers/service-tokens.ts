@@ -58,7 +58,9 @@ export interface ServiceTokenIssuer {
  * const token = await issuer.mint({ sub: 'user-1' });
  * const expired = await issuer.mint({ iat: nowSec - 2000, exp: nowSec - 1100 });
  */
-export async function createServiceTokenIssuer(options: { kid?: string; now?: () => number } = {}): Promise<ServiceTokenIssuer> {
+export async function createServiceTokenIssuer(
+  options: { kid?: string; now?: () => number } = {},
+): Promise<ServiceTokenIssuer> {
   const kid = options.kid ?? `st-${randomUUID().slice(0, 8)}`;
   const now = options.now ?? Date.now;
   const { privateKey, publicKey } = await generateKeyPair(SERVICE_TOKEN.alg, { extractable: true });
@@ -80,7 +82,10 @@ export async function createServiceTokenIssuer(options: { kid?: string; now?: ()
  * @example
  * const forged = await mintServiceToken(otherIssuer.privateKey, { kid: issuer.kid, now: () => clock.ms });
  */
-export async function mintServiceToken(privateKey: CryptoKey, options: MintOptions & { kid: string; now?: () => number }): Promise<string> {
+export async function mintServiceToken(
+  privateKey: CryptoKey,
+  options: MintOptions & { kid: string; now?: () => number },
+): Promise<string> {
   const iat = options.iat ?? Math.floor((options.now ?? Date.now)() / 1000);
   const payload: Record<string, unknown> = {
     iss: options.iss ?? SERVICE_TOKEN.issuer,
@@ -107,7 +112,16 @@ export async function mintServiceToken(privateKey: CryptoKey, options: MintOptio
  */
 export function unsignedServiceToken(claims: Record<string, unknown>, iat: number): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const payload = { iss: SERVICE_TOKEN.issuer, aud: SERVICE_TOKEN.audience, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900, ...claims };
+  const payload = {
+    iss: SERVICE_TOKEN.issuer,
+    aud: SERVICE_TOKEN.audience,
+    sub: 'user-test-1',
+    scope: SERVICE_TOKEN.scope,
+    jti: randomUUID(),
+    iat,
+    exp: iat + 900,
+    ...claims,
+  };
   return `${part({ alg: 'none', typ: SERVICE_TOKEN.typ })}.${part(payload)}.`;
 }
 
@@ -118,7 +132,15 @@ export function unsignedServiceToken(claims: Record<string, unknown>, iat: numbe
  * const hs = await hs256ServiceToken('a-user-jwt-secret-of-at-least-32-bytes!!', nowSec);
  */
 export async function hs256ServiceToken(secret: string, iat: number): Promise<string> {
-  return new SignJWT({ iss: SERVICE_TOKEN.issuer, aud: SERVICE_TOKEN.audience, sub: 'user-test-1', scope: SERVICE_TOKEN.scope, jti: randomUUID(), iat, exp: iat + 900 })
+  return new SignJWT({
+    iss: SERVICE_TOKEN.issuer,
+    aud: SERVICE_TOKEN.audience,
+    sub: 'user-test-1',
+    scope: SERVICE_TOKEN.scope,
+    jti: randomUUID(),
+    iat,
+    exp: iat + 900,
+  })
     .setProtectedHeader({ alg: 'HS256', typ: SERVICE_TOKEN.typ })
     .sign(new TextEncoder().encode(secret));
 }

@@ -21,21 +21,22 @@ export interface CutProxy {
 export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
-  const listen = (port: number) => new Promise<Server>((resolve, reject) => {
-    const s = createServer((client) => {
-      const upstream = connect({ host: '127.0.0.1', port: targetPort });
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.pipe(upstream).pipe(client);
+  const listen = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect({ host: '127.0.0.1', port: targetPort });
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => socket.destroy());
+        }
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        client.pipe(upstream).pipe(client);
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve(s));
     });
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => resolve(s));
-  });
   server = await listen(0);
   const port = (server.address() as { port: number }).port;
   const stop = async () => {

@@ -5,7 +5,12 @@ import type { Middleware } from 'openapi-fetch';
 import type { Logger } from 'pino';
 import { createTttranscribeClient, type TttranscribeClient } from '../../generated/tttranscribe/client.js';
 import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
-import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../server/protocol/engine-auth.js';
+import {
+  bearerTokenFromAuthorization,
+  ENGINE_AUTH_HEADER,
+  signEngineAuth,
+  type EngineAuthKey,
+} from '../../server/protocol/engine-auth.js';
 import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type TttAppConfig, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
@@ -79,7 +84,9 @@ export interface TttTestAppOptions {
  * @example
  * client.use(engineAuthSigner({ keys: [TEST_KEY], now: () => clock.ms }));
  */
-export function engineAuthSigner(options: SignOptions & { keys: readonly EngineAuthKey[]; now: () => number }): Middleware {
+export function engineAuthSigner(
+  options: SignOptions & { keys: readonly EngineAuthKey[]; now: () => number },
+): Middleware {
   return {
     async onRequest({ request }) {
       const body = request.body ? new Uint8Array(await request.clone().arrayBuffer()) : undefined;
@@ -104,7 +111,8 @@ export function memoryLogger(): { logger: Logger; logs: Array<Record<string, unk
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -125,11 +133,17 @@ export async function startTttTestApp(options: TttTestAppOptions = {}): Promise<
   const now = () => clock.ms;
   const keys = options.keys ?? [TEST_KEY];
   const issuer = options.issuer ?? (await createServiceTokenIssuer({ now }));
-  const db = options.storage ? (options.storage.sqlite as JobDatabase) : (options.db ?? openJobDatabase(options.dbPath ?? ':memory:'));
+  const db = options.storage
+    ? (options.storage.sqlite as JobDatabase)
+    : (options.db ?? openJobDatabase(options.dbPath ?? ':memory:'));
   const { logger, logs } = memoryLogger();
   const service = createApp(
     {
-      engineAuthKeys: keys, allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 300, validateResponses: true,
+      engineAuthKeys: keys,
+      allowedMediaHosts: [],
+      workerConcurrency: 2,
+      jobTimeoutSec: 300,
+      validateResponses: true,
       // Generous limits, as the engine's test app has; a test of the limits sets its own.
       rateLimits: { enginePerMin: 1_000_000, metricsPerMin: 1_000_000 },
       ...options.config,

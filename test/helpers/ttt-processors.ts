@@ -1,12 +1,23 @@
 import type { JobFailureCode } from '../../generated/errors.js';
-import { JobFailure, type JobContext, type JobInput, type JobProcessor, type JobResult } from '../../server/tttranscribe/jobs/job-processor.js';
+import {
+  JobFailure,
+  type JobContext,
+  type JobInput,
+  type JobProcessor,
+  type JobResult,
+} from '../../server/tttranscribe/jobs/job-processor.js';
 import type { TranscriberProbe } from '../../server/tttranscribe/transcriber-status.js';
 
 /** TEST-DOUBLE transcription result. */
-export const FAKE_RESULT: JobResult = { transcript: 'and so the story begins', engine: 'test-double', model: 'fixture' };
+export const FAKE_RESULT: JobResult = {
+  transcript: 'and so the story begins',
+  engine: 'test-double',
+  model: 'fixture',
+};
 
 /** A probe for GET /health that reports the test double as available. */
-export const fakeTranscriber: TranscriberProbe = () => Promise.resolve({ engine: 'test-double', model: 'fixture', available: true, reason: null });
+export const fakeTranscriber: TranscriberProbe = () =>
+  Promise.resolve({ engine: 'test-double', model: 'fixture', available: true, reason: null });
 
 /**
  * A processor that reports each stage once and returns {@link FAKE_RESULT}.

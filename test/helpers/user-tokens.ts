@@ -63,7 +63,11 @@ export function unsecuredUserJwt(claims: Record<string, unknown>, nowMs = Date.n
  * @example
  * const token = await asymmetricUserJwt('RS256', { sub: 'mobile-user-1', scope: 'ttt:transcribe' });
  */
-export async function asymmetricUserJwt(alg: 'ES256' | 'RS256', claims: Record<string, unknown>, nowMs = Date.now()): Promise<string> {
+export async function asymmetricUserJwt(
+  alg: 'ES256' | 'RS256',
+  claims: Record<string, unknown>,
+  nowMs = Date.now(),
+): Promise<string> {
   const { privateKey } = await generateKeyPair(alg);
   const iat = Math.floor(nowMs / 1000);
   return new SignJWT({ iat, exp: iat + 900, ...claims }).setProtectedHeader({ alg, typ: 'JWT' }).sign(privateKey);

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 export function writeWhisperStandIn(dir: string, heard: Record<string, string>, fallback: string): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'whisper-cli');
-  writeFileSync(path, `#!${process.execPath}
+  writeFileSync(
+    path,
+    `#!${process.execPath}
 const { appendFileSync, readFileSync } = require('node:fs');
 const { basename, join } = require('node:path');
 const args = process.argv.slice(2);
@@ -33,7 +35,8 @@ if (!head.startsWith('RIFF') || head.slice(8) !== 'WAVE') { process.stderr.write
 const heard = ${JSON.stringify(heard)};
 const text = heard[basename(opts['-f'])] ?? ${JSON.stringify(fallback)};
 process.stdout.write('\\n' + text.split('. ').map((s) => ' ' + s).join('\\n') + '\\n\\n');
-`);
+`,
+  );
   chmodSync(path, 0o755);
   return path;
 }

@@ -30,10 +30,13 @@ describe('incident 02: the token issuer and the verifier hold different JWT secr
     cleanups.push(() => be.close());
   });
 
-  const balance = (token: string) => be.client.GET('/v1/credits/balance', { headers: { ...be.bearer(token), 'User-Agent': 'UploadPipeline/1.0' } });
+  const balance = (token: string) =>
+    be.client.GET('/v1/credits/balance', { headers: { ...be.bearer(token), 'User-Agent': 'UploadPipeline/1.0' } });
   const mint = (key: Uint8Array) => {
     const iat = Math.floor(be.clock.ms / 1000);
-    return new SignJWT({ sub: 'upload-user-1', scope: 'credits:read', iat, exp: iat + 900 }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(key);
+    return new SignJWT({ sub: 'upload-user-1', scope: 'credits:read', iat, exp: iat + 900 })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(key);
   };
 
   it('a token from an issuer with another secret is a 401 invalid_token (signature_invalid) naming mismatched secrets, never a 500', async () => {
@@ -60,18 +63,32 @@ describe('incident 02: the token issuer and the verifier hold different JWT secr
     const token = await mint(new TextEncoder().encode('TEST-ONLY-a-third-issuers-user-jwt-secret'));
     const { error } = await balance(token);
     const line = be.logs.find((l) => l['requestId'] === error?.requestId && l['code'] === 'invalid_token');
-    expect(line).toMatchObject({ level: 40, status: 401, route: 'getCreditBalance', userAgent: 'UploadPipeline/1.0', details: { reason: 'signature_invalid' } });
+    expect(line).toMatchObject({
+      level: 40,
+      status: 401,
+      route: 'getCreditBalance',
+      userAgent: 'UploadPipeline/1.0',
+      details: { reason: 'signature_invalid' },
+    });
     expect(JSON.stringify(be.logs)).not.toContain(token);
   });
 
   it('pluct doctor pinpoints the user JWT secret mismatch (and only it) and exits 1', async () => {
     const stack = await startRealStack();
-    const env = tempEnvFile({ TTT_SHARED_SECRET: stack.engineSecret, USER_JWT_SECRET: 'TEST-ONLY-the-issuers-other-user-jwt-secret' });
-    cleanups.push(() => stack.close(), () => env.remove());
+    const env = tempEnvFile({
+      TTT_SHARED_SECRET: stack.engineSecret,
+      USER_JWT_SECRET: 'TEST-ONLY-the-issuers-other-user-jwt-secret',
+    });
+    cleanups.push(
+      () => stack.close(),
+      () => env.remove(),
+    );
     const run = await runPluct(['doctor', '--engine', stack.engineUrl, '--ttt', stack.tttUrl, '--env-file', env.path]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const row = (name: string) => run.stdout.split('\n').find((l) => new RegExp(`^ {2}\\w+ +${name} `).test(l)) ?? '';
-    expect(row('user_jwt_secret')).toMatch(/^ {2}FAIL .*invalid_token, signature_invalid.*the engine's USER_JWT_SECRET differs from the token issuer's/);
+    expect(row('user_jwt_secret')).toMatch(
+      /^ {2}FAIL .*invalid_token, signature_invalid.*the engine's USER_JWT_SECRET differs from the token issuer's/,
+    );
     expect(run.stdout).toContain('raw text on both sides (never base64-decoded on one side only)');
     for (const name of ['key_ids', 'signed_probe', 'engine_integration']) expect(row(name), name).toMatch(/^ {2}PASS /);
     expect(run.stdout).not.toContain('TEST-ONLY-the-issuers-other-user-jwt-secret');
@@ -88,15 +105,21 @@ describe('incident 02: no service can fall back to a built-in secret', () => {
     ]);
     expect(engine.code, engine.stderr).toBe(1);
     expect(engine.stderr).toContain("TTT_SHARED_SECRET: must be 'tttsk_' followed by 43 base64url characters");
-    expect(engine.stderr).toContain('USER_JWT_SECRET: is required (at least 32 bytes), unless USER_JWT_JWKS_URL is set');
+    expect(engine.stderr).toContain(
+      'USER_JWT_SECRET: is required (at least 32 bytes), unless USER_JWT_JWKS_URL is set',
+    );
     expect(engine.stderr).toContain('ADMIN_TOKEN: is required (at least 32 characters)');
     expect(engine.stderr).toContain('SERVICE_TOKEN_PRIVATE_KEY: is required');
     expect(ttt.code, ttt.stderr).toBe(1);
-    expect(ttt.stderr).toMatch(/TTTranscribe cannot start[\s\S]*TTT_SHARED_SECRET: must be 'tttsk_'[^\n]*got nothing \(unset or empty\)/);
+    expect(ttt.stderr).toMatch(
+      /TTTranscribe cannot start[\s\S]*TTT_SHARED_SECRET: must be 'tttsk_'[^\n]*got nothing \(unset or empty\)/,
+    );
   });
 
   it('no literal in the server source looks like a default secret (static check)', () => {
-    const offences = sourceFiles('server').flatMap((file) => secretDefaults(readFileSync(file, 'utf8')).map((hit) => `${file}: ${hit}`));
+    const offences = sourceFiles('server').flatMap((file) =>
+      secretDefaults(readFileSync(file, 'utf8')).map((hit) => `${file}: ${hit}`),
+    );
     expect(offences).toEqual([]);
   });
 
@@ -131,12 +154,22 @@ function secretDefaults(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
   const name = String.raw`\w*(?:SECRET|TOKEN|PRIVATE_KEY|PASSWORD)\w*`;
   const rules: Array<[string, RegExp]> = [
-    ['a secret variable with a fallback', new RegExp(String.raw`${name}['"\]]*\s*(?:\?\?|\|\|)\s*(?:['"\`]|\w*(?:SECRET|KEY|PASSWORD))`, 'g')],
+    [
+      'a secret variable with a fallback',
+      new RegExp(String.raw`${name}['"\]]*\s*(?:\?\?|\|\|)\s*(?:['"\`]|\w*(?:SECRET|KEY|PASSWORD))`, 'g'),
+    ],
     ['a secret variable with a schema default', new RegExp(String.raw`${name}\s*:\s*z\.[^\n]*\.default\(`, 'g')],
     ['a tttsk_ secret literal', /tttsk_[A-Za-z0-9_-]{43}/g],
-    ['a high-entropy string literal', /['"`](?=[A-Za-z0-9+/_=-]*\d)(?=[A-Za-z0-9+/_=-]*[A-Za-z])[A-Za-z0-9+/_-][A-Za-z0-9+/_=-]{31,}['"`]/g],
+    [
+      'a high-entropy string literal',
+      /['"`](?=[A-Za-z0-9+/_=-]*\d)(?=[A-Za-z0-9+/_=-]*[A-Za-z])[A-Za-z0-9+/_-][A-Za-z0-9+/_=-]{31,}['"`]/g,
+    ],
   ];
-  return rules.flatMap(([rule, pattern]) => [...code.matchAll(pattern)].filter((m) => !isAlphabet(m[0].slice(1, -1))).map((m) => `${rule}: ${m[0].slice(0, 60)}`));
+  return rules.flatMap(([rule, pattern]) =>
+    [...code.matchAll(pattern)]
+      .filter((m) => !isAlphabet(m[0].slice(1, -1)))
+      .map((m) => `${rule}: ${m[0].slice(0, 60)}`),
+  );
 }
 
 /** An encoding alphabet such as Crockford's base32 ('0123…XYZ'): every character greater than the one before. */

@@ -11,7 +11,12 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusinessEngineClient, type BusinessEngineClient } from '../../generated/business-engine/client.js';
 import type { components } from '../../generated/business-engine/schema.js';
-import { engineAuthKeyId, generateSharedSecret, parseSharedSecret, SharedSecretError } from '../../server/protocol/engine-auth-secret.js';
+import {
+  engineAuthKeyId,
+  generateSharedSecret,
+  parseSharedSecret,
+  SharedSecretError,
+} from '../../server/protocol/engine-auth-secret.js';
 import { startEngineTestApp } from '../helpers/engine-app.js';
 import { TEST_USER_JWT_SECRET } from '../helpers/user-tokens.js';
 import { startRealStack, type RealStack } from '../client/support/real-stack.js';
@@ -36,7 +41,10 @@ describe('incident 03: the engine and TTTranscribe hold different shared secrets
   it('the app gets 502 upstream_auth_failure naming both key ids, and its credit back', async () => {
     const user = { Authorization: `Bearer ${await stack.userJwt('proxy-user-1')}` };
     const vended = await client.POST('/v1/vend-token', { body: { clientRequestId: 'incident-03' }, headers: user });
-    const { error, response } = await client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: { Authorization: `Bearer ${vended.data!.token}` } });
+    const { error, response } = await client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: { Authorization: `Bearer ${vended.data!.token}` },
+    });
     expect(response.status).toBe(502);
     expect(error).toMatchObject({
       code: 'upstream_auth_failure',
@@ -47,7 +55,11 @@ describe('incident 03: the engine and TTTranscribe hold different shared secrets
     expect(message).toContain(stack.engineKeyId);
     expect(message).toContain(stack.tttKeyId);
     const ledger = await client.GET('/v1/credits/ledger', { headers: user });
-    expect(ledger.data?.entries[0]).toMatchObject({ kind: 'refund', reason: 'upstream_auth_failure', tokenId: vended.data!.tokenId });
+    expect(ledger.data?.entries[0]).toMatchObject({
+      kind: 'refund',
+      reason: 'upstream_auth_failure',
+      tokenId: vended.data!.tokenId,
+    });
   });
 
   it('GET /health/ttt-integration answers 503 naming the key id mismatch and the encoding rule', async () => {
@@ -70,7 +82,9 @@ describe('incident 03: the engine and TTTranscribe hold different shared secrets
     const run = await runPluct(['doctor', '--engine', stack.engineUrl, '--ttt', stack.tttUrl, '--env-file', env.path]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const keyIds = run.stdout.split('\n').find((l) => /^ {2}FAIL +key_ids /.test(l)) ?? '';
-    expect(keyIds).toContain(`The engine signs with key id ${stack.engineKeyId}, but TTTranscribe accepts ${stack.tttKeyId}`);
+    expect(keyIds).toContain(
+      `The engine signs with key id ${stack.engineKeyId}, but TTTranscribe accepts ${stack.tttKeyId}`,
+    );
     expect(keyIds).toContain('TTTranscribe differs');
     expect(run.stdout).not.toContain(stack.engineSecret);
   });
@@ -90,7 +104,9 @@ describe('incident 03: a secret given raw on one side and base64 on the other', 
     expect(ttt.stderr).toContain('(length 44, looks like standard base64)');
     expect(ttt.stderr).toContain('Re-encode the same 32 bytes as base64url without padding and prefix it with tttsk_');
     expect(engine.code, engine.stderr).toBe(1);
-    expect(engine.stderr).toContain('(length 43, looks like base64url without the tttsk_ prefix). Prefix the value with tttsk_.');
+    expect(engine.stderr).toContain(
+      '(length 43, looks like base64url without the tttsk_ prefix). Prefix the value with tttsk_.',
+    );
     for (const out of [ttt.stdout, ttt.stderr, engine.stdout, engine.stderr]) {
       expect(out).not.toContain(standardBase64);
       expect(out).not.toContain(unprefixed);
@@ -127,16 +143,28 @@ describe('incident 03: claims the engine requires are named when missing or mist
     cleanups.push(() => be.close());
     const iat = Math.floor(be.clock.ms / 1000);
     const sign = (claims: Record<string, unknown>) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(TEST_USER_JWT_SECRET));
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .sign(new TextEncoder().encode(TEST_USER_JWT_SECRET));
     const cases: Array<[Record<string, unknown>, string, string]> = [
       [{ sub: 'proxy', iat, exp: iat + 900 }, 'scope', 'missing'],
       [{ sub: 'proxy', scope: 'credits:read', iat, exp: new Date((iat + 900) * 1000).toISOString() }, 'exp', 'invalid'],
-      [{ sub: 'proxy', scope: 'credits:read', iat: new Date(iat * 1000).toISOString(), exp: iat + 900 }, 'iat', 'invalid'],
+      [
+        { sub: 'proxy', scope: 'credits:read', iat: new Date(iat * 1000).toISOString(), exp: iat + 900 },
+        'iat',
+        'invalid',
+      ],
     ];
     for (const [claims, claim, reason] of cases) {
-      const { error, response } = await be.client.GET('/v1/credits/balance', { headers: be.bearer(await sign(claims)) });
+      const { error, response } = await be.client.GET('/v1/credits/balance', {
+        headers: be.bearer(await sign(claims)),
+      });
       expect(response.status, claim).toBe(401);
-      expect(error, claim).toMatchObject({ code: 'invalid_token_claims', detail: expect.stringContaining(`'${claim}'`), details: { credential: 'user_jwt', claim, reason } });
+      expect(error, claim).toMatchObject({
+        code: 'invalid_token_claims',
+        detail: expect.stringContaining(`'${claim}'`),
+        details: { credential: 'user_jwt', claim, reason },
+      });
     }
   });
 });

@@ -52,7 +52,8 @@ describe('incident 04: a 30-minute session with 5-minute user tokens', () => {
       // Concurrent screens asking at once share one refresh.
       if (step % 4 === 0) calls.push(pluct.balance(), pluct.balance());
       if (step % 20 === 0) calls.push(pluct.vendToken());
-      for (const result of await Promise.all(calls)) expect(result.error, `at minute ${(be.clock.ms - start) / 60_000}`).toBeUndefined();
+      for (const result of await Promise.all(calls))
+        expect(result.error, `at minute ${(be.clock.ms - start) / 60_000}`).toBeUndefined();
       be.clock.ms += STEP_MS;
     }
     expect(wire.length).toBeGreaterThan(200);
@@ -71,7 +72,10 @@ describe('incident 04: a 30-minute session with 5-minute user tokens', () => {
     const start = be.clock.ms;
     for (let step = 0; be.clock.ms - start < SESSION_MS; step += 1) {
       const requestId = `req_naive_${String(step).padStart(4, '0')}`;
-      const send = (id: string) => be.client.GET('/v1/credits/balance', { headers: { ...be.bearer(token), 'X-Request-ID': id, 'User-Agent': 'NaiveApp/1.0' } });
+      const send = (id: string) =>
+        be.client.GET('/v1/credits/balance', {
+          headers: { ...be.bearer(token), 'X-Request-ID': id, 'User-Agent': 'NaiveApp/1.0' },
+        });
       const first = await send(requestId);
       if (first.response.status === 401) {
         rejections.push({ error: first.error, requestId, exp: decodeJwt(token).exp as number, atMs: be.clock.ms });
@@ -106,7 +110,12 @@ describe('incident 04: a 30-minute session with 5-minute user tokens', () => {
         userAgent: 'NaiveApp/1.0',
         details: { expiredAt: new Date(r.exp * 1000).toISOString(), serverTime: new Date(r.atMs).toISOString() },
         // Who the token claimed to be and how long ago it expired, decoded without trusting it.
-        credential: { kind: 'user_jwt', claimedSubject: 'naive-session-user', expiresAt: new Date(r.exp * 1000).toISOString(), expiresInSec: r.exp - Math.round(r.atMs / 1000) },
+        credential: {
+          kind: 'user_jwt',
+          claimedSubject: 'naive-session-user',
+          expiresAt: new Date(r.exp * 1000).toISOString(),
+          expiresInSec: r.exp - Math.round(r.atMs / 1000),
+        },
       });
     }
   });

@@ -25,12 +25,18 @@ describe('incident 05: a service secret sent where a token belongs', () => {
   afterAll(async () => {
     await be.close();
   });
-  const balance = (authorization: string) => be.client.GET('/v1/credits/balance', { headers: { Authorization: authorization, 'User-Agent': 'platform-api/1.0' } });
+  const balance = (authorization: string) =>
+    be.client.GET('/v1/credits/balance', {
+      headers: { Authorization: authorization, 'User-Agent': 'platform-api/1.0' },
+    });
 
   it('"Bearer a service secret" (spaces) is 401 malformed_authorization: not a single bearer value', async () => {
     const { error, response } = await balance('Bearer a service secret');
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'malformed_authorization', details: { reason: 'token_missing_or_has_spaces', expected: 'user_jwt' } });
+    expect(error).toMatchObject({
+      code: 'malformed_authorization',
+      details: { reason: 'token_missing_or_has_spaces', expected: 'user_jwt' },
+    });
   });
 
   it('an arbitrary string is 401 invalid_token (malformed): neither a JWT nor an integration token, and what to send instead', async () => {
@@ -38,7 +44,9 @@ describe('incident 05: a service secret sent where a token belongs', () => {
     expect(response.status).toBe(401);
     expect(error).toMatchObject({
       code: 'invalid_token',
-      detail: expect.stringMatching(/neither a JWT nor an integration token \(yit_…\).*POST \/v1\/integrations\/tokens/),
+      detail: expect.stringMatching(
+        /neither a JWT nor an integration token \(yit_…\).*POST \/v1\/integrations\/tokens/,
+      ),
       details: { credential: 'user_jwt', reason: 'malformed' },
     });
   });
@@ -46,7 +54,10 @@ describe('incident 05: a service secret sent where a token belongs', () => {
   it('a yit_-looking string is 401 integration_token_malformed naming the failed check, without a database look-up', async () => {
     const truncated = generateIntegrationToken().slice(0, 30);
     const wrongChecksum = `${generateIntegrationToken().slice(0, -6)}000000`;
-    for (const [value, reason] of [[truncated, 'wrong_length'], [wrongChecksum, 'checksum_mismatch']] as const) {
+    for (const [value, reason] of [
+      [truncated, 'wrong_length'],
+      [wrongChecksum, 'checksum_mismatch'],
+    ] as const) {
       const { error, response } = await balance(`Bearer ${value}`);
       expect(response.status, reason).toBe(401);
       expect(error, reason).toMatchObject({
@@ -56,7 +67,10 @@ describe('incident 05: a service secret sent where a token belongs', () => {
       });
     }
     const neverIssued = await balance(`Bearer ${generateIntegrationToken()}`);
-    expect(neverIssued.error).toMatchObject({ code: 'integration_token_unknown', details: { credential: 'integration_token' } });
+    expect(neverIssued.error).toMatchObject({
+      code: 'integration_token_unknown',
+      details: { credential: 'integration_token' },
+    });
   });
 
   it('a tttsk_ shared secret is 401 credential_type_mismatch, logged as a leak by key id and never by value', async () => {
@@ -68,7 +82,10 @@ describe('incident 05: a service secret sent where a token belongs', () => {
       guidance: expect.stringContaining('must be considered leaked and rotated'),
       details: { received: 'shared_secret', expected: 'user_jwt' },
     });
-    const leak = be.logs.find((l) => l['requestId'] === error?.requestId && String(l['msg']).includes('shared secret was sent as a bearer token'));
+    const leak = be.logs.find(
+      (l) =>
+        l['requestId'] === error?.requestId && String(l['msg']).includes('shared secret was sent as a bearer token'),
+    );
     expect(leak).toMatchObject({ level: 40, keyId: KEY_ID, ours: true });
     const everything = JSON.stringify(be.logs) + JSON.stringify(error);
     expect(everything).not.toContain(SECRET);
@@ -77,14 +94,22 @@ describe('incident 05: a service secret sent where a token belongs', () => {
 
   it('the fix of the incident: a real integration token is accepted, and only where integration tokens belong', async () => {
     const user = be.bearer(await be.userJwt({ sub: 'workspace-owner-1' }));
-    const created = await be.client.POST('/v1/integrations/tokens', { body: { description: 'platform-api -> engine', scopes: ['credits:read'] }, headers: user });
+    const created = await be.client.POST('/v1/integrations/tokens', {
+      body: { description: 'platform-api -> engine', scopes: ['credits:read'] },
+      headers: user,
+    });
     expect(created.response.status).toBe(201);
     const integration = `Bearer ${created.data!.token}`;
     expect((await balance(integration)).data).toMatchObject({ ok: true, userId: 'workspace-owner-1' });
     // An integration token cannot manage integration tokens: it is not a user JWT.
-    const { error, response } = await be.client.GET('/v1/integrations/tokens', { headers: { Authorization: integration } });
+    const { error, response } = await be.client.GET('/v1/integrations/tokens', {
+      headers: { Authorization: integration },
+    });
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'integration_token', expected: 'user_jwt' } });
+    expect(error).toMatchObject({
+      code: 'credential_type_mismatch',
+      details: { received: 'integration_token', expected: 'user_jwt' },
+    });
     expect(JSON.stringify(be.logs)).not.toContain(created.data!.token);
   });
 
@@ -99,7 +124,10 @@ describe('incident 05: a service secret sent where a token belongs', () => {
       },
     });
     const { error } = await pluct.balance();
-    expect(error).toMatchObject({ code: 'token_refresh_failed', detail: expect.stringContaining('TTTranscribe shared secret (tttsk_…), not a user JWT; it was not sent') });
+    expect(error).toMatchObject({
+      code: 'token_refresh_failed',
+      detail: expect.stringContaining('TTTranscribe shared secret (tttsk_…), not a user JWT; it was not sent'),
+    });
     expect(requests).toEqual([]);
   });
 });
@@ -108,11 +136,16 @@ describe('incident 05: the same mistake one hop further, at TTTranscribe', () =>
   it('a tttsk_ secret as the service token is 401 invalid_token that names it a shared secret to rotate', async () => {
     const ttt = await startTttTestApp();
     try {
-      const { error, response } = await ttt.client.POST('/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: { Authorization: `Bearer ${SECRET}` } });
+      const { error, response } = await ttt.client.POST('/transcribe', {
+        body: { url: 'https://media.example.com/clip.mp4' },
+        headers: { Authorization: `Bearer ${SECRET}` },
+      });
       expect(response.status).toBe(401);
       expect(error).toMatchObject({
         code: 'invalid_token',
-        detail: expect.stringContaining('is a TTTranscribe shared secret, not a service token; the secret must be treated as leaked and rotated'),
+        detail: expect.stringContaining(
+          'is a TTTranscribe shared secret, not a service token; the secret must be treated as leaked and rotated',
+        ),
         details: { credential: 'service_token', received: 'shared_secret' },
       });
       expect(JSON.stringify(ttt.logs)).not.toContain(SECRET);

@@ -16,7 +16,10 @@ describe('the magic-input registry covers the catalog', () => {
   it.each(errorCodes)('catalog code %s has a magic input or a reason no app can cause it', (code) => {
     const inputs = magicFor(code);
     const reason = unreachable(code);
-    expect(inputs.length + (reason ? 1 : 0), `${code}: no magic input in server/sandbox/magic-inputs.ts and not listed as unreachable by design`).toBe(1);
+    expect(
+      inputs.length + (reason ? 1 : 0),
+      `${code}: no magic input in server/sandbox/magic-inputs.ts and not listed as unreachable by design`,
+    ).toBe(1);
     if (reason) expect(reason.reason.length, `${code}: the reason it is unreachable must say why`).toBeGreaterThan(40);
     for (const m of inputs) {
       expect(m.kind).toBe('problem');
@@ -52,13 +55,24 @@ describe('every magic input produces its code through the normal API', () => {
   it.each(MAGIC_INPUTS.map((m) => [m.code, m] as const))('%s', async (code, recipe) => {
     n += 1;
     const sub = `magic-${n}-${code}`;
-    const vars: Record<string, string> = { sub, uid: `${n}x${Date.now().toString(36)}`, userJwt: await sandbox.userJwt({ sub }) };
+    const vars: Record<string, string> = {
+      sub,
+      uid: `${n}x${Date.now().toString(36)}`,
+      userJwt: await sandbox.userJwt({ sub }),
+    };
     const exchanges = await runRecipe(sandbox.url, recipe, vars);
-    for (const e of exchanges) expect(e.violations, `${e.method} ${e.path} answered ${e.status} against the spec: ${e.text.slice(0, 300)}`).toEqual([]);
+    for (const e of exchanges)
+      expect(
+        e.violations,
+        `${e.method} ${e.path} answered ${e.status} against the spec: ${e.text.slice(0, 300)}`,
+      ).toEqual([]);
     const last = exchanges.at(-1)!;
     const body = last.body as Record<string, unknown>;
     if (recipe.kind === 'problem') {
-      expect({ status: last.status, code: body?.['code'] }, last.text.slice(0, 400)).toEqual({ status: errorCatalog[code as keyof typeof errorCatalog].status, code });
+      expect({ status: last.status, code: body?.['code'] }, last.text.slice(0, 400)).toEqual({
+        status: errorCatalog[code as keyof typeof errorCatalog].status,
+        code,
+      });
       expect(last.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     } else {
       expect(body?.['status'], last.text.slice(0, 400)).toBe('failed');

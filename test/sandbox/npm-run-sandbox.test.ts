@@ -17,7 +17,11 @@ import { serveStatic, type StaticServer } from '../docs/static-server.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const run = promisify(execFile);
-const check = createResponseChecker(JSON.parse(readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument);
+const check = createResponseChecker(
+  JSON.parse(
+    readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+  ) as OpenApiDocument,
+);
 
 let child: ChildProcess;
 let output = '';
@@ -33,7 +37,9 @@ beforeAll(async () => {
   const allowed = new URL(app.url).origin;
   // Its own process group, so stopping it reaches tsx under npm; nothing else is in that group.
   child = spawn('npm', ['run', 'sandbox', '--', '--port', '0', '--job-ms', '200', '--cors-origins', allowed], {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', npm_config_update_notifier: 'false' },
   });
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -62,12 +68,17 @@ afterAll(async () => {
 });
 
 /** Runs a documented curl line through sh with the variables the docs export; `-i` adds the status and headers. */
-async function curl(command: string, vars: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; json: Record<string, unknown> }> {
+async function curl(
+  command: string,
+  vars: Record<string, string>,
+): Promise<{ status: number; headers: Headers; text: string; json: Record<string, unknown> }> {
   const { stdout } = await run('sh', ['-c', `${command} -i`], { env: { PATH: process.env['PATH'] ?? '', ...vars } });
   const [head = '', ...rest] = stdout.split('\r\n\r\n');
   const text = rest.join('\r\n\r\n');
   const [statusLine = '', ...headerLines] = head.split('\r\n');
-  const headers = new Headers(headerLines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+  const headers = new Headers(
+    headerLines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]),
+  );
   return { status: Number(statusLine.split(' ')[1]), headers, text, json: JSON.parse(text) as Record<string, unknown> };
 }
 
@@ -83,12 +94,28 @@ describe('npm run sandbox, followed with curl as the docs page says', () => {
     const answers: Array<Record<string, unknown>> = [];
     for (const step of FIVE_STEPS) {
       let answer = await curl(step.command, vars);
-      for (let i = 0; step.repeatUntil && !step.repeatUntil.includes(String(answer.json['status'])) && i < 100; i += 1) {
+      for (
+        let i = 0;
+        step.repeatUntil && !step.repeatUntil.includes(String(answer.json['status'])) && i < 100;
+        i += 1
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         answer = await curl(step.command, vars);
       }
-      const path = (/"\$SANDBOX([^"]+)"/.exec(step.command)?.[1] ?? '').replace(/\$(\w+)/g, (_, v: string) => vars[v] ?? '');
-      expect(check({ method: step.command.includes('-X POST') ? 'POST' : 'GET', path, status: answer.status, headers: answer.headers, body: answer.text }), step.title).toEqual([]);
+      const path = (/"\$SANDBOX([^"]+)"/.exec(step.command)?.[1] ?? '').replace(
+        /\$(\w+)/g,
+        (_, v: string) => vars[v] ?? '',
+      );
+      expect(
+        check({
+          method: step.command.includes('-X POST') ? 'POST' : 'GET',
+          path,
+          status: answer.status,
+          headers: answer.headers,
+          body: answer.text,
+        }),
+        step.title,
+      ).toEqual([]);
       expect(answer.status, `${step.title}: ${answer.text}`).toBeLessThan(300);
       if (step.sets) vars[step.sets.variable] = String(answer.json[step.sets.field]);
       answers.push(answer.json);
@@ -98,16 +125,26 @@ describe('npm run sandbox, followed with curl as the docs page says', () => {
     expect(vend).toMatchObject({ ok: true, balanceAfter: 2 });
     expect(submitted).toMatchObject({ ok: true, status: 'queued' });
     expect(status).toMatchObject({ status: 'completed', transcript: 'hello from the sandbox', creditRefunded: false });
-    const entries = (ledger?.['entries'] as Array<{ kind: string; reason: string }>).map((e) => `${e.kind}:${e.reason}`);
+    const entries = (ledger?.['entries'] as Array<{ kind: string; reason: string }>).map(
+      (e) => `${e.kind}:${e.reason}`,
+    );
     expect(entries).toEqual(['charge:vend_token', 'grant:signup_bonus']);
   });
 
   it('shows the state and resets it', async () => {
-    const state = JSON.parse((await run('curl', ['-s', `${sandbox}/sandbox/state`])).stdout) as { users: Array<{ userId: string; balance: number }>; jobs: Array<{ status: string }> };
+    const state = JSON.parse((await run('curl', ['-s', `${sandbox}/sandbox/state`])).stdout) as {
+      users: Array<{ userId: string; balance: number }>;
+      jobs: Array<{ status: string }>;
+    };
     expect(state.users).toContainEqual(expect.objectContaining({ userId: 'sandbox-user', balance: 2 }));
     expect(state.jobs.length).toBeGreaterThan(0);
-    expect(JSON.parse((await run('curl', ['-s', '-X', 'POST', `${sandbox}/sandbox/reset`])).stdout)).toMatchObject({ ok: true });
-    const after = JSON.parse((await run('curl', ['-s', `${sandbox}/sandbox/state`])).stdout) as { users: unknown[]; jobs: unknown[] };
+    expect(JSON.parse((await run('curl', ['-s', '-X', 'POST', `${sandbox}/sandbox/reset`])).stdout)).toMatchObject({
+      ok: true,
+    });
+    const after = JSON.parse((await run('curl', ['-s', `${sandbox}/sandbox/state`])).stdout) as {
+      users: unknown[];
+      jobs: unknown[];
+    };
     expect(after).toMatchObject({ users: [], jobs: [] });
     // The banner's token still works after a reset, and the user starts again with the starting credits.
     const balance = await curl(FIVE_STEPS[0]!.command, { SANDBOX: sandbox, TOKEN: token });
@@ -118,11 +155,20 @@ describe('npm run sandbox, followed with curl as the docs page says', () => {
 describe('a browser app on another origin (CORS), in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -132,12 +178,31 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
   it('runs the five steps with fetch from an allowed origin, reading exposed headers', async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}browser-app.html`);
-    const steps = await page.evaluate(([url, jwt]) => (globalThis as unknown as { runFlow: (s: string, t: string) => Promise<Record<string, { status: number; requestId: string | null; retryAfter: string | null; json: Record<string, unknown> }>> }).runFlow(url, jwt), [sandbox, await mintFor('browser-user')] as const);
+    const steps = await page.evaluate(
+      ([url, jwt]) =>
+        (
+          globalThis as unknown as {
+            runFlow: (
+              s: string,
+              t: string,
+            ) => Promise<
+              Record<
+                string,
+                { status: number; requestId: string | null; retryAfter: string | null; json: Record<string, unknown> }
+              >
+            >;
+          }
+        ).runFlow(url, jwt),
+      [sandbox, await mintFor('browser-user')] as const,
+    );
     expect(steps['balance']).toMatchObject({ status: 200, json: { balance: 3 } });
     expect(steps['balance']?.requestId).toMatch(/^req_/);
     expect(steps['vend']).toMatchObject({ status: 200, json: { balanceAfter: 2 } });
     expect(steps['submit']).toMatchObject({ status: 202 });
-    expect(steps['status']).toMatchObject({ status: 200, json: { status: 'completed', transcript: 'hello from a browser' } });
+    expect(steps['status']).toMatchObject({
+      status: 200,
+      json: { status: 'completed', transcript: 'hello from a browser' },
+    });
     expect(steps['ledger']?.status).toBe(200);
     expect(steps['limited']).toMatchObject({ status: 429, retryAfter: '3', json: { code: 'rate_limited' } });
     await page.close();
@@ -146,13 +211,24 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
   it('refuses an origin that is not configured: the browser blocks the answer', async () => {
     const page = await browser.newPage();
     await page.goto(`${otherOrigin.url}browser-app.html`);
-    const outcome = await page.evaluate((url) => fetch(`${url}/health`).then((r) => `status ${r.status}`, (e: Error) => `blocked: ${e.name}`), sandbox);
+    const outcome = await page.evaluate(
+      (url) =>
+        fetch(`${url}/health`).then(
+          (r) => `status ${r.status}`,
+          (e: Error) => `blocked: ${e.name}`,
+        ),
+      sandbox,
+    );
     expect(outcome).toBe('blocked: TypeError');
     await page.close();
   });
 });
 
 async function mintFor(sub: string): Promise<string> {
-  const response = await fetch(`${sandbox}/sandbox/tokens`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sub }) });
+  const response = await fetch(`${sandbox}/sandbox/tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sub }),
+  });
   return ((await response.json()) as { token: string }).token;
 }

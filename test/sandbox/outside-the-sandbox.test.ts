@@ -14,7 +14,8 @@ import { engineProcessEnv, runServiceMain, tttProcessEnv } from '../contract/sup
 import { startEngineTestApp, testEngineEnv, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp, type TttTestApp } from '../helpers/ttt-app.js';
 
-const spec = (name: string) => JSON.parse(readFileSync(new URL(`../../generated/${name}/openapi.json`, import.meta.url), 'utf8')) as OpenApiDocument;
+const spec = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../generated/${name}/openapi.json`, import.meta.url), 'utf8')) as OpenApiDocument;
 const checkEngine = createResponseChecker(spec('business-engine'));
 const checkTtt = createResponseChecker(spec('tttranscribe'));
 
@@ -35,24 +36,33 @@ describe('a production configuration with a sandbox setting', () => {
     expect(found).toHaveLength(2);
     expect(found[0]).toMatch(/^PLUCT_SANDBOX_FAULTS: is a sandbox setting/);
     expect(found[1]).toMatch(/^PLUCT_SANDBOX_SEED: is a sandbox setting/);
-    expect(problems(() => loadEngineConfig({ ...env, PLUCT_SANDBOX_FAULTS: undefined, PLUCT_SANDBOX_SEED: undefined }))).toEqual([]);
+    expect(
+      problems(() => loadEngineConfig({ ...env, PLUCT_SANDBOX_FAULTS: undefined, PLUCT_SANDBOX_SEED: undefined })),
+    ).toEqual([]);
   });
 
   it('TTTranscribe refuses it, naming the variable', () => {
     const env = { TTT_SHARED_SECRET: generateSharedSecret(), PLUCT_SANDBOX_CORS_ORIGINS: '*' };
-    expect(problems(() => loadTttConfig(env))).toEqual([expect.stringMatching(/^PLUCT_SANDBOX_CORS_ORIGINS: is a sandbox setting/)]);
+    expect(problems(() => loadTttConfig(env))).toEqual([
+      expect.stringMatching(/^PLUCT_SANDBOX_CORS_ORIGINS: is a sandbox setting/),
+    ]);
     expect(problems(() => loadTttConfig({ ...env, PLUCT_SANDBOX_CORS_ORIGINS: undefined }))).toEqual([]);
   });
 
   // The real entry points, as an operator starts them.
-  it.concurrent.each(['business-engine', 'tttranscribe'] as const)('%s main.ts exits 1 and names the variable', async (service) => {
-    const env = service === 'business-engine'
-      ? await engineProcessEnv({ PLUCT_SANDBOX_JOB_MS: '100' })
-      : tttProcessEnv({ TTT_SHARED_SECRET: generateSharedSecret(), PLUCT_SANDBOX_JOB_MS: '100' });
-    const exit = await runServiceMain(service, env);
-    expect(exit.code).toBe(1);
-    expect(exit.stderr).toMatch(/PLUCT_SANDBOX_JOB_MS: is a sandbox setting/);
-  }, 30_000);
+  it.concurrent.each(['business-engine', 'tttranscribe'] as const)(
+    '%s main.ts exits 1 and names the variable',
+    async (service) => {
+      const env =
+        service === 'business-engine'
+          ? await engineProcessEnv({ PLUCT_SANDBOX_JOB_MS: '100' })
+          : tttProcessEnv({ TTT_SHARED_SECRET: generateSharedSecret(), PLUCT_SANDBOX_JOB_MS: '100' });
+      const exit = await runServiceMain(service, env);
+      expect(exit.code).toBe(1);
+      expect(exit.stderr).toMatch(/PLUCT_SANDBOX_JOB_MS: is a sandbox setting/);
+    },
+    30_000,
+  );
 });
 
 describe('the sandbox-only fault header at the real services', () => {
@@ -71,13 +81,28 @@ describe('the sandbox-only fault header at the real services', () => {
     const jwt = await be.userJwt({ sub: 'fault-header-user' });
     const response = await fetch(`${be.baseUrl}/v1/vend-token`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/json', 'Pluct-Sandbox-Fault': 'error=internal_error' },
+      headers: {
+        Authorization: `Bearer ${jwt}`,
+        'Content-Type': 'application/json',
+        'Pluct-Sandbox-Fault': 'error=internal_error',
+      },
       body: JSON.stringify({ clientRequestId: 'fault-header-1' }),
     });
     const text = await response.text();
-    expect(checkEngine({ method: 'POST', path: '/v1/vend-token', status: response.status, headers: response.headers, body: text })).toEqual([]);
+    expect(
+      checkEngine({
+        method: 'POST',
+        path: '/v1/vend-token',
+        status: response.status,
+        headers: response.headers,
+        body: text,
+      }),
+    ).toEqual([]);
     expect(response.status).toBe(400);
-    expect(JSON.parse(text)).toMatchObject({ code: 'invalid_request', details: { header: 'Pluct-Sandbox-Fault', reason: 'sandbox_only' } });
+    expect(JSON.parse(text)).toMatchObject({
+      code: 'invalid_request',
+      details: { header: 'Pluct-Sandbox-Fault', reason: 'sandbox_only' },
+    });
     // Nothing was charged: the balance still holds the whole signup bonus.
     const balance = await be.client.GET('/v1/credits/balance', { headers: be.bearer(jwt) });
     expect(balance.data?.balance).toBe(be.config.signupBonusCredits);
@@ -86,7 +111,9 @@ describe('the sandbox-only fault header at the real services', () => {
   it('TTTranscribe answers 400 invalid_request (sandbox_only)', async () => {
     const response = await fetch(`${ttt.baseUrl}/health`, { headers: { 'Pluct-Sandbox-Fault': 'upstream=down' } });
     const text = await response.text();
-    expect(checkTtt({ method: 'GET', path: '/health', status: response.status, headers: response.headers, body: text })).toEqual([]);
+    expect(
+      checkTtt({ method: 'GET', path: '/health', status: response.status, headers: response.headers, body: text }),
+    ).toEqual([]);
     expect(response.status).toBe(400);
     expect(JSON.parse(text)).toMatchObject({ code: 'invalid_request', details: { reason: 'sandbox_only' } });
   });

@@ -32,7 +32,9 @@ describe('the sandbox docs page', () => {
   });
 
   it.each([...errorCodes, ...jobFailureCodes])('its generated table has a row for %s with its input', (code) => {
-    const row = sandboxSectionMarkdown().split('\n').find((line) => line.startsWith(`| [\`${code}\`]`));
+    const row = sandboxSectionMarkdown()
+      .split('\n')
+      .find((line) => line.startsWith(`| [\`${code}\`]`));
     expect(row, `${code} has no row`).toBeDefined();
     expect(row).not.toContain('**missing**');
     const magic = MAGIC_INPUTS.find((m) => m.code === code);

@@ -7,7 +7,18 @@
  * and npm ends with SIGINT (status 130 in a shell).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +39,9 @@ afterAll(() => {
   for (const child of running) {
     try {
       if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   rmSync(dir, { recursive: true, force: true });
 });
@@ -43,18 +56,25 @@ function curatedPath(): void {
   mkdirSync(bin, { recursive: true });
   symlinkSync(process.execPath, join(bin, 'node'));
   for (const tool of ['npm', 'npx', 'sh']) symlinkSync(which(tool), join(bin, tool));
-  const real = { ffmpeg: which('ffmpeg'), pocketsphinx: which('pocketsphinx_continuous'), model: '/usr/share/pocketsphinx/model/en-us' };
-  writeFileSync(join(bin, 'apt-get'), [
-    '#!/bin/sh',
-    `echo "apt-get $*" >> ${aptLog}`,
-    '[ "$1" = install ] || exit 0',
-    'for p in "$@"; do case "$p" in',
-    `  ffmpeg) /bin/ln -sf ${real.ffmpeg} ${bin}/ffmpeg;;`,
-    `  pocketsphinx) /bin/ln -sf ${real.pocketsphinx} ${bin}/pocketsphinx_continuous;;`,
-    `  pocketsphinx-en-us) /bin/mkdir -p ${join(modelDir, '..')} && /bin/ln -sfn ${real.model} ${modelDir};;`,
-    'esac; done',
-    '',
-  ].join('\n'));
+  const real = {
+    ffmpeg: which('ffmpeg'),
+    pocketsphinx: which('pocketsphinx_continuous'),
+    model: '/usr/share/pocketsphinx/model/en-us',
+  };
+  writeFileSync(
+    join(bin, 'apt-get'),
+    [
+      '#!/bin/sh',
+      `echo "apt-get $*" >> ${aptLog}`,
+      '[ "$1" = install ] || exit 0',
+      'for p in "$@"; do case "$p" in',
+      `  ffmpeg) /bin/ln -sf ${real.ffmpeg} ${bin}/ffmpeg;;`,
+      `  pocketsphinx) /bin/ln -sf ${real.pocketsphinx} ${bin}/pocketsphinx_continuous;;`,
+      `  pocketsphinx-en-us) /bin/mkdir -p ${join(modelDir, '..')} && /bin/ln -sfn ${real.model} ${modelDir};;`,
+      'esac; done',
+      '',
+    ].join('\n'),
+  );
   chmodSync(join(bin, 'apt-get'), 0o755);
 }
 
@@ -73,24 +93,42 @@ function portFree(port: number): Promise<boolean> {
 async function npmStart(extra: Record<string, string> = {}) {
   curatedPath();
   const [enginePort, tttPort] = [await freePort(), await freePort()];
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k),
+    ),
+  );
   const run = `run${running.length}`;
   const env = {
     ...inherited,
     PATH: bin,
-    PLUCT_ENV_FILE: join(dir, run, '.env'), PLUCT_DATA_DIR: join(dir, run, 'data'), PLUCT_BUILD_DOCS: '0', LOG_LEVEL: 'warn',
-    ENGINE_PORT: String(enginePort), TTT_PORT: String(tttPort), PLUCT_READY_TIMEOUT_MS: '90000',
+    PLUCT_ENV_FILE: join(dir, run, '.env'),
+    PLUCT_DATA_DIR: join(dir, run, 'data'),
+    PLUCT_BUILD_DOCS: '0',
+    LOG_LEVEL: 'warn',
+    ENGINE_PORT: String(enginePort),
+    TTT_PORT: String(tttPort),
+    PLUCT_READY_TIMEOUT_MS: '90000',
     TTT_POCKETSPHINX_MODEL_DIR: modelDir,
-    npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false',
+    npm_config_cache: join(dir, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
     ...extra,
   };
   mkdirSync(join(dir, run));
-  const stack = spawn(join(bin, 'npm'), ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const stack = spawn(join(bin, 'npm'), ['start'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   running.push(stack);
   let output = '';
   stack.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   stack.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => stack.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    stack.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const deadline = Date.now() + 120_000;
   while (!output.includes('Ctrl-C stops both services')) {
     if (stack.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
@@ -103,9 +141,16 @@ describe('first run without the Debian packages (npm start, then the README comm
   it('with PLUCT_SYSTEM_PACKAGES=0: starts anyway, listing every missing tool with its command, transcription unavailable', async () => {
     const { stack, exited, output } = await npmStart({ PLUCT_SYSTEM_PACKAGES: '0' });
     const out = output();
-    expect(out).toContain('Missing system tools (transcription is unavailable until they are installed; then restart npm start):');
-    const fix = 'apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us (not run: PLUCT_SYSTEM_PACKAGES=0 is set)';
-    for (const tool of ['ffmpeg (decoding every media file before transcription)', 'pocketsphinx_continuous (speech recognition, the default engine)', 'pocketsphinx en-us model (speech recognition in US English)']) {
+    expect(out).toContain(
+      'Missing system tools (transcription is unavailable until they are installed; then restart npm start):',
+    );
+    const fix =
+      'apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us (not run: PLUCT_SYSTEM_PACKAGES=0 is set)';
+    for (const tool of [
+      'ffmpeg (decoding every media file before transcription)',
+      'pocketsphinx_continuous (speech recognition, the default engine)',
+      'pocketsphinx en-us model (speech recognition in US English)',
+    ]) {
       expect(out).toContain(`    ${tool}: ${fix}`);
     }
     expect(out).toMatch(/Transcription +UNAVAILABLE with pocketsphinx: pocketsphinx_continuous is not installed/);
@@ -119,8 +164,12 @@ describe('first run without the Debian packages (npm start, then the README comm
     const output = read();
 
     expect(output).toContain('npm start: ffmpeg, pocketsphinx_continuous, pocketsphinx en-us model are missing');
-    expect(output).toContain('npm start: installing the Debian packages that provide them: apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us');
-    expect(readFileSync(aptLog, 'utf8')).toBe('apt-get update\napt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us\n');
+    expect(output).toContain(
+      'npm start: installing the Debian packages that provide them: apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us',
+    );
+    expect(readFileSync(aptLog, 'utf8')).toBe(
+      'apt-get update\napt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us\n',
+    );
     expect(output).toMatch(/Transcription +pocketsphinx \(en-us\), available/);
     expect(output).not.toContain('Missing system tools');
     expect(output).not.toContain('TTT_ALLOW_PRIVATE_CIDRS is not set');
@@ -133,7 +182,9 @@ describe('first run without the Debian packages (npm start, then the README comm
       copyFileSync(await media.mp4(clip.wavPath), join(dir, 'clip.mp4'));
       const transcript = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(join(bin, 'npx'), ['pluct', 'transcribe', join(dir, 'clip.mp4')], {
-          cwd: root, env: { ...env, PLUCT_ENGINE_URL: `http://127.0.0.1:${enginePort}` }, stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: root,
+          env: { ...env, PLUCT_ENGINE_URL: `http://127.0.0.1:${enginePort}` },
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
@@ -162,7 +213,8 @@ describe('first run without the Debian packages (npm start, then the README comm
     const { stack, enginePort, tttPort } = await npmStart({ TTT_TRANSCRIBER: 'none' });
     process.kill(stack.pid as number, 'SIGKILL'); // npm only: its shell and the stack live on, orphaned
     const deadline = Date.now() + 15_000; // a second to notice, up to 10 s of drain
-    while (!((await portFree(enginePort)) && (await portFree(tttPort))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (!((await portFree(enginePort)) && (await portFree(tttPort))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect([await portFree(enginePort), await portFree(tttPort)]).toEqual([true, true]);
   });
 });

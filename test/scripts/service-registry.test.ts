@@ -6,7 +6,9 @@ import { DEFAULT_MOCK_PORTS, mockPortsFromEnv } from '../../mocks/ports.js';
 import { stackEnv, stackPaths } from '../../scripts/stack/stack-env.js';
 
 const root = new URL('../../', import.meta.url);
-const redocly = parse(readFileSync(new URL('redocly.yaml', root), 'utf8')) as { apis: Record<string, { root: string }> };
+const redocly = parse(readFileSync(new URL('redocly.yaml', root), 'utf8')) as {
+  apis: Record<string, { root: string }>;
+};
 
 describe('the service registry', () => {
   it('names exactly the APIs of redocly.yaml, with the same spec roots', () => {
@@ -34,6 +36,9 @@ describe('the service registry', () => {
     expect(DEFAULT_MOCK_PORTS).toEqual({ engine: engine.mock.defaultPort, ttt: ttt.mock.defaultPort });
     expect(mockPortsFromEnv({ [ttt.mock.portEnv]: '5011' })).toEqual({ engine: engine.mock.defaultPort, ttt: 5011 });
     const { urls } = stackEnv(stackPaths('/repo', {}), {}, { [engine.listen.portEnv]: '9000' });
-    expect(urls).toEqual({ [engine.id]: 'http://127.0.0.1:9000', [ttt.id]: `http://127.0.0.1:${ttt.listen.defaultPort}` });
+    expect(urls).toEqual({
+      [engine.id]: 'http://127.0.0.1:9000',
+      [ttt.id]: `http://127.0.0.1:${ttt.listen.defaultPort}`,
+    });
   });
 });

@@ -22,10 +22,21 @@ afterAll(() => {
 });
 
 function startCluster(args: string[], env: Record<string, string> = {}) {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|CLUSTER_)/.test(k)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|CLUSTER_)/.test(k),
+    ),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-cluster.ts', ...args], {
     cwd: root,
-    env: { ...inherited, PLUCT_ENV_FILE: join(dir, '.env'), PLUCT_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn', TTT_TRANSCRIBER: 'none', ...env },
+    env: {
+      ...inherited,
+      PLUCT_ENV_FILE: join(dir, '.env'),
+      PLUCT_DATA_DIR: join(dir, 'data'),
+      LOG_LEVEL: 'warn',
+      TTT_TRANSCRIBER: 'none',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
@@ -36,11 +47,12 @@ function startCluster(args: string[], env: Record<string, string> = {}) {
   return { child, exited, output: () => output };
 }
 
-const accepts = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = createConnection({ host: '127.0.0.1', port });
-  socket.once('connect', () => (socket.destroy(), resolve(true)));
-  socket.once('error', () => resolve(false));
-});
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 
 describe('npm run start:cluster (process)', { timeout: 120_000 }, () => {
   it('refuses impossible replica counts before starting anything', async () => {
@@ -51,10 +63,14 @@ describe('npm run start:cluster (process)', { timeout: 120_000 }, () => {
 
   it('brings the topology up behind HAProxy, prints the URLs and no secret, and stops everything on Ctrl-C', async () => {
     const [enginePort, tttPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    const run = startCluster(['--engines', '2', '--ttts', '1', '--workers', '1'], { ENGINE_PORT: String(enginePort), TTT_PORT: String(tttPort) });
+    const run = startCluster(['--engines', '2', '--ttts', '1', '--workers', '1'], {
+      ENGINE_PORT: String(enginePort),
+      TTT_PORT: String(tttPort),
+    });
     const deadline = Date.now() + 90_000;
     while (!run.output().includes('Ctrl-C stops everything.')) {
-      if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`the cluster did not come up:\n${run.output()}`);
+      if (run.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the cluster did not come up:\n${run.output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const out = run.output();

@@ -35,16 +35,23 @@ function killGroup(pid: number): void {
   for (const p of childPids(pid)) {
     try {
       process.kill(-p, 'SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   try {
     process.kill(pid, 'SIGKILL');
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
 }
 
 function childPids(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -72,7 +79,6 @@ function alive(pid: number): boolean {
   }
 }
 
-
 interface Stack {
   readonly child: ChildProcess;
   readonly output: () => string;
@@ -83,12 +89,20 @@ interface Stack {
 
 async function startStack(): Promise<Stack> {
   const [enginePort, tttPort] = [await freePort(), await freePort()];
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_)/.test(k)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_)/.test(k)),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-stack.ts'], {
     cwd: root,
     env: {
-      ...inherited, PLUCT_ENV_FILE: envFile, PLUCT_DATA_DIR: dataDir, PLUCT_BUILD_DOCS: '0', LOG_LEVEL: 'warn',
-      ENGINE_PORT: String(enginePort), TTT_PORT: String(tttPort), PLUCT_READY_TIMEOUT_MS: '60000',
+      ...inherited,
+      PLUCT_ENV_FILE: envFile,
+      PLUCT_DATA_DIR: dataDir,
+      PLUCT_BUILD_DOCS: '0',
+      LOG_LEVEL: 'warn',
+      ENGINE_PORT: String(enginePort),
+      TTT_PORT: String(tttPort),
+      PLUCT_READY_TIMEOUT_MS: '60000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -102,7 +116,13 @@ async function startStack(): Promise<Stack> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, output: () => output, exited, engineUrl: `http://127.0.0.1:${enginePort}`, tttUrl: `http://127.0.0.1:${tttPort}` };
+  return {
+    child,
+    output: () => output,
+    exited,
+    engineUrl: `http://127.0.0.1:${enginePort}`,
+    tttUrl: `http://127.0.0.1:${tttPort}`,
+  };
 }
 
 function envValues(): Record<string, string> {
@@ -111,8 +131,13 @@ function envValues(): Record<string, string> {
 
 function devClient(stack: Stack, sub: string) {
   const secret = new TextEncoder().encode(envValues()['USER_JWT_SECRET']);
-  const getUserToken = () => new SignJWT({ scope: 'ttt:transcribe credits:read' }).setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(secret);
+  const getUserToken = () =>
+    new SignJWT({ scope: 'ttt:transcribe credits:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(secret);
   return createPluctClient({ baseUrl: stack.engineUrl, getUserToken });
 }
 
@@ -147,7 +172,11 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
       const oversized = await fetch(url, { headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` } });
       expect(oversized.status, url).toBe(431);
       expect(oversized.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(await oversized.json()).toMatchObject({ code: 'request_header_too_large', status: 431, details: { limitBytes: 16_384 } });
+      expect(await oversized.json()).toMatchObject({
+        code: 'request_header_too_large',
+        status: 431,
+        details: { limitBytes: 16_384 },
+      });
     }
 
     const services = servicePids(stack.child.pid as number);
@@ -169,7 +198,9 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     const tttPid = services.find((pid) => commandLine(pid).includes('tttranscribe')) as number;
     process.kill(tttPid, 'SIGKILL');
     expect(await stack.exited).toBe(1);
-    expect(stack.output()).toContain('tttranscribe was killed by SIGKILL (its output is above); stopping the other service.');
+    expect(stack.output()).toContain(
+      'tttranscribe was killed by SIGKILL (its output is above); stopping the other service.',
+    );
     expect(services.filter(alive)).toEqual([]);
   });
 
@@ -183,7 +214,10 @@ describe('npm start (process)', { timeout: 150_000 }, () => {
     // Each service drains for up to 10 s (SHUTDOWN_GRACE_MS) after noticing; give it that and a little more.
     const ports = [new URL(stack.engineUrl).port, new URL(stack.tttUrl).port].map(Number);
     const deadline = Date.now() + 13_000;
-    while ((services.some(alive) || !(await Promise.all(ports.map(portFree))).every(Boolean)) && Date.now() < deadline) {
+    while (
+      (services.some(alive) || !(await Promise.all(ports.map(portFree))).every(Boolean)) &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(services.filter(alive)).toEqual([]);

@@ -17,8 +17,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function preflight(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|CHROMIUM_PATH)/.test(k)));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'scripts/test-preflight.ts'], { cwd: root, env: { ...base, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/test-preflight.ts'],
+      { cwd: root, env: { ...base, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -33,7 +37,11 @@ describe('npm test pre-flight', { timeout: 30_000 }, () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('npm test: the tests cannot run without these system tools:');
     for (const name of ['ffmpeg', 'pocketsphinx_continuous', 'espeak-ng', 'chromium', 'haproxy']) {
-      expect(run.stderr).toMatch(new RegExp(`\\n  ${name} \\(.*\\): apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx espeak-ng chromium haproxy \\(not run: PLUCT_SYSTEM_PACKAGES=0 is set\\)`));
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `\\n  ${name} \\(.*\\): apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx espeak-ng chromium haproxy \\(not run: PLUCT_SYSTEM_PACKAGES=0 is set\\)`,
+        ),
+      );
     }
     expect(() => readFileSync(join(dir, 'never.log'))).toThrow();
   });
@@ -42,16 +50,34 @@ describe('npm test pre-flight', { timeout: 30_000 }, () => {
     const bin = join(dir, 'installing-bin');
     mkdirSync(bin);
     const log = join(dir, 'apt.log');
-    const links = [['ffmpeg', 'ffmpeg'], ['pocketsphinx', 'pocketsphinx_continuous'], ['espeak-ng', 'espeak-ng'], ['chromium', 'chromium'], ['haproxy', 'haproxy']]
-      .map(([pkg, program]) => `  ${pkg}) /bin/ln -sf /bin/true ${join(bin, program as string)};;`);
-    writeFileSync(join(bin, 'apt-get'), ['#!/bin/sh', `echo "$@" >> ${log}`, '[ "$1" = install ] || exit 0', 'for p in "$@"; do case "$p" in', ...links, 'esac; done', ''].join('\n'));
+    const links = [
+      ['ffmpeg', 'ffmpeg'],
+      ['pocketsphinx', 'pocketsphinx_continuous'],
+      ['espeak-ng', 'espeak-ng'],
+      ['chromium', 'chromium'],
+      ['haproxy', 'haproxy'],
+    ].map(([pkg, program]) => `  ${pkg}) /bin/ln -sf /bin/true ${join(bin, program as string)};;`);
+    writeFileSync(
+      join(bin, 'apt-get'),
+      [
+        '#!/bin/sh',
+        `echo "$@" >> ${log}`,
+        '[ "$1" = install ] || exit 0',
+        'for p in "$@"; do case "$p" in',
+        ...links,
+        'esac; done',
+        '',
+      ].join('\n'),
+    );
     chmodSync(join(bin, 'apt-get'), 0o755);
     symlinkSync(process.execPath, join(bin, 'node'));
     const run = await preflight({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium') });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('npm test: ffmpeg, pocketsphinx_continuous, espeak-ng, chromium, haproxy are missing');
-    expect(run.stdout).toContain('npm test: installing the Debian packages that provide them: apt-get install -y --no-install-recommends ffmpeg pocketsphinx espeak-ng chromium haproxy');
+    expect(run.stdout).toContain(
+      'npm test: installing the Debian packages that provide them: apt-get install -y --no-install-recommends ffmpeg pocketsphinx espeak-ng chromium haproxy',
+    );
     expect(run.stdout).toContain('npm test: installed ffmpeg, pocketsphinx_continuous, espeak-ng, chromium, haproxy.');
   });
 
@@ -59,7 +85,9 @@ describe('npm test pre-flight', { timeout: 30_000 }, () => {
     const saved = { PATH: process.env['PATH'], CHROMIUM_PATH: process.env['CHROMIUM_PATH'] };
     try {
       process.env['CHROMIUM_PATH'] = join(dir, 'no-chromium');
-      expect(() => checkSystemTools()).toThrow(/The tests need system tools that are missing: chromium \(the offline docs browser test\)\. Install them with: .*apt-get install -y --no-install-recommends chromium/);
+      expect(() => checkSystemTools()).toThrow(
+        /The tests need system tools that are missing: chromium \(the offline docs browser test\)\. Install them with: .*apt-get install -y --no-install-recommends chromium/,
+      );
       delete process.env['CHROMIUM_PATH'];
       if (saved.CHROMIUM_PATH !== undefined) process.env['CHROMIUM_PATH'] = saved.CHROMIUM_PATH;
       expect(() => checkSystemTools()).not.toThrow();

@@ -9,6 +9,8 @@ export default function checkSystemTools(): void {
   const missing = missingTools(testTools(process.env), process.env);
   if (missing.length === 0) return;
   const plan = planInstall(missing, { ...thisMachine(process.env), sudoWithoutPassword: () => false });
-  throw new Error(`The tests need system tools that are missing: ${missing.map((t) => `${t.name} (${t.neededFor})`).join(', ')}. `
-    + `Install them with: ${plan.manual} (npm test does this itself when it can).`);
+  throw new Error(
+    `The tests need system tools that are missing: ${missing.map((t) => `${t.name} (${t.neededFor})`).join(', ')}. ` +
+      `Install them with: ${plan.manual} (npm test does this itself when it can).`,
+  );
 }

@@ -63,10 +63,14 @@ async function lint(spec: object): Promise<string> {
     }),
   );
   try {
-    await run(join(root, 'node_modules/.bin/redocly'), ['lint', '--config', join(dir, 'redocly.yaml'), '--format', 'json'], {
-      cwd: dir,
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-    });
+    await run(
+      join(root, 'node_modules/.bin/redocly'),
+      ['lint', '--config', join(dir, 'redocly.yaml'), '--format', 'json'],
+      {
+        cwd: dir,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      },
+    );
     return '';
   } catch (error) {
     return String((error as { stdout?: string }).stdout ?? error);

@@ -44,7 +44,9 @@ bonus credits; bonus is spent first). On the local stack no token is needed: a d
       printError(error, io);
       return EXIT_FAILURE;
     }
-    io.out(`${data.userId}: ${data.balance} credit${data.balance === 1 ? '' : 's'} (main ${data.main}, bonus ${data.bonus})\n`);
+    io.out(
+      `${data.userId}: ${data.balance} credit${data.balance === 1 ? '' : 's'} (main ${data.main}, bonus ${data.bonus})\n`,
+    );
     return EXIT_OK;
   },
 };

@@ -15,32 +15,47 @@ import { errorJson, printError } from '../print-error.js';
 export const creditsGrantCommand: Command = {
   name: 'credits grant',
   summary: 'Grant credits to a user (admin token from the local .env).',
-  usage: 'credits grant --user <ID> --amount <N> [--reason <TEXT>] [--bonus] [--engine <URL>] [--env-file <PATH>] [--json]',
+  usage:
+    'credits grant --user <ID> --amount <N> [--reason <TEXT>] [--bonus] [--engine <URL>] [--env-file <PATH>] [--json]',
   description: `
 Calls POST /admin/credits/grant on the Business Engine with ADMIN_TOKEN (from the environment, else the local
 .env; never printed) and prints the user's new balance. Every user gets SIGNUP_BONUS_CREDITS (default 3) bonus
 credits once, when first seen; each transcription costs 1. A grant is a ledger entry with its reason.`,
   options: {
-    user: { type: 'string', value: 'ID', description: 'The user id (the sub of their JWT; pluct token mint --sub <ID>).' },
+    user: {
+      type: 'string',
+      value: 'ID',
+      description: 'The user id (the sub of their JWT; pluct token mint --sub <ID>).',
+    },
     amount: { type: 'string', value: 'N', description: 'Whole credits to add, 1 to 100000.' },
-    reason: { type: 'string', value: 'TEXT', description: 'Why, recorded in the ledger (default "granted with pluct credits grant").' },
+    reason: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'Why, recorded in the ledger (default "granted with pluct credits grant").',
+    },
     bonus: { type: 'boolean', description: 'Add to the bonus bucket (spent first) instead of main.' },
     engine: ENGINE_OPTION,
     'env-file': ENV_FILE_OPTION,
     json: { type: 'boolean', description: 'Print the engine answer (or the error) as JSON.' },
   },
-  examples: ['pluct credits grant --user me --amount 10', 'pluct credits grant --user alice --amount 5 --reason "beta tester" --json'],
+  examples: [
+    'pluct credits grant --user me --amount 10',
+    'pluct credits grant --user alice --amount 5 --reason "beta tester" --json',
+  ],
   async run(values, _positionals, io) {
     const userId = requireString(values, 'user');
     const amountText = requireString(values, 'amount');
     const amount = Number(amountText);
-    if (!/^\d+$/.test(amountText) || amount < 1 || amount > 100_000) throw new UsageError(`--amount '${amountText}' must be a whole number from 1 to 100000.`);
+    if (!/^\d+$/.test(amountText) || amount < 1 || amount > 100_000)
+      throw new UsageError(`--amount '${amountText}' must be a whole number from 1 to 100000.`);
     const reason = optionalString(values, 'reason') ?? 'granted with pluct credits grant';
     const local = loadLocalEnv(values, io);
     const adminToken = local.get('ADMIN_TOKEN');
     if (!adminToken) {
-      io.err(`pluct credits grant: no ADMIN_TOKEN in the environment or in ${local.path}${local.fileFound ? '' : ' (not found)'}. `
-        + 'npm start writes one into the .env it creates; pass --env-file for another file.\n');
+      io.err(
+        `pluct credits grant: no ADMIN_TOKEN in the environment or in ${local.path}${local.fileFound ? '' : ' (not found)'}. ` +
+          'npm start writes one into the .env it creates; pass --env-file for another file.\n',
+      );
       return EXIT_FAILURE;
     }
     const baseUrl = engineUrl(values, io);
@@ -65,7 +80,10 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
     }
     const d = result.data;
     if (values['json']) io.out(`${JSON.stringify(d)}\n`);
-    else io.out(`Granted ${amount} credit${amount === 1 ? '' : 's'} to ${d.userId}: balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`);
+    else
+      io.out(
+        `Granted ${amount} credit${amount === 1 ? '' : 's'} to ${d.userId}: balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`,
+      );
     return EXIT_OK;
   },
 };

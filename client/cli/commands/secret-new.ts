@@ -1,4 +1,8 @@
-import { engineAuthKeyId, generateSharedSecret, parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
+import {
+  engineAuthKeyId,
+  generateSharedSecret,
+  parseSharedSecret,
+} from '../../../server/protocol/engine-auth-secret.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 /**
@@ -28,7 +32,9 @@ TTTranscribe. The secret goes to stdout only; keep it out of logs and chat.`,
     if (values['json']) {
       io.out(`${JSON.stringify({ name, secret, keyId })}\n`);
     } else {
-      io.out(`${name}=${secret}\n# key id ${keyId}: set the same value on the Business Engine and TTTranscribe; check with 'pluct doctor'.\n`);
+      io.out(
+        `${name}=${secret}\n# key id ${keyId}: set the same value on the Business Engine and TTTranscribe; check with 'pluct doctor'.\n`,
+      );
     }
     return EXIT_OK;
   },

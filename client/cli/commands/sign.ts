@@ -16,7 +16,8 @@ import { ENV_FILE_OPTION, loadLocalEnv } from '../local-env.js';
 export const signCommand: Command = {
   name: 'sign',
   summary: 'Print the X-Engine-Auth header and stringToSign for a request (debugging).',
-  usage: 'sign --method <METHOD> --url <URL> [--body <TEXT|@FILE>] [--token <TOKEN>] [--timestamp <T> --nonce <N>] [options]',
+  usage:
+    'sign --method <METHOD> --url <URL> [--body <TEXT|@FILE>] [--token <TOKEN>] [--timestamp <T> --nonce <N>] [options]',
   description: `
 Signs one request with TTT_SHARED_SECRET (and TTT_SHARED_SECRET_NEXT when set) from the environment or the
 local .env, exactly as the Business Engine does, and prints the X-Engine-Auth header, the key ids and the
@@ -25,33 +26,50 @@ secret itself is never printed. --timestamp and --nonce fix the otherwise fresh 
 vector or another signer's header.`,
   options: {
     method: { type: 'string', value: 'METHOD', description: 'HTTP method, e.g. POST.' },
-    url: { type: 'string', value: 'URL', description: 'Full URL or request target (/transcribe?x=1); signed as fetch sends it.' },
-    body: { type: 'string', value: 'TEXT|@FILE', description: 'The exact body (UTF-8), or @path to read its bytes; default empty.' },
+    url: {
+      type: 'string',
+      value: 'URL',
+      description: 'Full URL or request target (/transcribe?x=1); signed as fetch sends it.',
+    },
+    body: {
+      type: 'string',
+      value: 'TEXT|@FILE',
+      description: 'The exact body (UTF-8), or @path to read its bytes; default empty.',
+    },
     token: { type: 'string', value: 'TOKEN', description: 'The bearer token sent in Authorization (default: none).' },
     timestamp: { type: 'string', value: 'UNIX_SECONDS', description: 'Fixed timestamp (default: now).' },
     nonce: { type: 'string', value: 'NONCE', description: 'Fixed nonce, 22 base64url characters (default: random).' },
     'env-file': ENV_FILE_OPTION,
-    json: { type: 'boolean', description: 'Print {"header","stringToSign","timestamp","nonce","keyIds","target"} as JSON.' },
+    json: {
+      type: 'boolean',
+      description: 'Print {"header","stringToSign","timestamp","nonce","keyIds","target"} as JSON.',
+    },
   },
   examples: [
-    "pluct sign --method GET --url http://127.0.0.1:8788/health",
-    "pluct sign --method POST --url /transcribe --body @body.json --token \"$SERVICE_TOKEN\" --json",
+    'pluct sign --method GET --url http://127.0.0.1:8788/health',
+    'pluct sign --method POST --url /transcribe --body @body.json --token "$SERVICE_TOKEN" --json',
   ],
   async run(values, _positionals, io) {
     const method = requireString(values, 'method').toUpperCase();
     const rawUrl = requireString(values, 'url');
     const target = requestTarget(rawUrl);
     const bodyText = optionalString(values, 'body');
-    const body = bodyText?.startsWith('@') ? new Uint8Array(readFileSync(resolve(io.cwd, bodyText.slice(1)))) : bodyText;
+    const body = bodyText?.startsWith('@')
+      ? new Uint8Array(readFileSync(resolve(io.cwd, bodyText.slice(1))))
+      : bodyText;
     const bearerToken = optionalString(values, 'token');
     const timestamp = optionalString(values, 'timestamp');
-    if (timestamp !== undefined && !/^\d{1,12}$/.test(timestamp)) throw new UsageError('--timestamp must be unix seconds.');
+    if (timestamp !== undefined && !/^\d{1,12}$/.test(timestamp))
+      throw new UsageError('--timestamp must be unix seconds.');
     const nonce = optionalString(values, 'nonce');
 
     const local = loadLocalEnv(values, io);
     let keys;
     try {
-      keys = engineAuthKeysFromEnv({ TTT_SHARED_SECRET: local.get('TTT_SHARED_SECRET'), TTT_SHARED_SECRET_NEXT: local.get('TTT_SHARED_SECRET_NEXT') });
+      keys = engineAuthKeysFromEnv({
+        TTT_SHARED_SECRET: local.get('TTT_SHARED_SECRET'),
+        TTT_SHARED_SECRET_NEXT: local.get('TTT_SHARED_SECRET_NEXT'),
+      });
     } catch (error) {
       if (!(error instanceof SharedSecretError)) throw error;
       io.err(`pluct sign: ${error.message}\n(looked in the environment and ${local.path})\n`);
@@ -60,7 +78,11 @@ vector or another signer's header.`,
     let signed;
     try {
       signed = signEngineAuth({
-        keys, method, target, body, bearerToken,
+        keys,
+        method,
+        target,
+        body,
+        bearerToken,
         ...(timestamp !== undefined ? { now: () => Number(timestamp) * 1000 } : {}),
         ...(nonce !== undefined ? { nonce } : {}),
       });
@@ -70,21 +92,25 @@ vector or another signer's header.`,
     }
     const keyIds = keys.map((k) => k.keyId);
     if (values['json']) {
-      io.out(`${JSON.stringify({ header: signed.header, stringToSign: signed.stringToSign, timestamp: signed.timestamp, nonce: signed.nonce, keyIds, target })}\n`);
+      io.out(
+        `${JSON.stringify({ header: signed.header, stringToSign: signed.stringToSign, timestamp: signed.timestamp, nonce: signed.nonce, keyIds, target })}\n`,
+      );
       return EXIT_OK;
     }
-    io.out([
-      `${ENGINE_AUTH_HEADER}: ${signed.header}`,
-      '',
-      `key ids:        ${keyIds.join(', ')}`,
-      `request target: ${target}`,
-      `body sha256:    ${sha256Hex(body)}`,
-      `token sha256:   ${sha256Hex(bearerToken ?? '')}${bearerToken === undefined ? ' (no Authorization header)' : ''}`,
-      '',
-      'stringToSign (8 lines joined by LF, no trailing newline):',
-      signed.stringToSign,
-      '',
-    ].join('\n'));
+    io.out(
+      [
+        `${ENGINE_AUTH_HEADER}: ${signed.header}`,
+        '',
+        `key ids:        ${keyIds.join(', ')}`,
+        `request target: ${target}`,
+        `body sha256:    ${sha256Hex(body)}`,
+        `token sha256:   ${sha256Hex(bearerToken ?? '')}${bearerToken === undefined ? ' (no Authorization header)' : ''}`,
+        '',
+        'stringToSign (8 lines joined by LF, no trailing newline):',
+        signed.stringToSign,
+        '',
+      ].join('\n'),
+    );
     return EXIT_OK;
   },
 };

@@ -19,7 +19,11 @@ set). Prints only the token, so it can be captured in a variable. For local deve
 tokens from their identity provider.`,
   options: {
     sub: { type: 'string', value: 'ID', description: "The user id (the token's subject)." },
-    ttl: { type: 'string', value: 'DURATION', description: 'Lifetime: seconds or 15m / 2h (default 15m, at most 24h).' },
+    ttl: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'Lifetime: seconds or 15m / 2h (default 15m, at most 24h).',
+    },
     scope: { type: 'string', value: 'SCOPES', description: `Space-separated scopes (default "${DEV_TOKEN_SCOPE}").` },
     'env-file': ENV_FILE_OPTION,
     json: { type: 'boolean', description: 'Print {"token","sub","scope","expiresAt"} as JSON.' },
@@ -34,7 +38,9 @@ tokens from their identity provider.`,
     try {
       const minted = await mintDevToken(loadLocalEnv(values, io), { sub, ttlSec, scope });
       if (values['json']) {
-        io.out(`${JSON.stringify({ token: minted.token, sub, scope, expiresAt: new Date(minted.expiresAt * 1000).toISOString() })}\n`);
+        io.out(
+          `${JSON.stringify({ token: minted.token, sub, scope, expiresAt: new Date(minted.expiresAt * 1000).toISOString() })}\n`,
+        );
       } else {
         io.out(`${minted.token}\n`);
       }

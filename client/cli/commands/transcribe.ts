@@ -19,7 +19,8 @@ import { USER_TOKEN_OPTIONS, userTokenFor } from '../user-token.js';
 export const transcribeCommand: Command = {
   name: 'transcribe',
   summary: 'Transcribe a video or audio URL or local file (vend, submit, poll) and print the transcript.',
-  usage: 'transcribe <URL|FILE> [--language <LANG>] [--engine <URL>] [--token <JWT> | --sub <ID>] [--timeout <DURATION>] [--json]',
+  usage:
+    'transcribe <URL|FILE> [--language <LANG>] [--engine <URL>] [--token <JWT> | --sub <ID>] [--timeout <DURATION>] [--json]',
   description: `
 Runs the whole flow against the Business Engine with the SDK: vends a service token (1 credit), submits the
 URL with it at once, then polls the job with backoff until it completes or fails. Progress goes to stderr
@@ -38,13 +39,18 @@ media (TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8, which the .env of npm start sets; a 
     'env-file': ENV_FILE_OPTION,
     json: { type: 'boolean', description: 'Print the outcome (or the error) as JSON on stdout.' },
   },
-  examples: ['pluct transcribe ./clip.mp4', 'pluct transcribe https://media.example.com/clip.mp4', 'pluct transcribe https://vm.tiktok.com/ZM123/ --language en --json'],
+  examples: [
+    'pluct transcribe ./clip.mp4',
+    'pluct transcribe https://media.example.com/clip.mp4',
+    'pluct transcribe https://vm.tiktok.com/ZM123/ --language en --json',
+  ],
   async run(values, positionals, io) {
     const target = positionals[0];
     if (!target) throw new UsageError('the URL or file to transcribe is required.');
     const timeoutText = optionalString(values, 'timeout') ?? '10m';
     const timeoutSec = parseTtl(timeoutText);
-    if (timeoutSec === undefined || timeoutSec < 1) throw new UsageError(`--timeout '${timeoutText}' is not a duration.`);
+    if (timeoutSec === undefined || timeoutSec < 1)
+      throw new UsageError(`--timeout '${timeoutText}' is not a duration.`);
     let getUserToken;
     try {
       ({ getUserToken } = await userTokenFor(values, io, loadLocalEnv(values, io)));
@@ -58,7 +64,9 @@ media (TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8, which the .env of npm start sets; a 
       try {
         media = await serveLocalFile(resolve(io.cwd, target));
       } catch (error) {
-        io.err(`pluct transcribe: cannot read the local file ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Pass a readable file or an http(s) URL.\n`);
+        io.err(
+          `pluct transcribe: cannot read the local file ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Pass a readable file or an http(s) URL.\n`,
+        );
         return EXIT_FAILURE;
       }
       io.err(`Serving ${target} to TTTranscribe on 127.0.0.1 (a one-time path, for this job only).\n`);
@@ -70,15 +78,17 @@ media (TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8, which the .env of npm start sets; a 
     const onSigint = () => controller.abort(new Error('interrupted'));
     process.once('SIGINT', onSigint);
     const language = optionalString(values, 'language');
-    const { data, error } = await pluct.transcribe(url, {
-      ...(language ? { language } : {}),
-      signal: controller.signal,
-      poll: { timeoutMs: timeoutSec * 1000 },
-      onProgress: (p) => display.update(p),
-    }).finally(async () => {
-      process.removeListener('SIGINT', onSigint);
-      await media?.close();
-    });
+    const { data, error } = await pluct
+      .transcribe(url, {
+        ...(language ? { language } : {}),
+        signal: controller.signal,
+        poll: { timeoutMs: timeoutSec * 1000 },
+        onProgress: (p) => display.update(p),
+      })
+      .finally(async () => {
+        process.removeListener('SIGINT', onSigint);
+        await media?.close();
+      });
     display.finish();
     if (values['json']) {
       io.out(`${JSON.stringify(error ? { ok: false, error: errorJson(error) } : { ok: true, ...data })}\n`);

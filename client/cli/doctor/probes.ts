@@ -1,4 +1,7 @@
-import { createBusinessEngineClient, type components as EngineSchemas } from '../../../generated/business-engine/client.js';
+import {
+  createBusinessEngineClient,
+  type components as EngineSchemas,
+} from '../../../generated/business-engine/client.js';
 import { createTttranscribeClient, type components as TttSchemas } from '../../../generated/tttranscribe/client.js';
 import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import { newRequestId } from '../../sdk/request-id.js';
@@ -6,13 +9,23 @@ import { sampleReplicas, type ReplicaSamples } from './replica-sampling.js';
 
 /** What one HTTP probe found: the answer (with the local clock around it) or why there was none. */
 export type Probe<T> =
-  | { readonly ok: true; readonly value: T; readonly status: number; readonly rttMs: number; readonly localMidMs: number }
   | {
-    readonly ok: false; readonly reason: string; readonly status?: number; readonly code?: string; readonly detail?: string;
-    readonly details?: Record<string, unknown>;
-    /** The replica that answered (X-Instance-Id), behind a load balancer the one to look at. */
-    readonly instance?: string;
-  };
+      readonly ok: true;
+      readonly value: T;
+      readonly status: number;
+      readonly rttMs: number;
+      readonly localMidMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly status?: number;
+      readonly code?: string;
+      readonly detail?: string;
+      readonly details?: Record<string, unknown>;
+      /** The replica that answered (X-Instance-Id), behind a load balancer the one to look at. */
+      readonly instance?: string;
+    };
 
 export type EngineHealth = EngineSchemas['schemas']['EngineHealth'];
 export type IntegrationReport = EngineSchemas['schemas']['IntegrationReport'];
@@ -70,16 +83,28 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
       const finished = targets.now();
       const body = data ?? error;
       if (response.ok || acceptStatuses.includes(response.status)) {
-        return { ok: true, value: body as T, status: response.status, rttMs: finished - started, localMidMs: (started + finished) / 2 };
+        return {
+          ok: true,
+          value: body as T,
+          status: response.status,
+          rttMs: finished - started,
+          localMidMs: (started + finished) / 2,
+        };
       }
       const problem = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       const code = typeof problem['code'] === 'string' ? problem['code'] : undefined;
       const detail = typeof problem['detail'] === 'string' ? problem['detail'] : undefined;
       const instance = response.headers.get('x-instance-id');
       return {
-        ok: false, status: response.status, reason: `answered ${response.status}${code ? ` ${code}` : ''}`,
-        ...(code ? { code } : {}), ...(detail ? { detail } : {}), ...(instance ? { instance } : {}),
-        ...(typeof problem['details'] === 'object' && problem['details'] !== null ? { details: problem['details'] as Record<string, unknown> } : {}),
+        ok: false,
+        status: response.status,
+        reason: `answered ${response.status}${code ? ` ${code}` : ''}`,
+        ...(code ? { code } : {}),
+        ...(detail ? { detail } : {}),
+        ...(instance ? { instance } : {}),
+        ...(typeof problem['details'] === 'object' && problem['details'] !== null
+          ? { details: problem['details'] as Record<string, unknown> }
+          : {}),
       };
     } catch (error) {
       return { ok: false, reason: describeThrown(error, targets.timeoutMs) };
@@ -92,8 +117,19 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
     const target = new URL(`${targets.tttUrl}/test/validate-engine-auth`).pathname;
     return probe(() => {
       // openapi-fetch sends JSON.stringify(body): sign exactly those bytes and that target.
-      const { header } = signEngineAuth({ keys, method: 'POST', target, body: JSON.stringify(body), bearerToken: undefined, now: targets.now });
-      return ttt.POST('/test/validate-engine-auth', { body, headers: { ...headers(), [ENGINE_AUTH_HEADER]: header }, signal: AbortSignal.timeout(targets.timeoutMs) });
+      const { header } = signEngineAuth({
+        keys,
+        method: 'POST',
+        target,
+        body: JSON.stringify(body),
+        bearerToken: undefined,
+        now: targets.now,
+      });
+      return ttt.POST('/test/validate-engine-auth', {
+        body,
+        headers: { ...headers(), [ENGINE_AUTH_HEADER]: header },
+        signal: AbortSignal.timeout(targets.timeoutMs),
+      });
     });
   }
 
@@ -107,19 +143,42 @@ export async function gatherFacts(targets: ProbeTargets): Promise<Facts> {
     signedProbe,
     userToken === undefined
       ? undefined
-      : probe<unknown>(() => engine.GET('/v1/credits/ledger', { params: { query: { limit: 1 } }, headers: { ...headers(), Authorization: `Bearer ${userToken}` }, signal: AbortSignal.timeout(targets.timeoutMs) })),
-    samples > 0 ? sampleReplicas({ engineUrl: targets.engineUrl, tttUrl: targets.tttUrl, maxTries: samples, timeoutMs: targets.timeoutMs }) : undefined,
+      : probe<unknown>(() =>
+          engine.GET('/v1/credits/ledger', {
+            params: { query: { limit: 1 } },
+            headers: { ...headers(), Authorization: `Bearer ${userToken}` },
+            signal: AbortSignal.timeout(targets.timeoutMs),
+          }),
+        ),
+    samples > 0
+      ? sampleReplicas({
+          engineUrl: targets.engineUrl,
+          tttUrl: targets.tttUrl,
+          maxTries: samples,
+          timeoutMs: targets.timeoutMs,
+        })
+      : undefined,
   ]);
-  return { engineHealth, tttHealth, engineAuthInfo, integration, signedProbe: signedResult, userToken: userResult, ...(replicas ? { replicas } : {}) };
+  return {
+    engineHealth,
+    tttHealth,
+    engineAuthInfo,
+    integration,
+    signedProbe: signedResult,
+    userToken: userResult,
+    ...(replicas ? { replicas } : {}),
+  };
 }
 
 function describeThrown(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+    return `no answer within ${timeoutMs} ms`;
   if (error instanceof SyntaxError) return 'answered with a body that is not JSON (is this the right URL?)';
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : undefined;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (code === 'ENOTFOUND') return 'host not found';
-  if (cause instanceof Error && cause.message === 'bad port') return 'not tried: fetch refuses this port as unsafe (choose another port)';
+  if (cause instanceof Error && cause.message === 'bad port')
+    return 'not tried: fetch refuses this port as unsafe (choose another port)';
   return cause instanceof Error ? cause.message : String(cause);
 }

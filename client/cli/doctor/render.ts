@@ -10,7 +10,10 @@ const WORD = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' } as const
  * @example
  * io.out(renderTable(checks, { tty: io.isTTY, engineUrl, tttUrl }));
  */
-export function renderTable(checks: readonly Check[], options: { tty: boolean; engineUrl: string; tttUrl: string }): string {
+export function renderTable(
+  checks: readonly Check[],
+  options: { tty: boolean; engineUrl: string; tttUrl: string },
+): string {
   const mark = (c: Check) => (options.tty ? SYMBOL[c.status] : WORD[c.status]);
   const width = Math.max(...checks.map((c) => c.name.length)) + 2;
   const pad = ' '.repeat(width + (options.tty ? 5 : 8));
@@ -25,7 +28,10 @@ export function renderTable(checks: readonly Check[], options: { tty: boolean; e
   }
   const count = (s: Check['status']) => checks.filter((c) => c.status === s).length;
   const failed = count('fail');
-  lines.push('', `${count('pass')} passed, ${failed} failed, ${count('warn')} warning${count('warn') === 1 ? '' : 's'}, ${count('skip')} skipped.`
-    + (failed > 0 ? ' Fix the first failure first: later checks often follow from it.' : ''));
+  lines.push(
+    '',
+    `${count('pass')} passed, ${failed} failed, ${count('warn')} warning${count('warn') === 1 ? '' : 's'}, ${count('skip')} skipped.` +
+      (failed > 0 ? ' Fix the first failure first: later checks often follow from it.' : ''),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -69,7 +69,11 @@ export async function sampleReplicas(options: SampleOptions): Promise<ReplicaSam
 
 const ENGINE_KEYS = [
   { key: 'userJwt', variable: 'USER_JWT_SECRET', effect: 'user requests it answers fail with invalid_token' },
-  { key: 'serviceToken', variable: 'SERVICE_TOKEN_PRIVATE_KEY', effect: 'service tokens it vends are refused by TTTranscribe' },
+  {
+    key: 'serviceToken',
+    variable: 'SERVICE_TOKEN_PRIVATE_KEY',
+    effect: 'service tokens it vends are refused by TTTranscribe',
+  },
   { key: 'tttSharedSecret', variable: 'TTT_SHARED_SECRET', effect: 'jobs it forwards are refused by TTTranscribe' },
 ] as const;
 
@@ -88,24 +92,38 @@ export function judgeReplicas(samples: ReplicaSamples): Check {
   const engineIds = [...samples.engines.keys()].sort(byName);
   const tttIds = [...samples.ttts.keys()].sort(byName);
   const data = {
-    engines: Object.fromEntries(samples.engines), ttts: Object.fromEntries(samples.ttts), triesPerService: samples.tries,
+    engines: Object.fromEntries(samples.engines),
+    ttts: Object.fromEntries(samples.ttts),
+    triesPerService: samples.tries,
   };
   if (engineIds.length === 0 && tttIds.length === 0) {
-    return { name, status: 'skip', detail: 'Not checked: no replica named itself (X-Instance-Id): the services predate instance ids, or did not answer.', data };
+    return {
+      name,
+      status: 'skip',
+      detail:
+        'Not checked: no replica named itself (X-Instance-Id): the services predate instance ids, or did not answer.',
+      data,
+    };
   }
   const problems: string[] = [];
   const fixes: string[] = [];
-  const acceptedByAll = (id: string) => samples.ttts.size > 0 && [...samples.ttts.values()].every((ids) => ids.includes(id));
+  const acceptedByAll = (id: string) =>
+    samples.ttts.size > 0 && [...samples.ttts.values()].every((ids) => ids.includes(id));
   for (const { key, variable, effect } of ENGINE_KEYS) {
     const values = new Map<string, string>();
-    for (const [id, keyIds] of samples.engines) if (keyIds) values.set(id, key === 'tttSharedSecret' ? (keyIds[key][0] ?? '') : String(keyIds[key]));
+    for (const [id, keyIds] of samples.engines)
+      if (keyIds) values.set(id, key === 'tttSharedSecret' ? (keyIds[key][0] ?? '') : String(keyIds[key]));
     // Without a majority, the X-Engine-Auth key id every TTTranscribe replica accepts is the reference.
     const split = disagreement(values, key === 'tttSharedSecret' ? acceptedByAll : undefined);
     if (!split) continue;
-    problems.push(`${describeSplit('engine', variable, split)}: ${effect} (about 1 request in ${samples.engines.size})`);
-    fixes.push(split.majority !== undefined
-      ? `Give ${split.odd.map((o) => o.id).join(', ')} the same ${variable} as the other engine replicas and restart it`
-      : `Choose the right ${variable}, set it on every engine replica and restart the others`);
+    problems.push(
+      `${describeSplit('engine', variable, split)}: ${effect} (about 1 request in ${samples.engines.size})`,
+    );
+    fixes.push(
+      split.majority !== undefined
+        ? `Give ${split.odd.map((o) => o.id).join(', ')} the same ${variable} as the other engine replicas and restart it`
+        : `Choose the right ${variable}, set it on every engine replica and restart the others`,
+    );
   }
   const accepted = new Map([...samples.ttts].map(([id, ids]) => [id, [...ids].sort().join(',')]));
   const tttSplit = disagreement(accepted);
@@ -118,19 +136,35 @@ export function judgeReplicas(samples: ReplicaSamples): Check {
     if (!signing) continue;
     const refusing = [...samples.ttts].filter(([, ids]) => !ids.includes(signing)).map(([id]) => id);
     if (refusing.length === 0) continue;
-    const which = refusing.length === samples.ttts.size ? 'no TTTranscribe replica' : `TTTranscribe replica${refusing.length === 1 ? '' : 's'} ${refusing.join(', ')}`;
+    const which =
+      refusing.length === samples.ttts.size
+        ? 'no TTTranscribe replica'
+        : `TTTranscribe replica${refusing.length === 1 ? '' : 's'} ${refusing.join(', ')}`;
     problems.push(`engine replica ${engine} signs with key id ${signing}, which ${which} accepts`);
-    fixes.push(refusing.length === samples.ttts.size
-      ? `Give ${engine} the TTT_SHARED_SECRET the TTTranscribe replicas hold`
-      : `Give ${refusing.join(', ')} the TTT_SHARED_SECRET ${engine} signs with`);
+    fixes.push(
+      refusing.length === samples.ttts.size
+        ? `Give ${engine} the TTT_SHARED_SECRET the TTTranscribe replicas hold`
+        : `Give ${refusing.join(', ')} the TTT_SHARED_SECRET ${engine} signs with`,
+    );
   }
   const seen = `${engineIds.length} engine replica${engineIds.length === 1 ? '' : 's'} (${engineIds.join(', ') || 'none named'}) and ${tttIds.length} TTTranscribe replica${tttIds.length === 1 ? '' : 's'} (${tttIds.join(', ') || 'none named'}) in up to ${samples.tries} requests each`;
   if (problems.length > 0) {
-    return { name, status: 'fail', detail: `Saw ${seen}. ${[...new Set(problems)].join('; ')}.`, fix: `${[...new Set(fixes)].join('; ')}.`, data };
+    return {
+      name,
+      status: 'fail',
+      detail: `Saw ${seen}. ${[...new Set(problems)].join('; ')}.`,
+      fix: `${[...new Set(fixes)].join('; ')}.`,
+      data,
+    };
   }
   if (samples.unnamed > 0) {
-    return { name, status: 'warn', detail: `Saw ${seen}; ${samples.unnamed} answers named no instance (a replica older than instance ids?), so those were not compared.`,
-      fix: 'Upgrade every replica, then re-run pluct doctor.', data };
+    return {
+      name,
+      status: 'warn',
+      detail: `Saw ${seen}; ${samples.unnamed} answers named no instance (a replica older than instance ids?), so those were not compared.`,
+      fix: 'Upgrade every replica, then re-run pluct doctor.',
+      data,
+    };
   }
   return { name, status: 'pass', detail: `Saw ${seen}; their key ids agree.`, data };
 }
@@ -152,12 +186,20 @@ function disagreement(
   const references = isReference ? [...distinct].filter(isReference) : [];
   const reference = !tied ? top : references.length === 1 ? references[0] : undefined;
   const all = [...values].map(([id, value]) => ({ id, value }));
-  return reference === undefined ? { odd: all } : { odd: all.filter((e) => e.value !== reference), majority: reference };
+  return reference === undefined
+    ? { odd: all }
+    : { odd: all.filter((e) => e.value !== reference), majority: reference };
 }
 
-function describeSplit(kind: string, variable: string, split: { odd: Array<{ id: string; value: string }>; majority?: string }): string {
+function describeSplit(
+  kind: string,
+  variable: string,
+  split: { odd: Array<{ id: string; value: string }>; majority?: string },
+): string {
   if (split.majority !== undefined) {
-    return split.odd.map((o) => `${kind} replica ${o.id} has ${variable} key id ${o.value}, the others ${split.majority}`).join('; ');
+    return split.odd
+      .map((o) => `${kind} replica ${o.id} has ${variable} key id ${o.value}, the others ${split.majority}`)
+      .join('; ');
   }
   return `${kind} replicas disagree on ${variable}: ${split.odd.map((o) => `${o.id} has key id ${o.value}`).join(', ')}`;
 }

@@ -48,7 +48,10 @@ export function redactedConfig(config: EngineConfig): AdminConfig {
       secret('USER_JWT_SECRET', userJwt.mode === 'hs256' ? secretId('USER_JWT_SECRET', userJwt.secret) : undefined),
       secret('SERVICE_TOKEN_PRIVATE_KEY', config.serviceTokenKey.kid),
       secret('ADMIN_TOKEN', secretId('ADMIN_TOKEN', config.adminToken)),
-      secret('ENGINE_METRICS_TOKEN', config.metricsToken === undefined ? undefined : secretId('ENGINE_METRICS_TOKEN', config.metricsToken)),
+      secret(
+        'ENGINE_METRICS_TOKEN',
+        config.metricsToken === undefined ? undefined : secretId('ENGINE_METRICS_TOKEN', config.metricsToken),
+      ),
     ],
   };
 }

@@ -6,11 +6,16 @@ import { credentialShape, describe, type CredentialShape, type ExpectedCredentia
 import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import { parseSharedSecret } from '../../protocol/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
-import { describeCredential, describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
+import {
+  describeCredential,
+  describeJwtCredential,
+  setCredential,
+} from '../../shared/observability/credential-context.js';
 import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 
 /** What a bearer value is, judged without verifying it. */
-export type BearerKind = 'shared_secret' | 'integration_token' | 'admin_token' | 'service_token' | 'user_jwt' | 'opaque';
+export type BearerKind =
+  'shared_secret' | 'integration_token' | 'admin_token' | 'service_token' | 'user_jwt' | 'opaque';
 
 /**
  * A token from the configuration (ADMIN_TOKEN, ENGINE_METRICS_TOKEN) that bearer values are compared with: its
@@ -113,5 +118,10 @@ export function credentialMismatch(
  * noteCredential(res, classifyBearer(token, deps.adminToken), token, deps.now());
  */
 export function noteCredential(res: Response, kind: BearerKind, token: string, nowMs: number): void {
-  setCredential(res, kind === 'user_jwt' || kind === 'service_token' ? describeJwtCredential(kind, token, nowMs) : describeCredential({ kind }, nowMs));
+  setCredential(
+    res,
+    kind === 'user_jwt' || kind === 'service_token'
+      ? describeJwtCredential(kind, token, nowMs)
+      : describeCredential({ kind }, nowMs),
+  );
 }

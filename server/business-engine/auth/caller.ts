@@ -23,10 +23,13 @@ export type Caller =
 export function setCaller(res: Response, caller: Caller): void {
   res.locals['caller'] = caller;
   res.locals['subject'] =
-    caller.kind === 'admin' ? 'admin'
-    : caller.kind === 'metrics_reader' ? 'metrics'
-    : caller.kind === 'user' ? `user:${caller.userId}`
-    : `token:${caller.jti}`;
+    caller.kind === 'admin'
+      ? 'admin'
+      : caller.kind === 'metrics_reader'
+        ? 'metrics'
+        : caller.kind === 'user'
+          ? `user:${caller.userId}`
+          : `token:${caller.jti}`;
 }
 
 /**

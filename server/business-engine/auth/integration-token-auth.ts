@@ -28,11 +28,26 @@ export function isIntegrationTokenAttempt(kind: BearerKind, token: string): bool
  */
 export async function authenticateIntegrationToken(deps: AuthDeps, token: string, res: Response): Promise<UserCaller> {
   const record = await deps.integrationTokens.verify(token, (found) => {
-    setCredential(res, describeCredential({
-      kind: 'integration_token', id: found.id, subject: found.userId, issuedAtMs: found.createdAt, expiresAtMs: found.expiresAt,
-    }, deps.now()));
+    setCredential(
+      res,
+      describeCredential(
+        {
+          kind: 'integration_token',
+          id: found.id,
+          subject: found.userId,
+          issuedAtMs: found.createdAt,
+          expiresAtMs: found.expiresAt,
+        },
+        deps.now(),
+      ),
+    );
   });
-  const caller: UserCaller = { kind: 'user', userId: record.userId, scopes: record.scopes, integrationTokenId: record.id };
+  const caller: UserCaller = {
+    kind: 'user',
+    userId: record.userId,
+    scopes: record.scopes,
+    integrationTokenId: record.id,
+  };
   setCaller(res, caller);
   return caller;
 }

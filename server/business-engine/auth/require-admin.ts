@@ -24,8 +24,15 @@ export function requireAdmin(deps: AuthDeps): RequestHandler {
     const kind = classifyBearer(token, deps.adminToken);
     noteCredential(res, kind, token, deps.now());
     if (kind !== 'opaque' && kind !== 'admin_token') {
-      throw credentialMismatch(kind, 'admin_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+      throw credentialMismatch(kind, 'admin_token', {
+        logger: deps.logger,
+        tttKeys: deps.tttKeys,
+        token,
+        requestId: requestIdOf(res),
+      });
     }
-    throw new ApiError('invalid_token', 'The admin token does not match.', { details: { credential: 'admin_token', reason: 'admin_token_mismatch' } });
+    throw new ApiError('invalid_token', 'The admin token does not match.', {
+      details: { credential: 'admin_token', reason: 'admin_token_mismatch' },
+    });
   };
 }

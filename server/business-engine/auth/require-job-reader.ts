@@ -27,7 +27,12 @@ export function requireJobReader(deps: AuthDeps): RequestHandler {
       const claims = await deps.verifyUserJwt(token);
       setCaller(res, { kind: 'user', userId: claims.sub, scopes: claims.scopes });
     } else {
-      throw credentialMismatch(kind, 'user_jwt_or_service_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+      throw credentialMismatch(kind, 'user_jwt_or_service_token', {
+        logger: deps.logger,
+        tttKeys: deps.tttKeys,
+        token,
+        requestId: requestIdOf(res),
+      });
     }
     next();
   };

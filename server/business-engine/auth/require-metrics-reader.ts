@@ -31,8 +31,15 @@ export function requireMetricsReader(deps: AuthDeps): RequestHandler {
       return;
     }
     if (kind !== 'opaque') {
-      throw credentialMismatch(kind, 'metrics_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+      throw credentialMismatch(kind, 'metrics_token', {
+        logger: deps.logger,
+        tttKeys: deps.tttKeys,
+        token,
+        requestId: requestIdOf(res),
+      });
     }
-    throw new ApiError('invalid_token', 'The metrics token does not match.', { details: { credential: 'metrics_token', reason: 'metrics_token_mismatch' } });
+    throw new ApiError('invalid_token', 'The metrics token does not match.', {
+      details: { credential: 'metrics_token', reason: 'metrics_token_mismatch' },
+    });
   };
 }

@@ -23,27 +23,50 @@ export function requireServiceToken(deps: AuthDeps): RequestHandler {
     // A service token is described from its verified claims below; only a refused one from its unverified claims.
     if (kind !== 'service_token') noteCredential(res, kind, token, deps.now());
     if (kind === 'user_jwt') {
-      throw new ApiError('service_token_required', 'This operation needs a service token from POST /v1/vend-token, not a user JWT.', {
-        details: { received: 'user_jwt' },
-      });
+      throw new ApiError(
+        'service_token_required',
+        'This operation needs a service token from POST /v1/vend-token, not a user JWT.',
+        {
+          details: { received: 'user_jwt' },
+        },
+      );
     }
     if (kind === 'opaque') {
-      throw new ApiError('invalid_token', 'The service token is not a well-formed JWT.', { details: { credential: 'service_token', reason: 'malformed' } });
+      throw new ApiError('invalid_token', 'The service token is not a well-formed JWT.', {
+        details: { credential: 'service_token', reason: 'malformed' },
+      });
     }
     if (kind !== 'service_token') {
-      throw credentialMismatch(kind, 'service_token', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+      throw credentialMismatch(kind, 'service_token', {
+        logger: deps.logger,
+        tttKeys: deps.tttKeys,
+        token,
+        requestId: requestIdOf(res),
+      });
     }
     const nowMs = deps.now();
     const claims = await deps.serviceTokenKeys.verify(token, { nowMs }).catch((error: unknown) => {
       noteCredential(res, kind, token, nowMs);
       throw error;
     });
-    setCredential(res, describeCredential({
-      kind, id: claims.jti, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
-    }, nowMs));
+    setCredential(
+      res,
+      describeCredential(
+        {
+          kind,
+          id: claims.jti,
+          subject: claims.sub,
+          issuedAtMs: claims.iat * 1000,
+          expiresAtMs: claims.exp * 1000,
+        },
+        nowMs,
+      ),
+    );
     const record = await deps.tokens.get(claims.jti);
     if (!record || record.userId !== claims.sub) {
-      throw new ApiError('invalid_token', 'This service token is not known to this engine.', { details: { credential: 'service_token', reason: 'unknown_token' } });
+      throw new ApiError('invalid_token', 'This service token is not known to this engine.', {
+        details: { credential: 'service_token', reason: 'unknown_token' },
+      });
     }
     setCaller(res, { kind: 'service_token', userId: claims.sub, jti: claims.jti, token });
     assertUsable(record);

@@ -22,7 +22,11 @@ export interface RequireUserOptions {
  * @example
  * operations.vendToken = { auth: [requireUser(authDeps, ['ttt:transcribe'], { integrationTokens: true }), vendLimit], handler };
  */
-export function requireUser(deps: AuthDeps, anyOfScopes: readonly string[], options: RequireUserOptions = {}): RequestHandler {
+export function requireUser(
+  deps: AuthDeps,
+  anyOfScopes: readonly string[],
+  options: RequireUserOptions = {},
+): RequestHandler {
   return async (req, res, next) => {
     const token = readBearerToken(req, 'user_jwt');
     const kind = classifyBearer(token, deps.adminToken);
@@ -32,24 +36,47 @@ export function requireUser(deps: AuthDeps, anyOfScopes: readonly string[], opti
       caller = await authenticateIntegrationToken(deps, token, res);
     } else if (kind !== 'user_jwt' && kind !== 'opaque') {
       noteCredential(res, kind, token, deps.now());
-      throw credentialMismatch(kind, 'user_jwt', { logger: deps.logger, tttKeys: deps.tttKeys, token, requestId: requestIdOf(res) });
+      throw credentialMismatch(kind, 'user_jwt', {
+        logger: deps.logger,
+        tttKeys: deps.tttKeys,
+        token,
+        requestId: requestIdOf(res),
+      });
     } else {
       const claims = await deps.verifyUserJwt(token).catch((error: unknown) => {
         // A refused token is described from its unverified claims, for the error log.
         noteCredential(res, kind, token, deps.now());
         throw kind === 'opaque' && options.integrationTokens ? neitherJwtNorIntegrationToken(error) : error;
       });
-      setCredential(res, describeCredential({
-        kind: 'user_jwt', id: claims.jti ?? null, subject: claims.sub, issuedAtMs: claims.iat * 1000, expiresAtMs: claims.exp * 1000,
-      }, deps.now()));
+      setCredential(
+        res,
+        describeCredential(
+          {
+            kind: 'user_jwt',
+            id: claims.jti ?? null,
+            subject: claims.sub,
+            issuedAtMs: claims.iat * 1000,
+            expiresAtMs: claims.exp * 1000,
+          },
+          deps.now(),
+        ),
+      );
       caller = { kind: 'user', userId: claims.sub, scopes: claims.scopes };
       setCaller(res, caller);
     }
     if (anyOfScopes.length > 0 && !caller.scopes.some((scope) => anyOfScopes.includes(scope))) {
       const required = anyOfScopes.join("' or '");
-      const via = caller.integrationTokenId === undefined ? {} : { credential: 'integration_token', tokenId: caller.integrationTokenId };
+      const via =
+        caller.integrationTokenId === undefined
+          ? {}
+          : { credential: 'integration_token', tokenId: caller.integrationTokenId };
       throw new ApiError('insufficient_scope', `This operation needs the scope '${required}'.`, {
-        details: { requiredScope: anyOfScopes[0], acceptedScopes: [...anyOfScopes], grantedScopes: [...caller.scopes], ...via },
+        details: {
+          requiredScope: anyOfScopes[0],
+          acceptedScopes: [...anyOfScopes],
+          grantedScopes: [...caller.scopes],
+          ...via,
+        },
       });
     }
     next();

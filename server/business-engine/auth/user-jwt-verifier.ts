@@ -20,7 +20,19 @@ export type VerifyUserJwt = (token: string) => Promise<UserClaims>;
 /** Clock tolerance for user JWTs: at most 30 s, so an expired session is noticed promptly. */
 export const USER_JWT_CLOCK_TOLERANCE_SEC = 30;
 // Asymmetric algorithms only: with a JWKS an HS256 token would be verified with a public key as its secret.
-const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ASYMMETRIC = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 
 /** Default longest lifetime (`exp - iat`) of a user JWT: 24 h (USER_JWT_MAX_LIFETIME_SECONDS). */
 export const USER_JWT_DEFAULT_MAX_LIFETIME_SEC = 24 * 60 * 60;
@@ -54,10 +66,12 @@ export interface UserJwtVerifierOptions {
  */
 export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVerifierOptions): VerifyUserJwt {
   const maxLifetimeSec = options.maxLifetimeSec ?? USER_JWT_DEFAULT_MAX_LIFETIME_SEC;
-  if (!Number.isSafeInteger(maxLifetimeSec) || maxLifetimeSec <= 0) throw new RangeError('maxLifetimeSec must be a positive whole number of seconds');
-  const key: Promise<CryptoKey> | JWTVerifyGetKey = config.mode === 'hs256'
-    ? webcrypto.subtle.importKey('raw', config.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
-    : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 });
+  if (!Number.isSafeInteger(maxLifetimeSec) || maxLifetimeSec <= 0)
+    throw new RangeError('maxLifetimeSec must be a positive whole number of seconds');
+  const key: Promise<CryptoKey> | JWTVerifyGetKey =
+    config.mode === 'hs256'
+      ? webcrypto.subtle.importKey('raw', config.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+      : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 });
   if (key instanceof Promise) key.catch(() => undefined); // awaited on use; no unhandled rejection meanwhile
   const base: JWTVerifyOptions = {
     algorithms: config.mode === 'hs256' ? ['HS256'] : ASYMMETRIC,
@@ -73,31 +87,51 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
     ...(config.mode === 'jwks' ? { ttlMs: 5 * 60_000 } : {}),
   });
 
-  const verifyFully = async (token: string, nowMs: number): Promise<{ claims: UserClaims; nbf: number | undefined }> => {
+  const verifyFully = async (
+    token: string,
+    nowMs: number,
+  ): Promise<{ claims: UserClaims; nbf: number | undefined }> => {
     const context = { credential: 'user_jwt' as const, nowMs, clockToleranceSec: USER_JWT_CLOCK_TOLERANCE_SEC };
     let payload: Record<string, unknown>;
     try {
       const verifyOptions = { ...base, currentDate: new Date(nowMs) };
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, await key, verifyOptions));
+      ({ payload } =
+        typeof key === 'function'
+          ? await jwtVerify(token, key, verifyOptions)
+          : await jwtVerify(token, await key, verifyOptions));
     } catch (error) {
       throw translateJoseError(error, context);
     }
     const sub = payload['sub'];
-    if (typeof sub !== 'string' || sub === '' || sub.length > 128) throw claimError('sub', 'must be a non-empty string of at most 128 characters');
+    if (typeof sub !== 'string' || sub === '' || sub.length > 128)
+      throw claimError('sub', 'must be a non-empty string of at most 128 characters');
     const scope = payload['scope'];
     if (typeof scope !== 'string') throw claimError('scope', 'must be a space-separated string');
     const iat = payload['iat'] as number;
     // jose checks iat only together with maxTokenAge; a token issued in the future means the issuer's clock is ahead.
     if (iat > nowMs / 1000 + USER_JWT_CLOCK_TOLERANCE_SEC) {
-      throw new ApiError('token_not_yet_valid', `The token is not valid before ${new Date(iat * 1000).toISOString()}.`, {
-        details: { credential: 'user_jwt', claim: 'iat', notBefore: new Date(iat * 1000).toISOString(), serverTime: new Date(nowMs).toISOString() },
-      });
+      throw new ApiError(
+        'token_not_yet_valid',
+        `The token is not valid before ${new Date(iat * 1000).toISOString()}.`,
+        {
+          details: {
+            credential: 'user_jwt',
+            claim: 'iat',
+            notBefore: new Date(iat * 1000).toISOString(),
+            serverTime: new Date(nowMs).toISOString(),
+          },
+        },
+      );
     }
     const exp = payload['exp'] as number;
     if (exp - iat > maxLifetimeSec) {
-      throw new ApiError('invalid_token_claims', `The token is valid for ${exp - iat} s from its 'iat'; user JWTs may live at most ${maxLifetimeSec} s: its 'exp' is too far ahead.`, {
-        details: { credential: 'user_jwt', claim: 'exp', reason: 'lifetime_too_long', maxLifetimeSec },
-      });
+      throw new ApiError(
+        'invalid_token_claims',
+        `The token is valid for ${exp - iat} s from its 'iat'; user JWTs may live at most ${maxLifetimeSec} s: its 'exp' is too far ahead.`,
+        {
+          details: { credential: 'user_jwt', claim: 'exp', reason: 'lifetime_too_long', maxLifetimeSec },
+        },
+      );
     }
     const nbf = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
     const jti = typeof payload['jti'] === 'string' ? { jti: payload['jti'] } : {};

@@ -32,12 +32,16 @@ export class VerifiedTokenCache<T extends object> {
   private readonly entries: LRUCache<string, Entry<T>> | undefined;
 
   constructor(private readonly options: VerifiedTokenCacheOptions) {
-    if (!Number.isInteger(options.max) || options.max < 0) throw new Error(`VerifiedTokenCache: max must be an integer >= 0, got ${options.max}`);
+    if (!Number.isInteger(options.max) || options.max < 0)
+      throw new Error(`VerifiedTokenCache: max must be an integer >= 0, got ${options.max}`);
     if (!(options.clockToleranceSec >= 0)) throw new Error('VerifiedTokenCache: clockToleranceSec must be >= 0');
-    this.entries = options.max === 0 ? undefined : new LRUCache<string, Entry<T>>({
-      max: options.max,
-      ...(options.ttlMs === undefined ? {} : { ttl: options.ttlMs }),
-    });
+    this.entries =
+      options.max === 0
+        ? undefined
+        : new LRUCache<string, Entry<T>>({
+            max: options.max,
+            ...(options.ttlMs === undefined ? {} : { ttl: options.ttlMs }),
+          });
   }
 
   /** The remembered value when `nowMs` is inside the token's validity window, else undefined. */
@@ -67,7 +71,11 @@ export class VerifiedTokenCache<T extends object> {
  * (`notBefore - tolerance + 1 <= now < expiresAt + tolerance - 1`, seconds). jose compares whole seconds, so the
  * cache answers only this far inside, and leaves the edges to the full verification.
  */
-function wellInsideValidity(nowMs: number, window: { readonly notBefore: number; readonly expiresAt: number }, toleranceSec: number): boolean {
+function wellInsideValidity(
+  nowMs: number,
+  window: { readonly notBefore: number; readonly expiresAt: number },
+  toleranceSec: number,
+): boolean {
   const nowSec = nowMs / 1000;
   return nowSec >= window.notBefore - toleranceSec + 1 && nowSec < window.expiresAt + toleranceSec - 1;
 }

@@ -38,10 +38,24 @@ export interface EntryContext {
   readonly jobId?: string | null;
 }
 
-interface UserRow { id: string; main: number; bonus: number; updated_at: number }
+interface UserRow {
+  id: string;
+  main: number;
+  bonus: number;
+  updated_at: number;
+}
 interface LedgerDbRow {
-  id: number; user_id: string; kind: LedgerKind; bucket: Bucket; amount: number; balance_after: number; reason: string;
-  request_id: string | null; job_id: string | null; token_id: string | null; created_at: number;
+  id: number;
+  user_id: string;
+  kind: LedgerKind;
+  bucket: Bucket;
+  amount: number;
+  balance_after: number;
+  reason: string;
+  request_id: string | null;
+  job_id: string | null;
+  token_id: string | null;
+  created_at: number;
 }
 
 /**
@@ -57,19 +71,26 @@ export class CreditLedger {
   private readonly insertUser: Statement<[string, number, number]>;
   private readonly selectUser: Statement<[string], UserRow>;
   private readonly updateUser: Statement<[number, number, number, string]>;
-  private readonly insertEntry: Statement<[string, LedgerKind, Bucket, number, number, string, string | null, string | null, string | null, number]>;
+  private readonly insertEntry: Statement<
+    [string, LedgerKind, Bucket, number, number, string, string | null, string | null, string | null, number]
+  >;
   private readonly selectPage: Statement<[string, number, number], LedgerDbRow>;
-  private readonly grantTx: Transaction<(userId: string, amount: number, bucket: Bucket, context: EntryContext) => { entry: LedgerRow; balance: Balance }>;
+  private readonly grantTx: Transaction<
+    (userId: string, amount: number, bucket: Bucket, context: EntryContext) => { entry: LedgerRow; balance: Balance }
+  >;
   readonly ensureUser: (userId: string, requestId: string | null) => Balance;
 
   constructor(
     db: EngineDatabase,
     private readonly options: { signupBonus: number; now: () => number },
   ) {
-    this.insertUser = db.prepare('INSERT OR IGNORE INTO users (id, main, bonus, created_at, updated_at) VALUES (?, 0, 0, ?, ?)');
+    this.insertUser = db.prepare(
+      'INSERT OR IGNORE INTO users (id, main, bonus, created_at, updated_at) VALUES (?, 0, 0, ?, ?)',
+    );
     this.selectUser = db.prepare('SELECT id, main, bonus, updated_at FROM users WHERE id = ?');
     this.updateUser = db.prepare('UPDATE users SET main = ?, bonus = ?, updated_at = ? WHERE id = ?');
-    this.insertEntry = db.prepare(`INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
+    this.insertEntry =
+      db.prepare(`INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectPage = db.prepare(`SELECT * FROM ledger WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`);
     const ensure = db.transaction((userId: string, requestId: string | null) => this.ensureUserIn(userId, requestId));
@@ -110,7 +131,11 @@ export class CreditLedger {
    * Takes 1 credit (bonus first) and writes the charge entry. Throws `insufficient_credits` (writing nothing) when
    * the balance is 0. Call inside a transaction.
    */
-  charge(userId: string, context: EntryContext, current: Balance = this.balanceIn(userId)): { entryId: number; bucket: Bucket; balanceAfter: number } {
+  charge(
+    userId: string,
+    context: EntryContext,
+    current: Balance = this.balanceIn(userId),
+  ): { entryId: number; bucket: Bucket; balanceAfter: number } {
     if (current.balance < 1) {
       throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
         details: { balance: current.balance, required: 1 },
@@ -125,16 +150,42 @@ export class CreditLedger {
    * Adds (or, negative, removes) credits in one bucket and appends the entry. Call inside a transaction;
    * `current` is the user's balance read in that same transaction, if the caller has it.
    */
-  credit(userId: string, kind: LedgerKind, bucket: Bucket, amount: number, context: EntryContext, current: Balance = this.balanceIn(userId)): LedgerRow {
+  credit(
+    userId: string,
+    kind: LedgerKind,
+    bucket: Bucket,
+    amount: number,
+    context: EntryContext,
+    current: Balance = this.balanceIn(userId),
+  ): LedgerRow {
     const main = current.main + (bucket === 'main' ? amount : 0);
     const bonus = current.bonus + (bucket === 'bonus' ? amount : 0);
     const now = this.options.now();
     this.updateUser.run(main, bonus, now, userId);
     const row: Omit<LedgerRow, 'id'> = {
-      userId, kind, bucket, amount, balanceAfter: main + bonus, reason: context.reason,
-      requestId: context.requestId ?? null, jobId: context.jobId ?? null, tokenId: context.tokenId ?? null, createdAt: now,
+      userId,
+      kind,
+      bucket,
+      amount,
+      balanceAfter: main + bonus,
+      reason: context.reason,
+      requestId: context.requestId ?? null,
+      jobId: context.jobId ?? null,
+      tokenId: context.tokenId ?? null,
+      createdAt: now,
     };
-    const info = this.insertEntry.run(userId, kind, bucket, amount, row.balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, now);
+    const info = this.insertEntry.run(
+      userId,
+      kind,
+      bucket,
+      amount,
+      row.balanceAfter,
+      row.reason,
+      row.requestId,
+      row.jobId,
+      row.tokenId,
+      now,
+    );
     return { id: Number(info.lastInsertRowid), ...row };
   }
 
@@ -160,7 +211,16 @@ function toBalance(userId: string, row: UserRow): Balance {
 
 function toLedgerRow(r: LedgerDbRow): LedgerRow {
   return {
-    id: r.id, userId: r.user_id, kind: r.kind, bucket: r.bucket, amount: r.amount, balanceAfter: r.balance_after, reason: r.reason,
-    requestId: r.request_id, jobId: r.job_id, tokenId: r.token_id, createdAt: r.created_at,
+    id: r.id,
+    userId: r.user_id,
+    kind: r.kind,
+    bucket: r.bucket,
+    amount: r.amount,
+    balanceAfter: r.balance_after,
+    reason: r.reason,
+    requestId: r.request_id,
+    jobId: r.job_id,
+    tokenId: r.token_id,
+    createdAt: r.created_at,
   };
 }

@@ -2,7 +2,12 @@ import type { Statement } from 'better-sqlite3';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { EngineDatabase } from '../db/engine-database.js';
 
-interface Row { id: number; kind: 'grant' | 'charge' | 'refund'; reason: string; amount: number }
+interface Row {
+  id: number;
+  kind: 'grant' | 'charge' | 'refund';
+  reason: string;
+  amount: number;
+}
 
 const BATCH = 1000;
 

@@ -105,7 +105,9 @@ export function openEngineDatabase(path: string): EngineDatabase {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();
-    throw new Error(`${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}. Run the engine release that wrote it (or a newer one).`);
+    throw new Error(
+      `${path} has schema version ${version}; this engine knows up to ${SCHEMA_VERSION}. Run the engine release that wrote it (or a newer one).`,
+    );
   }
   db.transaction(() => {
     // An existing database is brought up to date first; the schema's CREATE ... IF NOT EXISTS then adds new tables.
@@ -118,8 +120,14 @@ export function openEngineDatabase(path: string): EngineDatabase {
 
 /** Changes to existing tables, each run once on a database whose version is below its own. */
 const MIGRATIONS: ReadonlyArray<readonly [version: number, sql: string]> = [
-  [3, 'ALTER TABLE service_tokens ADD COLUMN token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)'],
+  [
+    3,
+    'ALTER TABLE service_tokens ADD COLUMN token_digest BLOB CHECK (token_digest IS NULL OR length(token_digest) = 32)',
+  ],
   // SQLite cannot add a UNIQUE column: the unique index does the same.
-  [4, `ALTER TABLE service_tokens ADD COLUMN submission_key TEXT;
-       CREATE UNIQUE INDEX IF NOT EXISTS service_tokens_by_submission_key ON service_tokens (submission_key)`],
+  [
+    4,
+    `ALTER TABLE service_tokens ADD COLUMN submission_key TEXT;
+       CREATE UNIQUE INDEX IF NOT EXISTS service_tokens_by_submission_key ON service_tokens (submission_key)`,
+  ],
 ];

@@ -1,7 +1,11 @@
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { Balance, Bucket, EntryContext, LedgerRow } from '../credits/credit-ledger.js';
-import type { IntegrationTokenPosition, IntegrationTokenRecord, RevokeOutcome } from '../integrations/integration-token-store.js';
+import type {
+  IntegrationTokenPosition,
+  IntegrationTokenRecord,
+  RevokeOutcome,
+} from '../integrations/integration-token-store.js';
 import type { SignServiceToken } from '../tokens/service-token-keys.js';
 import type { RefundContext, TokenRecord, TokenState } from '../tokens/token-store.js';
 
@@ -26,7 +30,12 @@ export interface LedgerStore {
   /** The user's balance, creating the user with the signup bonus exactly once when first seen. */
   ensureUser(userId: string, requestId: string | null): Promise<Balance>;
   /** Grants credits in one transaction (creating the user first if new). */
-  grant(userId: string, amount: number, bucket: Bucket, context: EntryContext): Promise<{ entry: LedgerRow; balance: Balance }>;
+  grant(
+    userId: string,
+    amount: number,
+    bucket: Bucket,
+    context: EntryContext,
+  ): Promise<{ entry: LedgerRow; balance: Balance }>;
   /** A page of the user's entries, newest first, strictly older than `beforeId`. */
   page(userId: string, limit: number, beforeId?: number): Promise<LedgerRow[]>;
 }
@@ -60,10 +69,18 @@ export interface TokenRecords {
 
 /** Integration tokens: only their SHA-256 is stored. */
 export interface IntegrationTokenRecords {
-  create(input: { userId: string; description: string; scopes: readonly string[]; expiresAt: number | null }): Promise<{ token: string; record: IntegrationTokenRecord }>;
+  create(input: {
+    userId: string;
+    description: string;
+    scopes: readonly string[];
+    expiresAt: number | null;
+  }): Promise<{ token: string; record: IntegrationTokenRecord }>;
   findByHash(hash: string): Promise<IntegrationTokenRecord | undefined>;
   /** A user's tokens, newest first (createdAt, then id, descending), `page.limit` at most, strictly after `page.after`. */
-  listByUser(userId: string, page: { limit: number; after?: IntegrationTokenPosition }): Promise<IntegrationTokenRecord[]>;
+  listByUser(
+    userId: string,
+    page: { limit: number; after?: IntegrationTokenPosition },
+  ): Promise<IntegrationTokenRecord[]>;
   revoke(userId: string, id: string): Promise<RevokeOutcome>;
   /** Records a use, writing at most once a minute per token. */
   touch(record: IntegrationTokenRecord): Promise<boolean>;

@@ -38,66 +38,124 @@ export class PostgresEngineStore implements EngineStore {
   private reading: Promise<void> | undefined;
   private closed = false;
 
-  constructor(readonly pool: pg.Pool, private readonly options: EngineStoreOptions) {
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly options: EngineStoreOptions,
+  ) {
     const now = options.now;
     this.ledger = {
       ensureUser: async (userId, requestId) => {
-        const found = await this.query('read the balance', 'SELECT main, bonus, updated_at FROM users WHERE id = $1', [userId]);
+        const found = await this.query('read the balance', 'SELECT main, bonus, updated_at FROM users WHERE id = $1', [
+          userId,
+        ]);
         if (found.rows[0]) return toBalance(userId, found.rows[0]);
         return this.transaction('create the user', (c) => this.ensureUserIn(c, userId, requestId));
       },
-      grant: (userId, amount, bucket, context) => this.transaction('grant credits', async (c) => {
-        await this.ensureUserIn(c, userId, context.requestId ?? null);
-        const entry = await this.credit(c, userId, 'grant', bucket, amount, context);
-        return { entry, balance: await this.balanceIn(c, userId) };
-      }),
+      grant: (userId, amount, bucket, context) =>
+        this.transaction('grant credits', async (c) => {
+          await this.ensureUserIn(c, userId, context.requestId ?? null);
+          const entry = await this.credit(c, userId, 'grant', bucket, amount, context);
+          return { entry, balance: await this.balanceIn(c, userId) };
+        }),
       page: async (userId, limit, beforeId = Number.MAX_SAFE_INTEGER) =>
-        (await this.query('read the ledger', 'SELECT * FROM ledger WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [userId, beforeId, limit])).rows.map(toLedgerRow),
+        (
+          await this.query(
+            'read the ledger',
+            'SELECT * FROM ledger WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3',
+            [userId, beforeId, limit],
+          )
+        ).rows.map(toLedgerRow),
     };
     const one = async (what: string, sql: string, values: unknown[]) => {
       const row = (await this.query(what, sql, values)).rows[0];
       return row ? toTokenRecord(row) : undefined;
     };
-    const many = async (what: string, sql: string, values: unknown[]) => (await this.query(what, sql, values)).rows.map(toTokenRecord);
-    const changed = async (what: string, sql: string, values: unknown[]) => (await this.query(what, sql, values)).rowCount === 1;
+    const many = async (what: string, sql: string, values: unknown[]) =>
+      (await this.query(what, sql, values)).rows.map(toTokenRecord);
+    const changed = async (what: string, sql: string, values: unknown[]) =>
+      (await this.query(what, sql, values)).rowCount === 1;
     this.tokens = {
       get: (jti) => one('read the service token', 'SELECT * FROM service_tokens WHERE jti = $1', [jti]),
       byJob: (jobId) => one('read the job', 'SELECT * FROM service_tokens WHERE job_id = $1', [jobId]),
-      claim: (jti, key) => changed('claim the service token',
-        `UPDATE service_tokens SET state = 'submitting', submission_key = $1, updated_at = $2 WHERE jti = $3 AND state = 'vended'`, [key, now(), jti]),
-      resume: (jti, key) => changed('resume the submission',
-        `UPDATE service_tokens SET updated_at = GREATEST(updated_at + 1, $1) WHERE jti = $2 AND state = 'submitting' AND submission_key = $3`, [now(), jti, key]),
-      release: (jti) => changed('release the service token',
-        `UPDATE service_tokens SET state = 'vended', updated_at = $1 WHERE jti = $2 AND state = 'submitting'`, [now(), jti]),
+      claim: (jti, key) =>
+        changed(
+          'claim the service token',
+          `UPDATE service_tokens SET state = 'submitting', submission_key = $1, updated_at = $2 WHERE jti = $3 AND state = 'vended'`,
+          [key, now(), jti],
+        ),
+      resume: (jti, key) =>
+        changed(
+          'resume the submission',
+          `UPDATE service_tokens SET updated_at = GREATEST(updated_at + 1, $1) WHERE jti = $2 AND state = 'submitting' AND submission_key = $3`,
+          [now(), jti, key],
+        ),
+      release: (jti) =>
+        changed(
+          'release the service token',
+          `UPDATE service_tokens SET state = 'vended', updated_at = $1 WHERE jti = $2 AND state = 'submitting'`,
+          [now(), jti],
+        ),
       markSubmitted: (jti, jobId) => {
         const at = now();
-        return changed('record the job',
-          `UPDATE service_tokens SET state = 'submitted', job_id = $1, submitted_at = $2, updated_at = $2 WHERE jti = $3 AND state = 'submitting'`, [jobId, at, jti]);
+        return changed(
+          'record the job',
+          `UPDATE service_tokens SET state = 'submitted', job_id = $1, submitted_at = $2, updated_at = $2 WHERE jti = $3 AND state = 'submitting'`,
+          [jobId, at, jti],
+        );
       },
       consume: (jti) => {
         const at = now();
-        return changed('settle the job',
-          `UPDATE service_tokens SET state = 'consumed', settled_at = $1, updated_at = $1 WHERE jti = $2 AND state = 'submitted'`, [at, jti]);
+        return changed(
+          'settle the job',
+          `UPDATE service_tokens SET state = 'consumed', settled_at = $1, updated_at = $1 WHERE jti = $2 AND state = 'submitted'`,
+          [at, jti],
+        );
       },
-      refund: (jti, from, context) => this.transaction('refund the credit', async (c) => {
-        const at = now();
-        const unchanged = context.unchangedSince === undefined ? '' : ' AND updated_at = $5';
-        const { rows } = await c.query(`UPDATE service_tokens SET state = 'refunded', refund_reason = $1, settled_at = $2, updated_at = $2
+      refund: (jti, from, context) =>
+        this.transaction('refund the credit', async (c) => {
+          const at = now();
+          const unchanged = context.unchangedSince === undefined ? '' : ' AND updated_at = $5';
+          const { rows } = await c.query(
+            `UPDATE service_tokens SET state = 'refunded', refund_reason = $1, settled_at = $2, updated_at = $2
           WHERE jti = $3 AND state = $4${unchanged} RETURNING user_id, bucket, job_id`,
-        [context.reason, at, jti, from satisfies TokenState, ...(context.unchangedSince === undefined ? [] : [context.unchangedSince])]);
-        const token = rows[0] as { user_id: string; bucket: Bucket; job_id: string | null } | undefined;
-        if (!token) return false;
-        await this.credit(c, token.user_id, 'refund', token.bucket, 1, { reason: context.reason, requestId: context.requestId, tokenId: jti, jobId: token.job_id });
-        return true;
-      }),
-      expiredUnused: (before, limit) => many('list expired tokens',
-        `SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, [before, limit]),
-      stuckSubmitting: (before, limit) => many('list interrupted submissions',
-        `SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= $1 ORDER BY updated_at LIMIT $2`, [before, limit]),
+            [
+              context.reason,
+              at,
+              jti,
+              from satisfies TokenState,
+              ...(context.unchangedSince === undefined ? [] : [context.unchangedSince]),
+            ],
+          );
+          const token = rows[0] as { user_id: string; bucket: Bucket; job_id: string | null } | undefined;
+          if (!token) return false;
+          await this.credit(c, token.user_id, 'refund', token.bucket, 1, {
+            reason: context.reason,
+            requestId: context.requestId,
+            tokenId: jti,
+            jobId: token.job_id,
+          });
+          return true;
+        }),
+      expiredUnused: (before, limit) =>
+        many(
+          'list expired tokens',
+          `SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+          [before, limit],
+        ),
+      stuckSubmitting: (before, limit) =>
+        many(
+          'list interrupted submissions',
+          `SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= $1 ORDER BY updated_at LIMIT $2`,
+          [before, limit],
+        ),
       unsettled: (limit, after) => {
         const at = after?.submittedAt ?? -1;
-        return many('list unsettled jobs', `SELECT * FROM service_tokens WHERE state = 'submitted'
-          AND (submitted_at > $1 OR (submitted_at = $1 AND jti > $2)) ORDER BY submitted_at, jti LIMIT $3`, [at, after?.jti ?? '', limit]);
+        return many(
+          'list unsettled jobs',
+          `SELECT * FROM service_tokens WHERE state = 'submitted'
+          AND (submitted_at > $1 OR (submitted_at = $1 AND jti > $2)) ORDER BY submitted_at, jti LIMIT $3`,
+          [at, after?.jti ?? '', limit],
+        );
       },
     };
     const columns = 'id, user_id, description, scopes, created_at, last_used_at, expires_at, revoked_at';
@@ -106,38 +164,87 @@ export class PostgresEngineStore implements EngineStore {
         const token = generateIntegrationToken();
         const id = newTokenId('itk_');
         const createdAt = now();
-        await this.query('create the integration token', `INSERT INTO integration_tokens (id, user_id, description, scopes, token_hash, created_at, expires_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7)`, [id, input.userId, input.description, input.scopes.join(' '), hashIntegrationToken(token), createdAt, input.expiresAt]);
+        await this.query(
+          'create the integration token',
+          `INSERT INTO integration_tokens (id, user_id, description, scopes, token_hash, created_at, expires_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            id,
+            input.userId,
+            input.description,
+            input.scopes.join(' '),
+            hashIntegrationToken(token),
+            createdAt,
+            input.expiresAt,
+          ],
+        );
         return {
           token,
-          record: { id, userId: input.userId, description: input.description, scopes: [...input.scopes], createdAt, lastUsedAt: null, expiresAt: input.expiresAt, revokedAt: null },
+          record: {
+            id,
+            userId: input.userId,
+            description: input.description,
+            scopes: [...input.scopes],
+            createdAt,
+            lastUsedAt: null,
+            expiresAt: input.expiresAt,
+            revokedAt: null,
+          },
         };
       },
       findByHash: async (hash) => {
-        const row = (await this.query('read the integration token', `SELECT ${columns} FROM integration_tokens WHERE token_hash = $1`, [hash])).rows[0];
+        const row = (
+          await this.query(
+            'read the integration token',
+            `SELECT ${columns} FROM integration_tokens WHERE token_hash = $1`,
+            [hash],
+          )
+        ).rows[0];
         return row ? toIntegrationRecord(row) : undefined;
       },
       listByUser: async (userId, page) => {
-        if (!Number.isInteger(page.limit) || page.limit < 1) throw new Error('listByUser: limit must be a whole number >= 1');
+        if (!Number.isInteger(page.limit) || page.limit < 1)
+          throw new Error('listByUser: limit must be a whole number >= 1');
         const { after } = page;
         const rows = after
-          ? await this.query('list the integration tokens', `SELECT ${columns} FROM integration_tokens
+          ? await this.query(
+              'list the integration tokens',
+              `SELECT ${columns} FROM integration_tokens
               WHERE user_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4`,
-            [userId, after.createdAt, after.id, page.limit])
-          : await this.query('list the integration tokens', `SELECT ${columns} FROM integration_tokens
-              WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [userId, page.limit]);
+              [userId, after.createdAt, after.id, page.limit],
+            )
+          : await this.query(
+              'list the integration tokens',
+              `SELECT ${columns} FROM integration_tokens
+              WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+              [userId, page.limit],
+            );
         return rows.rows.map(toIntegrationRecord);
       },
       revoke: async (userId, id) => {
-        if (await changed('revoke the integration token', 'UPDATE integration_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL', [now(), id, userId])) return 'revoked';
-        const owned = await this.query('revoke the integration token', 'SELECT 1 FROM integration_tokens WHERE id = $1 AND user_id = $2', [id, userId]);
+        if (
+          await changed(
+            'revoke the integration token',
+            'UPDATE integration_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL',
+            [now(), id, userId],
+          )
+        )
+          return 'revoked';
+        const owned = await this.query(
+          'revoke the integration token',
+          'SELECT 1 FROM integration_tokens WHERE id = $1 AND user_id = $2',
+          [id, userId],
+        );
         return owned.rows.length > 0 ? 'already_revoked' : 'not_found';
       },
       touch: async (record) => {
         const at = now();
         if (record.lastUsedAt !== null && at - record.lastUsedAt < LAST_USED_RESOLUTION_MS) return false;
-        return changed('record the integration token use',
-          'UPDATE integration_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)', [at, record.id, at - LAST_USED_RESOLUTION_MS]);
+        return changed(
+          'record the integration token use',
+          'UPDATE integration_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)',
+          [at, record.id, at - LAST_USED_RESOLUTION_MS],
+        );
       },
     };
   }
@@ -145,36 +252,65 @@ export class PostgresEngineStore implements EngineStore {
   vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
     return this.transaction('charge the credit', async (c) => {
       // Another replica (or request) holding this key right now: answer at once instead of queueing behind it.
-      const { rows: [lock] } = await c.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS taken', [input.userId, input.clientRequestId]);
+      const {
+        rows: [lock],
+      } = await c.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS taken', [
+        input.userId,
+        input.clientRequestId,
+      ]);
       if (!(lock as { taken: boolean }).taken) throw inProgress(input.clientRequestId);
       await this.ensureUserIn(c, input.userId, input.requestId);
-      const { rows: [existing] } = await c.query('SELECT body_hash, response_json FROM idempotency_keys WHERE user_id = $1 AND client_request_id = $2',
-        [input.userId, input.clientRequestId]);
-      if (existing) return replayOf({ bodyHash: existing.body_hash as string, responseJson: existing.response_json as string | null }, input);
+      const {
+        rows: [existing],
+      } = await c.query(
+        'SELECT body_hash, response_json FROM idempotency_keys WHERE user_id = $1 AND client_request_id = $2',
+        [input.userId, input.clientRequestId],
+      );
+      if (existing)
+        return replayOf(
+          { bodyHash: existing.body_hash as string, responseJson: existing.response_json as string | null },
+          input,
+        );
       const jti = newTokenId();
-      const charge = await this.charge(c, input.userId, { reason: 'vend_token', requestId: input.requestId, tokenId: jti });
+      const charge = await this.charge(c, input.userId, {
+        reason: 'vend_token',
+        requestId: input.requestId,
+        tokenId: jti,
+      });
       const at = this.options.now();
-      const signed = signVend(sign, { userId: input.userId, requestId: input.requestId, jti, nowMs: at, balanceAfter: charge.balanceAfter });
-      await c.query(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
-        VALUES ($1, $2, 'vended', $3, $4, $5, $6, $7, $8)`, [jti, input.userId, charge.bucket, charge.entryId, input.requestId, signed.issuedAt, signed.expiresAt, at]);
+      const signed = signVend(sign, {
+        userId: input.userId,
+        requestId: input.requestId,
+        jti,
+        nowMs: at,
+        balanceAfter: charge.balanceAfter,
+      });
+      await c.query(
+        `INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
+        VALUES ($1, $2, 'vended', $3, $4, $5, $6, $7, $8)`,
+        [jti, input.userId, charge.bucket, charge.entryId, input.requestId, signed.issuedAt, signed.expiresAt, at],
+      );
       // The primary key is the last guard: a key taken meanwhile by anyone rolls this vend back (nothing charged).
-      const taken = await c.query(`INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, response_json, created_at, updated_at)
+      const taken = await c.query(
+        `INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, response_json, created_at, updated_at)
         VALUES ($1, $2, $3, 'done', $4, $5, $6, $6) ON CONFLICT (user_id, client_request_id) DO NOTHING`,
-        [input.userId, input.clientRequestId, input.bodyHash, jti, JSON.stringify(signed.response), at]);
+        [input.userId, input.clientRequestId, input.bodyHash, jti, JSON.stringify(signed.response), at],
+      );
       if (taken.rowCount !== 1) throw inProgress(input.clientRequestId);
       return { response: signed.response, replayed: false };
     });
   }
-
 
   newMovements(): CreditMovement[] {
     // pg answers asynchronously while the metrics are collected synchronously: hand out what the previous read
     // found and start the next read (the counters lag one scrape behind, never miss a committed movement).
     const ready = this.pendingMovements;
     this.pendingMovements = [];
-    this.reading ??= this.readMovements().catch(() => undefined).finally(() => {
-      this.reading = undefined;
-    });
+    this.reading ??= this.readMovements()
+      .catch(() => undefined)
+      .finally(() => {
+        this.reading = undefined;
+      });
     return ready;
   }
 
@@ -191,10 +327,14 @@ export class PostgresEngineStore implements EngineStore {
       this.lastLedgerId = Number(rows[0].id);
       return;
     }
-    const { rows } = await this.pool.query('SELECT id, kind, reason, amount FROM ledger WHERE id > $1 ORDER BY id LIMIT 1000', [this.lastLedgerId]);
+    const { rows } = await this.pool.query(
+      'SELECT id, kind, reason, amount FROM ledger WHERE id > $1 ORDER BY id LIMIT 1000',
+      [this.lastLedgerId],
+    );
     for (const row of rows as Array<{ id: number; kind: LedgerKind; reason: string; amount: number }>) {
       this.lastLedgerId = row.id;
-      if (row.kind !== 'grant') this.pendingMovements.push({ kind: row.kind, reason: row.reason, credits: Math.abs(row.amount) });
+      if (row.kind !== 'grant')
+        this.pendingMovements.push({ kind: row.kind, reason: row.reason, credits: Math.abs(row.amount) });
     }
   }
 
@@ -208,7 +348,10 @@ export class PostgresEngineStore implements EngineStore {
 
   private async ensureUserIn(c: Client, userId: string, requestId: string | null): Promise<Balance> {
     const at = this.options.now();
-    const inserted = await c.query('INSERT INTO users (id, main, bonus, created_at, updated_at) VALUES ($1, 0, 0, $2, $2) ON CONFLICT (id) DO NOTHING', [userId, at]);
+    const inserted = await c.query(
+      'INSERT INTO users (id, main, bonus, created_at, updated_at) VALUES ($1, 0, 0, $2, $2) ON CONFLICT (id) DO NOTHING',
+      [userId, at],
+    );
     if (inserted.rowCount === 1 && this.options.signupBonus > 0) {
       await this.credit(c, userId, 'grant', 'bonus', this.options.signupBonus, { reason: 'signup_bonus', requestId });
     }
@@ -216,13 +359,19 @@ export class PostgresEngineStore implements EngineStore {
   }
 
   private async balanceIn(c: Client, userId: string, lock = false): Promise<Balance> {
-    const { rows: [row] } = await c.query(`SELECT main, bonus, updated_at FROM users WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [userId]);
+    const {
+      rows: [row],
+    } = await c.query(`SELECT main, bonus, updated_at FROM users WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [userId]);
     if (!row) throw new Error(`user ${userId} does not exist`);
     return toBalance(userId, row);
   }
 
   /** Takes 1 credit (bonus first) with the balance row locked; insufficient_credits writes nothing. */
-  private async charge(c: Client, userId: string, context: EntryContext): Promise<{ entryId: number; bucket: Bucket; balanceAfter: number }> {
+  private async charge(
+    c: Client,
+    userId: string,
+    context: EntryContext,
+  ): Promise<{ entryId: number; bucket: Bucket; balanceAfter: number }> {
     const current = await this.balanceIn(c, userId, true);
     if (current.balance < 1) {
       throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
@@ -235,18 +384,42 @@ export class PostgresEngineStore implements EngineStore {
   }
 
   /** Adds (or removes) credits in one bucket with one atomic UPDATE (its row lock held to commit) and appends the entry. */
-  private async credit(c: Client, userId: string, kind: LedgerKind, bucket: Bucket, amount: number, context: EntryContext): Promise<LedgerRow> {
+  private async credit(
+    c: Client,
+    userId: string,
+    kind: LedgerKind,
+    bucket: Bucket,
+    amount: number,
+    context: EntryContext,
+  ): Promise<LedgerRow> {
     const at = this.options.now();
     const column = bucket === 'main' ? 'main' : 'bonus';
-    const { rows: [user] } = await c.query(`UPDATE users SET ${column} = ${column} + $1, updated_at = $2 WHERE id = $3 RETURNING main, bonus`, [amount, at, userId]);
+    const {
+      rows: [user],
+    } = await c.query(
+      `UPDATE users SET ${column} = ${column} + $1, updated_at = $2 WHERE id = $3 RETURNING main, bonus`,
+      [amount, at, userId],
+    );
     const balanceAfter = Number(user.main) + Number(user.bonus);
     const row: Omit<LedgerRow, 'id'> = {
-      userId, kind, bucket, amount, balanceAfter, reason: context.reason,
-      requestId: context.requestId ?? null, jobId: context.jobId ?? null, tokenId: context.tokenId ?? null, createdAt: at,
+      userId,
+      kind,
+      bucket,
+      amount,
+      balanceAfter,
+      reason: context.reason,
+      requestId: context.requestId ?? null,
+      jobId: context.jobId ?? null,
+      tokenId: context.tokenId ?? null,
+      createdAt: at,
     };
-    const { rows: [entry] } = await c.query(`INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
+    const {
+      rows: [entry],
+    } = await c.query(
+      `INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-    [userId, kind, bucket, amount, balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, at]);
+      [userId, kind, bucket, amount, balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, at],
+    );
     return { id: Number(entry.id), ...row };
   }
 }
@@ -267,7 +440,10 @@ export interface PostgresStoreOptions extends EngineStoreOptions {
  * @example
  * const store = await openPostgresEngineStore('postgres://app@127.0.0.1:5432/engine', { signupBonus: 3, now: Date.now, poolMax: 10 });
  */
-export async function openPostgresEngineStore(url: string, options: PostgresStoreOptions): Promise<PostgresEngineStore> {
+export async function openPostgresEngineStore(
+  url: string,
+  options: PostgresStoreOptions,
+): Promise<PostgresEngineStore> {
   const pool = createEnginePool(url, options);
   try {
     await migratePostgres(pool);

@@ -4,7 +4,18 @@ import { SigningFailed } from './engine-store.js';
 /** How long a client is told to wait when the database cannot be reached. */
 export const DATABASE_RETRY_AFTER_SEC = 5;
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 
 /**
  * Whether a pg error means the database is out of reach (refused, dropped, shutting down, out of connections),
@@ -17,7 +28,9 @@ export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+    message,
+  );
 }
 
 /** Serialization failure or deadlock: the transaction may be retried as a whole. */
@@ -37,11 +50,15 @@ export function isRetryableConflict(error: unknown): boolean {
 export function postgresFailure(what: string, error: unknown): Error {
   if (isApiError(error) || error instanceof SigningFailed) return error;
   if (isConnectionFailure(error)) {
-    return new ApiError('service_unavailable', `The database could not be reached to ${what}; nothing was written. Retry shortly.`, {
-      details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
-      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },
-      cause: error,
-    });
+    return new ApiError(
+      'service_unavailable',
+      `The database could not be reached to ${what}; nothing was written. Retry shortly.`,
+      {
+        details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
+        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },
+        cause: error,
+      },
+    );
   }
   return new ApiError('internal_error', `Could not ${what}.`, { cause: error });
 }

@@ -4,7 +4,11 @@ import type pg from 'pg';
  * The engine's PostgreSQL schema, as versioned migrations applied in order at start. Never edit a released one:
  * add the next. Times are epoch milliseconds (BIGINT), like the SQLite schema.
  */
-export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}> = [
   {
     version: 1,
     name: 'credits, service tokens, vend idempotency, integration tokens',
@@ -92,7 +96,7 @@ export class SchemaTooNew extends Error {
   constructor(readonly found: number) {
     super(
       `the database has engine schema version ${found}; this engine knows up to ${LATEST_POSTGRES_VERSION}. ` +
-      'Run the engine release that wrote it (or a newer one); never point an older engine at a newer database.',
+        'Run the engine release that wrote it (or a newer one); never point an older engine at a newer database.',
     );
   }
 }
@@ -126,7 +130,10 @@ export async function migratePostgres(pool: pg.Pool, migrations = POSTGRES_MIGRA
         return applied;
       }
       await client.query(next.sql);
-      await client.query('INSERT INTO engine_schema_version (version, name) VALUES ($1, $2)', [next.version, next.name]);
+      await client.query('INSERT INTO engine_schema_version (version, name) VALUES ($1, $2)', [
+        next.version,
+        next.name,
+      ]);
       await client.query('COMMIT');
       applied.push(next.version);
     } catch (error) {

@@ -5,7 +5,9 @@ import { isConnectionFailure, isRetryableConflict, postgresFailure } from './pos
 /** BIGINT (epoch ms, ledger ids) as JavaScript numbers: every value the engine stores is far below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** How often a transaction that hit a deadlock or a serialization failure is run again. */
@@ -18,8 +20,16 @@ const TRANSACTION_ATTEMPTS = 5;
  * @example
  * const pool = createEnginePool(url, { poolMax: 10, logger });
  */
-export function createEnginePool(url: string, options: { poolMax: number; connectionTimeoutMs?: number; logger?: Logger }): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolMax, connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000, types });
+export function createEnginePool(
+  url: string,
+  options: { poolMax: number; connectionTimeoutMs?: number; logger?: Logger },
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    types,
+  });
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed'));
   return pool;
 }
@@ -45,7 +55,11 @@ export async function runQuery(pool: pg.Pool, what: string, sql: string, values:
  * @example
  * await runTransaction(pool, 'grant credits', async (client) => { ... });
  */
-export async function runTransaction<T>(pool: pg.Pool, what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function runTransaction<T>(
+  pool: pg.Pool,
+  what: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     let client: pg.PoolClient;
     try {

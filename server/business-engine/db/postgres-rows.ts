@@ -8,7 +8,11 @@ import type { TokenRecord, TokenState } from '../tokens/token-store.js';
  */
 
 /** A users row as read for a balance. */
-export interface UserRow { main: number; bonus: number; updated_at: number }
+export interface UserRow {
+  main: number;
+  bonus: number;
+  updated_at: number;
+}
 
 export function toBalance(userId: string, row: UserRow): Balance {
   const main = Number(row.main);
@@ -18,9 +22,17 @@ export function toBalance(userId: string, row: UserRow): Balance {
 
 export function toLedgerRow(r: Record<string, unknown>): LedgerRow {
   return {
-    id: Number(r['id']), userId: r['user_id'] as string, kind: r['kind'] as LedgerKind, bucket: r['bucket'] as Bucket, amount: Number(r['amount']),
-    balanceAfter: Number(r['balance_after']), reason: r['reason'] as string, requestId: (r['request_id'] as string | null) ?? null,
-    jobId: (r['job_id'] as string | null) ?? null, tokenId: (r['token_id'] as string | null) ?? null, createdAt: Number(r['created_at']),
+    id: Number(r['id']),
+    userId: r['user_id'] as string,
+    kind: r['kind'] as LedgerKind,
+    bucket: r['bucket'] as Bucket,
+    amount: Number(r['amount']),
+    balanceAfter: Number(r['balance_after']),
+    reason: r['reason'] as string,
+    requestId: (r['request_id'] as string | null) ?? null,
+    jobId: (r['job_id'] as string | null) ?? null,
+    tokenId: (r['token_id'] as string | null) ?? null,
+    createdAt: Number(r['created_at']),
   };
 }
 
@@ -28,18 +40,32 @@ const nullableNumber = (v: unknown): number | null => (v === null || v === undef
 
 export function toTokenRecord(r: Record<string, unknown>): TokenRecord {
   return {
-    jti: r['jti'] as string, userId: r['user_id'] as string, state: r['state'] as TokenState, bucket: r['bucket'] as Bucket,
-    chargeEntryId: Number(r['charge_entry_id']), requestId: (r['request_id'] as string | null) ?? null, issuedAt: Number(r['issued_at']),
-    expiresAt: Number(r['expires_at']), jobId: (r['job_id'] as string | null) ?? null, submittedAt: nullableNumber(r['submitted_at']),
-    settledAt: nullableNumber(r['settled_at']), refundReason: (r['refund_reason'] as string | null) ?? null,
-    submissionKey: (r['submission_key'] as string | null) ?? null, updatedAt: Number(r['updated_at']),
+    jti: r['jti'] as string,
+    userId: r['user_id'] as string,
+    state: r['state'] as TokenState,
+    bucket: r['bucket'] as Bucket,
+    chargeEntryId: Number(r['charge_entry_id']),
+    requestId: (r['request_id'] as string | null) ?? null,
+    issuedAt: Number(r['issued_at']),
+    expiresAt: Number(r['expires_at']),
+    jobId: (r['job_id'] as string | null) ?? null,
+    submittedAt: nullableNumber(r['submitted_at']),
+    settledAt: nullableNumber(r['settled_at']),
+    refundReason: (r['refund_reason'] as string | null) ?? null,
+    submissionKey: (r['submission_key'] as string | null) ?? null,
+    updatedAt: Number(r['updated_at']),
   };
 }
 
 export function toIntegrationRecord(r: Record<string, unknown>): IntegrationTokenRecord {
   return {
-    id: r['id'] as string, userId: r['user_id'] as string, description: r['description'] as string,
-    scopes: (r['scopes'] as string).split(' ').filter((s) => s !== ''), createdAt: Number(r['created_at']),
-    lastUsedAt: nullableNumber(r['last_used_at']), expiresAt: nullableNumber(r['expires_at']), revokedAt: nullableNumber(r['revoked_at']),
+    id: r['id'] as string,
+    userId: r['user_id'] as string,
+    description: r['description'] as string,
+    scopes: (r['scopes'] as string).split(' ').filter((s) => s !== ''),
+    createdAt: Number(r['created_at']),
+    lastUsedAt: nullableNumber(r['last_used_at']),
+    expiresAt: nullableNumber(r['expires_at']),
+    revokedAt: nullableNumber(r['revoked_at']),
   };
 }

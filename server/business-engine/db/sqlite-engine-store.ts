@@ -7,7 +7,13 @@ import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.
 import { TokenStore } from '../tokens/token-store.js';
 import { replayOf, signVend } from '../tokens/vend-rules.js';
 import { openEngineDatabase, type EngineDatabase } from './engine-database.js';
-import { SigningFailed, type EngineStore, type EngineStoreOptions, type VendInput, type VendOutcome } from './engine-store.js';
+import {
+  SigningFailed,
+  type EngineStore,
+  type EngineStoreOptions,
+  type VendInput,
+  type VendOutcome,
+} from './engine-store.js';
 import { sqliteFailure } from './sqlite-errors.js';
 
 /**
@@ -24,11 +30,19 @@ export class SqliteEngineStore implements EngineStore {
   readonly tokens: EngineStore['tokens'];
   readonly integrationTokens: EngineStore['integrationTokens'];
   /** The synchronous stores, for SQLite-only tests and tools. */
-  readonly sync: { readonly ledger: CreditLedger; readonly tokens: TokenStore; readonly integrationTokens: IntegrationTokenStore };
+  readonly sync: {
+    readonly ledger: CreditLedger;
+    readonly tokens: TokenStore;
+    readonly integrationTokens: IntegrationTokenStore;
+  };
   private readonly vendTx: Transaction<(input: VendInput, sign: SignServiceToken) => VendOutcome>;
   private readonly tail: LedgerTail;
 
-  constructor(readonly db: EngineDatabase, options: EngineStoreOptions, private readonly ownsDb = false) {
+  constructor(
+    readonly db: EngineDatabase,
+    options: EngineStoreOptions,
+    private readonly ownsDb = false,
+  ) {
     const ledger = new CreditLedger(db, options);
     const tokens = new TokenStore(db, ledger, options.now);
     const idempotency = new IdempotencyStore(db, options.now);
@@ -65,14 +79,33 @@ export class SqliteEngineStore implements EngineStore {
       const existing = idempotency.findIn(input.userId, input.clientRequestId);
       if (existing) return replayOf(existing, input);
       const jti = newTokenId();
-      const charge = ledger.charge(input.userId, { reason: 'vend_token', requestId: input.requestId, tokenId: jti }, balance);
-      const signed = signVend(sign, { userId: input.userId, requestId: input.requestId, jti, nowMs: options.now(), balanceAfter: charge.balanceAfter });
+      const charge = ledger.charge(
+        input.userId,
+        { reason: 'vend_token', requestId: input.requestId, tokenId: jti },
+        balance,
+      );
+      const signed = signVend(sign, {
+        userId: input.userId,
+        requestId: input.requestId,
+        jti,
+        nowMs: options.now(),
+        balanceAfter: charge.balanceAfter,
+      });
       tokens.insertIn({
-        jti, userId: input.userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: input.requestId,
-        issuedAt: signed.issuedAt, expiresAt: signed.expiresAt,
+        jti,
+        userId: input.userId,
+        bucket: charge.bucket,
+        chargeEntryId: charge.entryId,
+        requestId: input.requestId,
+        issuedAt: signed.issuedAt,
+        expiresAt: signed.expiresAt,
       });
       idempotency.insertDoneIn({
-        userId: input.userId, clientRequestId: input.clientRequestId, bodyHash: input.bodyHash, tokenJti: jti, responseJson: JSON.stringify(signed.response),
+        userId: input.userId,
+        clientRequestId: input.clientRequestId,
+        bodyHash: input.bodyHash,
+        tokenJti: jti,
+        responseJson: JSON.stringify(signed.response),
       });
       return { response: signed.response, replayed: false };
     });
@@ -90,7 +123,6 @@ export class SqliteEngineStore implements EngineStore {
   newMovements() {
     return this.tail.read();
   }
-
 
   async close(): Promise<void> {
     if (this.ownsDb && this.db.open) this.db.close();

@@ -17,22 +17,41 @@ type IntegrationTokenCreated = components['schemas']['IntegrationTokenCreated'];
  * @example
  * operations.createIntegrationToken = { auth: requireUser(authDeps, []), handler: createIntegrationToken({ store, now, logger }) };
  */
-export function createIntegrationToken(deps: { store: IntegrationTokenRecords; now: () => number; logger: Logger }): RequestHandler {
+export function createIntegrationToken(deps: {
+  store: IntegrationTokenRecords;
+  now: () => number;
+  logger: Logger;
+}): RequestHandler {
   return async (req, res) => {
     const caller = callerOf(res, 'user');
     const body = req.body as IntegrationTokenRequest;
     const beyond = body.scopes.filter((scope) => !caller.scopes.includes(scope));
     if (beyond.length > 0) {
-      throw new ApiError('insufficient_scope', `An integration token cannot carry a scope the user JWT lacks: '${beyond.join("', '")}'.`, {
-        details: { requiredScope: beyond[0], requestedScopes: [...body.scopes], grantedScopes: [...caller.scopes] },
-      });
+      throw new ApiError(
+        'insufficient_scope',
+        `An integration token cannot carry a scope the user JWT lacks: '${beyond.join("', '")}'.`,
+        {
+          details: { requiredScope: beyond[0], requestedScopes: [...body.scopes], grantedScopes: [...caller.scopes] },
+        },
+      );
     }
     const expiresAt = body.expiresInSec === undefined ? null : deps.now() + body.expiresInSec * 1000;
-    const { token, record } = await deps.store.create({ userId: caller.userId, description: body.description, scopes: body.scopes, expiresAt });
-    deps.logger.info({
-      requestId: requestIdOf(res), tokenId: record.id, userId: caller.userId, scopes: record.scopes,
-      expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
-    }, 'integration token created');
+    const { token, record } = await deps.store.create({
+      userId: caller.userId,
+      description: body.description,
+      scopes: body.scopes,
+      expiresAt,
+    });
+    deps.logger.info(
+      {
+        requestId: requestIdOf(res),
+        tokenId: record.id,
+        userId: caller.userId,
+        scopes: record.scopes,
+        expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+      },
+      'integration token created',
+    );
     const answer: IntegrationTokenCreated = { ok: true, token, ...integrationTokenBody(record) };
     res.status(201).setHeader('Cache-Control', 'no-store');
     res.json(answer);

@@ -27,7 +27,13 @@ export function healthKeyIds(config: Pick<EngineConfig, 'userJwt' | 'serviceToke
  * @example
  * operations.getHealth = { handler: getHealth({ build, startedAt: Date.now(), now: Date.now, instanceId, keyIds }) };
  */
-export function getHealth(deps: { build: BuildInfo; startedAt: number; now: () => number; instanceId: string; keyIds: EngineKeyIds }): RequestHandler {
+export function getHealth(deps: {
+  build: BuildInfo;
+  startedAt: number;
+  now: () => number;
+  instanceId: string;
+  keyIds: EngineKeyIds;
+}): RequestHandler {
   return (_req, res) => {
     const now = deps.now();
     const body: components['schemas']['EngineHealth'] = {

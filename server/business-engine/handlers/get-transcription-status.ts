@@ -15,7 +15,11 @@ import { UpstreamFailure } from '../upstream/upstream-failure.js';
  * @example
  * operations.getTranscriptionStatus = { auth: requireJobReader(authDeps), handler: getTranscriptionStatus(deps) };
  */
-export function getTranscriptionStatus(deps: { tokens: TokenRecords; upstream: TttUpstream; logger: Logger }): RequestHandler {
+export function getTranscriptionStatus(deps: {
+  tokens: TokenRecords;
+  upstream: TttUpstream;
+  logger: Logger;
+}): RequestHandler {
   return async (req, res) => {
     const jobId = String(req.params['jobId']);
     const caller = callerOf(res, 'user', 'service_token');
@@ -26,9 +30,15 @@ export function getTranscriptionStatus(deps: { tokens: TokenRecords; upstream: T
     }
     const owns = caller.kind === 'user' ? record.userId === caller.userId : record.jti === caller.jti;
     if (!owns) {
-      throw new ApiError('forbidden', caller.kind === 'user' ? 'This job belongs to another user.' : 'This job was submitted with another service token.', {
-        details: { resource: 'job', jobId },
-      });
+      throw new ApiError(
+        'forbidden',
+        caller.kind === 'user'
+          ? 'This job belongs to another user.'
+          : 'This job was submitted with another service token.',
+        {
+          details: { resource: 'job', jobId },
+        },
+      );
     }
     let status;
     try {
@@ -37,7 +47,10 @@ export function getTranscriptionStatus(deps: { tokens: TokenRecords; upstream: T
       throw error instanceof UpstreamFailure ? error.toApiError({ jobId }) : error;
     }
     const { token } = await settleJob(deps.tokens, deps.logger, record, status, requestId);
-    const body: components['schemas']['TranscriptionStatus'] = { ...status, creditRefunded: token.state === 'refunded' };
+    const body: components['schemas']['TranscriptionStatus'] = {
+      ...status,
+      creditRefunded: token.state === 'refunded',
+    };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   };

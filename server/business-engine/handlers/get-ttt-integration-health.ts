@@ -10,7 +10,9 @@ import { requestIdOf } from '../auth/caller.js';
  * const check = cachedIntegrationCheck((requestId) => checkTttIntegration({ keys, upstream, now, requestId }), { now });
  * operations.getTttIntegrationHealth = { handler: getTttIntegrationHealth({ check }) };
  */
-export function getTttIntegrationHealth(deps: { check: (requestId: string) => Promise<components['schemas']['IntegrationReport']> }): RequestHandler {
+export function getTttIntegrationHealth(deps: {
+  check: (requestId: string) => Promise<components['schemas']['IntegrationReport']>;
+}): RequestHandler {
   return async (_req, res) => {
     const report = await deps.check(requestIdOf(res));
     res.status(report.ok ? 200 : 503).json(report);

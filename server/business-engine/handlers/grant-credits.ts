@@ -19,7 +19,12 @@ export function grantCredits(deps: { ledger: LedgerStore }): RequestHandler {
       requestId: requestIdOf(res),
     });
     const answer: components['schemas']['GrantResponse'] = {
-      ok: true, userId: body.userId, entryId: entry.id, balance: balance.balance, main: balance.main, bonus: balance.bonus,
+      ok: true,
+      userId: body.userId,
+      entryId: entry.id,
+      balance: balance.balance,
+      main: balance.main,
+      bonus: balance.bonus,
     };
     res.json(answer);
   };

@@ -26,8 +26,16 @@ export function listCreditLedger(deps: { ledger: LedgerStore }): RequestHandler 
       ok: true,
       userId,
       entries: entries.map((e) => ({
-        id: e.id, kind: e.kind, bucket: e.bucket, amount: e.amount, balanceAfter: e.balanceAfter, reason: e.reason,
-        requestId: e.requestId, jobId: e.jobId, tokenId: e.tokenId, createdAt: new Date(e.createdAt).toISOString(),
+        id: e.id,
+        kind: e.kind,
+        bucket: e.bucket,
+        amount: e.amount,
+        balanceAfter: e.balanceAfter,
+        reason: e.reason,
+        requestId: e.requestId,
+        jobId: e.jobId,
+        tokenId: e.tokenId,
+        createdAt: new Date(e.createdAt).toISOString(),
       })),
       nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
     };

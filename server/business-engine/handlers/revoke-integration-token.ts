@@ -18,9 +18,12 @@ export function revokeIntegrationToken(deps: { store: IntegrationTokenRecords; l
     const tokenId = String(req.params['tokenId']);
     const outcome = await deps.store.revoke(userId, tokenId);
     if (outcome === 'not_found') {
-      throw new ApiError('integration_token_not_found', `No integration token ${tokenId} belongs to this user.`, { details: { tokenId } });
+      throw new ApiError('integration_token_not_found', `No integration token ${tokenId} belongs to this user.`, {
+        details: { tokenId },
+      });
     }
-    if (outcome === 'revoked') deps.logger.info({ requestId: requestIdOf(res), tokenId, userId }, 'integration token revoked');
+    if (outcome === 'revoked')
+      deps.logger.info({ requestId: requestIdOf(res), tokenId, userId }, 'integration token revoked');
     res.status(204).end();
   };
 }

@@ -73,13 +73,19 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
       // the sweep settled the token meanwhile; the job id TTTranscribe gave is the answer either way.
       const record = await tokens.get(caller.jti);
       if (record?.jobId !== accepted.jobId) {
-        deps.logger.error({ requestId, tokenId: caller.jti, jobId: accepted.jobId, record }, 'submission answered after its token was settled otherwise');
+        deps.logger.error(
+          { requestId, tokenId: caller.jti, jobId: accepted.jobId, record },
+          'submission answered after its token was settled otherwise',
+        );
       }
     }
     res.status(202).setHeader('Location', `/ttt/status/${accepted.jobId}`);
     res.json(accepted);
     // Logged once the answer is on its way: the line is not on the caller's critical path.
-    deps.logger.info({ requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId, submissionKey }, 'transcription submitted');
+    deps.logger.info(
+      { requestId, jobId: accepted.jobId, tokenId: caller.jti, userId: caller.userId, submissionKey },
+      'transcription submitted',
+    );
   };
 }
 
@@ -109,7 +115,12 @@ async function claimOrResume(tokens: TokenRecords, jti: string): Promise<string>
  * open circuit must answer fast). A token left in `submitting` is not refunded: TTTranscribe may hold its job, so
  * the sweep settles it by its key once TTTranscribe answers. A token that is neither gets its own error.
  */
-async function refundWithoutForwarding(deps: { tokens: TokenRecords }, jti: string, failure: UpstreamFailure, requestId: string): Promise<unknown> {
+async function refundWithoutForwarding(
+  deps: { tokens: TokenRecords },
+  jti: string,
+  failure: UpstreamFailure,
+  requestId: string,
+): Promise<unknown> {
   const creditRefunded = await deps.tokens.refund(jti, 'vended', { reason: REFUND_REASON[failure.kind], requestId });
   if (!creditRefunded) {
     const record = await deps.tokens.get(jti);
@@ -121,7 +132,12 @@ async function refundWithoutForwarding(deps: { tokens: TokenRecords }, jti: stri
 }
 
 /** Decides the token's fate after a failed forward and returns the error to answer with. */
-async function settleFailedSubmission(deps: { tokens: TokenRecords; logger: Logger }, jti: string, error: unknown, requestId: string): Promise<unknown> {
+async function settleFailedSubmission(
+  deps: { tokens: TokenRecords; logger: Logger },
+  jti: string,
+  error: unknown,
+  requestId: string,
+): Promise<unknown> {
   const { tokens } = deps;
   if (!(error instanceof UpstreamFailure)) {
     await tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
@@ -139,6 +155,9 @@ async function settleFailedSubmission(deps: { tokens: TokenRecords; logger: Logg
     return error.toApiError();
   }
   const creditRefunded = await tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
-  deps.logger.warn({ requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded }, 'submission to TTTranscribe failed');
+  deps.logger.warn(
+    { requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded },
+    'submission to TTTranscribe failed',
+  );
   return error.toApiError({ creditRefunded });
 }

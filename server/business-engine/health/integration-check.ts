@@ -10,8 +10,9 @@ type IntegrationCheck = components['schemas']['IntegrationCheck'];
 
 /** Largest clock difference the check calls small (a quarter of TTTranscribe's tolerance, at most 60 s). */
 const MAX_SKEW_SEC = 60;
-const MIXUP_FIX = 'Set the same TTT_SHARED_SECRET on both services (the value must start with tttsk_ on both; do not '
-  + 'base64-encode it or decode it on one side only), then restart both. `pluct doctor` shows which side differs.';
+const MIXUP_FIX =
+  'Set the same TTT_SHARED_SECRET on both services (the value must start with tttsk_ on both; do not ' +
+  'base64-encode it or decode it on one side only), then restart both. `pluct doctor` shows which side differs.';
 
 /** What the service-token check needs: the signer that vends tokens and the JWK Set the engine publishes. */
 export interface ServiceTokenSelfCheck {
@@ -45,9 +46,15 @@ export async function checkTttIntegration(deps: {
     checks.push({ name, ok: false, detail, fix, ...(data ? { data } : {}) });
 
   if (engineKeyIds.length > 0) {
-    pass('shared_secret_configured', `TTT_SHARED_SECRET is configured (key id ${engineKeyIds.join(', ')}).`, { keyIds: engineKeyIds });
+    pass('shared_secret_configured', `TTT_SHARED_SECRET is configured (key id ${engineKeyIds.join(', ')}).`, {
+      keyIds: engineKeyIds,
+    });
   } else {
-    fail('shared_secret_configured', 'No TTT_SHARED_SECRET is configured.', 'Set TTT_SHARED_SECRET (generate one with `pluct secret new`) on both services.');
+    fail(
+      'shared_secret_configured',
+      'No TTT_SHARED_SECRET is configured.',
+      'Set TTT_SHARED_SECRET (generate one with `pluct secret new`) on both services.',
+    );
   }
 
   let info: UpstreamEngineAuthInfo | undefined;
@@ -59,18 +66,29 @@ export async function checkTttIntegration(deps: {
     skewSec = Math.round(info.serverTime - (started + finished) / 2000);
     pass('ttt_reachable', `TTTranscribe answered GET /.well-known/engine-auth in ${finished - started} ms.`);
   } catch (error) {
-    fail('ttt_reachable', `TTTranscribe did not answer GET /.well-known/engine-auth: ${describeFailure(error)}.`,
-      'Check that TTTranscribe runs and that TTT_BASE_URL points at it.', failureData(error));
+    fail(
+      'ttt_reachable',
+      `TTTranscribe did not answer GET /.well-known/engine-auth: ${describeFailure(error)}.`,
+      'Check that TTTranscribe runs and that TTT_BASE_URL points at it.',
+      failureData(error),
+    );
   }
 
   const accepted = info?.acceptedKeyIds ?? null;
   if (!accepted) {
     fail('key_id_accepted', 'Not checked: TTTranscribe is not reachable.', 'Fix the reachability check first.');
   } else if (engineKeyIds.some((id) => accepted.includes(id))) {
-    pass('key_id_accepted', `TTTranscribe accepts key id ${engineKeyIds.filter((id) => accepted.includes(id)).join(', ')}.`);
+    pass(
+      'key_id_accepted',
+      `TTTranscribe accepts key id ${engineKeyIds.filter((id) => accepted.includes(id)).join(', ')}.`,
+    );
   } else {
-    fail('key_id_accepted', `TTTranscribe accepts key ids [${accepted.join(', ')}], not ${engineKeyIds.join(', ')}.`, MIXUP_FIX,
-      { engineKeyIds, tttAcceptedKeyIds: accepted });
+    fail(
+      'key_id_accepted',
+      `TTTranscribe accepts key ids [${accepted.join(', ')}], not ${engineKeyIds.join(', ')}.`,
+      MIXUP_FIX,
+      { engineKeyIds, tttAcceptedKeyIds: accepted },
+    );
   }
 
   if (!info) {
@@ -78,11 +96,17 @@ export async function checkTttIntegration(deps: {
   } else {
     try {
       const valid = await deps.upstream.probe(deps.requestId);
-      pass('signed_probe', `A signed probe to /test/validate-engine-auth was accepted (key id ${valid.keyId}).`, { keyId: valid.keyId });
+      pass('signed_probe', `A signed probe to /test/validate-engine-auth was accepted (key id ${valid.keyId}).`, {
+        keyId: valid.keyId,
+      });
     } catch (error) {
       const keyCheckFailed = checks.some((c) => c.name === 'key_id_accepted' && !c.ok);
-      fail('signed_probe', `TTTranscribe answered ${describeFailure(error)}.`,
-        keyCheckFailed ? 'Fix the key id check first.' : probeFix(error), failureData(error));
+      fail(
+        'signed_probe',
+        `TTTranscribe answered ${describeFailure(error)}.`,
+        keyCheckFailed ? 'Fix the key id check first.' : probeFix(error),
+        failureData(error),
+      );
     }
   }
 
@@ -92,12 +116,22 @@ export async function checkTttIntegration(deps: {
     const limit = Math.min(MAX_SKEW_SEC, Math.floor(info.toleranceSec / 4));
     const detail = `Clock skew is ${skewSec} s (tolerance ${info.toleranceSec} s).`;
     if (Math.abs(skewSec) <= limit) pass('clock_skew', detail, { skewSec });
-    else fail('clock_skew', detail, 'Synchronise both hosts\' clocks with NTP.', { skewSec, toleranceSec: info.toleranceSec });
+    else
+      fail('clock_skew', detail, "Synchronise both hosts' clocks with NTP.", {
+        skewSec,
+        toleranceSec: info.toleranceSec,
+      });
   }
 
   const verifies = await serviceTokenVerifies(deps.serviceTokens, deps.now());
   if (verifies.ok) pass('service_token_verifies', verifies.detail, { kid: verifies.kid });
-  else fail('service_token_verifies', verifies.detail, verifies.fix, verifies.kid === undefined ? undefined : { kid: verifies.kid });
+  else
+    fail(
+      'service_token_verifies',
+      verifies.detail,
+      verifies.fix,
+      verifies.kid === undefined ? undefined : { kid: verifies.kid },
+    );
 
   return {
     ok: checks.every((c) => c.ok),
@@ -116,22 +150,43 @@ export async function checkTttIntegration(deps: {
 async function serviceTokenVerifies(
   self: ServiceTokenSelfCheck,
   nowMs: number,
-): Promise<{ ok: true; detail: string; kid: string | undefined } | { ok: false; detail: string; fix: string; kid: string | undefined }> {
+): Promise<
+  | { ok: true; detail: string; kid: string | undefined }
+  | { ok: false; detail: string; fix: string; kid: string | undefined }
+> {
   const iat = Math.floor(nowMs / 1000);
   let token: string;
   try {
-    token = await self.sign({ sub: 'integration-check', jti: newTokenId('probe_'), scope: SERVICE_TOKEN.scope, iat, exp: iat + 60 });
+    token = await self.sign({
+      sub: 'integration-check',
+      jti: newTokenId('probe_'),
+      scope: SERVICE_TOKEN.scope,
+      iat,
+      exp: iat + 60,
+    });
   } catch (error) {
-    return { ok: false, detail: `The service-token signer failed: ${error instanceof Error ? error.name : 'an unexpected error'}.`, fix: 'Check SERVICE_TOKEN_PRIVATE_KEY and the engine logs.', kid: undefined };
+    return {
+      ok: false,
+      detail: `The service-token signer failed: ${error instanceof Error ? error.name : 'an unexpected error'}.`,
+      fix: 'Check SERVICE_TOKEN_PRIVATE_KEY and the engine logs.',
+      kid: undefined,
+    };
   }
   const jwks = self.jwks();
   const kid = jwks.keys[0]?.kid;
   try {
     await jwtVerify(token, createLocalJWKSet(jwks), {
-      algorithms: [SERVICE_TOKEN.alg], typ: SERVICE_TOKEN.typ, issuer: SERVICE_TOKEN.issuer, audience: SERVICE_TOKEN.audience,
+      algorithms: [SERVICE_TOKEN.alg],
+      typ: SERVICE_TOKEN.typ,
+      issuer: SERVICE_TOKEN.issuer,
+      audience: SERVICE_TOKEN.audience,
       currentDate: new Date(nowMs),
     });
-    return { ok: true, detail: `A freshly signed service token verifies against the engine's published JWKS (kid ${String(kid)}).`, kid };
+    return {
+      ok: true,
+      detail: `A freshly signed service token verifies against the engine's published JWKS (kid ${String(kid)}).`,
+      kid,
+    };
   } catch (error) {
     return {
       ok: false,
@@ -153,7 +208,11 @@ function describeFailure(error: unknown): string {
 function failureData(error: unknown): Record<string, unknown> | undefined {
   if (!(error instanceof UpstreamFailure)) return undefined;
   const { upstreamStatus, upstreamCode, upstreamRequestId, reason } = error.info;
-  return Object.fromEntries(Object.entries({ upstreamStatus, upstreamCode, upstreamRequestId, reason }).filter(([, v]) => v !== undefined && v !== null));
+  return Object.fromEntries(
+    Object.entries({ upstreamStatus, upstreamCode, upstreamRequestId, reason }).filter(
+      ([, v]) => v !== undefined && v !== null,
+    ),
+  );
 }
 
 function probeFix(error: unknown): string {
@@ -164,8 +223,8 @@ function probeFix(error: unknown): string {
     case 'engine_auth_timestamp_skewed':
       return "Synchronise both hosts' clocks with NTP.";
     case 'invalid_engine_auth_header':
-      return 'Compare the engine\'s string to sign with details.stringToSign (a proxy that rewrites the path or body breaks the signature); if they are equal, the secrets differ.';
+      return "Compare the engine's string to sign with details.stringToSign (a proxy that rewrites the path or body breaks the signature); if they are equal, the secrets differ.";
     default:
-      return 'Read TTTranscribe\'s logs for the probe\'s request id.';
+      return "Read TTTranscribe's logs for the probe's request id.";
   }
 }

@@ -15,14 +15,17 @@ const MINUTE = 60;
  * operations.vendToken = { auth: [requireUser(...), limits.limit('vend', engineCallerKey)], handler };
  */
 export function engineRateLimits(rates: EngineConfig['rateLimits'], store?: RateLimiterStore): RateLimits {
-  return new RateLimits({
-    vend: { limit: rates.vendPerMin, windowSec: MINUTE },
-    transcribe: { limit: rates.transcribePerMin, windowSec: MINUTE },
-    read: { limit: rates.readPerMin, windowSec: MINUTE },
-    integrations: { limit: rates.integrationsPerMin, windowSec: MINUTE },
-    admin: { limit: rates.adminPerMin, windowSec: MINUTE },
-    health: { limit: rates.healthPerMin, windowSec: MINUTE },
-  }, store);
+  return new RateLimits(
+    {
+      vend: { limit: rates.vendPerMin, windowSec: MINUTE },
+      transcribe: { limit: rates.transcribePerMin, windowSec: MINUTE },
+      read: { limit: rates.readPerMin, windowSec: MINUTE },
+      integrations: { limit: rates.integrationsPerMin, windowSec: MINUTE },
+      admin: { limit: rates.adminPerMin, windowSec: MINUTE },
+      health: { limit: rates.healthPerMin, windowSec: MINUTE },
+    },
+    store,
+  );
 }
 
 /**
@@ -38,7 +41,9 @@ export const engineCallerKey: RateLimitKey = (req: Request, res: Response) => {
   if (!caller) return `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
   switch (caller.kind) {
     case 'user':
-      return caller.integrationTokenId === undefined ? `user:${caller.userId}` : `integration:${caller.integrationTokenId}`;
+      return caller.integrationTokenId === undefined
+        ? `user:${caller.userId}`
+        : `integration:${caller.integrationTokenId}`;
     case 'service_token':
       return `user:${caller.userId}`;
     case 'admin':

@@ -8,7 +8,8 @@ export const INTEGRATION_TOKEN_BODY_LENGTH = 43;
 /** base62 characters of the CRC32 checksum (62^6 > 2^32). */
 export const INTEGRATION_TOKEN_CHECKSUM_LENGTH = 6;
 /** The whole token: 4 + 43 + 6 = 53 characters. */
-export const INTEGRATION_TOKEN_LENGTH = INTEGRATION_TOKEN_PREFIX.length + INTEGRATION_TOKEN_BODY_LENGTH + INTEGRATION_TOKEN_CHECKSUM_LENGTH;
+export const INTEGRATION_TOKEN_LENGTH =
+  INTEGRATION_TOKEN_PREFIX.length + INTEGRATION_TOKEN_BODY_LENGTH + INTEGRATION_TOKEN_CHECKSUM_LENGTH;
 
 const RANDOM_BYTES = 32;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -17,7 +18,8 @@ const BASE62_ONLY = /^[0-9A-Za-z]*$/;
 /** Why a value is not an integration token (the `reason` of integration_token_malformed). */
 export type MalformedReason = 'wrong_prefix' | 'wrong_length' | 'invalid_characters' | 'checksum_mismatch';
 
-export type ParsedIntegrationToken = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly reason: MalformedReason };
+export type ParsedIntegrationToken =
+  { readonly ok: true; readonly token: string } | { readonly ok: false; readonly reason: MalformedReason };
 
 /**
  * Encodes a non-negative integer in base62 (0-9, A-Z, a-z), left-padded with '0' to `width` characters.

@@ -29,8 +29,14 @@ export type RevokeOutcome = 'revoked' | 'already_revoked' | 'not_found';
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
 interface Row {
-  id: string; user_id: string; description: string; scopes: string; created_at: number;
-  last_used_at: number | null; expires_at: number | null; revoked_at: number | null;
+  id: string;
+  user_id: string;
+  description: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
 }
 
 /**
@@ -51,8 +57,12 @@ export class IntegrationTokenStore {
   private readonly setRevoked: Statement<[number, string, string]>;
   private readonly setLastUsed: Statement<[number, string, number]>;
 
-  constructor(db: EngineDatabase, private readonly now: () => number) {
-    this.insert = db.prepare(`INSERT INTO integration_tokens (id, user_id, description, scopes, token_hash, created_at, expires_at)
+  constructor(
+    db: EngineDatabase,
+    private readonly now: () => number,
+  ) {
+    this.insert =
+      db.prepare(`INSERT INTO integration_tokens (id, user_id, description, scopes, token_hash, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     const columns = 'id, user_id, description, scopes, created_at, last_used_at, expires_at, revoked_at';
     this.selectByHash = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE token_hash = ?`);
@@ -61,21 +71,46 @@ export class IntegrationTokenStore {
     this.selectByUser = db.prepare(`SELECT ${columns} FROM integration_tokens WHERE user_id = ? ${newestFirst}`);
     this.selectByUserAfter = db.prepare(`SELECT ${columns} FROM integration_tokens
       WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ${newestFirst}`);
-    this.setRevoked = db.prepare('UPDATE integration_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL');
+    this.setRevoked = db.prepare(
+      'UPDATE integration_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL',
+    );
     // The WHERE clause is the guard: two requests racing within the same minute write once.
-    this.setLastUsed = db.prepare('UPDATE integration_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)');
+    this.setLastUsed = db.prepare(
+      'UPDATE integration_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+    );
   }
 
   /** Creates a token for a user; the returned `token` is the only copy that will ever exist. */
-  create(input: { userId: string; description: string; scopes: readonly string[]; expiresAt: number | null }): { token: string; record: IntegrationTokenRecord } {
+  create(input: { userId: string; description: string; scopes: readonly string[]; expiresAt: number | null }): {
+    token: string;
+    record: IntegrationTokenRecord;
+  } {
     const token = generateIntegrationToken();
     const id = newTokenId('itk_');
     const createdAt = this.now();
     withSqlite('create the integration token', () =>
-      this.insert.run(id, input.userId, input.description, input.scopes.join(' '), hashIntegrationToken(token), createdAt, input.expiresAt));
+      this.insert.run(
+        id,
+        input.userId,
+        input.description,
+        input.scopes.join(' '),
+        hashIntegrationToken(token),
+        createdAt,
+        input.expiresAt,
+      ),
+    );
     return {
       token,
-      record: { id, userId: input.userId, description: input.description, scopes: [...input.scopes], createdAt, lastUsedAt: null, expiresAt: input.expiresAt, revokedAt: null },
+      record: {
+        id,
+        userId: input.userId,
+        description: input.description,
+        scopes: [...input.scopes],
+        createdAt,
+        lastUsedAt: null,
+        expiresAt: input.expiresAt,
+        revokedAt: null,
+      },
     };
   }
 
@@ -89,10 +124,15 @@ export class IntegrationTokenStore {
 
   /** A page of the user's tokens, newest first: at most `limit`, starting after `after` when given. */
   listByUser(userId: string, page: { limit: number; after?: IntegrationTokenPosition }): IntegrationTokenRecord[] {
-    if (!Number.isInteger(page.limit) || page.limit < 1) throw new Error('listByUser: limit must be a whole number >= 1');
+    if (!Number.isInteger(page.limit) || page.limit < 1)
+      throw new Error('listByUser: limit must be a whole number >= 1');
     const after = page.after;
     return withSqlite('list the integration tokens', () =>
-      (after ? this.selectByUserAfter.all(userId, after.createdAt, after.createdAt, after.id, page.limit) : this.selectByUser.all(userId, page.limit)).map(toRecord));
+      (after
+        ? this.selectByUserAfter.all(userId, after.createdAt, after.createdAt, after.id, page.limit)
+        : this.selectByUser.all(userId, page.limit)
+      ).map(toRecord),
+    );
   }
 
   /** Revokes a token of this user at once (idempotent: revoking twice keeps the first time). */
@@ -110,13 +150,22 @@ export class IntegrationTokenStore {
   touch(record: IntegrationTokenRecord): boolean {
     const now = this.now();
     if (record.lastUsedAt !== null && now - record.lastUsedAt < LAST_USED_RESOLUTION_MS) return false;
-    return withSqlite('record the integration token use', () => this.setLastUsed.run(now, record.id, now - LAST_USED_RESOLUTION_MS).changes === 1);
+    return withSqlite(
+      'record the integration token use',
+      () => this.setLastUsed.run(now, record.id, now - LAST_USED_RESOLUTION_MS).changes === 1,
+    );
   }
 }
 
 function toRecord(r: Row): IntegrationTokenRecord {
   return {
-    id: r.id, userId: r.user_id, description: r.description, scopes: r.scopes.split(' ').filter((s) => s !== ''),
-    createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+    id: r.id,
+    userId: r.user_id,
+    description: r.description,
+    scopes: r.scopes.split(' ').filter((s) => s !== ''),
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
   };
 }

@@ -25,23 +25,36 @@ export class IntegrationTokenVerifier {
    * `onIdentified` runs once the row is found, before the revocation and expiry checks, so a caller can log
    * whose token it was even when it is refused.
    */
-  async verify(token: string, onIdentified?: (record: IntegrationTokenRecord) => void): Promise<IntegrationTokenRecord> {
+  async verify(
+    token: string,
+    onIdentified?: (record: IntegrationTokenRecord) => void,
+  ): Promise<IntegrationTokenRecord> {
     const parsed = parseIntegrationToken(token);
     if (!parsed.ok) {
-      throw new ApiError('integration_token_malformed', `The bearer value is not an integration token (${describeMalformed(parsed.reason)}); it may be a secret of another kind.`, {
-        details: { credential, reason: parsed.reason },
-      });
+      throw new ApiError(
+        'integration_token_malformed',
+        `The bearer value is not an integration token (${describeMalformed(parsed.reason)}); it may be a secret of another kind.`,
+        {
+          details: { credential, reason: parsed.reason },
+        },
+      );
     }
     const record = await this.store.findByHash(hashIntegrationToken(parsed.token));
     if (!record) {
-      throw new ApiError('integration_token_unknown', 'This integration token was not issued by this engine.', { details: { credential } });
+      throw new ApiError('integration_token_unknown', 'This integration token was not issued by this engine.', {
+        details: { credential },
+      });
     }
     onIdentified?.(record);
     const nowMs = this.now();
     if (record.revokedAt !== null) {
-      throw new ApiError('integration_token_revoked', `Integration token ${record.id} was revoked at ${iso(record.revokedAt)}.`, {
-        details: { credential, tokenId: record.id, revokedAt: iso(record.revokedAt) },
-      });
+      throw new ApiError(
+        'integration_token_revoked',
+        `Integration token ${record.id} was revoked at ${iso(record.revokedAt)}.`,
+        {
+          details: { credential, tokenId: record.id, revokedAt: iso(record.revokedAt) },
+        },
+      );
     }
     if (record.expiresAt !== null && record.expiresAt <= nowMs) {
       const ago = Math.round((nowMs - record.expiresAt) / 1000);

@@ -46,20 +46,23 @@ export class Sweeper {
   /** Bounds the job status polls in flight. */
   private readonly poll: ReturnType<typeof pLimit>;
 
-  constructor(private readonly deps: {
-    tokens: TokenRecords;
-    upstream: TttUpstream;
-    now: () => number;
-    logger: Logger;
-    /** Most tokens of each kind handled per sweep (default 500). */
-    batchSize?: number;
-    /** Job status polls in flight at once (default 8). */
-    pollConcurrency?: number;
-    /** How long a token may stay in submitting before it is recovered (default {@link STUCK_SUBMITTING_MS}). */
-    stuckSubmittingMs?: number;
-  }) {
+  constructor(
+    private readonly deps: {
+      tokens: TokenRecords;
+      upstream: TttUpstream;
+      now: () => number;
+      logger: Logger;
+      /** Most tokens of each kind handled per sweep (default 500). */
+      batchSize?: number;
+      /** Job status polls in flight at once (default 8). */
+      pollConcurrency?: number;
+      /** How long a token may stay in submitting before it is recovered (default {@link STUCK_SUBMITTING_MS}). */
+      stuckSubmittingMs?: number;
+    },
+  ) {
     const concurrency = deps.pollConcurrency ?? 8;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`pollConcurrency must be an integer >= 1, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`pollConcurrency must be an integer >= 1, got ${concurrency}`);
     this.poll = pLimit(concurrency);
   }
 
@@ -105,25 +108,32 @@ export class Sweeper {
     // Page through the submitted jobs across sweeps, so every one is polled within ceil(jobs / batch) sweeps.
     const batch = await tokens.unsettled(limit, this.cursor);
     const last = batch[batch.length - 1];
-    this.cursor = batch.length === limit && last?.submittedAt != null ? { submittedAt: last.submittedAt, jti: last.jti } : undefined;
-    await Promise.all(batch.map((token) => this.poll(async () => {
-      // An open circuit answers every poll at once with an error: stop polling until the next sweep.
-      if (!token.jobId || upstream.circuitState === 'open') return;
-      try {
-        const status = await upstream.status(token.jobId, requestId);
-        const { outcome } = await settleJob(tokens, logger, token, status, requestId);
-        if (outcome === 'consumed') jobsConsumed += 1;
-        if (outcome === 'refunded') jobsRefunded += 1;
-      } catch (error) {
-        // TTTranscribe no longer knows the job (its data was lost): it will never complete, so the credit goes back.
-        if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
-          if (await tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
-          return;
-        }
-        pollErrors += 1;
-        logger.warn({ err: error, jobId: token.jobId }, 'could not read a job status during the sweep');
-      }
-    })));
+    this.cursor =
+      batch.length === limit && last?.submittedAt != null
+        ? { submittedAt: last.submittedAt, jti: last.jti }
+        : undefined;
+    await Promise.all(
+      batch.map((token) =>
+        this.poll(async () => {
+          // An open circuit answers every poll at once with an error: stop polling until the next sweep.
+          if (!token.jobId || upstream.circuitState === 'open') return;
+          try {
+            const status = await upstream.status(token.jobId, requestId);
+            const { outcome } = await settleJob(tokens, logger, token, status, requestId);
+            if (outcome === 'consumed') jobsConsumed += 1;
+            if (outcome === 'refunded') jobsRefunded += 1;
+          } catch (error) {
+            // TTTranscribe no longer knows the job (its data was lost): it will never complete, so the credit goes back.
+            if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
+              if (await tokens.refund(token.jti, 'submitted', { reason: 'job_lost', requestId })) jobsRefunded += 1;
+              return;
+            }
+            pollErrors += 1;
+            logger.warn({ err: error, jobId: token.jobId }, 'could not read a job status during the sweep');
+          }
+        }),
+      ),
+    );
     const { interruptedRefunded, interruptedLinked } = recovered;
     const report = { expiredRefunded, interruptedRefunded, interruptedLinked, jobsConsumed, jobsRefunded, pollErrors };
     if (Object.values(report).some((n) => n > 0)) logger.info({ ...report, requestId }, 'credit sweep');
@@ -135,34 +145,54 @@ export class Sweeper {
     const { tokens, upstream, logger } = this.deps;
     const counts = { interruptedRefunded: 0, interruptedLinked: 0, jobsConsumed: 0, jobsRefunded: 0, pollErrors: 0 };
     const stuck = await tokens.stuckSubmitting(now - (this.deps.stuckSubmittingMs ?? STUCK_SUBMITTING_MS), limit);
-    await Promise.all(stuck.map((token) => this.poll(async () => {
-      if (token.submissionKey === null) {
-        // Claimed by an engine older than submission keys: nothing to ask by; refunded once it cannot be used.
-        if (token.expiresAt <= expiredBefore && await tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId })) counts.interruptedRefunded += 1;
-        return;
-      }
-      if (upstream.circuitState === 'open') return;
-      let status;
-      try {
-        status = await upstream.jobByIdempotencyKey(token.submissionKey, requestId);
-      } catch (error) {
-        if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
-          // Unless a resubmission resumed it since the lookup began (it may be storing the job right now).
-          const context = { reason: 'submission_interrupted', requestId, unchangedSince: token.updatedAt };
-          if (await tokens.refund(token.jti, 'submitting', context)) counts.interruptedRefunded += 1;
-          return;
-        }
-        counts.pollErrors += 1;
-        logger.warn({ err: error, tokenId: token.jti, submissionKey: token.submissionKey }, 'could not look up an interrupted submission during the sweep');
-        return;
-      }
-      if (!(await tokens.markSubmitted(token.jti, status.jobId))) return;
-      counts.interruptedLinked += 1;
-      logger.info({ requestId, tokenId: token.jti, jobId: status.jobId, submissionKey: token.submissionKey }, 'interrupted submission linked to its job');
-      const { outcome } = await settleJob(tokens, logger, (await tokens.get(token.jti)) ?? token, status, requestId);
-      if (outcome === 'consumed') counts.jobsConsumed += 1;
-      if (outcome === 'refunded') counts.jobsRefunded += 1;
-    })));
+    await Promise.all(
+      stuck.map((token) =>
+        this.poll(async () => {
+          if (token.submissionKey === null) {
+            // Claimed by an engine older than submission keys: nothing to ask by; refunded once it cannot be used.
+            if (
+              token.expiresAt <= expiredBefore &&
+              (await tokens.refund(token.jti, 'submitting', { reason: 'submission_interrupted', requestId }))
+            )
+              counts.interruptedRefunded += 1;
+            return;
+          }
+          if (upstream.circuitState === 'open') return;
+          let status;
+          try {
+            status = await upstream.jobByIdempotencyKey(token.submissionKey, requestId);
+          } catch (error) {
+            if (error instanceof UpstreamFailure && error.kind === 'job_not_found') {
+              // Unless a resubmission resumed it since the lookup began (it may be storing the job right now).
+              const context = { reason: 'submission_interrupted', requestId, unchangedSince: token.updatedAt };
+              if (await tokens.refund(token.jti, 'submitting', context)) counts.interruptedRefunded += 1;
+              return;
+            }
+            counts.pollErrors += 1;
+            logger.warn(
+              { err: error, tokenId: token.jti, submissionKey: token.submissionKey },
+              'could not look up an interrupted submission during the sweep',
+            );
+            return;
+          }
+          if (!(await tokens.markSubmitted(token.jti, status.jobId))) return;
+          counts.interruptedLinked += 1;
+          logger.info(
+            { requestId, tokenId: token.jti, jobId: status.jobId, submissionKey: token.submissionKey },
+            'interrupted submission linked to its job',
+          );
+          const { outcome } = await settleJob(
+            tokens,
+            logger,
+            (await tokens.get(token.jti)) ?? token,
+            status,
+            requestId,
+          );
+          if (outcome === 'consumed') counts.jobsConsumed += 1;
+          if (outcome === 'refunded') counts.jobsRefunded += 1;
+        }),
+      ),
+    );
     return counts;
   }
 }

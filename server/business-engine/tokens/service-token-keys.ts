@@ -1,5 +1,18 @@
-import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, UnsecuredJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as signBytes,
+  verify as verifyBytes,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  decodeProtectedHeader,
+  errors as joseErrors,
+  UnsecuredJWT,
+  type JWK,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
@@ -98,11 +111,19 @@ export class ServiceTokenKeys {
       throw new TypeError('service token iat and exp must be whole seconds with exp after iat');
     }
     const payload = {
-      scope: claims.scope, iss: SERVICE_TOKEN.issuer, aud: SERVICE_TOKEN.audience,
-      sub: claims.sub, jti: claims.jti, iat: claims.iat, exp: claims.exp,
+      scope: claims.scope,
+      iss: SERVICE_TOKEN.issuer,
+      aud: SERVICE_TOKEN.audience,
+      sub: claims.sub,
+      jti: claims.jti,
+      iat: claims.iat,
+      exp: claims.exp,
     };
     const signingInput = `${this.encodedHeader}.${base64url(JSON.stringify(payload))}`;
-    const signature = signBytes('sha256', Buffer.from(signingInput), { key: this.signingKey, dsaEncoding: 'ieee-p1363' });
+    const signature = signBytes('sha256', Buffer.from(signingInput), {
+      key: this.signingKey,
+      dsaEncoding: 'ieee-p1363',
+    });
     return `${signingInput}.${signature.toString('base64url')}`;
   };
 
@@ -114,14 +135,19 @@ export class ServiceTokenKeys {
    * @throws ApiError invalid_token, token_expired, token_not_yet_valid, invalid_token_claims or insufficient_scope.
    */
   async verify(token: string, options: VerifyServiceTokenOptions): Promise<ServiceTokenClaims> {
-    const context = { credential: 'service_token' as const, nowMs: options.nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec };
+    const context = {
+      credential: 'service_token' as const,
+      nowMs: options.nowMs,
+      clockToleranceSec: SERVICE_TOKEN.clockToleranceSec,
+    };
     try {
       const { header, encodedPayload } = this.verifySignature(token);
       let payload: Record<string, unknown>;
       if (options.ignoreExpiry) {
         if (header.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
         payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as Record<string, unknown>;
-        if (typeof payload !== 'object' || payload === null) throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
+        if (typeof payload !== 'object' || payload === null)
+          throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
         if (payload['iss'] !== SERVICE_TOKEN.issuer) throw claimError('iss', 'check_failed');
         if (payload['aud'] !== SERVICE_TOKEN.audience) throw claimError('aud', 'check_failed');
       } else {
@@ -137,7 +163,8 @@ export class ServiceTokenKeys {
         }));
       }
       for (const claim of ['sub', 'jti', 'scope'] as const) {
-        if (typeof payload[claim] !== 'string' || payload[claim] === '') throw claimError(claim, typeof payload[claim] === 'undefined' ? 'missing' : 'invalid');
+        if (typeof payload[claim] !== 'string' || payload[claim] === '')
+          throw claimError(claim, typeof payload[claim] === 'undefined' ? 'missing' : 'invalid');
       }
       const scopes = String(payload['scope']).split(' ');
       if (!scopes.includes(SERVICE_TOKEN.scope)) {
@@ -146,8 +173,11 @@ export class ServiceTokenKeys {
         });
       }
       return {
-        sub: payload['sub'] as string, jti: payload['jti'] as string, scope: payload['scope'] as string,
-        iat: Number(payload['iat']), exp: Number(payload['exp']),
+        sub: payload['sub'] as string,
+        jti: payload['jti'] as string,
+        scope: payload['scope'] as string,
+        iat: Number(payload['iat']),
+        exp: Number(payload['exp']),
       };
     } catch (error) {
       throw translateJoseError(error, context);
@@ -167,13 +197,17 @@ export class ServiceTokenKeys {
         details: { credential: 'service_token', reason: 'unknown_key_id' },
       });
     }
-    if (header.alg !== SERVICE_TOKEN.alg) throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-    if (header.crit !== undefined || header.b64 !== undefined) throw new joseErrors.JWSInvalid('Unsupported JWS header parameters');
+    if (header.alg !== SERVICE_TOKEN.alg)
+      throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+    if (header.crit !== undefined || header.b64 !== undefined)
+      throw new joseErrors.JWSInvalid('Unsupported JWS header parameters');
     if (!/^[A-Za-z0-9_-]+$/.test(encodedPayload) || !/^[A-Za-z0-9_-]{86}$/.test(encodedSignature)) {
       throw new joseErrors.JWSInvalid('Invalid Compact JWS');
     }
     const valid = verifyBytes(
-      'sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key: this.verifyingKey, dsaEncoding: 'ieee-p1363' },
+      'sha256',
+      Buffer.from(`${encodedHeader}.${encodedPayload}`),
+      { key: this.verifyingKey, dsaEncoding: 'ieee-p1363' },
       Buffer.from(encodedSignature, 'base64url'),
     );
     if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
@@ -186,7 +220,11 @@ function base64url(text: string): string {
 }
 
 function claimError(claim: string, reason: 'missing' | 'invalid' | 'check_failed'): ApiError {
-  return new ApiError('invalid_token_claims', `The service token's '${claim}' claim is ${reason === 'missing' ? 'missing' : 'not accepted'}.`, {
-    details: { credential: 'service_token', claim, reason },
-  });
+  return new ApiError(
+    'invalid_token_claims',
+    `The service token's '${claim}' claim is ${reason === 'missing' ? 'missing' : 'not accepted'}.`,
+    {
+      details: { credential: 'service_token', claim, reason },
+    },
+  );
 }

@@ -44,9 +44,20 @@ export interface RefundContext {
 }
 
 interface TokenRow {
-  jti: string; user_id: string; state: TokenState; bucket: Bucket; charge_entry_id: number; request_id: string | null;
-  issued_at: number; expires_at: number; job_id: string | null; submitted_at: number | null; settled_at: number | null;
-  refund_reason: string | null; submission_key: string | null; updated_at: number;
+  jti: string;
+  user_id: string;
+  state: TokenState;
+  bucket: Bucket;
+  charge_entry_id: number;
+  request_id: string | null;
+  issued_at: number;
+  expires_at: number;
+  job_id: string | null;
+  submitted_at: number | null;
+  settled_at: number | null;
+  refund_reason: string | null;
+  submission_key: string | null;
+  updated_at: number;
 }
 
 /**
@@ -78,40 +89,72 @@ export class TokenStore {
     private readonly ledger: CreditLedger,
     private readonly now: () => number,
   ) {
-    this.insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
+    this.insert =
+      db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
       VALUES (?, ?, 'vended', ?, ?, ?, ?, ?, ?)`);
     this.select = db.prepare('SELECT * FROM service_tokens WHERE jti = ?');
     this.selectByJob = db.prepare('SELECT * FROM service_tokens WHERE job_id = ?');
     this.transition = db.prepare('UPDATE service_tokens SET state = ?, updated_at = ? WHERE jti = ? AND state = ?');
-    this.setClaimed = db.prepare(`UPDATE service_tokens SET state = 'submitting', submission_key = ?, updated_at = ? WHERE jti = ? AND state = 'vended'`);
-    this.setResumed = db.prepare(`UPDATE service_tokens SET updated_at = MAX(updated_at + 1, ?) WHERE jti = ? AND state = 'submitting' AND submission_key = ?`);
-    this.setRefundedIfUnchanged = db.prepare(`UPDATE service_tokens SET state = 'refunded', refund_reason = ?, settled_at = ?, updated_at = ?
+    this.setClaimed = db.prepare(
+      `UPDATE service_tokens SET state = 'submitting', submission_key = ?, updated_at = ? WHERE jti = ? AND state = 'vended'`,
+    );
+    this.setResumed = db.prepare(
+      `UPDATE service_tokens SET updated_at = MAX(updated_at + 1, ?) WHERE jti = ? AND state = 'submitting' AND submission_key = ?`,
+    );
+    this.setRefundedIfUnchanged =
+      db.prepare(`UPDATE service_tokens SET state = 'refunded', refund_reason = ?, settled_at = ?, updated_at = ?
       WHERE jti = ? AND state = ? AND updated_at = ?`);
-    this.setSubmitted = db.prepare(`UPDATE service_tokens SET state = 'submitted', job_id = ?, submitted_at = ?, updated_at = ?
+    this.setSubmitted =
+      db.prepare(`UPDATE service_tokens SET state = 'submitted', job_id = ?, submitted_at = ?, updated_at = ?
       WHERE jti = ? AND state = 'submitting'`);
     this.setSettled = db.prepare(`UPDATE service_tokens SET state = ?, refund_reason = ?, settled_at = ?, updated_at = ?
       WHERE jti = ? AND state = ?`);
-    this.selectExpired = db.prepare(`SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= ? ORDER BY expires_at LIMIT ?`);
-    this.selectStuck = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= ? ORDER BY updated_at LIMIT ?`);
+    this.selectExpired = db.prepare(
+      `SELECT * FROM service_tokens WHERE state = 'vended' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+    );
+    this.selectStuck = db.prepare(
+      `SELECT * FROM service_tokens WHERE state = 'submitting' AND updated_at <= ? ORDER BY updated_at LIMIT ?`,
+    );
     this.selectSubmitted = db.prepare(`SELECT * FROM service_tokens WHERE state = 'submitted'
       AND (submitted_at > ? OR (submitted_at = ? AND jti > ?)) ORDER BY submitted_at, jti LIMIT ?`);
     this.refundTx = db.transaction((jti: string, from: TokenState, context: RefundContext) => {
       const now = this.now();
-      const changed = context.unchangedSince === undefined
-        ? this.setSettled.run('refunded', context.reason, now, now, jti, from)
-        : this.setRefundedIfUnchanged.run(context.reason, now, now, jti, from, context.unchangedSince);
+      const changed =
+        context.unchangedSince === undefined
+          ? this.setSettled.run('refunded', context.reason, now, now, jti, from)
+          : this.setRefundedIfUnchanged.run(context.reason, now, now, jti, from, context.unchangedSince);
       if (changed.changes !== 1) return false;
       const token = this.getIn(jti) as TokenRecord;
       this.ledger.credit(token.userId, 'refund', token.bucket, 1, {
-        reason: context.reason, requestId: context.requestId, tokenId: jti, jobId: token.jobId,
+        reason: context.reason,
+        requestId: context.requestId,
+        tokenId: jti,
+        jobId: token.jobId,
       });
       return true;
     });
   }
 
   /** Records a freshly charged token (inside the vend transaction). */
-  insertIn(token: { jti: string; userId: string; bucket: Bucket; chargeEntryId: number; requestId: string | null; issuedAt: number; expiresAt: number }): void {
-    this.insert.run(token.jti, token.userId, token.bucket, token.chargeEntryId, token.requestId, token.issuedAt, token.expiresAt, this.now());
+  insertIn(token: {
+    jti: string;
+    userId: string;
+    bucket: Bucket;
+    chargeEntryId: number;
+    requestId: string | null;
+    issuedAt: number;
+    expiresAt: number;
+  }): void {
+    this.insert.run(
+      token.jti,
+      token.userId,
+      token.bucket,
+      token.chargeEntryId,
+      token.requestId,
+      token.issuedAt,
+      token.expiresAt,
+      this.now(),
+    );
   }
 
   get(jti: string): TokenRecord | undefined {
@@ -130,7 +173,10 @@ export class TokenStore {
    * leaves a key to recover by); false when another request got there first (or the token is no longer vended).
    */
   claim(jti: string, submissionKey: string): boolean {
-    return withSqlite('claim the service token', () => this.setClaimed.run(submissionKey, this.now(), jti).changes === 1);
+    return withSqlite(
+      'claim the service token',
+      () => this.setClaimed.run(submissionKey, this.now(), jti).changes === 1,
+    );
   }
 
   /**
@@ -143,7 +189,10 @@ export class TokenStore {
 
   /** submitting -> vended: the caller's own mistake (e.g. unsupported_url), so the token may be used again. */
   release(jti: string): boolean {
-    return withSqlite('release the service token', () => this.transition.run('vended', this.now(), jti, 'submitting').changes === 1);
+    return withSqlite(
+      'release the service token',
+      () => this.transition.run('vended', this.now(), jti, 'submitting').changes === 1,
+    );
   }
 
   /** submitting -> submitted, recording the job id. */
@@ -155,7 +204,10 @@ export class TokenStore {
   /** submitted -> consumed: the job completed, the credit is spent. */
   consume(jti: string): boolean {
     const now = this.now();
-    return withSqlite('settle the job', () => this.setSettled.run('consumed', null, now, now, jti, 'submitted').changes === 1);
+    return withSqlite(
+      'settle the job',
+      () => this.setSettled.run('consumed', null, now, now, jti, 'submitted').changes === 1,
+    );
   }
 
   /**
@@ -182,7 +234,9 @@ export class TokenStore {
    */
   unsettled(limit: number, after?: { submittedAt: number; jti: string }): TokenRecord[] {
     const at = after?.submittedAt ?? -1;
-    return withSqlite('list unsettled jobs', () => this.selectSubmitted.all(at, at, after?.jti ?? '', limit).map(toRecord));
+    return withSqlite('list unsettled jobs', () =>
+      this.selectSubmitted.all(at, at, after?.jti ?? '', limit).map(toRecord),
+    );
   }
 
   private getIn(jti: string): TokenRecord | undefined {
@@ -193,8 +247,19 @@ export class TokenStore {
 
 function toRecord(r: TokenRow): TokenRecord {
   return {
-    jti: r.jti, userId: r.user_id, state: r.state, bucket: r.bucket, chargeEntryId: r.charge_entry_id, requestId: r.request_id,
-    issuedAt: r.issued_at, expiresAt: r.expires_at, jobId: r.job_id, submittedAt: r.submitted_at, settledAt: r.settled_at,
-    refundReason: r.refund_reason, submissionKey: r.submission_key ?? null, updatedAt: r.updated_at,
+    jti: r.jti,
+    userId: r.user_id,
+    state: r.state,
+    bucket: r.bucket,
+    chargeEntryId: r.charge_entry_id,
+    requestId: r.request_id,
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+    jobId: r.job_id,
+    submittedAt: r.submitted_at,
+    settledAt: r.settled_at,
+    refundReason: r.refund_reason,
+    submissionKey: r.submission_key ?? null,
+    updatedAt: r.updated_at,
   };
 }

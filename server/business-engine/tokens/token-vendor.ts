@@ -28,13 +28,23 @@ export class TokenVendor {
   constructor(private readonly deps: { store: EngineStore; sign: SignServiceToken; logger: Logger }) {}
 
   async vend(request: VendRequest): Promise<VendResult> {
-    const input = { userId: request.userId, clientRequestId: request.clientRequestId, bodyHash: canonicalHash(request.body), requestId: request.requestId };
+    const input = {
+      userId: request.userId,
+      clientRequestId: request.clientRequestId,
+      bodyHash: canonicalHash(request.body),
+      requestId: request.requestId,
+    };
     try {
       return await this.deps.store.vend(input, this.deps.sign);
     } catch (error) {
       if (!(error instanceof SigningFailed)) throw error;
-      this.deps.logger.error({ err: error.cause, requestId: request.requestId }, 'service token signing failed; nothing was charged');
-      throw new ApiError('internal_error', 'The service token could not be signed; nothing was charged.', { cause: error.cause });
+      this.deps.logger.error(
+        { err: error.cause, requestId: request.requestId },
+        'service token signing failed; nothing was charged',
+      );
+      throw new ApiError('internal_error', 'The service token could not be signed; nothing was charged.', {
+        cause: error.cause,
+      });
     }
   }
 }
@@ -46,6 +56,10 @@ export class TokenVendor {
  * canonicalHash({ userId: 'u1', clientRequestId: 'k' }) === canonicalHash({ clientRequestId: 'k', userId: 'u1' }); // true
  */
 export function canonicalHash(body: Readonly<Record<string, unknown>>): string {
-  const sorted = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = Object.fromEntries(
+    Object.entries(body)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }

@@ -13,10 +13,17 @@ type VendTokenResponse = components['schemas']['VendTokenResponse'];
  * @example
  * const replay = existing && replayOf(existing, input);
  */
-export function replayOf(existing: { readonly bodyHash: string; readonly responseJson: string | null }, input: VendInput): VendOutcome {
+export function replayOf(
+  existing: { readonly bodyHash: string; readonly responseJson: string | null },
+  input: VendInput,
+): VendOutcome {
   const details = { clientRequestId: input.clientRequestId };
   if (existing.bodyHash !== input.bodyHash) {
-    throw new ApiError('idempotency_key_reused', `clientRequestId '${input.clientRequestId}' was first used with a different body.`, { details });
+    throw new ApiError(
+      'idempotency_key_reused',
+      `clientRequestId '${input.clientRequestId}' was first used with a different body.`,
+      { details },
+    );
   }
   if (existing.responseJson === null) throw inProgress(input.clientRequestId);
   return { response: JSON.parse(existing.responseJson) as VendTokenResponse, replayed: true };
@@ -24,9 +31,13 @@ export function replayOf(existing: { readonly bodyHash: string; readonly respons
 
 /** idempotency_in_progress for a key another request holds right now. */
 export function inProgress(clientRequestId: string): ApiError {
-  return new ApiError('idempotency_in_progress', `A request with clientRequestId '${clientRequestId}' is still in progress.`, {
-    details: { clientRequestId },
-  });
+  return new ApiError(
+    'idempotency_in_progress',
+    `A request with clientRequestId '${clientRequestId}' is still in progress.`,
+    {
+      details: { clientRequestId },
+    },
+  );
 }
 
 /**

@@ -20,7 +20,12 @@ export class PlainRequest {
     this.url = String(input);
     this.method = (init.method ?? 'GET').toUpperCase();
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    if (init.body !== undefined && init.body !== null && typeof init.body !== 'string' && !(init.body instanceof Uint8Array)) {
+    if (
+      init.body !== undefined &&
+      init.body !== null &&
+      typeof init.body !== 'string' &&
+      !(init.body instanceof Uint8Array)
+    ) {
       throw new TypeError('PlainRequest carries string or byte bodies only');
     }
     this.body = init.body ?? null;

@@ -1,5 +1,10 @@
 import { Pool } from 'undici';
-import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../protocol/engine-auth.js';
+import {
+  bearerTokenFromAuthorization,
+  ENGINE_AUTH_HEADER,
+  signEngineAuth,
+  type EngineAuthKey,
+} from '../../protocol/engine-auth.js';
 import { PlainRequest, PlainResponse } from './plain-exchange.js';
 
 /** A fetch-compatible function (what openapi-fetch calls), over {@link PlainRequest}s. */
@@ -29,7 +34,8 @@ export interface SignedFetchOptions {
 export function createSignedFetch(options: SignedFetchOptions): FetchLike {
   return async (input) => {
     // openapi-fetch is built with `Request: PlainRequest` (ttt-client.ts): plain values, no body stream.
-    if (!(input instanceof PlainRequest)) throw new TypeError('the signed fetch takes PlainRequests (create the client with Request: PlainRequest)');
+    if (!(input instanceof PlainRequest))
+      throw new TypeError('the signed fetch takes PlainRequests (create the client with Request: PlainRequest)');
     const request = input;
     const url = new URL(request.url);
     if (url.origin !== options.origin) throw new TypeError(`refusing to send an upstream request to ${url.origin}`);

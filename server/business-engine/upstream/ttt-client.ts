@@ -34,8 +34,18 @@ export function createSignedTttClient(options: {
     keepAliveTimeout: 10_000,
     connect: { timeout: options.timeoutMs },
   });
-  const fetch = createSignedFetch({ keys: options.keys, pool, origin, now: options.now ?? Date.now, timeoutMs: options.timeoutMs });
-  const client = createTttranscribeClient({ baseUrl: options.baseUrl, fetch, Request: PlainRequest as unknown as typeof Request });
+  const fetch = createSignedFetch({
+    keys: options.keys,
+    pool,
+    origin,
+    now: options.now ?? Date.now,
+    timeoutMs: options.timeoutMs,
+  });
+  const client = createTttranscribeClient({
+    baseUrl: options.baseUrl,
+    fetch,
+    Request: PlainRequest as unknown as typeof Request,
+  });
   return {
     client,
     close: async () => {

@@ -36,7 +36,11 @@ export const DEFAULT_UPSTREAM_POLICY: Omit<UpstreamPolicy, 'timeoutMs'> = {
   retryBaseDelayMs: 100,
 };
 
-interface FetchResult { data?: unknown; error?: unknown; response: Response }
+interface FetchResult {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
 type Attempt = (signal: AbortSignal) => Promise<FetchResult>;
 
 /**
@@ -55,17 +59,24 @@ export class TttUpstream {
   /** Calls that reached the network (for tests and metrics: an open circuit does not add to it). */
   sent = 0;
 
-  constructor(private readonly options: {
-    baseUrl: string;
-    keys: readonly EngineAuthKey[];
-    now: () => number;
-    policy: UpstreamPolicy;
-    logger: Logger;
-    /** Told about every call: operation, outcome (`ok`, a failure kind or `circuit_open`) and duration. */
-    observe?: UpstreamObserver;
-  }) {
+  constructor(
+    private readonly options: {
+      baseUrl: string;
+      keys: readonly EngineAuthKey[];
+      now: () => number;
+      policy: UpstreamPolicy;
+      logger: Logger;
+      /** Told about every call: operation, outcome (`ok`, a failure kind or `circuit_open`) and duration. */
+      observe?: UpstreamObserver;
+    },
+  ) {
     const { policy, logger } = options;
-    this.signed = createSignedTttClient({ baseUrl: options.baseUrl, keys: options.keys, timeoutMs: policy.timeoutMs, now: options.now });
+    this.signed = createSignedTttClient({
+      baseUrl: options.baseUrl,
+      keys: options.keys,
+      timeoutMs: policy.timeoutMs,
+      now: options.now,
+    });
     this.breaker = new CircuitBreaker(
       async (attempt: Attempt, signal: AbortSignal) => {
         this.sent += 1;
@@ -90,7 +101,10 @@ export class TttUpstream {
     );
     this.breaker.on('open', () => {
       this.openedAt = Date.now();
-      logger.warn({ upstream: 'tttranscribe', resetTimeoutMs: policy.resetTimeoutMs }, 'circuit to TTTranscribe opened');
+      logger.warn(
+        { upstream: 'tttranscribe', resetTimeoutMs: policy.resetTimeoutMs },
+        'circuit to TTTranscribe opened',
+      );
     });
     this.breaker.on('halfOpen', () => logger.info({ upstream: 'tttranscribe' }, 'circuit to TTTranscribe half-open'));
     this.breaker.on('close', () => logger.info({ upstream: 'tttranscribe' }, 'circuit to TTTranscribe closed'));
@@ -119,7 +133,9 @@ export class TttUpstream {
   private circuitOpen(cause?: unknown): UpstreamFailure {
     const remainingMs = this.openedAt + this.options.policy.resetTimeoutMs - Date.now();
     const info = { reason: 'circuit_open' as const, retryAfterSec: Math.max(1, Math.ceil(remainingMs / 1000)) };
-    return cause === undefined ? new UpstreamFailure('unavailable', info) : new UpstreamFailure('unavailable', info, { cause });
+    return cause === undefined
+      ? new UpstreamFailure('unavailable', info)
+      : new UpstreamFailure('unavailable', info, { cause });
   }
 
   /**
@@ -127,7 +143,12 @@ export class TttUpstream {
    * call): TTTranscribe answers a repeated key with the job it already created (`Idempotent-Replayed: true`), so a
    * resubmission after a crash finds its job instead of making a second one. Never retried here.
    */
-  async submit(input: { serviceToken: string; idempotencyKey: string; body: Schemas['TranscribeRequest']; requestId: string }): Promise<UpstreamAccepted> {
+  async submit(input: {
+    serviceToken: string;
+    idempotencyKey: string;
+    body: Schemas['TranscribeRequest'];
+    requestId: string;
+  }): Promise<UpstreamAccepted> {
     const { data } = await this.call('submit', (signal) =>
       this.signed.client.POST('/transcribe', {
         body: input.body,
@@ -146,7 +167,12 @@ export class TttUpstream {
   /** GET /status/{jobId}, retried with backoff on transient failures. */
   async status(jobId: string, requestId: string): Promise<UpstreamJobStatus> {
     const { data } = await this.withRetries(() =>
-      this.call('status', (signal) => this.signed.client.GET('/status/{jobId}', { params: { path: { jobId }, header: { 'X-Request-ID': requestId } }, signal })),
+      this.call('status', (signal) =>
+        this.signed.client.GET('/status/{jobId}', {
+          params: { path: { jobId }, header: { 'X-Request-ID': requestId } },
+          signal,
+        }),
+      ),
     );
     const status = data as UpstreamJobStatus | undefined;
     if (!status || status.jobId !== jobId || typeof status.status !== 'string') {
@@ -162,11 +188,19 @@ export class TttUpstream {
   async jobByIdempotencyKey(key: string, requestId: string): Promise<UpstreamJobStatus> {
     const { data } = await this.withRetries(() =>
       this.call('job_by_idempotency_key', (signal) =>
-        this.signed.client.GET('/jobs/by-idempotency-key/{key}', { params: { path: { key }, header: { 'X-Request-ID': requestId } }, signal }),
+        this.signed.client.GET('/jobs/by-idempotency-key/{key}', {
+          params: { path: { key }, header: { 'X-Request-ID': requestId } },
+          signal,
+        }),
       ),
     );
     const status = data as UpstreamJobStatus | undefined;
-    if (!status || typeof status.jobId !== 'string' || !JOB_ID_PATTERN.test(status.jobId) || typeof status.status !== 'string') {
+    if (
+      !status ||
+      typeof status.jobId !== 'string' ||
+      !JOB_ID_PATTERN.test(status.jobId) ||
+      typeof status.status !== 'string'
+    ) {
       throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
     }
     return status;
@@ -176,7 +210,11 @@ export class TttUpstream {
   async engineAuthInfo(requestId: string): Promise<UpstreamEngineAuthInfo> {
     const { data } = await this.call(
       'engine_auth_info',
-      (signal) => this.signed.client.GET('/.well-known/engine-auth', { params: { header: { 'X-Request-ID': requestId } }, signal }),
+      (signal) =>
+        this.signed.client.GET('/.well-known/engine-auth', {
+          params: { header: { 'X-Request-ID': requestId } },
+          signal,
+        }),
       { breaker: false },
     );
     const info = data as UpstreamEngineAuthInfo | undefined;
@@ -190,7 +228,12 @@ export class TttUpstream {
   async probe(requestId: string): Promise<UpstreamEngineAuthValid> {
     const { data } = await this.call(
       'probe',
-      (signal) => this.signed.client.POST('/test/validate-engine-auth', { body: {}, params: { header: { 'X-Request-ID': requestId } }, signal }),
+      (signal) =>
+        this.signed.client.POST('/test/validate-engine-auth', {
+          body: {},
+          params: { header: { 'X-Request-ID': requestId } },
+          signal,
+        }),
       { breaker: false },
     );
     return data as UpstreamEngineAuthValid;
@@ -201,10 +244,15 @@ export class TttUpstream {
     await this.signed.close();
   }
 
-  private async call(operation: string, attempt: Attempt, options: { breaker: boolean } = { breaker: true }): Promise<FetchResult> {
+  private async call(
+    operation: string,
+    attempt: Attempt,
+    options: { breaker: boolean } = { breaker: true },
+  ): Promise<FetchResult> {
     const controller = new AbortController();
     const started = performance.now();
-    const observe = (outcome: string) => this.options.observe?.(operation, outcome, (performance.now() - started) / 1000);
+    const observe = (outcome: string) =>
+      this.options.observe?.(operation, outcome, (performance.now() - started) / 1000);
     let result: FetchResult;
     try {
       result = options.breaker
@@ -233,7 +281,12 @@ export class TttUpstream {
     });
     try {
       this.sent += 1;
-      const result = await Promise.race([attempt(signal).catch((error: unknown) => { throw translateThrown(error, timeoutMs); }), timeout]);
+      const result = await Promise.race([
+        attempt(signal).catch((error: unknown) => {
+          throw translateThrown(error, timeoutMs);
+        }),
+        timeout,
+      ]);
       if (result.response.status >= 500) throw failureFromResponse(result.response, result.error);
       return result;
     } finally {
@@ -245,7 +298,8 @@ export class TttUpstream {
     if (error instanceof UpstreamFailure) return error;
     const code = (error as { code?: unknown }).code;
     if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') return this.circuitOpen(error);
-    if (code === 'ETIMEDOUT') return new UpstreamFailure('timeout', { timeoutMs: this.options.policy.timeoutMs }, { cause: error });
+    if (code === 'ETIMEDOUT')
+      return new UpstreamFailure('timeout', { timeoutMs: this.options.policy.timeoutMs }, { cause: error });
     return translateThrown(error, this.options.policy.timeoutMs);
   }
 
@@ -266,7 +320,10 @@ export class TttUpstream {
 function isTransient(error: unknown): boolean {
   if (!(error instanceof UpstreamFailure)) return false;
   if (error.kind === 'unavailable') return error.info.reason !== 'circuit_open';
-  return error.kind === 'server_error' && (error.info.reason === 'network_error' || [502, 503, 504].includes(error.info.upstreamStatus ?? 0));
+  return (
+    error.kind === 'server_error' &&
+    (error.info.reason === 'network_error' || [502, 503, 504].includes(error.info.upstreamStatus ?? 0))
+  );
 }
 
 const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -276,11 +333,17 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UN
 function translateThrown(error: unknown, timeoutMs: number): UpstreamFailure {
   if (error instanceof UpstreamFailure) return error;
   const codes = [(error as { code?: unknown }).code, ((error as { cause?: { code?: unknown } }).cause ?? {}).code];
-  if (codes.includes('ECONNREFUSED')) return new UpstreamFailure('unavailable', { reason: 'connection_refused', retryAfterSec: 5 }, { cause: error });
-  if (codes.some((c) => typeof c === 'string' && UNREACHABLE.has(c))) return new UpstreamFailure('unavailable', { reason: 'unreachable', retryAfterSec: 5 }, { cause: error });
-  if (codes.some((c) => typeof c === 'string' && TIMEOUTS.has(c)) || (error as { name?: unknown }).name === 'AbortError') {
+  if (codes.includes('ECONNREFUSED'))
+    return new UpstreamFailure('unavailable', { reason: 'connection_refused', retryAfterSec: 5 }, { cause: error });
+  if (codes.some((c) => typeof c === 'string' && UNREACHABLE.has(c)))
+    return new UpstreamFailure('unavailable', { reason: 'unreachable', retryAfterSec: 5 }, { cause: error });
+  if (
+    codes.some((c) => typeof c === 'string' && TIMEOUTS.has(c)) ||
+    (error as { name?: unknown }).name === 'AbortError'
+  ) {
     return new UpstreamFailure('timeout', { timeoutMs }, { cause: error });
   }
-  if (error instanceof SyntaxError) return new UpstreamFailure('server_error', { reason: 'unparsable' }, { cause: error });
+  if (error instanceof SyntaxError)
+    return new UpstreamFailure('server_error', { reason: 'unparsable' }, { cause: error });
   return new UpstreamFailure('server_error', { reason: 'network_error' }, { cause: error });
 }

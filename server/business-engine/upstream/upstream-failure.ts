@@ -24,7 +24,8 @@ export interface UpstreamFailureInfo {
   readonly upstreamMessage?: string;
   readonly upstreamRequestId?: string | null;
   readonly upstreamDetails?: Record<string, unknown>;
-  readonly reason?: 'circuit_open' | 'connection_refused' | 'unreachable' | 'network_error' | 'upstream_503' | 'unparsable';
+  readonly reason?:
+    'circuit_open' | 'connection_refused' | 'unreachable' | 'network_error' | 'upstream_503' | 'unparsable';
   readonly retryAfterSec?: number;
   readonly timeoutMs?: number;
 }
@@ -43,7 +44,10 @@ export class UpstreamFailure extends Error {
     readonly info: UpstreamFailureInfo,
     options?: { cause?: unknown },
   ) {
-    super(`TTTranscribe call failed: ${kind}${info.upstreamStatus ? ` (${info.upstreamStatus} ${info.upstreamCode ?? ''})` : ''}`, options);
+    super(
+      `TTTranscribe call failed: ${kind}${info.upstreamStatus ? ` (${info.upstreamStatus} ${info.upstreamCode ?? ''})` : ''}`,
+      options,
+    );
   }
 
   /** Whether the caller's own input caused it (then the caller keeps the token and pays nothing extra). */
@@ -66,12 +70,19 @@ export class UpstreamFailure extends Error {
     };
     switch (this.kind) {
       case 'credentials_rejected':
-        return new ApiError('upstream_auth_failure', `TTTranscribe rejected the Business Engine's credentials (${i.upstreamCode ?? i.upstreamStatus}).`, {
-          details: { ...upstream, upstreamMessage: i.upstreamMessage ?? null, ...refund },
-          cause: this,
-        });
+        return new ApiError(
+          'upstream_auth_failure',
+          `TTTranscribe rejected the Business Engine's credentials (${i.upstreamCode ?? i.upstreamStatus}).`,
+          {
+            details: { ...upstream, upstreamMessage: i.upstreamMessage ?? null, ...refund },
+            cause: this,
+          },
+        );
       case 'caller_error': {
-        const code = i.upstreamCode && isErrorCode(i.upstreamCode) && CALLER_CODES.has(i.upstreamCode) ? i.upstreamCode : 'invalid_request';
+        const code =
+          i.upstreamCode && isErrorCode(i.upstreamCode) && CALLER_CODES.has(i.upstreamCode)
+            ? i.upstreamCode
+            : 'invalid_request';
         return new ApiError(code, i.upstreamMessage ?? 'TTTranscribe refused the request.', {
           details: { ...(i.upstreamDetails ?? {}), upstreamRequestId: i.upstreamRequestId ?? null },
           cause: this,
@@ -79,29 +90,45 @@ export class UpstreamFailure extends Error {
       }
       case 'token_already_used':
         return new ApiError('service_token_already_used', 'This service token already submitted a job.', {
-          details: { jobId: (i.upstreamDetails?.['jobId'] as string | undefined) ?? null }, cause: this,
+          details: { jobId: (i.upstreamDetails?.['jobId'] as string | undefined) ?? null },
+          cause: this,
         });
       case 'job_not_found':
-        return new ApiError('job_not_found', extra.jobId ? `No job with id ${extra.jobId} exists at TTTranscribe.` : 'No such job exists at TTTranscribe.', {
-          details: { jobId: extra.jobId ?? null }, cause: this,
-        });
+        return new ApiError(
+          'job_not_found',
+          extra.jobId ? `No job with id ${extra.jobId} exists at TTTranscribe.` : 'No such job exists at TTTranscribe.',
+          {
+            details: { jobId: extra.jobId ?? null },
+            cause: this,
+          },
+        );
       case 'server_error':
-        return new ApiError('upstream_error', i.reason === 'unparsable'
-          ? `TTTranscribe answered ${i.upstreamStatus ?? ''} with a body the engine could not understand.`
-          : `TTTranscribe answered ${i.upstreamStatus ?? 'with an error'}${i.upstreamCode ? ` ${i.upstreamCode}` : ''}.`, {
-          details: { ...upstream, ...(i.reason ? { reason: i.reason } : {}), ...refund }, cause: this,
-        });
+        return new ApiError(
+          'upstream_error',
+          i.reason === 'unparsable'
+            ? `TTTranscribe answered ${i.upstreamStatus ?? ''} with a body the engine could not understand.`
+            : `TTTranscribe answered ${i.upstreamStatus ?? 'with an error'}${i.upstreamCode ? ` ${i.upstreamCode}` : ''}.`,
+          {
+            details: { ...upstream, ...(i.reason ? { reason: i.reason } : {}), ...refund },
+            cause: this,
+          },
+        );
       case 'timeout':
         return new ApiError('upstream_timeout', `TTTranscribe did not answer within ${i.timeoutMs} ms.`, {
-          details: { upstream: 'tttranscribe', timeoutMs: i.timeoutMs ?? null, ...refund }, cause: this,
+          details: { upstream: 'tttranscribe', timeoutMs: i.timeoutMs ?? null, ...refund },
+          cause: this,
         });
       case 'unavailable': {
         const retryAfterSec = Math.max(1, i.retryAfterSec ?? 5);
-        return new ApiError('upstream_unavailable', `TTTranscribe is unavailable (${(i.reason ?? 'unreachable').replace(/_/g, ' ')}).`, {
-          details: { upstream: 'tttranscribe', reason: i.reason ?? 'unreachable', retryAfterSec, ...refund },
-          headers: { 'Retry-After': String(retryAfterSec) },
-          cause: this,
-        });
+        return new ApiError(
+          'upstream_unavailable',
+          `TTTranscribe is unavailable (${(i.reason ?? 'unreachable').replace(/_/g, ' ')}).`,
+          {
+            details: { upstream: 'tttranscribe', reason: i.reason ?? 'unreachable', retryAfterSec, ...refund },
+            headers: { 'Retry-After': String(retryAfterSec) },
+            cause: this,
+          },
+        );
       }
     }
   }
@@ -122,8 +149,11 @@ export function failureFromResponse(response: Response, body: unknown): Upstream
     upstreamStatus: response.status,
     ...(code ? { upstreamCode: code } : {}),
     ...(typeof problem['detail'] === 'string' ? { upstreamMessage: problem['detail'] } : {}),
-    upstreamRequestId: response.headers.get('x-request-id') ?? (typeof problem['requestId'] === 'string' ? problem['requestId'] : null),
-    ...(typeof problem['details'] === 'object' && problem['details'] !== null ? { upstreamDetails: problem['details'] as Record<string, unknown> } : {}),
+    upstreamRequestId:
+      response.headers.get('x-request-id') ?? (typeof problem['requestId'] === 'string' ? problem['requestId'] : null),
+    ...(typeof problem['details'] === 'object' && problem['details'] !== null
+      ? { upstreamDetails: problem['details'] as Record<string, unknown> }
+      : {}),
   };
   const s = response.status;
   if (s === 401 || s === 403) return new UpstreamFailure('credentials_rejected', info);
@@ -134,7 +164,11 @@ export function failureFromResponse(response: Response, body: unknown): Upstream
   }
   if (s === 503) {
     const retryAfter = Number(response.headers.get('retry-after'));
-    return new UpstreamFailure('unavailable', { ...info, reason: 'upstream_503', ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSec: retryAfter } : {}) });
+    return new UpstreamFailure('unavailable', {
+      ...info,
+      reason: 'upstream_503',
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSec: retryAfter } : {}),
+    });
   }
   return new UpstreamFailure('server_error', code === undefined ? { ...info, reason: 'unparsable' } : info);
 }

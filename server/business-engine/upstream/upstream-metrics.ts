@@ -17,7 +17,10 @@ export type UpstreamObserver = (operation: string, outcome: string, seconds: num
  * const observe = registerUpstreamMetrics(metrics.registry, { upstream: 'tttranscribe', circuitState: () => upstream.circuitState });
  * observe('submit', 'ok', 0.012);
  */
-export function registerUpstreamMetrics(registry: Registry, options: { upstream: string; circuitState: () => CircuitState }): UpstreamObserver {
+export function registerUpstreamMetrics(
+  registry: Registry,
+  options: { upstream: string; circuitState: () => CircuitState },
+): UpstreamObserver {
   const duration = new Histogram({
     name: 'upstream_request_duration_seconds',
     help: 'Calls to an upstream service, by operation and outcome (ok, or why it failed).',

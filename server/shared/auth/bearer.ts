@@ -5,7 +5,8 @@ import { SHARED_SECRET_PREFIX } from '../../protocol/engine-auth-secret.js';
 import { COMPACT_JWS } from './unverified-jwt.js';
 
 /** The kinds of credential an operation can name, as they appear in problem details. */
-export type ExpectedCredential = 'user_jwt' | 'service_token' | 'admin_token' | 'user_jwt_or_service_token' | 'metrics_token';
+export type ExpectedCredential =
+  'user_jwt' | 'service_token' | 'admin_token' | 'user_jwt_or_service_token' | 'metrics_token';
 
 /** What a bearer value looks like, judged from its form alone (no verification). */
 export type CredentialShape = 'jwt' | 'shared_secret' | 'integration_token' | 'opaque';
@@ -34,9 +35,13 @@ export function credentialShape(token: string): CredentialShape {
 export function refuseSeveralAuthorizations(req: Pick<Request, 'rawHeaders'>, expected: ExpectedCredential): void {
   const count = headerCount(req, 'authorization');
   if (count > 1) {
-    throw new ApiError('malformed_authorization', `The request carries ${count} Authorization headers; send exactly one.`, {
-      details: { reason: 'several_values', expected },
-    });
+    throw new ApiError(
+      'malformed_authorization',
+      `The request carries ${count} Authorization headers; send exactly one.`,
+      {
+        details: { reason: 'several_values', expected },
+      },
+    );
   }
 }
 
@@ -52,9 +57,13 @@ export function readBearerToken(req: Request, expected: ExpectedCredential): str
   refuseSeveralAuthorizations(req, expected);
   const header = req.headers.authorization;
   if (header === undefined || header.trim() === '') {
-    throw new ApiError('missing_authorization', `This operation needs ${describe(expected)} in the Authorization header.`, {
-      details: { expected },
-    });
+    throw new ApiError(
+      'missing_authorization',
+      `This operation needs ${describe(expected)} in the Authorization header.`,
+      {
+        details: { expected },
+      },
+    );
   }
   const match = /^Bearer ([^\s,]+)$/i.exec(header.trim());
   if (!match?.[1]) {

@@ -26,11 +26,16 @@ export function translateJoseError(error: unknown, context: JoseErrorContext): A
   if (error instanceof ApiError) return error;
   if (error instanceof joseErrors.JWTExpired) {
     const expiredAt = iso(error.payload['exp']);
-    const ago = typeof error.payload['exp'] === 'number' ? Math.round(context.nowMs / 1000 - error.payload['exp']) : null;
-    return new ApiError('token_expired', ago === null ? 'The token expired.' : `The token expired ${ago} seconds ago.`, {
-      details: { ...base, expiredAt, serverTime, clockToleranceSec: context.clockToleranceSec },
-      cause: error,
-    });
+    const ago =
+      typeof error.payload['exp'] === 'number' ? Math.round(context.nowMs / 1000 - error.payload['exp']) : null;
+    return new ApiError(
+      'token_expired',
+      ago === null ? 'The token expired.' : `The token expired ${ago} seconds ago.`,
+      {
+        details: { ...base, expiredAt, serverTime, clockToleranceSec: context.clockToleranceSec },
+        cause: error,
+      },
+    );
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf' || (error.claim === 'iat' && error.reason === 'check_failed')) {
@@ -40,10 +45,14 @@ export function translateJoseError(error: unknown, context: JoseErrorContext): A
         cause: error,
       });
     }
-    return new ApiError('invalid_token_claims', `The token's '${error.claim}' claim is ${error.reason === 'missing' ? 'missing' : 'not accepted'}.`, {
-      details: { ...base, claim: error.claim, reason: error.reason },
-      cause: error,
-    });
+    return new ApiError(
+      'invalid_token_claims',
+      `The token's '${error.claim}' claim is ${error.reason === 'missing' ? 'missing' : 'not accepted'}.`,
+      {
+        details: { ...base, claim: error.claim, reason: error.reason },
+        cause: error,
+      },
+    );
   }
   const reason =
     error instanceof joseErrors.JWSSignatureVerificationFailed

@@ -42,7 +42,11 @@ export function port(defaultPort: number) {
 
 /** A positive whole-number variable with a default. */
 export function positiveInt(defaultValue: number) {
-  return z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(defaultValue);
+  return z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .positive('must be positive')
+    .default(defaultValue);
 }
 
 /** An http(s) URL variable. */
@@ -58,7 +62,12 @@ export function list() {
   return z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
 }
 
 /**

@@ -8,7 +8,9 @@ export const SANDBOX_VARIABLE_PREFIX = 'PLUCT_SANDBOX_';
  * @example
  * problems.push(...sandboxSettingProblems(process.env)); // [{ variable: 'PLUCT_SANDBOX_FAULTS', message: '...' }]
  */
-export function sandboxSettingProblems(env: Readonly<Record<string, string | undefined>>): Array<{ variable: string; message: string }> {
+export function sandboxSettingProblems(
+  env: Readonly<Record<string, string | undefined>>,
+): Array<{ variable: string; message: string }> {
   return Object.keys(env)
     .filter((name) => name.startsWith(SANDBOX_VARIABLE_PREFIX) && env[name] !== undefined)
     .sort()

@@ -61,19 +61,31 @@ parentPort.on('message', (message) => {
 export function startBackgroundCheckpoint(options: BackgroundCheckpointOptions): BackgroundCheckpoint | undefined {
   if (options.path === ':memory:' || options.path === '') return undefined;
   const intervalMs = options.intervalMs ?? 1000;
-  if (!Number.isInteger(intervalMs) || intervalMs < 10) throw new Error(`checkpoint interval must be an integer of at least 10 ms, got ${intervalMs}`);
+  if (!Number.isInteger(intervalMs) || intervalMs < 10)
+    throw new Error(`checkpoint interval must be an integer of at least 10 ms, got ${intervalMs}`);
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: options.path, intervalMs, betterSqlite3 } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { path: options.path, intervalMs, betterSqlite3 },
+  });
   worker.unref();
   let lastError = '';
   worker.on('message', (message: { type: string; message: string }) => {
     // SQLITE_BUSY now and then is expected (a writer holds the lock); log each distinct failure once.
     if (message.type === 'error' && message.message !== lastError && !/busy|locked/i.test(message.message)) {
       lastError = message.message;
-      options.logger.warn({ error: message.message }, 'background WAL checkpoint failed; the writer checkpoints by itself meanwhile');
+      options.logger.warn(
+        { error: message.message },
+        'background WAL checkpoint failed; the writer checkpoints by itself meanwhile',
+      );
     }
   });
-  worker.on('error', (error) => options.logger.error({ err: error }, 'the WAL checkpoint thread died; the writer checkpoints by itself from now on'));
+  worker.on('error', (error) =>
+    options.logger.error(
+      { err: error },
+      'the WAL checkpoint thread died; the writer checkpoints by itself from now on',
+    ),
+  );
   let exited = false;
   worker.once('exit', () => {
     exited = true;
@@ -81,13 +93,15 @@ export function startBackgroundCheckpoint(options: BackgroundCheckpointOptions):
   let stopped: Promise<void> | undefined;
   return {
     stop: () => {
-      stopped ??= exited ? Promise.resolve() : new Promise<void>((resolve) => {
-        // Keep the process alive until the thread has finished its last checkpoint and closed the database.
-        worker.ref();
-        worker.once('exit', () => resolve());
-        worker.postMessage('stop');
-        setTimeout(() => void worker.terminate(), 2000).unref();
-      });
+      stopped ??= exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            // Keep the process alive until the thread has finished its last checkpoint and closed the database.
+            worker.ref();
+            worker.once('exit', () => resolve());
+            worker.postMessage('stop');
+            setTimeout(() => void worker.terminate(), 2000).unref();
+          });
       return stopped;
     },
   };

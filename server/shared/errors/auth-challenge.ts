@@ -34,6 +34,9 @@ export function authChallenge(error: Pick<ApiError, 'status' | 'code' | 'detail'
 
 /** RFC 6750 3: error_description holds %x20-21 / %x23-5B / %x5D-7E only (no quote, no backslash, ASCII). */
 function quotable(text: string): string {
-  const safe = text.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?');
+  const safe = text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?');
   return safe.length > MAX_DESCRIPTION_LENGTH ? `${safe.slice(0, MAX_DESCRIPTION_LENGTH - 3)}...` : safe;
 }

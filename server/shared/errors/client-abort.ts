@@ -11,5 +11,7 @@ import type { IncomingMessage } from 'node:http';
 export function isClientAbort(error: unknown, req: Pick<IncomingMessage, 'destroyed'>): boolean {
   const e = (error ?? {}) as { type?: unknown; code?: unknown };
   if (e.type === 'request.aborted') return true;
-  return req.destroyed && (e.code === 'ECONNRESET' || e.code === 'ECONNABORTED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE');
+  return (
+    req.destroyed && (e.code === 'ECONNRESET' || e.code === 'ECONNABORTED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE')
+  );
 }

@@ -7,7 +7,11 @@ import { isClientAbort } from './client-abort.js';
 import { translateError } from './translate-error.js';
 
 /** Observes every rendered error, e.g. to count auth failures in metrics. */
-export type ErrorObserver = (error: ApiError, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => void;
+export type ErrorObserver = (
+  error: ApiError,
+  req: Parameters<RequestHandler>[0],
+  res: Parameters<RequestHandler>[1],
+) => void;
 
 /** Told about every request whose client went away before its body arrived (e.g. to count them in metrics). */
 export type ClientAbortObserver = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => void;
@@ -23,20 +27,28 @@ export type ClientAbortObserver = (req: Parameters<RequestHandler>[0], res: Para
  * @example
  * app.use(errorHandler({ logger }));
  */
-export function errorHandler(options: { logger: Logger; onError?: ErrorObserver; onClientAbort?: ClientAbortObserver; realm?: string }): ErrorRequestHandler {
+export function errorHandler(options: {
+  logger: Logger;
+  onError?: ErrorObserver;
+  onClientAbort?: ClientAbortObserver;
+  realm?: string;
+}): ErrorRequestHandler {
   const realm = options.realm ?? 'pluct';
   return (error: unknown, req, res, next) => {
     if (isClientAbort(error, req)) {
       const { received, expected } = error as { received?: unknown; expected?: unknown };
-      options.logger.info({
-        event: 'client_aborted_request',
-        requestId: res.locals['requestId'],
-        method: req.method,
-        route: res.locals['operationId'] ?? req.path,
-        receivedBytes: typeof received === 'number' ? received : null,
-        expectedBytes: typeof expected === 'number' ? expected : null,
-        userAgent: req.get('user-agent'),
-      }, 'The client aborted the request before its body arrived.');
+      options.logger.info(
+        {
+          event: 'client_aborted_request',
+          requestId: res.locals['requestId'],
+          method: req.method,
+          route: res.locals['operationId'] ?? req.path,
+          receivedBytes: typeof received === 'number' ? received : null,
+          expectedBytes: typeof expected === 'number' ? expected : null,
+          userAgent: req.get('user-agent'),
+        },
+        'The client aborted the request before its body arrived.',
+      );
       options.onClientAbort?.(req, res);
       return;
     }
@@ -44,7 +56,11 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver;
       next(error);
       return;
     }
-    const apiError = translateError(error, { method: req.method, path: req.path, contentType: req.get('content-type') });
+    const apiError = translateError(error, {
+      method: req.method,
+      path: req.path,
+      contentType: req.get('content-type'),
+    });
     const requestId = String(res.locals['requestId'] ?? 'unknown');
     const body = problemBody(apiError.code, requestId, apiError.detail, apiError.details);
     const log = {
@@ -63,7 +79,8 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver;
     res.status(apiError.status);
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
     const challenge = authChallenge(apiError, realm);
-    if (challenge !== undefined && apiError.headers['WWW-Authenticate'] === undefined) res.setHeader('WWW-Authenticate', challenge);
+    if (challenge !== undefined && apiError.headers['WWW-Authenticate'] === undefined)
+      res.setHeader('WWW-Authenticate', challenge);
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
     res.send(JSON.stringify(body));
     // Logged once the answer is on its way, so a failure (an open circuit above all) answers without waiting for it.
@@ -84,7 +101,7 @@ export function errorHandler(options: { logger: Logger; onError?: ErrorObserver;
 /** `Name: message` of an error and each of its causes, outermost first (at most 5), without stacks. */
 export function causeChain(cause: unknown): string[] {
   const chain: string[] = [];
-  for (let current = cause; current !== undefined && current !== null && chain.length < 5; ) {
+  for (let current = cause; current !== undefined && current !== null && chain.length < 5;) {
     if (current instanceof Error) {
       const code = (current as { code?: unknown }).code;
       chain.push(`${current.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${current.message}`);

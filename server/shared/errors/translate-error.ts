@@ -65,7 +65,9 @@ export function translateError(error: unknown, context: TranslateContext = {}): 
     });
   }
   if (status === 405) {
-    return new ApiError('method_not_allowed', `${context.method ?? 'This method'} is not allowed here.`, { cause: error });
+    return new ApiError('method_not_allowed', `${context.method ?? 'This method'} is not allowed here.`, {
+      cause: error,
+    });
   }
   if (status === 404) {
     return new ApiError('not_found', `No operation exists at ${context.method ?? ''} ${context.path ?? ''}.`.trim(), {
@@ -74,12 +76,18 @@ export function translateError(error: unknown, context: TranslateContext = {}): 
     });
   }
   if (status === 400 && Array.isArray(e.errors)) {
-    const errors = e.errors.map((item) => ({ pointer: toJsonPointer(item.path), message: item.message ?? 'is invalid' }));
+    const errors = e.errors.map((item) => ({
+      pointer: toJsonPointer(item.path),
+      message: item.message ?? 'is invalid',
+    }));
     return new ApiError('invalid_request', describeErrors(errors), { details: { errors }, cause: error });
   }
   if (status === 500 && Array.isArray(e.errors)) {
     // Only when response validation is on (tests): name the operation's field that broke the contract.
-    const errors = e.errors.map((item) => ({ pointer: toJsonPointer(item.path), message: item.message ?? 'is invalid' }));
+    const errors = e.errors.map((item) => ({
+      pointer: toJsonPointer(item.path),
+      message: item.message ?? 'is invalid',
+    }));
     return new ApiError('internal_error', `The response violates the spec: ${describeErrors(errors)}`, {
       details: { responseErrors: errors },
       cause: error,
@@ -92,7 +100,7 @@ function describeErrors(errors: Array<{ pointer: string; message: string }>): st
   const first = errors[0];
   if (!first) return 'The request is invalid.';
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  return `${first.pointer || "The request"}: ${first.message}${more}.`;
+  return `${first.pointer || 'The request'}: ${first.message}${more}.`;
 }
 
 /** The Content-Type as sent, trimmed and bounded; null when the request had none. */

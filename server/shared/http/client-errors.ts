@@ -35,18 +35,33 @@ export function answerClientErrors(server: Server, logger: Logger): void {
     const requestId = newRequestId();
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const code: ErrorCode = tooLarge ? 'request_header_too_large' : 'invalid_request';
-    const detail = tooLarge ? `The request's headers exceed ${limitBytes} bytes.` : 'The request is not valid HTTP/1.1.';
-    const details = tooLarge ? { limitBytes } : { errors: [{ pointer: '', message: `is not valid HTTP (${error.code ?? 'parse error'})` }] };
+    const detail = tooLarge
+      ? `The request's headers exceed ${limitBytes} bytes.`
+      : 'The request is not valid HTTP/1.1.';
+    const details = tooLarge
+      ? { limitBytes }
+      : { errors: [{ pointer: '', message: `is not valid HTTP (${error.code ?? 'parse error'})` }] };
     const problem = problemBody(code, requestId, detail, details);
     const body = Buffer.from(JSON.stringify(problem));
-    logger.info({ requestId, code, status: problem.status, parserCode: error.code ?? null, bytesParsed: error.bytesParsed ?? null }, detail);
-    socket.end(Buffer.concat([
-      Buffer.from(
-        `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n`
-        + `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${body.length}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n`,
-        'latin1',
-      ),
-      body,
-    ]));
+    logger.info(
+      {
+        requestId,
+        code,
+        status: problem.status,
+        parserCode: error.code ?? null,
+        bytesParsed: error.bytesParsed ?? null,
+      },
+      detail,
+    );
+    socket.end(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+            `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${body.length}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n`,
+          'latin1',
+        ),
+        body,
+      ]),
+    );
   });
 }

@@ -72,9 +72,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       // One rule for every operation: RFC 8259 8.1 says JSON text must not begin with a byte-order mark, and the
       // parser would drop it silently, so a signed body and the parsed one would differ. Refused, never stripped.
       if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-        throw new ApiError('invalid_request', 'The request body starts with a UTF-8 byte-order mark; send JSON without one.', {
-          details: { errors: [{ pointer: '/body', message: BYTE_ORDER_MARK }] },
-        });
+        throw new ApiError(
+          'invalid_request',
+          'The request body starts with a UTF-8 byte-order mark; send JSON without one.',
+          {
+            details: { errors: [{ pointer: '/body', message: BYTE_ORDER_MARK }] },
+          },
+        );
       }
       (req as unknown as { rawBody: Buffer }).rawBody = buf;
     },
@@ -103,7 +107,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use((req, res, next) => {
     const result = match(req.method, req.path);
     if (result.kind === 'not_found') {
-      next(new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, { details: { method: req.method, path: req.path } }));
+      next(
+        new ApiError('not_found', `No operation exists at ${req.method} ${req.path}.`, {
+          details: { method: req.method, path: req.path },
+        }),
+      );
       return;
     }
     if (result.kind === 'method_not_allowed') {
@@ -117,16 +125,33 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     }
     res.locals['operationId'] = result.operation.operationId;
     if (result.operation.malformedParams.length > 0) {
-      const errors = result.operation.malformedParams.map((name) => ({ pointer: `/path/${name}`, message: MALFORMED_ENCODING }));
-      next(new ApiError('invalid_request', `${errors.map((e) => e.pointer).join(', ')}: ${MALFORMED_ENCODING}.`, { details: { errors } }));
+      const errors = result.operation.malformedParams.map((name) => ({
+        pointer: `/path/${name}`,
+        message: MALFORMED_ENCODING,
+      }));
+      next(
+        new ApiError('invalid_request', `${errors.map((e) => e.pointer).join(', ')}: ${MALFORMED_ENCODING}.`, {
+          details: { errors },
+        }),
+      );
       return;
     }
     res.locals['pathParams'] = result.operation.params;
     req.params = result.operation.params;
     runSteps(pipelines.get(result.operation.operationId) ?? [], req, res, next);
   });
-  const realm = typeof (spec['info'] as { title?: unknown } | undefined)?.title === 'string' ? (spec['info'] as { title: string }).title : undefined;
-  app.use(errorHandler({ logger, ...(realm ? { realm } : {}), ...(options.onError ? { onError: options.onError } : {}), ...(options.onClientAbort ? { onClientAbort: options.onClientAbort } : {}) }));
+  const realm =
+    typeof (spec['info'] as { title?: unknown } | undefined)?.title === 'string'
+      ? (spec['info'] as { title: string }).title
+      : undefined;
+  app.use(
+    errorHandler({
+      logger,
+      ...(realm ? { realm } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.onClientAbort ? { onClientAbort: options.onClientAbort } : {}),
+    }),
+  );
   return app;
 }
 

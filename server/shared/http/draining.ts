@@ -49,10 +49,14 @@ export function createDraining(options: { retryAfterSec?: number } = {}): Draini
         return;
       }
       next(
-        new ApiError('service_unavailable', `The service is shutting down; retry in ${retryAfterSec} s on a new connection.`, {
-          details: { retryAfterSec, reason: 'shutting_down' },
-          headers: { 'Retry-After': String(retryAfterSec), Connection: 'close' },
-        }),
+        new ApiError(
+          'service_unavailable',
+          `The service is shutting down; retry in ${retryAfterSec} s on a new connection.`,
+          {
+            details: { retryAfterSec, reason: 'shutting_down' },
+            headers: { 'Retry-After': String(retryAfterSec), Connection: 'close' },
+          },
+        ),
       );
     },
   };

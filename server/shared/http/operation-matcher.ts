@@ -85,7 +85,14 @@ export function createOperationMatcher(spec: OpenApiDocument): (method: string, 
       });
       return {
         kind: 'operation',
-        operation: { operationId, method: upper, pathTemplate: entry.template, expressPath: entry.expressPath, params, malformedParams },
+        operation: {
+          operationId,
+          method: upper,
+          pathTemplate: entry.template,
+          expressPath: entry.expressPath,
+          params,
+          malformedParams,
+        },
       };
     }
     return { kind: 'not_found' };
@@ -93,12 +100,21 @@ export function createOperationMatcher(spec: OpenApiDocument): (method: string, 
 }
 
 /** Every operation of the spec: operationId, method, Express path, and whether it declares a request body. */
-export function listOperations(spec: OpenApiDocument): Array<{ operationId: string; method: string; expressPath: string; hasRequestBody: boolean }> {
+export function listOperations(
+  spec: OpenApiDocument,
+): Array<{ operationId: string; method: string; expressPath: string; hasRequestBody: boolean }> {
   return Object.entries(spec.paths).flatMap(([template, item]) =>
     METHODS.flatMap((method) => {
       const op = item[method] as { operationId?: string; requestBody?: unknown } | undefined;
       return op?.operationId
-        ? [{ operationId: op.operationId, method, expressPath: template.replace(/\{([^}]+)\}/g, ':$1'), hasRequestBody: op.requestBody !== undefined }]
+        ? [
+            {
+              operationId: op.operationId,
+              method,
+              expressPath: template.replace(/\{([^}]+)\}/g, ':$1'),
+              hasRequestBody: op.requestBody !== undefined,
+            },
+          ]
         : [];
     }),
   );

@@ -61,8 +61,9 @@ export function compileRequestValidators(spec: OpenApiDocument): Map<string, Val
     for (const [method, raw] of Object.entries(item)) {
       const op = raw as { operationId?: string; parameters?: unknown[]; requestBody?: unknown } | undefined;
       if (!op?.operationId) continue;
-      const parameters = [...((item['parameters'] as unknown[] | undefined) ?? []), ...(op.parameters ?? [])]
-        .map((p) => resolveRef<Parameter>(spec, p));
+      const parameters = [...((item['parameters'] as unknown[] | undefined) ?? []), ...(op.parameters ?? [])].map((p) =>
+        resolveRef<Parameter>(spec, p),
+      );
       // A location without declared parameters has nothing to check, except the query: any parameter there is unknown.
       const checks = (['path', 'query', 'header'] as const)
         .map((location) => compileParameters(coercing, parameters, location))
@@ -91,7 +92,12 @@ function compileParameters(ajv: Ajv2020, parameters: Parameter[], location: Loca
 }
 
 /** Adds the problems of one location's parameters to `problems`. */
-function checkParameters(check: ParameterCheck, req: Request, pathParams: Readonly<Record<string, string>>, problems: RequestProblem[]): void {
+function checkParameters(
+  check: ParameterCheck,
+  req: Request,
+  pathParams: Readonly<Record<string, string>>,
+  problems: RequestProblem[],
+): void {
   const root = POINTER_ROOT[check.location];
   const values: Record<string, unknown> = {};
   if (check.location === 'path') {
@@ -101,24 +107,39 @@ function checkParameters(check: ParameterCheck, req: Request, pathParams: Readon
   } else if (req.originalUrl.includes('?')) {
     // (Express parses req.query anew on every read; without a query string there is nothing to parse.)
     for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
-      if (!check.names.has(name)) problems.push({ pointer: `${root}/${escape(name)}`, message: `Unknown query parameter '${name}'` });
-      else if (value === '') problems.push({ pointer: `${root}/${escape(name)}`, message: `Empty value found for query parameter '${name}'` });
+      if (!check.names.has(name))
+        problems.push({ pointer: `${root}/${escape(name)}`, message: `Unknown query parameter '${name}'` });
+      else if (value === '')
+        problems.push({
+          pointer: `${root}/${escape(name)}`,
+          message: `Empty value found for query parameter '${name}'`,
+        });
       else values[name] = value;
     }
   }
   if (check.names.size > 0 && !check.validate(values)) problems.push(...toProblems(root, check.validate.errors ?? []));
 }
 
-function compileBody(ajv: Ajv2020, spec: OpenApiDocument, requestBody: unknown, where: string): ((req: Request) => RequestProblem[]) | undefined {
+function compileBody(
+  ajv: Ajv2020,
+  spec: OpenApiDocument,
+  requestBody: unknown,
+  where: string,
+): ((req: Request) => RequestProblem[]) | undefined {
   if (requestBody === undefined) return undefined;
-  const body = resolveRef<{ required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> }>(spec, requestBody);
+  const body = resolveRef<{ required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> }>(
+    spec,
+    requestBody,
+  );
   const json = body.content?.['application/json'];
   if (!json) throw new Error(`${where}: only application/json request bodies are supported`);
   const validate = ajv.compile(rebase(json.schema ?? {}));
   const required = body.required === true;
   return (req) => {
     if (!hasBody(req)) {
-      return required ? [{ pointer: '/body', message: 'is required (send a JSON body with Content-Type: application/json)' }] : [];
+      return required
+        ? [{ pointer: '/body', message: 'is required (send a JSON body with Content-Type: application/json)' }]
+        : [];
     }
     if (!isJson(req)) {
       throw new ApiError('unsupported_media_type', 'The request body must be application/json.', {
@@ -133,7 +154,12 @@ function compileBody(ajv: Ajv2020, spec: OpenApiDocument, requestBody: unknown, 
 function toProblems(root: string, errors: readonly ErrorObject[]): RequestProblem[] {
   return errors.map((e) => {
     const params = e.params as { missingProperty?: string; additionalProperty?: string };
-    const property = e.keyword === 'required' ? params.missingProperty : e.keyword === 'additionalProperties' ? params.additionalProperty : undefined;
+    const property =
+      e.keyword === 'required'
+        ? params.missingProperty
+        : e.keyword === 'additionalProperties'
+          ? params.additionalProperty
+          : undefined;
     const pointer = `${root}${e.instancePath}${property === undefined ? '' : `/${escape(property)}`}`;
     return { pointer, message: e.message ?? 'is invalid' };
   });
@@ -142,7 +168,9 @@ function toProblems(root: string, errors: readonly ErrorObject[]): RequestProble
 function invalidRequest(problems: RequestProblem[]): ApiError {
   const first = problems[0] as RequestProblem;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return new ApiError('invalid_request', `${first.pointer}: ${first.message}${more}.`, { details: { errors: problems } });
+  return new ApiError('invalid_request', `${first.pointer}: ${first.message}${more}.`, {
+    details: { errors: problems },
+  });
 }
 
 function isJson(req: Request): boolean {
@@ -159,7 +187,13 @@ function resolveRef<T>(spec: OpenApiDocument, value: unknown): T {
   const ref = (value as { $ref?: string } | undefined)?.$ref;
   if (!ref) return value as T;
   if (!ref.startsWith('#/')) throw new Error(`Only local references are supported, got ${ref}`);
-  const target = ref.slice(2).split('/').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+  const target = ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>(
+      (node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')],
+      spec,
+    );
   if (target === undefined) throw new Error(`Unresolved reference ${ref}`);
   return resolveRef<T>(spec, target);
 }

@@ -26,7 +26,9 @@ export function runSteps(steps: readonly RequestHandler[], req: Request, res: Re
       try {
         const result: unknown = current(req, res, step.next as NextFunction);
         if (result instanceof Promise) {
-          result.then(undefined, (reason: unknown) => step.next(reason ?? new Error('A request step rejected without a reason')));
+          result.then(undefined, (reason: unknown) =>
+            step.next(reason ?? new Error('A request step rejected without a reason')),
+          );
         }
       } catch (thrown) {
         step.next(thrown ?? new Error('A request step threw without a value'));

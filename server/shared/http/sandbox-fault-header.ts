@@ -16,7 +16,13 @@ export const refuseSandboxFaultHeader: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  next(new ApiError('invalid_request', 'Pluct-Sandbox-Fault is a sandbox-only header; this is not the sandbox, so no fault can be injected.', {
-    details: { header: 'Pluct-Sandbox-Fault', reason: 'sandbox_only' },
-  }));
+  next(
+    new ApiError(
+      'invalid_request',
+      'Pluct-Sandbox-Fault is a sandbox-only header; this is not the sandbox, so no fault can be injected.',
+      {
+        details: { header: 'Pluct-Sandbox-Fault', reason: 'sandbox_only' },
+      },
+    ),
+  );
 };

@@ -19,7 +19,11 @@ let processDefault: string | undefined;
  * defaultInstanceId(); // 'web-1-4711-a3f09c'
  */
 export function defaultInstanceId(): string {
-  processDefault ??= `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'host'}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  processDefault ??= `${
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 60) || 'host'
+  }-${process.pid}-${randomBytes(3).toString('hex')}`;
   return processDefault;
 }
 
@@ -36,7 +40,12 @@ export function instanceIdFromEnv(env: Readonly<Record<string, string | undefine
   const value = env['INSTANCE_ID']?.trim();
   if (value === undefined || value === '') return defaultInstanceId();
   if (!INSTANCE_ID.test(value)) {
-    throw new ConfigError([{ variable: 'INSTANCE_ID', message: 'must be 1-100 characters of letters, digits, ".", "_", ":" or "-", starting with a letter or digit' }]);
+    throw new ConfigError([
+      {
+        variable: 'INSTANCE_ID',
+        message: 'must be 1-100 characters of letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
+      },
+    ]);
   }
   return value;
 }

@@ -29,7 +29,13 @@ const MAX_CLAIM_CHARS = 128;
  * describeCredential({ kind: 'integration_token', id: 'itk_…', subject: 'u1', issuedAtMs: row.createdAt, expiresAtMs: null }, now());
  */
 export function describeCredential(
-  input: { kind: string; id?: string | null; subject?: string | null; issuedAtMs?: number | null; expiresAtMs?: number | null },
+  input: {
+    kind: string;
+    id?: string | null;
+    subject?: string | null;
+    issuedAtMs?: number | null;
+    expiresAtMs?: number | null;
+  },
   nowMs: number,
 ): CredentialContext {
   const issued = finite(input.issuedAtMs);
@@ -58,13 +64,16 @@ export function describeJwtCredential(kind: string, token: string, nowMs: number
   const claims = unverifiedJwtPayload(token);
   if (!claims) return describeCredential({ kind }, nowMs);
   const seconds = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v * 1000 : null);
-  return describeCredential({
-    kind,
-    id: typeof claims['jti'] === 'string' ? claims['jti'] : null,
-    subject: typeof claims['sub'] === 'string' ? claims['sub'] : null,
-    issuedAtMs: seconds(claims['iat']),
-    expiresAtMs: seconds(claims['exp']),
-  }, nowMs);
+  return describeCredential(
+    {
+      kind,
+      id: typeof claims['jti'] === 'string' ? claims['jti'] : null,
+      subject: typeof claims['sub'] === 'string' ? claims['sub'] : null,
+      issuedAtMs: seconds(claims['iat']),
+      expiresAtMs: seconds(claims['exp']),
+    },
+    nowMs,
+  );
 }
 
 /**

@@ -72,7 +72,8 @@ export function createServiceMetrics(options: { service: string; processMetrics?
       httpRequests.inc({ route: routeOf(res.locals), method: req.method, status: String(res.statusCode) });
     },
     countAuthFailures: (error, _req, res) => {
-      if (error.status === 401 || error.status === 403) authFailures.inc({ code: error.code, route: routeOf(res.locals) });
+      if (error.status === 401 || error.status === 403)
+        authFailures.inc({ code: error.code, route: routeOf(res.locals) });
     },
   };
 }

@@ -60,26 +60,37 @@ export function isPostgresUrl(database: string): boolean {
  * await vend.consume(userId); // rejects with a RateLimiterRes when the budget is spent
  * // or: createApp(config, { ..., rateLimiterStore: limits.limiter }); at shutdown: await limits.close();
  */
-export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterStoreOptions): Promise<DatabaseRateLimiterStore> {
+export async function openDatabaseRateLimiterStore(
+  options: DatabaseRateLimiterStoreOptions,
+): Promise<DatabaseRateLimiterStore> {
   const tableName = options.tableName ?? 'rate_limits';
-  if (!TABLE_NAME.test(tableName)) throw new Error(`tableName ${JSON.stringify(tableName)} must be a plain lower-case SQL identifier`);
+  if (!TABLE_NAME.test(tableName))
+    throw new Error(`tableName ${JSON.stringify(tableName)} must be a plain lower-case SQL identifier`);
   const poolMax = options.poolMax ?? 2;
-  if (!Number.isInteger(poolMax) || poolMax < 1) throw new Error(`poolMax must be a positive whole number; got ${poolMax}`);
+  if (!Number.isInteger(poolMax) || poolMax < 1)
+    throw new Error(`poolMax must be a positive whole number; got ${poolMax}`);
   if (!isPostgresUrl(options.database)) {
     return {
       kind: 'memory',
-      limiter: (limit) => new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration }),
+      limiter: (limit) =>
+        new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration }),
       close: async () => {},
     };
   }
-  const pool = new pg.Pool({ connectionString: options.database.trim(), max: poolMax, application_name: 'pluct-rate-limits' });
+  const pool = new pg.Pool({
+    connectionString: options.database.trim(),
+    max: poolMax,
+    application_name: 'pluct-rate-limits',
+  });
   pool.on('error', () => {}); // an idle client's lost connection: the next query reconnects or fails on its own
   try {
     await createTable(pool, tableName);
   } catch (cause) {
     await pool.end().catch(() => {});
     const where = options.variable ? `the PostgreSQL database of ${options.variable}` : 'the PostgreSQL database';
-    throw new Error(`the rate-limit table ${tableName} could not be created on ${where}: ${describe(cause)}`, { cause });
+    throw new Error(`the rate-limit table ${tableName} could not be created on ${where}: ${describe(cause)}`, {
+      cause,
+    });
   }
   // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep across
   // server connections: its queries go to the pool as unnamed statements (text and values only).
@@ -87,10 +98,16 @@ export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterS
   let closed = false;
   return {
     kind: 'postgres',
-    limiter: (limit) => new RateLimiterPostgres({
-      storeClient: unnamedStatements, storeType: 'pool', tableName, tableCreated: true,
-      keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration,
-    }),
+    limiter: (limit) =>
+      new RateLimiterPostgres({
+        storeClient: unnamedStatements,
+        storeType: 'pool',
+        tableName,
+        tableCreated: true,
+        keyPrefix: checked(limit).keyPrefix,
+        points: limit.points,
+        duration: limit.duration,
+      }),
     async close() {
       if (closed) return;
       closed = true;
@@ -100,9 +117,12 @@ export async function openDatabaseRateLimiterStore(options: DatabaseRateLimiterS
 }
 
 function checked(limit: LimitOptions): LimitOptions {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(limit.keyPrefix)) throw new Error(`keyPrefix ${JSON.stringify(limit.keyPrefix)} must be 1-64 letters, digits, _ . : -`);
-  if (!Number.isInteger(limit.points) || limit.points < 1) throw new Error(`points must be a positive whole number; got ${limit.points}`);
-  if (!Number.isInteger(limit.duration) || limit.duration < 1) throw new Error(`duration must be a positive whole number of seconds; got ${limit.duration}`);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(limit.keyPrefix))
+    throw new Error(`keyPrefix ${JSON.stringify(limit.keyPrefix)} must be 1-64 letters, digits, _ . : -`);
+  if (!Number.isInteger(limit.points) || limit.points < 1)
+    throw new Error(`points must be a positive whole number; got ${limit.points}`);
+  if (!Number.isInteger(limit.duration) || limit.duration < 1)
+    throw new Error(`duration must be a positive whole number of seconds; got ${limit.duration}`);
   return limit;
 }
 
@@ -113,7 +133,9 @@ async function createTable(pool: pg.Pool, tableName: string): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query("SELECT pg_advisory_xact_lock(hashtext('pluct-rate-limit-table'))");
-    await client.query(`CREATE TABLE IF NOT EXISTS "${tableName}" (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS "${tableName}" (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`,
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

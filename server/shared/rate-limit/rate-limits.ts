@@ -30,10 +30,16 @@ export class RateLimits {
 
   constructor(policies: Readonly<Record<string, RateLimitPolicy>>, store: RateLimiterStore = memoryRateLimiterStore) {
     for (const [name, policy] of Object.entries(policies)) {
-      if (!POLICY_NAME.test(name)) throw new Error(`rate-limit policy name ${JSON.stringify(name)} must match ${POLICY_NAME}`);
-      if (!Number.isInteger(policy.limit) || policy.limit < 1) throw new Error(`rate-limit policy ${name}: limit must be a whole number >= 1`);
-      if (!Number.isInteger(policy.windowSec) || policy.windowSec < 1) throw new Error(`rate-limit policy ${name}: windowSec must be a whole number >= 1`);
-      this.#limiters.set(name, { policy, limiter: store({ keyPrefix: `rl:${name}`, points: policy.limit, duration: policy.windowSec }) });
+      if (!POLICY_NAME.test(name))
+        throw new Error(`rate-limit policy name ${JSON.stringify(name)} must match ${POLICY_NAME}`);
+      if (!Number.isInteger(policy.limit) || policy.limit < 1)
+        throw new Error(`rate-limit policy ${name}: limit must be a whole number >= 1`);
+      if (!Number.isInteger(policy.windowSec) || policy.windowSec < 1)
+        throw new Error(`rate-limit policy ${name}: windowSec must be a whole number >= 1`);
+      this.#limiters.set(name, {
+        policy,
+        limiter: store({ keyPrefix: `rl:${name}`, points: policy.limit, duration: policy.windowSec }),
+      });
     }
   }
 

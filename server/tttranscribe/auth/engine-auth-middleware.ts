@@ -1,7 +1,11 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { ENGINE_AUTH_HEADER, bearerTokenFromAuthorization, type EngineAuthKey } from '../../protocol/engine-auth.js';
-import { createEngineAuthVerifier, type EngineAuthNonceStore, type EngineAuthVerifier } from './engine-auth-verifier.js';
+import {
+  createEngineAuthVerifier,
+  type EngineAuthNonceStore,
+  type EngineAuthVerifier,
+} from './engine-auth-verifier.js';
 import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
 import { headerCount } from '../../shared/http/raw-headers.js';
@@ -19,7 +23,11 @@ export const ENGINE_AUTH_REPLAY_WINDOW_SEC = 600;
  * @example
  * const verifier = createTttEngineAuthVerifier(config.engineAuthKeys, () => Date.now(), storage.nonces);
  */
-export function createTttEngineAuthVerifier(keys: readonly EngineAuthKey[], now: () => number, nonceStore?: EngineAuthNonceStore): EngineAuthVerifier {
+export function createTttEngineAuthVerifier(
+  keys: readonly EngineAuthKey[],
+  now: () => number,
+  nonceStore?: EngineAuthNonceStore,
+): EngineAuthVerifier {
   return createEngineAuthVerifier({
     keys,
     now,
@@ -62,9 +70,15 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
     // One credential per request: the signature covers one header and one bearer token, never a choice of them.
     const engineAuthHeaders = headerCount(req, ENGINE_AUTH_HEADER);
     if (engineAuthHeaders > 1) {
-      next(new ApiError('invalid_engine_auth_header', `The request carries ${engineAuthHeaders} X-Engine-Auth headers; send exactly one.`, {
-        details: { reason: 'several_values', problem: `${engineAuthHeaders} headers` },
-      }));
+      next(
+        new ApiError(
+          'invalid_engine_auth_header',
+          `The request carries ${engineAuthHeaders} X-Engine-Auth headers; send exactly one.`,
+          {
+            details: { reason: 'several_values', problem: `${engineAuthHeaders} headers` },
+          },
+        ),
+      );
       return;
     }
     let result;

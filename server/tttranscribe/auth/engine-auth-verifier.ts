@@ -17,7 +17,12 @@ export type EngineAuthFailureCode =
 
 export type EngineAuthResult =
   | { readonly ok: true; readonly keyId: string }
-  | { readonly ok: false; readonly code: EngineAuthFailureCode; readonly message: string; readonly details: Record<string, unknown> };
+  | {
+      readonly ok: false;
+      readonly code: EngineAuthFailureCode;
+      readonly message: string;
+      readonly details: Record<string, unknown>;
+    };
 
 /** What the server saw; `target` is the raw request target (Express: `req.originalUrl`), `body` the raw bytes. */
 export interface EngineAuthRequest extends Omit<StringToSignInput, 'timestamp' | 'nonce'> {
@@ -80,16 +85,20 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
     const fail = (code: EngineAuthFailureCode, message: string, details: Record<string, unknown> = {}) =>
       ({ ok: false, code, message, details }) as const;
     if (req.header === undefined || req.header === '') {
-      return fail('missing_engine_auth_header', 'X-Engine-Auth header is missing: the Business Engine must sign every '
-        + 'request to TTTranscribe (check TTT_SHARED_SECRET on the engine and that no proxy strips the header).',
-      { header: ENGINE_AUTH_HEADER, acceptedVersions: ['v1'] });
+      return fail(
+        'missing_engine_auth_header',
+        'X-Engine-Auth header is missing: the Business Engine must sign every ' +
+          'request to TTTranscribe (check TTT_SHARED_SECRET on the engine and that no proxy strips the header).',
+        { header: ENGINE_AUTH_HEADER, acceptedVersions: ['v1'] },
+      );
     }
     const parsed = parseEngineAuthHeader(req.header);
     if (!parsed.ok) {
-      const message = parsed.reason === 'unsupported_version'
-        ? `X-Engine-Auth ${parsed.problem} is not supported; this server accepts v1.`
-        : `X-Engine-Auth header is malformed (${parsed.problem}); expected `
-          + 'v1;t=<unix seconds>;n=<22 base64url chars>;sig=<kid>:<signature>.';
+      const message =
+        parsed.reason === 'unsupported_version'
+          ? `X-Engine-Auth ${parsed.problem} is not supported; this server accepts v1.`
+          : `X-Engine-Auth header is malformed (${parsed.problem}); expected ` +
+            'v1;t=<unix seconds>;n=<22 base64url chars>;sig=<kid>:<signature>.';
       return fail('invalid_engine_auth_header', message, { reason: parsed.reason, problem: parsed.problem });
     }
     const h = parsed.value;
@@ -97,16 +106,23 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
     const serverTime = Math.floor(nowMs / 1000);
     if (Math.abs(serverTime - h.timestamp) > toleranceSec) {
       const diff = h.timestamp - serverTime;
-      return fail('engine_auth_timestamp_skewed', `X-Engine-Auth timestamp is ${Math.abs(diff)}s ${diff > 0 ? 'ahead of' : 'behind'} `
-        + `server time (tolerance ${toleranceSec}s): sync both hosts' clocks (NTP) and sign each request when it is sent.`,
-      { serverTime, receivedTime: h.timestamp, toleranceSec });
+      return fail(
+        'engine_auth_timestamp_skewed',
+        `X-Engine-Auth timestamp is ${Math.abs(diff)}s ${diff > 0 ? 'ahead of' : 'behind'} ` +
+          `server time (tolerance ${toleranceSec}s): sync both hosts' clocks (NTP) and sign each request when it is sent.`,
+        { serverTime, receivedTime: h.timestamp, toleranceSec },
+      );
     }
     const candidates = h.signatures.filter((s) => keys.has(s.keyId));
     const receivedKeyIds = h.signatures.map((s) => s.keyId);
     if (candidates.length === 0) {
-      return fail('engine_auth_key_mismatch', `X-Engine-Auth is signed with key id(s) ${receivedKeyIds.join(', ')} but this `
-        + `server accepts ${acceptedKeyIds.join(', ')}: TTT_SHARED_SECRET differs between the engine and TTTranscribe, `
-        + 'or a rotation step was skipped.', { receivedKeyIds, acceptedKeyIds: [...acceptedKeyIds] });
+      return fail(
+        'engine_auth_key_mismatch',
+        `X-Engine-Auth is signed with key id(s) ${receivedKeyIds.join(', ')} but this ` +
+          `server accepts ${acceptedKeyIds.join(', ')}: TTT_SHARED_SECRET differs between the engine and TTTranscribe, ` +
+          'or a rotation step was skipped.',
+        { receivedKeyIds, acceptedKeyIds: [...acceptedKeyIds] },
+      );
     }
     const stringToSign = buildStringToSign({ ...req, timestamp: h.timestamp, nonce: h.nonce });
     // Check every candidate (no early exit) so timing does not reveal which one matched.
@@ -117,16 +133,26 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
     }
     if (matched === undefined) {
       const checkedKeyIds = candidates.map((s) => s.keyId);
-      return fail('invalid_engine_auth_header', `X-Engine-Auth signature does not match for key id(s) ${checkedKeyIds.join(', ')}: `
-        + "compare the signer's string to sign with details.stringToSign (method, target exactly as sent, body bytes, "
-        + 'bearer token); if they are equal the secrets differ.', { reason: 'signature_mismatch', stringToSign, checkedKeyIds });
+      return fail(
+        'invalid_engine_auth_header',
+        `X-Engine-Auth signature does not match for key id(s) ${checkedKeyIds.join(', ')}: ` +
+          "compare the signer's string to sign with details.stringToSign (method, target exactly as sent, body bytes, " +
+          'bearer token); if they are equal the secrets differ.',
+        { reason: 'signature_mismatch', stringToSign, checkedKeyIds },
+      );
     }
     // Also cover the whole time the header's timestamp passes the skew check, so no replay slips through a gap.
     const expiresAt = Math.max(nowMs + replayWindowSec * 1000, (h.timestamp + toleranceSec + 1) * 1000);
-    const fresh = record ? await nonces.remember(matched, h.nonce, expiresAt, nowMs) : !(await nonces.seen(matched, h.nonce, nowMs));
+    const fresh = record
+      ? await nonces.remember(matched, h.nonce, expiresAt, nowMs)
+      : !(await nonces.seen(matched, h.nonce, nowMs));
     if (!fresh) {
-      return fail('engine_auth_replayed', `X-Engine-Auth nonce was already used within the last ${replayWindowSec}s: `
-        + 'sign every request, retries included, afresh.', { replayWindowSec });
+      return fail(
+        'engine_auth_replayed',
+        `X-Engine-Auth nonce was already used within the last ${replayWindowSec}s: ` +
+          'sign every request, retries included, afresh.',
+        { replayWindowSec },
+      );
     }
     return { ok: true, keyId: matched };
   }
@@ -145,7 +171,9 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
  * @example
  * const verifier = createEngineAuthVerifier({ keys, nonceStore: createMemoryNonceStore({ maxNonces: 10_000 }) });
  */
-export function createMemoryNonceStore(options: { maxNonces?: number } = {}): EngineAuthNonceStore & { readonly size: number } {
+export function createMemoryNonceStore(
+  options: { maxNonces?: number } = {},
+): EngineAuthNonceStore & { readonly size: number } {
   const { maxNonces = 100_000 } = options;
   if (!(maxNonces >= 1)) throw new RangeError('maxNonces must be at least 1');
   const seen = new Map<string, number>(); // kid:nonce -> expiry (ms); insertion order ≈ expiry order

@@ -6,7 +6,11 @@ import { credentialShape, readBearerToken } from '../../shared/auth/bearer.js';
 import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import { parseSharedSecret } from '../../protocol/engine-auth-secret.js';
 import { ApiError } from '../../shared/errors/api-error.js';
-import { describeCredential, describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
+import {
+  describeCredential,
+  describeJwtCredential,
+  setCredential,
+} from '../../shared/observability/credential-context.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -47,9 +51,13 @@ export function metricsTokenAuth(options: {
   const expected = options.token === undefined ? undefined : sha256(options.token);
   return (req, res, next) => {
     if (expected === undefined) {
-      throw new ApiError('not_found', 'Metrics are disabled on this TTTranscribe: set TTT_METRICS_TOKEN to enable GET /metrics.', {
-        details: { method: req.method, path: req.path, reason: 'metrics_disabled' },
-      });
+      throw new ApiError(
+        'not_found',
+        'Metrics are disabled on this TTTranscribe: set TTT_METRICS_TOKEN to enable GET /metrics.',
+        {
+          details: { method: req.method, path: req.path, reason: 'metrics_disabled' },
+        },
+      );
     }
     const token = readBearerToken(req, 'metrics_token');
     if (timingSafeEqual(sha256(token), expected)) {
@@ -59,9 +67,12 @@ export function metricsTokenAuth(options: {
       return;
     }
     const kind = kindOf(token);
-    setCredential(res, kind === 'opaque' || kind === 'shared_secret' || kind === 'integration_token'
-      ? describeCredential({ kind }, options.now())
-      : describeJwtCredential(kind, token, options.now()));
+    setCredential(
+      res,
+      kind === 'opaque' || kind === 'shared_secret' || kind === 'integration_token'
+        ? describeCredential({ kind }, options.now())
+        : describeJwtCredential(kind, token, options.now()),
+    );
     if (kind === 'shared_secret') {
       let keyId: string | null = null;
       try {
@@ -70,7 +81,11 @@ export function metricsTokenAuth(options: {
         // Not a well-formed secret: no key id to report.
       }
       options.logger.warn(
-        { requestId: res.locals['requestId'], keyId, ours: keyId !== null && options.engineAuthKeys.some((k) => k.keyId === keyId) },
+        {
+          requestId: res.locals['requestId'],
+          keyId,
+          ours: keyId !== null && options.engineAuthKeys.some((k) => k.keyId === keyId),
+        },
         'a TTTranscribe shared secret was sent as a bearer token; treat it as leaked and rotate it',
       );
     }
@@ -79,6 +94,8 @@ export function metricsTokenAuth(options: {
         details: { received: kind, expected: 'metrics_token' },
       });
     }
-    throw new ApiError('invalid_token', 'The metrics token does not match.', { details: { credential: 'metrics_token', reason: 'metrics_token_mismatch' } });
+    throw new ApiError('invalid_token', 'The metrics token does not match.', {
+      details: { credential: 'metrics_token', reason: 'metrics_token_mismatch' },
+    });
   };
 }

@@ -13,7 +13,9 @@ function purgeSchedule(purge: (nowMs: number) => Promise<void> | void): (nowMs: 
   return (nowMs) => {
     if (nowMs - last < PURGE_EVERY_MS) return;
     last = nowMs;
-    void Promise.resolve().then(() => purge(nowMs)).catch(() => undefined); // a failed purge is retried next time
+    void Promise.resolve()
+      .then(() => purge(nowMs))
+      .catch(() => undefined); // a failed purge is retried next time
   };
 }
 
@@ -30,7 +32,9 @@ const REMEMBER = `INSERT INTO engine_auth_nonces (key_id, nonce, expires_at) VAL
  * const verifier = createTttEngineAuthVerifier(keys, now, createSqliteNonceStore(db));
  */
 export function createSqliteNonceStore(db: JobDatabase): EngineAuthNonceStore {
-  const remember = db.prepare(REMEMBER.replace('$1', '@keyId').replace('$2', '@nonce').replace('$3', '@expiresAt').replace('$4', '@now'));
+  const remember = db.prepare(
+    REMEMBER.replace('$1', '@keyId').replace('$2', '@nonce').replace('$3', '@expiresAt').replace('$4', '@now'),
+  );
   const seen = db.prepare('SELECT 1 FROM engine_auth_nonces WHERE key_id = ? AND nonce = ? AND expires_at > ?');
   const purge = db.prepare('DELETE FROM engine_auth_nonces WHERE expires_at <= ?');
   const schedulePurge = purgeSchedule((nowMs) => void purge.run(nowMs));
@@ -42,10 +46,11 @@ export function createSqliteNonceStore(db: JobDatabase): EngineAuthNonceStore {
     }
   };
   return {
-    remember: (keyId, nonce, expiresAtMs, nowMs) => run(() => {
-      schedulePurge(nowMs);
-      return remember.get({ keyId, nonce, expiresAt: expiresAtMs, now: nowMs }) !== undefined;
-    }),
+    remember: (keyId, nonce, expiresAtMs, nowMs) =>
+      run(() => {
+        schedulePurge(nowMs);
+        return remember.get({ keyId, nonce, expiresAt: expiresAtMs, now: nowMs }) !== undefined;
+      }),
     seen: (keyId, nonce, nowMs) => run(() => seen.get(keyId, nonce, nowMs) !== undefined),
   };
 }
@@ -65,14 +70,22 @@ export function createPgNonceStore(pool: pg.Pool): EngineAuthNonceStore {
       throw translatePgError(error, 'check the X-Engine-Auth nonce');
     }
   };
-  const schedulePurge = purgeSchedule(async (nowMs) => void (await query('DELETE FROM engine_auth_nonces WHERE expires_at <= $1', [nowMs])));
+  const schedulePurge = purgeSchedule(
+    async (nowMs) => void (await query('DELETE FROM engine_auth_nonces WHERE expires_at <= $1', [nowMs])),
+  );
   return {
     async remember(keyId, nonce, expiresAtMs, nowMs) {
       schedulePurge(nowMs);
       return (await query(REMEMBER, [keyId, nonce, expiresAtMs, nowMs])) === 1;
     },
     async seen(keyId, nonce, nowMs) {
-      return (await query('SELECT 1 FROM engine_auth_nonces WHERE key_id = $1 AND nonce = $2 AND expires_at > $3', [keyId, nonce, nowMs])) === 1;
+      return (
+        (await query('SELECT 1 FROM engine_auth_nonces WHERE key_id = $1 AND nonce = $2 AND expires_at > $3', [
+          keyId,
+          nonce,
+          nowMs,
+        ])) === 1
+      );
     },
   };
 }

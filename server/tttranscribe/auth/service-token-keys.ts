@@ -3,7 +3,8 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVeri
 import { ConfigError } from '../../shared/config/env.js';
 
 /** Where the keys that verify service tokens come from: the engine's JWKS URL, or a JWKS file. */
-export type ServiceTokenKeySource = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'file'; readonly path: string };
+export type ServiceTokenKeySource =
+  { readonly kind: 'url'; readonly url: string } | { readonly kind: 'file'; readonly path: string };
 
 /**
  * A printable description of a key source for the start-up log (a URL or path, never key material).
@@ -26,14 +27,20 @@ export function describeKeySource(source: ServiceTokenKeySource): string {
  */
 export function loadServiceTokenKeys(source: ServiceTokenKeySource): JWTVerifyGetKey {
   if (source.kind === 'url') {
-    return createRemoteJWKSet(new URL(source.url), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    return createRemoteJWKSet(new URL(source.url), {
+      timeoutDuration: 5000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
   }
   const problem = (message: string) => new ConfigError([{ variable: 'TTT_SERVICE_TOKEN_JWKS_FILE', message }]);
   let text: string;
   try {
     text = readFileSync(source.path, 'utf8');
   } catch (error) {
-    throw problem(`must name a readable JWKS file; ${source.path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw problem(
+      `must name a readable JWKS file; ${source.path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   let jwks: unknown;
   try {
@@ -42,7 +49,8 @@ export function loadServiceTokenKeys(source: ServiceTokenKeySource): JWTVerifyGe
     throw problem(`must hold a JSON JWK Set; ${source.path} is not valid JSON`);
   }
   const keys = (jwks as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw problem(`must hold a JWK Set ({"keys":[...]}) with at least one key; ${source.path} has none`);
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw problem(`must hold a JWK Set ({"keys":[...]}) with at least one key; ${source.path} has none`);
   if (keys.some((k) => typeof k !== 'object' || k === null || 'd' in k)) {
     throw problem(`must hold public keys only; ${source.path} contains a private key or a non-object entry`);
   }

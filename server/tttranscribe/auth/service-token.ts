@@ -6,7 +6,6 @@ import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import { describeJwtCredential, setCredential } from '../../shared/observability/credential-context.js';
 import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 
-
 /** The verified claims the job store needs. */
 export interface ServiceTokenClaims {
   readonly sub: string;
@@ -33,7 +32,8 @@ function guardKeySource(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
     try {
       return await getKey(header, token);
     } catch (error) {
-      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys)
+        throw error;
       throw new KeySourceUnavailable('The service token keys (JWKS) could not be loaded.', { cause: error });
     }
   };
@@ -42,10 +42,14 @@ function guardKeySource(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
 function enrichInvalidToken(error: ApiError, token: string): ApiError {
   const shape = credentialShape(token);
   if (shape === 'shared_secret') {
-    return new ApiError('invalid_token', 'The bearer value is a TTTranscribe shared secret, not a service token; the secret must be treated as leaked and rotated.', {
-      details: { ...error.details, received: shape },
-      cause: error.cause,
-    });
+    return new ApiError(
+      'invalid_token',
+      'The bearer value is a TTTranscribe shared secret, not a service token; the secret must be treated as leaked and rotated.',
+      {
+        details: { ...error.details, received: shape },
+        cause: error.cause,
+      },
+    );
   }
   if (error.details['reason'] === 'algorithm_not_allowed') {
     let alg: unknown;
@@ -54,27 +58,46 @@ function enrichInvalidToken(error: ApiError, token: string): ApiError {
     } catch {
       alg = undefined;
     }
-    const hint = typeof alg === 'string' && alg.startsWith('HS') ? ' (an HMAC token such as a user JWT was sent instead of a service token)' : '';
-    return new ApiError('invalid_token', `Service tokens are ES256; this token uses ${String(alg)}${hint}. Send the token from POST /v1/vend-token.`, {
-      details: { ...error.details, algorithm: typeof alg === 'string' ? alg : null, allowedAlgorithms: [SERVICE_TOKEN.alg] },
-      cause: error.cause,
-    });
+    const hint =
+      typeof alg === 'string' && alg.startsWith('HS')
+        ? ' (an HMAC token such as a user JWT was sent instead of a service token)'
+        : '';
+    return new ApiError(
+      'invalid_token',
+      `Service tokens are ES256; this token uses ${String(alg)}${hint}. Send the token from POST /v1/vend-token.`,
+      {
+        details: {
+          ...error.details,
+          algorithm: typeof alg === 'string' ? alg : null,
+          allowedAlgorithms: [SERVICE_TOKEN.alg],
+        },
+        cause: error.cause,
+      },
+    );
   }
   return error;
 }
 
 function checkClaims(payload: JWTPayload): ServiceTokenClaims {
   const { sub, jti, scope, iat, exp } = payload as JWTPayload & { scope?: unknown };
-  if (typeof sub !== 'string' || sub === '') throw claimsError('sub', 'invalid', "The token's 'sub' claim must be a non-empty user id.");
+  if (typeof sub !== 'string' || sub === '')
+    throw claimsError('sub', 'invalid', "The token's 'sub' claim must be a non-empty user id.");
   if (typeof jti !== 'string' || jti === '' || jti.length > 255) {
     throw claimsError('jti', 'invalid', "The token's 'jti' claim must be a non-empty id (at most 255 characters).");
   }
-  if (typeof scope !== 'string') throw claimsError('scope', 'invalid', "The token's 'scope' claim must be a space-separated string.");
-  if (typeof iat !== 'number' || typeof exp !== 'number') throw claimsError('exp', 'invalid', "The token's 'iat' and 'exp' claims must be numbers.");
+  if (typeof scope !== 'string')
+    throw claimsError('scope', 'invalid', "The token's 'scope' claim must be a space-separated string.");
+  if (typeof iat !== 'number' || typeof exp !== 'number')
+    throw claimsError('exp', 'invalid', "The token's 'iat' and 'exp' claims must be numbers.");
   if (exp - iat > SERVICE_TOKEN.lifetimeSec) {
-    throw claimsError('exp', 'lifetime_too_long', `The token is valid for ${exp - iat} s; service tokens live at most ${SERVICE_TOKEN.lifetimeSec} s.`, {
-      maxLifetimeSec: SERVICE_TOKEN.lifetimeSec,
-    });
+    throw claimsError(
+      'exp',
+      'lifetime_too_long',
+      `The token is valid for ${exp - iat} s; service tokens live at most ${SERVICE_TOKEN.lifetimeSec} s.`,
+      {
+        maxLifetimeSec: SERVICE_TOKEN.lifetimeSec,
+      },
+    );
   }
   const scopes = scope.split(' ').filter((s) => s !== '');
   if (!scopes.includes(SERVICE_TOKEN.scope)) {
@@ -95,7 +118,10 @@ function checkClaims(payload: JWTPayload): ServiceTokenClaims {
  * const verify = createServiceTokenVerifier({ getKey: createRemoteJWKSet(new URL(jwksUrl)), now: Date.now });
  * const claims = await verify(token); // throws ApiError
  */
-export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; now: () => number }): (token: string) => Promise<ServiceTokenClaims> {
+export function createServiceTokenVerifier(options: {
+  getKey: JWTVerifyGetKey;
+  now: () => number;
+}): (token: string) => Promise<ServiceTokenClaims> {
   const getKey = guardKeySource(options.getKey);
   return async (token) => {
     const nowMs = options.now();
@@ -113,13 +139,21 @@ export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; n
       }));
     } catch (error) {
       if (error instanceof KeySourceUnavailable) {
-        throw new ApiError('service_unavailable', 'The keys that verify service tokens (the Business Engine JWKS) cannot be loaded right now; retry shortly.', {
-          details: { retryAfterSec: RETRY_AFTER_SEC, reason: 'service_token_keys_unavailable' },
-          headers: { 'Retry-After': String(RETRY_AFTER_SEC) },
-          cause: error.cause,
-        });
+        throw new ApiError(
+          'service_unavailable',
+          'The keys that verify service tokens (the Business Engine JWKS) cannot be loaded right now; retry shortly.',
+          {
+            details: { retryAfterSec: RETRY_AFTER_SEC, reason: 'service_token_keys_unavailable' },
+            headers: { 'Retry-After': String(RETRY_AFTER_SEC) },
+            cause: error.cause,
+          },
+        );
       }
-      const translated = translateJoseError(error, { credential, nowMs, clockToleranceSec: SERVICE_TOKEN.clockToleranceSec });
+      const translated = translateJoseError(error, {
+        credential,
+        nowMs,
+        clockToleranceSec: SERVICE_TOKEN.clockToleranceSec,
+      });
       throw translated.code === 'invalid_token' ? enrichInvalidToken(translated, token) : translated;
     }
     return checkClaims(payload);
@@ -134,7 +168,10 @@ export function createServiceTokenVerifier(options: { getKey: JWTVerifyGetKey; n
  * @example
  * auth: [engineAuth({ verifier, bodyLimitBytes }), serviceTokenAuth(verifyServiceToken, now)]
  */
-export function serviceTokenAuth(verify: (token: string) => Promise<ServiceTokenClaims>, now: () => number = Date.now): RequestHandler {
+export function serviceTokenAuth(
+  verify: (token: string) => Promise<ServiceTokenClaims>,
+  now: () => number = Date.now,
+): RequestHandler {
   return async (req, res, next) => {
     const token = readBearerToken(req, credential);
     const shape = credentialShape(token);

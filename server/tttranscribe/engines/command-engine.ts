@@ -6,7 +6,12 @@ import { findExecutable } from '../process/find-executable.js';
 import { formatSeconds } from '../process/format.js';
 import { ProcessStartError, runProcess } from '../process/run-process.js';
 import {
-  engineUnavailable, primaryLanguage, startProgressTimer, type EngineProbe, type TranscribeOptions, type TranscriptionEngine,
+  engineUnavailable,
+  primaryLanguage,
+  startProgressTimer,
+  type EngineProbe,
+  type TranscribeOptions,
+  type TranscriptionEngine,
 } from './transcription-engine.js';
 
 /** Options for {@link createCommandEngine}; `create-engine.ts` validates them. */
@@ -51,7 +56,10 @@ export function createCommandEngine(options: CommandEngineOptions): Transcriptio
 
   async function probe(): Promise<EngineProbe> {
     if ((await findExecutable(program as string)) === null) {
-      return { available: false, reason: `the configured transcription program ${program} is not installed or not executable` };
+      return {
+        available: false,
+        reason: `the configured transcription program ${program} is not installed or not executable`,
+      };
     }
     return { available: true };
   }
@@ -72,25 +80,40 @@ export function createCommandEngine(options: CommandEngineOptions): Transcriptio
     const stopProgress = startProgressTimer(opts.onProgress, expectedMs);
     try {
       const result = await runProcess(argv[0] as string, argv.slice(1), {
-        signal: opts.signal, timeoutMs, maxStdoutBytes: MAX_TRANSCRIPT_BYTES,
+        signal: opts.signal,
+        timeoutMs,
+        maxStdoutBytes: MAX_TRANSCRIPT_BYTES,
       });
       const diagnostics = `${basename(program as string)} exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`;
       if (result.timedOut) {
-        throw new JobFailure('transcription_failed', `Transcription took longer than ${formatSeconds(timeoutMs)}; send a shorter recording.`);
+        throw new JobFailure(
+          'transcription_failed',
+          `Transcription took longer than ${formatSeconds(timeoutMs)}; send a shorter recording.`,
+        );
       }
       if (result.exitCode !== 0 || result.outputTooLarge) {
-        throw new JobFailure('transcription_failed', 'The transcription engine failed on this audio; try again later, or send a clearer or shorter recording.',
-          { cause: new Error(diagnostics) });
+        throw new JobFailure(
+          'transcription_failed',
+          'The transcription engine failed on this audio; try again later, or send a clearer or shorter recording.',
+          { cause: new Error(diagnostics) },
+        );
       }
       if (outputFile === undefined) return result.stdout.trim();
       try {
         return (await readFile(outputFile, 'utf8')).trim();
       } catch (err) {
-        throw new JobFailure('transcription_failed', 'The transcription engine finished without writing a transcript; try again later.',
-          { cause: err });
+        throw new JobFailure(
+          'transcription_failed',
+          'The transcription engine finished without writing a transcript; try again later.',
+          { cause: err },
+        );
       }
     } catch (err) {
-      if (err instanceof ProcessStartError) throw engineUnavailable(`the configured transcription program ${program} could not be started (${err.code})`, err);
+      if (err instanceof ProcessStartError)
+        throw engineUnavailable(
+          `the configured transcription program ${program} could not be started (${err.code})`,
+          err,
+        );
       throw err;
     } finally {
       stopProgress();

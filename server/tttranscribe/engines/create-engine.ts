@@ -19,15 +19,30 @@ export const engineConfigSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('command'),
-    command: z.union([z.string().transform((s) => splitCommandLine(s)), z.array(z.string()).readonly()])
-      .pipe(z.array(z.string()).readonly()
+    command: z.union([z.string().transform((s) => splitCommandLine(s)), z.array(z.string()).readonly()]).pipe(
+      z
+        .array(z.string())
+        .readonly()
         .refine((argv) => argv.length > 0 && argv[0] !== '', 'must name a program to run')
         .refine((argv) => placeholdersOf(argv).has('wav'), 'must pass the audio file with the {wav} placeholder')
-        .refine(onlyKnownPlaceholders, 'may only use the {wav}, {language} and {output} placeholders')),
-    outputFile: z.string().min(1).refine((f) => onlyKnownPlaceholders([f]), 'may only use {wav}, {language} and {output}').optional(),
+        .refine(onlyKnownPlaceholders, 'may only use the {wav}, {language} and {output} placeholders'),
+    ),
+    outputFile: z
+      .string()
+      .min(1)
+      .refine((f) => onlyKnownPlaceholders([f]), 'may only use {wav}, {language} and {output}')
+      .optional(),
     name: z.string().min(1).optional(),
     model: z.string().min(1).nullable().optional(),
-    languages: z.array(z.string().min(1).transform((l) => l.toLowerCase())).readonly().optional(),
+    languages: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .transform((l) => l.toLowerCase()),
+      )
+      .readonly()
+      .optional(),
     defaultLanguage: z.string().min(1).optional(),
     timeoutMs,
     realtimeFactor: z.number().positive().optional(),

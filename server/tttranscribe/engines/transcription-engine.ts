@@ -2,8 +2,7 @@ import { JobFailure } from '../jobs/job-processor.js';
 
 /** What {@link TranscriptionEngine.probe} reports: whether the engine can run here, and if not, why. */
 export type EngineProbe =
-  | { readonly available: true; readonly version?: string }
-  | { readonly available: false; readonly reason: string };
+  { readonly available: true; readonly version?: string } | { readonly available: false; readonly reason: string };
 
 /** Per-call options for {@link TranscriptionEngine.transcribe}. */
 export interface TranscribeOptions {
@@ -76,7 +75,11 @@ export function estimateProgress(elapsedMs: number, expectedMs: number): number 
  * const stop = startProgressTimer(opts.onProgress, 10_000);
  * try { await runEngine(); } finally { stop(); }
  */
-export function startProgressTimer(onProgress: (fraction: number) => void, expectedMs: number, intervalMs = 500): () => void {
+export function startProgressTimer(
+  onProgress: (fraction: number) => void,
+  expectedMs: number,
+  intervalMs = 500,
+): () => void {
   const started = Date.now();
   const timer = setInterval(() => onProgress(estimateProgress(Date.now() - started, expectedMs)), intervalMs);
   timer.unref();
@@ -90,7 +93,9 @@ export function startProgressTimer(onProgress: (fraction: number) => void, expec
  * throw engineUnavailable('pocketsphinx_continuous is not installed');
  */
 export function engineUnavailable(reason: string, cause?: unknown): JobFailure {
-  return new JobFailure('transcription_engine_unavailable',
+  return new JobFailure(
+    'transcription_engine_unavailable',
     `Transcription is not available on this server right now: ${reason}. Please try again later; the operator has to fix this.`,
-    { cause });
+    { cause },
+  );
 }

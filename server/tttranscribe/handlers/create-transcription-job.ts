@@ -40,21 +40,34 @@ export function createTranscriptionJob(deps: {
       idempotencyKey: req.get('idempotency-key') ?? null,
     });
     if (inserted.outcome === 'token_used') {
-      throw new ApiError('service_token_already_used', `This service token already submitted job ${inserted.existingJobId}; vend a new token for a new job.`, {
-        details: { jobId: inserted.existingJobId },
-      });
+      throw new ApiError(
+        'service_token_already_used',
+        `This service token already submitted job ${inserted.existingJobId}; vend a new token for a new job.`,
+        {
+          details: { jobId: inserted.existingJobId },
+        },
+      );
     }
     if (inserted.outcome === 'key_reused') {
-      throw new ApiError('idempotency_key_reused', 'This Idempotency-Key already submitted a job with another service token; use a new key for each submission.', {
-        // The catalog documents this code's detail as clientRequestId: the caller's idempotency key, whatever its header.
-        details: { clientRequestId: req.get('idempotency-key') },
-      });
+      throw new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key already submitted a job with another service token; use a new key for each submission.',
+        {
+          // The catalog documents this code's detail as clientRequestId: the caller's idempotency key, whatever its header.
+          details: { clientRequestId: req.get('idempotency-key') },
+        },
+      );
     }
     const { job } = inserted;
     if (inserted.outcome === 'created') deps.onQueued();
     else res.set('Idempotent-Replayed', 'true');
     // A replay repeats the first answer; the job's current state is at its status URL.
-    const accepted: TranscribeAccepted = { ok: true, jobId: job.id, status: 'queued', submittedAt: new Date(job.submittedAt).toISOString() };
+    const accepted: TranscribeAccepted = {
+      ok: true,
+      jobId: job.id,
+      status: 'queued',
+      submittedAt: new Date(job.submittedAt).toISOString(),
+    };
     res.status(202).location(`/status/${job.id}`).json(accepted);
   };
 }

@@ -16,7 +16,9 @@ export function getJobByIdempotencyKey(deps: { store: JobStore }): RequestHandle
     const key = String(req.params['key']);
     const job = await deps.store.getByIdempotencyKey(key);
     if (!job) {
-      throw new ApiError('job_not_found', `No job was stored under Idempotency-Key ${key}.`, { details: { idempotencyKey: key } });
+      throw new ApiError('job_not_found', `No job was stored under Idempotency-Key ${key}.`, {
+        details: { idempotencyKey: key },
+      });
     }
     res.json(jobStatusBody(job));
   };

@@ -87,8 +87,10 @@ export function openJobDatabase(path: string): JobDatabase {
  */
 export function migrate(db: JobDatabase): void {
   db.transaction(() => {
-    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-    let current = (db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_version').pluck().get() as number);
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+    );
+    let current = db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_version').pluck().get() as number;
     const legacy = db.pragma('user_version', { simple: true }) as number;
     if (current === 0 && legacy > 0) {
       const adopt = db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');

@@ -73,7 +73,8 @@ export const ABANDONED_JOB_MESSAGE = [
   ' times while processing (its worker stopped); retry with a new service token and report the job id if it persists.',
 ] as const;
 /** {@link ABANDONED_JOB_MESSAGE} for a number of attempts. */
-export const abandonedJobMessage = (attempts: number): string => `${ABANDONED_JOB_MESSAGE[0]}${attempts}${ABANDONED_JOB_MESSAGE[1]}`;
+export const abandonedJobMessage = (attempts: number): string =>
+  `${ABANDONED_JOB_MESSAGE[0]}${attempts}${ABANDONED_JOB_MESSAGE[1]}`;
 
 /**
  * TTTranscribe's durable job queue, one contract for both backends (SQLite: sqlite-job-store.ts, PostgreSQL:
@@ -158,8 +159,15 @@ export const toJobRecord = (r: Row): JobRecord => ({
  * @example
  * return conflictOutcome(job, await findByKey(job.idempotencyKey), await findIdByJti(job.tokenJti));
  */
-export function conflictOutcome(job: NewJob, keyed: JobRecord | undefined, jobIdOfToken: string | undefined): InsertJobResult {
-  if (keyed) return keyed.tokenJti === job.tokenJti ? { outcome: 'replayed', job: keyed } : { outcome: 'key_reused', existingJobId: keyed.id };
+export function conflictOutcome(
+  job: NewJob,
+  keyed: JobRecord | undefined,
+  jobIdOfToken: string | undefined,
+): InsertJobResult {
+  if (keyed)
+    return keyed.tokenJti === job.tokenJti
+      ? { outcome: 'replayed', job: keyed }
+      : { outcome: 'key_reused', existingJobId: keyed.id };
   if (jobIdOfToken === undefined) throw new Error('the job insert conflicted, yet no job holds its token or key');
   return { outcome: 'token_used', existingJobId: jobIdOfToken };
 }

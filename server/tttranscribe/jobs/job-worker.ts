@@ -86,7 +86,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   const maxAttempts = options.maxAttempts ?? 3;
   const leaseMs = options.leaseMs ?? 30_000;
   const renewEveryMs = options.renewEveryMs ?? Math.max(1, Math.floor(leaseMs / 3));
-  if (!(leaseMs > 0) || !(renewEveryMs > 0) || renewEveryMs >= leaseMs) throw new RangeError('the lease renewal must be shorter than the lease');
+  if (!(leaseMs > 0) || !(renewEveryMs > 0) || renewEveryMs >= leaseMs)
+    throw new RangeError('the lease renewal must be shorter than the lease');
   if (!(maxAttempts >= 1)) throw new RangeError('maxAttempts must be at least 1');
   const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const lease: Lease = { owner: id, ms: leaseMs };
@@ -105,7 +106,12 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       const p = Math.min(1, Math.max(progressWritten, progress));
       const at = now();
       // The epsilon keeps float steps such as 0.4 + 50 × 0.001 from falling just short of the delta.
-      if (stage === stageWritten && p - progressWritten < PROGRESS_MIN_DELTA - 1e-9 && at - writtenAt < PROGRESS_MIN_INTERVAL_MS) return;
+      if (
+        stage === stageWritten &&
+        p - progressWritten < PROGRESS_MIN_DELTA - 1e-9 &&
+        at - writtenAt < PROGRESS_MIN_INTERVAL_MS
+      )
+        return;
       if (stage === stageWritten && p === progressWritten) return;
       stageWritten = stage;
       progressWritten = p;
@@ -140,13 +146,21 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     const stopRenewing = keepLease(job.id, lost);
     logger.info({ jobId: job.id, requestId: job.requestId, attempt: job.attempts, worker: id }, 'job started');
     try {
-      const work = processor({ jobId: job.id, url: job.url, language: job.language ?? undefined }, { signal, onProgress });
+      const work = processor(
+        { jobId: job.id, url: job.url, language: job.language ?? undefined },
+        { signal, onProgress },
+      );
       work.catch(() => undefined); // a processor that ignores the signal may still reject later
       const result = await untilAborted(work, signal);
       settled = true;
       assertResult(result);
-      if (await store.complete(job.id, id, result)) logger.info({ jobId: job.id, engine: result.engine, model: result.model }, 'job completed');
-      else logger.warn({ jobId: job.id, worker: id }, 'job finished after its lease was lost; another worker owns it, result discarded');
+      if (await store.complete(job.id, id, result))
+        logger.info({ jobId: job.id, engine: result.engine, model: result.model }, 'job completed');
+      else
+        logger.warn(
+          { jobId: job.id, worker: id },
+          'job finished after its lease was lost; another worker owns it, result discarded',
+        );
     } catch (error) {
       settled = true;
       await recordFailure(job, error, { timeout, stopping, lost: lost.signal });
@@ -155,26 +169,63 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     }
   }
 
-  async function recordFailure(job: JobRecord, error: unknown, signals: { timeout: AbortSignal; stopping: AbortSignal; lost: AbortSignal }): Promise<void> {
+  async function recordFailure(
+    job: JobRecord,
+    error: unknown,
+    signals: { timeout: AbortSignal; stopping: AbortSignal; lost: AbortSignal },
+  ): Promise<void> {
     const { timeout, stopping, lost } = signals;
-    const written = (done: boolean, message: string, fields: Record<string, unknown> = {}, level: 'info' | 'warn' | 'error' = 'info') => {
+    const written = (
+      done: boolean,
+      message: string,
+      fields: Record<string, unknown> = {},
+      level: 'info' | 'warn' | 'error' = 'info',
+    ) => {
       if (done) logger[level]({ jobId: job.id, ...fields }, message);
-      else logger.warn({ jobId: job.id, worker: id }, 'job lease lost before its outcome was recorded; another worker owns it');
+      else
+        logger.warn(
+          { jobId: job.id, worker: id },
+          'job lease lost before its outcome was recorded; another worker owns it',
+        );
     };
     try {
       if (lost.aborted) {
-        logger.warn({ jobId: job.id, worker: id }, 'job lease lost while running; stopped without recording an outcome');
+        logger.warn(
+          { jobId: job.id, worker: id },
+          'job lease lost while running; stopped without recording an outcome',
+        );
       } else if (stopping.aborted && !timeout.aborted) {
         // Whatever the processor made of the abort, the job itself did nothing wrong: run it again later.
         written(await store.release(job.id, id), 'job interrupted by shutdown; requeued');
       } else if (error instanceof JobFailure) {
-        written(await store.fail(job.id, id, error.code, error.message), 'job failed', { code: error.code, err: error.cause });
+        written(await store.fail(job.id, id, error.code, error.message), 'job failed', {
+          code: error.code,
+          err: error.cause,
+        });
       } else if (timeout.aborted) {
-        written(await store.fail(job.id, id, 'job_timed_out', `The job did not finish within ${Math.round(jobTimeoutMs / 1000)} seconds; send a shorter clip or retry later.`),
-          'job timed out', { timeoutMs: jobTimeoutMs }, 'warn');
+        written(
+          await store.fail(
+            job.id,
+            id,
+            'job_timed_out',
+            `The job did not finish within ${Math.round(jobTimeoutMs / 1000)} seconds; send a shorter clip or retry later.`,
+          ),
+          'job timed out',
+          { timeoutMs: jobTimeoutMs },
+          'warn',
+        );
       } else {
-        written(await store.fail(job.id, id, 'transcription_failed', 'The transcription failed unexpectedly; retry with a new service token and report the job id if it persists.'),
-          'job failed with an unexpected error', { err: error }, 'error');
+        written(
+          await store.fail(
+            job.id,
+            id,
+            'transcription_failed',
+            'The transcription failed unexpectedly; retry with a new service token and report the job id if it persists.',
+          ),
+          'job failed with an unexpected error',
+          { err: error },
+          'error',
+        );
       }
     } catch (storeError) {
       // The lease then expires and the job is recovered by whichever worker sweeps first: never lost.
@@ -214,7 +265,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       if (!job) return;
       if (!started) {
         // stop() came while the claim was in flight: hand the job straight back rather than run it unwatched.
-        await store.release(job.id, id).catch((error: unknown) => logger.warn({ jobId: job.id, err: error }, 'could not requeue a job claimed during shutdown'));
+        await store
+          .release(job.id, id)
+          .catch((error: unknown) =>
+            logger.warn({ jobId: job.id, err: error }, 'could not requeue a job claimed during shutdown'),
+          );
         return;
       }
       void launch(job);
@@ -234,7 +289,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   async function recoverExpiredLeases(): Promise<LeaseRecovery> {
     const result = await store.recoverExpiredLeases(maxAttempts);
-    if (result.requeued.length + result.failed.length > 0) logger.warn({ ...result, worker: id }, 'recovered jobs whose worker stopped (lease expired)');
+    if (result.requeued.length + result.failed.length > 0)
+      logger.warn({ ...result, worker: id }, 'recovered jobs whose worker stopped (lease expired)');
     return result;
   }
 

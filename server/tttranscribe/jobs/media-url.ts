@@ -43,19 +43,27 @@ export function checkMediaUrl(value: string, allowedHosts: readonly string[]): U
     throw unsupported('malformed', 'The media URL is not an absolute URL; send a full http(s) link.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw unsupported('scheme_not_allowed', `Only http and https URLs can be transcribed, not ${url.protocol.slice(0, -1)}.`, {
-      scheme: url.protocol.slice(0, -1),
-      allowedSchemes: ['http', 'https'],
-    });
+    throw unsupported(
+      'scheme_not_allowed',
+      `Only http and https URLs can be transcribed, not ${url.protocol.slice(0, -1)}.`,
+      {
+        scheme: url.protocol.slice(0, -1),
+        allowedSchemes: ['http', 'https'],
+      },
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw unsupported('malformed', 'The media URL must not carry a user name or password; send a public link.');
   }
   if (url.href.length > MAX_MEDIA_URL_LENGTH) {
-    throw unsupported('too_long', `The media URL is ${url.href.length} characters once encoded; the limit is ${MAX_MEDIA_URL_LENGTH}.`, {
-      length: url.href.length,
-      maxLength: MAX_MEDIA_URL_LENGTH,
-    });
+    throw unsupported(
+      'too_long',
+      `The media URL is ${url.href.length} characters once encoded; the limit is ${MAX_MEDIA_URL_LENGTH}.`,
+      {
+        length: url.href.length,
+        maxLength: MAX_MEDIA_URL_LENGTH,
+      },
+    );
   }
   if (!hostAllowed(url.hostname, allowedHosts)) {
     throw unsupported('host_not_allowed', `Media from ${url.hostname} is not accepted by this TTTranscribe.`, {

@@ -67,7 +67,10 @@ export function redactDatabaseUrl(url: string): string {
  * @example
  * const pool = await openPgJobDatabase('postgres://ttt@db.internal/ttt', { max: 10 });
  */
-export async function openPgJobDatabase(url: string, options: { max: number; connectionTimeoutMs?: number }): Promise<pg.Pool> {
+export async function openPgJobDatabase(
+  url: string,
+  options: { max: number; connectionTimeoutMs?: number },
+): Promise<pg.Pool> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
@@ -82,8 +85,12 @@ export async function openPgJobDatabase(url: string, options: { max: number; con
   } catch (error) {
     await pool.end().catch(() => undefined);
     if (error instanceof Error && error.message.startsWith('TTT_DB:')) throw error;
-    const cause = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
-    throw new Error(`TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${cause.replaceAll(new URL(url).password || '\u0000', '***')}`, { cause: error });
+    const cause =
+      error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
+    throw new Error(
+      `TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${cause.replaceAll(new URL(url).password || '\u0000', '***')}`,
+      { cause: error },
+    );
   }
 }
 
@@ -100,13 +107,20 @@ export async function migratePg(pool: pg.Pool): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-    const { rows } = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_version');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
+    const { rows } = await client.query<{ v: number }>(
+      'SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_version',
+    );
     const current = rows[0]?.v ?? 0;
     if (current > MIGRATIONS.length) throw newerSchemaError(current, MIGRATIONS.length, 'the PostgreSQL database');
     for (const [i, sql] of MIGRATIONS.slice(current).entries()) {
       await client.query(sql);
-      await client.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [current + i + 1, Date.now()]);
+      await client.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [
+        current + i + 1,
+        Date.now(),
+      ]);
     }
     await client.query('COMMIT');
   } catch (error) {

@@ -34,39 +34,76 @@ export function createPgJobStore(pool: pg.Pool, options: { now?: () => number } 
 
   return {
     async insert(job) {
-      const created = await one('store the job', `INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress,
+      const created = await one(
+        'store the job',
+        `INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress,
           request_id, idempotency_key, submitted_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, 'queued', 'queued', 0, $6, $7, $8, $8) ON CONFLICT DO NOTHING RETURNING *`,
-      [job.id, job.tokenJti, job.subject, job.url, job.language, job.requestId, job.idempotencyKey, now()]);
+        [job.id, job.tokenJti, job.subject, job.url, job.language, job.requestId, job.idempotencyKey, now()],
+      );
       if (created) return { outcome: 'created', job: created };
       // The conflicting row is committed (ON CONFLICT waited for it), so this statement's snapshot sees it.
-      const keyed = job.idempotencyKey === null ? undefined : await one('read the job', 'SELECT * FROM jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
-      const [byToken] = keyed ? [] : await query('read the job', 'SELECT id FROM jobs WHERE token_jti = $1', [job.tokenJti]);
+      const keyed =
+        job.idempotencyKey === null
+          ? undefined
+          : await one('read the job', 'SELECT * FROM jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
+      const [byToken] = keyed
+        ? []
+        : await query('read the job', 'SELECT id FROM jobs WHERE token_jti = $1', [job.tokenJti]);
       return conflictOutcome(job, keyed, byToken?.['id'] as string | undefined);
     },
     get: (id) => one('read the job', 'SELECT * FROM jobs WHERE id = $1', [id]),
     getByIdempotencyKey: (key) => one('read the job', 'SELECT * FROM jobs WHERE idempotency_key = $1', [key]),
     claimNext(lease) {
       const at = now();
-      return one('claim a job', `UPDATE jobs SET status = 'processing', stage = 'fetching', progress = 0, attempts = attempts + 1,
+      return one(
+        'claim a job',
+        `UPDATE jobs SET status = 'processing', stage = 'fetching', progress = 0, attempts = attempts + 1,
           started_at = $1, updated_at = $1, lease_owner = $2, lease_expires_at = $3
         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY submitted_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING *`, [at, lease.owner, at + lease.ms]);
+        RETURNING *`,
+        [at, lease.owner, at + lease.ms],
+      );
     },
-    renewLease: (id, lease) => changed('renew a lease', `UPDATE jobs SET lease_expires_at = $3 WHERE ${HELD}`, [id, lease.owner, now() + lease.ms]),
+    renewLease: (id, lease) =>
+      changed('renew a lease', `UPDATE jobs SET lease_expires_at = $3 WHERE ${HELD}`, [
+        id,
+        lease.owner,
+        now() + lease.ms,
+      ]),
     async reportProgress(id, owner, stage, progress) {
-      await query('record progress', `UPDATE jobs SET stage = $3, progress = GREATEST(progress, $4), updated_at = $5 WHERE ${HELD}`,
-        [id, owner, stage, progress, now()]);
+      await query(
+        'record progress',
+        `UPDATE jobs SET stage = $3, progress = GREATEST(progress, $4), updated_at = $5 WHERE ${HELD}`,
+        [id, owner, stage, progress, now()],
+      );
     },
-    complete: (id, owner, result) => changed('complete the job', `UPDATE jobs SET status = 'completed', stage = 'done', progress = 1,
+    complete: (id, owner, result) =>
+      changed(
+        'complete the job',
+        `UPDATE jobs SET status = 'completed', stage = 'done', progress = 1,
         transcript = $3, engine = $4, model = $5, completed_at = $6, updated_at = $6, lease_owner = NULL, lease_expires_at = NULL
-      WHERE ${HELD}`, [id, owner, result.transcript, result.engine, result.model, now()]),
-    fail: (id, owner, code, message) => changed('fail the job', `UPDATE jobs SET status = 'failed', error_code = $3, error_message = $4,
-        completed_at = $5, updated_at = $5, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`, [id, owner, code, message, now()]),
-    release: (id, owner) => changed('requeue the job', `UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL,
-        updated_at = $3, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`, [id, owner, now()]),
+      WHERE ${HELD}`,
+        [id, owner, result.transcript, result.engine, result.model, now()],
+      ),
+    fail: (id, owner, code, message) =>
+      changed(
+        'fail the job',
+        `UPDATE jobs SET status = 'failed', error_code = $3, error_message = $4,
+        completed_at = $5, updated_at = $5, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`,
+        [id, owner, code, message, now()],
+      ),
+    release: (id, owner) =>
+      changed(
+        'requeue the job',
+        `UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL,
+        updated_at = $3, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`,
+        [id, owner, now()],
+      ),
     async recoverExpiredLeases(maxAttempts) {
-      const rows = await query('recover jobs', `WITH expired AS (
+      const rows = await query(
+        'recover jobs',
+        `WITH expired AS (
           SELECT id FROM jobs WHERE status = 'processing' AND COALESCE(lease_expires_at, 0) <= $1 FOR UPDATE SKIP LOCKED)
         UPDATE jobs j SET
           status = CASE WHEN j.attempts >= $2 THEN 'failed' ELSE 'queued' END,
@@ -77,13 +114,19 @@ export function createPgJobStore(pool: pg.Pool, options: { now?: () => number } 
           error_message = CASE WHEN j.attempts >= $2 THEN $3::text || j.attempts::text || $4::text ELSE NULL END,
           completed_at = CASE WHEN j.attempts >= $2 THEN $1 ELSE NULL END,
           updated_at = $1, lease_owner = NULL, lease_expires_at = NULL
-        FROM expired WHERE j.id = expired.id RETURNING j.id, j.status`, [now(), maxAttempts, ...ABANDONED_JOB_MESSAGE]);
+        FROM expired WHERE j.id = expired.id RETURNING j.id, j.status`,
+        [now(), maxAttempts, ...ABANDONED_JOB_MESSAGE],
+      );
       const ids = (status: string) => rows.filter((r) => r['status'] === status).map((r) => r['id'] as string);
       return { requeued: ids('queued'), failed: ids('failed') };
     },
     async counts() {
-      const [row] = await query('count the jobs', `SELECT COUNT(*) FILTER (WHERE status = 'queued')::int AS queued,
-        COUNT(*) FILTER (WHERE status = 'processing')::int AS processing FROM jobs WHERE status IN ('queued', 'processing')`, []);
+      const [row] = await query(
+        'count the jobs',
+        `SELECT COUNT(*) FILTER (WHERE status = 'queued')::int AS queued,
+        COUNT(*) FILTER (WHERE status = 'processing')::int AS processing FROM jobs WHERE status IN ('queued', 'processing')`,
+        [],
+      );
       return { queued: Number(row?.['queued'] ?? 0), processing: Number(row?.['processing'] ?? 0) };
     },
     async countByState() {

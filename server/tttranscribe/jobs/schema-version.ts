@@ -6,7 +6,9 @@
  * if (current > known) throw newerSchemaError(current, known, 'the PostgreSQL database');
  */
 export function newerSchemaError(found: number, known: number, where: string): Error {
-  return new Error(`TTT_DB: ${where} has job schema version ${found}, newer than this TTTranscribe knows (${known}). `
-    + 'A newer TTTranscribe migrated it: run that release here too (git pull && npm ci, then npm run start:ttt), '
-    + 'or point TTT_DB at a database of this version.');
+  return new Error(
+    `TTT_DB: ${where} has job schema version ${found}, newer than this TTTranscribe knows (${known}). ` +
+      'A newer TTTranscribe migrated it: run that release here too (git pull && npm ci, then npm run start:ttt), ' +
+      'or point TTT_DB at a database of this version.',
+  );
 }

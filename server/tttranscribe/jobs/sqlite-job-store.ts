@@ -1,5 +1,12 @@
 import type { JobDatabase } from './database.js';
-import { abandonedJobMessage, conflictOutcome, toJobRecord, type JobRecord, type JobStore, type LeaseRecovery } from './job-store.js';
+import {
+  abandonedJobMessage,
+  conflictOutcome,
+  toJobRecord,
+  type JobRecord,
+  type JobStore,
+  type LeaseRecovery,
+} from './job-store.js';
 import { translateSqliteError } from './translate-sqlite-error.js';
 
 type Row = Record<string, unknown>;
@@ -17,7 +24,8 @@ export function createSqliteJobStore(db: JobDatabase, options: { now?: () => num
   const now = options.now ?? Date.now;
   const held = `id = @id AND status = 'processing' AND lease_owner = @owner`;
   const s = {
-    insert: db.prepare(`INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress, request_id, idempotency_key,
+    insert:
+      db.prepare(`INSERT INTO jobs (id, token_jti, subject, url, language, status, stage, progress, request_id, idempotency_key,
         submitted_at, updated_at)
       VALUES (@id, @tokenJti, @subject, @url, @language, 'queued', 'queued', 0, @requestId, @idempotencyKey, @now, @now)
       ON CONFLICT DO NOTHING RETURNING *`),
@@ -28,20 +36,28 @@ export function createSqliteJobStore(db: JobDatabase, options: { now?: () => num
         started_at = @now, updated_at = @now, lease_owner = @owner, lease_expires_at = @expires
       WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY submitted_at, rowid LIMIT 1) RETURNING *`),
     renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires WHERE ${held}`),
-    progress: db.prepare(`UPDATE jobs SET stage = @stage, progress = MAX(progress, @progress), updated_at = @now WHERE ${held}`),
+    progress: db.prepare(
+      `UPDATE jobs SET stage = @stage, progress = MAX(progress, @progress), updated_at = @now WHERE ${held}`,
+    ),
     complete: db.prepare(`UPDATE jobs SET status = 'completed', stage = 'done', progress = 1, transcript = @transcript,
         engine = @engine, model = @model, completed_at = @now, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL
       WHERE ${held}`),
     fail: db.prepare(`UPDATE jobs SET status = 'failed', error_code = @code, error_message = @message, completed_at = @now,
         updated_at = @now, lease_owner = NULL, lease_expires_at = NULL WHERE ${held}`),
-    release: db.prepare(`UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL, updated_at = @now,
+    release:
+      db.prepare(`UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL, updated_at = @now,
         lease_owner = NULL, lease_expires_at = NULL WHERE ${held}`),
-    expired: db.prepare(`SELECT id, attempts FROM jobs WHERE status = 'processing' AND COALESCE(lease_expires_at, 0) <= ?`),
-    failExpired: db.prepare(`UPDATE jobs SET status = 'failed', error_code = 'transcription_failed', error_message = @message,
+    expired: db.prepare(
+      `SELECT id, attempts FROM jobs WHERE status = 'processing' AND COALESCE(lease_expires_at, 0) <= ?`,
+    ),
+    failExpired:
+      db.prepare(`UPDATE jobs SET status = 'failed', error_code = 'transcription_failed', error_message = @message,
         completed_at = @now, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL WHERE id = @id`),
-    requeueExpired: db.prepare(`UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL, updated_at = @now,
+    requeueExpired:
+      db.prepare(`UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, started_at = NULL, updated_at = @now,
         lease_owner = NULL, lease_expires_at = NULL WHERE id = @id`),
-    counts: db.prepare(`SELECT COALESCE(SUM(status = 'queued'), 0) AS queued, COALESCE(SUM(status = 'processing'), 0) AS processing
+    counts:
+      db.prepare(`SELECT COALESCE(SUM(status = 'queued'), 0) AS queued, COALESCE(SUM(status = 'processing'), 0) AS processing
       FROM jobs WHERE status IN ('queued', 'processing')`),
     byState: db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status'),
   };
@@ -82,16 +98,33 @@ export function createSqliteJobStore(db: JobDatabase, options: { now?: () => num
     insert: (job) => run('store the job', () => insertTx.immediate(job)),
     get: (id) => run('read the job', () => record(s.get.get(id))),
     getByIdempotencyKey: (key) => run('read the job', () => record(s.byKey.get(key))),
-    claimNext: (lease) => run('claim a job', () => record(s.claim.get({ now: now(), owner: lease.owner, expires: now() + lease.ms }))),
-    renewLease: (id, lease) => run('renew a lease', () => s.renew.run({ id, owner: lease.owner, expires: now() + lease.ms }).changes === 1),
-    reportProgress: (id, owner, stage, progress) => run('record progress', () => void s.progress.run({ id, owner, stage, progress, now: now() })),
-    complete: (id, owner, result) => run('complete the job', () =>
-      s.complete.run({ id, owner, transcript: result.transcript, engine: result.engine, model: result.model, now: now() }).changes === 1),
-    fail: (id, owner, code, message) => run('fail the job', () => s.fail.run({ id, owner, code, message, now: now() }).changes === 1),
+    claimNext: (lease) =>
+      run('claim a job', () => record(s.claim.get({ now: now(), owner: lease.owner, expires: now() + lease.ms }))),
+    renewLease: (id, lease) =>
+      run('renew a lease', () => s.renew.run({ id, owner: lease.owner, expires: now() + lease.ms }).changes === 1),
+    reportProgress: (id, owner, stage, progress) =>
+      run('record progress', () => void s.progress.run({ id, owner, stage, progress, now: now() })),
+    complete: (id, owner, result) =>
+      run(
+        'complete the job',
+        () =>
+          s.complete.run({
+            id,
+            owner,
+            transcript: result.transcript,
+            engine: result.engine,
+            model: result.model,
+            now: now(),
+          }).changes === 1,
+      ),
+    fail: (id, owner, code, message) =>
+      run('fail the job', () => s.fail.run({ id, owner, code, message, now: now() }).changes === 1),
     release: (id, owner) => run('requeue the job', () => s.release.run({ id, owner, now: now() }).changes === 1),
     recoverExpiredLeases: (maxAttempts) => run('recover jobs', () => recoverTx.immediate(maxAttempts)),
     counts: () => run('count the jobs', () => s.counts.get() as { queued: number; processing: number }),
-    countByState: () => run('count the jobs', () =>
-      Object.fromEntries((s.byState.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]))),
+    countByState: () =>
+      run('count the jobs', () =>
+        Object.fromEntries((s.byState.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n])),
+      ),
   };
 }

@@ -49,7 +49,10 @@ export function sqliteStorage(db: JobDatabase, options: { now?: () => number } =
  * const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
  * // ... on shutdown: await storage.close();
  */
-export async function openTttStorage(target: string, options: { poolMax: number; now?: () => number }): Promise<TttStorage> {
+export async function openTttStorage(
+  target: string,
+  options: { poolMax: number; now?: () => number },
+): Promise<TttStorage> {
   if (!isPostgresUrl(target)) return sqliteStorage(openJobDatabase(target), options);
   const pool = await openPgJobDatabase(target, { max: options.poolMax });
   return {

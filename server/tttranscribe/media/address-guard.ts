@@ -4,16 +4,59 @@ type Family = 'ipv4' | 'ipv6';
 
 /** Address ranges a media fetch must not reach, each with the words used in the failure message. */
 const BLOCKED: ReadonlyArray<readonly [reason: string, ranges: ReadonlyArray<readonly [string, number, Family]>]> = [
-  ['an unspecified address', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]],
-  ['a loopback address', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
-  ['a private network address', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'],
-    ['fc00::', 7, 'ipv6']]],
-  ['a link-local address', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
+  [
+    'an unspecified address',
+    [
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ],
+  ],
+  [
+    'a loopback address',
+    [
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ],
+  ],
+  [
+    'a private network address',
+    [
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'],
+      ['fc00::', 7, 'ipv6'],
+    ],
+  ],
+  [
+    'a link-local address',
+    [
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ],
+  ],
   ['a carrier-grade NAT address', [['100.64.0.0', 10, 'ipv4']]],
-  ['a multicast address', [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]],
-  ['a reserved address', [['240.0.0.0', 4, 'ipv4'], ['192.0.0.0', 24, 'ipv4'], ['192.0.2.0', 24, 'ipv4'],
-    ['198.18.0.0', 15, 'ipv4'], ['198.51.100.0', 24, 'ipv4'], ['203.0.113.0', 24, 'ipv4'],
-    ['::', 96, 'ipv6'], ['fec0::', 10, 'ipv6'], ['2001:db8::', 32, 'ipv6'], ['100::', 64, 'ipv6']]],
+  [
+    'a multicast address',
+    [
+      ['224.0.0.0', 4, 'ipv4'],
+      ['ff00::', 8, 'ipv6'],
+    ],
+  ],
+  [
+    'a reserved address',
+    [
+      ['240.0.0.0', 4, 'ipv4'],
+      ['192.0.0.0', 24, 'ipv4'],
+      ['192.0.2.0', 24, 'ipv4'],
+      ['198.18.0.0', 15, 'ipv4'],
+      ['198.51.100.0', 24, 'ipv4'],
+      ['203.0.113.0', 24, 'ipv4'],
+      ['::', 96, 'ipv6'],
+      ['fec0::', 10, 'ipv6'],
+      ['2001:db8::', 32, 'ipv6'],
+      ['100::', 64, 'ipv6'],
+    ],
+  ],
 ];
 
 const blockLists = BLOCKED.map(([reason, ranges]) => {
@@ -41,7 +84,12 @@ export function parseCidr(text: string): Cidr {
   if (version === 0 || extra !== undefined) throw new Error(`Not a CIDR range: "${text}"`);
   const max = version === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+  if (
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > max ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  ) {
     throw new Error(`Not a CIDR range: "${text}" (prefix must be 0-${max})`);
   }
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };

@@ -40,7 +40,11 @@ function abortOutcome(signal: AbortSignal): unknown {
   const reason: unknown = signal.reason;
   if (reason instanceof JobFailure) return reason;
   if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new JobFailure('job_timed_out', 'The job took longer than the time limit; send a shorter clip or try again later.', { cause: reason });
+    return new JobFailure(
+      'job_timed_out',
+      'The job took longer than the time limit; send a shorter clip or try again later.',
+      { cause: reason },
+    );
   }
   return reason;
 }
@@ -63,7 +67,10 @@ function abortOutcome(signal: AbortSignal): unknown {
  *   { signal: AbortSignal.timeout(10 * 60_000), onProgress: (stage, p) => console.log(stage, p) },
  * );
  */
-export function createMediaProcessor(input: MediaProcessorOptionsInput = {}, deps: MediaProcessorDeps = {}): JobProcessor {
+export function createMediaProcessor(
+  input: MediaProcessorOptionsInput = {},
+  deps: MediaProcessorDeps = {},
+): JobProcessor {
   const options = resolveMediaOptions(input);
   const engine = deps.engine ?? createEngine(options.engine);
   const guard = createAddressGuard(options.allowPrivateCidrs);
@@ -79,12 +86,20 @@ export function createMediaProcessor(input: MediaProcessorOptionsInput = {}, dep
       try {
         url = new URL(job.url);
       } catch (err) {
-        throw new JobFailure('media_fetch_failed', 'The media URL is not a valid URL; send a full http(s) link.', { cause: err });
+        throw new JobFailure('media_fetch_failed', 'The media URL is not a valid URL; send a full http(s) link.', {
+          cause: err,
+        });
       }
-      if (job.language !== undefined && engine.languages !== undefined && !engine.languages.includes(primaryLanguage(job.language))) {
+      if (
+        job.language !== undefined &&
+        engine.languages !== undefined &&
+        !engine.languages.includes(primaryLanguage(job.language))
+      ) {
         // The catalog has no language code; unsupported_media is caller-actionable and not retryable, as this is.
-        throw new JobFailure('unsupported_media',
-          `This server's transcription engine (${engine.name}) only transcribes ${engine.languages.join(', ')}, not ${job.language}; send speech in a supported language, or omit the language.`);
+        throw new JobFailure(
+          'unsupported_media',
+          `This server's transcription engine (${engine.name}) only transcribes ${engine.languages.join(', ')}, not ${job.language}; send speech in a supported language, or omit the language.`,
+        );
       }
       const probe = await engine.probe();
       if (!probe.available) throw engineUnavailable(probe.reason);
@@ -93,20 +108,32 @@ export function createMediaProcessor(input: MediaProcessorOptionsInput = {}, dep
       dir = await mkdtemp(join(options.tmpDir, 'ttt-job-'));
       report('fetching', 0);
       const fetched = await fetchMedia(url, join(dir, 'input'), {
-        ...options, guard, resolveHost, signal,
-        onProgress: (received, total) => { if (total) report('fetching', received / total); },
+        ...options,
+        guard,
+        resolveHost,
+        signal,
+        onProgress: (received, total) => {
+          if (total) report('fetching', received / total);
+        },
       });
-      const inputPath = fetched.kind === 'file' ? fetched.path : await resolveShareLink(fetched.url, dir, { ...options, signal });
+      const inputPath =
+        fetched.kind === 'file' ? fetched.path : await resolveShareLink(fetched.url, dir, { ...options, signal });
 
       report('decoding', 0);
       const audio = await decodeAudio(inputPath, join(dir, 'audio.wav'), {
-        ffmpegPath: options.ffmpegPath, maxDurationSec: options.maxDurationSec, timeoutMs: options.decodeTimeoutMs, signal,
+        ffmpegPath: options.ffmpegPath,
+        maxDurationSec: options.maxDurationSec,
+        timeoutMs: options.decodeTimeoutMs,
+        signal,
         onProgress: (f) => report('decoding', f),
       });
 
       report('transcribing', 0);
       const transcript = await engine.transcribe(audio.wavPath, {
-        language: job.language, signal, durationSec: audio.durationSec, onProgress: (f) => report('transcribing', f),
+        language: job.language,
+        signal,
+        durationSec: audio.durationSec,
+        onProgress: (f) => report('transcribing', f),
       });
       report('transcribing', 1);
       return { transcript, engine: engine.name, model: engine.model };

@@ -34,7 +34,10 @@ export async function assertFfmpegAvailable(ffmpegPath: string): Promise<void> {
 }
 
 function ffmpegMissing(ffmpegPath: string, cause?: unknown): JobFailure {
-  return engineUnavailable(`the audio decoder (${ffmpegPath}) is not installed (install the Debian package ffmpeg or set TTT_FFMPEG_PATH)`, cause);
+  return engineUnavailable(
+    `the audio decoder (${ffmpegPath}) is not installed (install the Debian package ffmpeg or set TTT_FFMPEG_PATH)`,
+    cause,
+  );
 }
 
 function parseClock(text: string): number {
@@ -53,18 +56,49 @@ function parseClock(text: string): number {
  *   ffmpegPath: 'ffmpeg', maxDurationSec: 1800, timeoutMs: 300_000, signal,
  * });
  */
-export async function decodeAudio(inputPath: string, wavPath: string, options: DecodeAudioOptions): Promise<DecodedAudio> {
+export async function decodeAudio(
+  inputPath: string,
+  wavPath: string,
+  options: DecodeAudioOptions,
+): Promise<DecodedAudio> {
   const { maxDurationSec } = options;
-  const tooLong = new JobFailure('media_too_large',
-    `The media is longer than the ${formatDuration(maxDurationSec)} limit; send a shorter clip.`);
+  const tooLong = new JobFailure(
+    'media_too_large',
+    `The media is longer than the ${formatDuration(maxDurationSec)} limit; send a shorter clip.`,
+  );
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   let inputDuration: number | null = null;
   let stderrHead = '';
   // protocol_whitelist: a downloaded playlist (HLS, concat...) must not make ffmpeg fetch URLs past the address guard.
-  const args = ['-nostdin', '-hide_banner', '-nostats', '-progress', 'pipe:1', '-protocol_whitelist', 'file', '-i', inputPath,
-    '-map', '0:a:0', '-vn', '-sn', '-dn', '-t', String(maxDurationSec + 1),
-    '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 'wav', '-y', wavPath];
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    '-protocol_whitelist',
+    'file',
+    '-i',
+    inputPath,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    '-t',
+    String(maxDurationSec + 1),
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    'wav',
+    '-y',
+    wavPath,
+  ];
   let result;
   try {
     result = await runProcess(options.ffmpegPath, args, {
@@ -89,17 +123,25 @@ export async function decodeAudio(inputPath: string, wavPath: string, options: D
   }
   const diagnostics = new Error(`ffmpeg exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`);
   if (result.timedOut) {
-    throw new JobFailure('unsupported_media', `Decoding the media took longer than ${formatSeconds(options.timeoutMs)}; send a shorter or simpler file.`, { cause: diagnostics });
+    throw new JobFailure(
+      'unsupported_media',
+      `Decoding the media took longer than ${formatSeconds(options.timeoutMs)}; send a shorter or simpler file.`,
+      { cause: diagnostics },
+    );
   }
   if (result.exitCode !== 0) {
     const noAudio = /matches no streams|does not contain any stream/.test(result.stderrTail);
-    throw new JobFailure('unsupported_media', noAudio
-      ? 'The media has no audio track; send a file with speech in it.'
-      : 'The file could not be read as audio or video; send a common format such as MP3, MP4, M4A, WAV, OGG or WebM.',
-    { cause: diagnostics });
+    throw new JobFailure(
+      'unsupported_media',
+      noAudio
+        ? 'The media has no audio track; send a file with speech in it.'
+        : 'The file could not be read as audio or video; send a common format such as MP3, MP4, M4A, WAV, OGG or WebM.',
+      { cause: diagnostics },
+    );
   }
   const { durationSec } = await readWavInfo(wavPath);
   if (durationSec > maxDurationSec) throw tooLong;
-  if (durationSec === 0) throw new JobFailure('unsupported_media', 'The media contains no audio samples; send a file with speech in it.');
+  if (durationSec === 0)
+    throw new JobFailure('unsupported_media', 'The media contains no audio samples; send a file with speech in it.');
   return { wavPath, durationSec };
 }

@@ -38,8 +38,12 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  */
 export function isClearlyNotMedia(contentType: string | null): boolean {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return /^(text|image|font|multipart)\//.test(type) ||
-    /^application\/(json|xml|xhtml\+xml|javascript|ecmascript|pdf|x-www-form-urlencoded|([a-z.+-]*\+(json|xml)))$/.test(type);
+  return (
+    /^(text|image|font|multipart)\//.test(type) ||
+    /^application\/(json|xml|xhtml\+xml|javascript|ecmascript|pdf|x-www-form-urlencoded|([a-z.+-]*\+(json|xml)))$/.test(
+      type,
+    )
+  );
 }
 
 /**
@@ -60,17 +64,36 @@ export async function fetchMedia(url: URL, destPath: string, options: FetchMedia
     let current = url;
     for (let hop = 0; ; hop++) {
       if (current.protocol !== 'http:' && current.protocol !== 'https:') {
-        throw new JobFailure('media_fetch_failed', `Only http and https media URLs are supported (got ${current.protocol}); send an http(s) link.`);
+        throw new JobFailure(
+          'media_fetch_failed',
+          `Only http and https media URLs are supported (got ${current.protocol}); send an http(s) link.`,
+        );
       }
       if (isShareHost(current, options.shareHosts)) return { kind: 'share-page', url: current };
-      const headers = { 'user-agent': options.userAgent, accept: 'audio/*, video/*, application/octet-stream;q=0.9, */*;q=0.1' };
-      const res = await guardedGet(current, { guard: options.guard, resolveHost: options.resolveHost, signal, headers });
+      const headers = {
+        'user-agent': options.userAgent,
+        accept: 'audio/*, video/*, application/octet-stream;q=0.9, */*;q=0.1',
+      };
+      const res = await guardedGet(current, {
+        guard: options.guard,
+        resolveHost: options.resolveHost,
+        signal,
+        headers,
+      });
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status)) {
         res.destroy();
         const location = res.headers.location;
-        if (location === undefined) throw new JobFailure('media_fetch_failed', `The media server sent a redirect (HTTP ${status}) without a destination; check the URL.`);
-        if (hop >= options.maxRedirects) throw new JobFailure('media_fetch_failed', `The media URL redirected more than ${options.maxRedirects} times; send the final media URL.`);
+        if (location === undefined)
+          throw new JobFailure(
+            'media_fetch_failed',
+            `The media server sent a redirect (HTTP ${status}) without a destination; check the URL.`,
+          );
+        if (hop >= options.maxRedirects)
+          throw new JobFailure(
+            'media_fetch_failed',
+            `The media URL redirected more than ${options.maxRedirects} times; send the final media URL.`,
+          );
         current = new URL(location, current);
         continue;
       }
@@ -79,9 +102,11 @@ export async function fetchMedia(url: URL, destPath: string, options: FetchMedia
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason;
     if (deadline.signal.aborted) {
-      throw new JobFailure('media_fetch_failed',
+      throw new JobFailure(
+        'media_fetch_failed',
         `The media server did not deliver the file within ${formatSeconds(options.fetchTimeoutMs)}; try again later or send a smaller file.`,
-        { cause: err });
+        { cause: err },
+      );
     }
     throw err;
   } finally {
@@ -89,18 +114,31 @@ export async function fetchMedia(url: URL, destPath: string, options: FetchMedia
   }
 }
 
-async function saveBody(res: IncomingMessage, destPath: string, options: FetchMediaOptions, signal: AbortSignal): Promise<FetchMediaResult> {
+async function saveBody(
+  res: IncomingMessage,
+  destPath: string,
+  options: FetchMediaOptions,
+  signal: AbortSignal,
+): Promise<FetchMediaResult> {
   const status = res.statusCode ?? 0;
-  const tooLarge = (): JobFailure => new JobFailure('media_too_large',
-    `The media is larger than the ${formatBytes(options.maxBytes)} limit; send a shorter or smaller clip.`);
+  const tooLarge = (): JobFailure =>
+    new JobFailure(
+      'media_too_large',
+      `The media is larger than the ${formatBytes(options.maxBytes)} limit; send a shorter or smaller clip.`,
+    );
   try {
     if (status < 200 || status > 299) {
-      throw new JobFailure('media_fetch_failed', `The media server answered HTTP ${status}; check that the URL is correct and publicly accessible.`);
+      throw new JobFailure(
+        'media_fetch_failed',
+        `The media server answered HTTP ${status}; check that the URL is correct and publicly accessible.`,
+      );
     }
     const contentType = res.headers['content-type'] ?? null;
     if (isClearlyNotMedia(contentType)) {
-      throw new JobFailure('unsupported_media',
-        `The URL returned ${contentType?.split(';')[0]}, not an audio or video file; send a direct link to the media file.`);
+      throw new JobFailure(
+        'unsupported_media',
+        `The URL returned ${contentType?.split(';')[0]}, not an audio or video file; send a direct link to the media file.`,
+      );
     }
     const lengthHeader = res.headers['content-length'];
     const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;

@@ -41,14 +41,22 @@ export async function guardedGet(url: URL, options: GuardedRequestOptions): Prom
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = client.request(url, {
-      method: 'GET', headers: options.headers, lookup: pinned, agent: false, signal: options.signal,
+      method: 'GET',
+      headers: options.headers,
+      lookup: pinned,
+      agent: false,
+      signal: options.signal,
     });
     req.on('response', resolve);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (options.signal.aborted) return reject(options.signal.reason);
-      reject(new JobFailure('media_fetch_failed',
-        `Could not download the media from ${url.host} (${err.code ?? 'connection error'}); check that the URL is correct and publicly reachable, then try again.`,
-        { cause: err }));
+      reject(
+        new JobFailure(
+          'media_fetch_failed',
+          `Could not download the media from ${url.host} (${err.code ?? 'connection error'}); check that the URL is correct and publicly reachable, then try again.`,
+          { cause: err },
+        ),
+      );
     });
     req.end();
   });
@@ -63,17 +71,22 @@ async function resolveChecked(hostname: string, options: GuardedRequestOptions):
       addresses = await untilAborted(options.resolveHost(hostname), options.signal);
     } catch (err) {
       if (options.signal.aborted) throw options.signal.reason;
-      throw new JobFailure('media_fetch_failed', `The host ${hostname} could not be found; check the media URL.`, { cause: err });
+      throw new JobFailure('media_fetch_failed', `The host ${hostname} could not be found; check the media URL.`, {
+        cause: err,
+      });
     }
   }
   const first = addresses[0];
-  if (first === undefined) throw new JobFailure('media_fetch_failed', `The host ${hostname} has no address; check the media URL.`);
+  if (first === undefined)
+    throw new JobFailure('media_fetch_failed', `The host ${hostname} has no address; check the media URL.`);
   for (const { address } of addresses) {
     const reason = options.guard.check(address);
     if (reason !== null) {
-      throw new JobFailure('media_fetch_failed',
-        `The media URL points to ${reason} (${hostname}), which this service does not fetch from; send a publicly reachable URL. `
-        + '(An operator can allow address ranges with TTT_ALLOW_PRIVATE_CIDRS, e.g. 127.0.0.0/8 on a local development stack; never in production.)');
+      throw new JobFailure(
+        'media_fetch_failed',
+        `The media URL points to ${reason} (${hostname}), which this service does not fetch from; send a publicly reachable URL. ` +
+          '(An operator can allow address ranges with TTT_ALLOW_PRIVATE_CIDRS, e.g. 127.0.0.0/8 on a local development stack; never in production.)',
+      );
     }
   }
   return first;

@@ -6,32 +6,80 @@ import { placeholdersOf, splitCommandLine } from '../process/command-line.js';
 
 /** Share-page hosts whose URLs are web pages, not media files; they go through the resolver command. */
 export const DEFAULT_SHARE_HOSTS: readonly string[] = [
-  'tiktok.com', 'www.tiktok.com', 'm.tiktok.com', 'vm.tiktok.com', 'vt.tiktok.com',
-  'youtube.com', 'www.youtube.com', 'm.youtube.com', 'music.youtube.com', 'youtu.be',
-  'instagram.com', 'www.instagram.com', 'x.com', 'twitter.com', 'www.facebook.com', 'fb.watch', 'vimeo.com',
+  'tiktok.com',
+  'www.tiktok.com',
+  'm.tiktok.com',
+  'vm.tiktok.com',
+  'vt.tiktok.com',
+  'youtube.com',
+  'www.youtube.com',
+  'm.youtube.com',
+  'music.youtube.com',
+  'youtu.be',
+  'instagram.com',
+  'www.instagram.com',
+  'x.com',
+  'twitter.com',
+  'www.facebook.com',
+  'fb.watch',
+  'vimeo.com',
 ];
 
 const positiveInt = z.number().int().positive();
-const command = z.union([z.string().transform((s) => splitCommandLine(s)), z.array(z.string()).readonly()])
-  .pipe(z.array(z.string()).readonly().refine((a) => a.length > 0 && a[0] !== '', 'must name a program'));
+const command = z.union([z.string().transform((s) => splitCommandLine(s)), z.array(z.string()).readonly()]).pipe(
+  z
+    .array(z.string())
+    .readonly()
+    .refine((a) => a.length > 0 && a[0] !== '', 'must name a program'),
+);
 
 const schema = z.strictObject({
   maxBytes: positiveInt.default(50 * 1024 * 1024),
   maxRedirects: z.number().int().min(0).max(20).default(5),
   fetchTimeoutMs: positiveInt.default(60_000),
-  maxDurationSec: z.number().positive().default(30 * 60),
-  allowPrivateCidrs: z.array(z.string().refine((c) => { try { parseCidr(c); return true; } catch { return false; } },
-    'must be a CIDR range such as 127.0.0.1/32')).readonly().default([]),
-  shareHosts: z.array(z.string().min(1).transform((h) => h.toLowerCase())).readonly().default(DEFAULT_SHARE_HOSTS),
-  resolverCommand: command.refine((argv) => {
-    const used = placeholdersOf(argv);
-    return used.has('url') && used.has('output') && [...used].every((p) => p === 'url' || p === 'output');
-  }, 'must use the {url} and {output} placeholders and no others').nullable().default(null),
+  maxDurationSec: z
+    .number()
+    .positive()
+    .default(30 * 60),
+  allowPrivateCidrs: z
+    .array(
+      z.string().refine((c) => {
+        try {
+          parseCidr(c);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a CIDR range such as 127.0.0.1/32'),
+    )
+    .readonly()
+    .default([]),
+  shareHosts: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .transform((h) => h.toLowerCase()),
+    )
+    .readonly()
+    .default(DEFAULT_SHARE_HOSTS),
+  resolverCommand: command
+    .refine((argv) => {
+      const used = placeholdersOf(argv);
+      return used.has('url') && used.has('output') && [...used].every((p) => p === 'url' || p === 'output');
+    }, 'must use the {url} and {output} placeholders and no others')
+    .nullable()
+    .default(null),
   resolverTimeoutMs: positiveInt.default(120_000),
   ffmpegPath: z.string().min(1).default('ffmpeg'),
   decodeTimeoutMs: positiveInt.default(300_000),
   engine: engineConfigSchema.default({ kind: 'pocketsphinx' }),
-  tmpDir: z.string().min(1).nullable().default(null).transform((d) => d ?? tmpdir()),
+  tmpDir: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .transform((d) => d ?? tmpdir()),
   userAgent: z.string().min(1).default('TTTranscribe-media-fetcher/1'),
 });
 

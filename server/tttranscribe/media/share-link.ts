@@ -42,9 +42,11 @@ export interface ResolveShareLinkOptions {
  */
 export async function resolveShareLink(url: URL, dir: string, options: ResolveShareLinkOptions): Promise<string> {
   if (options.resolverCommand === null) {
-    throw new JobFailure('media_fetch_failed',
+    throw new JobFailure(
+      'media_fetch_failed',
       `${url.hostname} links are share pages, not media files, and this server has no resolver for them: ` +
-      'send a direct link to the audio or video file, or ask the operator to configure TTT_MEDIA_RESOLVER (e.g. yt-dlp).');
+        'send a direct link to the audio or video file, or ask the operator to configure TTT_MEDIA_RESOLVER (e.g. yt-dlp).',
+    );
   }
   const outDir = join(dir, 'resolved');
   await mkdir(outDir);
@@ -52,31 +54,48 @@ export async function resolveShareLink(url: URL, dir: string, options: ResolveSh
   const [program, ...args] = fillTemplate(options.resolverCommand, { url: url.href, output });
   let result;
   try {
-    result = await runProcess(program as string, args, { signal: options.signal, timeoutMs: options.resolverTimeoutMs, maxStdoutBytes: 1024 * 1024 });
+    result = await runProcess(program as string, args, {
+      signal: options.signal,
+      timeoutMs: options.resolverTimeoutMs,
+      maxStdoutBytes: 1024 * 1024,
+    });
   } catch (err) {
     if (err instanceof ProcessStartError) {
-      throw new JobFailure('media_fetch_failed',
-        `The share-link resolver could not be started (${err.code}); send a direct media URL, or ask the operator to install it.`, { cause: err });
+      throw new JobFailure(
+        'media_fetch_failed',
+        `The share-link resolver could not be started (${err.code}); send a direct media URL, or ask the operator to install it.`,
+        { cause: err },
+      );
     }
     throw err;
   }
   if (result.timedOut) {
-    throw new JobFailure('media_fetch_failed',
-      `Resolving the ${url.hostname} share link took longer than ${formatSeconds(options.resolverTimeoutMs)}; try again later or send a direct media URL.`);
+    throw new JobFailure(
+      'media_fetch_failed',
+      `Resolving the ${url.hostname} share link took longer than ${formatSeconds(options.resolverTimeoutMs)}; try again later or send a direct media URL.`,
+    );
   }
   if (result.exitCode !== 0) {
-    throw new JobFailure('media_fetch_failed',
+    throw new JobFailure(
+      'media_fetch_failed',
       `Could not get the media behind this ${url.hostname} link; check that it is public and still exists, or send a direct media URL.`,
-      { cause: new Error(`resolver exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`) });
+      { cause: new Error(`resolver exited with ${result.exitCode ?? result.killSignal}: ${result.stderrTail}`) },
+    );
   }
   const written = (await readdir(outDir)).filter((name) => name.startsWith('media')).sort();
   const file = written.includes('media') ? 'media' : written.find((name) => !/\.(part|ytdl|temp)$/.test(name));
   if (file === undefined) {
-    throw new JobFailure('media_fetch_failed', `The ${url.hostname} link did not lead to any downloadable media; send a direct media URL.`);
+    throw new JobFailure(
+      'media_fetch_failed',
+      `The ${url.hostname} link did not lead to any downloadable media; send a direct media URL.`,
+    );
   }
   const path = join(outDir, file);
   if ((await stat(path)).size > options.maxBytes) {
-    throw new JobFailure('media_too_large', `The media is larger than ${formatBytes(options.maxBytes)}; send a shorter or smaller clip.`);
+    throw new JobFailure(
+      'media_too_large',
+      `The media is larger than ${formatBytes(options.maxBytes)}; send a shorter or smaller clip.`,
+    );
   }
   return path;
 }

@@ -45,7 +45,11 @@ export function parseWavHeader(buf: Buffer, fileSize: number): WavInfo {
     const size = buf.readUInt32LE(offset + 4);
     const body = offset + 8;
     if (id === 'fmt ' && body + 16 <= buf.length) {
-      format = { channels: buf.readUInt16LE(body + 2), sampleRate: buf.readUInt32LE(body + 4), bitsPerSample: buf.readUInt16LE(body + 14) };
+      format = {
+        channels: buf.readUInt16LE(body + 2),
+        sampleRate: buf.readUInt32LE(body + 4),
+        bitsPerSample: buf.readUInt16LE(body + 14),
+      };
     } else if (id === 'data') {
       if (format === undefined) throw new Error('WAV data chunk before fmt chunk');
       const dataBytes = Math.min(size, fileSize - body);

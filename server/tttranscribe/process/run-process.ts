@@ -44,8 +44,22 @@ export class ProcessStartError extends Error {
 
 const STDERR_TAIL = 8 * 1024;
 /** Only these variables reach child programs, so service secrets in the environment never do. */
-const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TMPDIR', 'TZ', 'LD_LIBRARY_PATH',
-  'CUDA_VISIBLE_DEVICES', 'OMP_NUM_THREADS', 'XDG_CACHE_HOME', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+const PASSED_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TMPDIR',
+  'TZ',
+  'LD_LIBRARY_PATH',
+  'CUDA_VISIBLE_DEVICES',
+  'OMP_NUM_THREADS',
+  'XDG_CACHE_HOME',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+];
 
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -61,11 +75,20 @@ function childEnv(): NodeJS.ProcessEnv {
  * const r = await runProcess('ffmpeg', ['-version'], { timeoutMs: 5_000 });
  * if (r.exitCode === 0) console.log(r.stdout.split('\n')[0]);
  */
-export function runProcess(program: string, args: readonly string[], options: RunProcessOptions = {}): Promise<RunProcessResult> {
+export function runProcess(
+  program: string,
+  args: readonly string[],
+  options: RunProcessOptions = {},
+): Promise<RunProcessResult> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: options.cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderrTail = '';
@@ -79,10 +102,19 @@ export function runProcess(program: string, args: readonly string[], options: Ru
         child.kill('SIGKILL');
       }
     };
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; kill(); }, options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, options.timeoutMs);
     let aborted = false;
     // Settle only on 'close', so callers can delete the child's files once the promise is done.
-    const onAbort = (): void => { aborted = true; kill(); };
+    const onAbort = (): void => {
+      aborted = true;
+      kill();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     function finish(settle: () => void): void {
       if (settled) return;
@@ -112,9 +144,16 @@ export function runProcess(program: string, args: readonly string[], options: Ru
     });
     child.on('close', (exitCode, killSignal) => {
       if (aborted) return finish(() => reject(signal?.reason));
-      finish(() => resolve({
-        exitCode, killSignal, stdout: Buffer.concat(stdout).toString('utf8'), stderrTail, timedOut, outputTooLarge,
-      }));
+      finish(() =>
+        resolve({
+          exitCode,
+          killSignal,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderrTail,
+          timedOut,
+          outputTooLarge,
+        }),
+      );
     });
   });
 }

@@ -40,6 +40,8 @@ describe('serveLocalFile', () => {
   });
 
   it('tells URLs from paths', () => {
-    expect(['https://a.example/x.mp4', 'http://127.0.0.1:9/x', './clip.mp4', 'clip.mp4', '/tmp/c:d.mp4'].map(isUrl)).toEqual([true, true, false, false, false]);
+    expect(
+      ['https://a.example/x.mp4', 'http://127.0.0.1:9/x', './clip.mp4', 'clip.mp4', '/tmp/c:d.mp4'].map(isUrl),
+    ).toEqual([true, true, false, false, false]);
   });
 });

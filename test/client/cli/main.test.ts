@@ -4,7 +4,12 @@ import { runPluct, runPluctAll } from '../support/run-pluct.js';
 
 describe('pluct (process)', { timeout: 60_000 }, () => {
   it('prints help for every command, each group and the root, exiting 0', async () => {
-    const invocations = [['--help'], ['token', '--help'], ['secret', '--help'], ...commands.map((c) => [...c.name.split(' '), '--help'])];
+    const invocations = [
+      ['--help'],
+      ['token', '--help'],
+      ['secret', '--help'],
+      ...commands.map((c) => [...c.name.split(' '), '--help']),
+    ];
     const runs = await runPluctAll(invocations);
     runs.forEach((run, i) => {
       const args = invocations[i] as string[];

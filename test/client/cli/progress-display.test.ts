@@ -4,7 +4,14 @@ import { createProgressDisplay } from '../../../client/cli/progress-display.js';
 
 function io(isTTY: boolean): Io & { written: string } {
   const sink = { written: '' };
-  return Object.assign(sink, { out: () => {}, err: (t: string) => void (sink.written += t), isTTY: false, errIsTTY: isTTY, env: {}, cwd: '/' });
+  return Object.assign(sink, {
+    out: () => {},
+    err: (t: string) => void (sink.written += t),
+    isTTY: false,
+    errIsTTY: isTTY,
+    env: {},
+    cwd: '/',
+  });
 }
 
 describe('createProgressDisplay', () => {

@@ -7,7 +7,11 @@ import { BALANCE, ENGINE, fakeFetch, json, problem, tokenSource } from '../suppo
 describe('createPluctClient', () => {
   it('sends a valid X-Request-ID and the user JWT on every request, and exposes the id on the result', async () => {
     const fake = fakeFetch({ 'GET /v1/credits/balance': () => json(200, BALANCE) });
-    const pluct = createPluctClient({ baseUrl: `${ENGINE}/`, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
+    const pluct = createPluctClient({
+      baseUrl: `${ENGINE}/`,
+      getUserToken: tokenSource().getUserToken,
+      fetch: fake.fetch,
+    });
     const a = await pluct.balance();
     const b = await pluct.balance();
     expect(a.data).toEqual(BALANCE);
@@ -18,7 +22,10 @@ describe('createPluctClient', () => {
   });
 
   it('passes problems through, typed by code, with the server request id', async () => {
-    const fake = fakeFetch({ 'POST /v1/vend-token': () => problem('insufficient_credits', { requestId: 'req_serverside01', details: { balance: 0, required: 1 } }) });
+    const fake = fakeFetch({
+      'POST /v1/vend-token': () =>
+        problem('insufficient_credits', { requestId: 'req_serverside01', details: { balance: 0, required: 1 } }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { data, error, response } = await pluct.vendToken();
     expect(data).toBeUndefined();
@@ -46,7 +53,9 @@ describe('createPluctClient', () => {
   });
 
   it('sends ledger paging as query parameters', async () => {
-    const fake = fakeFetch({ 'GET /v1/credits/ledger': () => json(200, { ok: true, userId: 'user-1', entries: [], nextCursor: null }) });
+    const fake = fakeFetch({
+      'GET /v1/credits/ledger': () => json(200, { ok: true, userId: 'user-1', entries: [], nextCursor: null }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { data } = await pluct.ledger({ limit: 10, cursor: 'abc' });
     expect(data?.nextCursor).toBeNull();
@@ -55,7 +64,9 @@ describe('createPluctClient', () => {
 
   it('reads a job status with the service token when given one, without touching the user token', async () => {
     const source = tokenSource();
-    const fake = fakeFetch({ 'GET /ttt/status/*': () => problem('job_not_found', { details: { jobId: 'job_12345678' } }) });
+    const fake = fakeFetch({
+      'GET /ttt/status/*': () => problem('job_not_found', { details: { jobId: 'job_12345678' } }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: source.getUserToken, fetch: fake.fetch });
     const { error } = await pluct.status('job_12345678', { serviceToken: 'svc.token.value' });
     expect(error?.code).toBe('job_not_found');
@@ -64,7 +75,10 @@ describe('createPluctClient', () => {
   });
 
   it('turns a non-problem answer into unexpected_response', async () => {
-    const fake = fakeFetch({ 'GET /v1/credits/balance': () => new Response('<html>Bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }) });
+    const fake = fakeFetch({
+      'GET /v1/credits/balance': () =>
+        new Response('<html>Bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { error, requestId } = await pluct.balance();
     expect(error?.code).toBe('unexpected_response');
@@ -79,7 +93,8 @@ describe('createPluctClient', () => {
     const pluct = createPluctClient({
       baseUrl: ENGINE,
       getUserToken: tokenSource().getUserToken,
-      fetch: () => Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') })),
+      fetch: () =>
+        Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') })),
     });
     const { error, requestId, response } = await pluct.balance();
     expect(response).toBeUndefined();
@@ -95,7 +110,8 @@ describe('createPluctClient', () => {
     const pluct = createPluctClient({
       baseUrl: ENGINE,
       getUserToken: tokenSource().getUserToken,
-      fetch: (request) => (request.signal.aborted ? Promise.reject(new DOMException('aborted', 'AbortError')) : fake.fetch(request)),
+      fetch: (request) =>
+        request.signal.aborted ? Promise.reject(new DOMException('aborted', 'AbortError')) : fake.fetch(request),
     });
     const { error } = await pluct.balance({ signal: AbortSignal.abort() });
     expect(error?.code).toBe('aborted');
@@ -103,7 +119,11 @@ describe('createPluctClient', () => {
 
   it('never sends a tttsk_ shared secret handed over as the user token', async () => {
     const fake = fakeFetch({ 'GET /v1/credits/balance': () => json(200, BALANCE) });
-    const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: async () => 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8', fetch: fake.fetch });
+    const pluct = createPluctClient({
+      baseUrl: ENGINE,
+      getUserToken: async () => 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
+      fetch: fake.fetch,
+    });
     const { error } = await pluct.balance();
     expect(error?.code).toBe('token_refresh_failed');
     expect(error?.detail).toContain('shared secret');
@@ -112,7 +132,11 @@ describe('createPluctClient', () => {
 
   it('resolves with token_refresh_failed when getUserToken throws', async () => {
     const fake = fakeFetch({ 'GET /v1/credits/balance': () => json(200, BALANCE) });
-    const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: () => Promise.reject(new Error('signed out')), fetch: fake.fetch });
+    const pluct = createPluctClient({
+      baseUrl: ENGINE,
+      getUserToken: () => Promise.reject(new Error('signed out')),
+      fetch: fake.fetch,
+    });
     const { error } = await pluct.balance();
     expect(error?.code).toBe('token_refresh_failed');
     expect(error?.detail).toContain('signed out');

@@ -57,7 +57,10 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
     const sub = freshUser();
     const tokens = [await t.userToken(sub, { expired: true }), await t.userToken(sub)];
     let calls = 0;
-    const { pluct, sent } = t.client(() => Promise.resolve(tokens[Math.min(calls++, 1)] as string), [prefer('GET', /^\/v1\/credits\/balance$/, 401, 'token_expired', 1)]);
+    const { pluct, sent } = t.client(
+      () => Promise.resolve(tokens[Math.min(calls++, 1)] as string),
+      [prefer('GET', /^\/v1\/credits\/balance$/, 401, 'token_expired', 1)],
+    );
     const { data, error, requestId } = await pluct.balance();
     expect(error).toBeUndefined();
     expect(data?.ok).toBe(true);
@@ -86,7 +89,10 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
 
   it('types insufficient_credits with its details and guidance', async () => {
     const token = await t.userToken(freshUser());
-    const { pluct } = t.client(() => Promise.resolve(token), [prefer('POST', /^\/v1\/vend-token$/, 402, 'insufficient_credits')]);
+    const { pluct } = t.client(
+      () => Promise.resolve(token),
+      [prefer('POST', /^\/v1\/vend-token$/, 402, 'insufficient_credits')],
+    );
     if (real) for (let i = 0; i < 3; i += 1) expect((await pluct.vendToken()).error).toBeUndefined();
     const { error, response } = await pluct.vendToken();
     expect(response?.status).toBe(402);
@@ -101,9 +107,14 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
 
   it('reports an expired service token as service_token_expired, without vending again', async () => {
     const token = await t.userToken(freshUser());
-    const { pluct, sent } = t.client(() => Promise.resolve(token), [{ ...prefer('POST', /^\/ttt\/transcribe$/, 401, 'token_expired'), fault: 'token_expired' }]);
+    const { pluct, sent } = t.client(
+      () => Promise.resolve(token),
+      [{ ...prefer('POST', /^\/ttt\/transcribe$/, 401, 'token_expired'), fault: 'token_expired' }],
+    );
     const nowSec = Math.floor(Date.now() / 1000);
-    const serviceToken = t.stack ? await t.stack.issuer.mint({ sub: 'svc-user', iat: nowSec - 1000, exp: nowSec - 100 }) : fakeJwt({ exp: nowSec - 100 });
+    const serviceToken = t.stack
+      ? await t.stack.issuer.mint({ sub: 'svc-user', iat: nowSec - 1000, exp: nowSec - 100 })
+      : fakeJwt({ exp: nowSec - 100 });
     const { error } = await pluct.submit(serviceToken, { url: t.media.ok });
     expect(error?.code).toBe('service_token_expired');
     if (error?.code === 'service_token_expired') {
@@ -115,7 +126,10 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
 
   it('refuses a user JWT where a service token belongs, with service_token_required', async () => {
     const token = await t.userToken(freshUser());
-    const { pluct } = t.client(() => Promise.resolve(token), [prefer('POST', /^\/ttt\/transcribe$/, 401, 'service_token_required')]);
+    const { pluct } = t.client(
+      () => Promise.resolve(token),
+      [prefer('POST', /^\/ttt\/transcribe$/, 401, 'service_token_required')],
+    );
     const { error } = await pluct.submit(token, { url: t.media.ok });
     expect(error?.code).toBe('service_token_required');
     expect(error?.guidance).toMatch(/vend-token/);
@@ -123,9 +137,16 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
 
   it('transcribes: vend, submit, poll, transcript, with progress', async () => {
     const token = await t.userToken(freshUser());
-    const { pluct, sent } = t.client(() => Promise.resolve(token), [prefer('GET', /^\/ttt\/status\//, 200, 'completed')]);
+    const { pluct, sent } = t.client(
+      () => Promise.resolve(token),
+      [prefer('GET', /^\/ttt\/status\//, 200, 'completed')],
+    );
     const progress: TranscribeProgress[] = [];
-    const { data, error } = await pluct.transcribe(t.media.ok, { language: 'en', poll: FAST_POLL, onProgress: (p) => progress.push(p) });
+    const { data, error } = await pluct.transcribe(t.media.ok, {
+      language: 'en',
+      poll: FAST_POLL,
+      onProgress: (p) => progress.push(p),
+    });
     expect(error).toBeUndefined();
     expect(data?.transcript).toBeTruthy();
     expect(data?.jobId).toMatch(/^job_/);
@@ -177,7 +198,7 @@ describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios aga
   });
 
   // Last: the sandbox cannot drift from the contract; every answer above went through the response checker.
-  it.runIf(kind === 'sandbox')('every sandbox answer matched the spec (the contract suites\' response checker)', () => {
+  it.runIf(kind === 'sandbox')("every sandbox answer matched the spec (the contract suites' response checker)", () => {
     expect(t.violations).toEqual([]);
   });
 });

@@ -77,7 +77,9 @@ describe('token manager', () => {
   it('keeps the old token when a refresh ahead fails and it is still valid; reports failure when none is', async () => {
     let fail = false;
     const source = tokenSource(900);
-    const tokens = createTokenManager({ getUserToken: () => (fail ? Promise.reject(new Error('auth backend down')) : source.getUserToken()) });
+    const tokens = createTokenManager({
+      getUserToken: () => (fail ? Promise.reject(new Error('auth backend down')) : source.getUserToken()),
+    });
     const first = await tokens.get('req_test00001');
     fail = true;
     vi.setSystemTime(T0 + 700_000);
@@ -120,7 +122,9 @@ describe('single flight and retry-once through the client', () => {
     const fake = fakeFetch({
       'GET /v1/credits/ledger': () => json(200, { ok: true, userId: 'user-1', entries: [], nextCursor: null }),
       'GET /v1/credits/balance': (req) =>
-        req.authorization === `Bearer ${stale}` ? problem('token_expired', { details: { credential: 'user_jwt' } }) : json(200, BALANCE),
+        req.authorization === `Bearer ${stale}`
+          ? problem('token_expired', { details: { credential: 'user_jwt' } })
+          : json(200, BALANCE),
     });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken, fetch: fake.fetch });
     await pluct.ledger(); // caches the token the server will then call expired
@@ -135,7 +139,8 @@ describe('single flight and retry-once through the client', () => {
   it('retries a 401 token_expired once after a refresh, with a correlated request id', async () => {
     const source = tokenSource(900);
     const fake = fakeFetch({
-      'GET /v1/credits/balance': (_req, nth) => (nth === 1 ? problem('token_expired', { requestId: null }) : json(200, BALANCE)),
+      'GET /v1/credits/balance': (_req, nth) =>
+        nth === 1 ? problem('token_expired', { requestId: null }) : json(200, BALANCE),
     });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: source.getUserToken, fetch: fake.fetch });
     const { data, error, requestId } = await pluct.balance({ requestId: 'req_retrytest01' });
@@ -149,7 +154,10 @@ describe('single flight and retry-once through the client', () => {
 
   it('returns the second 401 token_expired as the error: never a loop', async () => {
     const source = tokenSource(900);
-    const fake = fakeFetch({ 'GET /v1/credits/balance': () => problem('token_expired', { requestId: null, details: { credential: 'user_jwt' } }) });
+    const fake = fakeFetch({
+      'GET /v1/credits/balance': () =>
+        problem('token_expired', { requestId: null, details: { credential: 'user_jwt' } }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: source.getUserToken, fetch: fake.fetch });
     const { data, error, response } = await pluct.balance();
     expect(data).toBeUndefined();
@@ -163,7 +171,9 @@ describe('single flight and retry-once through the client', () => {
 
   it('does not retry other 401 codes', async () => {
     const source = tokenSource(900);
-    const fake = fakeFetch({ 'GET /v1/credits/balance': () => problem('invalid_token', { details: { reason: 'signature_invalid' } }) });
+    const fake = fakeFetch({
+      'GET /v1/credits/balance': () => problem('invalid_token', { details: { reason: 'signature_invalid' } }),
+    });
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: source.getUserToken, fetch: fake.fetch });
     const { error } = await pluct.balance();
     expect(error?.code).toBe('invalid_token');

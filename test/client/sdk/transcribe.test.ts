@@ -6,15 +6,27 @@ import { ENGINE, fakeFetch, json, problem, tokenSource, type FakeRoute } from '.
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 const JOB = 'job_01JD0000000000000000000000';
 const VENDED = {
-  ok: true, token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2ln', tokenId: 'tok_1', expiresIn: 900,
-  expiresAt: '2026-11-23T10:15:00.000Z', balanceAfter: 2, requestId: 'req_vend0001',
+  ok: true,
+  token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2ln',
+  tokenId: 'tok_1',
+  expiresIn: 900,
+  expiresAt: '2026-11-23T10:15:00.000Z',
+  balanceAfter: 2,
+  requestId: 'req_vend0001',
 };
 const ACCEPTED = { ok: true, jobId: JOB, status: 'queued', submittedAt: '2026-11-23T10:00:00.000Z' };
 
 function jobStatus(status: string, extra: Record<string, unknown> = {}) {
   return {
-    ok: true, jobId: JOB, status, stage: status === 'completed' ? 'done' : 'transcribing', progress: status === 'completed' ? 1 : 0.5,
-    submittedAt: '2026-11-23T10:00:00.000Z', updatedAt: '2026-11-23T10:00:01.000Z', creditRefunded: false, ...extra,
+    ok: true,
+    jobId: JOB,
+    status,
+    stage: status === 'completed' ? 'done' : 'transcribing',
+    progress: status === 'completed' ? 1 : 0.5,
+    submittedAt: '2026-11-23T10:00:00.000Z',
+    updatedAt: '2026-11-23T10:00:01.000Z',
+    creditRefunded: false,
+    ...extra,
   };
 }
 
@@ -41,14 +53,25 @@ afterEach(() => {
 
 describe('transcribe', () => {
   it('vends, submits with the service token, polls with the user JWT and resolves with the transcript', async () => {
-    const fake = engine((_req, nth) => json(200, nth < 3 ? jobStatus('processing') : jobStatus('completed', { transcript: 'and so it begins' })));
+    const fake = engine((_req, nth) =>
+      json(200, nth < 3 ? jobStatus('processing') : jobStatus('completed', { transcript: 'and so it begins' })),
+    );
     const source = tokenSource();
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: source.getUserToken, fetch: fake.fetch });
     const progress: TranscribeProgress[] = [];
-    const { data, error } = await run(pluct.transcribe('https://media.example.com/clip.mp4', { language: 'en', onProgress: (p) => progress.push(p) }));
+    const { data, error } = await run(
+      pluct.transcribe('https://media.example.com/clip.mp4', { language: 'en', onProgress: (p) => progress.push(p) }),
+    );
     expect(error).toBeUndefined();
     expect(data).toMatchObject({ jobId: JOB, transcript: 'and so it begins', tokenId: 'tok_1', balanceAfter: 2 });
-    expect(progress.map((p) => p.phase)).toEqual(['vending', 'submitting', 'queued', 'processing', 'processing', 'completed']);
+    expect(progress.map((p) => p.phase)).toEqual([
+      'vending',
+      'submitting',
+      'queued',
+      'processing',
+      'processing',
+      'completed',
+    ]);
     const submit = fake.seen.find((r) => r.path === '/ttt/transcribe');
     expect(submit?.authorization).toBe(`Bearer ${VENDED.token}`);
     expect(submit?.body).toEqual({ url: 'https://media.example.com/clip.mp4', language: 'en' });
@@ -60,8 +83,14 @@ describe('transcribe', () => {
 
   it('a failed job resolves with job_failed carrying the job failure code', async () => {
     const failedJob = jobStatus('failed', {
-      stage: 'fetching', creditRefunded: true,
-      error: { code: 'media_fetch_failed', message: 'The media host answered 404 Not Found; check the link.', retryable: false, responsibility: 'caller' },
+      stage: 'fetching',
+      creditRefunded: true,
+      error: {
+        code: 'media_fetch_failed',
+        message: 'The media host answered 404 Not Found; check the link.',
+        retryable: false,
+        responsibility: 'caller',
+      },
     });
     const fake = engine(() => json(200, failedJob));
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
@@ -69,7 +98,13 @@ describe('transcribe', () => {
     expect(data).toBeUndefined();
     expect(error?.code).toBe('job_failed');
     if (error?.code === 'job_failed') {
-      expect(error).toMatchObject({ jobId: JOB, jobFailure: 'media_fetch_failed', creditRefunded: true, responsibility: 'caller', retryable: false });
+      expect(error).toMatchObject({
+        jobId: JOB,
+        jobFailure: 'media_fetch_failed',
+        creditRefunded: true,
+        responsibility: 'caller',
+        retryable: false,
+      });
       expect(error.detail).toContain('404');
       expect(error.guidance).toContain('refunded');
       expect(error.requestId).toBe(fake.seen.at(-1)?.requestId);
@@ -77,7 +112,10 @@ describe('transcribe', () => {
   });
 
   it('an expired service token is a typed error with guidance, and no second vend happens', async () => {
-    const fake = engine(() => json(200, jobStatus('completed')), () => problem('token_expired', { details: { credential: 'service_token' } }));
+    const fake = engine(
+      () => json(200, jobStatus('completed')),
+      () => problem('token_expired', { details: { credential: 'service_token' } }),
+    );
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { error } = await run(pluct.transcribe('https://media.example.com/clip.mp4'));
     expect(error?.code).toBe('service_token_expired');
@@ -90,7 +128,10 @@ describe('transcribe', () => {
   });
 
   it('a revoked service token is returned as the engine problem, without vending again', async () => {
-    const fake = engine(() => json(200, jobStatus('completed')), () => problem('service_token_revoked', { details: { reason: 'submission_failed' } }));
+    const fake = engine(
+      () => json(200, jobStatus('completed')),
+      () => problem('service_token_revoked', { details: { reason: 'submission_failed' } }),
+    );
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { error } = await run(pluct.transcribe('https://media.example.com/clip.mp4'));
     expect(error?.code).toBe('service_token_revoked');
@@ -101,7 +142,10 @@ describe('transcribe', () => {
   it('after a network failure on submit, the same token finds the job it already submitted', async () => {
     const fake = engine(
       () => json(200, jobStatus('completed', { transcript: 'found it' })),
-      (_req, nth) => (nth === 1 ? Promise.reject(new TypeError('fetch failed')) : problem('service_token_already_used', { details: { jobId: JOB } })),
+      (_req, nth) =>
+        nth === 1
+          ? Promise.reject(new TypeError('fetch failed'))
+          : problem('service_token_already_used', { details: { jobId: JOB } }),
     );
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
     const { data } = await run(pluct.transcribe('https://media.example.com/clip.mp4'));
@@ -110,13 +154,19 @@ describe('transcribe', () => {
   });
 
   it('tolerates a few transient poll failures, then gives up with the last one', async () => {
-    const flaky = engine((_req, nth) => (nth <= 2 ? problem('upstream_unavailable', { details: { retryAfterSec: 1 } }) : json(200, jobStatus('completed', { transcript: 'ok' }))));
+    const flaky = engine((_req, nth) =>
+      nth <= 2
+        ? problem('upstream_unavailable', { details: { retryAfterSec: 1 } })
+        : json(200, jobStatus('completed', { transcript: 'ok' })),
+    );
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: flaky.fetch });
     expect((await run(pluct.transcribe('https://media.example.com/clip.mp4'))).data?.transcript).toBe('ok');
 
     const down = engine(() => problem('upstream_unavailable', { details: { retryAfterSec: 1 } }));
     const pluct2 = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: down.fetch });
-    const { error } = await run(pluct2.transcribe('https://media.example.com/clip.mp4', { poll: { maxConsecutiveErrors: 2 } }));
+    const { error } = await run(
+      pluct2.transcribe('https://media.example.com/clip.mp4', { poll: { maxConsecutiveErrors: 2 } }),
+    );
     expect(error?.code).toBe('upstream_unavailable');
     expect(down.count('GET /ttt/status/*')).toBe(3);
   });
@@ -124,7 +174,11 @@ describe('transcribe', () => {
   it('stops polling at the budget with poll_timeout naming the job, backing off up to the maximum delay', async () => {
     const fake = engine(() => json(200, jobStatus('processing')));
     const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
-    const { error } = await run(pluct.transcribe('https://media.example.com/clip.mp4', { poll: { initialDelayMs: 1000, maxDelayMs: 4000, factor: 2, timeoutMs: 20_000 } }));
+    const { error } = await run(
+      pluct.transcribe('https://media.example.com/clip.mp4', {
+        poll: { initialDelayMs: 1000, maxDelayMs: 4000, factor: 2, timeoutMs: 20_000 },
+      }),
+    );
     expect(error?.code).toBe('poll_timeout');
     if (error?.code === 'poll_timeout') {
       expect(error.jobId).toBe(JOB);

@@ -44,7 +44,12 @@ export function fakeFetch(routes: Record<string, FakeRoute>) {
 function matches(key: string, method: string, path: string): boolean {
   const [m, p] = key.split(' ');
   if (m !== method || !p) return false;
-  const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('[^/]+')}$`);
+  const re = new RegExp(
+    `^${p
+      .split('*')
+      .map((s) => s.replace(/[.?+^$()[\]{}|\\]/g, '\\$&'))
+      .join('[^/]+')}$`,
+  );
   return re.test(path);
 }
 
@@ -54,14 +59,28 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** A catalog problem+json response; `requestId: null` leaves it out of the body. */
-export function problem(code: ErrorCode, options: { detail?: string; details?: Record<string, unknown>; requestId?: string | null } = {}): Response {
+export function problem(
+  code: ErrorCode,
+  options: { detail?: string; details?: Record<string, unknown>; requestId?: string | null } = {},
+): Response {
   const meta = errorCatalog[code];
   const body: Record<string, unknown> = {
-    type: `/docs/errors.html#${code}`, title: meta.title, status: meta.status, detail: options.detail ?? meta.title, ok: false, code,
-    retryable: meta.retryable, responsibility: meta.responsibility, guidance: meta.guidance, details: options.details ?? {},
+    type: `/docs/errors.html#${code}`,
+    title: meta.title,
+    status: meta.status,
+    detail: options.detail ?? meta.title,
+    ok: false,
+    code,
+    retryable: meta.retryable,
+    responsibility: meta.responsibility,
+    guidance: meta.guidance,
+    details: options.details ?? {},
   };
   if (options.requestId !== null) body['requestId'] = options.requestId ?? 'req_fromserver0001';
-  return new Response(JSON.stringify(body), { status: meta.status, headers: { 'content-type': 'application/problem+json' } });
+  return new Response(JSON.stringify(body), {
+    status: meta.status,
+    headers: { 'content-type': 'application/problem+json' },
+  });
 }
 
 /** An unsigned JWT-shaped token (the SDK only decodes it). */
@@ -81,5 +100,12 @@ export function tokenSource(lifetimeSec = 900, skewSec = 0) {
   return { getUserToken, calls: () => calls };
 }
 
-export const BALANCE = { ok: true, userId: 'user-1', balance: 3, main: 0, bonus: 3, updatedAt: '2026-11-23T10:00:00.000Z' } as const;
+export const BALANCE = {
+  ok: true,
+  userId: 'user-1',
+  balance: 3,
+  main: 0,
+  bonus: 3,
+  updatedAt: '2026-11-23T10:00:00.000Z',
+} as const;
 export const ENGINE = 'http://engine.test';

@@ -76,9 +76,21 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
   const issuer = await createServiceTokenIssuer();
   const db = openJobDatabase(':memory:');
   const ttt = createTttApp(
-    { engineAuthKeys: [parseSharedSecret('TTT_SHARED_SECRET', tttSecret)], allowedMediaHosts: [], workerConcurrency: 2, jobTimeoutSec: 60, validateResponses: true },
-    { db, processor: options.processor ?? succeedingProcessor(), serviceTokenKeys: issuer.getKey, logger, transcriber: fakeTranscriber,
-      ...(options.tttNow ? { now: options.tttNow } : {}) },
+    {
+      engineAuthKeys: [parseSharedSecret('TTT_SHARED_SECRET', tttSecret)],
+      allowedMediaHosts: [],
+      workerConcurrency: 2,
+      jobTimeoutSec: 60,
+      validateResponses: true,
+    },
+    {
+      db,
+      processor: options.processor ?? succeedingProcessor(),
+      serviceTokenKeys: issuer.getKey,
+      logger,
+      transcriber: fakeTranscriber,
+      ...(options.tttNow ? { now: options.tttNow } : {}),
+    },
   );
   const tttListening = await listen(ttt.app as never);
   ttt.worker.start();

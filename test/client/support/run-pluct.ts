@@ -23,17 +23,31 @@ const PRIVATE = /^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_)/;
  * @example
  * const { code, stdout } = await runPluct(['secret', 'new']);
  */
-export function runPluct(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<PluctRun> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !PRIVATE.test(k))) as Record<string, string>;
+export function runPluct(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<PluctRun> {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => v !== undefined && !PRIVATE.test(k)),
+  ) as Record<string, string>;
   const cwd = options.cwd ?? emptyDir;
   return new Promise((resolve) => {
-    execFile(process.execPath, [PLUCT_BIN, ...args], { cwd, env: { ...base, NO_COLOR: '', ...options.env }, timeout: 55_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        resolve({ code: -1, stdout, stderr: `${stderr}\n[runPluct: the process did not exit normally: ${error.signal ?? error.message}]` });
-        return;
-      }
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [PLUCT_BIN, ...args],
+      { cwd, env: { ...base, NO_COLOR: '', ...options.env }, timeout: 55_000 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') {
+          resolve({
+            code: -1,
+            stdout,
+            stderr: `${stderr}\n[runPluct: the process did not exit normally: ${error.signal ?? error.message}]`,
+          });
+          return;
+        }
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -68,6 +82,12 @@ const emptyDir = mkdtempSync(join(tmpdir(), 'pluct-cli-'));
 export function tempEnvFile(values: Record<string, string>): { path: string; dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'pluct-env-'));
   const path = join(dir, '.env');
-  writeFileSync(path, Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    path,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
   return { path, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

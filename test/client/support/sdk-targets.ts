@@ -57,15 +57,28 @@ const processor: JobProcessor = async (job, ctx) => {
 };
 
 /** The contract suites' response checker over the engine's spec (every sandbox answer goes through it). */
-const checkEngine = createResponseChecker(JSON.parse(readFileSync(new URL('../../../generated/business-engine/openapi.json', import.meta.url), 'utf8')) as OpenApiDocument);
+const checkEngine = createResponseChecker(
+  JSON.parse(
+    readFileSync(new URL('../../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+  ) as OpenApiDocument,
+);
 
-function recordingClient(engineUrl: string, getUserToken: () => Promise<string>, forced: readonly Forced[], via: 'prefer' | 'fault' = 'prefer', checked?: string[]) {
+function recordingClient(
+  engineUrl: string,
+  getUserToken: () => Promise<string>,
+  forced: readonly Forced[],
+  via: 'prefer' | 'fault' = 'prefer',
+  checked?: string[],
+) {
   const sent: Request[] = [];
   const used = new Map<Forced, number>();
   const rules = via === 'fault' ? forced.filter((f) => f.fault !== undefined) : forced;
   const fetchImpl = (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
-    const rule = rules.find((f) => f.method === request.method && f.path.test(path) && (f.times === undefined || (used.get(f) ?? 0) < f.times));
+    const rule = rules.find(
+      (f) =>
+        f.method === request.method && f.path.test(path) && (f.times === undefined || (used.get(f) ?? 0) < f.times),
+    );
     if (rule) {
       used.set(rule, (used.get(rule) ?? 0) + 1);
       if (via === 'fault') request.headers.set(FAULT_HEADER, rule.fault as string);
@@ -76,7 +89,11 @@ function recordingClient(engineUrl: string, getUserToken: () => Promise<string>,
     const { method } = request;
     return fetch(request).then(async (response) => {
       const body = await response.clone().text();
-      checked.push(...checkEngine({ method, path, status: response.status, headers: response.headers, body }).map((v) => `${method} ${path} ${response.status}: ${v.pointer} ${v.message}`));
+      checked.push(
+        ...checkEngine({ method, path, status: response.status, headers: response.headers, body }).map(
+          (v) => `${method} ${path} ${response.status}: ${v.pointer} ${v.message}`,
+        ),
+      );
       return response;
     });
   };
@@ -87,7 +104,10 @@ export async function startTarget(kind: Kind): Promise<Target> {
   if (kind === 'real stack') {
     const stack = await startRealStack({ processor });
     return {
-      kind, engineUrl: stack.engineUrl, stack, media: { ok: MEDIA_OK, missing: MEDIA_MISSING },
+      kind,
+      engineUrl: stack.engineUrl,
+      stack,
+      media: { ok: MEDIA_OK, missing: MEDIA_MISSING },
       userToken: (sub, o = {}) => stack.userJwt(sub, o.expired ? { expiresInSec: -120 } : {}),
       client: (getUserToken) => recordingClient(stack.engineUrl, getUserToken, []),
       close: () => stack.close(),
@@ -97,8 +117,12 @@ export async function startTarget(kind: Kind): Promise<Target> {
     const sandbox = await startSandbox({ port: 0, jobDurationMs: 100, logLevel: 'silent' });
     const violations: string[] = [];
     return {
-      kind, engineUrl: sandbox.url,
-      media: { ok: `${SANDBOX_MEDIA}/say/and-so-the-story-begins`, missing: `${SANDBOX_MEDIA}/fail/media_fetch_failed` },
+      kind,
+      engineUrl: sandbox.url,
+      media: {
+        ok: `${SANDBOX_MEDIA}/say/and-so-the-story-begins`,
+        missing: `${SANDBOX_MEDIA}/fail/media_fetch_failed`,
+      },
       userToken: (sub, o = {}) => sandbox.userJwt({ sub, ...(o.expired ? { expiresInSec: -120 } : {}) }),
       client: (getUserToken, forced = []) => recordingClient(sandbox.url, getUserToken, forced, 'fault', violations),
       violations,
@@ -107,16 +131,24 @@ export async function startTarget(kind: Kind): Promise<Target> {
   }
   const mocks: RunningMocks = await startMocks();
   return {
-    kind, engineUrl: mocks.engineUrl, media: { ok: MEDIA_OK, missing: MEDIA_MISSING },
+    kind,
+    engineUrl: mocks.engineUrl,
+    media: { ok: MEDIA_OK, missing: MEDIA_MISSING },
     userToken: (sub, o = {}) => {
       const now = Math.floor(Date.now() / 1000);
       const exp = o.expired ? now - 120 : now + 900;
-      return Promise.resolve(fakeJwt({ sub, scope: 'ttt:transcribe credits:read', iat: exp - 900, exp, jti: randomUUID() }));
+      return Promise.resolve(
+        fakeJwt({ sub, scope: 'ttt:transcribe credits:read', iat: exp - 900, exp, jti: randomUUID() }),
+      );
     },
     client: (getUserToken, forced = []) => recordingClient(mocks.engineUrl, getUserToken, forced),
     close: () => mocks.stop(),
   };
 }
 
-export const prefer = (method: string, path: RegExp, code: number, example: string, times?: number): Forced =>
-  ({ method, path, prefer: `code=${code}, example=${example}`, ...(times !== undefined ? { times } : {}) });
+export const prefer = (method: string, path: RegExp, code: number, example: string, times?: number): Forced => ({
+  method,
+  path,
+  prefer: `code=${code}, example=${example}`,
+  ...(times !== undefined ? { times } : {}),
+});

@@ -65,14 +65,15 @@ function readSpec(path: string): OpenApiDocument {
  * specExample('tttranscribe', 'engine_auth_key_mismatch')?.status; // 401
  */
 export function specExample(service: Service, code: ErrorCode): Json | undefined {
-  const examples = (specs[service]['components'] as { examples?: Record<string, { value?: Json }> } | undefined)?.examples;
+  const examples = (specs[service]['components'] as { examples?: Record<string, { value?: Json }> } | undefined)
+    ?.examples;
   return examples?.[code]?.value;
 }
 
 /** The members the spec's Problem schema requires. */
-export const REQUIRED_PROBLEM_MEMBERS: readonly string[] = (
-  (specs['business-engine']['components'] as { schemas: Record<string, { required?: string[] }> }).schemas['Problem']?.required ?? []
-);
+export const REQUIRED_PROBLEM_MEMBERS: readonly string[] =
+  (specs['business-engine']['components'] as { schemas: Record<string, { required?: string[] }> }).schemas['Problem']
+    ?.required ?? [];
 
 /**
  * Asserts that an observed answer is the catalog problem `code`, as the responding service's spec documents it.
@@ -83,12 +84,19 @@ export const REQUIRED_PROBLEM_MEMBERS: readonly string[] = (
 export function expectCatalogProblem(observed: Observed, code: ErrorCode, expectation: ProblemExpectation = {}): void {
   const where = `${code} from ${observed.service} (${observed.method} ${observed.path})`;
   const example = specExample(observed.service, code);
-  expect(example, `${observed.service}'s spec has no example for ${code}: it answered a code its spec does not document`).toBeDefined();
+  expect(
+    example,
+    `${observed.service}'s spec has no example for ${code}: it answered a code its spec does not document`,
+  ).toBeDefined();
   const meta = errorCatalog[code];
   const body = (typeof observed.body === 'object' && observed.body !== null ? observed.body : {}) as Json;
 
-  expect(observed.status, `${where}: HTTP status (body ${JSON.stringify(observed.body).slice(0, 300)})`).toBe(example?.['status']);
-  expect(observed.headers.get('content-type') ?? '', `${where}: content type`).toMatch(/^application\/problem\+json(;|$)/);
+  expect(observed.status, `${where}: HTTP status (body ${JSON.stringify(observed.body).slice(0, 300)})`).toBe(
+    example?.['status'],
+  );
+  expect(observed.headers.get('content-type') ?? '', `${where}: content type`).toMatch(
+    /^application\/problem\+json(;|$)/,
+  );
   expect(body, where).toMatchObject({
     ok: false,
     code,
@@ -102,7 +110,9 @@ export function expectCatalogProblem(observed: Observed, code: ErrorCode, expect
   for (const member of new Set([...REQUIRED_PROBLEM_MEMBERS, ...Object.keys(example ?? {})])) {
     expect(body, `${where}: required member ${member}`).toHaveProperty(member);
   }
-  expect(typeof body['detail'] === 'string' && body['detail'].length > 0, `${where}: detail says what happened`).toBe(true);
+  expect(typeof body['detail'] === 'string' && body['detail'].length > 0, `${where}: detail says what happened`).toBe(
+    true,
+  );
 
   const requestId = observed.headers.get('x-request-id');
   expect(requestId, `${where}: X-Request-ID header`).toBeTruthy();
@@ -114,14 +124,18 @@ export function expectCatalogProblem(observed: Observed, code: ErrorCode, expect
   const keys = (expectation.detailKeys ?? documented).filter((key) => !(key in gaps));
   for (const [key, reason] of Object.entries(gaps)) {
     expect(documented, `${where}: known gap details.${key} is not a documented key of ${code}`).toContain(key);
-    expect(details, `${where}: details.${key} is sent now (known gap: ${reason}); remove it from knownGaps`).not.toHaveProperty(key);
+    expect(
+      details,
+      `${where}: details.${key} is sent now (known gap: ${reason}); remove it from knownGaps`,
+    ).not.toHaveProperty(key);
   }
   for (const key of keys) {
     expect(documented, `${where}: details.${key} is not a documented key of ${code}`).toContain(key);
     expect(details, `${where}: documented details.${key} (details: ${JSON.stringify(details)})`).toHaveProperty(key);
   }
   if (expectation.details) expect(details, `${where}: details`).toMatchObject(expectation.details);
-  for (const header of expectation.headers ?? []) expect(observed.headers.get(header), `${where}: ${header} header`).toBeTruthy();
+  for (const header of expectation.headers ?? [])
+    expect(observed.headers.get(header), `${where}: ${header} header`).toBeTruthy();
 
   const violations = checkers[observed.service]({
     method: observed.method,

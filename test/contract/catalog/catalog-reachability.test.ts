@@ -20,7 +20,10 @@ describe('catalog reachability: HTTP error codes', () => {
   it('has a producing scenario for every catalog code, and none for a code the catalog lacks', () => {
     const missing = errorCodes.filter((code) => (table[code]?.length ?? 0) === 0);
     expect(missing, `codes no test produces: ${missing.join(', ')}; ${HOW_TO_ADD}`).toEqual([]);
-    expect(Object.keys(table).filter((code) => !isErrorCode(code)), 'scenarios for codes the catalog does not have').toEqual([]);
+    expect(
+      Object.keys(table).filter((code) => !isErrorCode(code)),
+      'scenarios for codes the catalog does not have',
+    ).toEqual([]);
   });
 
   for (const code of errorCodes) {

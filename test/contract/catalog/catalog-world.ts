@@ -93,65 +93,115 @@ export function createCatalogWorld(): CatalogWorld {
   };
 
   return {
-    stack: once(() => startEngineStack(), (s) => s.close()),
-    ttt: once(() => startTttTestApp(), (t) => t.close()),
-    engineWithoutTtt: once(async () => startEngineTestApp({ env: { TTT_BASE_URL: await refusedBaseUrl() } }), (be) => be.close()),
-    mismatchedStack: once(() => startEngineStack({ tttSecret: generateSharedSecret() }), (s) => s.close()),
-    hangingUpstream: once(async () => {
-      const pair = await startEngineWithFakeTtt({ UPSTREAM_TIMEOUT_MS: '300' });
-      pair.ttt.respond(() => 'hang');
-      return pair;
-    }, (pair) => pair.close()),
-    brokenTtt: once(async () => {
-      const ttt = await startTttTestApp();
-      ttt.db.close();
-      const engine = await startTestEngine({ tttBaseUrl: ttt.baseUrl, issuer: ttt.issuer, now: () => ttt.clock.ms });
-      return { ttt, engine, userJwt: (sub: string) => testUserJwt(ttt.clock.ms, { sub }) };
-    }, async ({ ttt, engine }) => {
-      await engine.close();
-      await ttt.close();
-    }),
-    tttWithoutJwks: once(async () => {
-      const issuer = await createServiceTokenIssuer();
-      const unreachable = createRemoteJWKSet(new URL(`${await refusedBaseUrl()}/.well-known/jwks.json`));
-      return startTttTestApp({ issuer: { ...issuer, getKey: unreachable } });
-    }, (t) => t.close()),
-    switchableEngine: once(async () => {
-      const state: { mode: SignerMode } = { mode: 'sign' };
-      const decorateSigner = (sign: SignServiceToken): SignServiceToken => (claims) => {
-        if (state.mode === 'throw') throw new Error('TEST-ONLY: the signing key is unusable');
-        return sign(claims);
-      };
-      const be = await startEngineTestApp({ env: { RATE_LIMIT_VEND_PER_MIN: String(VEND_LIMIT_PER_MIN) }, deps: { decorateSigner } });
-      return {
-        be,
-        get mode() { return state.mode; },
-        set mode(mode: SignerMode) { state.mode = mode; },
-      };
-    }, (s) => s.be.close()),
-    postgresEngine: once(async () => {
-      const db = await createTestDatabase('catalog_engine');
-      const store = await openPostgresEngineStore(db.url, { signupBonus: 3, now: () => ENGINE_T0_MS, poolMax: 4 });
-      const be = await startEngineTestApp({ deps: { store } });
-      const holdKey = async (userId: string, clientRequestId: string) => {
-        const client = new pg.Client({ connectionString: db.url });
-        await client.connect();
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [userId, clientRequestId]);
-        return async () => {
-          await client.query('ROLLBACK');
-          await client.end();
+    stack: once(
+      () => startEngineStack(),
+      (s) => s.close(),
+    ),
+    ttt: once(
+      () => startTttTestApp(),
+      (t) => t.close(),
+    ),
+    engineWithoutTtt: once(
+      async () => startEngineTestApp({ env: { TTT_BASE_URL: await refusedBaseUrl() } }),
+      (be) => be.close(),
+    ),
+    mismatchedStack: once(
+      () => startEngineStack({ tttSecret: generateSharedSecret() }),
+      (s) => s.close(),
+    ),
+    hangingUpstream: once(
+      async () => {
+        const pair = await startEngineWithFakeTtt({ UPSTREAM_TIMEOUT_MS: '300' });
+        pair.ttt.respond(() => 'hang');
+        return pair;
+      },
+      (pair) => pair.close(),
+    ),
+    brokenTtt: once(
+      async () => {
+        const ttt = await startTttTestApp();
+        ttt.db.close();
+        const engine = await startTestEngine({ tttBaseUrl: ttt.baseUrl, issuer: ttt.issuer, now: () => ttt.clock.ms });
+        return { ttt, engine, userJwt: (sub: string) => testUserJwt(ttt.clock.ms, { sub }) };
+      },
+      async ({ ttt, engine }) => {
+        await engine.close();
+        await ttt.close();
+      },
+    ),
+    tttWithoutJwks: once(
+      async () => {
+        const issuer = await createServiceTokenIssuer();
+        const unreachable = createRemoteJWKSet(new URL(`${await refusedBaseUrl()}/.well-known/jwks.json`));
+        return startTttTestApp({ issuer: { ...issuer, getKey: unreachable } });
+      },
+      (t) => t.close(),
+    ),
+    switchableEngine: once(
+      async () => {
+        const state: { mode: SignerMode } = { mode: 'sign' };
+        const decorateSigner =
+          (sign: SignServiceToken): SignServiceToken =>
+          (claims) => {
+            if (state.mode === 'throw') throw new Error('TEST-ONLY: the signing key is unusable');
+            return sign(claims);
+          };
+        const be = await startEngineTestApp({
+          env: { RATE_LIMIT_VEND_PER_MIN: String(VEND_LIMIT_PER_MIN) },
+          deps: { decorateSigner },
+        });
+        return {
+          be,
+          get mode() {
+            return state.mode;
+          },
+          set mode(mode: SignerMode) {
+            state.mode = mode;
+          },
         };
-      };
-      return { be, holdKey, close: async () => { await be.close(); await store.close(); await db.drop(); } };
-    }, (s) => s.close()),
-    integrationEngine: once(() => startEngineTestApp(), (be) => be.close()),
-    drainingEngine: once(async () => {
-      const draining = createDraining();
-      const be = await startEngineTestApp({ deps: { before: [draining.middleware] } });
-      draining.begin();
-      return be;
-    }, (be) => be.close()),
+      },
+      (s) => s.be.close(),
+    ),
+    postgresEngine: once(
+      async () => {
+        const db = await createTestDatabase('catalog_engine');
+        const store = await openPostgresEngineStore(db.url, { signupBonus: 3, now: () => ENGINE_T0_MS, poolMax: 4 });
+        const be = await startEngineTestApp({ deps: { store } });
+        const holdKey = async (userId: string, clientRequestId: string) => {
+          const client = new pg.Client({ connectionString: db.url });
+          await client.connect();
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [userId, clientRequestId]);
+          return async () => {
+            await client.query('ROLLBACK');
+            await client.end();
+          };
+        };
+        return {
+          be,
+          holdKey,
+          close: async () => {
+            await be.close();
+            await store.close();
+            await db.drop();
+          },
+        };
+      },
+      (s) => s.close(),
+    ),
+    integrationEngine: once(
+      () => startEngineTestApp(),
+      (be) => be.close(),
+    ),
+    drainingEngine: once(
+      async () => {
+        const draining = createDraining();
+        const be = await startEngineTestApp({ deps: { before: [draining.middleware] } });
+        draining.begin();
+        return be;
+      },
+      (be) => be.close(),
+    ),
     async close() {
       for (const close of closers.reverse()) await close();
       closers.length = 0;

@@ -19,7 +19,10 @@ const uniqueSub = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 
 /** Vends a service token for `sub` through the generated client. */
 async function vend(be: EngineTestApp, sub: string): Promise<{ token: string; tokenId: string }> {
-  const { data, error } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers: be.bearer(await be.userJwt({ sub })) });
+  const { data, error } = await be.client.POST('/v1/vend-token', {
+    body: { clientRequestId: randomUUID() },
+    headers: be.bearer(await be.userJwt({ sub })),
+  });
   if (!data) throw new Error(`vend failed: ${JSON.stringify(error)}`);
   return data;
 }
@@ -28,9 +31,20 @@ const submit = (be: EngineTestApp, token: string, url = MEDIA_URL) =>
   observe(BE, 'POST', be.client.POST('/ttt/transcribe', { body: { url }, headers: be.bearer(token) }));
 
 /** Creates an integration token for `sub` (scope credits:read) with the user's JWT. */
-async function integrationToken(be: EngineTestApp, sub: string, expiresInSec?: number): Promise<{ token: string; id: string }> {
-  const body = { description: 'catalog reachability', scopes: ['credits:read'], ...(expiresInSec === undefined ? {} : { expiresInSec }) };
-  const { data, error } = await be.client.POST('/v1/integrations/tokens', { body, headers: be.bearer(await be.userJwt({ sub })) });
+async function integrationToken(
+  be: EngineTestApp,
+  sub: string,
+  expiresInSec?: number,
+): Promise<{ token: string; id: string }> {
+  const body = {
+    description: 'catalog reachability',
+    scopes: ['credits:read'],
+    ...(expiresInSec === undefined ? {} : { expiresInSec }),
+  };
+  const { data, error } = await be.client.POST('/v1/integrations/tokens', {
+    body,
+    headers: be.bearer(await be.userJwt({ sub })),
+  });
   if (!data) throw new Error(`integration token creation failed: ${JSON.stringify(error)}`);
   return data;
 }
@@ -71,7 +85,11 @@ export const engine = {
   async vendForAnotherUser(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
     const headers = be.bearer(await be.userJwt({ sub: uniqueSub('mismatch') }));
-    return observe(BE, 'POST', be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID(), userId: 'someone-else' }, headers }));
+    return observe(
+      BE,
+      'POST',
+      be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID(), userId: 'someone-else' }, headers }),
+    );
   },
   async readAnotherUsersJob(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
@@ -79,7 +97,11 @@ export const engine = {
     const submitted = await be.client.POST('/ttt/transcribe', { body: { url: MEDIA_URL }, headers: be.bearer(token) });
     if (!submitted.data) throw new Error(`submit failed: ${JSON.stringify(submitted.error)}`);
     const headers = be.bearer(await be.userJwt({ sub: uniqueSub('intruder') }));
-    return observe(BE, 'GET', be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: submitted.data.jobId } }, headers }));
+    return observe(
+      BE,
+      'GET',
+      be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: submitted.data.jobId } }, headers }),
+    );
   },
   async userJwtAsServiceToken(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
@@ -96,7 +118,8 @@ export const engine = {
     const be = await w.engineWithoutTtt();
     const { token } = await vend(be, uniqueSub('revoked'));
     const first = await submit(be, token);
-    if (first.status !== 503) throw new Error(`the first submission should have found TTTranscribe down, got ${first.status}`);
+    if (first.status !== 503)
+      throw new Error(`the first submission should have found TTTranscribe down, got ${first.status}`);
     return submit(be, token);
   },
   async sharedSecretAsBearer(w: CatalogWorld): Promise<Observed> {
@@ -113,7 +136,14 @@ export const engine = {
   },
   async oversizedBody(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
-    return observe(BE, 'POST', be.client.POST('/v1/vend-token', { body: { clientRequestId: 'x'.repeat(20_000) }, headers: be.bearer(await be.userJwt()) }));
+    return observe(
+      BE,
+      'POST',
+      be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: 'x'.repeat(20_000) },
+        headers: be.bearer(await be.userJwt()),
+      }),
+    );
   },
   async textBody(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
@@ -126,11 +156,17 @@ export const engine = {
   async unknownJob(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
     const headers = be.bearer(await be.userJwt());
-    return observe(BE, 'GET', be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: 'job_UNKNOWN0000000000' } }, headers }));
+    return observe(
+      BE,
+      'GET',
+      be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: 'job_UNKNOWN0000000000' } }, headers }),
+    );
   },
   async oversizedHeader(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
-    return observeFetch(BE, be.baseUrl, 'GET', '/v1/credits/balance', { headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` } });
+    return observeFetch(BE, be.baseUrl, 'GET', '/v1/credits/balance', {
+      headers: { Authorization: `Bearer ${'a'.repeat(100_000)}` },
+    });
   },
   async deleteVend(w: CatalogWorld): Promise<Observed> {
     return observeFetch(BE, (await w.stack()).be.baseUrl, 'DELETE', '/v1/vend-token');
@@ -139,7 +175,14 @@ export const engine = {
     const { be } = await w.stack();
     const sub = uniqueSub('broke');
     for (let i = 0; i < Number(be.config.signupBonusCredits); i += 1) await vend(be, sub);
-    return observe(BE, 'POST', be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers: be.bearer(await be.userJwt({ sub })) }));
+    return observe(
+      BE,
+      'POST',
+      be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: randomUUID() },
+        headers: be.bearer(await be.userJwt({ sub })),
+      }),
+    );
   },
   async reuseKeyWithAnotherBody(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
@@ -156,7 +199,11 @@ export const engine = {
     const body = { clientRequestId: randomUUID() };
     const release = await s.holdKey(sub, body.clientRequestId);
     try {
-      return await observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body, headers: s.be.bearer(await s.be.userJwt({ sub })) }));
+      return await observe(
+        BE,
+        'POST',
+        s.be.client.POST('/v1/vend-token', { body, headers: s.be.bearer(await s.be.userJwt({ sub })) }),
+      );
     } finally {
       await release();
     }
@@ -164,7 +211,8 @@ export const engine = {
   async vendOverTheRateLimit(w: CatalogWorld): Promise<Observed> {
     const s = await w.switchableEngine();
     const headers = s.be.bearer(await s.be.userJwt({ sub: uniqueSub('eager') }));
-    const send = () => observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers }));
+    const send = () =>
+      observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers }));
     for (;;) {
       const seen = await send();
       if (seen.status !== 200) return seen;
@@ -175,7 +223,11 @@ export const engine = {
     s.mode = 'throw';
     try {
       const headers = s.be.bearer(await s.be.userJwt({ sub: uniqueSub('unsigned') }));
-      return await observe(BE, 'POST', s.be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers }));
+      return await observe(
+        BE,
+        'POST',
+        s.be.client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers }),
+      );
     } finally {
       s.mode = 'sign';
     }
@@ -190,7 +242,14 @@ export const engine = {
     const headers = { Authorization: `Bearer ${await pair.userJwt(uniqueSub('broken'))}` };
     const vended = await client.POST('/v1/vend-token', { body: { clientRequestId: randomUUID() }, headers });
     if (!vended.data) throw new Error(`vend failed: ${JSON.stringify(vended.error)}`);
-    return observe(BE, 'POST', client.POST('/ttt/transcribe', { body: { url: MEDIA_URL }, headers: { Authorization: `Bearer ${vended.data.token}` } }));
+    return observe(
+      BE,
+      'POST',
+      client.POST('/ttt/transcribe', {
+        body: { url: MEDIA_URL },
+        headers: { Authorization: `Bearer ${vended.data.token}` },
+      }),
+    );
   },
   async submitToRefusedTtt(w: CatalogWorld): Promise<Observed> {
     const be = await w.engineWithoutTtt();
@@ -206,7 +265,10 @@ export const engine = {
     const be = await w.integrationEngine();
     const sub = uniqueSub('revoker');
     const { token, id } = await integrationToken(be, sub);
-    const revoked = await be.client.DELETE('/v1/integrations/tokens/{tokenId}', { params: { path: { tokenId: id } }, headers: be.bearer(await be.userJwt({ sub })) });
+    const revoked = await be.client.DELETE('/v1/integrations/tokens/{tokenId}', {
+      params: { path: { tokenId: id } },
+      headers: be.bearer(await be.userJwt({ sub })),
+    });
     if (revoked.response.status !== 204) throw new Error(`revocation answered ${revoked.response.status}`);
     return balanceWith(be, `Bearer ${token}`);
   },
@@ -219,11 +281,22 @@ export const engine = {
   async revokeUnknownIntegrationToken(w: CatalogWorld): Promise<Observed> {
     const be = await w.integrationEngine();
     const headers = be.bearer(await be.userJwt({ sub: uniqueSub('revoker') }));
-    return observe(BE, 'DELETE', be.client.DELETE('/v1/integrations/tokens/{tokenId}', { params: { path: { tokenId: 'itk_00000000000000000000000000' } }, headers }));
+    return observe(
+      BE,
+      'DELETE',
+      be.client.DELETE('/v1/integrations/tokens/{tokenId}', {
+        params: { path: { tokenId: 'itk_00000000000000000000000000' } },
+        headers,
+      }),
+    );
   },
   async balanceWhileDraining(w: CatalogWorld): Promise<Observed> {
     const be = await w.drainingEngine();
-    return observe(BE, 'GET', be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: uniqueSub('draining') })) }));
+    return observe(
+      BE,
+      'GET',
+      be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: uniqueSub('draining') })) }),
+    );
   },
   async submitToHangingTtt(w: CatalogWorld): Promise<Observed> {
     const pair = await w.hangingUpstream();

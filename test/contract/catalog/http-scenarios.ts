@@ -25,62 +25,116 @@ export interface Scenario {
 /** At least one scenario per code. */
 export type Scenarios = readonly [Scenario, ...Scenario[]];
 
-const be = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({ service: 'business-engine', how, produce, expect });
-const tt = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({ service: 'tttranscribe', how, produce, expect });
+const be = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({
+  service: 'business-engine',
+  how,
+  produce,
+  expect,
+});
+const tt = (how: string, produce: Scenario['produce'], expect: ProblemExpectation = {}): Scenario => ({
+  service: 'tttranscribe',
+  how,
+  produce,
+  expect,
+});
 
 export const scenarios = {
   missing_authorization: [
     be('GET /v1/credits/balance without Authorization', engine.noAuthorization, { details: { expected: 'user_jwt' } }),
-    tt('a signed POST /transcribe without Authorization', ttt.noAuthorization, { details: { expected: 'service_token' } }),
+    tt('a signed POST /transcribe without Authorization', ttt.noAuthorization, {
+      details: { expected: 'service_token' },
+    }),
   ],
   malformed_authorization: [
-    be('Authorization: Basic on GET /v1/credits/balance', engine.basicAuthorization, { details: { reason: 'scheme_not_bearer' } }),
-    tt('Authorization: Basic on a signed POST /transcribe', ttt.basicAuthorization, { details: { reason: 'scheme_not_bearer' } }),
+    be('Authorization: Basic on GET /v1/credits/balance', engine.basicAuthorization, {
+      details: { reason: 'scheme_not_bearer' },
+    }),
+    tt('Authorization: Basic on a signed POST /transcribe', ttt.basicAuthorization, {
+      details: { reason: 'scheme_not_bearer' },
+    }),
   ],
   invalid_token: [
-    be('a user JWT signed by another issuer', engine.jwtFromAnotherIssuer, { details: { credential: 'user_jwt', reason: 'signature_invalid' } }),
-    tt('a service token signed by a key the engine does not hold', ttt.forgedServiceToken, { details: { credential: 'service_token', reason: 'signature_invalid' } }),
+    be('a user JWT signed by another issuer', engine.jwtFromAnotherIssuer, {
+      details: { credential: 'user_jwt', reason: 'signature_invalid' },
+    }),
+    tt('a service token signed by a key the engine does not hold', ttt.forgedServiceToken, {
+      details: { credential: 'service_token', reason: 'signature_invalid' },
+    }),
   ],
   token_expired: [
-    be('a user JWT that expired 1000 s ago', engine.expiredJwt, { details: { credential: 'user_jwt', clockToleranceSec: 30 } }),
-    tt('a service token that expired 1100 s ago', ttt.expiredServiceToken, { details: { credential: 'service_token', clockToleranceSec: 30 } }),
+    be('a user JWT that expired 1000 s ago', engine.expiredJwt, {
+      details: { credential: 'user_jwt', clockToleranceSec: 30 },
+    }),
+    tt('a service token that expired 1100 s ago', ttt.expiredServiceToken, {
+      details: { credential: 'service_token', clockToleranceSec: 30 },
+    }),
   ],
   token_not_yet_valid: [
-    be('a user JWT whose nbf is 10 minutes ahead', engine.jwtNotYetValid, { details: { credential: 'user_jwt', claim: 'nbf' } }),
-    tt('a service token whose nbf is 10 minutes ahead', ttt.serviceTokenNotYetValid, { details: { credential: 'service_token', claim: 'nbf' } }),
+    be('a user JWT whose nbf is 10 minutes ahead', engine.jwtNotYetValid, {
+      details: { credential: 'user_jwt', claim: 'nbf' },
+    }),
+    tt('a service token whose nbf is 10 minutes ahead', ttt.serviceTokenNotYetValid, {
+      details: { credential: 'service_token', claim: 'nbf' },
+    }),
   ],
   invalid_token_claims: [
-    be('a user JWT without sub', engine.jwtWithoutSub, { details: { credential: 'user_jwt', claim: 'sub', reason: 'missing' } }),
-    tt('a service token without jti', ttt.serviceTokenWithoutJti, { details: { credential: 'service_token', claim: 'jti', reason: 'missing' } }),
+    be('a user JWT without sub', engine.jwtWithoutSub, {
+      details: { credential: 'user_jwt', claim: 'sub', reason: 'missing' },
+    }),
+    tt('a service token without jti', ttt.serviceTokenWithoutJti, {
+      details: { credential: 'service_token', claim: 'jti', reason: 'missing' },
+    }),
   ],
   insufficient_scope: [
-    be('a credits:read user JWT vending a token', engine.readOnlyScopeVends, { details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] } }),
-    tt('a service token scoped credits:read', ttt.serviceTokenWithoutScope, { details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] } }),
+    be('a credits:read user JWT vending a token', engine.readOnlyScopeVends, {
+      details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] },
+    }),
+    tt('a service token scoped credits:read', ttt.serviceTokenWithoutScope, {
+      details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] },
+    }),
   ],
-  user_mismatch: [be('a vend whose body names another user', engine.vendForAnotherUser, { details: { bodyUserId: 'someone-else' } })],
+  user_mismatch: [
+    be('a vend whose body names another user', engine.vendForAnotherUser, { details: { bodyUserId: 'someone-else' } }),
+  ],
   forbidden: [be("a user reading another user's job", engine.readAnotherUsersJob, { details: { resource: 'job' } })],
-  service_token_required: [be('a user JWT on POST /ttt/transcribe', engine.userJwtAsServiceToken, { details: { received: 'user_jwt' } })],
+  service_token_required: [
+    be('a user JWT on POST /ttt/transcribe', engine.userJwtAsServiceToken, { details: { received: 'user_jwt' } }),
+  ],
   service_token_already_used: [
     be('a service token submitted twice', engine.submitTwice),
     // TTTranscribe knows nothing of credits: `refunded` is the engine's (it settles the credit).
     tt('a service token submitted twice', ttt.submitTwice, { detailKeys: ['jobId'] }),
   ],
   service_token_revoked: [
-    be('resubmitting a token refunded after TTTranscribe was unreachable', engine.submitRefundedToken, { details: { reason: 'upstream_unavailable' } }),
+    be('resubmitting a token refunded after TTTranscribe was unreachable', engine.submitRefundedToken, {
+      details: { reason: 'upstream_unavailable' },
+    }),
   ],
   credential_type_mismatch: [
-    be('a tttsk_ shared secret as the bearer of a user endpoint', engine.sharedSecretAsBearer, { details: { received: 'shared_secret', expected: 'user_jwt' } }),
+    be('a tttsk_ shared secret as the bearer of a user endpoint', engine.sharedSecretAsBearer, {
+      details: { received: 'shared_secret', expected: 'user_jwt' },
+    }),
   ],
   integration_token_malformed: [
-    be('a truncated yit_ token on GET /v1/credits/balance', engine.truncatedIntegrationToken, { details: { credential: 'integration_token', reason: 'wrong_length' } }),
+    be('a truncated yit_ token on GET /v1/credits/balance', engine.truncatedIntegrationToken, {
+      details: { credential: 'integration_token', reason: 'wrong_length' },
+    }),
   ],
   integration_token_unknown: [
-    be('a well-formed yit_ token this engine never issued', engine.integrationTokenNeverIssued, { details: { credential: 'integration_token' } }),
+    be('a well-formed yit_ token this engine never issued', engine.integrationTokenNeverIssued, {
+      details: { credential: 'integration_token' },
+    }),
   ],
-  integration_token_revoked: [be('an integration token used after DELETE /v1/integrations/tokens/{tokenId}', engine.revokedIntegrationToken)],
-  integration_token_expired: [be('an integration token used 61 s into a 60 s lifetime', engine.expiredIntegrationToken)],
+  integration_token_revoked: [
+    be('an integration token used after DELETE /v1/integrations/tokens/{tokenId}', engine.revokedIntegrationToken),
+  ],
+  integration_token_expired: [
+    be('an integration token used 61 s into a 60 s lifetime', engine.expiredIntegrationToken),
+  ],
   integration_token_not_found: [
-    be('revoking a token id the user does not own', engine.revokeUnknownIntegrationToken, { details: { tokenId: 'itk_00000000000000000000000000' } }),
+    be('revoking a token id the user does not own', engine.revokeUnknownIntegrationToken, {
+      details: { tokenId: 'itk_00000000000000000000000000' },
+    }),
   ],
   missing_engine_auth_header: [
     tt('an unsigned probe', ttt.unsigned, { details: { header: 'X-Engine-Auth', acceptedVersions: ['v1'] } }),
@@ -89,14 +143,20 @@ export const scenarios = {
     tt('a probe signed for another target', ttt.signedForAnotherTarget, { details: { reason: 'signature_mismatch' } }),
   ],
   engine_auth_key_mismatch: [tt('a probe signed with another shared secret', ttt.signedWithAnotherKey)],
-  engine_auth_timestamp_skewed: [tt('a probe signed by a clock 7 minutes behind', ttt.signedSevenMinutesAgo, { details: { toleranceSec: 300 } })],
-  engine_auth_replayed: [tt('a probe sent twice with the same nonce', ttt.replayedNonce, { details: { replayWindowSec: 600 } })],
+  engine_auth_timestamp_skewed: [
+    tt('a probe signed by a clock 7 minutes behind', ttt.signedSevenMinutesAgo, { details: { toleranceSec: 300 } }),
+  ],
+  engine_auth_replayed: [
+    tt('a probe sent twice with the same nonce', ttt.replayedNonce, { details: { replayWindowSec: 600 } }),
+  ],
   invalid_request: [
     be('a vend without clientRequestId', engine.vendWithoutKey),
     tt('a job with an empty url', ttt.emptyUrl),
   ],
   unsupported_url: [
-    be('an ftp:// URL, refused by TTTranscribe and passed on', engine.submitFtpUrl, { details: { reason: 'scheme_not_allowed' } }),
+    be('an ftp:// URL, refused by TTTranscribe and passed on', engine.submitFtpUrl, {
+      details: { reason: 'scheme_not_allowed' },
+    }),
     tt('an ftp:// URL', ttt.ftpUrl, { details: { reason: 'scheme_not_allowed' } }),
   ],
   payload_too_large: [
@@ -112,7 +172,9 @@ export const scenarios = {
     tt('a signed text/plain probe body', ttt.textBody, { details: { received: 'text/plain' } }),
   ],
   not_found: [
-    be('GET /v1/credit/balance (a typo)', engine.missingV1Prefix, { details: { method: 'GET', path: '/v1/credit/balance' } }),
+    be('GET /v1/credit/balance (a typo)', engine.missingV1Prefix, {
+      details: { method: 'GET', path: '/v1/credit/balance' },
+    }),
     tt('GET /v1/transcribe', ttt.unknownPath, { details: { method: 'GET', path: '/v1/transcribe' } }),
   ],
   job_not_found: [
@@ -123,16 +185,30 @@ export const scenarios = {
     be('DELETE /v1/vend-token', engine.deleteVend, { details: { allowed: ['POST'] }, headers: ['Allow'] }),
     tt('DELETE /transcribe', ttt.deleteTranscribe, { details: { allowed: ['POST'] }, headers: ['Allow'] }),
   ],
-  insufficient_credits: [be('a fourth vend after the 3 signup credits', engine.vendPastTheBalance, { details: { balance: 0, required: 1 } })],
+  insufficient_credits: [
+    be('a fourth vend after the 3 signup credits', engine.vendPastTheBalance, { details: { balance: 0, required: 1 } }),
+  ],
   idempotency_key_reused: [
     be('a clientRequestId reused with another body', engine.reuseKeyWithAnotherBody),
     tt('an Idempotency-Key reused with another service token', ttt.reuseIdempotencyKeyWithAnotherToken),
   ],
-  idempotency_in_progress: [be('the same vend while another replica holds its key (PostgreSQL)', engine.sameKeyWhileInProgress)],
-  rate_limited: [be('vends past RATE_LIMIT_VEND_PER_MIN', engine.vendOverTheRateLimit, { details: { windowSec: 60 }, headers: ['Retry-After'] })],
+  idempotency_in_progress: [
+    be('the same vend while another replica holds its key (PostgreSQL)', engine.sameKeyWhileInProgress),
+  ],
+  rate_limited: [
+    be('vends past RATE_LIMIT_VEND_PER_MIN', engine.vendOverTheRateLimit, {
+      details: { windowSec: 60 },
+      headers: ['Retry-After'],
+    }),
+  ],
   upstream_auth_failure: [
     be('a submission to a TTTranscribe holding another secret', engine.submitToMismatchedTtt, {
-      details: { upstream: 'tttranscribe', upstreamStatus: 401, upstreamCode: 'engine_auth_key_mismatch', creditRefunded: true },
+      details: {
+        upstream: 'tttranscribe',
+        upstreamStatus: 401,
+        upstreamCode: 'engine_auth_key_mismatch',
+        creditRefunded: true,
+      },
     }),
   ],
   upstream_error: [
@@ -142,7 +218,8 @@ export const scenarios = {
   ],
   upstream_unavailable: [
     be('a submission while TTTranscribe refuses connections', engine.submitToRefusedTtt, {
-      details: { upstream: 'tttranscribe', reason: 'connection_refused', creditRefunded: true }, headers: ['Retry-After'],
+      details: { upstream: 'tttranscribe', reason: 'connection_refused', creditRefunded: true },
+      headers: ['Retry-After'],
     }),
   ],
   upstream_timeout: [
@@ -156,7 +233,8 @@ export const scenarios = {
   ],
   service_unavailable: [
     be('GET /v1/credits/balance while the engine shuts down', engine.balanceWhileDraining, {
-      details: { retryAfterSec: 5, reason: 'shutting_down' }, headers: ['Retry-After', 'Connection'],
+      details: { retryAfterSec: 5, reason: 'shutting_down' },
+      headers: ['Retry-After', 'Connection'],
     }),
     tt("a job while the engine's JWKS cannot be fetched", ttt.submitWhileJwksUnreachable, { headers: ['Retry-After'] }),
   ],

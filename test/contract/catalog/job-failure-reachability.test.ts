@@ -1,5 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { isJobFailureCode, jobFailureCatalog, jobFailureCodes, type JobFailureCode } from '../../../generated/errors.js';
+import {
+  isJobFailureCode,
+  jobFailureCatalog,
+  jobFailureCodes,
+  type JobFailureCode,
+} from '../../../generated/errors.js';
 import { jobScenarios, runFailingJob, type JobScenarios } from './job-scenarios.js';
 import { createJobWorld } from './job-world.js';
 
@@ -34,11 +39,26 @@ describe('catalog reachability: job failure codes', () => {
       it(`${code}: ${scenario.how}`, async () => {
         const meta = jobFailureCatalog[code as JobFailureCode];
         const job = await runFailingJob(world, scenario);
-        const error = { code, responsibility: meta.responsibility, retryable: meta.retryable, message: expect.any(String) };
-        expect(job.engineStatus, JSON.stringify(job.engineStatus)).toMatchObject({ ok: true, status: 'failed', error, creditRefunded: true });
+        const error = {
+          code,
+          responsibility: meta.responsibility,
+          retryable: meta.retryable,
+          message: expect.any(String),
+        };
+        expect(job.engineStatus, JSON.stringify(job.engineStatus)).toMatchObject({
+          ok: true,
+          status: 'failed',
+          error,
+          creditRefunded: true,
+        });
         expect(job.engineStatus.error?.message.length, 'the failure says what happened').toBeGreaterThan(0);
         expect(job.tttStatus, "TTTranscribe's own status").toMatchObject({ status: 'failed', error });
-        expect(job.ledger[0], 'the credit came back').toMatchObject({ kind: 'refund', amount: 1, reason: `job_failed:${code}`, tokenId: job.tokenId });
+        expect(job.ledger[0], 'the credit came back').toMatchObject({
+          kind: 'refund',
+          amount: 1,
+          reason: `job_failed:${code}`,
+          tokenId: job.tokenId,
+        });
       });
     }
   }

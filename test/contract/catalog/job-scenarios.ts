@@ -25,12 +25,22 @@ export interface JobScenario {
 export type JobScenarios = readonly [JobScenario, ...JobScenario[]];
 
 export const jobScenarios = {
-  media_fetch_failed: [{ how: 'the media host answers 404', pair: (w) => w.failingEngine(), mediaPath: '/missing.mp3' }],
-  media_too_large: [{ how: 'the media host sends 500 kB against a 200 kB limit', pair: (w) => w.failingEngine(), mediaPath: '/huge' }],
+  media_fetch_failed: [
+    { how: 'the media host answers 404', pair: (w) => w.failingEngine(), mediaPath: '/missing.mp3' },
+  ],
+  media_too_large: [
+    { how: 'the media host sends 500 kB against a 200 kB limit', pair: (w) => w.failingEngine(), mediaPath: '/huge' },
+  ],
   unsupported_media: [{ how: 'the link is an HTML page', pair: (w) => w.failingEngine(), mediaPath: '/page.html' }],
-  transcription_failed: [{ how: 'the speech program exits 2 on decoded audio', pair: (w) => w.failingEngine(), mediaPath: '/tone.mp3' }],
-  transcription_engine_unavailable: [{ how: 'TTT_TRANSCRIBER=none', pair: (w) => w.noEngine(), mediaPath: '/tone.mp3' }],
-  job_timed_out: [{ how: 'a download that never ends, with a 1 s job limit', pair: (w) => w.oneSecondLimit(), mediaPath: '/slow' }],
+  transcription_failed: [
+    { how: 'the speech program exits 2 on decoded audio', pair: (w) => w.failingEngine(), mediaPath: '/tone.mp3' },
+  ],
+  transcription_engine_unavailable: [
+    { how: 'TTT_TRANSCRIBER=none', pair: (w) => w.noEngine(), mediaPath: '/tone.mp3' },
+  ],
+  job_timed_out: [
+    { how: 'a download that never ends, with a 1 s job limit', pair: (w) => w.oneSecondLimit(), mediaPath: '/slow' },
+  ],
 } as const satisfies Record<JobFailureCode, JobScenarios>;
 
 /** What a job looked like once failed: the engine's status answer, TTTranscribe's own, and the user's ledger. */
@@ -65,5 +75,10 @@ export async function runFailingJob(world: JobWorld, scenario: JobScenario): Pro
   if (!polled.data) throw new Error(`status failed: ${JSON.stringify(polled.error)}`);
   const direct = await pair.ttt.client.GET('/status/{jobId}', { params: { path: { jobId } } });
   const ledger = await pair.client.GET('/v1/credits/ledger', { headers: user });
-  return { engineStatus: polled.data, tttStatus: direct.data, tokenId: vended.data.tokenId, ledger: ledger.data?.entries ?? [] };
+  return {
+    engineStatus: polled.data,
+    tttStatus: direct.data,
+    tokenId: vended.data.tokenId,
+    ledger: ledger.data?.entries ?? [],
+  };
 }

@@ -75,15 +75,28 @@ export function createJobWorld(): JobWorld {
     closers.push(() => server.close());
     return server;
   });
-  const pair = async (pipeline: MediaProcessorOptionsInput, config: Partial<TttAppConfig> = {}): Promise<PipelinePair> => {
-    const processor = createMediaProcessor({ allowPrivateCidrs: ['127.0.0.1/32'], maxBytes: MAX_MEDIA_BYTES, tmpDir: await workDir(), ...pipeline });
+  const pair = async (
+    pipeline: MediaProcessorOptionsInput,
+    config: Partial<TttAppConfig> = {},
+  ): Promise<PipelinePair> => {
+    const processor = createMediaProcessor({
+      allowPrivateCidrs: ['127.0.0.1/32'],
+      maxBytes: MAX_MEDIA_BYTES,
+      tmpDir: await workDir(),
+      ...pipeline,
+    });
     const ttt = await startTttTestApp({ processor, config });
     const engine = await startTestEngine({ tttBaseUrl: ttt.baseUrl, issuer: ttt.issuer, now: () => ttt.clock.ms });
     closers.push(async () => {
       await engine.close();
       await ttt.close();
     });
-    return { ttt, engine, client: createBusinessEngineClient({ baseUrl: engine.url }), userJwt: (sub) => testUserJwt(ttt.clock.ms, { sub }) };
+    return {
+      ttt,
+      engine,
+      client: createBusinessEngineClient({ baseUrl: engine.url }),
+      userJwt: (sub) => testUserJwt(ttt.clock.ms, { sub }),
+    };
   };
   const failingProgram = once(async () => {
     const path = join(await workDir(), 'failing-speech-engine');

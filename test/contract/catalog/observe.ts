@@ -19,7 +19,14 @@ interface ClientResult {
  */
 export async function observe(service: Service, method: string, call: Promise<ClientResult>): Promise<Observed> {
   const { data, error, response } = await call;
-  return { service, method, path: new URL(response.url).pathname, status: response.status, headers: response.headers, body: error ?? data };
+  return {
+    service,
+    method,
+    path: new URL(response.url).pathname,
+    status: response.status,
+    headers: response.headers,
+    body: error ?? data,
+  };
 }
 
 /**
@@ -28,7 +35,13 @@ export async function observe(service: Service, method: string, call: Promise<Cl
  * @example
  * const seen = await observeFetch('tttranscribe', ttt.baseUrl, 'DELETE', '/transcribe');
  */
-export async function observeFetch(service: Service, baseUrl: string, method: string, path: string, init: RequestInit = {}): Promise<Observed> {
+export async function observeFetch(
+  service: Service,
+  baseUrl: string,
+  method: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<Observed> {
   const response = await fetch(baseUrl + path, { ...init, method });
   const text = await response.text();
   let body: unknown = text;
@@ -37,5 +50,12 @@ export async function observeFetch(service: Service, baseUrl: string, method: st
   } catch {
     // Not JSON: keep the text, the assertions name it.
   }
-  return { service, method, path: new URL(response.url).pathname, status: response.status, headers: response.headers, body };
+  return {
+    service,
+    method,
+    path: new URL(response.url).pathname,
+    status: response.status,
+    headers: response.headers,
+    body,
+  };
 }

@@ -22,7 +22,8 @@ const withToken = async (t: TttTestApp, mint: MintOptions = {}, body: { url: str
   transcribeWith(t, bearer(await t.issuer.mint(mint)), body);
 
 /** A signed probe: POST /test/validate-engine-auth, which checks nothing but X-Engine-Auth. */
-const probe = (client: TttTestApp['client']) => observe(TTT, 'POST', client.POST('/test/validate-engine-auth', { body: {} }));
+const probe = (client: TttTestApp['client']) =>
+  observe(TTT, 'POST', client.POST('/test/validate-engine-auth', { body: {} }));
 
 /** One function per way of producing a code; each takes the world and returns what TTTranscribe answered. */
 export const ttt = {
@@ -35,7 +36,10 @@ export const ttt = {
   async forgedServiceToken(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
     const stranger = await createServiceTokenIssuer();
-    return transcribeWith(t, bearer(await mintServiceToken(stranger.privateKey, { kid: t.issuer.kid, now: () => t.clock.ms })));
+    return transcribeWith(
+      t,
+      bearer(await mintServiceToken(stranger.privateKey, { kid: t.issuer.kid, now: () => t.clock.ms })),
+    );
   },
   async expiredServiceToken(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
@@ -72,7 +76,9 @@ export const ttt = {
     return probe((await w.ttt()).clientWith({ target: '/test/validate-engine-auth?tampered=1' }));
   },
   async signedWithAnotherKey(w: CatalogWorld): Promise<Observed> {
-    return probe((await w.ttt()).clientWith({ keys: [parseSharedSecret('TTT_SHARED_SECRET', generateSharedSecret())] }));
+    return probe(
+      (await w.ttt()).clientWith({ keys: [parseSharedSecret('TTT_SHARED_SECRET', generateSharedSecret())] }),
+    );
   },
   async signedSevenMinutesAgo(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
@@ -96,29 +102,45 @@ export const ttt = {
   },
   async oversizedBody(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
-    return observe(TTT, 'POST', t.client.POST('/test/validate-engine-auth', { body: { padding: 'x'.repeat(70 * 1024) } }));
+    return observe(
+      TTT,
+      'POST',
+      t.client.POST('/test/validate-engine-auth', { body: { padding: 'x'.repeat(70 * 1024) } }),
+    );
   },
   async textBody(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
-    return observe(TTT, 'POST', t.client.POST('/test/validate-engine-auth', {
-      body: 'probe=1' as never,
-      bodySerializer: (body: unknown) => String(body),
-      headers: { 'Content-Type': 'text/plain' },
-    }));
+    return observe(
+      TTT,
+      'POST',
+      t.client.POST('/test/validate-engine-auth', {
+        body: 'probe=1' as never,
+        bodySerializer: (body: unknown) => String(body),
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+    );
   },
   async unknownPath(w: CatalogWorld): Promise<Observed> {
     return observeFetch(TTT, (await w.ttt()).baseUrl, 'GET', '/v1/transcribe');
   },
   async unknownJob(w: CatalogWorld): Promise<Observed> {
     const t = await w.ttt();
-    return observe(TTT, 'GET', t.client.GET('/status/{jobId}', { params: { path: { jobId: 'job_UNKNOWN0000000000' } } }));
+    return observe(
+      TTT,
+      'GET',
+      t.client.GET('/status/{jobId}', { params: { path: { jobId: 'job_UNKNOWN0000000000' } } }),
+    );
   },
   async deleteTranscribe(w: CatalogWorld): Promise<Observed> {
     return observeFetch(TTT, (await w.ttt()).baseUrl, 'DELETE', '/transcribe');
   },
   async readWithClosedDatabase(w: CatalogWorld): Promise<Observed> {
     const { ttt: broken } = await w.brokenTtt();
-    return observe(TTT, 'GET', broken.client.GET('/status/{jobId}', { params: { path: { jobId: 'job_ANY000000000000' } } }));
+    return observe(
+      TTT,
+      'GET',
+      broken.client.GET('/status/{jobId}', { params: { path: { jobId: 'job_ANY000000000000' } } }),
+    );
   },
   async submitWhileJwksUnreachable(w: CatalogWorld): Promise<Observed> {
     return withToken(await w.tttWithoutJwks());

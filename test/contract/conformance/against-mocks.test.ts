@@ -64,7 +64,9 @@ describe("the engine's upstream client against a Prism mock of TTTranscribe", ()
     });
     expect(response.status).toBe(401);
     expect(error).toMatchObject({ code: 'missing_engine_auth_header' });
-    await expect.poll(() => tttMock.errors().join('\n'), { timeout: 10_000 }).toMatch(/Violation: request Invalid security scheme used/);
+    await expect
+      .poll(() => tttMock.errors().join('\n'), { timeout: 10_000 })
+      .toMatch(/Violation: request Invalid security scheme used/);
     tttMock.clearErrors();
   });
 });
@@ -78,7 +80,13 @@ describe('the SDK against a Prism mock of the engine', () => {
       fetch: async (request) => {
         const response = await fetch(request);
         const body = await response.clone().text();
-        const violations = checkEngine({ method: request.method, path: new URL(request.url).pathname, status: response.status, headers: response.headers, body });
+        const violations = checkEngine({
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status: response.status,
+          headers: response.headers,
+          body,
+        });
         responses.push(...violations);
         return response;
       },
@@ -87,7 +95,9 @@ describe('the SDK against a Prism mock of the engine', () => {
     expect((await pluct.ledger({ limit: 10 })).data?.entries.length).toBeGreaterThan(0);
     const vended = await pluct.vendToken();
     expect(vended.data?.token).toBeTruthy();
-    expect((await pluct.submit(vended.data!.token, { url: 'https://media.example.com/clip.mp4', language: 'en' })).data).toMatchObject({ jobId: JOB });
+    expect(
+      (await pluct.submit(vended.data!.token, { url: 'https://media.example.com/clip.mp4', language: 'en' })).data,
+    ).toMatchObject({ jobId: JOB });
     expect((await pluct.status(JOB)).data).toMatchObject({ jobId: JOB, status: 'completed' });
     const outcome = await pluct.transcribe('https://media.example.com/clip.mp4');
     expect(outcome.error).toBeUndefined();

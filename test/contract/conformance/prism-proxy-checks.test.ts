@@ -40,7 +40,14 @@ afterAll(async () => {
 });
 
 function signedProbe(body: string) {
-  const { header } = signEngineAuth({ keys: [TEST_KEY], method: 'POST', target: '/test/validate-engine-auth', body, bearerToken: undefined, now: () => ttt.clock.ms });
+  const { header } = signEngineAuth({
+    keys: [TEST_KEY],
+    method: 'POST',
+    target: '/test/validate-engine-auth',
+    body,
+    bearerToken: undefined,
+    now: () => ttt.clock.ms,
+  });
   return { method: 'POST', body, headers: { 'content-type': 'application/json', [ENGINE_AUTH_HEADER]: header } };
 }
 
@@ -53,14 +60,19 @@ describe('prism proxy --errors', () => {
     // Prism logs the violation just after answering.
     await expect.poll(() => brokenProxy.errors().join('\n'), { timeout: 10_000 }).toMatch(/prism\/errors#VIOLATIONS/);
     const direct = await fetch(`http://127.0.0.1:${(broken.address() as AddressInfo).port}/health`);
-    expect(check({ method: 'GET', path: '/health', status: 200, headers: direct.headers, body: await direct.text() }).map((v) => v.pointer))
-      .toEqual(expect.arrayContaining(['/body/build', '/body/transcriber', '/body/jobs']));
+    expect(
+      check({ method: 'GET', path: '/health', status: 200, headers: direct.headers, body: await direct.text() }).map(
+        (v) => v.pointer,
+      ),
+    ).toEqual(expect.arrayContaining(['/body/build', '/body/transcriber', '/body/jobs']));
   });
 
   it('forwards a signed request so X-Engine-Auth still verifies behind it', async () => {
     const client = createTttranscribeClient({ baseUrl: proxy.url });
     client.use(engineAuthSigner({ keys: [TEST_KEY], now: () => ttt.clock.ms }));
-    const { data, response } = await client.POST('/test/validate-engine-auth', { body: { probe: true } as Record<string, unknown> });
+    const { data, response } = await client.POST('/test/validate-engine-auth', {
+      body: { probe: true } as Record<string, unknown>,
+    });
     expect(response.headers.get('sl-violations')).toBeNull();
     expect(data).toMatchObject({ ok: true, valid: true, keyId: TEST_KEY.keyId });
     expect(proxy.errors()).toEqual([]);
@@ -72,7 +84,9 @@ describe('prism proxy --errors', () => {
     const behindProxy = await fetch(`${proxy.url}/test/validate-engine-auth`, signedProbe(spaced));
     expect(behindProxy.status).toBe(401);
     expect(await behindProxy.json()).toMatchObject({ code: 'invalid_engine_auth_header' });
-    expect((await fetch(`${proxy.url}/test/validate-engine-auth`, signedProbe(JSON.stringify({ probe: true })))).status).toBe(200);
+    expect(
+      (await fetch(`${proxy.url}/test/validate-engine-auth`, signedProbe(JSON.stringify({ probe: true })))).status,
+    ).toBe(200);
     proxy.clearErrors();
   });
 });

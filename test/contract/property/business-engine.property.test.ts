@@ -11,12 +11,23 @@ import { createBusinessEngineClient } from '../../../generated/business-engine/c
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
 import { TEST_SECRET } from '../../helpers/ttt-app.js';
 import { assertContract, propertyParameters } from '../support/contract-assertions.js';
-import { startContractStack, TEST_ADMIN_TOKEN, TEST_ENGINE_METRICS_TOKEN, type ContractStack } from '../support/contract-stack.js';
+import {
+  startContractStack,
+  TEST_ADMIN_TOKEN,
+  TEST_ENGINE_METRICS_TOKEN,
+  type ContractStack,
+} from '../support/contract-stack.js';
 import { engineCredentialVariants, type CredentialVariant } from '../support/credential-variants.js';
 import { send } from '../support/exchange.js';
 import { exampleInput, invalidInput, validInput } from '../support/request-inputs.js';
 import { createResponseChecker } from '../support/response-checker.js';
-import { isPublic, listSpecOperations, pathParameterPattern, satisfies, type SpecOperation } from '../support/spec-operations.js';
+import {
+  isPublic,
+  listSpecOperations,
+  pathParameterPattern,
+  satisfies,
+  type SpecOperation,
+} from '../support/spec-operations.js';
 
 const spec = JSON.parse(readFileSync('generated/business-engine/openapi.json', 'utf8')) as OpenApiDocument;
 const operations = listSpecOperations(spec);
@@ -33,7 +44,10 @@ let job: { jobId: string; token: string };
 /** Integration token ids: one of USER's to revoke (again and again: revoking is idempotent), one of OTHER_USER's. */
 let tokenIds: { revocable: string; otherUsers: string };
 
-async function createIntegrationToken(sub: string, scopes: Array<'ttt:transcribe' | 'credits:read'>): Promise<{ id: string; token: string }> {
+async function createIntegrationToken(
+  sub: string,
+  scopes: Array<'ttt:transcribe' | 'credits:read'>,
+): Promise<{ id: string; token: string }> {
   const client = createBusinessEngineClient({ baseUrl: stack.engineUrl });
   const { data, error } = await client.POST('/v1/integrations/tokens', {
     body: { description: `contract property tests (${sub})`, scopes },
@@ -101,7 +115,10 @@ const unknownIdOptions = () => ({
   bodyLimitBytes: BODY_LIMIT_BYTES,
   pathParams: {
     jobId: fc.stringMatching(JOB_ID).filter((id) => id !== job.jobId),
-    tokenId: fc.oneof(fc.constant(tokenIds.otherUsers), fc.stringMatching(TOKEN_ID).filter((id) => id !== tokenIds.revocable)),
+    tokenId: fc.oneof(
+      fc.constant(tokenIds.otherUsers),
+      fc.stringMatching(TOKEN_ID).filter((id) => id !== tokenIds.revocable),
+    ),
   },
 });
 
@@ -137,14 +154,17 @@ describe.each(operations.map((op) => [op.operationId, op] as const))('Business E
 });
 
 const withIds = operations.filter((op) => op.parameters.some((p) => p.in === 'path') && op.errorCodes['404']);
-describe.each(withIds.map((op) => [op.operationId, op] as const))('Business Engine %s, id of nothing the caller owns', (_id, op) => {
-  it('answers its documented 404 code', async () => {
-    await fc.assert(
-      fc.asyncProperty(validInput(spec, op, unknownIdOptions()), async (input) => {
-        const credentials = await rightVariant(op).apply(input);
-        assertContract(await send(stack.engineUrl, input, credentials), credentials, check, op, 'not_found');
-      }),
-      propertyParameters(),
-    );
-  });
-});
+describe.each(withIds.map((op) => [op.operationId, op] as const))(
+  'Business Engine %s, id of nothing the caller owns',
+  (_id, op) => {
+    it('answers its documented 404 code', async () => {
+      await fc.assert(
+        fc.asyncProperty(validInput(spec, op, unknownIdOptions()), async (input) => {
+          const credentials = await rightVariant(op).apply(input);
+          assertContract(await send(stack.engineUrl, input, credentials), credentials, check, op, 'not_found');
+        }),
+        propertyParameters(),
+      );
+    });
+  },
+);

@@ -14,7 +14,13 @@ import { tttCredentialVariants, type CredentialVariant } from '../support/creden
 import { send } from '../support/exchange.js';
 import { exampleInput, invalidInput, validInput } from '../support/request-inputs.js';
 import { createResponseChecker } from '../support/response-checker.js';
-import { isPublic, listSpecOperations, pathParameterPattern, satisfies, type SpecOperation } from '../support/spec-operations.js';
+import {
+  isPublic,
+  listSpecOperations,
+  pathParameterPattern,
+  satisfies,
+  type SpecOperation,
+} from '../support/spec-operations.js';
 
 const spec = JSON.parse(readFileSync('generated/tttranscribe/openapi.json', 'utf8')) as OpenApiDocument;
 const operations = listSpecOperations(spec);
@@ -55,11 +61,17 @@ afterAll(() => ttt?.close());
 const rightVariant = (op: SpecOperation) => variants.find((v) => satisfies(op, v.grants))!;
 const inputOptions = () => ({
   bodyLimitBytes: BODY_LIMIT_BYTES,
-  pathParams: { jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(JOB_ID)), key: fc.oneof(fc.constant(KNOWN_KEY), fc.stringMatching(IDEMPOTENCY_KEY)) },
+  pathParams: {
+    jobId: fc.oneof(fc.constant(jobId), fc.stringMatching(JOB_ID)),
+    key: fc.oneof(fc.constant(KNOWN_KEY), fc.stringMatching(IDEMPOTENCY_KEY)),
+  },
 });
 const unknownIdOptions = () => ({
   bodyLimitBytes: BODY_LIMIT_BYTES,
-  pathParams: { jobId: fc.stringMatching(JOB_ID).filter((id) => id !== jobId), key: fc.stringMatching(IDEMPOTENCY_KEY).filter((k) => k !== KNOWN_KEY) },
+  pathParams: {
+    jobId: fc.stringMatching(JOB_ID).filter((id) => id !== jobId),
+    key: fc.stringMatching(IDEMPOTENCY_KEY).filter((k) => k !== KNOWN_KEY),
+  },
 });
 
 describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscribe %s', (_id, op) => {
@@ -94,17 +106,20 @@ describe.each(operations.map((op) => [op.operationId, op] as const))('TTTranscri
 });
 
 const withIds = operations.filter((op) => op.parameters.some((p) => p.in === 'path') && op.errorCodes['404']);
-describe.each(withIds.map((op) => [op.operationId, op] as const))('TTTranscribe %s, id of nothing the caller owns', (_id, op) => {
-  it('answers its documented 404 code', async () => {
-    await fc.assert(
-      fc.asyncProperty(validInput(spec, op, unknownIdOptions()), async (input) => {
-        const credentials = await rightVariant(op).apply(input);
-        assertContract(await send(ttt.baseUrl, input, credentials), credentials, check, op, 'not_found');
-      }),
-      propertyParameters(),
-    );
-  });
-});
+describe.each(withIds.map((op) => [op.operationId, op] as const))(
+  'TTTranscribe %s, id of nothing the caller owns',
+  (_id, op) => {
+    it('answers its documented 404 code', async () => {
+      await fc.assert(
+        fc.asyncProperty(validInput(spec, op, unknownIdOptions()), async (input) => {
+          const credentials = await rightVariant(op).apply(input);
+          assertContract(await send(ttt.baseUrl, input, credentials), credentials, check, op, 'not_found');
+        }),
+        propertyParameters(),
+      );
+    });
+  },
+);
 
 describe('TTTranscribe getMetrics without TTT_METRICS_TOKEN', () => {
   it('answers every credential with its documented 404 (metrics disabled)', async () => {

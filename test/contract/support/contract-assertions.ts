@@ -28,7 +28,11 @@ export type Expectation =
 export const SEED = Number(process.env['CONTRACT_SEED'] ?? 20261123);
 export const RUNS = Number(process.env['CONTRACT_RUNS'] ?? 50);
 /** fast-check parameters: fixed seed, modest runs, no shrinking beyond a few steps (each step is an HTTP call). */
-export const propertyParameters = (runs = RUNS): fc.Parameters<unknown> => ({ seed: SEED, numRuns: runs, endOnFailure: true });
+export const propertyParameters = (runs = RUNS): fc.Parameters<unknown> => ({
+  seed: SEED,
+  numRuns: runs,
+  endOnFailure: true,
+});
 
 /**
  * Throws (with a reproducer) when the exchange breaks the contract.
@@ -52,15 +56,22 @@ export function assertContract(
     problems.push(`undesigned ${status} ${String(code)} ${details ? JSON.stringify(details).slice(0, 600) : ''}`);
   }
   if (status >= 400) {
-    if (!/^application\/problem\+json/.test(ex.response.headers.get('content-type') ?? '')) problems.push(`an error must be application/problem+json, got ${ex.response.headers.get('content-type')}`);
+    if (!/^application\/problem\+json/.test(ex.response.headers.get('content-type') ?? ''))
+      problems.push(`an error must be application/problem+json, got ${ex.response.headers.get('content-type')}`);
     if (!isErrorCode(code)) problems.push(`an error must carry a catalog code, got ${JSON.stringify(code)}`);
-    else if (errorCatalog[code].status !== status) problems.push(`${code} is a ${errorCatalog[code].status} in the catalog, not ${status}`);
+    else if (errorCatalog[code].status !== status)
+      problems.push(`${code} is a ${errorCatalog[code].status} in the catalog, not ${status}`);
   }
-  if (expectation === 'invalid' && (status < 400 || status >= 500)) problems.push(`an invalid input must get a 4xx, got ${status}`);
-  if (expectation === 'refused' && (status < 400 || status >= 500)) problems.push(`this credential must be refused with a 4xx, got ${status}`);
-  if (expectation === 'success' && status >= 300) problems.push(`the right credential must succeed here, got ${status}`);
+  if (expectation === 'invalid' && (status < 400 || status >= 500))
+    problems.push(`an invalid input must get a 4xx, got ${status}`);
+  if (expectation === 'refused' && (status < 400 || status >= 500))
+    problems.push(`this credential must be refused with a 4xx, got ${status}`);
+  if (expectation === 'success' && status >= 300)
+    problems.push(`the right credential must succeed here, got ${status}`);
   if (expectation === 'not_found' && (status !== 404 || !op.errorCodes['404']?.includes(String(code)))) {
-    problems.push(`this must get the documented 404 ${(op.errorCodes['404'] ?? ['(none documented)']).join(' or ')}, got ${status} ${String(code)}`);
+    problems.push(
+      `this must get the documented 404 ${(op.errorCodes['404'] ?? ['(none documented)']).join(' or ')}, got ${status} ${String(code)}`,
+    );
   }
   if (problems.length > 0) throw new Error(`${problems.join('\n')}\n${describeExchange(ex, credentials)}`);
 }

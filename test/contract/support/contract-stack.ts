@@ -58,7 +58,11 @@ export interface TestEngine {
  * @example
  * const engine = await startTestEngine({ tttBaseUrl: mock.url, issuer, now: () => clock.ms });
  */
-export async function startTestEngine(options: { tttBaseUrl: string; issuer: ServiceTokenIssuer; now: () => number }): Promise<TestEngine> {
+export async function startTestEngine(options: {
+  tttBaseUrl: string;
+  issuer: ServiceTokenIssuer;
+  now: () => number;
+}): Promise<TestEngine> {
   const privateJwk = { ...(await exportJWK(options.issuer.privateKey)), kid: options.issuer.kid, alg: 'ES256' };
   const config = loadEngineConfig({
     ENGINE_DB: ':memory:',
@@ -87,7 +91,10 @@ export async function startTestEngine(options: { tttBaseUrl: string; issuer: Ser
     s.once('error', reject);
   });
   return {
-    engine, config, logs, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    engine,
+    config,
+    logs,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -97,9 +104,19 @@ export async function startTestEngine(options: { tttBaseUrl: string; issuer: Ser
 }
 
 /** A user JWT the test engine accepts (scope `ttt:transcribe credits:read` unless given). */
-export function testUserJwt(nowMs: number, o: { sub?: string; aud?: string; iat?: number; exp?: number; scope?: string } = {}): Promise<string> {
-  return mintUserJwt({ sub: o.sub ?? 'contract-user-1', scope: o.scope ?? 'ttt:transcribe credits:read', iss: USER_JWT_ISSUER,
-    aud: o.aud ?? USER_JWT_AUDIENCE, nowMs, ...(o.iat !== undefined ? { iat: o.iat } : {}), ...(o.exp !== undefined ? { exp: o.exp } : {}) });
+export function testUserJwt(
+  nowMs: number,
+  o: { sub?: string; aud?: string; iat?: number; exp?: number; scope?: string } = {},
+): Promise<string> {
+  return mintUserJwt({
+    sub: o.sub ?? 'contract-user-1',
+    scope: o.scope ?? 'ttt:transcribe credits:read',
+    iss: USER_JWT_ISSUER,
+    aud: o.aud ?? USER_JWT_AUDIENCE,
+    nowMs,
+    ...(o.iat !== undefined ? { iat: o.iat } : {}),
+    ...(o.exp !== undefined ? { exp: o.exp } : {}),
+  });
 }
 
 /**
@@ -137,8 +154,16 @@ export async function startContractStack(options: { viaPrism?: boolean } = {}): 
     }
     const engineUrl = options.viaPrism ? proxies[1]!.url : engine.url;
     return {
-      ttt, engine: engine.engine, config: engine.config, engineUrl, engineDirectUrl: engine.url, tttUrl, issuer, clock: ttt.clock,
-      engineLogs: engine.logs, proxies,
+      ttt,
+      engine: engine.engine,
+      config: engine.config,
+      engineUrl,
+      engineDirectUrl: engine.url,
+      tttUrl,
+      issuer,
+      clock: ttt.clock,
+      engineLogs: engine.logs,
+      proxies,
       userJwt: (o = {}) => testUserJwt(now(), o),
       async close() {
         await engine.close();

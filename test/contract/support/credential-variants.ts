@@ -7,7 +7,12 @@
  * another audience, an expired token) must get a 4xx.
  */
 import { randomBytes } from 'node:crypto';
-import { bearerTokenFromAuthorization, ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/protocol/engine-auth.js';
+import {
+  bearerTokenFromAuthorization,
+  ENGINE_AUTH_HEADER,
+  signEngineAuth,
+  type EngineAuthKey,
+} from '../../../server/protocol/engine-auth.js';
 import { parseSharedSecret } from '../../../server/protocol/engine-auth-secret.js';
 import type { AppliedCredentials } from './exchange.js';
 import { targetOf, type RequestInput } from './request-inputs.js';
@@ -25,13 +30,21 @@ export const INTEGRATION_TOKEN = `yit_${randomBytes(32).toString('base64url')}`;
 export const FOREIGN_SECRET = 'tttsk_QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8';
 const FOREIGN_KEY: EngineAuthKey = parseSharedSecret('FOREIGN', FOREIGN_SECRET);
 
-function bearer(token: string | undefined, placeholder: string): { headers: Record<string, string>; placeholders: Record<string, string> } {
+function bearer(
+  token: string | undefined,
+  placeholder: string,
+): { headers: Record<string, string>; placeholders: Record<string, string> } {
   if (token === undefined) return { headers: {}, placeholders: {} };
   return { headers: { authorization: `Bearer ${token}` }, placeholders: { authorization: `Bearer ${placeholder}` } };
 }
 
 /** A variant that sends a fixed (or freshly minted) bearer token and nothing else. */
-export function bearerVariant(name: string, grants: readonly string[], token: (input: RequestInput) => Promise<string | undefined>, placeholder = `<${name}>`): CredentialVariant {
+export function bearerVariant(
+  name: string,
+  grants: readonly string[],
+  token: (input: RequestInput) => Promise<string | undefined>,
+  placeholder = `<${name}>`,
+): CredentialVariant {
   return { name, grants, apply: async (input) => ({ name, ...bearer(await token(input), placeholder) }) };
 }
 
@@ -88,7 +101,12 @@ export interface TttCredentialSources {
 }
 
 /** Signs X-Engine-Auth v1 over the exact request (target, body bytes, bearer token), as the engine does. */
-function signed(input: RequestInput, headers: Record<string, string>, keys: readonly EngineAuthKey[], now: () => number): string {
+function signed(
+  input: RequestInput,
+  headers: Record<string, string>,
+  keys: readonly EngineAuthKey[],
+  now: () => number,
+): string {
   return signEngineAuth({
     keys,
     method: input.method,
@@ -108,7 +126,13 @@ function signed(input: RequestInput, headers: Record<string, string>, keys: read
  */
 export function tttCredentialVariants(s: TttCredentialSources): CredentialVariant[] {
   const engineAuthPlaceholder = '<X-Engine-Auth v1 over this request, signed with TTT_SHARED_SECRET>';
-  const make = (name: string, grants: string[], engineAuth: 'valid' | 'missing' | 'foreign' | 'raw_secret', token: () => Promise<string | undefined>, tokenName: string): CredentialVariant => ({
+  const make = (
+    name: string,
+    grants: string[],
+    engineAuth: 'valid' | 'missing' | 'foreign' | 'raw_secret',
+    token: () => Promise<string | undefined>,
+    tokenName: string,
+  ): CredentialVariant => ({
     name,
     grants,
     async apply(input) {
@@ -119,7 +143,8 @@ export function tttCredentialVariants(s: TttCredentialSources): CredentialVarian
       if (engineAuth === 'valid') headers[key] = signed(input, headers, s.keys, s.now);
       if (engineAuth === 'foreign') headers[key] = signed(input, headers, [FOREIGN_KEY], s.now);
       if (engineAuth === 'raw_secret') headers[key] = s.sharedSecret;
-      if (engineAuth !== 'missing') placeholders[key] = engineAuth === 'valid' ? engineAuthPlaceholder : `<${engineAuth} X-Engine-Auth>`;
+      if (engineAuth !== 'missing')
+        placeholders[key] = engineAuth === 'valid' ? engineAuthPlaceholder : `<${engineAuth} X-Engine-Auth>`;
       return { name, headers, placeholders };
     },
   });
@@ -131,11 +156,47 @@ export function tttCredentialVariants(s: TttCredentialSources): CredentialVarian
     make('X-Engine-Auth + service token', ['engineAuth', 'serviceToken'], 'valid', s.serviceToken, 'service token'),
     make('X-Engine-Auth without a bearer', ['engineAuth'], 'valid', none, ''),
     make('X-Engine-Auth + user JWT', ['engineAuth'], 'valid', s.userJwt, 'user JWT'),
-    make('X-Engine-Auth + yit_ integration token', ['engineAuth'], 'valid', async () => INTEGRATION_TOKEN, 'yit_ token'),
-    make('X-Engine-Auth + tttsk_ shared secret as bearer', ['engineAuth'], 'valid', async () => s.sharedSecret, 'TTT_SHARED_SECRET'),
-    make('X-Engine-Auth + service token for another audience', ['engineAuth'], 'valid', s.serviceTokenOtherAudience, 'service token, aud business-engine'),
-    make('X-Engine-Auth + expired service token', ['engineAuth'], 'valid', s.expiredServiceToken, 'expired service token'),
-    make('X-Engine-Auth signed with a foreign key + service token', ['serviceToken'], 'foreign', s.serviceToken, 'service token'),
-    make('raw shared secret as X-Engine-Auth + service token', ['serviceToken'], 'raw_secret', s.serviceToken, 'service token'),
+    make(
+      'X-Engine-Auth + yit_ integration token',
+      ['engineAuth'],
+      'valid',
+      async () => INTEGRATION_TOKEN,
+      'yit_ token',
+    ),
+    make(
+      'X-Engine-Auth + tttsk_ shared secret as bearer',
+      ['engineAuth'],
+      'valid',
+      async () => s.sharedSecret,
+      'TTT_SHARED_SECRET',
+    ),
+    make(
+      'X-Engine-Auth + service token for another audience',
+      ['engineAuth'],
+      'valid',
+      s.serviceTokenOtherAudience,
+      'service token, aud business-engine',
+    ),
+    make(
+      'X-Engine-Auth + expired service token',
+      ['engineAuth'],
+      'valid',
+      s.expiredServiceToken,
+      'expired service token',
+    ),
+    make(
+      'X-Engine-Auth signed with a foreign key + service token',
+      ['serviceToken'],
+      'foreign',
+      s.serviceToken,
+      'service token',
+    ),
+    make(
+      'raw shared secret as X-Engine-Auth + service token',
+      ['serviceToken'],
+      'raw_secret',
+      s.serviceToken,
+      'service token',
+    ),
   ];
 }

@@ -36,13 +36,17 @@ export function curlFor(baseUrl: string, input: RequestInput, credentials: Appli
   const parts = ['curl -i', `-X ${input.method}`, quote(baseUrl + targetOf(input))];
   const headers = { ...input.headers, ...credentials.headers };
   for (const [name, value] of Object.entries(headers)) {
-    const shown = credentials.placeholders[name.toLowerCase()] ?? (value.length > 200 ? `${value.slice(0, 40)}...(${value.length} chars)` : value);
+    const shown =
+      credentials.placeholders[name.toLowerCase()] ??
+      (value.length > 200 ? `${value.slice(0, 40)}...(${value.length} chars)` : value);
     parts.push(`-H ${quote(`${name}: ${shown}`)}`);
   }
   if (input.body !== undefined) {
-    parts.push(input.body.length > MAX_SHOWN_BODY
-      ? `--data-raw ${quote(`${input.body.slice(0, 200)}...`)}  # body shortened: ${Buffer.byteLength(input.body)} bytes in all`
-      : `--data-raw ${quote(input.body)}`);
+    parts.push(
+      input.body.length > MAX_SHOWN_BODY
+        ? `--data-raw ${quote(`${input.body.slice(0, 200)}...`)}  # body shortened: ${Buffer.byteLength(input.body)} bytes in all`
+        : `--data-raw ${quote(input.body)}`,
+    );
   }
   return parts.join(' ');
 }

@@ -27,7 +27,8 @@ export function prismViolations(response: { headers: Headers; body: string }): s
   const found: string[] = [];
   const header = response.headers.get('sl-violations');
   if (header) found.push(`sl-violations: ${header}`);
-  if (response.body.includes('https://stoplight.io/prism/errors#')) found.push(`prism error body: ${response.body.slice(0, 800)}`);
+  if (response.body.includes('https://stoplight.io/prism/errors#'))
+    found.push(`prism error body: ${response.body.slice(0, 800)}`);
   return found;
 }
 
@@ -39,8 +40,18 @@ export function prismViolations(response: { headers: Headers; body: string }): s
  * const engine = ...({ TTT_BASE_URL: proxy.url });
  * await proxy.stop();
  */
-export function startPrismProxy(options: { spec: string; upstream: string; port?: number; readyTimeoutMs?: number }): Promise<PrismProxy> {
-  return startPrism(['proxy', '--errors', options.spec, options.upstream], /prism\/errors#|✖|⚠|[Vv]iolation/, options.readyTimeoutMs, options.port);
+export function startPrismProxy(options: {
+  spec: string;
+  upstream: string;
+  port?: number;
+  readyTimeoutMs?: number;
+}): Promise<PrismProxy> {
+  return startPrism(
+    ['proxy', '--errors', options.spec, options.upstream],
+    /prism\/errors#|✖|⚠|[Vv]iolation/,
+    options.readyTimeoutMs,
+    options.port,
+  );
 }
 
 /**
@@ -56,7 +67,12 @@ export function startPrismMock(options: { spec: string; readyTimeoutMs?: number 
   return startPrism(['mock', '--dynamic=false', options.spec], /Violation: request/, options.readyTimeoutMs);
 }
 
-async function startPrism(args: string[], errorLine: RegExp, readyTimeoutMs = 60_000, chosenPort?: number): Promise<PrismProxy> {
+async function startPrism(
+  args: string[],
+  errorLine: RegExp,
+  readyTimeoutMs = 60_000,
+  chosenPort?: number,
+): Promise<PrismProxy> {
   const port = chosenPort ?? (await freePort());
   const bin = join(dirname(require.resolve('@stoplight/prism-cli/package.json')), 'dist', 'index.js');
   const child = spawn(process.execPath, [bin, ...args, '-h', '127.0.0.1', '-p', String(port)], {
@@ -73,11 +89,13 @@ async function startPrism(args: string[], errorLine: RegExp, readyTimeoutMs = 60
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    exited = true;
-    output += `\n[prism exited: code ${String(code)}, signal ${String(signal)}]`;
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      output += `\n[prism exited: code ${String(code)}, signal ${String(signal)}]`;
+      resolve();
+    }),
+  );
   const stop = async () => {
     if (exited) return;
     child.kill('SIGTERM');

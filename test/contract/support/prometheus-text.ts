@@ -25,7 +25,10 @@ export interface PrometheusText {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-const SUFFIXES: Record<string, string[]> = { histogram: ['_bucket', '_sum', '_count'], summary: ['_sum', '_count', ''] };
+const SUFFIXES: Record<string, string[]> = {
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['_sum', '_count', ''],
+};
 // A value is what Go's strconv.ParseFloat reads (the format says so): inf, infinity and nan in any case, so
 // prom-client's `Nan` is valid.
 const VALUE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf(?:inity)?|nan)$/i;
@@ -55,7 +58,8 @@ function parseLabels(rest: string): { labels: Record<string, string>; rest: stri
       if (c === '"') break;
       if (c === '\\') {
         const escaped = s[0];
-        if (escaped !== '\\' && escaped !== '"' && escaped !== 'n') return `label ${name}: bad escape \\${escaped ?? ''}`;
+        if (escaped !== '\\' && escaped !== '"' && escaped !== 'n')
+          return `label ${name}: bad escape \\${escaped ?? ''}`;
         value += escaped === 'n' ? '\n' : escaped;
         s = s.slice(1);
       } else value += c;
@@ -109,7 +113,8 @@ export function parsePrometheusText(text: string): PrometheusText {
       }
       if (!TYPES.has(rest)) return fail(`unknown type ${rest}`);
       if (name in types) return fail(`second TYPE for ${name}`);
-      if (samples.some((s) => familyOf(s.name, { [name]: rest }) === name)) return fail(`TYPE for ${name} after its samples`);
+      if (samples.some((s) => familyOf(s.name, { [name]: rest }) === name))
+        return fail(`TYPE for ${name} after its samples`);
       types[name] = rest;
       return;
     }
@@ -134,8 +139,12 @@ export function parsePrometheusText(text: string): PrometheusText {
       if (current !== undefined) finished.add(current);
       current = family ?? name;
     }
-    if (family !== undefined && types[family] === 'histogram' && name.endsWith('_bucket') && !('le' in labels)) fail('a histogram bucket needs an le label');
-    const key = `${name}{${Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    if (family !== undefined && types[family] === 'histogram' && name.endsWith('_bucket') && !('le' in labels))
+      fail('a histogram bucket needs an le label');
+    const key = `${name}{${Object.entries(labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (seen.has(key)) fail(`series ${key} repeated`);
     seen.add(key);
     samples.push({ name, labels, value, line });

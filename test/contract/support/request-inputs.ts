@@ -33,7 +33,15 @@ export interface InputOptions {
 
 const asObject = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
 const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'] as const;
-const SAMPLE: Record<(typeof JSON_TYPES)[number], unknown> = { string: 'text', number: 1.5, integer: 7, boolean: true, object: { a: 1 }, array: [1, 'x'], null: null };
+const SAMPLE: Record<(typeof JSON_TYPES)[number], unknown> = {
+  string: 'text',
+  number: 1.5,
+  integer: 7,
+  boolean: true,
+  object: { a: 1 },
+  array: [1, 'x'],
+  null: null,
+};
 
 function stringFor(schema: Json): fc.Arbitrary<string> {
   if (typeof schema['pattern'] === 'string') return fc.stringMatching(new RegExp(schema['pattern'] as string));
@@ -60,27 +68,45 @@ function pathOf(op: SpecOperation, values: Record<string, string>): string {
  * @example
  * fc.assert(fc.asyncProperty(validInput(spec, op, { bodyLimitBytes: 65536 }), async (input) => { ... }), { seed: 42 });
  */
-export function validInput(spec: OpenApiDocument, op: SpecOperation, options: InputOptions): fc.Arbitrary<RequestInput> {
+export function validInput(
+  spec: OpenApiDocument,
+  op: SpecOperation,
+  options: InputOptions,
+): fc.Arbitrary<RequestInput> {
   const pathParams: Record<string, fc.Arbitrary<string>> = {};
-  for (const p of op.parameters.filter((p) => p.in === 'path')) pathParams[p.name] = options.pathParams?.[p.name] ?? stringFor(p.schema);
+  for (const p of op.parameters.filter((p) => p.in === 'path'))
+    pathParams[p.name] = options.pathParams?.[p.name] ?? stringFor(p.schema);
   const queryParams = op.parameters.filter((p) => p.in === 'query');
-  const query = fc.tuple(...queryParams.map((p) => (p.required ? queryValue(p.schema).map((v) => [p.name, v] as [string, string]) : fc.option(queryValue(p.schema).map((v) => [p.name, v] as [string, string]), { nil: undefined }))));
+  const query = fc.tuple(
+    ...queryParams.map((p) =>
+      p.required
+        ? queryValue(p.schema).map((v) => [p.name, v] as [string, string])
+        : fc.option(
+            queryValue(p.schema).map((v) => [p.name, v] as [string, string]),
+            { nil: undefined },
+          ),
+    ),
+  );
   const components = asObject(spec['components']);
   const body: fc.Arbitrary<unknown> = op.body
     ? fc.oneof(
         fc.constantFrom(...(op.body.examples.length > 0 ? op.body.examples : [{}])),
-        fc.integer({ min: 1, max: 2 ** 31 - 1 }).map((seed) => generateSync({ ...op.body!.schema, components } as never, { seed, maxDefaultItems: 2 })),
+        fc
+          .integer({ min: 1, max: 2 ** 31 - 1 })
+          .map((seed) => generateSync({ ...op.body!.schema, components } as never, { seed, maxDefaultItems: 2 })),
       )
     : fc.constant(undefined);
-  return fc.record({ params: fc.record(pathParams), query, body }).map(({ params, query: q, body: b }): RequestInput => ({
-    operationId: op.operationId,
-    method: op.method,
-    path: pathOf(op, params),
-    query: q.filter((entry): entry is [string, string] => entry !== undefined),
-    headers: b === undefined ? {} : ({ 'content-type': 'application/json' } as Record<string, string>),
-    ...(b === undefined ? {} : { body: JSON.stringify(b) }),
-    label: 'valid',
-  }));
+  return fc
+    .record({ params: fc.record(pathParams), query, body })
+    .map(({ params, query: q, body: b }): RequestInput => ({
+      operationId: op.operationId,
+      method: op.method,
+      path: pathOf(op, params),
+      query: q.filter((entry): entry is [string, string] => entry !== undefined),
+      headers: b === undefined ? {} : ({ 'content-type': 'application/json' } as Record<string, string>),
+      ...(b === undefined ? {} : { body: JSON.stringify(b) }),
+      label: 'valid',
+    }));
 }
 
 type Mutation = fc.Arbitrary<(input: RequestInput) => RequestInput>;
@@ -96,70 +122,173 @@ const withBody = (input: RequestInput, change: (body: Json) => void): string => 
 function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputOptions): Mutation[] {
   if (!op.body) return [];
   const schema = resolveRef(spec, op.body.schema);
-  const properties = Object.entries(asObject(schema['properties'])).map(([name, raw]) => [name, resolveRef(spec, raw)] as const);
+  const properties = Object.entries(asObject(schema['properties'])).map(
+    ([name, raw]) => [name, resolveRef(spec, raw)] as const,
+  );
   const mutations: Mutation[] = [
     mutation('malformed JSON body', (i) => ({ body: (i.body ?? '{}').slice(0, -1) + ',' })),
     mutation('body starts with a byte-order mark', (i) => ({ body: `\uFEFF${i.body ?? '{}'}` })),
-    fc.constantFrom('[]', '"text"', '42', 'null', 'true').chain((body) => mutation(`body is ${body}, not an object`, () => ({ body }))),
-    fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml').chain((type) =>
-      mutation(`content-type ${type}`, () => ({ headers: { 'content-type': type } }))),
-    mutation('body over the size limit', (i) => ({ body: JSON.stringify({ ...asObject(JSON.parse(i.body ?? '{}')), padding: 'x'.repeat(options.bodyLimitBytes) }) })),
+    fc
+      .constantFrom('[]', '"text"', '42', 'null', 'true')
+      .chain((body) => mutation(`body is ${body}, not an object`, () => ({ body }))),
+    fc
+      .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml')
+      .chain((type) => mutation(`content-type ${type}`, () => ({ headers: { 'content-type': type } }))),
+    mutation('body over the size limit', (i) => ({
+      body: JSON.stringify({ ...asObject(JSON.parse(i.body ?? '{}')), padding: 'x'.repeat(options.bodyLimitBytes) }),
+    })),
   ];
   if (op.body.required) mutations.push(mutation('no body', () => ({ body: undefined, headers: {} })));
-  if (schema['additionalProperties'] === false) mutations.push(mutation('unexpected extra property', (i) => ({ body: withBody(i, (b) => (b['unexpectedField'] = 1)) })));
-  for (const name of (schema['required'] ?? []) as string[]) mutations.push(mutation(`required property ${name} missing`, (i) => ({ body: withBody(i, (b) => delete b[name]) })));
+  if (schema['additionalProperties'] === false)
+    mutations.push(
+      mutation('unexpected extra property', (i) => ({ body: withBody(i, (b) => (b['unexpectedField'] = 1)) })),
+    );
+  for (const name of (schema['required'] ?? []) as string[])
+    mutations.push(
+      mutation(`required property ${name} missing`, (i) => ({ body: withBody(i, (b) => delete b[name]) })),
+    );
   for (const [name, prop] of properties) {
     const allowed = new Set([prop['type']].flat().map(String));
     if (allowed.has('number')) allowed.add('integer');
     const wrong = JSON_TYPES.filter((t) => !allowed.has(t) && !(t === 'integer' && allowed.has('number')));
-    if (wrong.length > 0) mutations.push(fc.constantFrom(...wrong).chain((t) => mutation(`${name} is a ${t}`, (i) => ({ body: withBody(i, (b) => (b[name] = SAMPLE[t])) }))));
+    if (wrong.length > 0)
+      mutations.push(
+        fc
+          .constantFrom(...wrong)
+          .chain((t) => mutation(`${name} is a ${t}`, (i) => ({ body: withBody(i, (b) => (b[name] = SAMPLE[t])) }))),
+      );
     if (typeof prop['maxLength'] === 'number') {
       const max = prop['maxLength'] as number;
-      mutations.push(fc.integer({ min: 1, max: 64 }).chain((extra) => mutation(`${name} longer than ${max}`, (i) => ({ body: withBody(i, (b) => (b[name] = 'a'.repeat(max + extra))) }))));
+      mutations.push(
+        fc
+          .integer({ min: 1, max: 64 })
+          .chain((extra) =>
+            mutation(`${name} longer than ${max}`, (i) => ({
+              body: withBody(i, (b) => (b[name] = 'a'.repeat(max + extra))),
+            })),
+          ),
+      );
     }
-    if (Number(prop['minLength'] ?? 0) > 0) mutations.push(mutation(`${name} empty`, (i) => ({ body: withBody(i, (b) => (b[name] = '')) })));
+    if (Number(prop['minLength'] ?? 0) > 0)
+      mutations.push(mutation(`${name} empty`, (i) => ({ body: withBody(i, (b) => (b[name] = '')) })));
     if (typeof prop['pattern'] === 'string') {
       const re = new RegExp(prop['pattern'] as string);
-      mutations.push(fc.constantFrom('has space', 'semi;colon', 'ünïcode', 'x'.repeat(3) + '\n').filter((v) => !re.test(v)).chain((v) => mutation(`${name} breaks its pattern`, (i) => ({ body: withBody(i, (b) => (b[name] = v)) }))));
+      mutations.push(
+        fc
+          .constantFrom('has space', 'semi;colon', 'ünïcode', 'x'.repeat(3) + '\n')
+          .filter((v) => !re.test(v))
+          .chain((v) => mutation(`${name} breaks its pattern`, (i) => ({ body: withBody(i, (b) => (b[name] = v)) }))),
+      );
     }
-    for (const [bound, delta] of [['minimum', -1], ['maximum', 1]] as const) {
-      if (typeof prop[bound] === 'number') mutations.push(mutation(`${name} beyond its ${bound}`, (i) => ({ body: withBody(i, (b) => (b[name] = (prop[bound] as number) + delta)) })));
+    for (const [bound, delta] of [
+      ['minimum', -1],
+      ['maximum', 1],
+    ] as const) {
+      if (typeof prop[bound] === 'number')
+        mutations.push(
+          mutation(`${name} beyond its ${bound}`, (i) => ({
+            body: withBody(i, (b) => (b[name] = (prop[bound] as number) + delta)),
+          })),
+        );
     }
-    if (Array.isArray(prop['enum'])) mutations.push(mutation(`${name} not in its enum`, (i) => ({ body: withBody(i, (b) => (b[name] = 'not-a-listed-value')) })));
+    if (Array.isArray(prop['enum']))
+      mutations.push(
+        mutation(`${name} not in its enum`, (i) => ({ body: withBody(i, (b) => (b[name] = 'not-a-listed-value')) })),
+      );
   }
   return mutations;
 }
 
 /** Values that almost match a pattern: a matching value cut short, case-flipped, lengthened or with a stray character. */
 function nearMisses(re: RegExp): fc.Arbitrary<string> {
-  return fc.stringMatching(re).chain((v) => fc.constantFrom(
-    v.slice(0, -1), v.slice(0, v.indexOf('_') + 1), v.toLowerCase(), v.toUpperCase(), `${v}${'A'.repeat(65)}`, `${v}$`, `${v} `, v.replace(/.$/, '-'),
-  ));
+  return fc
+    .stringMatching(re)
+    .chain((v) =>
+      fc.constantFrom(
+        v.slice(0, -1),
+        v.slice(0, v.indexOf('_') + 1),
+        v.toLowerCase(),
+        v.toUpperCase(),
+        `${v}${'A'.repeat(65)}`,
+        `${v}$`,
+        `${v} `,
+        v.replace(/.$/, '-'),
+      ),
+    );
 }
 
 /** Mutations of path and query parameters and of the X-Request-ID header. */
 function parameterMutations(op: SpecOperation): Mutation[] {
   const mutations: Mutation[] = [
-    fc.constantFrom('unexpected', 'debug', 'userId').chain((name) => mutation(`unknown query parameter ${name}`, (i) => ({ query: [...i.query, [name, '1']] }))),
+    fc
+      .constantFrom('unexpected', 'debug', 'userId')
+      .chain((name) => mutation(`unknown query parameter ${name}`, (i) => ({ query: [...i.query, [name, '1']] }))),
     mutation('X-Request-ID longer than 512', (i) => ({ headers: { ...i.headers, 'x-request-id': 'r'.repeat(513) } })),
   ];
   for (const p of op.parameters) {
     if (p.in === 'path') {
       // Sent as is, not re-encoded: '%' without two hex digits, or escapes that decode to bytes that are not UTF-8.
-      mutations.push(fc.constantFrom('%ff%fe', 'job_%', '%', '%zz', 'itk_%c3', '%e2%82', '%C0%AF').chain((v) =>
-        mutation(`path parameter ${p.name} is malformed percent-encoding ${v}`, () => ({ path: op.pathTemplate.replace(`{${p.name}}`, v) }))));
+      mutations.push(
+        fc
+          .constantFrom('%ff%fe', 'job_%', '%', '%zz', 'itk_%c3', '%e2%82', '%C0%AF')
+          .chain((v) =>
+            mutation(`path parameter ${p.name} is malformed percent-encoding ${v}`, () => ({
+              path: op.pathTemplate.replace(`{${p.name}}`, v),
+            })),
+          ),
+      );
     }
     if (p.in === 'path' && typeof p.schema['pattern'] === 'string') {
       const re = new RegExp(p.schema['pattern'] as string);
-      mutations.push(fc.oneof(fc.constantFrom('x', 'job_', 'job_short', 'JOB_12345678', `job_${'a'.repeat(65)}`, 'job_1234567$', 'job_12345678 '), nearMisses(re)).filter((v) => v !== '' && !re.test(v)).chain((v) =>
-        mutation(`path parameter ${p.name} breaks its pattern`, () => ({ path: op.pathTemplate.replace(`{${p.name}}`, encodeURIComponent(v)) }))));
+      mutations.push(
+        fc
+          .oneof(
+            fc.constantFrom(
+              'x',
+              'job_',
+              'job_short',
+              'JOB_12345678',
+              `job_${'a'.repeat(65)}`,
+              'job_1234567$',
+              'job_12345678 ',
+            ),
+            nearMisses(re),
+          )
+          .filter((v) => v !== '' && !re.test(v))
+          .chain((v) =>
+            mutation(`path parameter ${p.name} breaks its pattern`, () => ({
+              path: op.pathTemplate.replace(`{${p.name}}`, encodeURIComponent(v)),
+            })),
+          ),
+      );
     }
     if (p.in === 'query' && p.schema['type'] === 'integer') {
-      const bad = ['abc', '1.5', '', ...(typeof p.schema['minimum'] === 'number' ? [String((p.schema['minimum'] as number) - 1)] : []), ...(typeof p.schema['maximum'] === 'number' ? [String((p.schema['maximum'] as number) + 1)] : [])];
-      mutations.push(fc.constantFrom(...bad).chain((v) => mutation(`query ${p.name}=${v}`, (i) => ({ query: [...i.query.filter(([n]) => n !== p.name), [p.name, v]] }))));
+      const bad = [
+        'abc',
+        '1.5',
+        '',
+        ...(typeof p.schema['minimum'] === 'number' ? [String((p.schema['minimum'] as number) - 1)] : []),
+        ...(typeof p.schema['maximum'] === 'number' ? [String((p.schema['maximum'] as number) + 1)] : []),
+      ];
+      mutations.push(
+        fc
+          .constantFrom(...bad)
+          .chain((v) =>
+            mutation(`query ${p.name}=${v}`, (i) => ({
+              query: [...i.query.filter(([n]) => n !== p.name), [p.name, v]],
+            })),
+          ),
+      );
     }
     if (p.in === 'query' && typeof p.schema['maxLength'] === 'number') {
-      mutations.push(mutation(`query ${p.name} longer than ${String(p.schema['maxLength'])}`, (i) => ({ query: [...i.query.filter(([n]) => n !== p.name), [p.name, 'c'.repeat((p.schema['maxLength'] as number) + 1)]] })));
+      mutations.push(
+        mutation(`query ${p.name} longer than ${String(p.schema['maxLength'])}`, (i) => ({
+          query: [
+            ...i.query.filter(([n]) => n !== p.name),
+            [p.name, 'c'.repeat((p.schema['maxLength'] as number) + 1)],
+          ],
+        })),
+      );
     }
   }
   return mutations;
@@ -171,7 +300,11 @@ function parameterMutations(op: SpecOperation): Mutation[] {
  * @example
  * fc.assert(fc.asyncProperty(invalidInput(spec, op, { bodyLimitBytes: 65536 }), async (input) => { ... }));
  */
-export function invalidInput(spec: OpenApiDocument, op: SpecOperation, options: InputOptions): fc.Arbitrary<RequestInput> {
+export function invalidInput(
+  spec: OpenApiDocument,
+  op: SpecOperation,
+  options: InputOptions,
+): fc.Arbitrary<RequestInput> {
   const mutations = [...bodyMutations(spec, op, options), ...parameterMutations(op)];
   return fc.tuple(validInput(spec, op, options), fc.oneof(...mutations)).map(([input, mutate]) => mutate(input));
 }

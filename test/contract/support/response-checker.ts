@@ -97,10 +97,20 @@ export function createResponseChecker(spec: OpenApiDocument): (response: Observe
     // 431 is answered before routing (server/shared/http/client-errors.ts), whatever the path: the spec documents
     // it once, as components/responses/RequestHeaderTooLarge, like 404 and 405.
     if (found.kind !== 'operation' || response.status === 431) {
-      const expected = response.status === 431 ? 'request_header_too_large' : found.kind === 'not_found' ? 'not_found' : 'method_not_allowed';
-      if (mediaType !== 'application/problem+json') fail('/headers/content-type', `must be application/problem+json, got ${mediaType || 'none'}`);
+      const expected =
+        response.status === 431
+          ? 'request_header_too_large'
+          : found.kind === 'not_found'
+            ? 'not_found'
+            : 'method_not_allowed';
+      if (mediaType !== 'application/problem+json')
+        fail('/headers/content-type', `must be application/problem+json, got ${mediaType || 'none'}`);
       validate(problemPointer, body, '/body');
-      if (asObject(body)['code'] !== expected) fail('/body/code', `must be ${expected} for ${response.status === 431 ? 'a 431' : 'a request that matches no operation'}`);
+      if (asObject(body)['code'] !== expected)
+        fail(
+          '/body/code',
+          `must be ${expected} for ${response.status === 431 ? 'a 431' : 'a request that matches no operation'}`,
+        );
       // components/responses/MethodNotAllowed requires Allow (RFC 9110 15.5.6: every 405 lists the methods).
       if (expected === 'method_not_allowed' && !response.headers.get('allow')) fail('/headers/allow', 'is required');
       return violations;
@@ -141,9 +151,11 @@ export function createResponseChecker(spec: OpenApiDocument): (response: Observe
       return violations;
     }
     validate(`${declaredPointer}/content/${encodeURIComponent(escape(declaredType))}/schema`, body, '/body');
-    if (mediaType === 'application/problem+json') checkProblem(asObject(body), response.status, asObject(content[declaredType]), resolve, fail);
+    if (mediaType === 'application/problem+json')
+      checkProblem(asObject(body), response.status, asObject(content[declaredType]), resolve, fail);
     if (isPrometheusText(declaredType)) {
-      for (const error of parsePrometheusText(response.body).errors) fail('/body', `is not Prometheus text format 0.0.4: ${error}`);
+      for (const error of parsePrometheusText(response.body).errors)
+        fail('/body', `is not Prometheus text format 0.0.4: ${error}`);
     }
     return violations;
   };
@@ -159,10 +171,12 @@ function checkProblem(
 ): void {
   const code = body['code'];
   if (!isErrorCode(code)) return; // the schema's enum already reported it
-  if (errorCatalog[code].status !== status) fail('/body/code', `${code} is a ${errorCatalog[code].status} in the catalog, answered with ${status}`);
+  if (errorCatalog[code].status !== status)
+    fail('/body/code', `${code} is a ${errorCatalog[code].status} in the catalog, answered with ${status}`);
   if (body['status'] !== status) fail('/body/status', `must repeat the HTTP status ${status}`);
   const listed = Object.values(asObject(media['examples'])).map((ex) => asObject(resolve(ex).node['value'])['code']);
-  if (listed.length > 0 && !listed.includes(code)) fail('/body/code', `${code} is not listed for this response (listed: ${listed.join(', ')})`);
+  if (listed.length > 0 && !listed.includes(code))
+    fail('/body/code', `${code} is not listed for this response (listed: ${listed.join(', ')})`);
 }
 
 /** `type/subtype` and parameters (lowercase names) of a media type such as `text/plain; version=0.0.4`. */
@@ -170,10 +184,20 @@ function parseMediaType(value: string): { type: string; params: Record<string, s
   const [type = '', ...params] = value.split(';').map((part) => part.trim());
   return {
     type: type.toLowerCase(),
-    params: Object.fromEntries(params.filter((p) => p.includes('=')).map((p) => {
-      const at = p.indexOf('=');
-      return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim().replace(/^"(.*)"$/, '$1')];
-    })),
+    params: Object.fromEntries(
+      params
+        .filter((p) => p.includes('='))
+        .map((p) => {
+          const at = p.indexOf('=');
+          return [
+            p.slice(0, at).trim().toLowerCase(),
+            p
+              .slice(at + 1)
+              .trim()
+              .replace(/^"(.*)"$/, '$1'),
+          ];
+        }),
+    ),
   };
 }
 
@@ -201,8 +225,10 @@ function readAt(doc: unknown, pointer: string): unknown {
 
 function describe(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `must not have property '${String(params['additionalProperty'])}'`;
+  if (error.keyword === 'additionalProperties')
+    return `must not have property '${String(params['additionalProperty'])}'`;
   if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'enum' || error.keyword === 'const') return `${error.message ?? 'is invalid'}: ${JSON.stringify(params['allowedValues'] ?? params['allowedValue'])}`;
+  if (error.keyword === 'enum' || error.keyword === 'const')
+    return `${error.message ?? 'is invalid'}: ${JSON.stringify(params['allowedValues'] ?? params['allowedValue'])}`;
   return error.message ?? 'is invalid';
 }

@@ -29,7 +29,13 @@ export interface ServiceExit {
  */
 export async function engineProcessEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
   const base = await testEngineEnv({ ENGINE_PORT: '0', LOG_LEVEL: 'info' });
-  const blanks = { TTT_SHARED_SECRET_NEXT: '', USER_JWT_JWKS_URL: '', USER_JWT_ISSUER: '', USER_JWT_AUDIENCE: '', ENGINE_SWEEP_INTERVAL_SEC: '' };
+  const blanks = {
+    TTT_SHARED_SECRET_NEXT: '',
+    USER_JWT_JWKS_URL: '',
+    USER_JWT_ISSUER: '',
+    USER_JWT_AUDIENCE: '',
+    ENGINE_SWEEP_INTERVAL_SEC: '',
+  };
   return { ...blanks, ...(base as Record<string, string>), ...overrides };
 }
 
@@ -44,9 +50,18 @@ export function tttProcessEnv(overrides: Record<string, string> = {}): Record<st
   const media = Object.fromEntries(Object.keys(mediaEnvSchema.shape).map((name) => [name, '']));
   return {
     ...media,
-    TTT_SHARED_SECRET: '', TTT_SHARED_SECRET_NEXT: '', TTT_HOST: '127.0.0.1', TTT_PORT: '0', TTT_DB: ':memory:',
-    TTT_SERVICE_TOKEN_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json', TTT_SERVICE_TOKEN_JWKS_FILE: '',
-    TTT_ALLOWED_MEDIA_HOSTS: '', TTT_WORKER_CONCURRENCY: '', TTT_JOB_TIMEOUT_SEC: '', TTT_TRANSCRIBER: 'none', LOG_LEVEL: 'info',
+    TTT_SHARED_SECRET: '',
+    TTT_SHARED_SECRET_NEXT: '',
+    TTT_HOST: '127.0.0.1',
+    TTT_PORT: '0',
+    TTT_DB: ':memory:',
+    TTT_SERVICE_TOKEN_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+    TTT_SERVICE_TOKEN_JWKS_FILE: '',
+    TTT_ALLOWED_MEDIA_HOSTS: '',
+    TTT_WORKER_CONCURRENCY: '',
+    TTT_JOB_TIMEOUT_SEC: '',
+    TTT_TRANSCRIBER: 'none',
+    LOG_LEVEL: 'info',
     ...overrides,
   };
 }
@@ -60,7 +75,11 @@ export function tttProcessEnv(overrides: Record<string, string> = {}): Record<st
  * const exit = await runServiceMain('business-engine', await engineProcessEnv({ TTT_SHARED_SECRET: '' }));
  * expect(exit.code).toBe(1);
  */
-export function runServiceMain(service: ServiceName, env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<ServiceExit> {
+export function runServiceMain(
+  service: ServiceName,
+  env: Record<string, string>,
+  options: { timeoutMs?: number } = {},
+): Promise<ServiceExit> {
   const child = spawn(process.execPath, ['--import', 'tsx', `server/${service}/main.ts`], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },

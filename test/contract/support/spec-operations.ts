@@ -34,7 +34,8 @@ export function resolveRef(spec: OpenApiDocument, node: unknown): Json {
   let current = asObject(node);
   for (let i = 0; i < 16 && typeof current['$ref'] === 'string'; i++) {
     let target: unknown = spec;
-    for (const part of (current['$ref'] as string).slice(2).split('/')) target = asObject(target)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    for (const part of (current['$ref'] as string).slice(2).split('/'))
+      target = asObject(target)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
     current = asObject(target);
   }
   return current;
@@ -53,10 +54,17 @@ export function listSpecOperations(spec: OpenApiDocument): SpecOperation[] {
     const item = asObject(rawItem);
     return METHODS.filter((m) => m in item).map((method) => {
       const op = asObject(item[method]);
-      const parameters = [...((item['parameters'] ?? []) as unknown[]), ...((op['parameters'] ?? []) as unknown[])].map((raw) => {
-        const p = resolveRef(spec, raw);
-        return { name: String(p['name']), in: p['in'] as SpecParameter['in'], required: p['required'] === true, schema: asObject(p['schema']) };
-      });
+      const parameters = [...((item['parameters'] ?? []) as unknown[]), ...((op['parameters'] ?? []) as unknown[])].map(
+        (raw) => {
+          const p = resolveRef(spec, raw);
+          return {
+            name: String(p['name']),
+            in: p['in'] as SpecParameter['in'],
+            required: p['required'] === true,
+            schema: asObject(p['schema']),
+          };
+        },
+      );
       const rawBody = op['requestBody'] ? resolveRef(spec, op['requestBody']) : undefined;
       const media = asObject(asObject(rawBody?.['content'])['application/json']);
       const body = rawBody
@@ -71,7 +79,9 @@ export function listSpecOperations(spec: OpenApiDocument): SpecOperation[] {
       for (const [status, rawResponse] of Object.entries(asObject(op['responses']))) {
         const content = asObject(resolveRef(spec, rawResponse)['content']);
         const examples = asObject(asObject(content['application/problem+json'])['examples']);
-        const codes = Object.values(examples).map((ex) => asObject(resolveRef(spec, ex)['value'])['code']).filter((c): c is string => typeof c === 'string');
+        const codes = Object.values(examples)
+          .map((ex) => asObject(resolveRef(spec, ex)['value'])['code'])
+          .filter((c): c is string => typeof c === 'string');
         if (codes.length > 0) errorCodes[status] = codes;
       }
       return {

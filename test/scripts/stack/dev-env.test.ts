@@ -44,7 +44,10 @@ describe('ensureEnvFile', () => {
     expect(comment).toMatch(/production deployment must NOT set this/);
     // TTTranscribe's own configuration accepts the value as it is written.
     const { mediaOptionsFromEnv } = await import('../../../server/tttranscribe/media-config.js');
-    expect(mediaOptionsFromEnv(state.values)).toMatchObject({ ok: true, options: { allowPrivateCidrs: ['127.0.0.0/8', '::1/128'] } });
+    expect(mediaOptionsFromEnv(state.values)).toMatchObject({
+      ok: true,
+      options: { allowPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
+    });
   });
 
   it('never changes an existing file, and warns when others can read it', async () => {
@@ -58,7 +61,10 @@ describe('ensureEnvFile', () => {
   });
 
   it('generates different secrets each time', async () => {
-    const [a, b] = await Promise.all([ensureEnvFile(join(tempDir(), '.env'), PATHS), ensureEnvFile(join(tempDir(), '.env'), PATHS)]);
+    const [a, b] = await Promise.all([
+      ensureEnvFile(join(tempDir(), '.env'), PATHS),
+      ensureEnvFile(join(tempDir(), '.env'), PATHS),
+    ]);
     for (const name of ['TTT_SHARED_SECRET', 'USER_JWT_SECRET', 'ADMIN_TOKEN', 'SERVICE_TOKEN_PRIVATE_KEY']) {
       expect(a.values[name]).not.toBe(b.values[name]);
     }

@@ -18,16 +18,40 @@ describe('credits, admin and service endpoints', () => {
   const admin = () => be.bearer(TEST_ADMIN_TOKEN);
   // The generated type makes `bucket` required (it has a default); the spec lets a request omit it.
   const grant = (userId: string, amount: number, bucket?: 'main' | 'bonus') =>
-    be.client.POST('/admin/credits/grant', { body: { userId, amount, reason: `grant ${amount}`, ...(bucket ? { bucket } : {}) } as never, headers: admin() });
+    be.client.POST('/admin/credits/grant', {
+      body: { userId, amount, reason: `grant ${amount}`, ...(bucket ? { bucket } : {}) } as never,
+      headers: admin(),
+    });
 
   describe('GET /v1/credits/balance', () => {
     it('gives a new user the signup bonus exactly once, even under concurrent first requests', async () => {
       const headers = be.bearer(await be.userJwt({ sub: 'newcomer', scope: 'credits:read' }));
-      const results = await Promise.all(Array.from({ length: 20 }, () => be.client.GET('/v1/credits/balance', { headers })));
-      for (const r of results) expect(r.data).toMatchObject({ ok: true, userId: 'newcomer', balance: 3, main: 0, bonus: 3, updatedAt: new Date(be.clock.ms).toISOString() });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => be.client.GET('/v1/credits/balance', { headers })),
+      );
+      for (const r of results)
+        expect(r.data).toMatchObject({
+          ok: true,
+          userId: 'newcomer',
+          balance: 3,
+          main: 0,
+          bonus: 3,
+          updatedAt: new Date(be.clock.ms).toISOString(),
+        });
       const { data } = await be.client.GET('/v1/credits/ledger', { headers });
       expect(data?.entries).toEqual([
-        { id: expect.any(Number), kind: 'grant', bucket: 'bonus', amount: 3, balanceAfter: 3, reason: 'signup_bonus', requestId: expect.any(String), jobId: null, tokenId: null, createdAt: new Date(be.clock.ms).toISOString() },
+        {
+          id: expect.any(Number),
+          kind: 'grant',
+          bucket: 'bonus',
+          amount: 3,
+          balanceAfter: 3,
+          reason: 'signup_bonus',
+          requestId: expect.any(String),
+          jobId: null,
+          tokenId: null,
+          createdAt: new Date(be.clock.ms).toISOString(),
+        },
       ]);
     });
   });
@@ -39,7 +63,10 @@ describe('credits, admin and service endpoints', () => {
       const seen: number[] = [];
       let cursor: string | undefined;
       for (let page = 0; page < 10; page++) {
-        const { data, error } = await be.client.GET('/v1/credits/ledger', { params: { query: { limit: 2, ...(cursor ? { cursor } : {}) } }, headers });
+        const { data, error } = await be.client.GET('/v1/credits/ledger', {
+          params: { query: { limit: 2, ...(cursor ? { cursor } : {}) } },
+          headers,
+        });
         expect(error).toBeUndefined();
         expect(data!.entries.length).toBeLessThanOrEqual(2);
         seen.push(...data!.entries.map((e) => e.amount));
@@ -51,11 +78,17 @@ describe('credits, admin and service endpoints', () => {
 
     it('answers invalid_request for a cursor it did not issue and for a limit out of range', async () => {
       const headers = be.bearer(await be.userJwt({ sub: 'pager' }));
-      const bad = await be.client.GET('/v1/credits/ledger', { params: { query: { cursor: 'bm90LWEtY3Vyc29y' } }, headers });
+      const bad = await be.client.GET('/v1/credits/ledger', {
+        params: { query: { cursor: 'bm90LWEtY3Vyc29y' } },
+        headers,
+      });
       expect(bad.response.status).toBe(400);
       expect(bad.error).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/query/cursor' }] } });
       const big = await be.client.GET('/v1/credits/ledger', { params: { query: { limit: 500 } }, headers });
-      expect(big.error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/query/limit' })] } });
+      expect(big.error).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [expect.objectContaining({ pointer: '/query/limit' })] },
+      });
     });
   });
 
@@ -63,7 +96,14 @@ describe('credits, admin and service endpoints', () => {
     it('grants to main by default and reports the new balance and entry', async () => {
       const { data, response } = await grant('granted-user', 10);
       expect(response.status).toBe(200);
-      expect(data).toEqual({ ok: true, userId: 'granted-user', entryId: expect.any(Number), balance: 13, main: 10, bonus: 3 });
+      expect(data).toEqual({
+        ok: true,
+        userId: 'granted-user',
+        entryId: expect.any(Number),
+        balance: 13,
+        main: 10,
+        bonus: 3,
+      });
       const bonus = await grant('granted-user', 2, 'bonus');
       expect(bonus.data).toMatchObject({ balance: 15, main: 10, bonus: 5 });
     });
@@ -74,15 +114,30 @@ describe('credits, admin and service endpoints', () => {
       expect(missing.error).toMatchObject({ code: 'missing_authorization', details: { expected: 'admin_token' } });
       const wrong = await be.client.POST('/admin/credits/grant', { body, headers: be.bearer('x'.repeat(40)) });
       expect(wrong.response.status).toBe(401);
-      expect(wrong.error).toMatchObject({ code: 'invalid_token', details: { credential: 'admin_token', reason: 'admin_token_mismatch' } });
+      expect(wrong.error).toMatchObject({
+        code: 'invalid_token',
+        details: { credential: 'admin_token', reason: 'admin_token_mismatch' },
+      });
       const user = await be.client.POST('/admin/credits/grant', { body, headers: be.bearer(await be.userJwt()) });
-      expect(user.error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'user_jwt', expected: 'admin_token' } });
+      expect(user.error).toMatchObject({
+        code: 'credential_type_mismatch',
+        details: { received: 'user_jwt', expected: 'admin_token' },
+      });
     });
 
     it('answers invalid_request for a zero amount and an unknown member', async () => {
-      const zero = await be.client.POST('/admin/credits/grant', { body: { userId: 'x', amount: 0, reason: 'r', bucket: 'main' }, headers: admin() });
-      expect(zero.error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/body/amount' })] } });
-      const extra = await be.client.POST('/admin/credits/grant', { body: { userId: 'x', amount: 1, reason: 'r', bonus: true } as never, headers: admin() });
+      const zero = await be.client.POST('/admin/credits/grant', {
+        body: { userId: 'x', amount: 0, reason: 'r', bucket: 'main' },
+        headers: admin(),
+      });
+      expect(zero.error).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [expect.objectContaining({ pointer: '/body/amount' })] },
+      });
+      const extra = await be.client.POST('/admin/credits/grant', {
+        body: { userId: 'x', amount: 1, reason: 'r', bonus: true } as never,
+        headers: admin(),
+      });
       expect(extra.error).toMatchObject({ code: 'invalid_request' });
     });
 
@@ -94,9 +149,15 @@ describe('credits, admin and service endpoints', () => {
       ['reason', { userId: 'x', reason: 'bell\u0007' }],
       ['reason', { userId: 'x', reason: 'del\u007f' }],
     ])('answers invalid_request naming /body/%s for a control character, and grants nothing', async (field, fields) => {
-      const refused = await be.client.POST('/admin/credits/grant', { body: { amount: 1, bucket: 'main', ...fields }, headers: admin() });
+      const refused = await be.client.POST('/admin/credits/grant', {
+        body: { amount: 1, bucket: 'main', ...fields },
+        headers: admin(),
+      });
       expect(refused.response.status).toBe(400);
-      expect(refused.error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: `/body/${field}` })] } });
+      expect(refused.error).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [expect.objectContaining({ pointer: `/body/${field}` })] },
+      });
     });
   });
 
@@ -104,7 +165,12 @@ describe('credits, admin and service endpoints', () => {
     it('shows settings and secrets redacted to status and key id, never a value', async () => {
       const { data, response } = await be.client.GET('/admin/config', { headers: admin() });
       expect(response.status).toBe(200);
-      expect(data?.settings).toMatchObject({ ENGINE_DB: ':memory:', SIGNUP_BONUS_CREDITS: '3', USER_JWT_MODE: 'hs256', TTT_BASE_URL: be.config.tttBaseUrl });
+      expect(data?.settings).toMatchObject({
+        ENGINE_DB: ':memory:',
+        SIGNUP_BONUS_CREDITS: '3',
+        USER_JWT_MODE: 'hs256',
+        TTT_BASE_URL: be.config.tttBaseUrl,
+      });
       expect(data?.secrets).toEqual([
         { name: 'TTT_SHARED_SECRET', status: 'configured', keyId: be.config.tttKeys[0]!.keyId },
         { name: 'TTT_SHARED_SECRET_NEXT', status: 'missing', keyId: null },
@@ -121,9 +187,15 @@ describe('credits, admin and service endpoints', () => {
     });
 
     it('answers credential_type_mismatch to a service token', async () => {
-      const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'cfg-1' }, headers: be.bearer(await be.userJwt({ sub: 'cfg' })) });
+      const { data } = await be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: 'cfg-1' },
+        headers: be.bearer(await be.userJwt({ sub: 'cfg' })),
+      });
       const { error } = await be.client.GET('/admin/config', { headers: be.bearer(data!.token) });
-      expect(error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'service_token', expected: 'admin_token' } });
+      expect(error).toMatchObject({
+        code: 'credential_type_mismatch',
+        details: { received: 'service_token', expected: 'admin_token' },
+      });
     });
   });
 
@@ -132,11 +204,24 @@ describe('credits, admin and service endpoints', () => {
       const { data, response } = await be.client.GET('/.well-known/jwks.json');
       expect(response.status).toBe(200);
       expect(data?.keys).toHaveLength(1);
-      expect(data?.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', kid: be.config.serviceTokenKey.kid, alg: 'ES256', use: 'sig' });
+      expect(data?.keys[0]).toMatchObject({
+        kty: 'EC',
+        crv: 'P-256',
+        kid: be.config.serviceTokenKey.kid,
+        alg: 'ES256',
+        use: 'sig',
+      });
       expect(data?.keys[0]).not.toHaveProperty('d');
-      const vended = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'jwks-1' }, headers: be.bearer(await be.userJwt({ sub: 'jwks' })) });
+      const vended = await be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: 'jwks-1' },
+        headers: be.bearer(await be.userJwt({ sub: 'jwks' })),
+      });
       const { payload } = await jwtVerify(vended.data!.token, createLocalJWKSet(data as never), {
-        algorithms: ['ES256'], typ: 'ttt-service+jwt', issuer: 'business-engine', audience: 'tttranscribe', currentDate: new Date(be.clock.ms),
+        algorithms: ['ES256'],
+        typ: 'ttt-service+jwt',
+        issuer: 'business-engine',
+        audience: 'tttranscribe',
+        currentDate: new Date(be.clock.ms),
       });
       expect(payload).toMatchObject({ sub: 'jwks', jti: vended.data!.tokenId });
     });
@@ -146,7 +231,12 @@ describe('credits, admin and service endpoints', () => {
     it('GET /health answers with build information, never the Node version (it needs no credential)', async () => {
       const { data, response } = await be.client.GET('/health');
       expect(response.status).toBe(200);
-      expect(data).toMatchObject({ ok: true, service: 'business-engine', build: { version: expect.any(String) }, serverTime: new Date(be.clock.ms).toISOString() });
+      expect(data).toMatchObject({
+        ok: true,
+        service: 'business-engine',
+        build: { version: expect.any(String) },
+        serverTime: new Date(be.clock.ms).toISOString(),
+      });
       expect(data?.build).not.toHaveProperty('node');
       expect(JSON.stringify(data)).not.toContain(process.version);
     });
@@ -162,7 +252,10 @@ describe('credits, admin and service endpoints', () => {
       const response = await fetch(`${be.baseUrl}/credits/balance`);
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
-      expect(await response.json()).toMatchObject({ code: 'not_found', details: { method: 'GET', path: '/credits/balance' } });
+      expect(await response.json()).toMatchObject({
+        code: 'not_found',
+        details: { method: 'GET', path: '/credits/balance' },
+      });
     });
 
     it('answers method_not_allowed with Allow', async () => {
@@ -174,10 +267,21 @@ describe('credits, admin and service endpoints', () => {
 
     it('answers invalid_request for malformed JSON and unsupported_media_type for a form body', async () => {
       const headers = { authorization: `Bearer ${await be.userJwt()}` };
-      const broken = await fetch(`${be.baseUrl}/v1/vend-token`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"clientRequestId":' });
+      const broken = await fetch(`${be.baseUrl}/v1/vend-token`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"clientRequestId":',
+      });
       expect(broken.status).toBe(400);
-      expect(await broken.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body' }] } });
-      const form = await fetch(`${be.baseUrl}/v1/vend-token`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: 'clientRequestId=a' });
+      expect(await broken.json()).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [{ pointer: '/body' }] },
+      });
+      const form = await fetch(`${be.baseUrl}/v1/vend-token`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'clientRequestId=a',
+      });
       expect(form.status).toBe(415);
       expect(await form.json()).toMatchObject({ code: 'unsupported_media_type' });
     });

@@ -18,11 +18,42 @@ function problemsOf(env: Record<string, string | undefined>): ConfigError {
 describe('loadEngineConfig', () => {
   it('reads a complete environment, with the documented defaults', async () => {
     const env = await testEngineEnv();
-    for (const name of ['ENGINE_HOST', 'ENGINE_PORT', 'ENGINE_DB', 'TTT_BASE_URL', 'SIGNUP_BONUS_CREDITS', 'RATE_LIMIT_VEND_PER_MIN', 'RATE_LIMIT_TRANSCRIBE_PER_MIN', 'RATE_LIMIT_READ_PER_MIN', 'RATE_LIMIT_INTEGRATIONS_PER_MIN', 'RATE_LIMIT_ADMIN_PER_MIN', 'RATE_LIMIT_HEALTH_PER_MIN', 'UPSTREAM_TIMEOUT_MS', 'DOCS_DIR', 'LOG_LEVEL']) delete env[name];
+    for (const name of [
+      'ENGINE_HOST',
+      'ENGINE_PORT',
+      'ENGINE_DB',
+      'TTT_BASE_URL',
+      'SIGNUP_BONUS_CREDITS',
+      'RATE_LIMIT_VEND_PER_MIN',
+      'RATE_LIMIT_TRANSCRIBE_PER_MIN',
+      'RATE_LIMIT_READ_PER_MIN',
+      'RATE_LIMIT_INTEGRATIONS_PER_MIN',
+      'RATE_LIMIT_ADMIN_PER_MIN',
+      'RATE_LIMIT_HEALTH_PER_MIN',
+      'UPSTREAM_TIMEOUT_MS',
+      'DOCS_DIR',
+      'LOG_LEVEL',
+    ])
+      delete env[name];
     const config = loadEngineConfig(env);
     expect(config).toMatchObject({
-      host: '127.0.0.1', port: 8787, dbPath: './data/business-engine.db', tttBaseUrl: 'http://127.0.0.1:8788', signupBonusCredits: 3,
-      rateLimits: { vendPerMin: 30, transcribePerMin: 30, readPerMin: 300, integrationsPerMin: 30, adminPerMin: 120, healthPerMin: 60 }, upstreamTimeoutMs: 5000, sweepIntervalSec: 60, docsDir: 'docs-dist', logLevel: 'info',
+      host: '127.0.0.1',
+      port: 8787,
+      dbPath: './data/business-engine.db',
+      tttBaseUrl: 'http://127.0.0.1:8788',
+      signupBonusCredits: 3,
+      rateLimits: {
+        vendPerMin: 30,
+        transcribePerMin: 30,
+        readPerMin: 300,
+        integrationsPerMin: 30,
+        adminPerMin: 120,
+        healthPerMin: 60,
+      },
+      upstreamTimeoutMs: 5000,
+      sweepIntervalSec: 60,
+      docsDir: 'docs-dist',
+      logLevel: 'info',
       userJwt: { mode: 'hs256' },
     });
     expect(config.tttKeys).toHaveLength(1);
@@ -36,27 +67,54 @@ describe('loadEngineConfig', () => {
 
   it('stops when TTT_SHARED_SECRET is missing, naming the variable', async () => {
     const error = problemsOf(await testEngineEnv({ TTT_SHARED_SECRET: undefined }));
-    expect(error.problems).toEqual([expect.objectContaining({ variable: 'TTT_SHARED_SECRET', message: expect.stringContaining('got nothing') })]);
+    expect(error.problems).toEqual([
+      expect.objectContaining({ variable: 'TTT_SHARED_SECRET', message: expect.stringContaining('got nothing') }),
+    ]);
   });
 
   it('stops on a base64 secret instead of tttsk_, without printing the value', async () => {
     const value = Buffer.alloc(32, 7).toString('base64');
     const error = problemsOf(await testEngineEnv({ TTT_SHARED_SECRET: value }));
-    expect(error.problems[0]).toMatchObject({ variable: 'TTT_SHARED_SECRET', message: expect.stringContaining('standard base64') });
+    expect(error.problems[0]).toMatchObject({
+      variable: 'TTT_SHARED_SECRET',
+      message: expect.stringContaining('standard base64'),
+    });
     expect(error.message).not.toContain(value);
   });
 
   it('stops on a weak USER_JWT_SECRET (under 32 bytes), naming the rule and not the value', async () => {
     const error = problemsOf(await testEngineEnv({ USER_JWT_SECRET: 'short-secret' }));
-    expect(error.problems).toEqual([{ variable: 'USER_JWT_SECRET', message: expect.stringMatching(/at least 32 bytes; got 12.*never base64-decoded/) }]);
+    expect(error.problems).toEqual([
+      {
+        variable: 'USER_JWT_SECRET',
+        message: expect.stringMatching(/at least 32 bytes; got 12.*never base64-decoded/),
+      },
+    ]);
     expect(error.message).not.toContain('short-secret');
   });
 
   it('needs USER_JWT_SECRET or USER_JWT_JWKS_URL, not both', async () => {
-    expect(problemsOf(await testEngineEnv({ USER_JWT_SECRET: undefined })).problems[0]).toMatchObject({ variable: 'USER_JWT_SECRET', message: expect.stringContaining('USER_JWT_JWKS_URL') });
-    expect(problemsOf(await testEngineEnv({ USER_JWT_JWKS_URL: 'https://id.example.com/jwks.json' })).problems[0]).toMatchObject({ variable: 'USER_JWT_SECRET', message: expect.stringContaining('both set') });
-    const jwks = loadEngineConfig(await testEngineEnv({ USER_JWT_SECRET: undefined, USER_JWT_JWKS_URL: 'https://id.example.com/jwks.json', USER_JWT_ISSUER: 'https://id.example.com', USER_JWT_AUDIENCE: 'pluct' }));
-    expect(jwks.userJwt).toEqual({ mode: 'jwks', jwksUrl: 'https://id.example.com/jwks.json', issuer: 'https://id.example.com', audience: 'pluct' });
+    expect(problemsOf(await testEngineEnv({ USER_JWT_SECRET: undefined })).problems[0]).toMatchObject({
+      variable: 'USER_JWT_SECRET',
+      message: expect.stringContaining('USER_JWT_JWKS_URL'),
+    });
+    expect(
+      problemsOf(await testEngineEnv({ USER_JWT_JWKS_URL: 'https://id.example.com/jwks.json' })).problems[0],
+    ).toMatchObject({ variable: 'USER_JWT_SECRET', message: expect.stringContaining('both set') });
+    const jwks = loadEngineConfig(
+      await testEngineEnv({
+        USER_JWT_SECRET: undefined,
+        USER_JWT_JWKS_URL: 'https://id.example.com/jwks.json',
+        USER_JWT_ISSUER: 'https://id.example.com',
+        USER_JWT_AUDIENCE: 'pluct',
+      }),
+    );
+    expect(jwks.userJwt).toEqual({
+      mode: 'jwks',
+      jwksUrl: 'https://id.example.com/jwks.json',
+      issuer: 'https://id.example.com',
+      audience: 'pluct',
+    });
   });
 
   it('reads TTT_SHARED_SECRET_NEXT as a second key for rotation', async () => {
@@ -70,7 +128,9 @@ describe('loadEngineConfig', () => {
     const jwk = await exportJWK(privateKey);
     const config = loadEngineConfig(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify(jwk) }));
     expect(config.serviceTokenKey.kid).toBe(await calculateJwkThumbprint(jwk, 'sha256'));
-    const named = loadEngineConfig(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: await testServiceTokenKey('st-2026-01') }));
+    const named = loadEngineConfig(
+      await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: await testServiceTokenKey('st-2026-01') }),
+    );
     expect(named.serviceTokenKey.kid).toBe('st-2026-01');
   });
 
@@ -86,7 +146,9 @@ describe('loadEngineConfig', () => {
       v = JSON.stringify(pub);
     }
     const error = problemsOf(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: v }));
-    expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining(message) }]);
+    expect(error.problems).toEqual([
+      { variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining(message) },
+    ]);
   });
 
   it('stops on a SERVICE_TOKEN_PRIVATE_KEY whose private part does not match its public x/y, naming the variable', async () => {
@@ -94,13 +156,17 @@ describe('loadEngineConfig', () => {
     const other = JSON.parse(await testServiceTokenKey()) as Record<string, string>;
     const mixed = JSON.stringify({ ...one, d: other['d'] });
     const error = problemsOf(await testEngineEnv({ SERVICE_TOKEN_PRIVATE_KEY: mixed }));
-    expect(error.problems).toEqual([{ variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining('does not match its public key') }]);
+    expect(error.problems).toEqual([
+      { variable: 'SERVICE_TOKEN_PRIVATE_KEY', message: expect.stringContaining('does not match its public key') },
+    ]);
     expect(JSON.stringify(error.problems)).not.toContain(other['d']);
   });
 
   it('bounds user JWT lifetimes at 24 h unless USER_JWT_MAX_LIFETIME_SECONDS says otherwise', async () => {
     expect(loadEngineConfig(await testEngineEnv()).userJwtMaxLifetimeSec).toBe(86_400);
-    expect(loadEngineConfig(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '3600' })).userJwtMaxLifetimeSec).toBe(3600);
+    expect(loadEngineConfig(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '3600' })).userJwtMaxLifetimeSec).toBe(
+      3600,
+    );
     expect(problemsOf(await testEngineEnv({ USER_JWT_MAX_LIFETIME_SECONDS: '0' })).problems).toEqual([
       { variable: 'USER_JWT_MAX_LIFETIME_SECONDS', message: 'must be positive' },
     ]);
@@ -113,9 +179,21 @@ describe('loadEngineConfig', () => {
   });
 
   it('reports every problem at once, and never a secret', async () => {
-    const env = await testEngineEnv({ TTT_SHARED_SECRET: 'hunter2', USER_JWT_SECRET: 'tiny', ADMIN_TOKEN: 'small', ENGINE_PORT: '99999', SIGNUP_BONUS_CREDITS: '-1' });
+    const env = await testEngineEnv({
+      TTT_SHARED_SECRET: 'hunter2',
+      USER_JWT_SECRET: 'tiny',
+      ADMIN_TOKEN: 'small',
+      ENGINE_PORT: '99999',
+      SIGNUP_BONUS_CREDITS: '-1',
+    });
     const error = problemsOf(env);
-    expect(error.problems.map((p) => p.variable).sort()).toEqual(['ADMIN_TOKEN', 'ENGINE_PORT', 'SIGNUP_BONUS_CREDITS', 'TTT_SHARED_SECRET', 'USER_JWT_SECRET']);
+    expect(error.problems.map((p) => p.variable).sort()).toEqual([
+      'ADMIN_TOKEN',
+      'ENGINE_PORT',
+      'SIGNUP_BONUS_CREDITS',
+      'TTT_SHARED_SECRET',
+      'USER_JWT_SECRET',
+    ]);
     for (const secret of ['hunter2', 'tiny', 'small']) expect(error.message).not.toContain(secret);
   });
 

@@ -17,7 +17,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -25,7 +26,10 @@ afterAll(async () => {
 
 /** Starts server/business-engine/main.ts and resolves with its URL once it logs that it listens. */
 function startEngine(env: Record<string, string>): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/business-engine/main.ts'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/business-engine/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+  });
   children.push(child);
   let pending = '';
   let stderr = '';
@@ -49,17 +53,25 @@ function startEngine(env: Record<string, string>): Promise<{ url: string; child:
   });
 }
 
-const killed = (child: ChildProcessWithoutNullStreams) => new Promise<void>((resolve) => {
-  child.once('exit', () => resolve());
-  child.kill('SIGKILL');
-});
+const killed = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 
 describe('the engine process on PostgreSQL, SIGKILLed mid-submission', () => {
   it('after a restart, the resubmission of the token gets the job TTTranscribe stored, once', async () => {
     const db = await createTestDatabase('engine_sigkill');
     cleanups.push(db.drop);
-    const env = await engineProcessEnv({ ENGINE_DB: db.url, SIGNUP_BONUS_CREDITS: '3', ENGINE_SWEEP_INTERVAL_SEC: '3600' });
-    const ttt: FakeTtt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', env['TTT_SHARED_SECRET']!)], now: Date.now });
+    const env = await engineProcessEnv({
+      ENGINE_DB: db.url,
+      SIGNUP_BONUS_CREDITS: '3',
+      ENGINE_SWEEP_INTERVAL_SEC: '3600',
+    });
+    const ttt: FakeTtt = await startFakeTtt({
+      keys: [parseSharedSecret('TTT_SHARED_SECRET', env['TTT_SHARED_SECRET']!)],
+      now: Date.now,
+    });
     cleanups.push(() => ttt.close());
     env['TTT_BASE_URL'] = ttt.baseUrl;
     const fake = idempotentTtt();
@@ -78,26 +90,46 @@ describe('the engine process on PostgreSQL, SIGKILLed mid-submission', () => {
     const first = await startEngine(env);
     const client = createBusinessEngineClient({ baseUrl: first.url });
     const user = { Authorization: `Bearer ${await mintUserJwt({ sub: 'killed-user' })}` };
-    const { data: vended } = await client.POST('/v1/vend-token', { body: { clientRequestId: 'sigkill-1' }, headers: user });
+    const { data: vended } = await client.POST('/v1/vend-token', {
+      body: { clientRequestId: 'sigkill-1' },
+      headers: user,
+    });
     const auth = { Authorization: `Bearer ${vended!.token}` };
-    const lost = client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: auth }).catch((e: unknown) => e);
+    const lost = client
+      .POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: auth })
+      .catch((e: unknown) => e);
     await forwarded;
     await killed(first.child);
     await lost;
 
     const second = await startEngine(env);
     const again = createBusinessEngineClient({ baseUrl: second.url });
-    const resubmitted = await again.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: auth });
+    const resubmitted = await again.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/a.mp4' },
+      headers: auth,
+    });
     expect(resubmitted.response.status).toBe(202);
     expect(resubmitted.data?.jobId).toBe(fake.jobs[0]!.jobId);
     expect(fake.jobs).toHaveLength(1);
     expect(fake.replays).toEqual([fake.jobs[0]!.jobId]);
     const sent = ttt.requests.filter((r) => r.method === 'POST');
-    expect(sent.map((r) => r.headers['idempotency-key'])).toEqual([sent[0]!.headers['idempotency-key'], sent[0]!.headers['idempotency-key']]);
+    expect(sent.map((r) => r.headers['idempotency-key'])).toEqual([
+      sent[0]!.headers['idempotency-key'],
+      sent[0]!.headers['idempotency-key'],
+    ]);
     const { data: ledger } = await again.GET('/v1/credits/ledger', { headers: user });
-    expect(ledger?.entries.map((e) => [e.kind, e.reason])).toEqual([['charge', 'vend_token'], ['grant', 'signup_bonus']]);
-    const third = await again.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: auth });
-    expect(third.error).toMatchObject({ code: 'service_token_already_used', details: { jobId: fake.jobs[0]!.jobId, refunded: false } });
+    expect(ledger?.entries.map((e) => [e.kind, e.reason])).toEqual([
+      ['charge', 'vend_token'],
+      ['grant', 'signup_bonus'],
+    ]);
+    const third = await again.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/a.mp4' },
+      headers: auth,
+    });
+    expect(third.error).toMatchObject({
+      code: 'service_token_already_used',
+      details: { jobId: fake.jobs[0]!.jobId, refunded: false },
+    });
     await killed(second.child);
   });
 });

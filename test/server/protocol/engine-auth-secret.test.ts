@@ -26,7 +26,10 @@ function parseError(value: string | undefined, variable = 'TTT_SHARED_SECRET'): 
 /** No 6-character run of the secret material may appear in the message, hint or serialised error. */
 function expectNoSecret(error: SharedSecretError, value: string): void {
   const visible = [error.message, error.hint, String(error), JSON.stringify(error)].join('\n');
-  const material = value.trim().replace(/^["']|["']$/g, '').replace(/^tttsk_/, '');
+  const material = value
+    .trim()
+    .replace(/^["']|["']$/g, '')
+    .replace(/^tttsk_/, '');
   for (let i = 0; i + 6 <= material.length; i++) expect(visible).not.toContain(material.slice(i, i + 6));
 }
 
@@ -45,11 +48,29 @@ describe('parseSharedSecret', () => {
 
   const key = randomBytes(32);
   const mixups: [string, string, string, string, RegExp][] = [
-    ['standard base64 of the key', key.toString('base64'), 'prefix', 'standard-base64', /without the tttsk_ prefix \(length 44, looks like standard base64\)/],
-    ['base64url without the prefix', key.toString('base64url'), 'prefix', 'unprefixed-base64url', /\(length 43, looks like base64url without the tttsk_ prefix\)\. Prefix the value with tttsk_/],
+    [
+      'standard base64 of the key',
+      key.toString('base64'),
+      'prefix',
+      'standard-base64',
+      /without the tttsk_ prefix \(length 44, looks like standard base64\)/,
+    ],
+    [
+      'base64url without the prefix',
+      key.toString('base64url'),
+      'prefix',
+      'unprefixed-base64url',
+      /\(length 43, looks like base64url without the tttsk_ prefix\)\. Prefix the value with tttsk_/,
+    ],
     ['hex of the key', key.toString('hex'), 'prefix', 'hex', /\(length 64, looks like hex \(32 bytes\)\)/],
     ['a raw passphrase', 'correct horse battery staple', 'prefix', 'raw', /looks like a raw string/],
-    ['tttsk_ + standard base64', `tttsk_${key.toString('base64')}`, 'base64url', 'prefixed-standard-base64', /is not base64url .*replace '\+' with '-'/],
+    [
+      'tttsk_ + standard base64',
+      `tttsk_${key.toString('base64')}`,
+      'base64url',
+      'prefixed-standard-base64',
+      /is not base64url .*replace '\+' with '-'/,
+    ],
     ['a trailing newline', `tttsk_${key.toString('base64url')}\n`, 'base64url', 'whitespace', /whitespace/],
     ['a quoted value', `"tttsk_${key.toString('base64url')}"`, 'prefix', 'quoted', /Remove the quotes/],
   ];
@@ -66,7 +87,9 @@ describe('parseSharedSecret', () => {
 
   it('matches the documented message for a standard-base64 value', () => {
     expect(parseError('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=').message).toMatch(
-      new RegExp(`^${RULE.replace(/[()]/g, '\\$&')}a value without the tttsk_ prefix \\(length 44, looks like standard base64\\)\\. `),
+      new RegExp(
+        `^${RULE.replace(/[()]/g, '\\$&')}a value without the tttsk_ prefix \\(length 44, looks like standard base64\\)\\. `,
+      ),
     );
   });
 
@@ -116,18 +139,21 @@ describe('engineAuthKeysFromEnv', () => {
   it('returns the current key, then the next one when set', () => {
     expect(engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET }).map((k) => k.keyId)).toEqual(['cfee8db761146f8b']);
     expect(engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: '' })).toHaveLength(1);
-    expect(engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: next }).map((k) => k.keyId)).toEqual([
-      'cfee8db761146f8b',
-      'ceb0a26cd1ae8ecd',
-    ]);
+    expect(
+      engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: next }).map((k) => k.keyId),
+    ).toEqual(['cfee8db761146f8b', 'ceb0a26cd1ae8ecd']);
   });
 
   it('ignores a NEXT equal to the current key', () => {
-    expect(engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: TEST_SECRET })).toHaveLength(1);
+    expect(engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: TEST_SECRET })).toHaveLength(
+      1,
+    );
   });
 
   it('names the variable that is wrong', () => {
-    expect(() => engineAuthKeysFromEnv({})).toThrow(expect.objectContaining({ variable: 'TTT_SHARED_SECRET', rule: 'missing' }));
+    expect(() => engineAuthKeysFromEnv({})).toThrow(
+      expect.objectContaining({ variable: 'TTT_SHARED_SECRET', rule: 'missing' }),
+    );
     expect(() => engineAuthKeysFromEnv({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: 'hunter2' })).toThrow(
       expect.objectContaining({ variable: 'TTT_SHARED_SECRET_NEXT', rule: 'prefix' }),
     );

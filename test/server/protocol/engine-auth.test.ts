@@ -9,18 +9,36 @@ import {
   signEngineAuth,
   type EngineAuthKey,
 } from '../../../server/protocol/engine-auth.js';
-import { createEngineAuthVerifier, createMemoryNonceStore, type EngineAuthRequest } from '../../../server/tttranscribe/auth/engine-auth-verifier.js';
-import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../server/protocol/test-vectors.js';
+import {
+  createEngineAuthVerifier,
+  createMemoryNonceStore,
+  type EngineAuthRequest,
+} from '../../../server/tttranscribe/auth/engine-auth-verifier.js';
+import {
+  ENGINE_AUTH_VECTORS_URL,
+  type EngineAuthVector,
+  type EngineAuthVectorsFile,
+} from '../../../server/protocol/test-vectors.js';
 
 const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
 const OLD = parseSharedSecret('TTT_SHARED_SECRET', 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
 const NEW = parseSharedSecret('TTT_SHARED_SECRET_NEXT', 'tttsk_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8');
 const T = 1767225600;
-const REQ = { method: 'POST', target: '/transcribe?x=1', body: '{"url":"https://example.test/v/1"}', bearerToken: 'tok' };
+const REQ = {
+  method: 'POST',
+  target: '/transcribe?x=1',
+  body: '{"url":"https://example.test/v/1"}',
+  bearerToken: 'tok',
+};
 
-const keysOf = (v: EngineAuthVector): EngineAuthKey[] => v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s));
+const keysOf = (v: EngineAuthVector): EngineAuthKey[] =>
+  v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s));
 const requestOf = (v: EngineAuthVector, header = v.header): EngineAuthRequest => ({
-  header, method: v.method, target: v.target, body: v.body, bearerToken: v.bearerToken ?? undefined,
+  header,
+  method: v.method,
+  target: v.target,
+  body: v.body,
+  bearerToken: v.bearerToken ?? undefined,
 });
 /** A verifier whose clock is `clock.sec` (whole seconds unless changed). */
 function verifierAt(keys: EngineAuthKey[], sec = T, extra: { maxNonces?: number } = {}) {
@@ -61,10 +79,21 @@ describe('verification failures, in order', () => {
 
   const good = 'v1;t=1767225600;n=AAAAAAAAAAAAAAAAAAAAAA;sig=cfee8db761146f8b:abc';
   it.each([
-    'garbage', 'v1', 'v1;t=1767225600;n=AAAAAAAAAAAAAAAAAAAAAA', `${good};x=1`, good.replace('t=', 't=0'),
-    good.replace('t=1767225600', 't=now'), good.replace('n=AAAAAAAAAAAAAAAAAAAAAA', 'n=AAAA'), good.replace('cfee', 'CFEE'),
-    good.replace('sig=', 'sig= '), good.replace(':abc', ''), `${good},cfee8db761146f8b:def`, good.replace(':abc', ':ab=c'),
-    `${good}${',0000000000000000:a'.repeat(4)}`, `${good}${'a'.repeat(1024)}`, ' v1;t=1;n=AAAAAAAAAAAAAAAAAAAAAA;sig=cfee8db761146f8b:a',
+    'garbage',
+    'v1',
+    'v1;t=1767225600;n=AAAAAAAAAAAAAAAAAAAAAA',
+    `${good};x=1`,
+    good.replace('t=', 't=0'),
+    good.replace('t=1767225600', 't=now'),
+    good.replace('n=AAAAAAAAAAAAAAAAAAAAAA', 'n=AAAA'),
+    good.replace('cfee', 'CFEE'),
+    good.replace('sig=', 'sig= '),
+    good.replace(':abc', ''),
+    `${good},cfee8db761146f8b:def`,
+    good.replace(':abc', ':ab=c'),
+    `${good}${',0000000000000000:a'.repeat(4)}`,
+    `${good}${'a'.repeat(1024)}`,
+    ' v1;t=1;n=AAAAAAAAAAAAAAAAAAAAAA;sig=cfee8db761146f8b:a',
   ])('malformed %j -> invalid_engine_auth_header/malformed', async (header) => {
     expect(parseEngineAuthHeader(header).ok).toBe(false);
     const r = await verifierAt([OLD]).verifier.verify({ ...REQ, header });
@@ -73,15 +102,28 @@ describe('verification failures, in order', () => {
 
   it('another version -> invalid_engine_auth_header/unsupported_version', async () => {
     const r = await verifierAt([OLD]).verifier.verify({ ...REQ, header: 'v2;anything' });
-    expect(r).toMatchObject({ ok: false, code: 'invalid_engine_auth_header', details: { reason: 'unsupported_version' } });
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'invalid_engine_auth_header',
+      details: { reason: 'unsupported_version' },
+    });
   });
 
   it.each([
-    [300, true], [301, false], [-300, true], [-301, false],
+    [300, true],
+    [301, false],
+    [-300, true],
+    [-301, false],
   ])('server clock %is from t: accepted=%s, else engine_auth_timestamp_skewed', async (offset, accepted) => {
     const r = await verifierAt([OLD], T + offset).verifier.verify({ ...REQ, header: sign([OLD]) });
     if (accepted) expect(r).toEqual({ ok: true, keyId: OLD.keyId });
-    else expect(r).toEqual({ ok: false, code: 'engine_auth_timestamp_skewed', message: expect.stringContaining(`${Math.abs(offset)}s ${offset > 0 ? 'behind' : 'ahead of'}`), details: { serverTime: T + offset, receivedTime: T, toleranceSec: 300 } });
+    else
+      expect(r).toEqual({
+        ok: false,
+        code: 'engine_auth_timestamp_skewed',
+        message: expect.stringContaining(`${Math.abs(offset)}s ${offset > 0 ? 'behind' : 'ahead of'}`),
+        details: { serverTime: T + offset, receivedTime: T, toleranceSec: 300 },
+      });
   });
 
   it('checks skew before the key id and the signature', async () => {
@@ -90,26 +132,55 @@ describe('verification failures, in order', () => {
   });
 
   it.each([
-    ['method', { method: 'PUT' }], ['target', { target: '/transcribe?x=2' }], ['body', { body: '{"url":"https://example.test/v/2"}' }],
-    ['token', { bearerToken: 'other' }], ['token removed', { bearerToken: undefined }],
-  ])('tampered %s -> invalid_engine_auth_header/signature_mismatch with the server stringToSign', async (_n, change) => {
-    const header = sign([OLD]);
-    const r = await verifierAt([OLD]).verifier.verify({ ...REQ, header, ...change });
-    const expected = signEngineAuth({ keys: [OLD], ...REQ, ...change, now: () => T * 1000, nonce: header.split(';n=')[1]!.slice(0, 22) });
-    expect(r).toMatchObject({ ok: false, code: 'invalid_engine_auth_header', details: { reason: 'signature_mismatch', stringToSign: expected.stringToSign, checkedKeyIds: [OLD.keyId] } });
-  });
+    ['method', { method: 'PUT' }],
+    ['target', { target: '/transcribe?x=2' }],
+    ['body', { body: '{"url":"https://example.test/v/2"}' }],
+    ['token', { bearerToken: 'other' }],
+    ['token removed', { bearerToken: undefined }],
+  ])(
+    'tampered %s -> invalid_engine_auth_header/signature_mismatch with the server stringToSign',
+    async (_n, change) => {
+      const header = sign([OLD]);
+      const r = await verifierAt([OLD]).verifier.verify({ ...REQ, header, ...change });
+      const expected = signEngineAuth({
+        keys: [OLD],
+        ...REQ,
+        ...change,
+        now: () => T * 1000,
+        nonce: header.split(';n=')[1]!.slice(0, 22),
+      });
+      expect(r).toMatchObject({
+        ok: false,
+        code: 'invalid_engine_auth_header',
+        details: { reason: 'signature_mismatch', stringToSign: expected.stringToSign, checkedKeyIds: [OLD.keyId] },
+      });
+    },
+  );
 
   it('a truncated or altered signature is a mismatch, not an exception', async () => {
     const header = sign([OLD]);
     const { verifier } = verifierAt([OLD]);
-    for (const h of [header.slice(0, -5), `${header}AAAA`, header.replace(/:(.)/, (_m, c: string) => `:${c === 'A' ? 'B' : 'A'}`)]) {
-      expect(await verifier.verify({ ...REQ, header: h })).toMatchObject({ code: 'invalid_engine_auth_header', details: { reason: 'signature_mismatch' } });
+    for (const h of [
+      header.slice(0, -5),
+      `${header}AAAA`,
+      header.replace(/:(.)/, (_m, c: string) => `:${c === 'A' ? 'B' : 'A'}`),
+    ]) {
+      expect(await verifier.verify({ ...REQ, header: h })).toMatchObject({
+        code: 'invalid_engine_auth_header',
+        details: { reason: 'signature_mismatch' },
+      });
     }
   });
 
   it('lowercase method and Uint8Array body sign the same as their canonical forms', async () => {
     const { verifier } = verifierAt([OLD]);
-    const header = signEngineAuth({ keys: [OLD], ...REQ, method: 'post', body: new TextEncoder().encode(REQ.body), now: () => T * 1000 }).header;
+    const header = signEngineAuth({
+      keys: [OLD],
+      ...REQ,
+      method: 'post',
+      body: new TextEncoder().encode(REQ.body),
+      now: () => T * 1000,
+    }).header;
     expect(await verifier.verify({ ...REQ, header })).toEqual({ ok: true, keyId: OLD.keyId });
   });
 });
@@ -118,12 +189,23 @@ describe('replay protection', () => {
   it('rejects a nonce within 600 s and accepts it again after the window', async () => {
     const { clock, verifier } = verifierAt([OLD]);
     const nonce = 'cmVwbGF5LW5vbmNlLTAwMQ';
-    expect(await verifier.verify({ ...REQ, header: sign([OLD], T, { nonce }) })).toEqual({ ok: true, keyId: OLD.keyId });
-    expect(await verifier.verify({ ...REQ, header: sign([OLD], T, { nonce }) })).toMatchObject({ code: 'engine_auth_replayed', details: { replayWindowSec: 600 } });
+    expect(await verifier.verify({ ...REQ, header: sign([OLD], T, { nonce }) })).toEqual({
+      ok: true,
+      keyId: OLD.keyId,
+    });
+    expect(await verifier.verify({ ...REQ, header: sign([OLD], T, { nonce }) })).toMatchObject({
+      code: 'engine_auth_replayed',
+      details: { replayWindowSec: 600 },
+    });
     clock.ms = (T + 599) * 1000; // a fresh timestamp re-using the nonce
-    expect(await verifier.verify({ ...REQ, header: sign([OLD], T + 599, { nonce }) })).toMatchObject({ code: 'engine_auth_replayed' });
+    expect(await verifier.verify({ ...REQ, header: sign([OLD], T + 599, { nonce }) })).toMatchObject({
+      code: 'engine_auth_replayed',
+    });
     clock.ms = (T + 600) * 1000;
-    expect(await verifier.verify({ ...REQ, header: sign([OLD], T + 600, { nonce }) })).toEqual({ ok: true, keyId: OLD.keyId });
+    expect(await verifier.verify({ ...REQ, header: sign([OLD], T + 600, { nonce }) })).toEqual({
+      ok: true,
+      keyId: OLD.keyId,
+    });
   });
 
   it('remembers a nonce for as long as its timestamp passes the skew check', async () => {
@@ -137,7 +219,9 @@ describe('replay protection', () => {
   it('records nonces only after the signature verifies, and check() records nothing', async () => {
     const { verifier, nonces } = verifierAt([OLD]);
     const header = sign([OLD]);
-    expect(await verifier.verify({ ...REQ, header, body: 'forged' })).toMatchObject({ details: { reason: 'signature_mismatch' } });
+    expect(await verifier.verify({ ...REQ, header, body: 'forged' })).toMatchObject({
+      details: { reason: 'signature_mismatch' },
+    });
     expect(await verifier.check({ ...REQ, header })).toEqual({ ok: true, keyId: OLD.keyId });
     expect(nonces.size).toBe(0);
     expect((await verifier.verify({ ...REQ, header })).ok).toBe(true);
@@ -159,7 +243,9 @@ describe('replay protection', () => {
 
 describe('key rotation', () => {
   it.each([
-    ['old only', [OLD], OLD.keyId], ['new only', [NEW], NEW.keyId], ['old and new', [OLD, NEW], OLD.keyId],
+    ['old only', [OLD], OLD.keyId],
+    ['new only', [NEW], NEW.keyId],
+    ['old and new', [OLD, NEW], OLD.keyId],
   ])('a verifier holding old+new accepts a header signed with %s', async (_n, keys, keyId) => {
     expect(await verifierAt([OLD, NEW]).verifier.verify({ ...REQ, header: sign(keys) })).toEqual({ ok: true, keyId });
   });
@@ -168,7 +254,9 @@ describe('key rotation', () => {
     const { verifier } = verifierAt([NEW]);
     expect(verifier.acceptedKeyIds).toEqual([NEW.keyId]);
     expect(await verifier.verify({ ...REQ, header: sign([OLD]) })).toMatchObject({
-      ok: false, code: 'engine_auth_key_mismatch', details: { receivedKeyIds: [OLD.keyId], acceptedKeyIds: [NEW.keyId] },
+      ok: false,
+      code: 'engine_auth_key_mismatch',
+      details: { receivedKeyIds: [OLD.keyId], acceptedKeyIds: [NEW.keyId] },
     });
     expect(await verifier.verify({ ...REQ, header: sign([OLD, NEW]) })).toEqual({ ok: true, keyId: NEW.keyId });
   });

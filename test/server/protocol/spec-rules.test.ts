@@ -1,16 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../../server/protocol/engine-auth.js';
-import { engineAuthKeyId, parseSharedSecret, SHARED_SECRET_PREFIX } from '../../../server/protocol/engine-auth-secret.js';
+import {
+  engineAuthKeyId,
+  parseSharedSecret,
+  SHARED_SECRET_PREFIX,
+} from '../../../server/protocol/engine-auth-secret.js';
 import { JOB_ID_PATTERN } from '../../../server/protocol/job-id.js';
 import { SERVICE_TOKEN } from '../../../server/protocol/service-token.js';
 import { newJobId } from '../../../server/tttranscribe/jobs/job-id.js';
 
 // The protocol module states rules the spec also states; these tests read generated/ (the spec as the tools see
 // it) and fail when the two drift apart.
-interface SecurityScheme { readonly name?: string; readonly description?: string; readonly bearerFormat?: string }
+interface SecurityScheme {
+  readonly name?: string;
+  readonly description?: string;
+  readonly bearerFormat?: string;
+}
 interface OpenApi {
-  readonly components: { readonly parameters?: Record<string, { schema?: { pattern?: string } }>; readonly securitySchemes: Record<string, SecurityScheme> };
+  readonly components: {
+    readonly parameters?: Record<string, { schema?: { pattern?: string } }>;
+    readonly securitySchemes: Record<string, SecurityScheme>;
+  };
 }
 const SERVICES = ['business-engine', 'tttranscribe'] as const;
 const specOf = (service: string): OpenApi =>
@@ -25,7 +36,8 @@ describe('job id format', () => {
 
   it('ids TTTranscribe mints match it, and it refuses what the spec refuses', () => {
     for (let i = 0; i < 50; i++) expect(newJobId()).toMatch(JOB_ID_PATTERN);
-    for (const bad of ['job_short', 'JOB_0123456789', 'job_0123456789-', `job_${'A'.repeat(65)}`]) expect(JOB_ID_PATTERN.test(bad), bad).toBe(false);
+    for (const bad of ['job_short', 'JOB_0123456789', 'job_0123456789-', `job_${'A'.repeat(65)}`])
+      expect(JOB_ID_PATTERN.test(bad), bad).toBe(false);
   });
 });
 
@@ -46,7 +58,7 @@ describe('X-Engine-Auth v1', () => {
   const scheme = specOf('tttranscribe').components.securitySchemes['engineAuth'];
   const description = scheme?.description ?? '';
 
-  it('the header name and the secret prefix are the spec\'s', () => {
+  it("the header name and the secret prefix are the spec's", () => {
     expect(scheme?.name).toBe(ENGINE_AUTH_HEADER);
     expect(description).toContain(`\`${SHARED_SECRET_PREFIX}\``);
   });
@@ -58,14 +70,25 @@ describe('X-Engine-Auth v1', () => {
     const [single, repeat] = (template as string).split('[');
     const field = (s: string) => s.replace(/[.*+?^${}()|\\]/g, '\\$&').replace(/<[^>]+>/g, '[^;,:]+');
     const format = new RegExp(`^${field(single as string)}(?:${field((repeat as string).replace(/\]$/, ''))})*$`);
-    const keys = [1, 2].map((seed) => parseSharedSecret('TTT_SHARED_SECRET', SHARED_SECRET_PREFIX + Buffer.alloc(32, seed).toString('base64url')));
-    const { header } = signEngineAuth({ keys, method: 'GET', target: '/health', body: undefined, bearerToken: undefined, now: () => 0 });
+    const keys = [1, 2].map((seed) =>
+      parseSharedSecret('TTT_SHARED_SECRET', SHARED_SECRET_PREFIX + Buffer.alloc(32, seed).toString('base64url')),
+    );
+    const { header } = signEngineAuth({
+      keys,
+      method: 'GET',
+      target: '/health',
+      body: undefined,
+      bearerToken: undefined,
+      now: () => 0,
+    });
     expect(header).toMatch(format);
     expect(header.split(',')).toHaveLength(2);
   });
 
   it('key ids are derived from the key alone (16 lowercase hex), as the vectors record', () => {
-    const vectors = JSON.parse(readFileSync(new URL('../../../spec/shared/engine-auth-vectors.json', import.meta.url), 'utf8')) as {
+    const vectors = JSON.parse(
+      readFileSync(new URL('../../../spec/shared/engine-auth-vectors.json', import.meta.url), 'utf8'),
+    ) as {
       vectors: { secrets: string[]; keyIds: string[] }[];
     };
     for (const v of vectors.vectors) {

@@ -25,11 +25,15 @@ interface Service {
 
 const children: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function startMain(service: 'business-engine' | 'tttranscribe', env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', `server/${service}/main.ts`], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', `server/${service}/main.ts`], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+  });
   children.push(child);
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
@@ -43,20 +47,25 @@ function startMain(service: 'business-engine' | 'tttranscribe', env: Record<stri
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const logged = (msg: string) =>
-    within(`log line "${msg}"`, new Promise<Record<string, unknown>>((resolve) => {
-      const check = () => {
-        const found = lines.find((line) => line['msg'] === msg);
-        if (found) resolve(found);
-        else waiters.push(check);
-      };
-      check();
-    }));
+    within(
+      `log line "${msg}"`,
+      new Promise<Record<string, unknown>>((resolve) => {
+        const check = () => {
+          const found = lines.find((line) => line['msg'] === msg);
+          if (found) resolve(found);
+          else waiters.push(check);
+        };
+        check();
+      }),
+    );
   return { child, logged, exited };
 }
 
 function within<T>(what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS)));
+  const timeout = new Promise<never>(
+    (_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -79,20 +88,25 @@ function rawConnection(url: string): { socket: Socket; read(): Promise<RawRespon
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('close', () => wake?.());
   const until = (ready: () => boolean): Promise<void> =>
-    within('a response', new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (ready()) resolve();
-        else if (socket.destroyed) reject(new Error(`connection closed; unread: ${JSON.stringify(buffer)}`));
-        else wake = check;
-      };
-      check();
-    }));
+    within(
+      'a response',
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (ready()) resolve();
+          else if (socket.destroyed) reject(new Error(`connection closed; unread: ${JSON.stringify(buffer)}`));
+          else wake = check;
+        };
+        check();
+      }),
+    );
   const read = async (): Promise<RawResponse> => {
     await until(() => buffer.includes('\r\n\r\n'));
     const end = buffer.indexOf('\r\n\r\n');
     const [statusLine = '', ...fields] = buffer.slice(0, end).split('\r\n');
     buffer = buffer.slice(end + 4);
-    const headers = Object.fromEntries(fields.map((f) => [f.slice(0, f.indexOf(':')).trim().toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      fields.map((f) => [f.slice(0, f.indexOf(':')).trim().toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]),
+    );
     const length = Number(headers['content-length'] ?? 0);
     await until(() => Buffer.byteLength(buffer) >= length);
     const body = buffer.slice(0, length);
@@ -109,7 +123,13 @@ interface HeldRequest {
   readonly body: string;
 }
 
-const cases: Array<{ service: 'business-engine' | 'tttranscribe'; listening: string; env: () => Promise<Record<string, string>>; held: () => HeldRequest; completes: number }> = [
+const cases: Array<{
+  service: 'business-engine' | 'tttranscribe';
+  listening: string;
+  env: () => Promise<Record<string, string>>;
+  held: () => HeldRequest;
+  completes: number;
+}> = [
   {
     service: 'business-engine',
     listening: 'Business Engine listening',
@@ -128,7 +148,14 @@ const cases: Array<{ service: 'business-engine' | 'tttranscribe'; listening: str
     env: async () => tttProcessEnv({ TTT_SHARED_SECRET: TEST_SECRET }),
     held: () => {
       const body = JSON.stringify({ probe: true });
-      const { header } = signEngineAuth({ keys: [TEST_KEY], method: 'POST', target: '/test/validate-engine-auth', body: Buffer.from(body), bearerToken: undefined, now: Date.now });
+      const { header } = signEngineAuth({
+        keys: [TEST_KEY],
+        method: 'POST',
+        target: '/test/validate-engine-auth',
+        body: Buffer.from(body),
+        bearerToken: undefined,
+        now: Date.now,
+      });
       return { method: 'POST', path: '/test/validate-engine-auth', headers: { 'X-Engine-Auth': header }, body };
     },
     completes: 200,
@@ -145,8 +172,11 @@ describe('runService: SIGTERM drains', () => {
       const held = c.held();
       const half = Math.floor(held.body.length / 2);
       const head = [
-        `${held.method} ${held.path} HTTP/1.1`, `Host: ${new URL(url).host}`, 'Content-Type: application/json',
-        `Content-Length: ${Buffer.byteLength(held.body)}`, 'Expect: 100-continue',
+        `${held.method} ${held.path} HTTP/1.1`,
+        `Host: ${new URL(url).host}`,
+        'Content-Type: application/json',
+        `Content-Length: ${Buffer.byteLength(held.body)}`,
+        'Expect: 100-continue',
         ...Object.entries(held.headers).map(([name, value]) => `${name}: ${value}`),
       ].join('\r\n');
       conn.socket.write(`${head}\r\n\r\n${held.body.slice(0, half)}`);

@@ -33,18 +33,36 @@ describe('loadConfig', () => {
 
   it('reads every variable', () => {
     const config = loadConfig({
-      TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: TEST_SECRET_NEXT, TTT_HOST: '0.0.0.0', TTT_PORT: '0', TTT_DB: ':memory:',
-      TTT_SERVICE_TOKEN_JWKS_FILE: '/etc/pluct/jwks.json', TTT_ALLOWED_MEDIA_HOSTS: 'cdn.example.com, *.Example.org',
-      TTT_WORKER_CONCURRENCY: '4', TTT_JOB_TIMEOUT_SEC: '60', LOG_LEVEL: 'debug',
-      TTT_MEDIA_MAX_BYTES: '1000000', TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.1/32', TTT_TRANSCRIBER: 'command',
-      TTT_TRANSCRIBER_COMMAND: 'whisper-cli -m /models/base.bin -nt -f {wav}', TTT_TRANSCRIBER_MODEL: 'base',
+      TTT_SHARED_SECRET: TEST_SECRET,
+      TTT_SHARED_SECRET_NEXT: TEST_SECRET_NEXT,
+      TTT_HOST: '0.0.0.0',
+      TTT_PORT: '0',
+      TTT_DB: ':memory:',
+      TTT_SERVICE_TOKEN_JWKS_FILE: '/etc/pluct/jwks.json',
+      TTT_ALLOWED_MEDIA_HOSTS: 'cdn.example.com, *.Example.org',
+      TTT_WORKER_CONCURRENCY: '4',
+      TTT_JOB_TIMEOUT_SEC: '60',
+      LOG_LEVEL: 'debug',
+      TTT_MEDIA_MAX_BYTES: '1000000',
+      TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.1/32',
+      TTT_TRANSCRIBER: 'command',
+      TTT_TRANSCRIBER_COMMAND: 'whisper-cli -m /models/base.bin -nt -f {wav}',
+      TTT_TRANSCRIBER_MODEL: 'base',
       TTT_MEDIA_RESOLVER: 'yt-dlp -o {output} {url}',
     });
     expect(config).toMatchObject({
-      host: '0.0.0.0', port: 0, dbPath: ':memory:', serviceTokenKeys: { kind: 'file', path: '/etc/pluct/jwks.json' },
-      allowedMediaHosts: ['cdn.example.com', '*.example.org'], workerConcurrency: 4, jobTimeoutSec: 60, logLevel: 'debug',
+      host: '0.0.0.0',
+      port: 0,
+      dbPath: ':memory:',
+      serviceTokenKeys: { kind: 'file', path: '/etc/pluct/jwks.json' },
+      allowedMediaHosts: ['cdn.example.com', '*.example.org'],
+      workerConcurrency: 4,
+      jobTimeoutSec: 60,
+      logLevel: 'debug',
       media: {
-        maxBytes: 1_000_000, allowPrivateCidrs: ['127.0.0.1/32'], resolverCommand: 'yt-dlp -o {output} {url}',
+        maxBytes: 1_000_000,
+        allowPrivateCidrs: ['127.0.0.1/32'],
+        resolverCommand: 'yt-dlp -o {output} {url}',
         engine: { kind: 'command', command: 'whisper-cli -m /models/base.bin -nt -f {wav}', model: 'base' },
       },
     });
@@ -52,7 +70,12 @@ describe('loadConfig', () => {
   });
 
   it('treats blank variables as unset', () => {
-    const config = loadConfig({ TTT_SHARED_SECRET: TEST_SECRET, TTT_SHARED_SECRET_NEXT: '', TTT_PORT: '', TTT_DB: ' ' });
+    const config = loadConfig({
+      TTT_SHARED_SECRET: TEST_SECRET,
+      TTT_SHARED_SECRET_NEXT: '',
+      TTT_PORT: '',
+      TTT_DB: ' ',
+    });
     expect(config).toMatchObject({ port: 8788, dbPath: DEFAULT_DB_PATH });
     expect(config.engineAuthKeys).toHaveLength(1);
   });
@@ -61,16 +84,23 @@ describe('loadConfig', () => {
     ['missing', undefined, /got nothing \(unset or empty\)/],
     ['empty', '', /got nothing/],
     ['malformed (too short)', 'tttsk_AAECAwQFBgcICQoLDA0ODxAR', /decodes to \d+ bytes, not 32/],
-    ['standard base64 instead of tttsk_', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', /without the tttsk_ prefix.*standard base64/],
+    [
+      'standard base64 instead of tttsk_',
+      'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+      /without the tttsk_ prefix.*standard base64/,
+    ],
     ['a raw password', 'correct horse battery staple', /without the tttsk_ prefix/],
   ];
-  it.each(secretCases)('TTT_SHARED_SECRET %s -> stops start-up naming the variable and the rule, never the value', (_name, value, rule) => {
-    const error = configError({ TTT_SHARED_SECRET: value });
-    expect(error.problems.map((p) => p.variable)).toEqual(['TTT_SHARED_SECRET']);
-    expect(error.message).toMatch(/TTT_SHARED_SECRET: must be 'tttsk_' followed by 43 base64url characters/);
-    expect(error.message).toMatch(rule);
-    if (value) expect(error.message).not.toContain(value);
-  });
+  it.each(secretCases)(
+    'TTT_SHARED_SECRET %s -> stops start-up naming the variable and the rule, never the value',
+    (_name, value, rule) => {
+      const error = configError({ TTT_SHARED_SECRET: value });
+      expect(error.problems.map((p) => p.variable)).toEqual(['TTT_SHARED_SECRET']);
+      expect(error.message).toMatch(/TTT_SHARED_SECRET: must be 'tttsk_' followed by 43 base64url characters/);
+      expect(error.message).toMatch(rule);
+      if (value) expect(error.message).not.toContain(value);
+    },
+  );
 
   it('a malformed TTT_SHARED_SECRET_NEXT is named on its own', () => {
     const value = 'tttsk_+/+/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx';
@@ -85,12 +115,20 @@ describe('loadConfig', () => {
     ['TTT_WORKER_CONCURRENCY', { TTT_WORKER_CONCURRENCY: '0' }, /positive/],
     ['TTT_JOB_TIMEOUT_SEC', { TTT_JOB_TIMEOUT_SEC: '1.5' }, /whole number/],
     ['TTT_SERVICE_TOKEN_JWKS_URL', { TTT_SERVICE_TOKEN_JWKS_URL: 'ftp://engine/jwks' }, /http\(s\) URL/],
-    ['TTT_SERVICE_TOKEN_JWKS_FILE', { TTT_SERVICE_TOKEN_JWKS_URL: 'http://a/jwks', TTT_SERVICE_TOKEN_JWKS_FILE: '/x.json' }, /not be set together/],
+    [
+      'TTT_SERVICE_TOKEN_JWKS_FILE',
+      { TTT_SERVICE_TOKEN_JWKS_URL: 'http://a/jwks', TTT_SERVICE_TOKEN_JWKS_FILE: '/x.json' },
+      /not be set together/,
+    ],
     ['TTT_ALLOWED_MEDIA_HOSTS', { TTT_ALLOWED_MEDIA_HOSTS: 'https://cdn.example.com/' }, /host names/],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /one of/],
     ['TTT_TRANSCRIBER', { TTT_TRANSCRIBER: 'whisper' }, /pocketsphinx, command or none/],
     ['TTT_TRANSCRIBER_COMMAND', { TTT_TRANSCRIBER: 'command' }, /required when TTT_TRANSCRIBER=command/],
-    ['TTT_TRANSCRIBER_COMMAND', { TTT_TRANSCRIBER: 'command', TTT_TRANSCRIBER_COMMAND: 'whisper-cli audio.wav' }, /\{wav\}/],
+    [
+      'TTT_TRANSCRIBER_COMMAND',
+      { TTT_TRANSCRIBER: 'command', TTT_TRANSCRIBER_COMMAND: 'whisper-cli audio.wav' },
+      /\{wav\}/,
+    ],
     ['TTT_ALLOW_PRIVATE_CIDRS', { TTT_ALLOW_PRIVATE_CIDRS: 'localhost' }, /CIDR/],
     ['TTT_MEDIA_RESOLVER', { TTT_MEDIA_RESOLVER: 'yt-dlp {url}' }, /\{output\}/],
     ['TTT_MEDIA_MAX_BYTES', { TTT_MEDIA_MAX_BYTES: '-1' }, /at least 1/],
@@ -108,23 +146,53 @@ describe('loadConfig', () => {
 
 describe('loadConfig: storage and workers', () => {
   it('defaults: SQLite, an in-process worker, 30 s leases, 3 attempts, 10 pooled connections', () => {
-    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET })).toMatchObject({ dbPoolMax: 10, runWorker: true, jobLeaseSec: 30, jobMaxAttempts: 3 });
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET })).toMatchObject({
+      dbPoolMax: 10,
+      runWorker: true,
+      jobLeaseSec: 30,
+      jobMaxAttempts: 3,
+    });
   });
 
   it('reads TTT_DB as a PostgreSQL URL and the worker variables', () => {
-    expect(loadConfig({
-      TTT_SHARED_SECRET: TEST_SECRET, TTT_DB: 'postgres://ttt@db.internal/ttt', TTT_DB_POOL_MAX: '25', TTT_RUN_WORKER: 'false',
-      TTT_JOB_LEASE_SEC: '12', TTT_JOB_MAX_ATTEMPTS: '5',
-    })).toMatchObject({ dbPath: 'postgres://ttt@db.internal/ttt', dbPoolMax: 25, runWorker: false, jobLeaseSec: 12, jobMaxAttempts: 5 });
+    expect(
+      loadConfig({
+        TTT_SHARED_SECRET: TEST_SECRET,
+        TTT_DB: 'postgres://ttt@db.internal/ttt',
+        TTT_DB_POOL_MAX: '25',
+        TTT_RUN_WORKER: 'false',
+        TTT_JOB_LEASE_SEC: '12',
+        TTT_JOB_MAX_ATTEMPTS: '5',
+      }),
+    ).toMatchObject({
+      dbPath: 'postgres://ttt@db.internal/ttt',
+      dbPoolMax: 25,
+      runWorker: false,
+      jobLeaseSec: 12,
+      jobMaxAttempts: 5,
+    });
   });
 
   it('names each bad storage or worker variable', () => {
-    const error = configError({ TTT_SHARED_SECRET: TEST_SECRET, TTT_RUN_WORKER: 'no', TTT_JOB_LEASE_SEC: '1', TTT_DB_POOL_MAX: '0', TTT_JOB_MAX_ATTEMPTS: 'x' });
-    expect(error.problems.map((p) => p.variable).sort()).toEqual(['TTT_DB_POOL_MAX', 'TTT_JOB_LEASE_SEC', 'TTT_JOB_MAX_ATTEMPTS', 'TTT_RUN_WORKER']);
+    const error = configError({
+      TTT_SHARED_SECRET: TEST_SECRET,
+      TTT_RUN_WORKER: 'no',
+      TTT_JOB_LEASE_SEC: '1',
+      TTT_DB_POOL_MAX: '0',
+      TTT_JOB_MAX_ATTEMPTS: 'x',
+    });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual([
+      'TTT_DB_POOL_MAX',
+      'TTT_JOB_LEASE_SEC',
+      'TTT_JOB_MAX_ATTEMPTS',
+      'TTT_RUN_WORKER',
+    ]);
   });
 
   it('a worker process needs no shared secret; the API still does', () => {
     expect(loadConfig({ TTT_DB: 'postgres://ttt@db.internal/ttt' }, { worker: true }).engineAuthKeys).toEqual([]);
-    expect(configError({ TTT_DB: 'postgres://ttt@db.internal/ttt' }).problems.map((p) => p.variable)).toContain('TTT_SHARED_SECRET');
+    expect(configError({ TTT_DB: 'postgres://ttt@db.internal/ttt' }).problems.map((p) => p.variable)).toContain(
+      'TTT_SHARED_SECRET',
+    );
   });
 });

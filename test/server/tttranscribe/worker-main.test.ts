@@ -20,10 +20,24 @@ describe('worker-main.ts (npm run start:ttt-worker)', () => {
     const db = openJobDatabase(dbPath);
     const store = createSqliteJobStore(db);
     // TTT_TRANSCRIBER=none: the real pipeline fails the job with transcription_engine_unavailable, which proves it ran it.
-    await store.insert({ id: 'job_WORKERMAIN000000000001', tokenJti: 'jti-wm', subject: 'u', url: 'http://127.0.0.1:9/a.mp3', language: null, requestId: null, idempotencyKey: null });
+    await store.insert({
+      id: 'job_WORKERMAIN000000000001',
+      tokenJti: 'jti-wm',
+      subject: 'u',
+      url: 'http://127.0.0.1:9/a.mp3',
+      language: null,
+      requestId: null,
+      idempotencyKey: null,
+    });
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/tttranscribe/worker-main.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '', PLUCT_ENV_FILE: join(dir, 'none.env'), TTT_DB: dbPath, TTT_TRANSCRIBER: 'none', LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PLUCT_ENV_FILE: join(dir, 'none.env'),
+        TTT_DB: dbPath,
+        TTT_TRANSCRIBER: 'none',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -31,8 +45,15 @@ describe('worker-main.ts (npm run start:ttt-worker)', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      await vi.waitFor(async () => expect((await store.get('job_WORKERMAIN000000000001'))?.status).toBe('failed'), { timeout: 20_000, interval: 100 });
-      expect(await store.get('job_WORKERMAIN000000000001')).toMatchObject({ errorCode: 'transcription_engine_unavailable', leaseOwner: null, attempts: 1 });
+      await vi.waitFor(async () => expect((await store.get('job_WORKERMAIN000000000001'))?.status).toBe('failed'), {
+        timeout: 20_000,
+        interval: 100,
+      });
+      expect(await store.get('job_WORKERMAIN000000000001')).toMatchObject({
+        errorCode: 'transcription_engine_unavailable',
+        leaseOwner: null,
+        attempts: 1,
+      });
       expect(output).toContain('"TTTranscribe worker started"');
       expect(child.exitCode).toBeNull(); // still running, waiting for work
       child.kill('SIGTERM');

@@ -57,7 +57,9 @@ describe('pluct balance (process)', { timeout: 60_000 }, () => {
       runPluct(['balance', '--engine', stack.engineUrl]),
     ]);
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/error: network_error: Could not reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+    expect(down.stderr).toMatch(
+      /error: network_error: Could not reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+    );
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/No user token: pass --token, or set PLUCT_TOKEN/);
   });

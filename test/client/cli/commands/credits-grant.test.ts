@@ -19,16 +19,49 @@ afterAll(async () => {
 
 describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
   it('grants credits with the admin token of the local .env, never printing it', async () => {
-    const run = await runPluct(['credits', 'grant', '--user', 'grantee', '--amount', '10', '--reason', 'test grant', '--engine', stack.engineUrl], { cwd: dir });
+    const run = await runPluct(
+      [
+        'credits',
+        'grant',
+        '--user',
+        'grantee',
+        '--amount',
+        '10',
+        '--reason',
+        'test grant',
+        '--engine',
+        stack.engineUrl,
+      ],
+      { cwd: dir },
+    );
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Granted 10 credits to grantee: balance 13 \(main 10, bonus 3\); ledger entry \d+\.\n$/);
+    expect(run.stdout).toMatch(
+      /^Granted 10 credits to grantee: balance 13 \(main 10, bonus 3\); ledger entry \d+\.\n$/,
+    );
     expect(run.stdout + run.stderr).not.toContain(STACK_ADMIN_TOKEN);
-    const ledger = await createPluctClient({ baseUrl: stack.engineUrl, getUserToken: () => stack.userJwt('grantee') }).ledger({ limit: 5 });
+    const ledger = await createPluctClient({
+      baseUrl: stack.engineUrl,
+      getUserToken: () => stack.userJwt('grantee'),
+    }).ledger({ limit: 5 });
     expect(JSON.stringify(ledger.data)).toContain('test grant');
   });
 
   it('adds to the bonus bucket with --bonus and prints JSON with --json', async () => {
-    const run = await runPluct(['credits', 'grant', '--user', 'bonus-grantee', '--amount', '2', '--bonus', '--json', '--engine', stack.engineUrl], { cwd: dir });
+    const run = await runPluct(
+      [
+        'credits',
+        'grant',
+        '--user',
+        'bonus-grantee',
+        '--amount',
+        '2',
+        '--bonus',
+        '--json',
+        '--engine',
+        stack.engineUrl,
+      ],
+      { cwd: dir },
+    );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, userId: 'bonus-grantee', balance: 5, main: 0, bonus: 5 });
   });
@@ -41,7 +74,9 @@ describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
 
   it('prints the catalog error for a wrong admin token, without the token', async () => {
     const wrong = 'pla_wrong-admin-token-0000000000000000000000';
-    const run = await runPluct(['credits', 'grant', '--user', 'x', '--amount', '1', '--engine', stack.engineUrl], { env: { ADMIN_TOKEN: wrong } });
+    const run = await runPluct(['credits', 'grant', '--user', 'x', '--amount', '1', '--engine', stack.engineUrl], {
+      env: { ADMIN_TOKEN: wrong },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/error: \w+ \(401 /);
     expect(run.stderr).toMatch(/request id: req_/);
@@ -60,9 +95,18 @@ describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
     const token = await stack.userJwt('spent-user');
     const pluct = createPluctClient({ baseUrl: stack.engineUrl, getUserToken: () => Promise.resolve(token) });
     for (let i = 0; i < 3; i++) expect((await pluct.vendToken()).error).toBeUndefined();
-    const run = await runPluct(['transcribe', 'https://media.example.com/clip.mp4', '--engine', stack.engineUrl, '--token', token]);
+    const run = await runPluct([
+      'transcribe',
+      'https://media.example.com/clip.mp4',
+      '--engine',
+      stack.engineUrl,
+      '--token',
+      token,
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/insufficient_credits \(402 Insufficient credits\)/);
-    expect(run.stderr).toMatch(/what to do: .*POST \/admin\/credits\/grant.*npx pluct credits grant --user <id> --amount <n>/);
+    expect(run.stderr).toMatch(
+      /what to do: .*POST \/admin\/credits\/grant.*npx pluct credits grant --user <id> --amount <n>/,
+    );
   });
 });

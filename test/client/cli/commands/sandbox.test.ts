@@ -6,11 +6,12 @@ describe('pluct sandbox (process)', { timeout: 60_000 }, () => {
     const run = await runPluct(['sandbox', '--help']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^Usage: npm run sandbox/);
-    for (const flag of ['--port', '--cors-origins', '--job-ms', '--faults', '--seed', '--latency']) expect(run.stdout).toContain(flag);
+    for (const flag of ['--port', '--cors-origins', '--job-ms', '--faults', '--seed', '--latency'])
+      expect(run.stdout).toContain(flag);
     expect(run.stdout).toContain('PLUCT_SANDBOX_CORS_ORIGINS');
   });
 
-  it('relays the sandbox\'s refusal of a bad setting, naming it, and its exit code', async () => {
+  it("relays the sandbox's refusal of a bad setting, naming it, and its exit code", async () => {
     const run = await runPluct(['sandbox', '--job-ms', 'soon']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/--job-ms \(PLUCT_SANDBOX_JOB_MS\): must be a number/);

@@ -4,7 +4,11 @@ import { runPluct } from '../../support/run-pluct.js';
 
 describe('pluct secret new (process)', { timeout: 60_000 }, () => {
   it('prints a .env line with a valid tttsk_ secret and its key id, fresh each time', async () => {
-    const [a, b, json] = await Promise.all([runPluct(['secret', 'new']), runPluct(['secret', 'new']), runPluct(['secret', 'new', '--next', '--json'])]);
+    const [a, b, json] = await Promise.all([
+      runPluct(['secret', 'new']),
+      runPluct(['secret', 'new']),
+      runPluct(['secret', 'new', '--next', '--json']),
+    ]);
     expect(a.code).toBe(0);
     const m = /^TTT_SHARED_SECRET=(tttsk_[A-Za-z0-9_-]{43})\n# key id ([0-9a-f]{16}):/.exec(a.stdout);
     expect(m).not.toBeNull();

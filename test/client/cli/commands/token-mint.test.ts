@@ -14,7 +14,9 @@ describe('pluct token mint (process)', { timeout: 60_000 }, () => {
       ]);
       expect(plain.code).toBe(0);
       const token = plain.stdout.trim();
-      const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(SECRET), { algorithms: ['HS256'] });
+      const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(SECRET), {
+        algorithms: ['HS256'],
+      });
       expect(protectedHeader.alg).toBe('HS256');
       expect(payload).toMatchObject({ sub: 'alice', scope: 'ttt:transcribe credits:read', iss: 'local-idp' });
       expect((payload.exp as number) - (payload.iat as number)).toBe(7200);
@@ -30,7 +32,10 @@ describe('pluct token mint (process)', { timeout: 60_000 }, () => {
   });
 
   it('exits 1 saying what is missing when there is no USER_JWT_SECRET, and 2 without --sub', async () => {
-    const [missing, noSub] = await Promise.all([runPluct(['token', 'mint', '--sub', 'alice']), runPluct(['token', 'mint'])]);
+    const [missing, noSub] = await Promise.all([
+      runPluct(['token', 'mint', '--sub', 'alice']),
+      runPluct(['token', 'mint']),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/USER_JWT_SECRET is not set in the environment or in .*\.env \(no such file\)/);
     expect(missing.stdout).toBe('');

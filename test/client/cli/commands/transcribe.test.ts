@@ -14,9 +14,13 @@ const processor: JobProcessor = async (job, ctx) => {
     fetchedUrls.push(job.url);
     const response = await fetch(job.url);
     const body = await response.text();
-    return { ...(await succeedingProcessor()(job, ctx)), transcript: `${response.status} ${response.headers.get('content-type')} ${body.trim()}` };
+    return {
+      ...(await succeedingProcessor()(job, ctx)),
+      transcript: `${response.status} ${response.headers.get('content-type')} ${body.trim()}`,
+    };
   }
-  if (job.url.includes('missing')) throw new JobFailure('media_fetch_failed', 'The media host answered 404 Not Found; check the link.');
+  if (job.url.includes('missing'))
+    throw new JobFailure('media_fetch_failed', 'The media host answered 404 Not Found; check the link.');
   return succeedingProcessor()(job, ctx);
 };
 
@@ -31,19 +35,37 @@ afterAll(async () => {
 describe('pluct transcribe (process)', { timeout: 60_000 }, () => {
   it('prints the transcript on stdout and plain progress lines on stderr', async () => {
     const token = await stack.userJwt('frank');
-    const run = await runPluct(['transcribe', 'https://media.example.com/clip.mp4', '--engine', stack.engineUrl, '--token', token]);
+    const run = await runPluct([
+      'transcribe',
+      'https://media.example.com/clip.mp4',
+      '--engine',
+      stack.engineUrl,
+      '--token',
+      token,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('and so the story begins\n');
-    expect(run.stderr).toMatch(/^vending a service token \(1 credit\)\nsubmitting the job \(credits left: 2\)\njob_\w+: queued\n/);
+    expect(run.stderr).toMatch(
+      /^vending a service token \(1 credit\)\nsubmitting the job \(credits left: 2\)\njob_\w+: queued\n/,
+    );
     expect(run.stderr).not.toContain('\x1b[');
   });
 
   it('exits 1 with job_failed, the job failure code, the job id and what to do', async () => {
     const token = await stack.userJwt('grace');
-    const run = await runPluct(['transcribe', 'https://media.example.com/missing.mp4', '--engine', stack.engineUrl, '--token', token]);
+    const run = await runPluct([
+      'transcribe',
+      'https://media.example.com/missing.mp4',
+      '--engine',
+      stack.engineUrl,
+      '--token',
+      token,
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/error: job_failed \(media_fetch_failed\): The media host answered 404 Not Found; check the link\./);
+    expect(run.stderr).toMatch(
+      /error: job_failed \(media_fetch_failed\): The media host answered 404 Not Found; check the link\./,
+    );
     expect(run.stderr).toMatch(/what to do: Media could not be fetched\. Its credit was refunded\./);
     expect(run.stderr).toMatch(/job id: {5}job_\w+/);
   });
@@ -59,7 +81,9 @@ describe('pluct transcribe (process)', { timeout: 60_000 }, () => {
     try {
       writeFileSync(join(dir, 'clip.mp4'), 'pretend these are mp4 bytes\n');
       const token = await stack.userJwt('local-file-user');
-      const run = await runPluct(['transcribe', './clip.mp4', '--engine', stack.engineUrl, '--token', token], { cwd: dir });
+      const run = await runPluct(['transcribe', './clip.mp4', '--engine', stack.engineUrl, '--token', token], {
+        cwd: dir,
+      });
       expect(run.stderr).toContain('Serving ./clip.mp4 to TTTranscribe on 127.0.0.1');
       expect(run.code).toBe(0);
       expect(run.stdout).toBe('200 video/mp4 pretend these are mp4 bytes\n');

@@ -10,14 +10,49 @@ const build = { version: '1', node: 'v20' };
 
 function facts(overrides: Partial<Facts> = {}): Facts {
   return {
-    engineHealth: ok({ ok: true, service: 'business-engine', build, uptimeSec: 1, serverTime: new Date(T).toISOString() }),
-    tttHealth: ok({ ok: true, service: 'tttranscribe', build, uptimeSec: 1, serverTime: new Date(T).toISOString(),
-      transcriber: { engine: 'pocketsphinx', model: null, available: false, reason: 'pocketsphinx is not installed' }, jobs: { queued: 0, processing: 0 } }),
-    engineAuthInfo: ok({ ok: true, version: 'v1', acceptedKeyIds: [A], toleranceSec: 300, replayWindowSec: 600, serverTime: T / 1000 }),
-    integration: ok({ ok: false, engineKeyIds: [A], checkedAt: new Date(T).toISOString(), checks: [
-      { name: 'shared_secret_configured', ok: true, detail: `TTT_SHARED_SECRET is configured (key id ${A}).`, fix: null },
-      { name: 'signed_probe', ok: false, detail: 'TTTranscribe answered 401 engine_auth_replayed.', fix: "Read TTTranscribe's logs." },
-    ] }),
+    engineHealth: ok({
+      ok: true,
+      service: 'business-engine',
+      build,
+      uptimeSec: 1,
+      serverTime: new Date(T).toISOString(),
+    }),
+    tttHealth: ok({
+      ok: true,
+      service: 'tttranscribe',
+      build,
+      uptimeSec: 1,
+      serverTime: new Date(T).toISOString(),
+      transcriber: { engine: 'pocketsphinx', model: null, available: false, reason: 'pocketsphinx is not installed' },
+      jobs: { queued: 0, processing: 0 },
+    }),
+    engineAuthInfo: ok({
+      ok: true,
+      version: 'v1',
+      acceptedKeyIds: [A],
+      toleranceSec: 300,
+      replayWindowSec: 600,
+      serverTime: T / 1000,
+    }),
+    integration: ok({
+      ok: false,
+      engineKeyIds: [A],
+      checkedAt: new Date(T).toISOString(),
+      checks: [
+        {
+          name: 'shared_secret_configured',
+          ok: true,
+          detail: `TTT_SHARED_SECRET is configured (key id ${A}).`,
+          fix: null,
+        },
+        {
+          name: 'signed_probe',
+          ok: false,
+          detail: 'TTTranscribe answered 401 engine_auth_replayed.',
+          fix: "Read TTTranscribe's logs.",
+        },
+      ],
+    }),
     signedProbe: undefined,
     userToken: undefined,
     ...overrides,
@@ -31,7 +66,10 @@ describe('judge', () => {
     const check = byName(judge(facts(), { ...context, local: undefined }), 'engine_integration');
     expect(check.status).toBe('fail');
     expect(check.detail).toContain('signed_probe');
-    expect(check.children?.map((c) => `${c.status} ${c.name}`)).toEqual(['pass shared_secret_configured', 'fail signed_probe']);
+    expect(check.children?.map((c) => `${c.status} ${c.name}`)).toEqual([
+      'pass shared_secret_configured',
+      'fail signed_probe',
+    ]);
     expect(check.children?.[1]?.fix).toBe("Read TTTranscribe's logs.");
   });
 
@@ -45,7 +83,10 @@ describe('judge', () => {
   it('names the speech engine in use and its model when it is available (e.g. whisper.cpp through the command engine)', () => {
     const health = facts().tttHealth;
     if (!health.ok) throw new Error('fixture');
-    const tttHealth = ok({ ...health.value, transcriber: { engine: 'whisper-cli', model: 'base.en', available: true, reason: null } });
+    const tttHealth = ok({
+      ...health.value,
+      transcriber: { engine: 'whisper-cli', model: 'base.en', available: true, reason: null },
+    });
     const check = byName(judge(facts({ tttHealth }), { ...context, local: undefined }), 'ttt_transcriber');
     expect(check).toMatchObject({ status: 'pass', detail: 'Speech engine whisper-cli (base.en) is available.' });
   });
@@ -60,16 +101,33 @@ describe('judge', () => {
 
   it('explains a hex-encoded local secret and whether its bytes are the deployed key', () => {
     const hex = 'ab'.repeat(32);
-    const local = { where: '/repo/.env', problem: { variable: 'TTT_SHARED_SECRET', message: 'm', hint: 'h', mixup: explainSecretMixup(hex), decodedKeyId: A } };
+    const local = {
+      where: '/repo/.env',
+      problem: {
+        variable: 'TTT_SHARED_SECRET',
+        message: 'm',
+        hint: 'h',
+        mixup: explainSecretMixup(hex),
+        decodedKeyId: A,
+      },
+    };
     const check = byName(judge(facts(), { ...context, local }), 'local_secret');
     expect(check.status).toBe('fail');
     expect(check.detail).toContain('TTT_SHARED_SECRET in /repo/.env looks like hex (32 bytes); use the tttsk_ form.');
-    expect(check.detail).toContain(`key id ${A} (TTTranscribe accepts it and the engine signs with it): only the encoding is wrong`);
+    expect(check.detail).toContain(
+      `key id ${A} (TTTranscribe accepts it and the engine signs with it): only the encoding is wrong`,
+    );
     expect(check.fix).toContain('base64url');
   });
 
   it('says the engine holds another USER_JWT_SECRET when it refuses a locally signed user token', () => {
-    const userToken: Probe<unknown> = { ok: false, status: 401, code: 'invalid_token', reason: 'answered 401 invalid_token', details: { reason: 'signature_invalid' } };
+    const userToken: Probe<unknown> = {
+      ok: false,
+      status: 401,
+      code: 'invalid_token',
+      reason: 'answered 401 invalid_token',
+      details: { reason: 'signature_invalid' },
+    };
     const check = byName(judge(facts({ userToken }), { ...context, local: undefined }), 'user_jwt_secret');
     expect(check.status).toBe('fail');
     expect(check.detail).toContain("the engine's USER_JWT_SECRET differs from the token issuer's");
@@ -77,8 +135,20 @@ describe('judge', () => {
   });
 
   it('names the replica that refused the token, and judges the sampled replicas, behind a load balancer', () => {
-    const userToken: Probe<unknown> = { ok: false, status: 401, code: 'invalid_token', reason: 'answered 401 invalid_token', details: { reason: 'signature_invalid' }, instance: 'engine-2' };
-    const replicas = { engines: new Map([['engine-1', { userJwt: 'u1', serviceToken: 's', tttSharedSecret: [A] }]]), ttts: new Map([['ttt-1', [A]]]), tries: 12, unnamed: 0 };
+    const userToken: Probe<unknown> = {
+      ok: false,
+      status: 401,
+      code: 'invalid_token',
+      reason: 'answered 401 invalid_token',
+      details: { reason: 'signature_invalid' },
+      instance: 'engine-2',
+    };
+    const replicas = {
+      engines: new Map([['engine-1', { userJwt: 'u1', serviceToken: 's', tttSharedSecret: [A] }]]),
+      ttts: new Map([['ttt-1', [A]]]),
+      tries: 12,
+      unnamed: 0,
+    };
     const checks = judge(facts({ userToken, replicas }), { ...context, local: undefined });
     expect(byName(checks, 'user_jwt_secret').detail).toMatch(/^The engine \(answered by replica engine-2\) refused/);
     expect(byName(checks, 'replica_key_ids').status).toBe('pass');
@@ -86,7 +156,13 @@ describe('judge', () => {
   });
 
   it('recognises swapped URLs', () => {
-    const engineHealth = ok({ ok: true as const, service: 'tttranscribe' as never, build, uptimeSec: 1, serverTime: new Date(T).toISOString() });
+    const engineHealth = ok({
+      ok: true as const,
+      service: 'tttranscribe' as never,
+      build,
+      uptimeSec: 1,
+      serverTime: new Date(T).toISOString(),
+    });
     const check = byName(judge(facts({ engineHealth }), { ...context, local: undefined }), 'engine_reachable');
     expect(check.status).toBe('fail');
     expect(check.fix).toContain('swapped');

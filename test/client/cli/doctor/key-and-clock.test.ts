@@ -11,12 +11,42 @@ const down: Probe<never> = { ok: false, reason: 'connection refused (nothing lis
 function facts(o: { engine?: string[] | null; ttt?: string[] | null; engineClock?: number; tttClock?: number }): Facts {
   const build = { version: '1', node: 'v20' };
   return {
-    engineHealth: ok({ ok: true, service: 'business-engine', build, uptimeSec: 1, serverTime: new Date(o.engineClock ?? T).toISOString() }),
-    tttHealth: ok({ ok: true, service: 'tttranscribe', build, uptimeSec: 1, serverTime: new Date(o.tttClock ?? T).toISOString(),
-      transcriber: { engine: 'x', model: null, available: true, reason: null }, jobs: { queued: 0, processing: 0 } }),
-    engineAuthInfo: o.ttt === null ? down
-      : ok({ ok: true, version: 'v1', acceptedKeyIds: o.ttt ?? ['aaaaaaaaaaaaaaaa'], toleranceSec: 300, replayWindowSec: 600, serverTime: Math.floor((o.tttClock ?? T) / 1000) }),
-    integration: o.engine === null ? down : ok({ ok: true, engineKeyIds: o.engine ?? ['aaaaaaaaaaaaaaaa'], checks: [], checkedAt: new Date(T).toISOString() }),
+    engineHealth: ok({
+      ok: true,
+      service: 'business-engine',
+      build,
+      uptimeSec: 1,
+      serverTime: new Date(o.engineClock ?? T).toISOString(),
+    }),
+    tttHealth: ok({
+      ok: true,
+      service: 'tttranscribe',
+      build,
+      uptimeSec: 1,
+      serverTime: new Date(o.tttClock ?? T).toISOString(),
+      transcriber: { engine: 'x', model: null, available: true, reason: null },
+      jobs: { queued: 0, processing: 0 },
+    }),
+    engineAuthInfo:
+      o.ttt === null
+        ? down
+        : ok({
+            ok: true,
+            version: 'v1',
+            acceptedKeyIds: o.ttt ?? ['aaaaaaaaaaaaaaaa'],
+            toleranceSec: 300,
+            replayWindowSec: 600,
+            serverTime: Math.floor((o.tttClock ?? T) / 1000),
+          }),
+    integration:
+      o.engine === null
+        ? down
+        : ok({
+            ok: true,
+            engineKeyIds: o.engine ?? ['aaaaaaaaaaaaaaaa'],
+            checks: [],
+            checkedAt: new Date(T).toISOString(),
+          }),
     signedProbe: undefined,
     userToken: undefined,
   };
@@ -41,7 +71,9 @@ describe('judgeKeyIds', () => {
     const neither = judgeKeyIds(facts({ engine: [A], ttt: [B] }), [key(C)]);
     expect(neither.detail).toContain(`the local secret (${C}) matches neither`);
     expect(neither.fix).toContain('pluct secret new');
-    expect(judgeKeyIds(facts({ engine: [A], ttt: [B] }), undefined).detail).toContain('the two services hold different TTT_SHARED_SECRET values');
+    expect(judgeKeyIds(facts({ engine: [A], ttt: [B] }), undefined).detail).toContain(
+      'the two services hold different TTT_SHARED_SECRET values',
+    );
   });
   it('warns when only the local secret is stale, and compares local with TTTranscribe when the engine cannot say', () => {
     expect(judgeKeyIds(facts({ engine: [A], ttt: [A] }), [key(C)]).status).toBe('warn');

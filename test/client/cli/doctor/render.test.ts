@@ -5,7 +5,12 @@ import { renderTable } from '../../../../client/cli/doctor/render.js';
 const checks: Check[] = [
   { name: 'engine_reachable', status: 'pass', detail: 'answered in 3 ms.' },
   { name: 'key_ids', status: 'fail', detail: 'The engine differs.', fix: 'Set it.' },
-  { name: 'engine_integration', status: 'pass', detail: 'All pass.', children: [{ name: 'clock_skew', status: 'pass', detail: '0 s.' }] },
+  {
+    name: 'engine_integration',
+    status: 'pass',
+    detail: 'All pass.',
+    children: [{ name: 'clock_skew', status: 'pass', detail: '0 s.' }],
+  },
   { name: 'signed_probe', status: 'skip', detail: 'Not run.' },
 ];
 
@@ -20,6 +25,8 @@ describe('renderTable', () => {
     expect(plain).toContain('  FAIL  key_ids ');
     expect(plain).toContain('  SKIP  signed_probe ');
     expect(plain).not.toMatch(/[✓✗]/);
-    expect(plain.trimEnd().split('\n').at(-1)).toBe('2 passed, 1 failed, 0 warnings, 1 skipped. Fix the first failure first: later checks often follow from it.');
+    expect(plain.trimEnd().split('\n').at(-1)).toBe(
+      '2 passed, 1 failed, 0 warnings, 1 skipped. Fix the first failure first: later checks often follow from it.',
+    );
   });
 });

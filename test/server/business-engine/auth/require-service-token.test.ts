@@ -5,7 +5,11 @@ import type { AuthDeps } from '../../../../server/business-engine/auth/auth-deps
 import { ConfiguredToken } from '../../../../server/business-engine/auth/bearer-kind.js';
 import { assertUsable, requireServiceToken } from '../../../../server/business-engine/auth/require-service-token.js';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import {
+  newTokenId,
+  SERVICE_TOKEN,
+  ServiceTokenKeys,
+} from '../../../../server/business-engine/tokens/service-token-keys.js';
 import type { TokenRecord, TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { TEST_ADMIN_TOKEN, testServiceTokenKey } from '../../../helpers/engine-app.js';
@@ -16,8 +20,21 @@ const iat = T0 / 1000;
 
 function record(jti: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
   return {
-    jti, userId: 'u1', state: 'vended', bucket: 'bonus', chargeEntryId: 1, requestId: null, issuedAt: T0, expiresAt: T0 + 900_000,
-    jobId: null, submittedAt: null, settledAt: null, refundReason: null, submissionKey: null, updatedAt: T0, ...overrides,
+    jti,
+    userId: 'u1',
+    state: 'vended',
+    bucket: 'bonus',
+    chargeEntryId: 1,
+    requestId: null,
+    issuedAt: T0,
+    expiresAt: T0 + 900_000,
+    jobId: null,
+    submittedAt: null,
+    settledAt: null,
+    refundReason: null,
+    submissionKey: null,
+    updatedAt: T0,
+    ...overrides,
   };
 }
 
@@ -27,8 +44,11 @@ async function run(deps: AuthDeps, token: string): Promise<{ caller?: unknown; c
   const res = { locals: { requestId: 'req_test' } } as unknown as Response;
   try {
     await new Promise<void>((resolve, reject) => {
-      void (requireServiceToken(deps) as (req: Request, res: Response, next: NextFunction) => Promise<void>)(req, res, (error?: unknown) => (error ? reject(error) : resolve()))
-        .catch(reject);
+      void (requireServiceToken(deps) as (req: Request, res: Response, next: NextFunction) => Promise<void>)(
+        req,
+        res,
+        (error?: unknown) => (error ? reject(error) : resolve()),
+      ).catch(reject);
     });
     return { caller: res.locals['caller'] };
   } catch (error) {
@@ -43,9 +63,15 @@ async function setup(records: TokenRecord[]) {
   const lookups: string[] = [];
   const tokens = { get: (jti: string) => (lookups.push(jti), byJti.get(jti)) } as unknown as TokenStore;
   const deps = {
-    serviceTokenKeys: keys, tokens, adminToken: new ConfiguredToken(TEST_ADMIN_TOKEN), tttKeys: [], logger: pino({ level: 'silent' }), now: () => T0,
+    serviceTokenKeys: keys,
+    tokens,
+    adminToken: new ConfiguredToken(TEST_ADMIN_TOKEN),
+    tttKeys: [],
+    logger: pino({ level: 'silent' }),
+    now: () => T0,
   } as unknown as AuthDeps;
-  const sign = (jti: string, sub = 'u1') => keys.sign({ sub, jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec });
+  const sign = (jti: string, sub = 'u1') =>
+    keys.sign({ sub, jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec });
   return { deps, sign, lookups, keys };
 }
 
@@ -71,13 +97,19 @@ describe('requireServiceToken', () => {
   it('refuses a well-signed token the engine has no record of, or whose record is another user', async () => {
     const jti = newTokenId();
     const { deps, sign } = await setup([record(jti, { userId: 'someone-else' })]);
-    expect(await run(deps, sign(newTokenId()))).toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_token' } });
+    expect(await run(deps, sign(newTokenId()))).toMatchObject({
+      code: 'invalid_token',
+      details: { reason: 'unknown_token' },
+    });
     expect(await run(deps, sign(jti))).toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_token' } });
   });
 
   it('answers service_token_required for a user JWT and invalid_token for an opaque value', async () => {
     const { deps } = await setup([]);
-    expect(await run(deps, await mintUserJwt({ nowMs: T0 }))).toMatchObject({ code: 'service_token_required', details: { received: 'user_jwt' } });
+    expect(await run(deps, await mintUserJwt({ nowMs: T0 }))).toMatchObject({
+      code: 'service_token_required',
+      details: { received: 'user_jwt' },
+    });
     expect(await run(deps, 'not-a-token')).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
   });
 
@@ -88,8 +120,14 @@ describe('requireServiceToken', () => {
       record(revoked, { state: 'refunded', settledAt: T0, refundReason: 'token_expired_unused' }),
       record(used, { state: 'submitted', jobId: 'job_USED0001' }),
     ]);
-    expect(await run(deps, sign(revoked))).toMatchObject({ code: 'service_token_revoked', details: { tokenId: revoked, reason: 'token_expired_unused' } });
-    expect(await run(deps, sign(used))).toMatchObject({ code: 'service_token_already_used', details: { tokenId: used, jobId: 'job_USED0001', refunded: false } });
+    expect(await run(deps, sign(revoked))).toMatchObject({
+      code: 'service_token_revoked',
+      details: { tokenId: revoked, reason: 'token_expired_unused' },
+    });
+    expect(await run(deps, sign(used))).toMatchObject({
+      code: 'service_token_already_used',
+      details: { tokenId: used, jobId: 'job_USED0001', refunded: false },
+    });
   });
 });
 
@@ -101,10 +139,15 @@ describe('assertUsable', () => {
 
   it('answers a token that submitted a job already_used with its job id and whether it was refunded', () => {
     for (const state of ['submitted', 'consumed', 'refunded'] as const) {
-      expect(() => assertUsable(record('tok_A', { state, jobId: 'job_AAAAAAAA' })))
-        .toThrow(expect.objectContaining({ code: 'service_token_already_used', details: { tokenId: 'tok_A', jobId: 'job_AAAAAAAA', refunded: state === 'refunded' } }));
+      expect(() => assertUsable(record('tok_A', { state, jobId: 'job_AAAAAAAA' }))).toThrow(
+        expect.objectContaining({
+          code: 'service_token_already_used',
+          details: { tokenId: 'tok_A', jobId: 'job_AAAAAAAA', refunded: state === 'refunded' },
+        }),
+      );
     }
-    expect(() => assertUsable(record('tok_A', { state: 'refunded', refundReason: 'upstream_unavailable' })))
-      .toThrow(expect.objectContaining({ code: 'service_token_revoked' }));
+    expect(() => assertUsable(record('tok_A', { state: 'refunded', refundReason: 'upstream_unavailable' }))).toThrow(
+      expect.objectContaining({ code: 'service_token_revoked' }),
+    );
   });
 });

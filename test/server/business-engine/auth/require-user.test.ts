@@ -17,7 +17,10 @@ describe('user JWT verification', () => {
   });
 
   const balance = (authorization?: string) =>
-    be.client.GET('/v1/credits/balance', authorization === undefined ? {} : { headers: { Authorization: authorization } });
+    be.client.GET(
+      '/v1/credits/balance',
+      authorization === undefined ? {} : { headers: { Authorization: authorization } },
+    );
 
   it('accepts a valid HS256 user JWT', async () => {
     const { data, error, response } = await balance(`Bearer ${await be.userJwt({ sub: 'auth-user-ok' })}`);
@@ -42,19 +45,28 @@ describe('user JWT verification', () => {
     const token = await mintUserJwt({ nowMs: be.clock.ms, secret: 'another-secret-of-at-least-32-bytes-long!' });
     const { error, response } = await balance(`Bearer ${token}`);
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'invalid_token', details: { credential: 'user_jwt', reason: 'signature_invalid' } });
+    expect(error).toMatchObject({
+      code: 'invalid_token',
+      details: { credential: 'user_jwt', reason: 'signature_invalid' },
+    });
   });
 
   it('answers invalid_token for alg none', async () => {
     const { error } = await balance(`Bearer ${unsecuredUserJwt({ sub: 'u', scope: 'ttt:transcribe' }, be.clock.ms)}`);
-    expect(error).toMatchObject({ code: 'invalid_token', details: { credential: 'user_jwt', reason: 'algorithm_not_allowed' } });
+    expect(error).toMatchObject({
+      code: 'invalid_token',
+      details: { credential: 'user_jwt', reason: 'algorithm_not_allowed' },
+    });
   });
 
-  it.each(['RS256', 'ES256'] as const)('answers invalid_token for an %s token where HS256 is configured', async (alg) => {
-    const token = await asymmetricUserJwt(alg, { sub: 'u', scope: 'ttt:transcribe' }, be.clock.ms);
-    const { error } = await balance(`Bearer ${token}`);
-    expect(error).toMatchObject({ code: 'invalid_token', details: { reason: 'algorithm_not_allowed' } });
-  });
+  it.each(['RS256', 'ES256'] as const)(
+    'answers invalid_token for an %s token where HS256 is configured',
+    async (alg) => {
+      const token = await asymmetricUserJwt(alg, { sub: 'u', scope: 'ttt:transcribe' }, be.clock.ms);
+      const { error } = await balance(`Bearer ${token}`);
+      expect(error).toMatchObject({ code: 'invalid_token', details: { reason: 'algorithm_not_allowed' } });
+    },
+  );
 
   it('answers invalid_token for something that is not a JWT', async () => {
     const { error } = await balance('Bearer not-a-jwt-at-all');
@@ -89,7 +101,12 @@ describe('user JWT verification', () => {
     const { error } = await balance(`Bearer ${await be.userJwt({ nbf: nowSec + 300 })}`);
     expect(error).toMatchObject({
       code: 'token_not_yet_valid',
-      details: { credential: 'user_jwt', claim: 'nbf', notBefore: new Date((nowSec + 300) * 1000).toISOString(), serverTime: new Date(be.clock.ms).toISOString() },
+      details: {
+        credential: 'user_jwt',
+        claim: 'nbf',
+        notBefore: new Date((nowSec + 300) * 1000).toISOString(),
+        serverTime: new Date(be.clock.ms).toISOString(),
+      },
     });
   });
 
@@ -99,18 +116,28 @@ describe('user JWT verification', () => {
     expect(error).toMatchObject({ code: 'token_not_yet_valid', details: { claim: 'iat' } });
   });
 
-  it.each(['sub', 'scope', 'iat', 'exp'] as const)('answers invalid_token_claims naming a missing %s', async (claim) => {
-    const { error, response } = await balance(`Bearer ${await be.userJwt({ [claim]: null })}`);
-    expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'invalid_token_claims', details: { credential: 'user_jwt', claim, reason: 'missing' } });
-  });
+  it.each(['sub', 'scope', 'iat', 'exp'] as const)(
+    'answers invalid_token_claims naming a missing %s',
+    async (claim) => {
+      const { error, response } = await balance(`Bearer ${await be.userJwt({ [claim]: null })}`);
+      expect(response.status).toBe(401);
+      expect(error).toMatchObject({
+        code: 'invalid_token_claims',
+        details: { credential: 'user_jwt', claim, reason: 'missing' },
+      });
+    },
+  );
 
   it('answers insufficient_scope for a token without a credits or transcribe scope', async () => {
     const { error, response } = await balance(`Bearer ${await be.userJwt({ scope: 'profile:read' })}`);
     expect(response.status).toBe(403);
     expect(error).toMatchObject({
       code: 'insufficient_scope',
-      details: { requiredScope: 'credits:read', acceptedScopes: ['credits:read', 'ttt:transcribe'], grantedScopes: ['profile:read'] },
+      details: {
+        requiredScope: 'credits:read',
+        acceptedScopes: ['credits:read', 'ttt:transcribe'],
+        grantedScopes: ['profile:read'],
+      },
     });
   });
 
@@ -118,14 +145,17 @@ describe('user JWT verification', () => {
     const secret = generateSharedSecret();
     const { error, response } = await balance(`Bearer ${secret}`);
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'shared_secret', expected: 'user_jwt' } });
+    expect(error).toMatchObject({
+      code: 'credential_type_mismatch',
+      details: { received: 'shared_secret', expected: 'user_jwt' },
+    });
     const warning = be.logs.find((l) => String(l['msg']).includes('shared secret was sent as a bearer'));
     expect(warning).toMatchObject({ keyId: expect.stringMatching(/^[0-9a-f]{16}$/), ours: false });
     expect(JSON.stringify(be.logs)).not.toContain(secret);
     expect(JSON.stringify(error)).not.toContain(secret);
   });
 
-  it('flags the engine\'s own shared secret sent as a bearer as ours', async () => {
+  it("flags the engine's own shared secret sent as a bearer as ours", async () => {
     const own = engineAuthKeyId(be.config.tttKeys[0]!.key);
     const ownSecret = `tttsk_${Buffer.from(be.config.tttKeys[0]!.key).toString('base64url')}`;
     await balance(`Bearer ${ownSecret}`);
@@ -136,9 +166,17 @@ describe('user JWT verification', () => {
   // test/server/business-engine/integrations/); where only a user JWT is taken it stays a mismatch.
   it('answers integration_token_malformed for a broken yit_ value, credential_type_mismatch where only a user JWT is taken', async () => {
     const { error } = await balance('Bearer yit_0123456789abcdefghijklmnopqrstuv');
-    expect(error).toMatchObject({ code: 'integration_token_malformed', details: { credential: 'integration_token', reason: 'wrong_length' } });
-    const list = await be.client.GET('/v1/integrations/tokens', { headers: { Authorization: 'Bearer yit_0123456789abcdefghijklmnopqrstuv' } });
-    expect(list.error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'integration_token', expected: 'user_jwt' } });
+    expect(error).toMatchObject({
+      code: 'integration_token_malformed',
+      details: { credential: 'integration_token', reason: 'wrong_length' },
+    });
+    const list = await be.client.GET('/v1/integrations/tokens', {
+      headers: { Authorization: 'Bearer yit_0123456789abcdefghijklmnopqrstuv' },
+    });
+    expect(list.error).toMatchObject({
+      code: 'credential_type_mismatch',
+      details: { received: 'integration_token', expected: 'user_jwt' },
+    });
   });
 
   it('answers credential_type_mismatch for the admin token', async () => {
@@ -150,7 +188,9 @@ describe('user JWT verification', () => {
 describe('user JWT issuer and audience', () => {
   let be: EngineTestApp;
   beforeAll(async () => {
-    be = await startEngineTestApp({ env: { USER_JWT_ISSUER: 'https://id.pluct.test', USER_JWT_AUDIENCE: 'pluct-engine' } });
+    be = await startEngineTestApp({
+      env: { USER_JWT_ISSUER: 'https://id.pluct.test', USER_JWT_AUDIENCE: 'pluct-engine' },
+    });
   });
   afterAll(async () => {
     await be.close();
@@ -175,11 +215,15 @@ describe('user JWTs from an identity provider JWKS', () => {
   beforeAll(async () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     privateKey = pair.privateKey;
-    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] });
+    const jwks = JSON.stringify({
+      keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }],
+    });
     idp = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
-    be = await startEngineTestApp({ env: { USER_JWT_SECRET: undefined, USER_JWT_JWKS_URL: url, USER_JWT_ISSUER: 'https://id.pluct.test' } });
+    be = await startEngineTestApp({
+      env: { USER_JWT_SECRET: undefined, USER_JWT_JWKS_URL: url, USER_JWT_ISSUER: 'https://id.pluct.test' },
+    });
   });
   afterAll(async () => {
     await be.close();
@@ -189,7 +233,14 @@ describe('user JWTs from an identity provider JWKS', () => {
 
   const mint = (alg: 'ES256', claims: Record<string, unknown>) => {
     const iat = be.clock.ms / 1000;
-    return new SignJWT({ sub: 'idp-user', scope: 'credits:read', iss: 'https://id.pluct.test', iat, exp: iat + 600, ...claims })
+    return new SignJWT({
+      sub: 'idp-user',
+      scope: 'credits:read',
+      iss: 'https://id.pluct.test',
+      iat,
+      exp: iat + 600,
+      ...claims,
+    })
       .setProtectedHeader({ alg, kid: 'idp-1' })
       .sign(privateKey);
   };
@@ -201,8 +252,14 @@ describe('user JWTs from an identity provider JWKS', () => {
 
   it('refuses an HS256 token (no HS/asymmetric mix-up) and one of another issuer', async () => {
     const hs = await mintUserJwt({ nowMs: be.clock.ms, iss: 'https://id.pluct.test' });
-    expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(hs) })).error).toMatchObject({ code: 'invalid_token', details: { reason: 'algorithm_not_allowed' } });
+    expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(hs) })).error).toMatchObject({
+      code: 'invalid_token',
+      details: { reason: 'algorithm_not_allowed' },
+    });
     const other = await mint('ES256', { iss: 'https://elsewhere.test' });
-    expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(other) })).error).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'iss' } });
+    expect((await be.client.GET('/v1/credits/balance', { headers: be.bearer(other) })).error).toMatchObject({
+      code: 'invalid_token_claims',
+      details: { claim: 'iss' },
+    });
   });
 });

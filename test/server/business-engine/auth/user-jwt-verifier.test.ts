@@ -6,7 +6,6 @@ import { refusal } from '../../../helpers/refusal.js';
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const config = { mode: 'hs256' as const, secret: new TextEncoder().encode(TEST_USER_JWT_SECRET) };
 
-
 describe('createUserJwtVerifier (HS256, frozen clock)', () => {
   it('returns the claims, and the same claims again for a repeat of the token', async () => {
     let now = T0;
@@ -26,7 +25,11 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     now = T0 + 120_000; // 60 s past exp, beyond the 30 s tolerance
     expect(await refusal(verify(token))).toMatchObject({
       code: 'token_expired',
-      details: { credential: 'user_jwt', expiredAt: new Date(T0 + 60_000).toISOString(), serverTime: new Date(now).toISOString() },
+      details: {
+        credential: 'user_jwt',
+        expiredAt: new Date(T0 + 60_000).toISOString(),
+        serverTime: new Date(now).toISOString(),
+      },
     });
   });
 
@@ -47,7 +50,10 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     const good = await mintUserJwt({ sub: 'u-forge', nowMs: T0 });
     await verify(good);
     const forged = `${good.slice(0, good.lastIndexOf('.'))}.${'A'.repeat(43)}`;
-    expect(await refusal(verify(forged))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+    expect(await refusal(verify(forged))).toMatchObject({
+      code: 'invalid_token',
+      details: { reason: 'signature_invalid' },
+    });
     expect(await refusal(verify(forged))).toMatchObject({ code: 'invalid_token' });
   });
 
@@ -71,12 +77,18 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     }
     expect((await verify(await mintUserJwt({ nowMs: T0, iat, exp: iat + 24 * 3600 }))).exp).toBe(iat + 24 * 3600);
     // No iat: the lifetime cannot be known, so the token is refused.
-    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, iat: null, exp: iat + 60 })))).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'iat' } });
+    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, iat: null, exp: iat + 60 })))).toMatchObject({
+      code: 'invalid_token_claims',
+      details: { claim: 'iat' },
+    });
   });
 
   it('takes its bound from maxLifetimeSec, and rejects a bound that is not a positive whole number', async () => {
     const verify = createUserJwtVerifier(config, { now: () => T0, maxLifetimeSec: 600 });
-    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, exp: T0 / 1000 + 601 })))).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'exp', maxLifetimeSec: 600 } });
+    expect(await refusal(verify(await mintUserJwt({ nowMs: T0, exp: T0 / 1000 + 601 })))).toMatchObject({
+      code: 'invalid_token_claims',
+      details: { claim: 'exp', maxLifetimeSec: 600 },
+    });
     expect(() => createUserJwtVerifier(config, { now: () => T0, maxLifetimeSec: 0 })).toThrow(/maxLifetimeSec/);
   });
 });

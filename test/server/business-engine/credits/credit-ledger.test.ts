@@ -18,7 +18,9 @@ describe('CreditLedger', () => {
   it('gives a user seen for the first time the signup bonus exactly once', () => {
     expect(ledger.ensureUser('u1', 'req_1')).toEqual({ userId: 'u1', main: 0, bonus: 3, balance: 3, updatedAt: T0 });
     expect(ledger.ensureUser('u1', 'req_2').balance).toBe(3);
-    expect(ledger.page('u1', 10).map((e) => [e.kind, e.reason, e.amount, e.requestId])).toEqual([['grant', 'signup_bonus', 3, 'req_1']]);
+    expect(ledger.page('u1', 10).map((e) => [e.kind, e.reason, e.amount, e.requestId])).toEqual([
+      ['grant', 'signup_bonus', 3, 'req_1'],
+    ]);
   });
 
   it('charges the bonus bucket first, then main, and records balanceAfter on every entry', () => {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresEngineStore, type PostgresEngineStore } from '../../../../server/business-engine/db/postgres-engine-store.js';
+import {
+  openPostgresEngineStore,
+  type PostgresEngineStore,
+} from '../../../../server/business-engine/db/postgres-engine-store.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { startCutProxy, type CutProxy } from '../../../helpers/tcp-cut-proxy.js';
@@ -20,7 +23,12 @@ describe('the engine when its PostgreSQL database is lost and comes back', () =>
     const url = new URL(db.url);
     proxy = await startCutProxy(Number(url.port));
     url.port = String(proxy.port);
-    store = await openPostgresEngineStore(url.toString(), { signupBonus: 3, now: () => ENGINE_T0_MS, poolMax: 4, connectionTimeoutMs: 1000 });
+    store = await openPostgresEngineStore(url.toString(), {
+      signupBonus: 3,
+      now: () => ENGINE_T0_MS,
+      poolMax: 4,
+      connectionTimeoutMs: 1000,
+    });
     be = await startEngineTestApp({ deps: { store } });
   });
   afterAll(async () => {
@@ -32,8 +40,12 @@ describe('the engine when its PostgreSQL database is lost and comes back', () =>
   });
 
   const vend = async (clientRequestId: string) =>
-    be.client.POST('/v1/vend-token', { body: { clientRequestId }, headers: be.bearer(await be.userJwt({ sub: 'lost-user' })) });
-  const balance = async () => be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: 'lost-user' })) });
+    be.client.POST('/v1/vend-token', {
+      body: { clientRequestId },
+      headers: be.bearer(await be.userJwt({ sub: 'lost-user' })),
+    });
+  const balance = async () =>
+    be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: 'lost-user' })) });
 
   it('answers 503 service_unavailable with Retry-After while it is gone, writes nothing, and recovers when it returns', async () => {
     expect((await vend('before')).data?.balanceAfter).toBe(2);
@@ -41,7 +53,11 @@ describe('the engine when its PostgreSQL database is lost and comes back', () =>
     await proxy.cut();
     for (const attempt of [await vend('during'), await balance()]) {
       expect(attempt.response.status).toBe(503);
-      expect(attempt.error).toMatchObject({ code: 'service_unavailable', retryable: true, details: { retryAfterSec: 5, reason: 'database_unavailable' } });
+      expect(attempt.error).toMatchObject({
+        code: 'service_unavailable',
+        retryable: true,
+        details: { retryAfterSec: 5, reason: 'database_unavailable' },
+      });
       expect(attempt.response.headers.get('retry-after')).toBe('5');
       expect(JSON.stringify(attempt.error)).not.toMatch(/ECONN|127\.0\.0\.1|postgres/i);
     }

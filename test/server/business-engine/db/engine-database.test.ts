@@ -33,11 +33,16 @@ describe('openEngineDatabase', () => {
   it('creates a new database at the current schema version, with token digests of 32 bytes only', () => {
     const db = openEngineDatabase(scratch());
     expect(db.pragma('user_version', { simple: true })).toBe(4);
-    const columns = (db.prepare('PRAGMA table_info(service_tokens)').all() as Array<{ name: string }>).map((c) => c.name);
+    const columns = (db.prepare('PRAGMA table_info(service_tokens)').all() as Array<{ name: string }>).map(
+      (c) => c.name,
+    );
     expect(columns).toContain('token_digest');
     db.prepare("INSERT INTO users VALUES ('u1', 0, 1, 1, 1)").run();
-    db.prepare("INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, created_at) VALUES ('u1', 'grant', 'bonus', 1, 1, 'x', 1)").run();
-    const insert = db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, issued_at, expires_at, updated_at, token_digest)
+    db.prepare(
+      "INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, created_at) VALUES ('u1', 'grant', 'bonus', 1, 1, 'x', 1)",
+    ).run();
+    const insert =
+      db.prepare(`INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, issued_at, expires_at, updated_at, token_digest)
       VALUES (?, 'u1', 'vended', 'bonus', 1, 1, 2, 1, ?)`);
     expect(() => insert.run('tok_SHORT', Buffer.alloc(16))).toThrow(/CHECK constraint/);
     insert.run('tok_OK', Buffer.alloc(32));
@@ -51,8 +56,9 @@ describe('openEngineDatabase', () => {
     old.close();
     const db = openEngineDatabase(path);
     expect(db.pragma('user_version', { simple: true })).toBe(4);
-    expect(db.prepare("SELECT jti, state, token_digest, submission_key FROM service_tokens WHERE jti = 'tok_OLD'").get())
-      .toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null, submission_key: null });
+    expect(
+      db.prepare("SELECT jti, state, token_digest, submission_key FROM service_tokens WHERE jti = 'tok_OLD'").get(),
+    ).toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null, submission_key: null });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'integration_tokens'").get()).toBeDefined();
     db.close();
     // Opening it again changes nothing (the migration ran once).
@@ -66,6 +72,8 @@ describe('openEngineDatabase', () => {
     const newer = new Database(path);
     newer.pragma('user_version = 99');
     newer.close();
-    expect(() => openEngineDatabase(path)).toThrow(/schema version 99; this engine knows up to 4\. Run the engine release that wrote it/);
+    expect(() => openEngineDatabase(path)).toThrow(
+      /schema version 99; this engine knows up to 4\. Run the engine release that wrote it/,
+    );
   });
 });

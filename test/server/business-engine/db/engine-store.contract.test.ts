@@ -4,7 +4,10 @@ import { SigningFailed } from '../../../../server/business-engine/db/engine-stor
 import { openPostgresEngineStore } from '../../../../server/business-engine/db/postgres-engine-store.js';
 import { openSqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import { ServiceTokenKeys, type SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import {
+  ServiceTokenKeys,
+  type SignServiceToken,
+} from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { testServiceTokenKey } from '../../../helpers/engine-app.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
@@ -25,27 +28,41 @@ afterAll(async () => {
 
 type Factory = (signupBonus?: number) => Promise<EngineStore>;
 const backends: Array<[string, Factory]> = [
-  ['sqlite', async (signupBonus = 3) => {
-    const store = openSqliteEngineStore(':memory:', { signupBonus, now });
-    cleanups.push(() => store.close());
-    return store;
-  }],
-  ['postgres', async (signupBonus = 3) => {
-    const db = await createTestDatabase('engine_store');
-    const store = await openPostgresEngineStore(db.url, { signupBonus, now, poolMax: 10 });
-    cleanups.push(async () => {
-      await store.close();
-      await db.drop();
-    });
-    return store;
-  }],
+  [
+    'sqlite',
+    async (signupBonus = 3) => {
+      const store = openSqliteEngineStore(':memory:', { signupBonus, now });
+      cleanups.push(() => store.close());
+      return store;
+    },
+  ],
+  [
+    'postgres',
+    async (signupBonus = 3) => {
+      const db = await createTestDatabase('engine_store');
+      const store = await openPostgresEngineStore(db.url, { signupBonus, now, poolMax: 10 });
+      cleanups.push(async () => {
+        await store.close();
+        await db.drop();
+      });
+      return store;
+    },
+  ],
 ];
 
 let n = 0;
-const vendInput = (userId: string, clientRequestId = `k${(n += 1)}`, bodyHash = 'h1') => ({ userId, clientRequestId, bodyHash, requestId: `req_${n}` });
+const vendInput = (userId: string, clientRequestId = `k${(n += 1)}`, bodyHash = 'h1') => ({
+  userId,
+  clientRequestId,
+  bodyHash,
+  requestId: `req_${n}`,
+});
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (isApiError(error)) return error.code;
   if (error instanceof SigningFailed) return 'signing_failed';
   throw new Error(`expected a refusal, got ${String(error)}`);
@@ -61,8 +78,16 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
   it('creates a user with the signup bonus exactly once, even when first seen by many requests at once', async () => {
     const balances = await Promise.all(Array.from({ length: 10 }, () => store.ledger.ensureUser('u1', 'req_1')));
     expect(balances.map((b) => b.balance)).toEqual(Array(10).fill(3));
-    expect(await store.ledger.ensureUser('u1', null)).toEqual({ userId: 'u1', main: 0, bonus: 3, balance: 3, updatedAt: T0 });
-    expect((await store.ledger.page('u1', 10)).map((e) => [e.kind, e.reason, e.amount])).toEqual([['grant', 'signup_bonus', 3]]);
+    expect(await store.ledger.ensureUser('u1', null)).toEqual({
+      userId: 'u1',
+      main: 0,
+      bonus: 3,
+      balance: 3,
+      updatedAt: T0,
+    });
+    expect((await store.ledger.page('u1', 10)).map((e) => [e.kind, e.reason, e.amount])).toEqual([
+      ['grant', 'signup_bonus', 3],
+    ]);
   });
 
   it('grants, and pages the ledger newest first before a cursor', async () => {
@@ -70,8 +95,16 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     const { balance } = await store.ledger.grant('u1', 1, 'bonus', { reason: 'g4' });
     expect(balance).toMatchObject({ main: 8, bonus: 4, balance: 12 });
     const first = await store.ledger.page('u1', 2);
-    expect(first.map((e) => [e.reason, e.balanceAfter])).toEqual([['g4', 12], ['g3', 11]]);
-    expect((await store.ledger.page('u1', 10, first[1]!.id)).map((e) => e.reason)).toEqual(['g2', 'g1', 'g0', 'signup_bonus']);
+    expect(first.map((e) => [e.reason, e.balanceAfter])).toEqual([
+      ['g4', 12],
+      ['g3', 11],
+    ]);
+    expect((await store.ledger.page('u1', 10, first[1]!.id)).map((e) => e.reason)).toEqual([
+      'g2',
+      'g1',
+      'g0',
+      'signup_bonus',
+    ]);
   });
 
   it('vends in one transaction: bonus first, the token recorded, the answer replayed for the same key and body', async () => {
@@ -79,7 +112,13 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     const first = await store.vend(vendInput('u1', 'same'), sign);
     expect(first.replayed).toBe(false);
     expect(first.response).toMatchObject({ ok: true, balanceAfter: 3, tokenId: expect.stringMatching(/^tok_/) });
-    expect(await store.tokens.get(first.response.tokenId)).toMatchObject({ userId: 'u1', state: 'vended', bucket: 'bonus', issuedAt: T0, expiresAt: T0 + 900_000 });
+    expect(await store.tokens.get(first.response.tokenId)).toMatchObject({
+      userId: 'u1',
+      state: 'vended',
+      bucket: 'bonus',
+      issuedAt: T0,
+      expiresAt: T0 + 900_000,
+    });
     expect(await store.vend(vendInput('u1', 'same'), sign)).toEqual({ response: first.response, replayed: true });
     expect(await codeOf(store.vend(vendInput('u1', 'same', 'other-body'), sign))).toBe('idempotency_key_reused');
     expect((await store.ledger.page('u1', 10)).filter((e) => e.kind === 'charge')).toHaveLength(1);
@@ -88,7 +127,9 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
   it('writes nothing for a refused vend: no credits, or a signer that throws', async () => {
     const poor = await open(0);
     expect(await codeOf(poor.vend(vendInput('poor', 'p1'), sign))).toBe('insufficient_credits');
-    const failing: SignServiceToken = () => { throw new Error('TEST-ONLY: no key'); };
+    const failing: SignServiceToken = () => {
+      throw new Error('TEST-ONLY: no key');
+    };
     await store.ledger.ensureUser('u1', null);
     expect(await codeOf(store.vend(vendInput('u1', 'f1'), failing))).toBe('signing_failed');
     expect((await store.ledger.page('u1', 10)).map((e) => e.kind)).toEqual(['grant']);
@@ -98,7 +139,14 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
   it('gives N parallel vends on a balance of B exactly min(N, B) tokens and never a negative balance', async () => {
     const user = 'racer';
     await store.ledger.grant(user, 7, 'main', { reason: 'g' });
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => store.vend(vendInput(user, `race-${i}`), sign).then(() => 'ok', (e: unknown) => (isApiError(e) ? e.code : 'other'))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.vend(vendInput(user, `race-${i}`), sign).then(
+          () => 'ok',
+          (e: unknown) => (isApiError(e) ? e.code : 'other'),
+        ),
+      ),
+    );
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10);
     expect(outcomes.filter((o) => o === 'insufficient_credits')).toHaveLength(10);
     expect((await store.ledger.ensureUser(user, null)).balance).toBe(0);
@@ -117,13 +165,29 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     clock.ms = T0 + 10;
     expect(await store.tokens.markSubmitted(jti, 'job_CONTRACT01')).toBe(true);
     expect(await store.tokens.markSubmitted(jti, 'job_CONTRACT02')).toBe(false);
-    expect(await store.tokens.byJob('job_CONTRACT01')).toMatchObject({ jti, state: 'submitted', submittedAt: T0 + 10, submissionKey: 'sub_C' });
-    const refunds = await Promise.all([1, 2, 3].map(() => store.tokens.refund(jti, 'submitted', { reason: 'job_failed:media_fetch_failed', requestId: 'req_r' })));
+    expect(await store.tokens.byJob('job_CONTRACT01')).toMatchObject({
+      jti,
+      state: 'submitted',
+      submittedAt: T0 + 10,
+      submissionKey: 'sub_C',
+    });
+    const refunds = await Promise.all(
+      [1, 2, 3].map(() =>
+        store.tokens.refund(jti, 'submitted', { reason: 'job_failed:media_fetch_failed', requestId: 'req_r' }),
+      ),
+    );
     expect(refunds.filter(Boolean)).toHaveLength(1);
     expect(await store.tokens.consume(jti)).toBe(false);
-    expect(await store.tokens.get(jti)).toMatchObject({ state: 'refunded', refundReason: 'job_failed:media_fetch_failed', settledAt: T0 + 10, jobId: 'job_CONTRACT01' });
+    expect(await store.tokens.get(jti)).toMatchObject({
+      state: 'refunded',
+      refundReason: 'job_failed:media_fetch_failed',
+      settledAt: T0 + 10,
+      jobId: 'job_CONTRACT01',
+    });
     const entries = await store.ledger.page('u1', 10);
-    expect(entries.filter((e) => e.kind === 'refund').map((e) => [e.tokenId, e.jobId, e.amount, e.bucket])).toEqual([[jti, 'job_CONTRACT01', 1, 'bonus']]);
+    expect(entries.filter((e) => e.kind === 'refund').map((e) => [e.tokenId, e.jobId, e.amount, e.bucket])).toEqual([
+      [jti, 'job_CONTRACT01', 1, 'bonus'],
+    ]);
     expect((await store.ledger.ensureUser('u1', null)).balance).toBe(3);
   });
 
@@ -133,11 +197,23 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     const seen = (await store.tokens.get(jti))!;
     expect(await store.tokens.resume(jti, 'sub_OTHER')).toBe(false);
     expect(await store.tokens.resume(jti, 'sub_R')).toBe(true); // same millisecond: still a change
-    expect(await store.tokens.refund(jti, 'submitting', { reason: 'submission_interrupted', requestId: null, unchangedSince: seen.updatedAt })).toBe(false);
+    expect(
+      await store.tokens.refund(jti, 'submitting', {
+        reason: 'submission_interrupted',
+        requestId: null,
+        unchangedSince: seen.updatedAt,
+      }),
+    ).toBe(false);
     const now = (await store.tokens.get(jti))!;
     expect(now).toMatchObject({ state: 'submitting', submissionKey: 'sub_R' });
     expect(now.updatedAt).toBeGreaterThan(seen.updatedAt);
-    expect(await store.tokens.refund(jti, 'submitting', { reason: 'submission_interrupted', requestId: null, unchangedSince: now.updatedAt })).toBe(true);
+    expect(
+      await store.tokens.refund(jti, 'submitting', {
+        reason: 'submission_interrupted',
+        requestId: null,
+        unchangedSince: now.updatedAt,
+      }),
+    ).toBe(true);
     expect(await store.tokens.resume(jti, 'sub_R')).toBe(false);
   });
 
@@ -158,12 +234,22 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
   });
 
   it('keeps integration tokens by hash: create, find, list, revoke once, touch at most once a minute', async () => {
-    const { token, record } = await store.integrationTokens.create({ userId: 'u1', description: 'backend', scopes: ['credits:read'], expiresAt: null });
+    const { token, record } = await store.integrationTokens.create({
+      userId: 'u1',
+      description: 'backend',
+      scopes: ['credits:read'],
+      expiresAt: null,
+    });
     const { createHash } = await import('node:crypto');
     const hash = createHash('sha256').update(token).digest('hex');
     expect(await store.integrationTokens.findByHash(hash)).toEqual(record);
     expect((await store.integrationTokens.listByUser('u1', { limit: 10 })).map((r) => r.id)).toEqual([record.id]);
-    expect(await store.integrationTokens.listByUser('u1', { limit: 10, after: { createdAt: record.createdAt, id: record.id } })).toEqual([]);
+    expect(
+      await store.integrationTokens.listByUser('u1', {
+        limit: 10,
+        after: { createdAt: record.createdAt, id: record.id },
+      }),
+    ).toEqual([]);
     expect(await store.integrationTokens.touch(record)).toBe(true);
     const touched = (await store.integrationTokens.findByHash(hash))!;
     expect(touched.lastUsedAt).toBe(T0);

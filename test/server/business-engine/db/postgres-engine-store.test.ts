@@ -2,8 +2,15 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import { openEngineStore } from '../../../../server/business-engine/db/open-engine-store.js';
-import { openPostgresEngineStore, type PostgresEngineStore } from '../../../../server/business-engine/db/postgres-engine-store.js';
-import { LATEST_POSTGRES_VERSION, migratePostgres, POSTGRES_MIGRATIONS } from '../../../../server/business-engine/db/postgres-migrations.js';
+import {
+  openPostgresEngineStore,
+  type PostgresEngineStore,
+} from '../../../../server/business-engine/db/postgres-engine-store.js';
+import {
+  LATEST_POSTGRES_VERSION,
+  migratePostgres,
+  POSTGRES_MIGRATIONS,
+} from '../../../../server/business-engine/db/postgres-migrations.js';
 import { ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { ConfigError } from '../../../../server/shared/config/env.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
@@ -32,15 +39,27 @@ async function replica(url: string, signupBonus = 0): Promise<PostgresEngineStor
   return store;
 }
 
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isApiError(e) ? e.code : `unexpected: ${String(e)}`));
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (isApiError(e) ? e.code : `unexpected: ${String(e)}`),
+  );
 
 describe('PostgreSQL engine store across replicas', () => {
   it('200 parallel vends for one user holding 50 credits, through two replicas, give exactly 50 tokens and a balance of 0', async () => {
     const url = await database('replicas');
     const [a, b] = await Promise.all([replica(url), replica(url)]);
     await a.ledger.grant('racer', 50, 'main', { reason: 'test' });
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      outcome((i % 2 === 0 ? a : b).vend({ userId: 'racer', clientRequestId: `race-${i}`, bodyHash: 'h', requestId: `req_${i}` }, sign))));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        outcome(
+          (i % 2 === 0 ? a : b).vend(
+            { userId: 'racer', clientRequestId: `race-${i}`, bodyHash: 'h', requestId: `req_${i}` },
+            sign,
+          ),
+        ),
+      ),
+    );
     expect(results.filter((r) => r === 'ok')).toHaveLength(50);
     expect(results.filter((r) => r === 'insufficient_credits')).toHaveLength(150);
     expect(await b.ledger.ensureUser('racer', null)).toMatchObject({ balance: 0, main: 0, bonus: 0 });
@@ -54,7 +73,14 @@ describe('PostgreSQL engine store across replicas', () => {
     const [a, b] = await Promise.all([replica(url), replica(url)]);
     await a.ledger.grant('twice', 10, 'main', { reason: 'test' });
     const input = { userId: 'twice', clientRequestId: 'one-key', bodyHash: 'h', requestId: 'req_x' };
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).vend(input, sign).then((r) => r, (e: unknown) => e)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 === 0 ? a : b).vend(input, sign).then(
+          (r) => r,
+          (e: unknown) => e,
+        ),
+      ),
+    );
     const answers = results.filter((r): r is { response: { tokenId: string }; replayed: boolean } => !isApiError(r));
     // Each either got the one token (first or replayed) or was told the key is in progress on the other replica.
     expect(new Set(answers.map((r) => r.response.tokenId)).size).toBe(1);
@@ -72,9 +98,13 @@ describe('PostgreSQL engine store across replicas', () => {
     try {
       await other.query('BEGIN');
       await other.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['held', 'k1']);
-      expect(await outcome(store.vend({ userId: 'held', clientRequestId: 'k1', bodyHash: 'h', requestId: 'r' }, sign))).toBe('idempotency_in_progress');
+      expect(
+        await outcome(store.vend({ userId: 'held', clientRequestId: 'k1', bodyHash: 'h', requestId: 'r' }, sign)),
+      ).toBe('idempotency_in_progress');
       await other.query('ROLLBACK');
-      expect(await outcome(store.vend({ userId: 'held', clientRequestId: 'k1', bodyHash: 'h', requestId: 'r' }, sign))).toBe('ok');
+      expect(
+        await outcome(store.vend({ userId: 'held', clientRequestId: 'k1', bodyHash: 'h', requestId: 'r' }, sign)),
+      ).toBe('ok');
     } finally {
       await other.end();
     }
@@ -102,9 +132,18 @@ describe('PostgreSQL migrations', () => {
     const url = await database('migrate_fail');
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     try {
-      const broken = [...POSTGRES_MIGRATIONS, { version: LATEST_POSTGRES_VERSION + 1, name: 'broken', sql: 'CREATE TABLE half_done (id INT); SELECT no_such_column FROM half_done' }];
+      const broken = [
+        ...POSTGRES_MIGRATIONS,
+        {
+          version: LATEST_POSTGRES_VERSION + 1,
+          name: 'broken',
+          sql: 'CREATE TABLE half_done (id INT); SELECT no_such_column FROM half_done',
+        },
+      ];
       await expect(migratePostgres(pool, broken)).rejects.toThrow(/no_such_column/);
-      const { rows } = await pool.query("SELECT max(version) AS v, to_regclass('half_done') AS t FROM engine_schema_version");
+      const { rows } = await pool.query(
+        "SELECT max(version) AS v, to_regclass('half_done') AS t FROM engine_schema_version",
+      );
       expect(rows[0]).toEqual({ v: LATEST_POSTGRES_VERSION, t: null });
     } finally {
       await pool.end();
@@ -118,12 +157,21 @@ describe('PostgreSQL migrations', () => {
     await client.connect();
     await client.query("INSERT INTO engine_schema_version (version, name) VALUES (99, 'from the future')");
     await client.end();
-    const refusal = await openEngineStore({ db: url, poolMax: 2 }, { signupBonus: 0, now }).then(() => undefined, (e: unknown) => e);
+    const refusal = await openEngineStore({ db: url, poolMax: 2 }, { signupBonus: 0, now }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refusal).toBeInstanceOf(ConfigError);
-    expect((refusal as ConfigError).problems).toEqual([{
-      variable: 'ENGINE_DB',
-      message: expect.stringMatching(new RegExp(`schema version 99; this engine knows up to ${LATEST_POSTGRES_VERSION}\\. Run the engine release that wrote it`)),
-    }]);
+    expect((refusal as ConfigError).problems).toEqual([
+      {
+        variable: 'ENGINE_DB',
+        message: expect.stringMatching(
+          new RegExp(
+            `schema version 99; this engine knows up to ${LATEST_POSTGRES_VERSION}\\. Run the engine release that wrote it`,
+          ),
+        ),
+      },
+    ]);
   });
 });
 
@@ -131,7 +179,10 @@ describe('a PostgreSQL database unreachable at start', () => {
   it('refuses to start naming ENGINE_DB and the cause, never the password', async () => {
     const port = new URL(await refusedBaseUrl()).port;
     const url = `postgres://app:TEST-ONLY-pw-s3cret@127.0.0.1:${port}/engine`;
-    const refusal = await openEngineStore({ db: url, poolMax: 2 }, { signupBonus: 0, now }).then(() => undefined, (e: unknown) => e);
+    const refusal = await openEngineStore({ db: url, poolMax: 2 }, { signupBonus: 0, now }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refusal).toBeInstanceOf(ConfigError);
     const text = (refusal as ConfigError).message;
     expect(text).toContain('ENGINE_DB');

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { SigningFailed } from '../../../../server/business-engine/db/engine-store.js';
-import { isConnectionFailure, postgresFailure, redactDatabaseUrl } from '../../../../server/business-engine/db/postgres-errors.js';
+import {
+  isConnectionFailure,
+  postgresFailure,
+  redactDatabaseUrl,
+} from '../../../../server/business-engine/db/postgres-errors.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 
 describe('redactDatabaseUrl', () => {
   it('replaces the password of a URL, and leaves a file path as it is', () => {
-    expect(redactDatabaseUrl('postgres://app:TEST-ONLY-pw@db.internal:5432/engine')).toBe('postgres://app:***@db.internal:5432/engine');
-    expect(redactDatabaseUrl('postgresql://app@127.0.0.1/engine?sslmode=require&password=TEST-ONLY')).toBe('postgresql://app@127.0.0.1/engine?sslmode=require&password=***');
+    expect(redactDatabaseUrl('postgres://app:TEST-ONLY-pw@db.internal:5432/engine')).toBe(
+      'postgres://app:***@db.internal:5432/engine',
+    );
+    expect(redactDatabaseUrl('postgresql://app@127.0.0.1/engine?sslmode=require&password=TEST-ONLY')).toBe(
+      'postgresql://app@127.0.0.1/engine?sslmode=require&password=***',
+    );
     expect(redactDatabaseUrl('./data/business-engine.db')).toBe('./data/business-engine.db');
     expect(redactDatabaseUrl(':memory:')).toBe(':memory:');
   });
@@ -22,7 +30,12 @@ describe('postgresFailure', () => {
       expect(isConnectionFailure(cause)).toBe(true);
       const error = postgresFailure('charge the credit', cause);
       expect(error).toBeInstanceOf(ApiError);
-      expect(error).toMatchObject({ code: 'service_unavailable', details: { retryAfterSec: 5, reason: 'database_unavailable' }, headers: { 'Retry-After': '5' }, cause });
+      expect(error).toMatchObject({
+        code: 'service_unavailable',
+        details: { retryAfterSec: 5, reason: 'database_unavailable' },
+        headers: { 'Retry-After': '5' },
+        cause,
+      });
       expect((error as ApiError).detail).not.toContain('ECONNREFUSED');
     }
   });
@@ -33,6 +46,10 @@ describe('postgresFailure', () => {
     const signing = new SigningFailed('signing threw');
     expect(postgresFailure('x', signing)).toBe(signing);
     const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
-    expect(postgresFailure('record the job', unique)).toMatchObject({ code: 'internal_error', detail: 'Could not record the job.', cause: unique });
+    expect(postgresFailure('record the job', unique)).toMatchObject({
+      code: 'internal_error',
+      detail: 'Could not record the job.',
+      cause: unique,
+    });
   });
 });

@@ -13,18 +13,63 @@ function jobTable(ttt: FakeTtt) {
     if (req.method === 'POST' && req.target === '/transcribe') {
       const jobId = `job_STATUS${String((next += 1)).padStart(8, '0')}`;
       states.set(jobId, 'queued');
-      return { status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } };
+      return {
+        status: 202,
+        body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() },
+      };
     }
     const jobId = /^\/status\/(job_\w+)$/.exec(req.target)?.[1];
     const state = jobId ? states.get(jobId) : undefined;
     if (!jobId || !state) return upstreamProblem(404, 'job_not_found', `No job with id ${jobId} exists.`, { jobId });
     const at = new Date(ENGINE_T0_MS).toISOString();
-    const base = { ok: true, jobId, status: state, url: 'https://media.example.com/clip.mp4', language: 'en', submittedAt: at, startedAt: at, updatedAt: at };
-    if (state === 'completed') return { status: 200, body: { ...base, stage: 'done', progress: 1, completedAt: at, transcript: 'and so the story begins', engine: { name: 'test-double', model: null } } };
+    const base = {
+      ok: true,
+      jobId,
+      status: state,
+      url: 'https://media.example.com/clip.mp4',
+      language: 'en',
+      submittedAt: at,
+      startedAt: at,
+      updatedAt: at,
+    };
+    if (state === 'completed')
+      return {
+        status: 200,
+        body: {
+          ...base,
+          stage: 'done',
+          progress: 1,
+          completedAt: at,
+          transcript: 'and so the story begins',
+          engine: { name: 'test-double', model: null },
+        },
+      };
     if (state === 'failed') {
-      return { status: 200, body: { ...base, stage: 'fetching', progress: 0.1, completedAt: at, error: { code: 'media_fetch_failed', message: 'The media host answered 404 Not Found; check the link.', retryable: false, responsibility: 'caller' } } };
+      return {
+        status: 200,
+        body: {
+          ...base,
+          stage: 'fetching',
+          progress: 0.1,
+          completedAt: at,
+          error: {
+            code: 'media_fetch_failed',
+            message: 'The media host answered 404 Not Found; check the link.',
+            retryable: false,
+            responsibility: 'caller',
+          },
+        },
+      };
     }
-    return { status: 200, body: { ...base, stage: state === 'queued' ? 'queued' : 'transcribing', progress: state === 'queued' ? 0 : 0.5, completedAt: null } };
+    return {
+      status: 200,
+      body: {
+        ...base,
+        stage: state === 'queued' ? 'queued' : 'transcribing',
+        progress: state === 'queued' ? 0 : 0.5,
+        completedAt: null,
+      },
+    };
   });
   return states;
 }
@@ -39,7 +84,10 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const clock = { ms: ENGINE_T0_MS };
     ttt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', secret)], now: () => clock.ms });
     states = jobTable(ttt);
-    be = await startEngineTestApp({ clock, env: { TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '10' } });
+    be = await startEngineTestApp({
+      clock,
+      env: { TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '10' },
+    });
   });
   beforeEach(() => {
     be.clock.ms = ENGINE_T0_MS;
@@ -51,24 +99,38 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
   });
 
   const vend = async (sub: string) => {
-    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `s-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub })) });
+    const { data } = await be.client.POST('/v1/vend-token', {
+      body: { clientRequestId: `s-${(n += 1)}` },
+      headers: be.bearer(await be.userJwt({ sub })),
+    });
     return data!;
   };
   const submitJob = async (sub: string) => {
     const vended = await vend(sub);
-    const { data } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: be.bearer(vended.token) });
+    const { data } = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: be.bearer(vended.token),
+    });
     return { token: vended.token, tokenId: vended.tokenId, jobId: data!.jobId };
   };
-  const status = (jobId: string, token: string) => be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId } }, headers: be.bearer(token) });
-  const ledger = async (sub: string) => (await be.client.GET('/v1/credits/ledger', { headers: be.bearer(await be.userJwt({ sub })) })).data!.entries;
-  const balance = async (sub: string) => (await be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub })) })).data!.balance;
+  const status = (jobId: string, token: string) =>
+    be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId } }, headers: be.bearer(token) });
+  const ledger = async (sub: string) =>
+    (await be.client.GET('/v1/credits/ledger', { headers: be.bearer(await be.userJwt({ sub })) })).data!.entries;
+  const balance = async (sub: string) =>
+    (await be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub })) })).data!.balance;
 
   it('answers the owner (user JWT) and the creating service token, with creditRefunded false while running', async () => {
     const job = await submitJob('owner-1');
     states.set(job.jobId, 'processing');
     const byUser = await status(job.jobId, await be.userJwt({ sub: 'owner-1', scope: 'credits:read' }));
     expect(byUser.response.status).toBe(200);
-    expect(byUser.data).toMatchObject({ jobId: job.jobId, status: 'processing', stage: 'transcribing', creditRefunded: false });
+    expect(byUser.data).toMatchObject({
+      jobId: job.jobId,
+      status: 'processing',
+      stage: 'transcribing',
+      creditRefunded: false,
+    });
     const byToken = await status(job.jobId, job.token);
     expect(byToken.data).toMatchObject({ jobId: job.jobId, status: 'processing' });
     const sent = ttt.requests.filter((r) => r.target === `/status/${job.jobId}`);
@@ -95,20 +157,30 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const { error, response } = await status('not-a-job', await be.userJwt());
     expect(response.status).toBe(400);
     // The shared validator translation names path parameters under /params.
-    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/path/jobId' })] } });
+    expect(error).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [expect.objectContaining({ pointer: '/path/jobId' })] },
+    });
   });
 
   it('answers credential_type_mismatch to the admin token', async () => {
     const job = await submitJob('owner-3');
     const { error } = await status(job.jobId, be.config.adminToken);
-    expect(error).toMatchObject({ code: 'credential_type_mismatch', details: { received: 'admin_token', expected: 'user_jwt_or_service_token' } });
+    expect(error).toMatchObject({
+      code: 'credential_type_mismatch',
+      details: { received: 'admin_token', expected: 'user_jwt_or_service_token' },
+    });
   });
 
   it('settles a completed job as consumed (no refund), once', async () => {
     const job = await submitJob('done-user');
     states.set(job.jobId, 'completed');
     const first = await status(job.jobId, job.token);
-    expect(first.data).toMatchObject({ status: 'completed', transcript: 'and so the story begins', creditRefunded: false });
+    expect(first.data).toMatchObject({
+      status: 'completed',
+      transcript: 'and so the story begins',
+      creditRefunded: false,
+    });
     await status(job.jobId, job.token);
     expect((await be.engine.store.tokens.get(job.tokenId))?.state).toBe('consumed');
     expect((await ledger('done-user')).filter((e) => e.kind === 'refund')).toEqual([]);
@@ -119,12 +191,18 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     const job = await submitJob('failed-user');
     states.set(job.jobId, 'failed');
     const polls = await Promise.all(Array.from({ length: 5 }, () => status(job.jobId, job.token)));
-    for (const p of polls) expect(p.data).toMatchObject({ status: 'failed', error: { code: 'media_fetch_failed' }, creditRefunded: true });
+    for (const p of polls)
+      expect(p.data).toMatchObject({ status: 'failed', error: { code: 'media_fetch_failed' }, creditRefunded: true });
     for (let i = 0; i < 3; i++) await status(job.jobId, await be.userJwt({ sub: 'failed-user' }));
     await be.engine.sweeper.runOnce();
     const refunds = (await ledger('failed-user')).filter((e) => e.kind === 'refund');
     expect(refunds).toHaveLength(1);
-    expect(refunds[0]).toMatchObject({ reason: 'job_failed:media_fetch_failed', jobId: job.jobId, tokenId: job.tokenId, amount: 1 });
+    expect(refunds[0]).toMatchObject({
+      reason: 'job_failed:media_fetch_failed',
+      jobId: job.jobId,
+      tokenId: job.tokenId,
+      amount: 1,
+    });
     expect(await balance('failed-user')).toBe(10);
   });
 
@@ -158,7 +236,9 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     expect(first.expiredRefunded).toBeGreaterThanOrEqual(1);
     expect(second.expiredRefunded).toBe(0);
     const refunds = (await ledger('expiring-user')).filter((e) => e.kind === 'refund');
-    expect(refunds).toEqual([expect.objectContaining({ reason: 'token_expired_unused', tokenId: vended.tokenId, amount: 1, bucket: 'bonus' })]);
+    expect(refunds).toEqual([
+      expect.objectContaining({ reason: 'token_expired_unused', tokenId: vended.tokenId, amount: 1, bucket: 'bonus' }),
+    ]);
     expect(await balance('expiring-user')).toBe(10);
     expect((await be.engine.store.tokens.get(vended.tokenId))?.state).toBe('refunded');
   });
@@ -169,9 +249,15 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     await be.engine.sweeper.runOnce();
     // Turn the clock back inside the token's validity: only the token table can refuse it now.
     be.clock.ms = ENGINE_T0_MS + 60_000;
-    const { error, response } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/clip.mp4' }, headers: be.bearer(vended.token) });
+    const { error, response } = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/clip.mp4' },
+      headers: be.bearer(vended.token),
+    });
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'service_token_revoked', details: { reason: 'token_expired_unused', tokenId: vended.tokenId } });
+    expect(error).toMatchObject({
+      code: 'service_token_revoked',
+      details: { reason: 'token_expired_unused', tokenId: vended.tokenId },
+    });
   });
 
   it('sweep: reconciles submitted jobs by polling (completed -> consumed, failed -> refunded)', async () => {
@@ -182,10 +268,16 @@ describe('GET /ttt/status/{jobId} and the credit sweep', () => {
     states.set(failed.jobId, 'failed');
     states.set(running.jobId, 'processing');
     const report = await be.engine.sweeper.runOnce();
-    expect(report).toMatchObject({ jobsConsumed: expect.any(Number), jobsRefunded: expect.any(Number), pollErrors: expect.any(Number) });
+    expect(report).toMatchObject({
+      jobsConsumed: expect.any(Number),
+      jobsRefunded: expect.any(Number),
+      pollErrors: expect.any(Number),
+    });
     expect((await be.engine.store.tokens.get(done.tokenId))?.state).toBe('consumed');
     expect((await be.engine.store.tokens.get(failed.tokenId))?.state).toBe('refunded');
     expect((await be.engine.store.tokens.get(running.tokenId))?.state).toBe('submitted');
-    expect((await ledger('sweep-user')).filter((e) => e.kind === 'refund').map((e) => e.tokenId)).toEqual([failed.tokenId]);
+    expect((await ledger('sweep-user')).filter((e) => e.kind === 'refund').map((e) => e.tokenId)).toEqual([
+      failed.tokenId,
+    ]);
   });
 });

@@ -18,7 +18,10 @@ describe('GET /v1/integrations/tokens pagination', () => {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       if (!sameInstant) be.clock.ms += 1000;
-      const { data } = await be.client.POST('/v1/integrations/tokens', { body: { description: `token ${i}`, scopes: ['credits:read'] }, headers: await headers(sub) });
+      const { data } = await be.client.POST('/v1/integrations/tokens', {
+        body: { description: `token ${i}`, scopes: ['credits:read'] },
+        headers: await headers(sub),
+      });
       ids.push(data!.id);
     }
     return ids;
@@ -58,13 +61,19 @@ describe('GET /v1/integrations/tokens pagination', () => {
     expect(data!.nextCursor).not.toBeNull();
     const tooMany = await list('page-user-3', { limit: 101 });
     expect(tooMany.response.status).toBe(400);
-    expect(tooMany.error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/query/limit' })] } });
+    expect(tooMany.error).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [expect.objectContaining({ pointer: '/query/limit' })] },
+    });
     const forged = await list('page-user-3', { cursor: Buffer.from('ledger:12').toString('base64url') });
     expect(forged.response.status).toBe(400);
-    expect(forged.error).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/query/cursor' }] } });
+    expect(forged.error).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [{ pointer: '/query/cursor' }] },
+    });
   });
 
-  it('never pages into another user\'s tokens', async () => {
+  it("never pages into another user's tokens", async () => {
     await makeTokens('page-user-4', 2);
     const other = await list('page-user-5');
     expect(other.data).toEqual({ ok: true, tokens: [], nextCursor: null });

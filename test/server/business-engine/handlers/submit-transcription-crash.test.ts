@@ -6,7 +6,12 @@ import type { EngineDeps } from '../../../../server/business-engine/app.js';
 import type { SubmissionFaultPoint } from '../../../../server/business-engine/handlers/submit-transcription.js';
 import { STUCK_SUBMITTING_MS } from '../../../../server/business-engine/jobs/sweeper.js';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
-import { ENGINE_T0_MS, startEngineTestApp, testServiceTokenKey, type EngineTestApp } from '../../../helpers/engine-app.js';
+import {
+  ENGINE_T0_MS,
+  startEngineTestApp,
+  testServiceTokenKey,
+  type EngineTestApp,
+} from '../../../helpers/engine-app.js';
 import { idempotentTtt, startFakeTtt, type FakeTtt, type IdempotentTtt } from '../../../helpers/engine-fake-ttt.js';
 
 /*
@@ -36,8 +41,11 @@ describe('a submission interrupted by a crash', () => {
     fake = idempotentTtt();
     ttt.respond(fake.handler);
     Object.assign(env, {
-      ENGINE_DB: join(dir, 'engine.db'), TTT_SHARED_SECRET: secret, TTT_BASE_URL: ttt.baseUrl,
-      SERVICE_TOKEN_PRIVATE_KEY: await testServiceTokenKey('crash-test'), SIGNUP_BONUS_CREDITS: '3',
+      ENGINE_DB: join(dir, 'engine.db'),
+      TTT_SHARED_SECRET: secret,
+      TTT_BASE_URL: ttt.baseUrl,
+      SERVICE_TOKEN_PRIVATE_KEY: await testServiceTokenKey('crash-test'),
+      SIGNUP_BONUS_CREDITS: '3',
     });
   });
   afterEach(async () => {
@@ -49,32 +57,56 @@ describe('a submission interrupted by a crash', () => {
   /** An engine on the test's database; with `crashAt`, it dies at that point of its first submission. */
   async function engine(crashAt?: SubmissionFaultPoint, deps: Partial<EngineDeps> = {}): Promise<EngineTestApp> {
     const be = await startEngineTestApp({
-      clock, env,
-      deps: { ...deps, ...(crashAt === undefined ? {} : { faultPoint: (point: SubmissionFaultPoint) => { if (point === crashAt) throw new Killed(point); } }) },
+      clock,
+      env,
+      deps: {
+        ...deps,
+        ...(crashAt === undefined
+          ? {}
+          : {
+              faultPoint: (point: SubmissionFaultPoint) => {
+                if (point === crashAt) throw new Killed(point);
+              },
+            }),
+      },
     });
     open.push(be);
     return be;
   }
 
   /** Vends a token on `be`, submits it on an engine that dies at `point`, and stops that engine. */
-  async function interrupted(point: SubmissionFaultPoint): Promise<{ token: string; tokenId: string; jobsBefore: number }> {
+  async function interrupted(
+    point: SubmissionFaultPoint,
+  ): Promise<{ token: string; tokenId: string; jobsBefore: number }> {
     const doomed = await engine(point);
     const headers = doomed.bearer(await doomed.userJwt({ sub: 'crash-user' }));
-    const { data } = await doomed.client.POST('/v1/vend-token', { body: { clientRequestId: `crash-${point}` }, headers });
+    const { data } = await doomed.client.POST('/v1/vend-token', {
+      body: { clientRequestId: `crash-${point}` },
+      headers,
+    });
     const jobsBefore = fake.jobs.length;
     const died = await doomed.client.POST('/ttt/transcribe', { body: CLIP, headers: doomed.bearer(data!.token) });
     expect(died.response.status).toBe(500);
-    expect((await doomed.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'submitting', submissionKey: expect.stringMatching(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/) });
+    expect(await doomed.engine.store.tokens.get(data!.tokenId)).toMatchObject({
+      state: 'submitting',
+      submissionKey: expect.stringMatching(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/),
+    });
     await doomed.close();
     open.splice(open.indexOf(doomed), 1);
     return { token: data!.token, tokenId: data!.tokenId, jobsBefore };
   }
 
   /** Exactly one of: the token linked to the one job TTTranscribe holds for it, or its credit refunded and no job. */
-  async function expectOneOutcome(be: EngineTestApp, tokenId: string, jobsBefore: number): Promise<'linked' | 'refunded'> {
+  async function expectOneOutcome(
+    be: EngineTestApp,
+    tokenId: string,
+    jobsBefore: number,
+  ): Promise<'linked' | 'refunded'> {
     const record = (await be.engine.store.tokens.get(tokenId))!;
     const jobs = fake.jobs.slice(jobsBefore);
-    const refunds = (await be.engine.store.ledger.page('crash-user', 100)).filter((e) => e.kind === 'refund' && e.tokenId === tokenId);
+    const refunds = (await be.engine.store.ledger.page('crash-user', 100)).filter(
+      (e) => e.kind === 'refund' && e.tokenId === tokenId,
+    );
     if (record.jobId !== null) {
       expect(jobs.map((j) => j.jobId)).toEqual([record.jobId]);
       expect(refunds).toEqual([]);
@@ -98,7 +130,10 @@ describe('a submission interrupted by a crash', () => {
       expect(await expectOneOutcome(be, tokenId, jobsBefore)).toBe('linked');
       // From now on the token is used: its job id is in the answer.
       const third = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(token) });
-      expect(third.error).toMatchObject({ code: 'service_token_already_used', details: { tokenId, jobId: again.data!.jobId, refunded: false } });
+      expect(third.error).toMatchObject({
+        code: 'service_token_already_used',
+        details: { tokenId, jobId: again.data!.jobId, refunded: false },
+      });
       // The sweep finds nothing left to do.
       clock.ms += STUCK_SUBMITTING_MS + 1000;
       expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0 });
@@ -113,15 +148,25 @@ describe('a submission interrupted by a crash', () => {
       const report = await be.engine.sweeper.runOnce();
       const outcome = await expectOneOutcome(be, tokenId, jobsBefore);
       expect(outcome).toBe(point === 'submit:forwarded' ? 'linked' : 'refunded');
-      expect(report).toMatchObject(outcome === 'linked' ? { interruptedLinked: 1, interruptedRefunded: 0 } : { interruptedLinked: 0, interruptedRefunded: 1 });
+      expect(report).toMatchObject(
+        outcome === 'linked'
+          ? { interruptedLinked: 1, interruptedRefunded: 0 }
+          : { interruptedLinked: 0, interruptedRefunded: 1 },
+      );
       expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0 });
       await expectOneOutcome(be, tokenId, jobsBefore);
       // A resubmission after recovery finds the job, or is told the credit went back without a job.
       const again = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(token) });
       if (outcome === 'linked') {
-        expect(again.error).toMatchObject({ code: 'service_token_already_used', details: { tokenId, jobId: fake.jobs.at(-1)!.jobId, refunded: false } });
+        expect(again.error).toMatchObject({
+          code: 'service_token_already_used',
+          details: { tokenId, jobId: fake.jobs.at(-1)!.jobId, refunded: false },
+        });
       } else {
-        expect(again.error).toMatchObject({ code: 'service_token_revoked', details: { tokenId, reason: 'submission_interrupted' } });
+        expect(again.error).toMatchObject({
+          code: 'service_token_revoked',
+          details: { tokenId, reason: 'submission_interrupted' },
+        });
       }
       expect(fake.jobs.length - jobsBefore).toBe(outcome === 'linked' ? 1 : 0);
     });
@@ -133,7 +178,11 @@ describe('a submission interrupted by a crash', () => {
     const be = await engine(undefined, { upstreamPolicy: { getRetries: 0 } });
     ttt.respond(() => 'destroy');
     clock.ms += STUCK_SUBMITTING_MS + 1000;
-    expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedRefunded: 0, interruptedLinked: 0, pollErrors: 1 });
+    expect(await be.engine.sweeper.runOnce()).toMatchObject({
+      interruptedRefunded: 0,
+      interruptedLinked: 0,
+      pollErrors: 1,
+    });
     expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('submitting');
     ttt.respond(fake.handler);
     expect(await be.engine.sweeper.runOnce()).toMatchObject({ interruptedLinked: 1 });
@@ -157,7 +206,10 @@ describe('a second submission of a token whose job failed and was refunded (issu
       expect((await be.engine.store.tokens.get(data!.tokenId))?.state).toBe('refunded');
       const again = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(data!.token) });
       expect(again.response.status).toBe(409);
-      expect(again.error).toMatchObject({ code: 'service_token_already_used', details: { tokenId: data!.tokenId, jobId: first.data!.jobId, refunded: true } });
+      expect(again.error).toMatchObject({
+        code: 'service_token_already_used',
+        details: { tokenId: data!.tokenId, jobId: first.data!.jobId, refunded: true },
+      });
       expect(fake.jobs).toHaveLength(1);
     } finally {
       await be.close();

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { refusedBaseUrl, startEngineWithFakeTtt, upstreamProblem } from '../../../helpers/engine-fake-ttt.js';
 
-const ACCEPTED = (jobId: string) => ({ status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } });
+const ACCEPTED = (jobId: string) => ({
+  status: 202,
+  body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() },
+});
 const CLIP = { url: 'https://media.example.com/clip.mp4', language: 'en' };
 
 async function ledgerOf(be: EngineTestApp, sub: string) {
@@ -15,9 +18,15 @@ describe('POST /ttt/transcribe when TTTranscribe is slow or down', () => {
     const { be, ttt, vend, close } = await startEngineWithFakeTtt({ UPSTREAM_TIMEOUT_MS: '300' });
     try {
       ttt.respond(() => 'hang');
-      const { error, response } = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer((await vend('slow-user')).token) });
+      const { error, response } = await be.client.POST('/ttt/transcribe', {
+        body: CLIP,
+        headers: be.bearer((await vend('slow-user')).token),
+      });
       expect(response.status).toBe(504);
-      expect(error).toMatchObject({ code: 'upstream_timeout', details: { upstream: 'tttranscribe', timeoutMs: 300, creditRefunded: true } });
+      expect(error).toMatchObject({
+        code: 'upstream_timeout',
+        details: { upstream: 'tttranscribe', timeoutMs: 300, creditRefunded: true },
+      });
       expect((await ledgerOf(be, 'slow-user'))[0]).toMatchObject({ kind: 'refund', reason: 'upstream_timeout' });
     } finally {
       await close();
@@ -27,11 +36,20 @@ describe('POST /ttt/transcribe when TTTranscribe is slow or down', () => {
   it('answers upstream_unavailable (503, Retry-After) when the connection is refused, and refunds', async () => {
     const be = await startEngineTestApp({ env: { TTT_BASE_URL: await refusedBaseUrl() } });
     try {
-      const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: 'down-1' }, headers: be.bearer(await be.userJwt({ sub: 'down-user' })) });
-      const { error, response } = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer(data!.token) });
+      const { data } = await be.client.POST('/v1/vend-token', {
+        body: { clientRequestId: 'down-1' },
+        headers: be.bearer(await be.userJwt({ sub: 'down-user' })),
+      });
+      const { error, response } = await be.client.POST('/ttt/transcribe', {
+        body: CLIP,
+        headers: be.bearer(data!.token),
+      });
       expect(response.status).toBe(503);
       expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(error).toMatchObject({ code: 'upstream_unavailable', details: { upstream: 'tttranscribe', reason: 'connection_refused', creditRefunded: true } });
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        details: { upstream: 'tttranscribe', reason: 'connection_refused', creditRefunded: true },
+      });
       expect((await ledgerOf(be, 'down-user'))[0]).toMatchObject({ kind: 'refund', reason: 'upstream_unavailable' });
     } finally {
       await be.close();
@@ -49,9 +67,15 @@ describe('POST /ttt/transcribe when TTTranscribe is slow or down', () => {
       expect(be.engine.upstream.circuitState).toBe('open');
       const calls = ttt.requests.length;
       const sent = be.engine.upstream.sent;
-      const { error, response } = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer((await vend('circuit-user')).token) });
+      const { error, response } = await be.client.POST('/ttt/transcribe', {
+        body: CLIP,
+        headers: be.bearer((await vend('circuit-user')).token),
+      });
       expect(response.status).toBe(503);
-      expect(error).toMatchObject({ code: 'upstream_unavailable', details: { reason: 'circuit_open', creditRefunded: true } });
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        details: { reason: 'circuit_open', creditRefunded: true },
+      });
       expect(Number(response.headers.get('retry-after'))).toBe(error!.details['retryAfterSec']);
       expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(30);
@@ -74,8 +98,14 @@ describe('POST /ttt/transcribe when TTTranscribe is slow or down', () => {
     const { be, ttt, vend, close } = await startEngineWithFakeTtt({ RATE_LIMIT_TRANSCRIBE_PER_MIN: '1' });
     try {
       ttt.respond(() => ACCEPTED('job_RATELIMIT0000001'));
-      expect((await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer((await vend('rl-user')).token) })).response.status).toBe(202);
-      const { error, response } = await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer((await vend('rl-user')).token) });
+      expect(
+        (await be.client.POST('/ttt/transcribe', { body: CLIP, headers: be.bearer((await vend('rl-user')).token) }))
+          .response.status,
+      ).toBe(202);
+      const { error, response } = await be.client.POST('/ttt/transcribe', {
+        body: CLIP,
+        headers: be.bearer((await vend('rl-user')).token),
+      });
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(error).toMatchObject({ code: 'rate_limited', details: { limit: 1, windowSec: 60 } });

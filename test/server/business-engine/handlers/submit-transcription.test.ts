@@ -2,10 +2,18 @@ import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
-import { idempotentTtt, startEngineWithFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/engine-fake-ttt.js';
+import {
+  idempotentTtt,
+  startEngineWithFakeTtt,
+  upstreamProblem,
+  type FakeTtt,
+} from '../../../helpers/engine-fake-ttt.js';
 import { createServiceTokenIssuer, mintServiceToken } from '../../../helpers/service-tokens.js';
 
-const ACCEPTED = (jobId: string) => ({ status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() } });
+const ACCEPTED = (jobId: string) => ({
+  status: 202,
+  body: { ok: true, jobId, status: 'queued', submittedAt: new Date(ENGINE_T0_MS).toISOString() },
+});
 const CLIP = { url: 'https://media.example.com/clip.mp4', language: 'en' };
 
 async function ledgerOf(be: EngineTestApp, sub = 'submit-user') {
@@ -24,7 +32,11 @@ describe('POST /ttt/transcribe', () => {
     ({ be, ttt } = pair);
     vend = async (sub?: string) => (await pair.vend(sub)).token;
     vendFull = pair.vend;
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
   afterAll(async () => {
     // There is no unsigned path: every request TTTranscribe saw verifies with the shared secret.
@@ -34,8 +46,11 @@ describe('POST /ttt/transcribe', () => {
     await ttt.close();
   });
 
-  const submit = (token: string, body: { url: string; language?: string } = CLIP, headers: Record<string, string> = {}) =>
-    be.client.POST('/ttt/transcribe', { body, headers: { ...be.bearer(token), ...headers } });
+  const submit = (
+    token: string,
+    body: { url: string; language?: string } = CLIP,
+    headers: Record<string, string> = {},
+  ) => be.client.POST('/ttt/transcribe', { body, headers: { ...be.bearer(token), ...headers } });
 
   it('forwards the job signed with X-Engine-Auth, with the service token and the request id, and answers 202', async () => {
     const token = await vend();
@@ -47,7 +62,11 @@ describe('POST /ttt/transcribe', () => {
     expect(data).toMatchObject({ ok: true, status: 'queued', jobId: expect.stringMatching(/^job_TEST/) });
     const sent = ttt.requests.slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ method: 'POST', target: '/transcribe', engineAuth: { ok: true, keyId: be.config.tttKeys[0]!.keyId } });
+    expect(sent[0]).toMatchObject({
+      method: 'POST',
+      target: '/transcribe',
+      engineAuth: { ok: true, keyId: be.config.tttKeys[0]!.keyId },
+    });
     expect(sent[0]!.headers['authorization']).toBe(`Bearer ${token}`);
     expect(sent[0]!.headers['x-request-id']).toBe('req_e2e_submit_0001');
     expect(JSON.parse(sent[0]!.body)).toEqual(CLIP);
@@ -77,11 +96,22 @@ describe('POST /ttt/transcribe', () => {
       // Each answer is the one job (or, had the first been linked before the second was claimed, already_used with it).
       for (const r of results) {
         if (r.response.status === 202) expect(r.data?.jobId).toBe(fake.jobs[0]!.jobId);
-        else expect(r.error).toMatchObject({ code: 'service_token_already_used', details: { jobId: fake.jobs[0]!.jobId } });
+        else
+          expect(r.error).toMatchObject({
+            code: 'service_token_already_used',
+            details: { jobId: fake.jobs[0]!.jobId },
+          });
       }
-      expect((await be.engine.store.tokens.get(tokenId))).toMatchObject({ state: 'submitted', jobId: fake.jobs[0]!.jobId });
+      expect(await be.engine.store.tokens.get(tokenId)).toMatchObject({
+        state: 'submitted',
+        jobId: fake.jobs[0]!.jobId,
+      });
     } finally {
-      ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+      ttt.respond((req) =>
+        req.target === '/transcribe'
+          ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+          : { status: 404, body: {} },
+      );
     }
   });
 
@@ -117,52 +147,94 @@ describe('POST /ttt/transcribe', () => {
 
     it('answers invalid_token for a token signed by another key under the engine kid', async () => {
       const stranger = await createServiceTokenIssuer({ now });
-      const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', now });
+      const forged = await mintServiceToken(stranger.privateKey, {
+        kid: be.config.serviceTokenKey.kid,
+        sub: 'submit-user',
+        now,
+      });
       const { error } = await submit(forged);
-      expect(error).toMatchObject({ code: 'invalid_token', details: { credential: 'service_token', reason: 'signature_invalid' } });
+      expect(error).toMatchObject({
+        code: 'invalid_token',
+        details: { credential: 'service_token', reason: 'signature_invalid' },
+      });
     });
 
     it('answers invalid_token for a forgery of a vended token: same kid and claims, another key ', async () => {
       const { token, tokenId } = await vendFull();
       const claims = decodeJwt(token);
       const stranger = await createServiceTokenIssuer({ now });
-      const forged = await mintServiceToken(stranger.privateKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', jti: tokenId, now });
+      const forged = await mintServiceToken(stranger.privateKey, {
+        kid: be.config.serviceTokenKey.kid,
+        sub: 'submit-user',
+        jti: tokenId,
+        now,
+      });
       expect(decodeJwt(forged)).toMatchObject({ sub: claims.sub, jti: claims.jti });
-      expect((await submit(forged)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect((await submit(forged)).error).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'signature_invalid' },
+      });
       expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('vended'); // nothing was claimed: the real token still works
       expect((await submit(token)).response.status).toBe(202);
     });
 
     it('answers invalid_token for an unknown kid', async () => {
       const token = await mintServiceToken(ownKey, { kid: 'someone-elses-kid', now });
-      expect((await submit(token)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_key_id' } });
+      expect((await submit(token)).error).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'unknown_key_id' },
+      });
     });
 
     it('answers invalid_token for a well-signed token that was never vended', async () => {
-      const token = await mintServiceToken(ownKey, { kid: be.config.serviceTokenKey.kid, sub: 'submit-user', jti: 'tok_NEVERVENDED0000000000000', now });
-      expect((await submit(token)).error).toMatchObject({ code: 'invalid_token', details: { reason: 'unknown_token' } });
+      const token = await mintServiceToken(ownKey, {
+        kid: be.config.serviceTokenKey.kid,
+        sub: 'submit-user',
+        jti: 'tok_NEVERVENDED0000000000000',
+        now,
+      });
+      expect((await submit(token)).error).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'unknown_token' },
+      });
     });
 
     it('answers invalid_token_claims for a wrong audience', async () => {
       const token = await mintServiceToken(ownKey, { kid: be.config.serviceTokenKey.kid, aud: 'someone-else', now });
-      expect((await submit(token)).error).toMatchObject({ code: 'invalid_token_claims', details: { credential: 'service_token', claim: 'aud' } });
+      expect((await submit(token)).error).toMatchObject({
+        code: 'invalid_token_claims',
+        details: { credential: 'service_token', claim: 'aud' },
+      });
     });
 
     it('answers invalid_token_claims for a missing jti', async () => {
       const token = await mintServiceToken(ownKey, { kid: be.config.serviceTokenKey.kid, omit: ['jti'], now });
-      expect((await submit(token)).error).toMatchObject({ code: 'invalid_token_claims', details: { claim: 'jti', reason: 'missing' } });
+      expect((await submit(token)).error).toMatchObject({
+        code: 'invalid_token_claims',
+        details: { claim: 'jti', reason: 'missing' },
+      });
     });
 
     it('answers insufficient_scope for a token without ttt:transcribe', async () => {
       const token = await mintServiceToken(ownKey, { kid: be.config.serviceTokenKey.kid, scope: 'credits:read', now });
       const { error, response } = await submit(token);
       expect(response.status).toBe(403);
-      expect(error).toMatchObject({ code: 'insufficient_scope', details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] } });
+      expect(error).toMatchObject({
+        code: 'insufficient_scope',
+        details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read'] },
+      });
     });
 
     it('answers token_not_yet_valid for nbf in the future', async () => {
-      const token = await mintServiceToken(ownKey, { kid: be.config.serviceTokenKey.kid, nbf: now() / 1000 + 600, now });
-      expect((await submit(token)).error).toMatchObject({ code: 'token_not_yet_valid', details: { credential: 'service_token', claim: 'nbf' } });
+      const token = await mintServiceToken(ownKey, {
+        kid: be.config.serviceTokenKey.kid,
+        nbf: now() / 1000 + 600,
+        now,
+      });
+      expect((await submit(token)).error).toMatchObject({
+        code: 'token_not_yet_valid',
+        details: { credential: 'service_token', claim: 'nbf' },
+      });
     });
 
     it('answers token_expired once the token is past exp plus tolerance', async () => {
@@ -172,7 +244,11 @@ describe('POST /ttt/transcribe', () => {
         const { error } = await submit(token);
         expect(error).toMatchObject({
           code: 'token_expired',
-          details: { credential: 'service_token', expiredAt: new Date(ENGINE_T0_MS + 900_000).toISOString(), serverTime: new Date(be.clock.ms).toISOString() },
+          details: {
+            credential: 'service_token',
+            expiredAt: new Date(ENGINE_T0_MS + 900_000).toISOString(),
+            serverTime: new Date(be.clock.ms).toISOString(),
+          },
         });
       } finally {
         be.clock.ms -= 931_000;
@@ -184,59 +260,92 @@ describe('POST /ttt/transcribe', () => {
     const token = await vend();
     const { error, response } = await submit(token, { language: 'en' } as never);
     expect(response.status).toBe(400);
-    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/body/url' })] } });
+    expect(error).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [expect.objectContaining({ pointer: '/body/url' })] },
+    });
     expect((await submit(token)).response.status).toBe(202);
   });
 
   it('answers payload_too_large and unsupported_media_type', async () => {
     const token = await vend();
     const big = await fetch(`${be.baseUrl}/ttt/transcribe`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ url: `https://media.example.com/${'a'.repeat(20_000)}` }),
     });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ code: 'payload_too_large', details: { limitBytes: 16384 } });
     const text = await fetch(`${be.baseUrl}/ttt/transcribe`, {
-      method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: 'https://media.example.com/clip.mp4',
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` },
+      body: 'https://media.example.com/clip.mp4',
     });
     expect(text.status).toBe(415);
     expect(await text.json()).toMatchObject({ code: 'unsupported_media_type' });
   });
 
-  it('passes on TTTranscribe\'s 422 unsupported_url and gives the token back (no refund)', async () => {
+  it("passes on TTTranscribe's 422 unsupported_url and gives the token back (no refund)", async () => {
     const token = await vend('url-user');
-    ttt.respond(() => upstreamProblem(422, 'unsupported_url', 'Only http and https URLs can be transcribed.', { reason: 'host_not_allowed' }));
+    ttt.respond(() =>
+      upstreamProblem(422, 'unsupported_url', 'Only http and https URLs can be transcribed.', {
+        reason: 'host_not_allowed',
+      }),
+    );
     const { error, response } = await submit(token, { url: 'https://blocked.example.com/v.mp4' });
     expect(response.status).toBe(422);
     expect(error).toMatchObject({
-      code: 'unsupported_url', detail: 'Only http and https URLs can be transcribed.',
+      code: 'unsupported_url',
+      detail: 'Only http and https URLs can be transcribed.',
       details: { reason: 'host_not_allowed', upstreamRequestId: 'req_upstream_0001' },
     });
     ttt.respond(() => ACCEPTED('job_AFTERFIX00000001'));
     const retry = await submit(token);
     expect(retry.response.status).toBe(202);
     expect((await ledgerOf(be, 'url-user')).filter((e) => e.kind === 'refund')).toEqual([]);
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
 
-  it('turns TTTranscribe\'s 401 into 502 upstream_auth_failure, refunds the credit and revokes the token', async () => {
+  it("turns TTTranscribe's 401 into 502 upstream_auth_failure, refunds the credit and revokes the token", async () => {
     const token = await vend('auth-fail-user');
-    ttt.respond(() => upstreamProblem(401, 'missing_engine_auth_header', 'This endpoint requires an X-Engine-Auth v1 header.'));
+    ttt.respond(() =>
+      upstreamProblem(401, 'missing_engine_auth_header', 'This endpoint requires an X-Engine-Auth v1 header.'),
+    );
     const { error, response } = await submit(token);
     expect(response.status).toBe(502);
     expect(error).toMatchObject({
       code: 'upstream_auth_failure',
       details: {
-        upstream: 'tttranscribe', upstreamStatus: 401, upstreamCode: 'missing_engine_auth_header',
-        upstreamMessage: 'This endpoint requires an X-Engine-Auth v1 header.', upstreamRequestId: 'req_upstream_0001', creditRefunded: true,
+        upstream: 'tttranscribe',
+        upstreamStatus: 401,
+        upstreamCode: 'missing_engine_auth_header',
+        upstreamMessage: 'This endpoint requires an X-Engine-Auth v1 header.',
+        upstreamRequestId: 'req_upstream_0001',
+        creditRefunded: true,
       },
     });
     const ledger = await ledgerOf(be, 'auth-fail-user');
-    expect(ledger[0]).toMatchObject({ kind: 'refund', amount: 1, reason: 'upstream_auth_failure', requestId: error!.requestId });
+    expect(ledger[0]).toMatchObject({
+      kind: 'refund',
+      amount: 1,
+      reason: 'upstream_auth_failure',
+      requestId: error!.requestId,
+    });
     const again = await submit(token);
     expect(again.response.status).toBe(401);
-    expect(again.error).toMatchObject({ code: 'service_token_revoked', details: { reason: 'upstream_auth_failure', refundedAt: new Date(be.clock.ms).toISOString() } });
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    expect(again.error).toMatchObject({
+      code: 'service_token_revoked',
+      details: { reason: 'upstream_auth_failure', refundedAt: new Date(be.clock.ms).toISOString() },
+    });
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
 
   it('turns a 403 into upstream_auth_failure too (never a 403 to the app)', async () => {
@@ -244,8 +353,15 @@ describe('POST /ttt/transcribe', () => {
     ttt.respond(() => upstreamProblem(403, 'insufficient_scope', "This operation needs the scope 'ttt:transcribe'."));
     const { error, response } = await submit(token);
     expect(response.status).toBe(502);
-    expect(error).toMatchObject({ code: 'upstream_auth_failure', details: { upstreamStatus: 403, upstreamCode: 'insufficient_scope', creditRefunded: true } });
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    expect(error).toMatchObject({
+      code: 'upstream_auth_failure',
+      details: { upstreamStatus: 403, upstreamCode: 'insufficient_scope', creditRefunded: true },
+    });
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
 
   it('turns a 500 into 502 upstream_error with a refund', async () => {
@@ -253,16 +369,30 @@ describe('POST /ttt/transcribe', () => {
     ttt.respond(() => upstreamProblem(500, 'internal_error', 'An unexpected error occurred.'));
     const { error, response } = await submit(token);
     expect(response.status).toBe(502);
-    expect(error).toMatchObject({ code: 'upstream_error', details: { upstream: 'tttranscribe', upstreamStatus: 500, upstreamCode: 'internal_error', creditRefunded: true } });
+    expect(error).toMatchObject({
+      code: 'upstream_error',
+      details: { upstream: 'tttranscribe', upstreamStatus: 500, upstreamCode: 'internal_error', creditRefunded: true },
+    });
     expect((await ledgerOf(be, 'error-user'))[0]).toMatchObject({ kind: 'refund', reason: 'upstream_error' });
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
 
   it('turns an unparsable answer into upstream_error', async () => {
     const token = await vend();
     ttt.respond(() => ({ status: 502, raw: '<html>Bad Gateway</html>' }));
     const { error } = await submit(token);
-    expect(error).toMatchObject({ code: 'upstream_error', details: { upstreamStatus: 502, reason: 'unparsable', creditRefunded: true } });
-    ttt.respond((req) => (req.target === '/transcribe' ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`) : { status: 404, body: {} }));
+    expect(error).toMatchObject({
+      code: 'upstream_error',
+      details: { upstreamStatus: 502, reason: 'unparsable', creditRefunded: true },
+    });
+    ttt.respond((req) =>
+      req.target === '/transcribe'
+        ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)
+        : { status: 404, body: {} },
+    );
   });
 });

@@ -2,15 +2,37 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../../../server/business-engine/config.js';
 import { engineRateLimits } from '../../../../server/business-engine/http/engine-rate-limits.js';
-import { startEngineTestApp, TEST_ADMIN_TOKEN, testEngineEnv, type EngineTestApp } from '../../../helpers/engine-app.js';
+import {
+  startEngineTestApp,
+  TEST_ADMIN_TOKEN,
+  testEngineEnv,
+  type EngineTestApp,
+} from '../../../helpers/engine-app.js';
 
-interface RateLimitDoc { policy: string; limit: number; windowSec: number; setting: string }
-interface Operation { operationId: string; security?: unknown[]; responses: Record<string, { $ref?: string; headers?: Record<string, unknown> }>; 'x-rate-limit'?: RateLimitDoc }
-const spec = JSON.parse(readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8')) as {
-  security: unknown[]; paths: Record<string, Record<string, Operation>>;
+interface RateLimitDoc {
+  policy: string;
+  limit: number;
+  windowSec: number;
+  setting: string;
+}
+interface Operation {
+  operationId: string;
+  security?: unknown[];
+  responses: Record<string, { $ref?: string; headers?: Record<string, unknown> }>;
+  'x-rate-limit'?: RateLimitDoc;
+}
+const spec = JSON.parse(
+  readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+) as {
+  security: unknown[];
+  paths: Record<string, Record<string, Operation>>;
 };
-const operations = Object.values(spec.paths).flatMap((item) => Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v));
-const authenticated = operations.filter((op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]');
+const operations = Object.values(spec.paths).flatMap((item) =>
+  Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v),
+);
+const authenticated = operations.filter(
+  (op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]',
+);
 
 // Issue 18 (11, 12): every authenticated operation has a limit, stated in the spec and answered in headers.
 describe('Business Engine rate limits: the spec states them', () => {
@@ -18,17 +40,31 @@ describe('Business Engine rate limits: the spec states them', () => {
     const limited = [...authenticated.map((op) => op.operationId), 'getTttIntegrationHealth'];
     expect(limited).toHaveLength(12);
     for (const op of operations.filter((o) => limited.includes(o.operationId))) {
-      expect(op['x-rate-limit'], op.operationId).toMatchObject({ policy: expect.any(String), limit: expect.any(Number), windowSec: 60 });
+      expect(op['x-rate-limit'], op.operationId).toMatchObject({
+        policy: expect.any(String),
+        limit: expect.any(Number),
+        windowSec: 60,
+      });
       expect(op.responses['429']?.$ref, op.operationId).toBe('#/components/responses/RateLimited');
       const success = Object.entries(op.responses).find(([status]) => status.startsWith('2'))![1];
-      expect(Object.keys(success.headers ?? {}), op.operationId).toEqual(expect.arrayContaining(['RateLimit', 'RateLimit-Policy']));
+      expect(Object.keys(success.headers ?? {}), op.operationId).toEqual(
+        expect.arrayContaining(['RateLimit', 'RateLimit-Policy']),
+      );
     }
   });
 
   it('states the limits the engine applies by default, and the variable that changes each', async () => {
-    const defaults = engineRateLimits(loadEngineConfig(await testEngineEnv(Object.fromEntries(
-      Object.keys(await testEngineEnv()).filter((k) => k.startsWith('RATE_LIMIT_')).map((k) => [k, undefined]),
-    ))).rateLimits);
+    const defaults = engineRateLimits(
+      loadEngineConfig(
+        await testEngineEnv(
+          Object.fromEntries(
+            Object.keys(await testEngineEnv())
+              .filter((k) => k.startsWith('RATE_LIMIT_'))
+              .map((k) => [k, undefined]),
+          ),
+        ),
+      ).rateLimits,
+    );
     for (const op of operations.filter((o) => o['x-rate-limit'])) {
       const doc = op['x-rate-limit']!;
       expect(defaults.policy(doc.policy), op.operationId).toEqual({ limit: doc.limit, windowSec: doc.windowSec });
@@ -47,7 +83,7 @@ describe('Business Engine rate limits: the running engine applies them', () => {
     await be.close();
   });
 
-  it('answers the RateLimit headers of the operation\'s policy on success', async () => {
+  it("answers the RateLimit headers of the operation's policy on success", async () => {
     const user = be.bearer(await be.userJwt({ sub: 'rl-headers' }));
     const balance = await be.client.GET('/v1/credits/balance', { headers: user });
     expect(balance.response.headers.get('RateLimit-Policy')).toBe('"read";q=2;w=60');
@@ -64,16 +100,25 @@ describe('Business Engine rate limits: the running engine applies them', () => {
     await be.client.GET('/v1/credits/ledger', { headers: user });
     const refused = await be.client.GET('/v1/credits/balance', { headers: user });
     expect(refused.response.status).toBe(429);
-    expect(refused.error).toMatchObject({ code: 'rate_limited', responsibility: 'caller', details: { limit: 2, windowSec: 60 } });
+    expect(refused.error).toMatchObject({
+      code: 'rate_limited',
+      responsibility: 'caller',
+      details: { limit: 2, windowSec: 60 },
+    });
     expect(Number(refused.response.headers.get('Retry-After'))).toBeGreaterThan(0);
     expect(refused.response.headers.get('RateLimit')).toMatch(/^"read";r=0;t=\d+$/);
-    const other = await be.client.GET('/v1/credits/balance', { headers: be.bearer(await be.userJwt({ sub: 'rl-other' })) });
+    const other = await be.client.GET('/v1/credits/balance', {
+      headers: be.bearer(await be.userJwt({ sub: 'rl-other' })),
+    });
     expect(other.response.status).toBe(200);
   });
 
-  it('counts an integration token apart from its user, so a leaked token cannot use up the user\'s allowance', async () => {
+  it("counts an integration token apart from its user, so a leaked token cannot use up the user's allowance", async () => {
     const jwt = be.bearer(await be.userJwt({ sub: 'rl-integration' }));
-    const created = await be.client.POST('/v1/integrations/tokens', { body: { description: 'rl', scopes: ['credits:read'] }, headers: jwt });
+    const created = await be.client.POST('/v1/integrations/tokens', {
+      body: { description: 'rl', scopes: ['credits:read'] },
+      headers: jwt,
+    });
     const integration = be.bearer(created.data!.token);
     await be.client.GET('/v1/credits/balance', { headers: integration });
     await be.client.GET('/v1/credits/balance', { headers: integration });

@@ -35,7 +35,9 @@ describe('integration token format', () => {
     const zeros = generateIntegrationToken(() => new Uint8Array(32));
     expect(zeros.slice(4, 47)).toBe('0'.repeat(43));
     const ones = generateIntegrationToken(() => new Uint8Array(32).fill(0xff));
-    expect(BigInt(`0x${'ff'.repeat(32)}`)).toBe([...ones.slice(4, 47)].reduce((n, c) => n * 62n + BigInt(BASE62.indexOf(c)), 0n));
+    expect(BigInt(`0x${'ff'.repeat(32)}`)).toBe(
+      [...ones.slice(4, 47)].reduce((n, c) => n * 62n + BigInt(BASE62.indexOf(c)), 0n),
+    );
     expect(parseIntegrationToken(zeros).ok).toBe(true);
     expect(parseIntegrationToken(ones).ok).toBe(true);
     expect(() => generateIntegrationToken(() => new Uint8Array(16))).toThrow(RangeError);
@@ -64,19 +66,27 @@ describe('integration token format', () => {
     expect(parseIntegrationToken(generateSharedSecret())).toEqual({ ok: false, reason: 'wrong_prefix' });
     expect(parseIntegrationToken(await mintUserJwt())).toEqual({ ok: false, reason: 'wrong_prefix' });
     // Incident 05's format: yit_ + token_urlsafe(32), 43 base64url characters.
-    expect(parseIntegrationToken(`yit_${Buffer.alloc(32, 7).toString('base64url')}`)).toEqual({ ok: false, reason: 'wrong_length' });
+    expect(parseIntegrationToken(`yit_${Buffer.alloc(32, 7).toString('base64url')}`)).toEqual({
+      ok: false,
+      reason: 'wrong_length',
+    });
     expect(parseIntegrationToken('')).toEqual({ ok: false, reason: 'wrong_prefix' });
   });
 
   it('detects every single-character change (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(48), fc.integer({ min: 1, max: 61 }), (bytes, at, shift) => {
-        const token = generateIntegrationToken(() => bytes);
-        expect(parseIntegrationToken(token).ok).toBe(true);
-        const i = 4 + at;
-        const changed = token.slice(0, i) + BASE62[(BASE62.indexOf(token[i]!) + shift) % 62]! + token.slice(i + 1);
-        expect(parseIntegrationToken(changed)).toEqual({ ok: false, reason: 'checksum_mismatch' });
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.nat(48),
+        fc.integer({ min: 1, max: 61 }),
+        (bytes, at, shift) => {
+          const token = generateIntegrationToken(() => bytes);
+          expect(parseIntegrationToken(token).ok).toBe(true);
+          const i = 4 + at;
+          const changed = token.slice(0, i) + BASE62[(BASE62.indexOf(token[i]!) + shift) % 62]! + token.slice(i + 1);
+          expect(parseIntegrationToken(changed)).toEqual({ ok: false, reason: 'checksum_mismatch' });
+        },
+      ),
       { seed: 8, numRuns: 300 },
     );
   });
@@ -99,7 +109,7 @@ describe('integration token format', () => {
     );
   });
 
-  it('accepts the token of the spec\'s example (a real one, so the docs show the true form)', () => {
+  it("accepts the token of the spec's example (a real one, so the docs show the true form)", () => {
     const spec = readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8');
     const example = /"token": "(yit_[0-9A-Za-z]+)"/.exec(spec)?.[1];
     expect(example).toBeDefined();

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
 import { hashIntegrationToken } from '../../../../server/business-engine/integrations/integration-token-format.js';
-import { IntegrationTokenStore, LAST_USED_RESOLUTION_MS } from '../../../../server/business-engine/integrations/integration-token-store.js';
+import {
+  IntegrationTokenStore,
+  LAST_USED_RESOLUTION_MS,
+} from '../../../../server/business-engine/integrations/integration-token-store.js';
 import { IntegrationTokenVerifier } from '../../../../server/business-engine/integrations/integration-token-verifier.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 import type { IntegrationTokenRecords } from '../../../../server/business-engine/db/engine-store.js';
@@ -20,37 +23,71 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
     store = new IntegrationTokenStore(db, () => clock.ms);
     // The verifier reads through the engine's async store interface; here, the same SQLite store behind it.
     const records: IntegrationTokenRecords = {
-      create: async (input) => store.create(input), findByHash: async (hash) => store.findByHash(hash), listByUser: async (userId, page) => store.listByUser(userId, page),
-      revoke: async (userId, id) => store.revoke(userId, id), touch: async (record) => store.touch(record),
+      create: async (input) => store.create(input),
+      findByHash: async (hash) => store.findByHash(hash),
+      listByUser: async (userId, page) => store.listByUser(userId, page),
+      revoke: async (userId, id) => store.revoke(userId, id),
+      touch: async (record) => store.touch(record),
     };
     verifier = new IntegrationTokenVerifier(records, () => clock.ms);
   });
   afterEach(() => db.close());
 
-
   it('stores only the SHA-256 of the token, never the token', async () => {
-    const { token, record } = store.create({ userId: 'u1', description: 'backend', scopes: ['ttt:transcribe', 'credits:read'], expiresAt: null });
+    const { token, record } = store.create({
+      userId: 'u1',
+      description: 'backend',
+      scopes: ['ttt:transcribe', 'credits:read'],
+      expiresAt: null,
+    });
     const rows = db.prepare('SELECT * FROM integration_tokens').all() as Array<Record<string, unknown>>;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: record.id, user_id: 'u1', scopes: 'ttt:transcribe credits:read', token_hash: hashIntegrationToken(token), created_at: T0 });
+    expect(rows[0]).toMatchObject({
+      id: record.id,
+      user_id: 'u1',
+      scopes: 'ttt:transcribe credits:read',
+      token_hash: hashIntegrationToken(token),
+      created_at: T0,
+    });
     expect(JSON.stringify(rows)).not.toContain(token);
     expect(JSON.stringify(rows)).not.toContain(token.slice(4, 30));
     expect(record.id).toMatch(/^itk_[0-9A-Z]{26}$/);
   });
 
   it('verifies a token to its record and refuses malformed, unknown, revoked and expired ones with details', async () => {
-    const { token, record } = store.create({ userId: 'u1', description: 'd', scopes: ['credits:read'], expiresAt: T0 + 3_600_000 });
+    const { token, record } = store.create({
+      userId: 'u1',
+      description: 'd',
+      scopes: ['credits:read'],
+      expiresAt: T0 + 3_600_000,
+    });
     expect(await verifier.verify(token)).toMatchObject({ id: record.id, userId: 'u1', scopes: ['credits:read'] });
-    expect(await refusal(verifier.verify('yit_short'))).toEqual({ code: 'integration_token_malformed', details: { credential: 'integration_token', reason: 'wrong_length' } });
+    expect(await refusal(verifier.verify('yit_short'))).toEqual({
+      code: 'integration_token_malformed',
+      details: { credential: 'integration_token', reason: 'wrong_length' },
+    });
     const otherDb = openEngineDatabase(':memory:');
-    const other = new IntegrationTokenStore(otherDb, () => clock.ms).create({ userId: 'u1', description: 'd', scopes: ['x'], expiresAt: null });
+    const other = new IntegrationTokenStore(otherDb, () => clock.ms).create({
+      userId: 'u1',
+      description: 'd',
+      scopes: ['x'],
+      expiresAt: null,
+    });
     otherDb.close();
-    expect(await refusal(verifier.verify(other.token))).toEqual({ code: 'integration_token_unknown', details: { credential: 'integration_token' } });
+    expect(await refusal(verifier.verify(other.token))).toEqual({
+      code: 'integration_token_unknown',
+      details: { credential: 'integration_token' },
+    });
 
     clock.ms = T0 + 3_600_000;
     expect(await refusal(verifier.verify(token))).toEqual({
       code: 'integration_token_expired',
-      details: { credential: 'integration_token', tokenId: record.id, expiredAt: new Date(T0 + 3_600_000).toISOString(), serverTime: new Date(clock.ms).toISOString() },
+      details: {
+        credential: 'integration_token',
+        tokenId: record.id,
+        expiredAt: new Date(T0 + 3_600_000).toISOString(),
+        serverTime: new Date(clock.ms).toISOString(),
+      },
     });
     clock.ms = T0 + 10;
     expect(store.revoke('u1', record.id)).toBe('revoked');
@@ -61,14 +98,19 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
   });
 
   it('tells who a refused token belonged to before refusing it', async () => {
-    const { token, record } = store.create({ userId: 'u1', description: 'd', scopes: ['credits:read'], expiresAt: null });
+    const { token, record } = store.create({
+      userId: 'u1',
+      description: 'd',
+      scopes: ['credits:read'],
+      expiresAt: null,
+    });
     store.revoke('u1', record.id);
     const seen: string[] = [];
     await expect(verifier.verify(token, (found) => seen.push(found.id))).rejects.toThrow(ApiError);
     expect(seen).toEqual([record.id]);
   });
 
-  it('revokes idempotently and only the owner\'s token', async () => {
+  it("revokes idempotently and only the owner's token", async () => {
     const { record } = store.create({ userId: 'u1', description: 'd', scopes: ['a'], expiresAt: null });
     expect(store.revoke('u2', record.id)).toBe('not_found');
     expect(store.revoke('u1', 'itk_00000000000000000000000000')).toBe('not_found');
@@ -80,7 +122,12 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
 
   it('writes last_used_at at most once a minute per token', async () => {
     const { token, record } = store.create({ userId: 'u1', description: 'd', scopes: ['a'], expiresAt: null });
-    const updates = () => (db.prepare('SELECT last_used_at AS t FROM integration_tokens WHERE id = ?').get(record.id) as { t: number | null }).t;
+    const updates = () =>
+      (
+        db.prepare('SELECT last_used_at AS t FROM integration_tokens WHERE id = ?').get(record.id) as {
+          t: number | null;
+        }
+      ).t;
     let writes = 0;
     const touch = store.touch.bind(store);
     store.touch = (r) => {
@@ -110,7 +157,7 @@ describe('IntegrationTokenStore and IntegrationTokenVerifier', () => {
     expect(store.touch(record)).toBe(false);
   });
 
-  it('lists a user\'s tokens newest first', () => {
+  it("lists a user's tokens newest first", () => {
     const first = store.create({ userId: 'u1', description: 'first', scopes: ['a'], expiresAt: null }).record;
     clock.ms += 1;
     const second = store.create({ userId: 'u1', description: 'second', scopes: ['a', 'b'], expiresAt: T0 + 99 }).record;

@@ -1,13 +1,30 @@
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  UnsecuredJWT,
+  type JWTPayload,
+} from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import { newTokenId, SERVICE_TOKEN, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import {
+  newTokenId,
+  SERVICE_TOKEN,
+  ServiceTokenKeys,
+} from '../../../../server/business-engine/tokens/service-token-keys.js';
 import { refusal } from '../../../helpers/refusal.js';
 
 // jose as it is, with UnsecuredJWT.decode (the claims check of the full path) watched, to tell the two paths apart.
 vi.mock('jose', async (importOriginal) => {
   const jose = await importOriginal<typeof import('jose')>();
   const decode = vi.fn((...args: Parameters<typeof jose.UnsecuredJWT.decode>) => jose.UnsecuredJWT.decode(...args));
-  return { ...jose, UnsecuredJWT: Object.assign(Object.create(jose.UnsecuredJWT) as typeof jose.UnsecuredJWT, { decode }) };
+  return {
+    ...jose,
+    UnsecuredJWT: Object.assign(Object.create(jose.UnsecuredJWT) as typeof jose.UnsecuredJWT, { decode }),
+  };
 });
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -24,25 +41,62 @@ async function keysWithJwk() {
 }
 
 /** A token signed with jose and any header or claims, to probe the verifier's refusals. */
-async function craft(jwk: Record<string, string>, claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+async function craft(
+  jwk: Record<string, string>,
+  claims: JWTPayload,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const key = await importJWK(jwk, 'ES256');
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: SERVICE_TOKEN.typ, kid: 'svc-test-1', ...header }).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: SERVICE_TOKEN.typ, kid: 'svc-test-1', ...header })
+    .sign(key);
 }
 
-const GOOD: JWTPayload = { scope: 'ttt:transcribe', iss: 'business-engine', aud: 'tttranscribe', sub: 'u1', jti: 'tok_X', iat, exp: iat + 900 };
-
+const GOOD: JWTPayload = {
+  scope: 'ttt:transcribe',
+  iss: 'business-engine',
+  aud: 'tttranscribe',
+  sub: 'u1',
+  jti: 'tok_X',
+  iat,
+  exp: iat + 900,
+};
 
 describe('ServiceTokenKeys', () => {
   it('signs tokens that jose verifies against the published JWK Set, as TTTranscribe does', async () => {
     const k = await keys();
     const jti = newTokenId();
-    const token = await k.sign({ sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec });
+    const token = await k.sign({
+      sub: 'user-1',
+      jti,
+      scope: SERVICE_TOKEN.scope,
+      iat,
+      exp: iat + SERVICE_TOKEN.lifetimeSec,
+    });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'ttt-service+jwt', kid: 'svc-test-1' });
     const { payload } = await jwtVerify(token, createLocalJWKSet(k.jwks()), {
-      algorithms: ['ES256'], typ: SERVICE_TOKEN.typ, issuer: 'business-engine', audience: 'tttranscribe', currentDate: new Date(T0 + 1000),
+      algorithms: ['ES256'],
+      typ: SERVICE_TOKEN.typ,
+      issuer: 'business-engine',
+      audience: 'tttranscribe',
+      currentDate: new Date(T0 + 1000),
     });
-    expect(payload).toEqual({ scope: 'ttt:transcribe', iss: 'business-engine', aud: 'tttranscribe', sub: 'user-1', jti, iat, exp: iat + 900 });
-    expect(await k.verify(token, { nowMs: T0 + 1000 })).toEqual({ sub: 'user-1', jti, scope: 'ttt:transcribe', iat, exp: iat + 900 });
+    expect(payload).toEqual({
+      scope: 'ttt:transcribe',
+      iss: 'business-engine',
+      aud: 'tttranscribe',
+      sub: 'user-1',
+      jti,
+      iat,
+      exp: iat + 900,
+    });
+    expect(await k.verify(token, { nowMs: T0 + 1000 })).toEqual({
+      sub: 'user-1',
+      jti,
+      scope: 'ttt:transcribe',
+      iat,
+      exp: iat + 900,
+    });
   });
 
   it('escapes claims as JSON (a subject with quotes stays one claim)', async () => {
@@ -57,7 +111,10 @@ describe('ServiceTokenKeys', () => {
     const [h, p, s] = token.split('.') as [string, string, string];
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'user-2' })).toString('base64url')}.${s}`;
-    expect(await refusal(k.verify(forged, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+    expect(await refusal(k.verify(forged, { nowMs: T0 }))).toMatchObject({
+      code: 'invalid_token',
+      details: { reason: 'signature_invalid' },
+    });
   });
 
   it('signs a different signature each time (ECDSA nonce) and rejects iat/exp that are not whole seconds in order', async () => {
@@ -76,14 +133,52 @@ describe('ServiceTokenKeys', () => {
 
   describe('refuses, with the errors of jose translated to the catalog', () => {
     it.each([
-      ['an expired token', { ...GOOD, exp: iat - 60 }, {}, { code: 'token_expired', details: { credential: 'service_token', expiredAt: new Date((iat - 60) * 1000).toISOString() } }],
-      ['a token not valid yet', { ...GOOD, nbf: iat + 600 }, {}, { code: 'token_not_yet_valid', details: { claim: 'nbf' } }],
-      ['another audience', { ...GOOD, aud: 'someone-else' }, {}, { code: 'invalid_token_claims', details: { claim: 'aud', reason: 'check_failed' } }],
-      ['another issuer', { ...GOOD, iss: 'someone-else' }, {}, { code: 'invalid_token_claims', details: { claim: 'iss', reason: 'check_failed' } }],
-      ['no jti', { ...GOOD, jti: undefined }, {}, { code: 'invalid_token_claims', details: { claim: 'jti', reason: 'missing' } }],
-      ['a user-JWT typ', GOOD, { typ: 'JWT' }, { code: 'invalid_token_claims', details: { claim: 'typ', reason: 'check_failed' } }],
+      [
+        'an expired token',
+        { ...GOOD, exp: iat - 60 },
+        {},
+        {
+          code: 'token_expired',
+          details: { credential: 'service_token', expiredAt: new Date((iat - 60) * 1000).toISOString() },
+        },
+      ],
+      [
+        'a token not valid yet',
+        { ...GOOD, nbf: iat + 600 },
+        {},
+        { code: 'token_not_yet_valid', details: { claim: 'nbf' } },
+      ],
+      [
+        'another audience',
+        { ...GOOD, aud: 'someone-else' },
+        {},
+        { code: 'invalid_token_claims', details: { claim: 'aud', reason: 'check_failed' } },
+      ],
+      [
+        'another issuer',
+        { ...GOOD, iss: 'someone-else' },
+        {},
+        { code: 'invalid_token_claims', details: { claim: 'iss', reason: 'check_failed' } },
+      ],
+      [
+        'no jti',
+        { ...GOOD, jti: undefined },
+        {},
+        { code: 'invalid_token_claims', details: { claim: 'jti', reason: 'missing' } },
+      ],
+      [
+        'a user-JWT typ',
+        GOOD,
+        { typ: 'JWT' },
+        { code: 'invalid_token_claims', details: { claim: 'typ', reason: 'check_failed' } },
+      ],
       ['another key id', GOOD, { kid: 'other' }, { code: 'invalid_token', details: { reason: 'unknown_key_id' } }],
-      ['no ttt:transcribe scope', { ...GOOD, scope: 'credits:read' }, {}, { code: 'insufficient_scope', details: { requiredScope: 'ttt:transcribe' } }],
+      [
+        'no ttt:transcribe scope',
+        { ...GOOD, scope: 'credits:read' },
+        {},
+        { code: 'insufficient_scope', details: { requiredScope: 'ttt:transcribe' } },
+      ],
     ] as const)('%s', async (_name, claims, header, expected) => {
       const { keys: k, jwk } = await keysWithJwk();
       const token = await craft(jwk, claims as JWTPayload, header);
@@ -94,12 +189,24 @@ describe('ServiceTokenKeys', () => {
       const { keys: k, jwk } = await keysWithJwk();
       const { jwk: otherJwk } = await keysWithJwk();
       const good = await craft(jwk, GOOD);
-      expect(await refusal(k.verify(await craft(otherJwk, GOOD), { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
-      expect(await refusal(k.verify(good.slice(0, -4), { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
+      expect(await refusal(k.verify(await craft(otherJwk, GOOD), { nowMs: T0 }))).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'signature_invalid' },
+      });
+      expect(await refusal(k.verify(good.slice(0, -4), { nowMs: T0 }))).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'malformed' },
+      });
       const [, payload, signature] = good.split('.');
       const hs = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: SERVICE_TOKEN.typ, kid: 'svc-test-1' })).toString('base64url')}.${payload}.${signature}`;
-      expect(await refusal(k.verify(hs, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'algorithm_not_allowed' } });
-      expect(await refusal(k.verify('not-a-jwt', { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'malformed' } });
+      expect(await refusal(k.verify(hs, { nowMs: T0 }))).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'algorithm_not_allowed' },
+      });
+      expect(await refusal(k.verify('not-a-jwt', { nowMs: T0 }))).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'malformed' },
+      });
     });
 
     it('accepts an expired token only when asked to ignore expiry (reading a job status), still checking the signature', async () => {
@@ -107,19 +214,29 @@ describe('ServiceTokenKeys', () => {
       const expired = await craft(jwk, { ...GOOD, exp: iat - 3600 });
       expect((await k.verify(expired, { nowMs: T0, ignoreExpiry: true })).jti).toBe('tok_X');
       const { jwk: otherJwk } = await keysWithJwk();
-      expect(await refusal(k.verify(await craft(otherJwk, { ...GOOD, exp: iat - 3600 }), { nowMs: T0, ignoreExpiry: true })))
-        .toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect(
+        await refusal(k.verify(await craft(otherJwk, { ...GOOD, exp: iat - 3600 }), { nowMs: T0, ignoreExpiry: true })),
+      ).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
     });
   });
 
   describe('one path for every token (issue 21 item 1)', () => {
     it('verifies the signature of every token, even one this engine signed: a damaged signature is refused', async () => {
       const k = await keys();
-      const token = k.sign({ sub: 'u1', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + SERVICE_TOKEN.lifetimeSec });
+      const token = k.sign({
+        sub: 'u1',
+        jti: newTokenId(),
+        scope: SERVICE_TOKEN.scope,
+        iat,
+        exp: iat + SERVICE_TOKEN.lifetimeSec,
+      });
       // One signature character changed (mid-signature, so all 6 bits count).
       const at = token.length - 10;
       const damaged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
-      expect(await refusal(k.verify(damaged, { nowMs: T0 }))).toMatchObject({ code: 'invalid_token', details: { reason: 'signature_invalid' } });
+      expect(await refusal(k.verify(damaged, { nowMs: T0 }))).toMatchObject({
+        code: 'invalid_token',
+        details: { reason: 'signature_invalid' },
+      });
     });
 
     it("checks the claims of every token it signed with jose's claim-set validation", async () => {
@@ -137,13 +254,21 @@ describe('ServiceTokenKeys', () => {
     it('refuses claims the engine does not sign, with the header bytes it signs with', async () => {
       const { keys: k, jwk } = await keysWithJwk();
       const cases: Array<[JWTPayload, Record<string, unknown>]> = [
-        [{ ...GOOD, aud: 'another-service' }, { code: 'invalid_token_claims', details: { claim: 'aud' } }],
-        [{ ...GOOD, iss: 'another-issuer' }, { code: 'invalid_token_claims', details: { claim: 'iss' } }],
+        [
+          { ...GOOD, aud: 'another-service' },
+          { code: 'invalid_token_claims', details: { claim: 'aud' } },
+        ],
+        [
+          { ...GOOD, iss: 'another-issuer' },
+          { code: 'invalid_token_claims', details: { claim: 'iss' } },
+        ],
         [{ ...GOOD, nbf: iat + 600 }, { code: 'token_not_yet_valid' }],
       ];
       for (const [claims, refusal_] of cases) {
         const token = await craft(jwk, claims);
-        expect(token.split('.')[0]).toBe(k.sign({ sub: 'u1', jti: 'tok_X', scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 }).split('.')[0]);
+        expect(token.split('.')[0]).toBe(
+          k.sign({ sub: 'u1', jti: 'tok_X', scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 }).split('.')[0],
+        );
         expect(await refusal(k.verify(token, { nowMs: T0 }))).toMatchObject(refusal_);
       }
     });
@@ -155,8 +280,10 @@ describe('ServiceTokenKeys', () => {
       const token = k.sign({ sub: 'user-1', jti, scope: SERVICE_TOKEN.scope, iat, exp });
       const tolerance = SERVICE_TOKEN.clockToleranceSec;
       expect((await k.verify(token, { nowMs: (exp + tolerance - 0.5) * 1000 })).jti).toBe(jti);
-      expect(await refusal(k.verify(token, { nowMs: (exp + tolerance) * 1000 })))
-        .toMatchObject({ code: 'token_expired', details: { credential: 'service_token', expiredAt: new Date(exp * 1000).toISOString() } });
+      expect(await refusal(k.verify(token, { nowMs: (exp + tolerance) * 1000 }))).toMatchObject({
+        code: 'token_expired',
+        details: { credential: 'service_token', expiredAt: new Date(exp * 1000).toISOString() },
+      });
     });
   });
 });

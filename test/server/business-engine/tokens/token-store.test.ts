@@ -17,7 +17,15 @@ describe('TokenStore', () => {
     const jti = `tok_T${(n += 1)}`;
     db.transaction(() => {
       const charge = ledger.charge(userId, { reason: 'vend_token', tokenId: jti }, ledger.ensureUserIn(userId, null));
-      tokens.insertIn({ jti, userId, bucket: charge.bucket, chargeEntryId: charge.entryId, requestId: null, issuedAt: clock.ms, expiresAt });
+      tokens.insertIn({
+        jti,
+        userId,
+        bucket: charge.bucket,
+        chargeEntryId: charge.entryId,
+        requestId: null,
+        issuedAt: clock.ms,
+        expiresAt,
+      });
     })();
     return jti;
   };

@@ -7,7 +7,10 @@ import { parseServiceTokenKey } from '../../../../server/business-engine/config.
 import type { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
 import { SqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
-import { ServiceTokenKeys, type SignServiceToken } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import {
+  ServiceTokenKeys,
+  type SignServiceToken,
+} from '../../../../server/business-engine/tokens/service-token-keys.js';
 import type { TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
 import { TokenVendor, type VendRequest } from '../../../../server/business-engine/tokens/token-vendor.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
@@ -23,7 +26,9 @@ interface World {
   readonly vendor: TokenVendor;
 }
 
-async function world(options: { path?: string; sign?: (sign: SignServiceToken) => SignServiceToken } = {}): Promise<World> {
+async function world(
+  options: { path?: string; sign?: (sign: SignServiceToken) => SignServiceToken } = {},
+): Promise<World> {
   const db = openEngineDatabase(options.path ?? ':memory:');
   const now = () => NOW;
   const store = new SqliteEngineStore(db, { signupBonus: 0, now });
@@ -38,18 +43,27 @@ async function world(options: { path?: string; sign?: (sign: SignServiceToken) =
 }
 
 const request = (userId: string, clientRequestId: string): VendRequest => ({
-  userId, clientRequestId, body: { clientRequestId }, requestId: `req_${userId}_${clientRequestId}`,
+  userId,
+  clientRequestId,
+  body: { clientRequestId },
+  requestId: `req_${userId}_${clientRequestId}`,
 });
 
 /** Every vend's outcome: its response or its catalog code. */
-async function settle(vends: ReadonlyArray<Promise<unknown>>): Promise<Array<{ ok: true; value: unknown } | { ok: false; code: string; detail: string }>> {
-  return Promise.all(vends.map((vend) => vend.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => {
-      if (!isApiError(error)) throw error;
-      return { ok: false as const, code: error.code, detail: error.detail };
-    },
-  )));
+async function settle(
+  vends: ReadonlyArray<Promise<unknown>>,
+): Promise<Array<{ ok: true; value: unknown } | { ok: false; code: string; detail: string }>> {
+  return Promise.all(
+    vends.map((vend) =>
+      vend.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => {
+          if (!isApiError(error)) throw error;
+          return { ok: false as const, code: error.code, detail: error.detail };
+        },
+      ),
+    ),
+  );
 }
 
 const charges = (w: World, userId: string) => w.ledger.page(userId, 100).filter((e) => e.kind === 'charge').length;
@@ -69,9 +83,9 @@ describe('TokenVendor: one transaction per vend', () => {
     expect(new Set(results.map((r) => r.response.tokenId)).size).toBe(5);
     expect(results.map((r) => r.response.balanceAfter)).toEqual([99, 98, 97, 96, 95]);
     expect(charges(w, 'rich')).toBe(5);
-    for (const r of results) expect(w.tokens.get(r.response.tokenId)).toMatchObject({ state: 'vended', userId: 'rich' });
+    for (const r of results)
+      expect(w.tokens.get(r.response.tokenId)).toMatchObject({ state: 'vended', userId: 'rich' });
   });
-
 
   it('rolls back only the vend that is refused; the others stand', async () => {
     const outcomes = await settle([
@@ -84,11 +98,17 @@ describe('TokenVendor: one transaction per vend', () => {
     expect(charges(w, 'poor')).toBe(0);
     // The refused vend took no key: once the user has credits, the same clientRequestId vends.
     w.ledger.grant('poor', 1, 'main', { reason: 'test' });
-    await expect(w.vendor.vend(request('poor', 'k1'))).resolves.toMatchObject({ replayed: false, response: { balanceAfter: 0 } });
+    await expect(w.vendor.vend(request('poor', 'k1'))).resolves.toMatchObject({
+      replayed: false,
+      response: { balanceAfter: 0 },
+    });
   });
 
   it('answers a key repeated concurrently as a replay of the first, charging once', async () => {
-    const [first, second] = await Promise.all([w.vendor.vend(request('rich', 'same')), w.vendor.vend(request('rich', 'same'))]);
+    const [first, second] = await Promise.all([
+      w.vendor.vend(request('rich', 'same')),
+      w.vendor.vend(request('rich', 'same')),
+    ]);
     expect(first?.replayed).toBe(false);
     expect(second).toEqual({ replayed: true, response: first?.response });
     expect(charges(w, 'rich')).toBe(1);
@@ -106,7 +126,11 @@ describe('TokenVendor with a signer that throws for one vend', () => {
     try {
       w.ledger.grant('rich', 5, 'main', { reason: 'test' });
       w.ledger.grant('unlucky', 5, 'main', { reason: 'test' });
-      const outcomes = await settle([w.vendor.vend(request('rich', 'k1')), w.vendor.vend(request('unlucky', 'k1')), w.vendor.vend(request('rich', 'k2'))]);
+      const outcomes = await settle([
+        w.vendor.vend(request('rich', 'k1')),
+        w.vendor.vend(request('unlucky', 'k1')),
+        w.vendor.vend(request('rich', 'k2')),
+      ]);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'internal_error', 'ok']);
       expect(outcomes[1]).toMatchObject({ detail: 'The service token could not be signed; nothing was charged.' });
       expect(charges(w, 'unlucky')).toBe(0);
@@ -143,7 +167,10 @@ describe('TokenVendor when the database is busy', () => {
       other.exec('ROLLBACK');
       expect(charges(w, 'rich')).toBe(0);
       const retried = await Promise.all([w.vendor.vend(request('rich', 'k1')), w.vendor.vend(request('rich', 'k2'))]);
-      expect(retried.map((r) => [r.replayed, r.response.balanceAfter])).toEqual([[false, 9], [false, 8]]);
+      expect(retried.map((r) => [r.replayed, r.response.balanceAfter])).toEqual([
+        [false, 9],
+        [false, 8],
+      ]);
     } finally {
       other.close();
       w.db.close();

@@ -11,7 +11,11 @@ const BASE = 'http://127.0.0.1:9';
 const root = new URL('../../../../', import.meta.url);
 const json = (status: number, body: unknown, extra: Record<string, string> = {}) => {
   const bytes = Buffer.from(JSON.stringify(body));
-  return new PlainResponse(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...extra }, bytes);
+  return new PlainResponse(
+    status,
+    { 'content-type': 'application/json', 'content-length': String(bytes.length), ...extra },
+    bytes,
+  );
 };
 
 function clientAnswering(answer: (request: PlainRequest) => PlainResponse) {
@@ -27,17 +31,27 @@ function clientAnswering(answer: (request: PlainRequest) => PlainResponse) {
 
 describe('openapi-fetch with PlainRequest / PlainResponse', () => {
   it('is the exact openapi-fetch version package.json pins', () => {
-    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { dependencies: Record<string, string> };
-    const installed = JSON.parse(readFileSync(new URL('node_modules/openapi-fetch/package.json', root), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const installed = JSON.parse(readFileSync(new URL('node_modules/openapi-fetch/package.json', root), 'utf8')) as {
+      version: string;
+    };
     expect(pkg.dependencies['openapi-fetch']).toMatch(/^\d+\.\d+\.\d+$/);
     expect(installed.version).toBe(pkg.dependencies['openapi-fetch']);
   });
 
   it('builds a PlainRequest with the final URL, method, headers and the JSON body as a string, and passes it to fetch', async () => {
-    const { client, seen } = clientAnswering(() => json(202, { ok: true, jobId: 'job_0123456789', status: 'queued', submittedAt: '2026-01-01T00:00:00Z' }));
+    const { client, seen } = clientAnswering(() =>
+      json(202, { ok: true, jobId: 'job_0123456789', status: 'queued', submittedAt: '2026-01-01T00:00:00Z' }),
+    );
     const controller = new AbortController();
     const body = { url: 'https://media.example.com/clip.mp4', language: 'en' };
-    const { data, error, response } = await client.POST('/transcribe', { body, headers: { authorization: 'Bearer t' }, signal: controller.signal });
+    const { data, error, response } = await client.POST('/transcribe', {
+      body,
+      headers: { authorization: 'Bearer t' },
+      signal: controller.signal,
+    });
     expect(error).toBeUndefined();
     expect(data).toMatchObject({ jobId: 'job_0123456789' });
     expect(response).toBeInstanceOf(PlainResponse);
@@ -62,7 +76,9 @@ describe('openapi-fetch with PlainRequest / PlainResponse', () => {
   });
 
   it('reads a JSON answer without Content-Length through text()', async () => {
-    const { client } = clientAnswering(() => new PlainResponse(200, { 'content-type': 'application/json' }, Buffer.from('{"status":"ok"}')));
+    const { client } = clientAnswering(
+      () => new PlainResponse(200, { 'content-type': 'application/json' }, Buffer.from('{"status":"ok"}')),
+    );
     const { data } = await client.GET('/health');
     expect(data).toEqual({ status: 'ok' });
   });
@@ -74,7 +90,9 @@ describe('openapi-fetch with PlainRequest / PlainResponse', () => {
     expect(first.data).toBeUndefined();
     expect(first.error).toEqual(problem);
     expect(first.response.status).toBe(401);
-    const asText = clientAnswering(() => new PlainResponse(502, { 'content-type': 'text/plain' }, Buffer.from('bad gateway')));
+    const asText = clientAnswering(
+      () => new PlainResponse(502, { 'content-type': 'text/plain' }, Buffer.from('bad gateway')),
+    );
     expect((await asText.client.GET('/health')).error).toBe('bad gateway');
   });
 

@@ -8,7 +8,15 @@ import { startFakeTtt, upstreamProblem, type FakeTtt } from '../../../helpers/en
 
 const AT = new Date(ENGINE_T0_MS).toISOString();
 const statusBody = (jobId: string) => ({
-  ok: true, jobId, status: 'processing', stage: 'transcribing', progress: 0.5, submittedAt: AT, startedAt: AT, completedAt: null, updatedAt: AT,
+  ok: true,
+  jobId,
+  status: 'processing',
+  stage: 'transcribing',
+  progress: 0.5,
+  submittedAt: AT,
+  startedAt: AT,
+  completedAt: null,
+  updatedAt: AT,
 });
 
 describe('the signed upstream client', () => {
@@ -43,7 +51,15 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
     const clock = { ms: ENGINE_T0_MS };
     // TTTranscribe knows only the NEXT key: the engine, mid-rotation, signs with both.
     ttt = await startFakeTtt({ keys: [parseSharedSecret('TTT_SHARED_SECRET', next)], now: () => clock.ms });
-    be = await startEngineTestApp({ clock, env: { TTT_SHARED_SECRET: secret, TTT_SHARED_SECRET_NEXT: next, TTT_BASE_URL: ttt.baseUrl, SIGNUP_BONUS_CREDITS: '50' } });
+    be = await startEngineTestApp({
+      clock,
+      env: {
+        TTT_SHARED_SECRET: secret,
+        TTT_SHARED_SECRET_NEXT: next,
+        TTT_BASE_URL: ttt.baseUrl,
+        SIGNUP_BONUS_CREDITS: '50',
+      },
+    });
   });
   afterAll(async () => {
     await be.close();
@@ -52,8 +68,14 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
 
   const submitJob = async (jobId: string) => {
     ttt.respond(() => ({ status: 202, body: { ok: true, jobId, status: 'queued', submittedAt: AT } }));
-    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `u-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub: 'up-user' })) });
-    const submitted = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(data!.token) });
+    const { data } = await be.client.POST('/v1/vend-token', {
+      body: { clientRequestId: `u-${(n += 1)}` },
+      headers: be.bearer(await be.userJwt({ sub: 'up-user' })),
+    });
+    const submitted = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/a.mp4' },
+      headers: be.bearer(data!.token),
+    });
     expect(submitted.response.status).toBe(202);
     return data!.token;
   };
@@ -67,27 +89,50 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
   });
 
   // Before the failure tests below: they open the circuit (correctly).
-  it('passes on TTTranscribe\'s 409 service_token_already_used and follows the job it names', async () => {
-    ttt.respond(() => upstreamProblem(409, 'service_token_already_used', 'This service token already submitted a job.', { jobId: 'job_EARLIER000000001' }));
-    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `u-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub: 'up-user' })) });
-    const { error, response } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(data!.token) });
+  it("passes on TTTranscribe's 409 service_token_already_used and follows the job it names", async () => {
+    ttt.respond(() =>
+      upstreamProblem(409, 'service_token_already_used', 'This service token already submitted a job.', {
+        jobId: 'job_EARLIER000000001',
+      }),
+    );
+    const { data } = await be.client.POST('/v1/vend-token', {
+      body: { clientRequestId: `u-${(n += 1)}` },
+      headers: be.bearer(await be.userJwt({ sub: 'up-user' })),
+    });
+    const { error, response } = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/a.mp4' },
+      headers: be.bearer(data!.token),
+    });
     expect(response.status).toBe(409);
     expect(error).toMatchObject({ code: 'service_token_already_used', details: { jobId: 'job_EARLIER000000001' } });
-    expect((await be.engine.store.tokens.get(data!.tokenId))).toMatchObject({ state: 'submitted', jobId: 'job_EARLIER000000001' });
+    expect(await be.engine.store.tokens.get(data!.tokenId)).toMatchObject({
+      state: 'submitted',
+      jobId: 'job_EARLIER000000001',
+    });
   });
 
   it('retries a status read after a transient 503, re-signing each attempt with a fresh nonce', async () => {
     const token = await submitJob('job_RETRY0000000001');
     let calls = 0;
-    ttt.respond(() => ((calls += 1) === 1 ? upstreamProblem(503, 'service_unavailable', 'starting') : { status: 200, body: statusBody('job_RETRY0000000001') }));
+    ttt.respond(() =>
+      (calls += 1) === 1
+        ? upstreamProblem(503, 'service_unavailable', 'starting')
+        : { status: 200, body: statusBody('job_RETRY0000000001') },
+    );
     const before = ttt.requests.length;
-    const { data, response } = await be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: 'job_RETRY0000000001' } }, headers: be.bearer(token) });
+    const { data, response } = await be.client.GET('/ttt/status/{jobId}', {
+      params: { path: { jobId: 'job_RETRY0000000001' } },
+      headers: be.bearer(token),
+    });
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ status: 'processing', creditRefunded: false });
     const attempts = ttt.requests.slice(before);
     expect(attempts).toHaveLength(2);
     expect(attempts.every((a) => a.engineAuth.ok)).toBe(true);
-    const nonces = attempts.map((a) => { const p = parseEngineAuthHeader(String(a.headers['x-engine-auth'])); return p.ok ? p.value.nonce : ''; });
+    const nonces = attempts.map((a) => {
+      const p = parseEngineAuthHeader(String(a.headers['x-engine-auth']));
+      return p.ok ? p.value.nonce : '';
+    });
     expect(new Set(nonces).size).toBe(2);
   });
 
@@ -95,7 +140,10 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
     const token = await submitJob('job_RETRY0000000002');
     ttt.respond(() => upstreamProblem(503, 'service_unavailable', 'shutting down'));
     const before = ttt.requests.length;
-    const { error, response } = await be.client.GET('/ttt/status/{jobId}', { params: { path: { jobId: 'job_RETRY0000000002' } }, headers: be.bearer(token) });
+    const { error, response } = await be.client.GET('/ttt/status/{jobId}', {
+      params: { path: { jobId: 'job_RETRY0000000002' } },
+      headers: be.bearer(token),
+    });
     expect(response.status).toBe(503);
     expect(error).toMatchObject({ code: 'upstream_unavailable', details: { reason: 'upstream_503' } });
     expect(error?.details).not.toHaveProperty('creditRefunded');
@@ -104,10 +152,19 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
 
   it('never retries a submission', async () => {
     ttt.respond(() => upstreamProblem(503, 'service_unavailable', 'shutting down'));
-    const { data } = await be.client.POST('/v1/vend-token', { body: { clientRequestId: `u-${(n += 1)}` }, headers: be.bearer(await be.userJwt({ sub: 'up-user' })) });
+    const { data } = await be.client.POST('/v1/vend-token', {
+      body: { clientRequestId: `u-${(n += 1)}` },
+      headers: be.bearer(await be.userJwt({ sub: 'up-user' })),
+    });
     const before = ttt.requests.length;
-    const { error } = await be.client.POST('/ttt/transcribe', { body: { url: 'https://media.example.com/a.mp4' }, headers: be.bearer(data!.token) });
-    expect(error).toMatchObject({ code: 'upstream_unavailable', details: { reason: 'upstream_503', creditRefunded: true } });
+    const { error } = await be.client.POST('/ttt/transcribe', {
+      body: { url: 'https://media.example.com/a.mp4' },
+      headers: be.bearer(data!.token),
+    });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      details: { reason: 'upstream_503', creditRefunded: true },
+    });
     expect(ttt.requests.length - before).toBe(1);
   });
 });

@@ -5,7 +5,6 @@ import { refusalOf } from '../../../helpers/refusal.js';
 
 const req = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as Request;
 
-
 describe('readBearerToken', () => {
   it('returns the token of a well-formed header, case-insensitive scheme', () => {
     expect(readBearerToken(req('Bearer abc.def.ghi'), 'user_jwt')).toBe('abc.def.ghi');
@@ -25,18 +24,28 @@ describe('readBearerToken', () => {
       code: 'malformed_authorization',
       details: { reason: 'scheme_not_bearer', expected: 'user_jwt' },
     });
-    expect(refusalOf(() => readBearerToken(req('Bearer'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
-    expect(refusalOf(() => readBearerToken(req('Bearer a b'), 'user_jwt')).details['reason']).toBe('token_missing_or_has_spaces');
+    expect(refusalOf(() => readBearerToken(req('Bearer'), 'user_jwt')).details['reason']).toBe(
+      'token_missing_or_has_spaces',
+    );
+    expect(refusalOf(() => readBearerToken(req('Bearer a b'), 'user_jwt')).details['reason']).toBe(
+      'token_missing_or_has_spaces',
+    );
     expect(refusalOf(() => readBearerToken(req('Bearer a,Bearer b'), 'user_jwt')).code).toBe('malformed_authorization');
   });
 
   it('refuses several Authorization headers, counted on the raw headers (Node keeps only the first)', () => {
-    const twice = { headers: { authorization: 'Bearer first' }, rawHeaders: ['Authorization', 'Bearer first', 'authorization', 'Bearer second'] } as unknown as Request;
+    const twice = {
+      headers: { authorization: 'Bearer first' },
+      rawHeaders: ['Authorization', 'Bearer first', 'authorization', 'Bearer second'],
+    } as unknown as Request;
     expect(refusalOf(() => readBearerToken(twice, 'user_jwt'))).toEqual({
       code: 'malformed_authorization',
       details: { reason: 'several_values', expected: 'user_jwt' },
     });
-    const once = { headers: { authorization: 'Bearer only' }, rawHeaders: ['Host', 'x', 'Authorization', 'Bearer only'] } as unknown as Request;
+    const once = {
+      headers: { authorization: 'Bearer only' },
+      rawHeaders: ['Host', 'x', 'Authorization', 'Bearer only'],
+    } as unknown as Request;
     expect(readBearerToken(once, 'user_jwt')).toBe('only');
   });
 });

@@ -9,7 +9,12 @@ const context: JoseErrorContext = { credential: 'user_jwt', nowMs: nowSec * 1000
 
 async function failureOf(token: string, options: Parameters<typeof jwtVerify>[2] = {}) {
   try {
-    await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(nowSec * 1000), clockTolerance: 30, ...options });
+    await jwtVerify(token, key, {
+      algorithms: ['HS256'],
+      currentDate: new Date(nowSec * 1000),
+      clockTolerance: 30,
+      ...options,
+    });
   } catch (error) {
     return translateJoseError(error, context);
   }
@@ -51,7 +56,9 @@ describe('translateJoseError', () => {
   });
 
   it('maps a bad signature, alg none and garbage to invalid_token with a reason', async () => {
-    expect((await failureOf(await sign({ sub: 'u', exp: nowSec + 60 }, otherKey))).details['reason']).toBe('signature_invalid');
+    expect((await failureOf(await sign({ sub: 'u', exp: nowSec + 60 }, otherKey))).details['reason']).toBe(
+      'signature_invalid',
+    );
     const unsecured = new UnsecuredJWT({ sub: 'u' }).encode();
     expect((await failureOf(unsecured)).code).toBe('invalid_token');
     expect((await failureOf('not-a-jwt')).details['reason']).toBe('malformed');

@@ -6,7 +6,11 @@ const HEADER = segment({ alg: 'ES256', typ: 'JWT' });
 
 describe('unverified JWT payloads', () => {
   it('reads the claims of a compact JWS, signature or not', () => {
-    expect(unverifiedJwtPayload(`${HEADER}.${segment({ sub: 'u1', jti: 'tok_1', exp: 2 })}.c2ln`)).toEqual({ sub: 'u1', jti: 'tok_1', exp: 2 });
+    expect(unverifiedJwtPayload(`${HEADER}.${segment({ sub: 'u1', jti: 'tok_1', exp: 2 })}.c2ln`)).toEqual({
+      sub: 'u1',
+      jti: 'tok_1',
+      exp: 2,
+    });
     expect(unverifiedJwtPayload(`${HEADER}.${segment({ sub: 'u1' })}.`)).toEqual({ sub: 'u1' });
   });
 
@@ -20,7 +24,14 @@ describe('unverified JWT payloads', () => {
 
   it('gives undefined for anything that is not header.payload.signature in base64url', () => {
     const payload = segment({ sub: 'u1' });
-    for (const token of ['', 'opaque-value', `${HEADER}.${payload}`, `${HEADER}.${payload}.sig.extra`, `${HEADER}.${payload}+/.sig`, `.${payload}.sig`]) {
+    for (const token of [
+      '',
+      'opaque-value',
+      `${HEADER}.${payload}`,
+      `${HEADER}.${payload}.sig.extra`,
+      `${HEADER}.${payload}+/.sig`,
+      `.${payload}.sig`,
+    ]) {
       expect(unverifiedJwtPayload(token)).toBeUndefined();
     }
   });

@@ -18,7 +18,10 @@ describe('parseEnv', () => {
 
   it('applies defaults and transforms', () => {
     expect(parseEnv(schema, {})).toEqual({ TTT_PORT: 8788, HOSTS: [] });
-    expect(parseEnv(schema, { TTT_PORT: '9000', HOSTS: 'a.com, b.com' })).toEqual({ TTT_PORT: 9000, HOSTS: ['a.com', 'b.com'] });
+    expect(parseEnv(schema, { TTT_PORT: '9000', HOSTS: 'a.com, b.com' })).toEqual({
+      TTT_PORT: 9000,
+      HOSTS: ['a.com', 'b.com'],
+    });
   });
 
   it('names the variable and the rule, not the value', () => {
@@ -33,8 +36,12 @@ describe('readSharedSecrets', () => {
     const current = generateSharedSecret();
     const next = generateSharedSecret();
     expect(readSharedSecrets({ TTT_SHARED_SECRET: current }, { next: true })).toHaveLength(1);
-    expect(readSharedSecrets({ TTT_SHARED_SECRET: current, TTT_SHARED_SECRET_NEXT: next }, { next: true })).toHaveLength(2);
-    expect(readSharedSecrets({ TTT_SHARED_SECRET: current, TTT_SHARED_SECRET_NEXT: '' }, { next: true })).toHaveLength(1);
+    expect(
+      readSharedSecrets({ TTT_SHARED_SECRET: current, TTT_SHARED_SECRET_NEXT: next }, { next: true }),
+    ).toHaveLength(2);
+    expect(readSharedSecrets({ TTT_SHARED_SECRET: current, TTT_SHARED_SECRET_NEXT: '' }, { next: true })).toHaveLength(
+      1,
+    );
   });
 
   it('refuses a missing secret, naming the variable', () => {
@@ -53,7 +60,10 @@ describe('readSharedSecrets', () => {
 
   it('refuses a malformed next key', () => {
     const error = configErrorOf(() =>
-      readSharedSecrets({ TTT_SHARED_SECRET: generateSharedSecret(), TTT_SHARED_SECRET_NEXT: 'tttsk_short' }, { next: true }),
+      readSharedSecrets(
+        { TTT_SHARED_SECRET: generateSharedSecret(), TTT_SHARED_SECRET_NEXT: 'tttsk_short' },
+        { next: true },
+      ),
     );
     expect(error.problems.map((p) => p.variable)).toEqual(['TTT_SHARED_SECRET_NEXT']);
   });

@@ -52,6 +52,8 @@ describe('startBackgroundCheckpoint', () => {
 
   it('does nothing for an in-memory database and rejects a bad interval when built', () => {
     expect(startBackgroundCheckpoint({ path: ':memory:', logger: pino({ level: 'silent' }) })).toBeUndefined();
-    expect(() => startBackgroundCheckpoint({ path: '/tmp/x.db', intervalMs: 0, logger: pino({ level: 'silent' }) })).toThrow(/interval/);
+    expect(() =>
+      startBackgroundCheckpoint({ path: '/tmp/x.db', intervalMs: 0, logger: pino({ level: 'silent' }) }),
+    ).toThrow(/interval/);
   });
 });

@@ -15,12 +15,20 @@ describe('translateError', () => {
     const translated = translateError(tooLarge);
     expect(translated).toMatchObject({ code: 'payload_too_large', details: { limitBytes: 100 } });
     expect(translated.cause).toBe(tooLarge);
-    expect(translateError(Object.assign(new Error('x'), { type: 'entity.parse.failed', status: 400 })).code).toBe('invalid_request');
-    expect(translateError(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 })).code).toBe('unsupported_media_type');
+    expect(translateError(Object.assign(new Error('x'), { type: 'entity.parse.failed', status: 400 })).code).toBe(
+      'invalid_request',
+    );
+    expect(translateError(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 })).code).toBe(
+      'unsupported_media_type',
+    );
   });
 
   it('names the Content-Type that was sent in an unsupported_media_type (null when none was sent)', () => {
-    const charset = Object.assign(new Error('unsupported charset "LATIN1"'), { type: 'charset.unsupported', status: 415, charset: 'latin1' });
+    const charset = Object.assign(new Error('unsupported charset "LATIN1"'), {
+      type: 'charset.unsupported',
+      status: 415,
+      charset: 'latin1',
+    });
     expect(translateError(charset, { contentType: 'application/json; charset=latin1' })).toMatchObject({
       code: 'unsupported_media_type',
       details: { received: 'application/json; charset=latin1' },
@@ -34,7 +42,10 @@ describe('translateError', () => {
   });
 
   it('translates validator errors into pointers', () => {
-    const error = Object.assign(new Error('bad'), { status: 400, errors: [{ path: '/body/url', message: 'must be string' }] });
+    const error = Object.assign(new Error('bad'), {
+      status: 400,
+      errors: [{ path: '/body/url', message: 'must be string' }],
+    });
     expect(translateError(error)).toMatchObject({
       code: 'invalid_request',
       detail: '/body/url: must be string.',

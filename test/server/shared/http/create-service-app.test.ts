@@ -19,7 +19,11 @@ const spec: OpenApiDocument = {
         responses: {
           '200': {
             description: 'ok',
-            content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } },
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+              },
+            },
           },
         },
       },
@@ -31,7 +35,12 @@ const spec: OpenApiDocument = {
           required: true,
           content: {
             'application/json': {
-              schema: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string', maxLength: 10 } } },
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['name'],
+                properties: { name: { type: 'string', maxLength: 10 } },
+              },
             },
           },
         },
@@ -89,7 +98,10 @@ async function call(method: string, path: string, init: { body?: string; headers
   return { response, body: text ? JSON.parse(text) : undefined };
 }
 const post = (body: string, headers: Record<string, string> = {}) =>
-  call('POST', '/items', { body, headers: { authorization: 'Bearer good', 'content-type': 'application/json', ...headers } });
+  call('POST', '/items', {
+    body,
+    headers: { authorization: 'Bearer good', 'content-type': 'application/json', ...headers },
+  });
 
 describe('createServiceApp', () => {
   it('routes by operationId and echoes a well-formed X-Request-ID', async () => {
@@ -109,7 +121,12 @@ describe('createServiceApp', () => {
     const { response, body } = await call('GET', '/nowhere');
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(body).toMatchObject({ code: 'not_found', ok: false, responsibility: 'caller', details: { method: 'GET', path: '/nowhere' } });
+    expect(body).toMatchObject({
+      code: 'not_found',
+      ok: false,
+      responsibility: 'caller',
+      details: { method: 'GET', path: '/nowhere' },
+    });
   });
 
   it('answers method_not_allowed with the Allow header', async () => {
@@ -120,7 +137,10 @@ describe('createServiceApp', () => {
   });
 
   it('runs credential checks before request validation', async () => {
-    const { response, body } = await call('POST', '/items', { body: '{"name":5}', headers: { 'content-type': 'application/json' } });
+    const { response, body } = await call('POST', '/items', {
+      body: '{"name":5}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(401);
     expect(body.code).toBe('missing_authorization');
     expect(response.headers.get('www-authenticate')).toBe('Bearer realm="t"');
@@ -153,7 +173,10 @@ describe('createServiceApp', () => {
     for (const raw of ['%ff%fe', 'i_%', '%', 'i_%zz', '%c3']) {
       const { response, body } = await call('GET', `/items/${raw}`);
       expect(response.status, raw).toBe(400);
-      expect(body, raw).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/path/itemId', message: 'must be valid percent-encoded UTF-8' }] } });
+      expect(body, raw).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [{ pointer: '/path/itemId', message: 'must be valid percent-encoded UTF-8' }] },
+      });
     }
     // A well-formed encoding still decodes before validation.
     expect((await call('GET', '/items/i_%31')).body).toEqual({ id: 'i_1' });
@@ -162,9 +185,16 @@ describe('createServiceApp', () => {
   it('refuses a JSON body that starts with a byte-order mark with invalid_request at /body, before credentials', async () => {
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"abc"}')]);
     for (const headers of [{ authorization: 'Bearer good' }, {}] as Array<Record<string, string>>) {
-      const response = await fetch(`${base}/items`, { method: 'POST', body: bom, headers: { ...headers, 'content-type': 'application/json' } });
+      const response = await fetch(`${base}/items`, {
+        method: 'POST',
+        body: bom,
+        headers: { ...headers, 'content-type': 'application/json' },
+      });
       expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: 'must not start with a byte-order mark (U+FEFF)' }] } });
+      expect(await response.json()).toMatchObject({
+        code: 'invalid_request',
+        details: { errors: [{ pointer: '/body', message: 'must not start with a byte-order mark (U+FEFF)' }] },
+      });
     }
   });
 
@@ -182,16 +212,21 @@ describe('createServiceApp', () => {
     expect(text.body).toMatchObject({ code: 'unsupported_media_type', details: { received: 'text/plain' } });
     const missing = await fetch(`${base}/items`, { method: 'POST', headers: { authorization: 'Bearer good' } });
     expect(missing.status).toBe(400);
-    expect(await missing.json()).toMatchObject({ code: 'invalid_request', details: { errors: [{ pointer: '/body', message: expect.stringContaining('required') }] } });
+    expect(await missing.json()).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [{ pointer: '/body', message: expect.stringContaining('required') }] },
+    });
   });
 
   it('reports every problem of a body at its own pointer, missing and extra properties included', async () => {
     const { body } = await post('{"extra":1}');
     const errors = body.details.errors as Array<{ pointer: string; message: string }>;
-    expect(errors).toEqual(expect.arrayContaining([
-      { pointer: '/body/name', message: "must have required property 'name'" },
-      { pointer: '/body/extra', message: 'must NOT have additional properties' },
-    ]));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { pointer: '/body/name', message: "must have required property 'name'" },
+        { pointer: '/body/extra', message: 'must NOT have additional properties' },
+      ]),
+    );
     expect(body.detail).toMatch(/\(and 1 more\)\.$/);
   });
 
@@ -219,10 +254,17 @@ describe('createServiceApp', () => {
 
   it('neither reads nor refuses a body sent to an operation that takes none', async () => {
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${base}/items/i_1`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '9' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        `${base}/items/i_1`,
+        { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '9' } },
+        (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (chunk: string) => (body += chunk))
+            .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end('{not json');
     });
@@ -234,11 +276,23 @@ describe('createServiceApp', () => {
     const own: string[] = [];
     const app = createServiceApp({
       spec,
-      logger: createLogger({ service: 'test', level: 'info', destination: new Writable({ write(chunk, _e, done) { own.push(String(chunk)); events.push('access line'); done(); } }) }),
-      before: [(_req, res, next) => {
-        events.push(`before ${String(res.locals['requestId'])}`);
-        next();
-      }],
+      logger: createLogger({
+        service: 'test',
+        level: 'info',
+        destination: new Writable({
+          write(chunk, _e, done) {
+            own.push(String(chunk));
+            events.push('access line');
+            done();
+          },
+        }),
+      }),
+      before: [
+        (_req, res, next) => {
+          events.push(`before ${String(res.locals['requestId'])}`);
+          next();
+        },
+      ],
       onResponse: [(_req, res) => events.push(`observer ${res.statusCode} ${String(res.locals['operationId'])}`)],
       operations: {
         getItem: { handler: (req, res) => res.json({ id: req.params['itemId'] }) },
@@ -249,13 +303,22 @@ describe('createServiceApp', () => {
     await new Promise((resolve) => ownServer.once('listening', resolve));
     try {
       const port = (ownServer.address() as AddressInfo).port;
-      const response = await fetch(`http://127.0.0.1:${port}/items/i_7`, { headers: { 'x-request-id': 'req-observed-01', 'user-agent': 'probe/1' } });
+      const response = await fetch(`http://127.0.0.1:${port}/items/i_7`, {
+        headers: { 'x-request-id': 'req-observed-01', 'user-agent': 'probe/1' },
+      });
       expect(response.status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(events).toEqual(['before req-observed-01', 'access line', 'observer 200 getItem']);
       expect(JSON.parse(own[0] as string)).toMatchObject({
-        msg: 'request', requestId: 'req-observed-01', method: 'GET', route: 'getItem', path: '/items/i_7', status: 200, code: null,
-        durationMs: expect.any(Number), userAgent: 'probe/1',
+        msg: 'request',
+        requestId: 'req-observed-01',
+        method: 'GET',
+        route: 'getItem',
+        path: '/items/i_7',
+        status: 200,
+        code: null,
+        durationMs: expect.any(Number),
+        userAgent: 'probe/1',
       });
     } finally {
       await new Promise<void>((resolve) => ownServer.close(() => resolve()));
@@ -264,7 +327,9 @@ describe('createServiceApp', () => {
 
   it('refuses to build when an operation has no implementation or an unknown one', () => {
     const logger = createLogger({ service: 't', level: 'silent' });
-    expect(() => createServiceApp({ spec, logger, operations: { getItem: { handler: () => {} } } })).toThrow(/createItem/);
+    expect(() => createServiceApp({ spec, logger, operations: { getItem: { handler: () => {} } } })).toThrow(
+      /createItem/,
+    );
     expect(() =>
       createServiceApp({
         spec,

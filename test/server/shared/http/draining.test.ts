@@ -29,7 +29,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const shuttingDown = { details: { retryAfterSec: DRAIN_RETRY_AFTER_SEC, reason: 'shutting_down' }, headers: ['Retry-After'] };
+const shuttingDown = {
+  details: { retryAfterSec: DRAIN_RETRY_AFTER_SEC, reason: 'shutting_down' },
+  headers: ['Retry-After'],
+};
 
 describe('createDraining', () => {
   it('passes every request on until begin(), then refuses each with service_unavailable, Retry-After and Connection: close', () => {
@@ -76,7 +79,11 @@ describe('a draining Business Engine', () => {
     expectCatalogProblem(health, 'service_unavailable', shuttingDown);
     expect(health.headers.get('retry-after')).toBe(String(DRAIN_RETRY_AFTER_SEC));
     expect(health.headers.get('connection')).toBe('close');
-    const vend = await observe('business-engine', 'POST', be.client.POST('/v1/vend-token', { body: { clientRequestId: 'drain-new' }, headers }));
+    const vend = await observe(
+      'business-engine',
+      'POST',
+      be.client.POST('/v1/vend-token', { body: { clientRequestId: 'drain-new' }, headers }),
+    );
     expectCatalogProblem(vend, 'service_unavailable', shuttingDown);
 
     signer.release();
@@ -100,8 +107,22 @@ describe('a draining TTTranscribe', () => {
     const db = openJobDatabase(':memory:');
     const issuer = await createServiceTokenIssuer({ now: () => T0_MS });
     const { app } = createApp(
-      { engineAuthKeys: [TEST_KEY], allowedMediaHosts: [], workerConcurrency: 1, jobTimeoutSec: 60, validateResponses: true },
-      { db, processor: succeedingProcessor(), serviceTokenKeys: issuer.getKey, logger: memoryLogger().logger, now: () => T0_MS, transcriber, before: [draining.middleware] },
+      {
+        engineAuthKeys: [TEST_KEY],
+        allowedMediaHosts: [],
+        workerConcurrency: 1,
+        jobTimeoutSec: 60,
+        validateResponses: true,
+      },
+      {
+        db,
+        processor: succeedingProcessor(),
+        serviceTokenKeys: issuer.getKey,
+        logger: memoryLogger().logger,
+        now: () => T0_MS,
+        transcriber,
+        before: [draining.middleware],
+      },
     );
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -120,7 +141,11 @@ describe('a draining TTTranscribe', () => {
     const info = await observe('tttranscribe', 'GET', client.GET('/.well-known/engine-auth'));
     expectCatalogProblem(info, 'service_unavailable', shuttingDown);
     expect(info.headers.get('connection')).toBe('close');
-    const probeCall = await observe('tttranscribe', 'POST', client.POST('/test/validate-engine-auth', { body: { probe: true } }));
+    const probeCall = await observe(
+      'tttranscribe',
+      'POST',
+      client.POST('/test/validate-engine-auth', { body: { probe: true } }),
+    );
     expectCatalogProblem(probeCall, 'service_unavailable', shuttingDown);
 
     probe.release();

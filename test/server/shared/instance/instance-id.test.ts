@@ -3,7 +3,11 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../server/shared/config/env.js';
-import { defaultInstanceId, instanceIdFromEnv, instanceIdHeader } from '../../../../server/shared/instance/instance-id.js';
+import {
+  defaultInstanceId,
+  instanceIdFromEnv,
+  instanceIdHeader,
+} from '../../../../server/shared/instance/instance-id.js';
 import { loadConfig } from '../../../../server/tttranscribe/config.js';
 import { TEST_SECRET } from '../../../helpers/ttt-app.js';
 
@@ -12,7 +16,13 @@ describe('instance ids', () => {
     expect(instanceIdFromEnv({ INSTANCE_ID: ' engine-a ' })).toBe('engine-a');
     const fallback = instanceIdFromEnv({ INSTANCE_ID: '' });
     expect(fallback).toBe(defaultInstanceId());
-    expect(fallback.startsWith(`${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60)}-${process.pid}-`)).toBe(true);
+    expect(
+      fallback.startsWith(
+        `${hostname()
+          .replace(/[^A-Za-z0-9._-]/g, '-')
+          .slice(0, 60)}-${process.pid}-`,
+      ),
+    ).toBe(true);
     expect(fallback).toMatch(/-[0-9a-f]{6}$/);
   });
 

@@ -3,9 +3,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
-import { registerCreditMetrics, registerJobMetrics, type CreditMovement } from '../../../../server/shared/observability/domain-metrics.js';
+import {
+  registerCreditMetrics,
+  registerJobMetrics,
+  type CreditMovement,
+} from '../../../../server/shared/observability/domain-metrics.js';
 import { createServiceMetrics, metricsHandler } from '../../../../server/shared/observability/service-metrics.js';
-import { registerUpstreamMetrics, type CircuitState } from '../../../../server/business-engine/upstream/upstream-metrics.js';
+import {
+  registerUpstreamMetrics,
+  type CircuitState,
+} from '../../../../server/business-engine/upstream/upstream-metrics.js';
 
 /** The value of one series in a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -85,10 +92,22 @@ describe('registerUpstreamMetrics', () => {
     observe('submit', 'credentials_rejected', 0.01);
     observe('status', 'circuit_open', 0);
     let text = await registry.metrics();
-    expect(sample(text, 'upstream_request_duration_seconds_count', { operation: 'submit', outcome: 'ok', upstream: 'tttranscribe' })).toBe(1);
-    expect(sample(text, 'upstream_request_duration_seconds_bucket', { operation: 'submit', outcome: 'ok', le: '0.025' })).toBe(1);
-    expect(sample(text, 'upstream_request_duration_seconds_count', { operation: 'submit', outcome: 'credentials_rejected' })).toBe(1);
-    expect(sample(text, 'upstream_request_duration_seconds_count', { operation: 'status', outcome: 'circuit_open' })).toBe(1);
+    expect(
+      sample(text, 'upstream_request_duration_seconds_count', {
+        operation: 'submit',
+        outcome: 'ok',
+        upstream: 'tttranscribe',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'upstream_request_duration_seconds_bucket', { operation: 'submit', outcome: 'ok', le: '0.025' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'upstream_request_duration_seconds_count', { operation: 'submit', outcome: 'credentials_rejected' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'upstream_request_duration_seconds_count', { operation: 'status', outcome: 'circuit_open' }),
+    ).toBe(1);
     expect(sample(text, 'circuit_breaker_state', { upstream: 'tttranscribe' })).toBe(0);
     state = 'half_open';
     expect(sample(await registry.metrics(), 'circuit_breaker_state', { upstream: 'tttranscribe' })).toBe(1);
@@ -126,6 +145,8 @@ describe('registerCreditMetrics and registerJobMetrics', () => {
     const { registry } = createServiceMetrics({ service: 'svc', processMetrics: false });
     registerJobMetrics(registry, ['queued', 'processing', 'completed', 'failed'], () => ({ queued: 2, completed: 5 }));
     const text = await registry.metrics();
-    expect(['queued', 'processing', 'completed', 'failed'].map((state) => sample(text, 'jobs_by_state', { state }))).toEqual([2, 0, 5, 0]);
+    expect(
+      ['queued', 'processing', 'completed', 'failed'].map((state) => sample(text, 'jobs_by_state', { state })),
+    ).toEqual([2, 0, 5, 0]);
   });
 });

@@ -2,18 +2,30 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../../../scripts/postgres/throwaway-cluster.js';
-import { openDatabaseRateLimiterStore, isPostgresUrl, type DatabaseRateLimiterStore } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
+import {
+  openDatabaseRateLimiterStore,
+  isPostgresUrl,
+  type DatabaseRateLimiterStore,
+} from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 
 /** Consumes one point per call, alternating between the limiters; returns how many were allowed. */
-async function allowed(limiters: Array<{ consume(key: string): Promise<unknown> }>, key: string, attempts: number): Promise<number> {
-  const results = await Promise.all(Array.from({ length: attempts }, (_, i) => limiters[i % limiters.length]!.consume(key).then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof RateLimiterRes) return false;
-      throw error;
-    },
-  )));
+async function allowed(
+  limiters: Array<{ consume(key: string): Promise<unknown> }>,
+  key: string,
+  attempts: number,
+): Promise<number> {
+  const results = await Promise.all(
+    Array.from({ length: attempts }, (_, i) =>
+      limiters[i % limiters.length]!.consume(key).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof RateLimiterRes) return false;
+          throw error;
+        },
+      ),
+    ),
+  );
   return results.filter(Boolean).length;
 }
 
@@ -35,7 +47,9 @@ describe('the rate-limit store factory', () => {
   });
 
   it('rejects malformed options before touching a database', async () => {
-    await expect(openDatabaseRateLimiterStore({ database: ':memory:', tableName: 'rate limits; drop' })).rejects.toThrow(/tableName/);
+    await expect(
+      openDatabaseRateLimiterStore({ database: ':memory:', tableName: 'rate limits; drop' }),
+    ).rejects.toThrow(/tableName/);
     await expect(openDatabaseRateLimiterStore({ database: ':memory:', poolMax: 0 })).rejects.toThrow(/poolMax/);
     const store = await openDatabaseRateLimiterStore({ database: ':memory:' });
     expect(() => store.limiter({ keyPrefix: 'vend', points: 0, duration: 60 })).toThrow(/points/);
@@ -44,7 +58,12 @@ describe('the rate-limit store factory', () => {
 
   it('says why an unreachable PostgreSQL cannot hold the counters, without the password', async () => {
     const port = await freeLoopbackPort();
-    const error = await openDatabaseRateLimiterStore({ database: `postgres://pluct:hunter2-secret@127.0.0.1:${port}/nowhere` }).then(() => undefined, (e: unknown) => e);
+    const error = await openDatabaseRateLimiterStore({
+      database: `postgres://pluct:hunter2-secret@127.0.0.1:${port}/nowhere`,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/rate-limit table rate_limits could not be created.*ECONNREFUSED/);
     expect((error as Error).message).not.toContain('hunter2-secret');
@@ -57,7 +76,9 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
   beforeAll(async () => {
     db = await createTestDatabase('rate_limits');
     // Two replicas starting at the same moment both create the table: neither may fail.
-    replicas = await Promise.all([0, 1].map(() => openDatabaseRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' })));
+    replicas = await Promise.all(
+      [0, 1].map(() => openDatabaseRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' })),
+    );
   });
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.close()));
@@ -76,7 +97,10 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
     const transcribe = replicas.map((r) => r.limiter({ keyPrefix: 'transcribe', points: 2, duration: 60 }));
     expect(await allowed(transcribe, 'user-1', 6)).toBe(2);
     // A refusal says when to retry, as the middleware's Retry-After needs.
-    const refusal = await vend[1]!.consume('user-1').then(() => undefined, (e: unknown) => e);
+    const refusal = await vend[1]!.consume('user-1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refusal).toBeInstanceOf(RateLimiterRes);
     expect((refusal as RateLimiterRes).msBeforeNext).toBeGreaterThan(0);
     expect((refusal as RateLimiterRes).msBeforeNext).toBeLessThanOrEqual(60_000);
@@ -86,7 +110,9 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ key: string; points: number }>('SELECT key, points FROM engine_rate_limits ORDER BY key');
+      const { rows } = await client.query<{ key: string; points: number }>(
+        'SELECT key, points FROM engine_rate_limits ORDER BY key',
+      );
       expect(rows.find((r) => r.key === 'vend:user-1')?.points).toBeGreaterThanOrEqual(5);
       expect(rows.find((r) => r.key === 'transcribe:user-1')?.points).toBeGreaterThanOrEqual(2);
     } finally {

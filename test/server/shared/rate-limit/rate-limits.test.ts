@@ -8,11 +8,17 @@ import type { LimiterOptions, RateLimiterStore } from '../../../../server/shared
 /** Runs one request through the middleware: the headers it set, and the error it passed on (if any). */
 async function pass(limits: RateLimits, policy: string, key: string) {
   const headers: Record<string, string> = {};
-  const res = { setHeader: (name: string, value: string) => { headers[name] = value; } } as unknown as Response;
+  const res = {
+    setHeader: (name: string, value: string) => {
+      headers[name] = value;
+    },
+  } as unknown as Response;
   let nextCalled = false;
   let error: unknown;
   try {
-    await limits.limit(policy, () => key)({} as Request, res, () => { nextCalled = true; });
+    await limits.limit(policy, () => key)({} as Request, res, () => {
+      nextCalled = true;
+    });
   } catch (thrown) {
     error = thrown;
   }
@@ -62,10 +68,14 @@ describe('RateLimits', () => {
     expect((await pass(limits, 'admin', 'admin')).headers['RateLimit-Policy']).toBe('"admin";q=7;w=30');
   });
 
-  it('lets a failing store surface as the store\'s own error, never as rate_limited', async () => {
+  it("lets a failing store surface as the store's own error, never as rate_limited", async () => {
     const broken = new Error('database is down');
     const store: RateLimiterStore = () => ({ consume: () => Promise.reject(broken) }) as unknown as RateLimiterAbstract;
-    const { error, nextCalled } = await pass(new RateLimits({ read: { limit: 1, windowSec: 60 } }, store), 'read', 'user:a');
+    const { error, nextCalled } = await pass(
+      new RateLimits({ read: { limit: 1, windowSec: 60 } }, store),
+      'read',
+      'user:a',
+    );
     expect(nextCalled).toBe(false);
     expect(error).toBe(broken);
   });
@@ -74,6 +84,8 @@ describe('RateLimits', () => {
     expect(() => new RateLimits({ read: { limit: 0, windowSec: 60 } })).toThrow(/read: limit/);
     expect(() => new RateLimits({ read: { limit: 1, windowSec: 0.5 } })).toThrow(/read: windowSec/);
     expect(() => new RateLimits({ 'Bad name': { limit: 1, windowSec: 60 } })).toThrow(/policy name/);
-    expect(() => new RateLimits({ read: { limit: 1, windowSec: 60 } }).limit('vend', () => 'k')).toThrow(/no rate-limit policy named "vend"/);
+    expect(() => new RateLimits({ read: { limit: 1, windowSec: 60 } }).limit('vend', () => 'k')).toThrow(
+      /no rate-limit policy named "vend"/,
+    );
   });
 });

@@ -3,9 +3,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { buildStringToSign, sha256Hex, type EngineAuthKey } from '../../../../server/protocol/engine-auth.js';
 import { startTttTestApp, T0_MS, TEST_KEY, TEST_KEY_NEXT, type TttTestApp } from '../../../helpers/ttt-app.js';
-import { ENGINE_AUTH_VECTORS_URL, type EngineAuthVector, type EngineAuthVectorsFile } from '../../../../server/protocol/test-vectors.js';
+import {
+  ENGINE_AUTH_VECTORS_URL,
+  type EngineAuthVector,
+  type EngineAuthVectorsFile,
+} from '../../../../server/protocol/test-vectors.js';
 
-const ENGINE_AUTH_CODES = ['missing_engine_auth_header', 'invalid_engine_auth_header', 'engine_auth_key_mismatch', 'engine_auth_timestamp_skewed', 'engine_auth_replayed'];
+const ENGINE_AUTH_CODES = [
+  'missing_engine_auth_header',
+  'invalid_engine_auth_header',
+  'engine_auth_key_mismatch',
+  'engine_auth_timestamp_skewed',
+  'engine_auth_replayed',
+];
 const JOB_ID = 'job_0000000000000000000000TEST';
 const NONCE = 'cmVwbGF5LW5vbmNlLTAwMQ';
 const OTHER_KEY = parseSharedSecret('TTT_SHARED_SECRET', generateSharedSecret());
@@ -27,7 +37,9 @@ async function app(keys: EngineAuthKey[] = [TEST_KEY], startMs = T0_MS): Promise
 /** Probes POST /test/validate-engine-auth with a client that signs as told. */
 async function probe(t: TttTestApp, sign: Parameters<TttTestApp['clientWith']>[0] = {}) {
   // The spec's probe body is any JSON object; the generated type is an empty record, hence the cast.
-  return t.clientWith(sign).POST('/test/validate-engine-auth', { body: { probe: true } as unknown as Record<string, never> });
+  return t
+    .clientWith(sign)
+    .POST('/test/validate-engine-auth', { body: { probe: true } as unknown as Record<string, never> });
 }
 
 describe('X-Engine-Auth on every protected operation', () => {
@@ -40,9 +52,18 @@ describe('X-Engine-Auth on every protected operation', () => {
   });
 
   it.each([
-    ['POST /transcribe', (t: TttTestApp) => t.clientWith({ keys: null }).POST('/transcribe', { body: { url: 'https://a.example/x.mp3' } })],
-    ['GET /status/{jobId}', (t: TttTestApp) => t.clientWith({ keys: null }).GET('/status/{jobId}', { params: { path: { jobId: JOB_ID } } })],
-    ['POST /test/validate-engine-auth', (t: TttTestApp) => t.clientWith({ keys: null }).POST('/test/validate-engine-auth', { body: {} })],
+    [
+      'POST /transcribe',
+      (t: TttTestApp) => t.clientWith({ keys: null }).POST('/transcribe', { body: { url: 'https://a.example/x.mp3' } }),
+    ],
+    [
+      'GET /status/{jobId}',
+      (t: TttTestApp) => t.clientWith({ keys: null }).GET('/status/{jobId}', { params: { path: { jobId: JOB_ID } } }),
+    ],
+    [
+      'POST /test/validate-engine-auth',
+      (t: TttTestApp) => t.clientWith({ keys: null }).POST('/test/validate-engine-auth', { body: {} }),
+    ],
   ])('%s without the header -> 401 missing_engine_auth_header', async (_name, call) => {
     const t = await app();
     const { error, response } = await call(t);
@@ -74,13 +95,22 @@ describe('X-Engine-Auth on every protected operation', () => {
   it('a wrong signature -> invalid_engine_auth_header (signature_mismatch) with the server string to sign (hashes only)', async () => {
     const t = await app();
     const { error } = await probe(t, { target: '/test/validate-engine-auth?x=1' });
-    expect(error).toMatchObject({ code: 'invalid_engine_auth_header', details: { reason: 'signature_mismatch', checkedKeyIds: [TEST_KEY.keyId] } });
+    expect(error).toMatchObject({
+      code: 'invalid_engine_auth_header',
+      details: { reason: 'signature_mismatch', checkedKeyIds: [TEST_KEY.keyId] },
+    });
     const stringToSign = String(error?.details['stringToSign']);
     const [, timestamp, nonce] = stringToSign.split('\n');
-    expect(stringToSign).toBe(buildStringToSign({
-      timestamp: Number(timestamp), nonce: String(nonce), method: 'POST', target: '/test/validate-engine-auth',
-      body: '{"probe":true}', bearerToken: undefined,
-    }));
+    expect(stringToSign).toBe(
+      buildStringToSign({
+        timestamp: Number(timestamp),
+        nonce: String(nonce),
+        method: 'POST',
+        target: '/test/validate-engine-auth',
+        body: '{"probe":true}',
+        bearerToken: undefined,
+      }),
+    );
     expect(stringToSign.split('\n')[7]).toBe(sha256Hex(''));
   });
 
@@ -112,7 +142,11 @@ describe('X-Engine-Auth on every protected operation', () => {
     const t = await app();
     expect((await probe(t, { nonce: NONCE })).response.status).toBe(200);
     const replay = await probe(t, { nonce: NONCE });
-    expect(replay.error).toMatchObject({ code: 'engine_auth_replayed', responsibility: 'gateway', details: { replayWindowSec: 600 } });
+    expect(replay.error).toMatchObject({
+      code: 'engine_auth_replayed',
+      responsibility: 'gateway',
+      details: { replayWindowSec: 600 },
+    });
     t.clock.ms += 599_000;
     expect((await probe(t, { nonce: NONCE })).error?.code).toBe('engine_auth_replayed');
     t.clock.ms += 2_000;
@@ -121,10 +155,14 @@ describe('X-Engine-Auth on every protected operation', () => {
 
   it('X-Request-ID: a well-formed one is echoed and repeated in the error; a malformed one is replaced', async () => {
     const t = await app();
-    const given = await t.clientWith({ keys: null }).POST('/test/validate-engine-auth', { body: {}, headers: { 'X-Request-ID': 'req-from-engine-0001' } });
+    const given = await t
+      .clientWith({ keys: null })
+      .POST('/test/validate-engine-auth', { body: {}, headers: { 'X-Request-ID': 'req-from-engine-0001' } });
     expect(given.response.headers.get('x-request-id')).toBe('req-from-engine-0001');
     expect(given.error?.requestId).toBe('req-from-engine-0001');
-    const bad = await t.clientWith({ keys: null }).POST('/test/validate-engine-auth', { body: {}, headers: { 'X-Request-ID': 'bad id!' } });
+    const bad = await t
+      .clientWith({ keys: null })
+      .POST('/test/validate-engine-auth', { body: {}, headers: { 'X-Request-ID': 'bad id!' } });
     expect(bad.response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(bad.error?.requestId).toBe(bad.response.headers.get('x-request-id'));
   });
@@ -146,10 +184,12 @@ describe('key rotation (TTT_SHARED_SECRET / TTT_SHARED_SECRET_NEXT)', () => {
   it('server switched to new, signer still old -> engine_auth_key_mismatch', async () => {
     const t = await app([TEST_KEY_NEXT]);
     const { error } = await probe(t, { keys: [TEST_KEY] });
-    expect(error).toMatchObject({ code: 'engine_auth_key_mismatch', details: { receivedKeyIds: [TEST_KEY.keyId], acceptedKeyIds: [TEST_KEY_NEXT.keyId] } });
+    expect(error).toMatchObject({
+      code: 'engine_auth_key_mismatch',
+      details: { receivedKeyIds: [TEST_KEY.keyId], acceptedKeyIds: [TEST_KEY_NEXT.keyId] },
+    });
   });
 });
-
 
 const { vectors } = JSON.parse(readFileSync(ENGINE_AUTH_VECTORS_URL, 'utf8')) as EngineAuthVectorsFile;
 
@@ -173,20 +213,29 @@ describe('spec test vectors, sent to the running app byte for byte', () => {
       ...(v.body === '' ? {} : { body: v.body }),
     });
 
-  it.each(vectors.map((v) => [v.name, v] as const))('%s: passes X-Engine-Auth; a one-character change does not', async (_name, v) => {
-    const t = await app(v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s)), v.timestamp * 1000);
-    const expected = AFTER_ENGINE_AUTH[`${v.method} /${v.target.split(/[/?]/)[1]}`];
-    expect(expected).toBeDefined();
-    const response = await send(t, v, v.header);
-    const body = (await response.json()) as { code?: string };
-    expect(ENGINE_AUTH_CODES).not.toContain(body.code);
-    expect({ status: response.status, code: body.code }).toEqual(expected);
+  it.each(vectors.map((v) => [v.name, v] as const))(
+    '%s: passes X-Engine-Auth; a one-character change does not',
+    async (_name, v) => {
+      const t = await app(
+        v.secrets.map((s) => parseSharedSecret('TTT_SHARED_SECRET', s)),
+        v.timestamp * 1000,
+      );
+      const expected = AFTER_ENGINE_AUTH[`${v.method} /${v.target.split(/[/?]/)[1]}`];
+      expect(expected).toBeDefined();
+      const response = await send(t, v, v.header);
+      const body = (await response.json()) as { code?: string };
+      expect(ENGINE_AUTH_CODES).not.toContain(body.code);
+      expect({ status: response.status, code: body.code }).toEqual(expected);
 
-    // Change the last character of every signature, so no key can verify.
-    const tamperedHeader = v.header.replace(/:([A-Za-z0-9_-]+)(?=,|$)/g, (_m, sig: string) => `:${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`);
-    const tampered = await send(t, v, tamperedHeader);
-    const tamperedBody = (await tampered.json()) as { code?: string };
-    if (v.target === '/health' || v.target.startsWith('/jobs/')) expect(tamperedBody.code).toBe(body.code);
-    else expect(tamperedBody.code).toBe('invalid_engine_auth_header');
-  });
+      // Change the last character of every signature, so no key can verify.
+      const tamperedHeader = v.header.replace(
+        /:([A-Za-z0-9_-]+)(?=,|$)/g,
+        (_m, sig: string) => `:${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`,
+      );
+      const tampered = await send(t, v, tamperedHeader);
+      const tamperedBody = (await tampered.json()) as { code?: string };
+      if (v.target === '/health' || v.target.startsWith('/jobs/')) expect(tamperedBody.code).toBe(body.code);
+      else expect(tamperedBody.code).toBe('invalid_engine_auth_header');
+    },
+  );
 });

@@ -7,7 +7,13 @@ import type { JWTVerifyGetKey } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../server/shared/config/env.js';
 import { loadServiceTokenKeys } from '../../../../server/tttranscribe/auth/service-token-keys.js';
-import { createServiceTokenIssuer, hs256ServiceToken, mintServiceToken, unsignedServiceToken, type ServiceTokenIssuer } from '../../../helpers/service-tokens.js';
+import {
+  createServiceTokenIssuer,
+  hs256ServiceToken,
+  mintServiceToken,
+  unsignedServiceToken,
+  type ServiceTokenIssuer,
+} from '../../../helpers/service-tokens.js';
 import { startTttTestApp, T0_MS, TEST_SECRET, type TttTestApp } from '../../../helpers/ttt-app.js';
 
 const NOW = T0_MS / 1000;
@@ -31,7 +37,10 @@ beforeEach(() => {
 });
 
 const submit = (authorization: string | undefined, body: { url: string; language?: string } = { url: URL_OK }) =>
-  ttt.client.POST('/transcribe', { body, headers: authorization === undefined ? {} : { Authorization: authorization } });
+  ttt.client.POST('/transcribe', {
+    body,
+    headers: authorization === undefined ? {} : { Authorization: authorization },
+  });
 const withToken = (token: string) => submit(`Bearer ${token}`);
 
 describe('service token on POST /transcribe', () => {
@@ -50,14 +59,25 @@ describe('service token on POST /transcribe', () => {
 
   it('another scheme -> malformed_authorization', async () => {
     const { error } = await submit('Basic dXNlcjpwYXNz');
-    expect(error).toMatchObject({ code: 'malformed_authorization', details: { reason: 'scheme_not_bearer', expected: 'service_token' } });
+    expect(error).toMatchObject({
+      code: 'malformed_authorization',
+      details: { reason: 'scheme_not_bearer', expected: 'service_token' },
+    });
   });
 
   it.each([
     ['a signature from another key with the same kid', () => stranger.mint(), 'signature_invalid'],
-    ['an unknown kid', () => mintServiceToken(stranger.privateKey, { kid: 'st-unknown', now: () => ttt.clock.ms }), 'unknown_key_id'],
+    [
+      'an unknown kid',
+      () => mintServiceToken(stranger.privateKey, { kid: 'st-unknown', now: () => ttt.clock.ms }),
+      'unknown_key_id',
+    ],
     ['alg none', () => Promise.resolve(unsignedServiceToken({}, NOW)), 'algorithm_not_allowed'],
-    ['an HS256 token (e.g. a user JWT)', () => hs256ServiceToken('a-user-jwt-secret-that-is-32-bytes-long', NOW), 'algorithm_not_allowed'],
+    [
+      'an HS256 token (e.g. a user JWT)',
+      () => hs256ServiceToken('a-user-jwt-secret-that-is-32-bytes-long', NOW),
+      'algorithm_not_allowed',
+    ],
     ['not a JWT', () => Promise.resolve('opaque-token-value'), 'malformed'],
   ])('%s -> invalid_token (%s)', async (_name, token, reason) => {
     const { error, response } = await withToken(await token());
@@ -105,7 +125,12 @@ describe('service token on POST /transcribe', () => {
     expect(error).toMatchObject({
       code: 'token_not_yet_valid',
       responsibility: 'operator',
-      details: { credential: 'service_token', claim, notBefore: new Date((NOW + 120) * 1000).toISOString(), serverTime: new Date(T0_MS).toISOString() },
+      details: {
+        credential: 'service_token',
+        claim,
+        notBefore: new Date((NOW + 120) * 1000).toISOString(),
+        serverTime: new Date(T0_MS).toISOString(),
+      },
     });
   });
 
@@ -121,17 +146,25 @@ describe('service token on POST /transcribe', () => {
   ] as const)('%s -> invalid_token_claims (claim %s)', async (_name, options, claim, reason) => {
     const { error, response } = await withToken(await ttt.issuer.mint(options));
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 'invalid_token_claims', details: { credential: 'service_token', claim, reason } });
+    expect(error).toMatchObject({
+      code: 'invalid_token_claims',
+      details: { credential: 'service_token', claim, reason },
+    });
   });
 
   it('a token without ttt:transcribe -> 403 insufficient_scope with required and granted scopes', async () => {
     const { error, response } = await withToken(await ttt.issuer.mint({ scope: 'credits:read profile' }));
     expect(response.status).toBe(403);
-    expect(error).toMatchObject({ code: 'insufficient_scope', details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read', 'profile'] } });
+    expect(error).toMatchObject({
+      code: 'insufficient_scope',
+      details: { requiredScope: 'ttt:transcribe', grantedScopes: ['credits:read', 'profile'] },
+    });
   });
 
   it('order: X-Engine-Auth before the token, the token before the body schema', async () => {
-    const unsigned = await ttt.clientWith({ keys: null }).POST('/transcribe', { body: { url: 42 as never }, headers: { Authorization: 'Bearer x' } });
+    const unsigned = await ttt
+      .clientWith({ keys: null })
+      .POST('/transcribe', { body: { url: 42 as never }, headers: { Authorization: 'Bearer x' } });
     expect(unsigned.error?.code).toBe('missing_engine_auth_header');
     const badToken = await submit('Bearer not-a-jwt', { url: 42 as never });
     expect(badToken.error?.code).toBe('invalid_token');
@@ -169,7 +202,10 @@ describe('service token keys (JWKS), swapped into the same app', () => {
     const down = await withToken(await ttt.issuer.mint());
     expect(down.response.status).toBe(503);
     expect(down.response.headers.get('retry-after')).toBe('5');
-    expect(down.error).toMatchObject({ code: 'service_unavailable', details: { reason: 'service_token_keys_unavailable' } });
+    expect(down.error).toMatchObject({
+      code: 'service_unavailable',
+      details: { reason: 'service_token_keys_unavailable' },
+    });
     serveKeys = true;
     expect((await withToken(await ttt.issuer.mint())).response.status).toBe(202);
   });

@@ -17,9 +17,13 @@ async function script(name: string, body: string): Promise<string> {
 }
 
 const call = (overrides: Partial<TranscribeOptions> = {}): TranscribeOptions => ({
-  language: undefined, signal: new AbortController().signal, onProgress: () => {}, ...overrides,
+  language: undefined,
+  signal: new AbortController().signal,
+  onProgress: () => {},
+  ...overrides,
 });
-const failure = (code: string, message: RegExp) => expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
+const failure = (code: string, message: RegExp) =>
+  expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ttt-command-engine-'));
@@ -34,10 +38,16 @@ afterAll(async () => {
 describe('createCommandEngine', () => {
   it('runs the program with the filled-in template and returns its stdout', async () => {
     const fake = await script('fake-whisper', 'echo "  heard $# args: lang=$2 file=$4  "');
-    const engine = createCommandEngine({ command: [fake, '-l', '{language}', '-f', '{wav}'], name: 'whisper.cpp', model: 'base' });
+    const engine = createCommandEngine({
+      command: [fake, '-l', '{language}', '-f', '{wav}'],
+      name: 'whisper.cpp',
+      model: 'base',
+    });
     expect(engine).toMatchObject({ name: 'whisper.cpp', model: 'base' });
     await expect(engine.probe()).resolves.toEqual({ available: true });
-    await expect(engine.transcribe(wav, call({ language: 'de-DE' }))).resolves.toBe(`heard 4 args: lang=de file=${wav}`);
+    await expect(engine.transcribe(wav, call({ language: 'de-DE' }))).resolves.toBe(
+      `heard 4 args: lang=de file=${wav}`,
+    );
   });
 
   it('defaults the engine name to the program and the language to en', async () => {
@@ -51,8 +61,13 @@ describe('createCommandEngine', () => {
     const fake = await script('writes-file', 'echo "noise on stdout"; printf "from the file\\n" > "$2.txt"');
     const engine = createCommandEngine({ command: [fake, '{wav}', '{output}'], outputFile: '{output}.txt' });
     await expect(engine.transcribe(wav, call())).resolves.toBe('from the file');
-    const lazy = createCommandEngine({ command: [await script('no-file', 'exit 0'), '{wav}'], outputFile: '{output}.txt' });
-    await expect(lazy.transcribe(wav, call())).rejects.toEqual(failure('transcription_failed', /without writing a transcript/));
+    const lazy = createCommandEngine({
+      command: [await script('no-file', 'exit 0'), '{wav}'],
+      outputFile: '{output}.txt',
+    });
+    await expect(lazy.transcribe(wav, call())).rejects.toEqual(
+      failure('transcription_failed', /without writing a transcript/),
+    );
   });
 
   it('maps a failing program to transcription_failed without leaking its stderr', async () => {
@@ -66,8 +81,13 @@ describe('createCommandEngine', () => {
 
   it('maps a missing program to transcription_engine_unavailable, never a transcript', async () => {
     const engine = createCommandEngine({ command: [join(dir, 'not-installed'), '{wav}'] });
-    await expect(engine.probe()).resolves.toEqual({ available: false, reason: expect.stringMatching(/not-installed is not installed/) });
-    await expect(engine.transcribe(wav, call())).rejects.toEqual(failure('transcription_engine_unavailable', /operator/));
+    await expect(engine.probe()).resolves.toEqual({
+      available: false,
+      reason: expect.stringMatching(/not-installed is not installed/),
+    });
+    await expect(engine.transcribe(wav, call())).rejects.toEqual(
+      failure('transcription_engine_unavailable', /operator/),
+    );
     const onPath = createCommandEngine({ command: ['ttt-no-such-program-on-path', '{wav}'] });
     await expect(onPath.probe()).resolves.toMatchObject({ available: false });
   });
@@ -79,7 +99,9 @@ describe('createCommandEngine', () => {
 
   it('kills the program when aborted and rejects with the reason', async () => {
     const marker = join(dir, 'started');
-    const engine = createCommandEngine({ command: [await script('slow', `touch "${marker}"; exec sleep 30`), '{wav}'] });
+    const engine = createCommandEngine({
+      command: [await script('slow', `touch "${marker}"; exec sleep 30`), '{wav}'],
+    });
     const controller = new AbortController();
     const outcome = engine.transcribe(wav, call({ signal: controller.signal })).catch((e: unknown) => e);
     await vi.waitFor(() => access(marker));

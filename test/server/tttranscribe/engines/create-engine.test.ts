@@ -5,10 +5,17 @@ import { estimateProgress, primaryLanguage } from '../../../../server/tttranscri
 describe('createEngine', () => {
   it('builds each kind', () => {
     expect(createEngine({ kind: 'pocketsphinx' })).toMatchObject({ name: 'pocketsphinx', model: 'en-us' });
-    expect(createEngine({ kind: 'command', command: '/opt/whisper/whisper-cli -m "/models/ggml base.bin" -nt -f {wav}', name: 'whisper.cpp', model: 'base' }))
-      .toMatchObject({ name: 'whisper.cpp', model: 'base' });
-    expect(createEngine({ kind: 'command', command: ['whisper-cli', '-f', '{wav}'], languages: ['EN', 'de'] }))
-      .toMatchObject({ name: 'whisper-cli', model: null, languages: ['en', 'de'] });
+    expect(
+      createEngine({
+        kind: 'command',
+        command: '/opt/whisper/whisper-cli -m "/models/ggml base.bin" -nt -f {wav}',
+        name: 'whisper.cpp',
+        model: 'base',
+      }),
+    ).toMatchObject({ name: 'whisper.cpp', model: 'base' });
+    expect(
+      createEngine({ kind: 'command', command: ['whisper-cli', '-f', '{wav}'], languages: ['EN', 'de'] }),
+    ).toMatchObject({ name: 'whisper-cli', model: null, languages: ['en', 'de'] });
     expect(createEngine({ kind: 'none' })).toMatchObject({ name: 'none', model: null });
   });
 
@@ -33,9 +40,13 @@ describe('createEngine', () => {
 describe('the none engine', () => {
   it('is never available and never transcribes', async () => {
     const engine = createNoEngine();
-    await expect(engine.probe()).resolves.toEqual({ available: false, reason: expect.stringMatching(/TTT_TRANSCRIBER/) });
-    await expect(engine.transcribe('/tmp/a.wav', { language: 'en', signal: new AbortController().signal, onProgress: () => {} }))
-      .rejects.toMatchObject({ name: 'JobFailure', code: 'transcription_engine_unavailable' });
+    await expect(engine.probe()).resolves.toEqual({
+      available: false,
+      reason: expect.stringMatching(/TTT_TRANSCRIBER/),
+    });
+    await expect(
+      engine.transcribe('/tmp/a.wav', { language: 'en', signal: new AbortController().signal, onProgress: () => {} }),
+    ).rejects.toMatchObject({ name: 'JobFailure', code: 'transcription_engine_unavailable' });
   });
 });
 

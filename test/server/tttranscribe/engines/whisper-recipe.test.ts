@@ -27,7 +27,12 @@ afterAll(() => {
 function recipeEnv(): Record<string, string> {
   const match = /<!-- recipe:whisper\.cpp[^>]*-->\s*```sh\n([\s\S]*?)\n\s*```/.exec(doc);
   if (!match) throw new Error('docs/speech-engines.md lost its whisper.cpp recipe block');
-  return parseEnv((match[1] as string).split('\n').map((l) => l.trim()).join('\n')) as Record<string, string>;
+  return parseEnv(
+    (match[1] as string)
+      .split('\n')
+      .map((l) => l.trim())
+      .join('\n'),
+  ) as Record<string, string>;
 }
 
 describe('docs/speech-engines.md: the whisper.cpp recipe', () => {
@@ -42,14 +47,34 @@ describe('docs/speech-engines.md: the whisper.cpp recipe', () => {
     const engine = createEngine(resolveMediaOptions(parsed.options).engine);
     expect([engine.name, engine.model, engine.languages]).toEqual(['whisper-cli', 'base.en', ['en']]);
     // What GET /health reports as `transcriber` (and pluct doctor prints): the engine in use, available.
-    await expect(createTranscriberProbe({ engine })()).resolves.toEqual({ engine: 'whisper-cli', model: 'base.en', available: true, reason: null });
+    await expect(createTranscriberProbe({ engine })()).resolves.toEqual({
+      engine: 'whisper-cli',
+      model: 'base.en',
+      available: true,
+      reason: null,
+    });
 
     const clip = (await librivoxClips()).find((c) => c.id.endsWith('0880'));
     if (!clip) throw new Error('the LibriVox clips (pocketsphinx-testdata) are missing');
-    const text = await engine.transcribe(clip.wavPath, { language: 'en-GB', signal: new AbortController().signal, onProgress: () => {} });
+    const text = await engine.transcribe(clip.wavPath, {
+      language: 'en-GB',
+      signal: new AbortController().signal,
+      onProgress: () => {},
+    });
     expect(text).toBe('He was not an ill-disposed young man.');
-    const argv = JSON.parse(readFileSync(join(dir, 'whisper-cli.log'), 'utf8').trim().split('\n').at(-1) as string) as string[];
-    expect(argv).toEqual(['-m', '/opt/whisper.cpp/models/ggml-base.en.bin', '-l', 'en', '-nt', '-np', '-f', clip.wavPath]);
+    const argv = JSON.parse(
+      readFileSync(join(dir, 'whisper-cli.log'), 'utf8').trim().split('\n').at(-1) as string,
+    ) as string[];
+    expect(argv).toEqual([
+      '-m',
+      '/opt/whisper.cpp/models/ggml-base.en.bin',
+      '-l',
+      'en',
+      '-nt',
+      '-np',
+      '-f',
+      clip.wavPath,
+    ]);
   });
 
   it('fails the job as transcription_failed when whisper-cli refuses its arguments', async () => {
@@ -60,7 +85,12 @@ describe('docs/speech-engines.md: the whisper.cpp recipe', () => {
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const engine = createEngine(resolveMediaOptions(parsed.options).engine);
     const clip = (await librivoxClips())[0];
-    await expect(engine.transcribe(clip?.wavPath as string, { language: undefined, signal: new AbortController().signal, onProgress: () => {} }))
-      .rejects.toMatchObject({ code: 'transcription_failed' });
+    await expect(
+      engine.transcribe(clip?.wavPath as string, {
+        language: undefined,
+        signal: new AbortController().signal,
+        onProgress: () => {},
+      }),
+    ).rejects.toMatchObject({ code: 'transcription_failed' });
   });
 });

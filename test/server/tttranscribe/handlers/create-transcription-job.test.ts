@@ -14,20 +14,33 @@ afterAll(async () => {
 async function submit(body: unknown, token?: string, extra: { contentType?: string; raw?: boolean } = {}) {
   return ttt.client.POST('/transcribe', {
     body: body as never,
-    headers: { Authorization: `Bearer ${token ?? (await ttt.issuer.mint())}`, ...(extra.contentType ? { 'Content-Type': extra.contentType } : {}) },
+    headers: {
+      Authorization: `Bearer ${token ?? (await ttt.issuer.mint())}`,
+      ...(extra.contentType ? { 'Content-Type': extra.contentType } : {}),
+    },
     ...(extra.raw ? { bodySerializer: (b: unknown) => b as string } : {}),
   });
 }
 
-const jobCount = () => (ttt.db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number);
+const jobCount = () => ttt.db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number;
 
 describe('POST /transcribe', () => {
   it('stores a queued job and answers 202 at once with its id and Location', async () => {
     const { data, response } = await submit({ url: URL_OK, language: 'en-US' });
     expect(response.status).toBe(202);
-    expect(data).toEqual({ ok: true, jobId: expect.stringMatching(/^job_[0-9A-Z]{26}$/), status: 'queued', submittedAt: new Date(T0_MS).toISOString() });
+    expect(data).toEqual({
+      ok: true,
+      jobId: expect.stringMatching(/^job_[0-9A-Z]{26}$/),
+      status: 'queued',
+      submittedAt: new Date(T0_MS).toISOString(),
+    });
     expect(response.headers.get('location')).toBe(`/status/${data?.jobId}`);
-    expect(await ttt.service.store.get(String(data?.jobId))).toMatchObject({ status: 'queued', stage: 'queued', url: URL_OK, language: 'en-US' });
+    expect(await ttt.service.store.get(String(data?.jobId))).toMatchObject({
+      status: 'queued',
+      stage: 'queued',
+      url: URL_OK,
+      language: 'en-US',
+    });
   });
 
   it.each([
@@ -73,7 +86,10 @@ describe('POST /transcribe', () => {
   ])('%s -> 400 invalid_request naming /body/url', async (url) => {
     const { error, response } = await submit({ url });
     expect(response.status).toBe(400);
-    expect(error).toMatchObject({ code: 'invalid_request', details: { errors: [expect.objectContaining({ pointer: '/body/url' })] } });
+    expect(error).toMatchObject({
+      code: 'invalid_request',
+      details: { errors: [expect.objectContaining({ pointer: '/body/url' })] },
+    });
   });
 
   it('an allowed subdomain wildcard and an exact host pass', async () => {
@@ -116,7 +132,10 @@ describe('POST /transcribe', () => {
   });
 
   it('a non-JSON body (signed over its real bytes) -> 415 unsupported_media_type, not a signature mismatch', async () => {
-    const { error, response } = await submit('url=https://media.example.com/clip.mp4', undefined, { contentType: 'text/plain', raw: true });
+    const { error, response } = await submit('url=https://media.example.com/clip.mp4', undefined, {
+      contentType: 'text/plain',
+      raw: true,
+    });
     expect(response.status).toBe(415);
     expect(error?.code).toBe('unsupported_media_type');
   });

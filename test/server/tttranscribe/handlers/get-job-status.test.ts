@@ -28,8 +28,17 @@ describe('GET /status/{jobId}', () => {
     ttt.clock.ms = T0_MS;
     const jobId = await submit('en');
     expect((await status(jobId)).data).toEqual({
-      ok: true, jobId, status: 'queued', stage: 'queued', progress: 0, url: URL_OK, language: 'en',
-      submittedAt: new Date(T0_MS).toISOString(), startedAt: null, completedAt: null, updatedAt: new Date(T0_MS).toISOString(),
+      ok: true,
+      jobId,
+      status: 'queued',
+      stage: 'queued',
+      progress: 0,
+      url: URL_OK,
+      language: 'en',
+      submittedAt: new Date(T0_MS).toISOString(),
+      startedAt: null,
+      completedAt: null,
+      updatedAt: new Date(T0_MS).toISOString(),
     });
 
     ttt.clock.ms = T0_MS + 1_000;
@@ -39,7 +48,11 @@ describe('GET /status/{jobId}', () => {
     expect(job.job).toEqual({ jobId, url: URL_OK, language: 'en' });
     job.ctx.onProgress('transcribing', 0.55);
     expect((await status(jobId)).data).toMatchObject({
-      status: 'processing', stage: 'transcribing', progress: 0.55, startedAt: new Date(T0_MS + 1_000).toISOString(), completedAt: null,
+      status: 'processing',
+      stage: 'transcribing',
+      progress: 0.55,
+      startedAt: new Date(T0_MS + 1_000).toISOString(),
+      completedAt: null,
     });
 
     ttt.clock.ms = T0_MS + 20_000;
@@ -47,8 +60,12 @@ describe('GET /status/{jobId}', () => {
     await run;
     const { data } = await status(jobId);
     expect(data).toMatchObject({
-      status: 'completed', stage: 'done', progress: 1, transcript: 'and so the story begins',
-      engine: { name: 'pocketsphinx', model: 'en-us' }, completedAt: new Date(T0_MS + 20_000).toISOString(),
+      status: 'completed',
+      stage: 'done',
+      progress: 1,
+      transcript: 'and so the story begins',
+      engine: { name: 'pocketsphinx', model: 'en-us' },
+      completedAt: new Date(T0_MS + 20_000).toISOString(),
     });
     expect(data?.error).toBeUndefined();
   });
@@ -63,8 +80,14 @@ describe('GET /status/{jobId}', () => {
     await run;
     const { data } = await status(jobId);
     expect(data).toMatchObject({
-      status: 'failed', language: null,
-      error: { code: 'media_too_large', message: 'The media is larger than 50 MB; send a shorter clip.', retryable: false, responsibility: 'caller' },
+      status: 'failed',
+      language: null,
+      error: {
+        code: 'media_too_large',
+        message: 'The media is larger than 50 MB; send a shorter clip.',
+        retryable: false,
+        responsibility: 'caller',
+      },
     });
     expect(data?.transcript).toBeUndefined();
   });
@@ -83,7 +106,9 @@ describe('GET /status/{jobId}', () => {
   });
 
   it('needs X-Engine-Auth but no service token', async () => {
-    const unsigned = await ttt.clientWith({ keys: null }).GET('/status/{jobId}', { params: { path: { jobId: 'job_DOESNOTEXIST0000000000000' } } });
+    const unsigned = await ttt
+      .clientWith({ keys: null })
+      .GET('/status/{jobId}', { params: { path: { jobId: 'job_DOESNOTEXIST0000000000000' } } });
     expect(unsigned.error?.code).toBe('missing_engine_auth_header');
   });
 });

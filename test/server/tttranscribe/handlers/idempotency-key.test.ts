@@ -79,12 +79,17 @@ describe('POST /transcribe with an Idempotency-Key', () => {
     expect(jobCount()).toBe(before + 1);
   });
 
-  it.each(['short', 'has space in it 0123456789', 'x'.repeat(65)])('a malformed key %j -> 400 invalid_request at the header', async (key) => {
-    const { error, response } = await submit(await ttt.issuer.mint(), key);
-    expect(response.status).toBe(400);
-    expect(error).toMatchObject({ code: 'invalid_request' });
-    expect((error?.details['errors'] as Array<{ pointer: string }>).map((e) => e.pointer)).toContain('/headers/idempotency-key');
-  });
+  it.each(['short', 'has space in it 0123456789', 'x'.repeat(65)])(
+    'a malformed key %j -> 400 invalid_request at the header',
+    async (key) => {
+      const { error, response } = await submit(await ttt.issuer.mint(), key);
+      expect(response.status).toBe(400);
+      expect(error).toMatchObject({ code: 'invalid_request' });
+      expect((error?.details['errors'] as Array<{ pointer: string }>).map((e) => e.pointer)).toContain(
+        '/headers/idempotency-key',
+      );
+    },
+  );
 });
 
 describe('GET /jobs/by-idempotency-key/{key}', () => {
@@ -106,7 +111,9 @@ describe('GET /jobs/by-idempotency-key/{key}', () => {
   });
 
   it('needs X-Engine-Auth', async () => {
-    const { error, response } = await ttt.clientWith({ keys: null }).GET('/jobs/by-idempotency-key/{key}', { params: { path: { key: newKey() } } });
+    const { error, response } = await ttt
+      .clientWith({ keys: null })
+      .GET('/jobs/by-idempotency-key/{key}', { params: { path: { key: newKey() } } });
     expect(response.status).toBe(401);
     expect(error?.code).toBe('missing_engine_auth_header');
   });

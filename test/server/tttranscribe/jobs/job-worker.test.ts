@@ -8,16 +8,27 @@ import type { JobProcessor } from '../../../../server/tttranscribe/jobs/job-proc
 import { createSqliteJobStore } from '../../../../server/tttranscribe/jobs/sqlite-job-store.js';
 import { createMediaProcessor } from '../../../../server/tttranscribe/media/create-media-processor.js';
 import { startTttTestApp, T0_MS, type TttTestApp } from '../../../helpers/ttt-app.js';
-import { abortAwareProcessor, crashingProcessor, failingProcessor, FAKE_RESULT, gatedProcessor, succeedingProcessor } from '../../../helpers/ttt-processors.js';
+import {
+  abortAwareProcessor,
+  crashingProcessor,
+  failingProcessor,
+  FAKE_RESULT,
+  gatedProcessor,
+  succeedingProcessor,
+} from '../../../helpers/ttt-processors.js';
 
 const URL_OK = 'https://media.example.com/clip.mp4';
 
 async function submit(t: TttTestApp): Promise<string> {
-  const { data, error } = await t.client.POST('/transcribe', { body: { url: URL_OK }, headers: { Authorization: `Bearer ${await t.issuer.mint()}` } });
+  const { data, error } = await t.client.POST('/transcribe', {
+    body: { url: URL_OK },
+    headers: { Authorization: `Bearer ${await t.issuer.mint()}` },
+  });
   if (!data) throw new Error(`submit failed: ${error?.code}`);
   return data.jobId;
 }
-const statusOf = async (t: TttTestApp, jobId: string) => (await t.client.GET('/status/{jobId}', { params: { path: { jobId } } })).data;
+const statusOf = async (t: TttTestApp, jobId: string) =>
+  (await t.client.GET('/status/{jobId}', { params: { path: { jobId } } })).data;
 
 describe('job outcomes and the worker (one app, processor switched per test)', () => {
   let ttt: TttTestApp;
@@ -46,28 +57,49 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     current = succeedingProcessor();
     const jobId = await submit(ttt);
     expect(await ttt.service.worker.drain()).toBe(1);
-    expect(await statusOf(ttt, jobId)).toMatchObject({ status: 'completed', stage: 'done', progress: 1, transcript: FAKE_RESULT.transcript, engine: { name: 'test-double', model: 'fixture' } });
+    expect(await statusOf(ttt, jobId)).toMatchObject({
+      status: 'completed',
+      stage: 'done',
+      progress: 1,
+      transcript: FAKE_RESULT.transcript,
+      engine: { name: 'test-double', model: 'fixture' },
+    });
     expect(timeoutsAsked.at(-1)).toBe(300_000);
   });
 
-  it.each(jobFailureCodes.map((code) => [code] as const))('a JobFailure(%s) -> failed with that code and its catalog metadata', async (code) => {
-    current = failingProcessor(code, `message for ${code}`);
-    const jobId = await submit(ttt);
-    await ttt.service.worker.drain();
-    expect(await statusOf(ttt, jobId)).toMatchObject({
-      status: 'failed',
-      stage: 'fetching',
-      error: { code, message: `message for ${code}`, retryable: jobFailureCatalog[code].retryable, responsibility: jobFailureCatalog[code].responsibility },
-    });
-  });
+  it.each(jobFailureCodes.map((code) => [code] as const))(
+    'a JobFailure(%s) -> failed with that code and its catalog metadata',
+    async (code) => {
+      current = failingProcessor(code, `message for ${code}`);
+      const jobId = await submit(ttt);
+      await ttt.service.worker.drain();
+      expect(await statusOf(ttt, jobId)).toMatchObject({
+        status: 'failed',
+        stage: 'fetching',
+        error: {
+          code,
+          message: `message for ${code}`,
+          retryable: jobFailureCatalog[code].retryable,
+          responsibility: jobFailureCatalog[code].responsibility,
+        },
+      });
+    },
+  );
 
   it('an unexpected exception -> transcription_failed, logged with the job id', async () => {
     current = crashingProcessor(new Error('segfault in the speech engine'));
     const jobId = await submit(ttt);
     await ttt.service.worker.drain();
-    expect((await statusOf(ttt, jobId))?.error).toMatchObject({ code: 'transcription_failed', retryable: true, responsibility: 'upstream' });
+    expect((await statusOf(ttt, jobId))?.error).toMatchObject({
+      code: 'transcription_failed',
+      retryable: true,
+      responsibility: 'upstream',
+    });
     const line = ttt.logs.find((l) => l['jobId'] === jobId && l['level'] === 50);
-    expect(line).toMatchObject({ msg: 'job failed with an unexpected error', err: { message: 'segfault in the speech engine' } });
+    expect(line).toMatchObject({
+      msg: 'job failed with an unexpected error',
+      err: { message: 'segfault in the speech engine' },
+    });
   });
 
   it('past the time limit -> job_timed_out (a processor that honours the signal)', async () => {
@@ -77,7 +109,10 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     await vi.waitFor(() => expect(ttt.service.worker.active).toBe(1));
     timeout.abort(new DOMException('The operation timed out.', 'TimeoutError'));
     await run;
-    expect((await statusOf(ttt, jobId))?.error).toMatchObject({ code: 'job_timed_out', message: expect.stringContaining('300 seconds') });
+    expect((await statusOf(ttt, jobId))?.error).toMatchObject({
+      code: 'job_timed_out',
+      message: expect.stringContaining('300 seconds'),
+    });
   });
 
   it('past the time limit -> job_timed_out even when the processor ignores the signal', async () => {
@@ -99,7 +134,10 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
     const jobId = await submit(ttt);
     await ttt.service.worker.drain();
     const status = await statusOf(ttt, jobId);
-    expect(status).toMatchObject({ status: 'failed', error: { code: 'transcription_engine_unavailable', responsibility: 'operator' } });
+    expect(status).toMatchObject({
+      status: 'failed',
+      error: { code: 'transcription_engine_unavailable', responsibility: 'operator' },
+    });
     expect(status?.transcript).toBeUndefined();
   });
 
@@ -183,7 +221,12 @@ describe('job outcomes and the worker (one app, processor switched per test)', (
       await vi.waitFor(() => expect(ttt.service.worker.active).toBe(1));
       expect((await statusOf(ttt, jobId))?.status).toBe('processing');
       await ttt.service.worker.stop({ graceMs: 0 });
-      expect(await statusOf(ttt, jobId)).toMatchObject({ status: 'queued', stage: 'queued', progress: 0, startedAt: null });
+      expect(await statusOf(ttt, jobId)).toMatchObject({
+        status: 'queued',
+        stage: 'queued',
+        progress: 0,
+        startedAt: null,
+      });
 
       current = succeedingProcessor(); // the next start runs it to the end
       ttt.service.worker.start();
@@ -207,7 +250,15 @@ describe('crash recovery', () => {
     // The "crashed" process: two jobs claimed (processing, 30 s leases), never finished, database closed.
     const crashed = openJobDatabase(dbPath);
     const store = createSqliteJobStore(crashed, { now: () => T0_MS });
-    const job = (id: string, jti: string) => ({ id, tokenJti: jti, subject: 'user-1', url: URL_OK, language: null, requestId: null, idempotencyKey: null });
+    const job = (id: string, jti: string) => ({
+      id,
+      tokenJti: jti,
+      subject: 'user-1',
+      url: URL_OK,
+      language: null,
+      requestId: null,
+      idempotencyKey: null,
+    });
     expect((await store.insert(job('job_RECOVER000000000000000001', 'jti-a'))).outcome).toBe('created');
     expect((await store.insert(job('job_POISON0000000000000000001', 'jti-b'))).outcome).toBe('created');
     await store.claimNext({ owner: 'crashed-worker', ms: 30_000 });
@@ -221,13 +272,17 @@ describe('crash recovery', () => {
       expect(await ttt.service.worker.recoverExpiredLeases()).toEqual({ requeued: [], failed: [] }); // the lease still runs
       ttt.clock.ms = T0_MS + 30_000;
       ttt.service.worker.start();
-      await vi.waitFor(async () => expect((await statusOf(ttt, 'job_RECOVER000000000000000001'))?.status).toBe('completed'));
+      await vi.waitFor(async () =>
+        expect((await statusOf(ttt, 'job_RECOVER000000000000000001'))?.status).toBe('completed'),
+      );
       await ttt.service.worker.stop();
       expect((await statusOf(ttt, 'job_POISON0000000000000000001'))?.error).toMatchObject({
-        code: 'transcription_failed', message: expect.stringContaining('interrupted 3 times'),
+        code: 'transcription_failed',
+        message: expect.stringContaining('interrupted 3 times'),
       });
       expect(ttt.logs.find((l) => l['msg'] === 'recovered jobs whose worker stopped (lease expired)')).toMatchObject({
-        requeued: ['job_RECOVER000000000000000001'], failed: ['job_POISON0000000000000000001'],
+        requeued: ['job_RECOVER000000000000000001'],
+        failed: ['job_POISON0000000000000000001'],
       });
     } finally {
       await ttt.close();

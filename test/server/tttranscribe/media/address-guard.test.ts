@@ -30,10 +30,16 @@ describe('createAddressGuard', () => {
     expect(guard.check(address)).toBe(reason);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:2800:220:1:248:1893:25c8:1946', '::ffff:8.8.8.8'])(
-    'allows the public address %s', (address) => {
-      expect(guard.check(address)).toBeNull();
-    });
+  it.each([
+    '93.184.216.34',
+    '8.8.8.8',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:2800:220:1:248:1893:25c8:1946',
+    '::ffff:8.8.8.8',
+  ])('allows the public address %s', (address) => {
+    expect(guard.check(address)).toBeNull();
+  });
 
   it('refuses anything that is not an IP address', () => {
     expect(guard.check('example.com')).toBe('not an IP address');
@@ -59,8 +65,17 @@ describe('parseCidr', () => {
     expect(parseCidr(' fd00::/8 ')).toEqual({ address: 'fd00::', prefix: 8, family: 'ipv6' });
   });
 
-  it.each(['', 'localhost', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/8/1', '10.0.0.0/abc', '::1/129', '300.1.1.1/8', '10.0.0.0/8.5'])(
-    'rejects %j', (text) => {
-      expect(() => parseCidr(text)).toThrow(/Not a CIDR range/);
-    });
+  it.each([
+    '',
+    'localhost',
+    '10.0.0.0/33',
+    '10.0.0.0/-1',
+    '10.0.0.0/8/1',
+    '10.0.0.0/abc',
+    '::1/129',
+    '300.1.1.1/8',
+    '10.0.0.0/8.5',
+  ])('rejects %j', (text) => {
+    expect(() => parseCidr(text)).toThrow(/Not a CIDR range/);
+  });
 });

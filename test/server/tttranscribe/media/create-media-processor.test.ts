@@ -29,15 +29,21 @@ async function script(name: string, body: string): Promise<string> {
 
 function run(url: string, input: MediaProcessorOptionsInput = {}, language?: string): Promise<JobResult> {
   const processor = createMediaProcessor({
-    allowPrivateCidrs: ['127.0.0.1/32'], tmpDir: jobsDir, maxBytes: 200_000,
-    engine: { kind: 'command', command: [echoEngine, '{wav}'], name: 'echo', model: 'test' }, ...input,
+    allowPrivateCidrs: ['127.0.0.1/32'],
+    tmpDir: jobsDir,
+    maxBytes: 200_000,
+    engine: { kind: 'command', command: [echoEngine, '{wav}'], name: 'echo', model: 'test' },
+    ...input,
   });
   return processor({ jobId: 'job-1', url, language }, { signal: new AbortController().signal, onProgress: () => {} });
 }
 
-const failure = (code: string, message?: RegExp) => expect.objectContaining({
-  name: 'JobFailure', code, ...(message ? { message: expect.stringMatching(message) } : {}),
-});
+const failure = (code: string, message?: RegExp) =>
+  expect.objectContaining({
+    name: 'JobFailure',
+    code,
+    ...(message ? { message: expect.stringMatching(message) } : {}),
+  });
 
 beforeAll(async () => {
   await assertMediaToolsInstalled();
@@ -73,16 +79,23 @@ afterAll(async () => {
 
 describe('createMediaProcessor', () => {
   it('fetches, decodes and transcribes with the configured engine', async () => {
-    await expect(run(server.url('/speech.mp3'))).resolves.toEqual({ transcript: 'transcript of audio.wav', engine: 'echo', model: 'test' });
+    await expect(run(server.url('/speech.mp3'))).resolves.toEqual({
+      transcript: 'transcript of audio.wav',
+      engine: 'echo',
+      model: 'test',
+    });
   });
 
   it('runs share links through the resolver', async () => {
-    await expect(run('https://vm.tiktok.com/ZM123/', { resolverCommand: [fakeResolver, '{output}', '{url}'] }))
-      .resolves.toMatchObject({ transcript: 'transcript of audio.wav' });
+    await expect(
+      run('https://vm.tiktok.com/ZM123/', { resolverCommand: [fakeResolver, '{output}', '{url}'] }),
+    ).resolves.toMatchObject({ transcript: 'transcript of audio.wav' });
   });
 
   it('fails share links without a resolver, with guidance', async () => {
-    await expect(run('https://vm.tiktok.com/ZM123/')).rejects.toEqual(failure('media_fetch_failed', /share page.*TTT_MEDIA_RESOLVER/s));
+    await expect(run('https://vm.tiktok.com/ZM123/')).rejects.toEqual(
+      failure('media_fetch_failed', /share page.*TTT_MEDIA_RESOLVER/s),
+    );
   });
 
   it.each([
@@ -98,7 +111,9 @@ describe('createMediaProcessor', () => {
   });
 
   it('refuses loopback when it is not allowed', async () => {
-    await expect(run(server.url('/speech.mp3'), { allowPrivateCidrs: [] })).rejects.toEqual(failure('media_fetch_failed', /loopback/));
+    await expect(run(server.url('/speech.mp3'), { allowPrivateCidrs: [] })).rejects.toEqual(
+      failure('media_fetch_failed', /loopback/),
+    );
   });
 
   it('refuses a URL that is not one', async () => {
@@ -106,25 +121,32 @@ describe('createMediaProcessor', () => {
   });
 
   it('maps an engine failure to transcription_failed', async () => {
-    await expect(run(server.url('/speech.mp3'), { engine: { kind: 'command', command: [failingEngine, '{wav}'] } }))
-      .rejects.toEqual(failure('transcription_failed'));
+    await expect(
+      run(server.url('/speech.mp3'), { engine: { kind: 'command', command: [failingEngine, '{wav}'] } }),
+    ).rejects.toEqual(failure('transcription_failed'));
   });
 
   it.each([
-    ['a missing engine program', { engine: { kind: 'command', command: ['/nonexistent/ttt-absent-program', '{wav}'] } }],
+    [
+      'a missing engine program',
+      { engine: { kind: 'command', command: ['/nonexistent/ttt-absent-program', '{wav}'] } },
+    ],
     ['a missing pocketsphinx', { engine: { kind: 'pocketsphinx', program: '/nonexistent/ttt-absent-program' } }],
     ['no engine at all', { engine: { kind: 'none' } }],
     ['a missing ffmpeg', { ffmpegPath: '/nonexistent/ttt-no-ffmpeg' }],
   ] as const)('fails with transcription_engine_unavailable for %s, before downloading', async (_, input) => {
     const hits = server.hits.length;
-    await expect(run(server.url('/speech.mp3'), input)).rejects.toEqual(failure('transcription_engine_unavailable', /operator/));
+    await expect(run(server.url('/speech.mp3'), input)).rejects.toEqual(
+      failure('transcription_engine_unavailable', /operator/),
+    );
     expect(server.hits.length).toBe(hits);
   });
 
   it('refuses a language the engine does not support, before downloading', async () => {
     const hits = server.hits.length;
-    await expect(run(server.url('/speech.mp3'), { engine: { kind: 'pocketsphinx' } }, 'fr'))
-      .rejects.toEqual(failure('unsupported_media', /only transcribes en, not fr/));
+    await expect(run(server.url('/speech.mp3'), { engine: { kind: 'pocketsphinx' } }, 'fr')).rejects.toEqual(
+      failure('unsupported_media', /only transcribes en, not fr/),
+    );
     expect(server.hits.length).toBe(hits);
   });
 });

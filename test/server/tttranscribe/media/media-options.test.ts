@@ -43,11 +43,15 @@ describe('resolveMediaOptions', () => {
     [{ engine: { kind: 'whisper' } }, 'engine'],
     [{ maxbytes: 5 }, 'maxbytes'],
   ])('rejects %j', (input, field) => {
-    expect(() => resolveMediaOptions(input as never)).toThrow(new RegExp(`Invalid media processor options[\\s\\S]*${field}`));
+    expect(() => resolveMediaOptions(input as never)).toThrow(
+      new RegExp(`Invalid media processor options[\\s\\S]*${field}`),
+    );
   });
 
   it('is applied when the processor is built, so a bad config fails at start-up', () => {
     expect(() => createMediaProcessor({ maxBytes: 0 })).toThrow(/maxBytes/);
-    expect(() => createMediaProcessor({ engine: { kind: 'command', command: 'whisper-cli -f audio.wav' } })).toThrow(/\{wav\}/);
+    expect(() => createMediaProcessor({ engine: { kind: 'command', command: 'whisper-cli -f audio.wav' } })).toThrow(
+      /\{wav\}/,
+    );
   });
 });

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStage } from '../../../../server/tttranscribe/jobs/job-processor.js';
 import { createMediaProcessor } from '../../../../server/tttranscribe/media/create-media-processor.js';
-import { assertMediaToolsInstalled, createMediaFixtures, librivoxClips, type LibrivoxClip, type MediaFixtures } from '../../../fixtures/media.js';
+import {
+  assertMediaToolsInstalled,
+  createMediaFixtures,
+  librivoxClips,
+  type LibrivoxClip,
+  type MediaFixtures,
+} from '../../../fixtures/media.js';
 import { routes, startMediaServer, type MediaServer } from '../../../fixtures/media-server.js';
 import { corpusWordErrorRate, wordErrorRate } from '../../../fixtures/wer.js';
 
@@ -50,28 +56,32 @@ describe('media pipeline with pocketsphinx', () => {
     ['0880', '/0880.mp3'],
     ['0930', '/0930.mp3'],
     ['0890', '/0890.mp4'],
-  ])('transcribes LibriVox clip %s served as %s', async (id, path) => {
-    const processor = createMediaProcessor({ allowPrivateCidrs: ['127.0.0.1/32'], tmpDir: jobsDir });
-    const progress: Array<[JobStage, number]> = [];
-    const result = await processor(
-      { jobId: `job-${id}`, url: server.url(path), language: 'en-US' },
-      { signal: new AbortController().signal, onProgress: (stage, p) => progress.push([stage, p]) },
-    );
-    const reference = (clips.get(id) as LibrivoxClip).reference;
-    results.push({ reference, hypothesis: result.transcript });
-    console.info(`[${id}] WER ${wordErrorRate(reference, result.transcript).toFixed(3)}: "${result.transcript}"`);
+  ])(
+    'transcribes LibriVox clip %s served as %s',
+    async (id, path) => {
+      const processor = createMediaProcessor({ allowPrivateCidrs: ['127.0.0.1/32'], tmpDir: jobsDir });
+      const progress: Array<[JobStage, number]> = [];
+      const result = await processor(
+        { jobId: `job-${id}`, url: server.url(path), language: 'en-US' },
+        { signal: new AbortController().signal, onProgress: (stage, p) => progress.push([stage, p]) },
+      );
+      const reference = (clips.get(id) as LibrivoxClip).reference;
+      results.push({ reference, hypothesis: result.transcript });
+      console.info(`[${id}] WER ${wordErrorRate(reference, result.transcript).toFixed(3)}: "${result.transcript}"`);
 
-    expect(result).toMatchObject({ engine: 'pocketsphinx', model: 'en-us' });
-    expect(result.transcript.length).toBeGreaterThan(0);
-    expect(wordErrorRate(reference, result.transcript)).toBeLessThan(0.8);
-    // Progress goes through every stage in order, never backwards, and ends at 1.
-    expect([...new Set(progress.map(([stage]) => stage))]).toEqual(['fetching', 'decoding', 'transcribing']);
-    const values = progress.map(([, p]) => p);
-    expect(values).toEqual([...values].sort((a, b) => a - b));
-    expect(values.at(-1)).toBe(1);
-    // The job's temp dir is gone.
-    expect(await readdir(jobsDir)).toEqual([]);
-  }, 60_000);
+      expect(result).toMatchObject({ engine: 'pocketsphinx', model: 'en-us' });
+      expect(result.transcript.length).toBeGreaterThan(0);
+      expect(wordErrorRate(reference, result.transcript)).toBeLessThan(0.8);
+      // Progress goes through every stage in order, never backwards, and ends at 1.
+      expect([...new Set(progress.map(([stage]) => stage))]).toEqual(['fetching', 'decoding', 'transcribing']);
+      const values = progress.map(([, p]) => p);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+      expect(values.at(-1)).toBe(1);
+      // The job's temp dir is gone.
+      expect(await readdir(jobsDir)).toEqual([]);
+    },
+    60_000,
+  );
 
   it('keeps the corpus word error rate under the threshold', () => {
     expect(results).toHaveLength(3);

@@ -42,11 +42,14 @@ afterAll(async () => {
 
 function start(path: string, controller: AbortController, stages: JobStage[] = []): Promise<unknown> {
   const processor = createMediaProcessor({
-    allowPrivateCidrs: ['127.0.0.1/32'], tmpDir: jobsDir,
+    allowPrivateCidrs: ['127.0.0.1/32'],
+    tmpDir: jobsDir,
     engine: { kind: 'command', command: [slowEngine, '{wav}'] },
   });
-  return processor({ jobId: 'job-abort', url: server.url(path), language: undefined },
-    { signal: controller.signal, onProgress: (stage) => stages.push(stage) }).catch((err: unknown) => err);
+  return processor(
+    { jobId: 'job-abort', url: server.url(path), language: undefined },
+    { signal: controller.signal, onProgress: (stage) => stages.push(stage) },
+  ).catch((err: unknown) => err);
 }
 
 describe('aborting a job', () => {
@@ -56,7 +59,11 @@ describe('aborting a job', () => {
     const outcome = start('/slow.mp3', controller);
     await vi.waitFor(() => expect(server.hits.length).toBe(hits + 1));
     controller.abort(new DOMException('The job time limit passed', 'TimeoutError'));
-    expect(await outcome).toMatchObject({ name: 'JobFailure', code: 'job_timed_out', message: expect.stringMatching(/time limit/) });
+    expect(await outcome).toMatchObject({
+      name: 'JobFailure',
+      code: 'job_timed_out',
+      message: expect.stringMatching(/time limit/),
+    });
     expect(await readdir(jobsDir)).toEqual([]);
   });
 
@@ -86,11 +93,14 @@ describe('aborting a job', () => {
 
   it('before it starts: does nothing and fails at once', async () => {
     const hits = server.hits.length;
-    const outcome = start('/speech.mp3', (() => {
-      const c = new AbortController();
-      c.abort(new DOMException('late', 'TimeoutError'));
-      return c;
-    })());
+    const outcome = start(
+      '/speech.mp3',
+      (() => {
+        const c = new AbortController();
+        c.abort(new DOMException('late', 'TimeoutError'));
+        return c;
+      })(),
+    );
     expect(await outcome).toMatchObject({ code: 'job_timed_out' });
     expect(server.hits.length).toBe(hits);
     expect(await readdir(jobsDir)).toEqual([]);

@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../../../server/tttranscribe/process/format.js';
-import { isShareHost, resolveShareLink, type ResolveShareLinkOptions } from '../../../../server/tttranscribe/media/share-link.js';
+import {
+  isShareHost,
+  resolveShareLink,
+  type ResolveShareLinkOptions,
+} from '../../../../server/tttranscribe/media/share-link.js';
 
 let dir: string;
 let n = 0;
 const SHARE = new URL('https://vm.tiktok.com/ZM123/');
-const failure = (code: string, message: RegExp) => expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
+const failure = (code: string, message: RegExp) =>
+  expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 /** A stand-in for yt-dlp: a tiny script that writes its URL argument into the output path it is given. */
 async function script(name: string, body: string): Promise<string> {
@@ -22,8 +27,15 @@ async function jobDir(): Promise<string> {
   return mkdtemp(join(dir, `job-${n++}-`));
 }
 
-const options = (resolverCommand: readonly string[] | null, overrides: Partial<ResolveShareLinkOptions> = {}): ResolveShareLinkOptions => ({
-  resolverCommand, resolverTimeoutMs: 10_000, maxBytes: 1_000, signal: new AbortController().signal, ...overrides,
+const options = (
+  resolverCommand: readonly string[] | null,
+  overrides: Partial<ResolveShareLinkOptions> = {},
+): ResolveShareLinkOptions => ({
+  resolverCommand,
+  resolverTimeoutMs: 10_000,
+  maxBytes: 1_000,
+  signal: new AbortController().signal,
+  ...overrides,
 });
 
 beforeAll(async () => {
@@ -48,8 +60,9 @@ describe('isShareHost', () => {
 
 describe('resolveShareLink', () => {
   it('without a resolver, fails with guidance', async () => {
-    await expect(resolveShareLink(SHARE, await jobDir(), options(null)))
-      .rejects.toEqual(failure('media_fetch_failed', /share page.*direct link.*TTT_MEDIA_RESOLVER \(e\.g\. yt-dlp\)/s));
+    await expect(resolveShareLink(SHARE, await jobDir(), options(null))).rejects.toEqual(
+      failure('media_fetch_failed', /share page.*direct link.*TTT_MEDIA_RESOLVER \(e\.g\. yt-dlp\)/s),
+    );
   });
 
   it('runs the resolver without a shell and returns the file it wrote', async () => {
@@ -66,22 +79,27 @@ describe('resolveShareLink', () => {
 
   it('maps resolver failures to media_fetch_failed and big results to media_too_large', async () => {
     const failing = await script('failing', 'echo "ERROR: secret-token-in-stderr" >&2; exit 1');
-    await expect(resolveShareLink(SHARE, await jobDir(), options([failing, '{output}', '{url}'])))
-      .rejects.toEqual(failure('media_fetch_failed', /^(?!.*secret-token).*public and still exists/));
+    await expect(resolveShareLink(SHARE, await jobDir(), options([failing, '{output}', '{url}']))).rejects.toEqual(
+      failure('media_fetch_failed', /^(?!.*secret-token).*public and still exists/),
+    );
     const silent = await script('silent', 'exit 0');
-    await expect(resolveShareLink(SHARE, await jobDir(), options([silent, '{output}', '{url}'])))
-      .rejects.toEqual(failure('media_fetch_failed', /did not lead to any downloadable media/));
+    await expect(resolveShareLink(SHARE, await jobDir(), options([silent, '{output}', '{url}']))).rejects.toEqual(
+      failure('media_fetch_failed', /did not lead to any downloadable media/),
+    );
     const big = await script('big', 'head -c 5000 /dev/zero > "$1"');
-    await expect(resolveShareLink(SHARE, await jobDir(), options([big, '{output}', '{url}'])))
-      .rejects.toEqual(failure('media_too_large', /1000 bytes/));
-    await expect(resolveShareLink(SHARE, await jobDir(), options([join(dir, 'absent'), '{output}', '{url}'])))
-      .rejects.toEqual(failure('media_fetch_failed', /could not be started \(ENOENT\)/));
+    await expect(resolveShareLink(SHARE, await jobDir(), options([big, '{output}', '{url}']))).rejects.toEqual(
+      failure('media_too_large', /1000 bytes/),
+    );
+    await expect(
+      resolveShareLink(SHARE, await jobDir(), options([join(dir, 'absent'), '{output}', '{url}'])),
+    ).rejects.toEqual(failure('media_fetch_failed', /could not be started \(ENOENT\)/));
   });
 
   it('stops a resolver that takes too long', async () => {
     const stuck = await script('stuck', 'exec sleep 30');
-    await expect(resolveShareLink(SHARE, await jobDir(), options([stuck, '{output}', '{url}'], { resolverTimeoutMs: 200 })))
-      .rejects.toEqual(failure('media_fetch_failed', /took longer than 0\.2 s/));
+    await expect(
+      resolveShareLink(SHARE, await jobDir(), options([stuck, '{output}', '{url}'], { resolverTimeoutMs: 200 })),
+    ).rejects.toEqual(failure('media_fetch_failed', /took longer than 0\.2 s/));
   });
 });
 

@@ -20,15 +20,19 @@ describe('word error rate', () => {
 
   it('divides edits by reference words', () => {
     expect(wordErrorRate('The cat sat.', 'the cat sat')).toBe(0);
-    expect(wordErrorRate('he was not an ill disposed young man', 'he was not an illness those young man')).toBeCloseTo(2 / 8);
+    expect(wordErrorRate('he was not an ill disposed young man', 'he was not an illness those young man')).toBeCloseTo(
+      2 / 8,
+    );
     expect(wordErrorRate('a b', 'x y z w')).toBe(2);
   });
 
   it('pools a corpus by total words, not by averaging clips', () => {
-    expect(corpusWordErrorRate([
-      { reference: 'a b', hypothesis: 'a' },
-      { reference: 'c d e f g h', hypothesis: 'c d e f g h' },
-    ])).toBeCloseTo(1 / 8);
+    expect(
+      corpusWordErrorRate([
+        { reference: 'a b', hypothesis: 'a' },
+        { reference: 'c d e f g h', hypothesis: 'c d e f g h' },
+      ]),
+    ).toBeCloseTo(1 / 8);
     expect(() => corpusWordErrorRate([{ reference: '', hypothesis: 'a' }])).toThrow();
   });
 });

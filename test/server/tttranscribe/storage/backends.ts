@@ -22,7 +22,12 @@ export const BACKENDS: ReadonlyArray<{ name: 'sqlite' | 'postgres'; open: () => 
       const db = openJobDatabase(':memory:');
       const storage = sqliteStorage(db, { now: () => clock.ms });
       // An in-memory database is private to its connection: the "other replica" shares the connection.
-      return { storage, clock, another: async () => sqliteStorage(db, { now: () => clock.ms }), dispose: () => storage.close() };
+      return {
+        storage,
+        clock,
+        another: async () => sqliteStorage(db, { now: () => clock.ms }),
+        dispose: () => storage.close(),
+      };
     },
   },
   {

@@ -6,7 +6,16 @@ const URL_OK = 'https://media.example.com/clip.mp4';
 let seq = 0;
 const newJob = (over: Partial<NewJob> = {}): NewJob => {
   seq += 1;
-  return { id: `job_CONTRACT${String(seq).padStart(12, '0')}`, tokenJti: `jti-${seq}`, subject: 'user-1', url: URL_OK, language: null, requestId: null, idempotencyKey: null, ...over };
+  return {
+    id: `job_CONTRACT${String(seq).padStart(12, '0')}`,
+    tokenJti: `jti-${seq}`,
+    subject: 'user-1',
+    url: URL_OK,
+    language: null,
+    requestId: null,
+    idempotencyKey: null,
+    ...over,
+  };
 };
 const A = { owner: 'worker-a', ms: 30_000 };
 const B = { owner: 'worker-b', ms: 30_000 };
@@ -25,7 +34,18 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
     it('stores a queued job and reads it back', async () => {
       const job = newJob({ language: 'en', requestId: 'req_1' });
       const r = await store.insert(job);
-      expect(r).toMatchObject({ outcome: 'created', job: { id: job.id, status: 'queued', stage: 'queued', progress: 0, attempts: 0, submittedAt: T0, leaseOwner: null } });
+      expect(r).toMatchObject({
+        outcome: 'created',
+        job: {
+          id: job.id,
+          status: 'queued',
+          stage: 'queued',
+          progress: 0,
+          attempts: 0,
+          submittedAt: T0,
+          leaseOwner: null,
+        },
+      });
       expect(await store.get(job.id)).toEqual(r.outcome === 'created' ? r.job : undefined);
       expect(await store.get('job_NOTHERE0000')).toBeUndefined();
     });
@@ -33,7 +53,10 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
     it('a second job with the same token is token_used naming the first, and nothing is stored', async () => {
       const first = newJob();
       await store.insert(first);
-      expect(await store.insert(newJob({ tokenJti: first.tokenJti }))).toEqual({ outcome: 'token_used', existingJobId: first.id });
+      expect(await store.insert(newJob({ tokenJti: first.tokenJti }))).toEqual({
+        outcome: 'token_used',
+        existingJobId: first.id,
+      });
       expect(await store.countByState()).toEqual({ queued: 1 });
     });
 
@@ -42,19 +65,31 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
       await store.insert(first);
       const replay = await store.insert(newJob({ tokenJti: first.tokenJti, idempotencyKey: first.idempotencyKey }));
       expect(replay).toMatchObject({ outcome: 'replayed', job: { id: first.id } });
-      expect(await store.insert(newJob({ idempotencyKey: first.idempotencyKey }))).toEqual({ outcome: 'key_reused', existingJobId: first.id });
-      expect(await store.getByIdempotencyKey('key_0000000000000001')).toMatchObject({ id: first.id, idempotencyKey: 'key_0000000000000001' });
+      expect(await store.insert(newJob({ idempotencyKey: first.idempotencyKey }))).toEqual({
+        outcome: 'key_reused',
+        existingJobId: first.id,
+      });
+      expect(await store.getByIdempotencyKey('key_0000000000000001')).toMatchObject({
+        id: first.id,
+        idempotencyKey: 'key_0000000000000001',
+      });
       expect(await store.getByIdempotencyKey('key_0000000000000002')).toBeUndefined();
       expect(await store.countByState()).toEqual({ queued: 1 });
     });
 
     it('concurrent inserts with one key and token, from two store instances, create exactly one job', async () => {
       const other = (await b.another()).jobs;
-      const jobs = Array.from({ length: 8 }, () => newJob({ tokenJti: 'jti-shared', idempotencyKey: 'key_concurrent_0001' }));
+      const jobs = Array.from({ length: 8 }, () =>
+        newJob({ tokenJti: 'jti-shared', idempotencyKey: 'key_concurrent_0001' }),
+      );
       const results = await Promise.all(jobs.map((j, i) => (i % 2 ? other : store).insert(j)));
       expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
       const created = results.find((r) => r.outcome === 'created');
-      for (const r of results.filter((x) => x.outcome !== 'created')) expect(r).toMatchObject({ outcome: 'replayed', job: { id: created?.outcome === 'created' ? created.job.id : '' } });
+      for (const r of results.filter((x) => x.outcome !== 'created'))
+        expect(r).toMatchObject({
+          outcome: 'replayed',
+          job: { id: created?.outcome === 'created' ? created.job.id : '' },
+        });
       expect(await store.countByState()).toEqual({ queued: 1 });
     });
   });
@@ -67,7 +102,15 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
       await store.insert(newJob());
       b.clock.ms += 1;
       const claimed = await store.claimNext(A);
-      expect(claimed).toMatchObject({ id: first.id, status: 'processing', stage: 'fetching', attempts: 1, leaseOwner: 'worker-a', leaseExpiresAt: T0 + 2 + 30_000, startedAt: T0 + 2 });
+      expect(claimed).toMatchObject({
+        id: first.id,
+        status: 'processing',
+        stage: 'fetching',
+        attempts: 1,
+        leaseOwner: 'worker-a',
+        leaseExpiresAt: T0 + 2 + 30_000,
+        startedAt: T0 + 2,
+      });
       expect((await store.claimNext(B))?.id).not.toBe(first.id);
       expect(await store.claimNext(B)).toBeUndefined();
       expect(await store.counts()).toEqual({ queued: 0, processing: 2 });
@@ -91,7 +134,14 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
       await store.reportProgress(job.id, 'worker-a', 'transcribing', 0.2); // never backwards
       expect(await store.get(job.id)).toMatchObject({ stage: 'transcribing', progress: 0.6 });
       expect(await store.complete(job.id, 'worker-a', RESULT)).toBe(true);
-      expect(await store.get(job.id)).toMatchObject({ status: 'completed', stage: 'done', progress: 1, transcript: 'hello', engine: 'test-double', leaseOwner: null });
+      expect(await store.get(job.id)).toMatchObject({
+        status: 'completed',
+        stage: 'done',
+        progress: 1,
+        transcript: 'hello',
+        engine: 'test-double',
+        leaseOwner: null,
+      });
       expect(await store.complete(job.id, 'worker-a', RESULT)).toBe(false); // never completed twice
       expect(await store.renewLease(job.id, A)).toBe(false);
     });
@@ -104,9 +154,20 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
       await store.claimNext(A);
       await store.claimNext(A);
       expect(await store.fail(failed.id, 'worker-a', 'media_fetch_failed', 'The host answered 404.')).toBe(true);
-      expect(await store.get(failed.id)).toMatchObject({ status: 'failed', errorCode: 'media_fetch_failed', errorMessage: 'The host answered 404.', completedAt: T0 });
+      expect(await store.get(failed.id)).toMatchObject({
+        status: 'failed',
+        errorCode: 'media_fetch_failed',
+        errorMessage: 'The host answered 404.',
+        completedAt: T0,
+      });
       expect(await store.release(released.id, 'worker-a')).toBe(true);
-      expect(await store.get(released.id)).toMatchObject({ status: 'queued', stage: 'queued', startedAt: null, leaseOwner: null, attempts: 1 });
+      expect(await store.get(released.id)).toMatchObject({
+        status: 'queued',
+        stage: 'queued',
+        startedAt: null,
+        leaseOwner: null,
+        attempts: 1,
+      });
     });
 
     it('an expired lease is requeued, then failed with transcription_failed after maxAttempts claims; the old owner can write nothing', async () => {
@@ -121,7 +182,10 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
       b.clock.ms += 30_000;
       expect(await store.recoverExpiredLeases(2)).toEqual({ requeued: [], failed: [job.id] });
       expect(await store.get(job.id)).toMatchObject({
-        status: 'failed', errorCode: 'transcription_failed', errorMessage: expect.stringContaining('interrupted 2 times'), leaseOwner: null,
+        status: 'failed',
+        errorCode: 'transcription_failed',
+        errorMessage: expect.stringContaining('interrupted 2 times'),
+        leaseOwner: null,
       });
       expect(await store.complete(job.id, 'worker-b', RESULT)).toBe(false);
     });
@@ -157,7 +221,11 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
 
     it('concurrent remembers of one nonce accept exactly one', async () => {
       const other = (await b.another()).nonces;
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : b.storage.nonces).remember('kid1', 'nonce-race', T0 + 600_000, T0)));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? other : b.storage.nonces).remember('kid1', 'nonce-race', T0 + 600_000, T0),
+        ),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });

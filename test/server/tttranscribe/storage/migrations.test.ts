@@ -37,7 +37,9 @@ describe('job schema migrations', () => {
       status TEXT NOT NULL, stage TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT, transcript TEXT,
       engine TEXT, model TEXT, request_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, submitted_at INTEGER NOT NULL, started_at INTEGER,
       completed_at INTEGER, updated_at INTEGER NOT NULL) STRICT; CREATE INDEX jobs_by_status ON jobs (status, submitted_at);`);
-    legacy.exec(`INSERT INTO jobs VALUES ('job_OLD000000001', 'jti', 'u', 'https://x/a.mp3', NULL, 'processing', 'fetching', 0, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, NULL, 1)`);
+    legacy.exec(
+      `INSERT INTO jobs VALUES ('job_OLD000000001', 'jti', 'u', 'https://x/a.mp3', NULL, 'processing', 'fetching', 0, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, NULL, 1)`,
+    );
     legacy.pragma('user_version = 1');
     legacy.close();
     for (let i = 0; i < 2; i++) openJobDatabase(path).close();
@@ -53,7 +55,9 @@ describe('job schema migrations', () => {
     const db = new Database(path);
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
     db.close();
-    expect(() => openJobDatabase(path)).toThrow(/TTT_DB: .* schema version 99, newer than this TTTranscribe knows \(3\).*git pull && npm ci/);
+    expect(() => openJobDatabase(path)).toThrow(
+      /TTT_DB: .* schema version 99, newer than this TTTranscribe knows \(3\).*git pull && npm ci/,
+    );
   });
 
   it('PostgreSQL: replicas starting at once migrate once; a restart changes nothing', async () => {
@@ -62,7 +66,11 @@ describe('job schema migrations', () => {
       const opened = await Promise.all([1, 2, 3].map(() => openTttStorage(db.url, { poolMax: 2 })));
       await Promise.all(opened.map((s) => s.close()));
       await (await openTttStorage(db.url, { poolMax: 2 })).close();
-      expect((await pgQuery<{ version: number }>(db.url, 'SELECT version FROM schema_version ORDER BY version')).map((r) => r.version)).toEqual([1, 2, 3]);
+      expect(
+        (await pgQuery<{ version: number }>(db.url, 'SELECT version FROM schema_version ORDER BY version')).map(
+          (r) => r.version,
+        ),
+      ).toEqual([1, 2, 3]);
     } finally {
       await db.drop();
     }
@@ -72,8 +80,13 @@ describe('job schema migrations', () => {
     const db = await createTestDatabase('ttt_migrate_fail');
     try {
       await pgQuery(db.url, 'CREATE TABLE engine_auth_nonces (x int)'); // makes migration 3 fail
-      await expect(openTttStorage(db.url, { poolMax: 2 })).rejects.toThrow(/TTT_DB: cannot open the PostgreSQL job database .*engine_auth_nonces/);
-      const tables = await pgQuery<{ t: string }>(db.url, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+      await expect(openTttStorage(db.url, { poolMax: 2 })).rejects.toThrow(
+        /TTT_DB: cannot open the PostgreSQL job database .*engine_auth_nonces/,
+      );
+      const tables = await pgQuery<{ t: string }>(
+        db.url,
+        "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+      );
       expect(tables.map((r) => r.t)).toEqual(['engine_auth_nonces']);
     } finally {
       await db.drop();
@@ -85,7 +98,9 @@ describe('job schema migrations', () => {
     try {
       await (await openTttStorage(db.url, { poolMax: 2 })).close();
       await pgQuery(db.url, 'INSERT INTO schema_version (version, applied_at) VALUES (42, 0)');
-      await expect(openTttStorage(db.url, { poolMax: 2 })).rejects.toThrow(/^TTT_DB: the PostgreSQL database has job schema version 42, newer than this TTTranscribe knows \(3\)\. .*git pull && npm ci/);
+      await expect(openTttStorage(db.url, { poolMax: 2 })).rejects.toThrow(
+        /^TTT_DB: the PostgreSQL database has job schema version 42, newer than this TTTranscribe knows \(3\)\. .*git pull && npm ci/,
+      );
     } finally {
       await db.drop();
     }

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort, startThrowawayCluster, type ThrowawayCluster } from '../../../../scripts/postgres/throwaway-cluster.js';
+import {
+  freeLoopbackPort,
+  startThrowawayCluster,
+  type ThrowawayCluster,
+} from '../../../../scripts/postgres/throwaway-cluster.js';
 import { openTttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { startTttTestApp, type TttTestApp } from '../../../helpers/ttt-app.js';
@@ -22,8 +26,13 @@ describe('TTTranscribe replicas on one PostgreSQL database', () => {
       expect(replayed.response.status).toBe(401);
       expect(replayed.error).toMatchObject({ code: 'engine_auth_replayed' });
       // and a job submitted through one is read through the other
-      const { data } = await one.client.POST('/transcribe', { body: { url: URL_OK }, headers: { Authorization: `Bearer ${await one.issuer.mint()}` } });
-      expect((await two.client.GET('/status/{jobId}', { params: { path: { jobId: String(data?.jobId) } } })).data).toMatchObject({ jobId: data?.jobId, status: 'queued' });
+      const { data } = await one.client.POST('/transcribe', {
+        body: { url: URL_OK },
+        headers: { Authorization: `Bearer ${await one.issuer.mint()}` },
+      });
+      expect(
+        (await two.client.GET('/status/{jobId}', { params: { path: { jobId: String(data?.jobId) } } })).data,
+      ).toMatchObject({ jobId: data?.jobId, status: 'queued' });
     } finally {
       await one.close();
       await two.close();
@@ -36,8 +45,15 @@ describe('TTT_DB unreachable at start', () => {
   it('openTttStorage refuses naming TTT_DB and the cause, with the password redacted', async () => {
     const port = await freeLoopbackPort();
     const url = `postgres://ttt:s3cret-pw@127.0.0.1:${port}/ttt`;
-    const error = await openTttStorage(url, { poolMax: 1 }).then(() => undefined, (e: unknown) => e as Error);
-    expect(error?.message).toMatch(new RegExp(`^TTT_DB: cannot open the PostgreSQL job database at postgres://ttt:\\*\\*\\*@127\\.0\\.0\\.1:${port}/ttt: .*ECONNREFUSED`));
+    const error = await openTttStorage(url, { poolMax: 1 }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^TTT_DB: cannot open the PostgreSQL job database at postgres://ttt:\\*\\*\\*@127\\.0\\.0\\.1:${port}/ttt: .*ECONNREFUSED`,
+      ),
+    );
     expect(error?.message).not.toContain('s3cret-pw');
   });
 
@@ -46,9 +62,14 @@ describe('TTT_DB unreachable at start', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/tttranscribe/main.ts'], {
       cwd: ROOT,
       env: {
-        PATH: process.env['PATH'] ?? '', PLUCT_ENV_FILE: '/nonexistent/.env',
-        TTT_SHARED_SECRET: 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8', TTT_PORT: '0', TTT_TRANSCRIBER: 'none', LOG_LEVEL: 'silent',
-        TTT_SERVICE_TOKEN_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json', TTT_DB: `postgresql://ttt:s3cret-pw@127.0.0.1:${port}/ttt`,
+        PATH: process.env['PATH'] ?? '',
+        PLUCT_ENV_FILE: '/nonexistent/.env',
+        TTT_SHARED_SECRET: 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
+        TTT_PORT: '0',
+        TTT_TRANSCRIBER: 'none',
+        LOG_LEVEL: 'silent',
+        TTT_SERVICE_TOKEN_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+        TTT_DB: `postgresql://ttt:s3cret-pw@127.0.0.1:${port}/ttt`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -57,7 +78,9 @@ describe('TTT_DB unreachable at start', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
-    expect(output).toMatch(/TTTranscribe cannot start: TTT_DB: cannot open the PostgreSQL job database at postgresql:\/\/ttt:\*\*\*@127\.0\.0\.1/);
+    expect(output).toMatch(
+      /TTTranscribe cannot start: TTT_DB: cannot open the PostgreSQL job database at postgresql:\/\/ttt:\*\*\*@127\.0\.0\.1/,
+    );
     expect(output).not.toContain('s3cret-pw');
   }, 30_000);
 });
@@ -75,16 +98,27 @@ describe('the database lost mid-run and back', () => {
     await cluster?.stop();
   });
 
-  const submit = async () => ttt.client.POST('/transcribe', { body: { url: URL_OK }, headers: { Authorization: `Bearer ${await ttt.issuer.mint()}` } });
+  const submit = async () =>
+    ttt.client.POST('/transcribe', {
+      body: { url: URL_OK },
+      headers: { Authorization: `Bearer ${await ttt.issuer.mint()}` },
+    });
 
   it('answers 503 service_unavailable (retryable, Retry-After) while it is down, writes nothing half, and recovers', async () => {
     const before = await submit();
     expect(before.response.status).toBe(202);
 
     await cluster.pause();
-    for (const attempt of [await submit(), await ttt.client.GET('/status/{jobId}', { params: { path: { jobId: String(before.data?.jobId) } } })]) {
+    for (const attempt of [
+      await submit(),
+      await ttt.client.GET('/status/{jobId}', { params: { path: { jobId: String(before.data?.jobId) } } }),
+    ]) {
       expect(attempt.response.status).toBe(503);
-      expect(attempt.error).toMatchObject({ code: 'service_unavailable', retryable: true, details: { reason: 'database_unavailable' } });
+      expect(attempt.error).toMatchObject({
+        code: 'service_unavailable',
+        retryable: true,
+        details: { reason: 'database_unavailable' },
+      });
       expect(Number(attempt.response.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     expect(await ttt.service.worker.runOnce()).toBe(0); // a worker's failed claim is logged, not thrown

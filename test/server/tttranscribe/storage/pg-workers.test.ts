@@ -14,7 +14,15 @@ const URL_OK = 'https://media.example.com/clip.mp4';
 let seq = 0;
 const newJob = (): NewJob => {
   seq += 1;
-  return { id: `job_PGWORKER${String(seq).padStart(12, '0')}`, tokenJti: `jti-w-${seq}`, subject: 'user-1', url: URL_OK, language: null, requestId: null, idempotencyKey: null };
+  return {
+    id: `job_PGWORKER${String(seq).padStart(12, '0')}`,
+    tokenJti: `jti-w-${seq}`,
+    subject: 'user-1',
+    url: URL_OK,
+    language: null,
+    requestId: null,
+    idempotencyKey: null,
+  };
 };
 
 let db: { url: string; drop: () => Promise<void> };
@@ -34,7 +42,18 @@ afterEach(async () => {
 
 function worker(storage: TttStorage, processor: JobProcessor, over: Partial<JobWorkerOptions> = {}) {
   const { logger, logs } = memoryLogger();
-  return { logs, worker: createJobWorker({ store: storage.jobs, processor, logger, concurrency: 3, jobTimeoutMs: 60_000, pollIntervalMs: 20, ...over }) };
+  return {
+    logs,
+    worker: createJobWorker({
+      store: storage.jobs,
+      processor,
+      logger,
+      concurrency: 3,
+      jobTimeoutMs: 60_000,
+      pollIntervalMs: 20,
+      ...over,
+    }),
+  };
 }
 
 describe('TTTranscribe workers on one PostgreSQL database', () => {
@@ -48,11 +67,13 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
       await a.jobs.insert(job);
     }
     const processed: Array<{ worker: string; jobId: string }> = [];
-    const processorOf = (name: string): JobProcessor => async (job) => {
-      processed.push({ worker: name, jobId: job.jobId });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return FAKE_RESULT;
-    };
+    const processorOf =
+      (name: string): JobProcessor =>
+      async (job) => {
+        processed.push({ worker: name, jobId: job.jobId });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return FAKE_RESULT;
+      };
     const wa = worker(a, processorOf('a')).worker;
     const wb = worker(b, processorOf('b')).worker;
     wa.start();
@@ -83,7 +104,9 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
     await run;
 
     expect(await a.jobs.get(job.id)).toMatchObject({ status: 'completed', transcript: 'from worker b', attempts: 2 });
-    expect(stalled.logs.find((l) => l['jobId'] === job.id && String(l['msg']).includes('lease was lost'))).toBeDefined();
+    expect(
+      stalled.logs.find((l) => l['jobId'] === job.id && String(l['msg']).includes('lease was lost')),
+    ).toBeDefined();
   });
 
   it('a job whose workers keep dying fails with transcription_failed after TTT_JOB_MAX_ATTEMPTS, exactly once', async () => {
@@ -93,10 +116,17 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
     await a.jobs.insert(job);
     await a.jobs.claimNext({ owner: 'dead-worker', ms: 30_000 });
     clock.ms += 30_000;
-    const sweepers = [worker(a, gatedProcessor().processor, { maxAttempts: 1, now: () => clock.ms }), worker(await open(() => clock.ms), gatedProcessor().processor, { maxAttempts: 1, now: () => clock.ms })];
+    const sweepers = [
+      worker(a, gatedProcessor().processor, { maxAttempts: 1, now: () => clock.ms }),
+      worker(await open(() => clock.ms), gatedProcessor().processor, { maxAttempts: 1, now: () => clock.ms }),
+    ];
     const results = await Promise.all(sweepers.map((s) => s.worker.recoverExpiredLeases()));
     expect(results.flatMap((r) => r.failed)).toEqual([job.id]);
-    expect(await a.jobs.get(job.id)).toMatchObject({ status: 'failed', errorCode: 'transcription_failed', errorMessage: expect.stringContaining('interrupted 1 times') });
+    expect(await a.jobs.get(job.id)).toMatchObject({
+      status: 'failed',
+      errorCode: 'transcription_failed',
+      errorMessage: expect.stringContaining('interrupted 1 times'),
+    });
   });
 
   it('a worker process killed with SIGKILL mid-job: the job is taken by another worker and completed exactly once', async () => {
@@ -105,7 +135,13 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
     await a.jobs.insert(job);
     const child = fork(fileURLToPath(new URL('./fixtures/hanging-worker.ts', import.meta.url)), [], {
       execArgv: ['--import', 'tsx'],
-      env: { PATH: process.env['PATH'] ?? '', TTT_DB: db.url, TTT_JOB_LEASE_SEC: '30', LOG_LEVEL: 'silent', TTT_TRANSCRIBER: 'none' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        TTT_DB: db.url,
+        TTT_JOB_LEASE_SEC: '30',
+        LOG_LEVEL: 'silent',
+        TTT_TRANSCRIBER: 'none',
+      },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
@@ -120,20 +156,30 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
     } finally {
       child.kill('SIGKILL');
     }
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve),
+    );
 
     // The other worker's clock is past the dead worker's 30 s lease (no need to wait for it).
     const later = () => Date.now() + 31_000;
     const b = await open(later);
     const seen: string[] = [];
-    const other = worker(b, async (input) => {
-      seen.push(input.jobId);
-      return FAKE_RESULT;
-    }, { now: later });
+    const other = worker(
+      b,
+      async (input) => {
+        seen.push(input.jobId);
+        return FAKE_RESULT;
+      },
+      { now: later },
+    );
     expect(await other.worker.recoverExpiredLeases()).toEqual({ requeued: [job.id], failed: [] });
     expect(await other.worker.drain()).toBe(1);
     expect(seen).toEqual([job.id]);
-    expect(await a.jobs.get(job.id)).toMatchObject({ status: 'completed', attempts: 2, transcript: FAKE_RESULT.transcript });
+    expect(await a.jobs.get(job.id)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+      transcript: FAKE_RESULT.transcript,
+    });
     expect(await other.worker.recoverExpiredLeases()).toEqual({ requeued: [], failed: [] });
   }, 30_000);
 });
