@@ -22,7 +22,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /** One local file served for one job. */
 export interface LocalMedia {
-  /** The URL TTTranscribe fetches: 127.0.0.1, an ephemeral port and a random one-time path. */
+  /** The URL TTTranscribe fetches: 127.0.0.1, an ephemeral port and a random, unguessable path (valid while the job runs). */
   readonly url: string;
   /** How many times the file was sent (a job fetches it once). */
   readonly served: () => number;

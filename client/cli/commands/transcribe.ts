@@ -10,7 +10,7 @@ import { USER_TOKEN_OPTIONS, userTokenFor } from '../user-token.js';
 
 /**
  * `pluct transcribe <url-or-file>`: the whole flow (vend 1 credit, submit, poll) through the SDK; prints the
- * transcript. A local file is served on 127.0.0.1 under a one-time path for the job's duration.
+ * transcript. A local file is served on 127.0.0.1 under a random path for the job's duration.
  *
  * @example
  * // pluct transcribe https://media.example.com/clip.mp4 > transcript.txt
@@ -28,7 +28,7 @@ URL with it at once, then polls the job with backoff until it completes or fails
 catalog error with what to do and the request id, and exits 1. Ctrl-C stops waiting (the job keeps running).
 
 A path instead of a URL (./clip.mp4) is served from this machine: on 127.0.0.1, an ephemeral port and a random
-one-time path, only while the job runs. That works with a TTTranscribe on this machine that allows loopback
+random path, only while the job runs. That works with a TTTranscribe on this machine that allows loopback
 media (TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8, which the .env of npm start sets; a production service refuses it).`,
   positionals: 1,
   options: {
@@ -69,7 +69,7 @@ media (TTT_ALLOW_PRIVATE_CIDRS=127.0.0.0/8, which the .env of npm start sets; a 
         );
         return EXIT_FAILURE;
       }
-      io.err(`Serving ${target} to TTTranscribe on 127.0.0.1 (a one-time path, for this job only).\n`);
+      io.err(`Serving ${target} to TTTranscribe on 127.0.0.1 (a random path, for this job only).\n`);
     }
     const url = media?.url ?? target;
     const pluct = createPluctClient({ baseUrl: engineUrl(values, io), getUserToken });
