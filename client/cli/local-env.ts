@@ -63,17 +63,34 @@ export const DEFAULT_TTT_URL = 'http://127.0.0.1:8788';
 export const ENGINE_OPTION: OptionSpec = {
   type: 'string',
   value: 'URL',
-  description: `The Business Engine (default: $PLUCT_ENGINE_URL, else ${DEFAULT_ENGINE_URL}).`,
+  description: `The Business Engine (default: $PLUCT_ENGINE_URL, else 127.0.0.1 on $ENGINE_PORT, else ${DEFAULT_ENGINE_URL}).`,
 };
 
 /**
- * The engine URL: `--engine`, else `PLUCT_ENGINE_URL`, else the local stack.
+ * The engine URL: `--engine`, else `PLUCT_ENGINE_URL`, else the local stack on `ENGINE_PORT` (the variable
+ * `ENGINE_PORT=9000 npm start` listens on), else the local stack's default port.
  *
  * @example
  * const engine = engineUrl(values, io); // 'http://127.0.0.1:8787'
  */
 export function engineUrl(values: Values, io: Io): string {
   const chosen =
-    typeof values['engine'] === 'string' ? values['engine'] : io.env['PLUCT_ENGINE_URL'] || DEFAULT_ENGINE_URL;
+    typeof values['engine'] === 'string'
+      ? values['engine']
+      : io.env['PLUCT_ENGINE_URL'] || localUrl(io.env['ENGINE_PORT'], DEFAULT_ENGINE_URL);
   return chosen.replace(/\/+$/, '');
+}
+
+/**
+ * The TTTranscribe URL `pluct doctor` checks: `PLUCT_TTT_URL`, else the local stack on `TTT_PORT`, else its default.
+ *
+ * @example
+ * tttUrl(process.env); // 'http://127.0.0.1:8788'
+ */
+export function tttUrl(env: Readonly<Record<string, string | undefined>>): string {
+  return (env['PLUCT_TTT_URL'] || localUrl(env['TTT_PORT'], DEFAULT_TTT_URL)).replace(/\/+$/, '');
+}
+
+function localUrl(port: string | undefined, fallback: string): string {
+  return port && /^\d{1,5}$/.test(port.trim()) ? `http://127.0.0.1:${port.trim()}` : fallback;
 }

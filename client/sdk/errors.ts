@@ -205,7 +205,7 @@ export function errorFromThrown(
     'network_error',
     requestId,
     `Could not reach ${baseUrl}: ${message}.`,
-    'Check the engine URL and your connection; locally, start the stack with `npm start`.',
+    'Check the engine URL (the CLI: `--engine`, `PLUCT_ENGINE_URL` or `ENGINE_PORT`) and your connection; locally, start the stack with `npm start`.',
     { cause: thrown },
   );
 }

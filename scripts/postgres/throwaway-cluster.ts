@@ -59,14 +59,26 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+// util-linux's runuser lives in /usr/sbin (or /sbin), outside a non-root user's PATH.
+const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
+
 function run(command: string, args: string[], asUser: string | undefined): Promise<void> {
-  const [cmd, argv] = asUser ? ['runuser', ['-u', asUser, '--', command, ...args]] : [command, args];
+  const [cmd, argv] = asUser ? [RUNUSER, ['-u', asUser, '--', command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new Error(
+              `${cmd} not found (PATH=${process.env['PATH'] ?? ''}); ${cmd === RUNUSER ? 'runuser (util-linux) runs initdb as the postgres user when root; add /usr/sbin and /sbin to PATH' : INSTALL_HINT}`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`${command} ${args[0] ?? ''} exited ${code}: ${output.trim()}`)),
     );
@@ -89,36 +101,43 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
   const port = options.port ?? (await freeLoopbackPort());
   const dir = mkdtempSync(join(tmpdir(), 'pluct-pg-'));
   const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
-  if (asUser) {
-    const { uid, gid } = await postgresIds();
-    chownSync(dir, uid, gid);
-  }
+  // A cluster that did not come up leaves nothing behind: its folder goes with the error.
   const data = join(dir, 'data');
-  await run(
-    join(bin, 'initdb'),
-    ['-D', data, '-U', 'pluct', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
-    asUser,
-  );
-  const settings: Record<string, string> = {
-    listen_addresses: '127.0.0.1',
-    port: String(port),
-    unix_socket_directories: dir,
-    fsync: 'off',
-    full_page_writes: 'off',
-    synchronous_commit: 'off',
-    max_connections: '200',
-    ...options.settings,
-  };
-  const serverArgs = Object.entries(settings)
-    .map(([k, v]) => `-c ${k}=${v}`)
-    .join(' ');
+  let serverArgs = '';
   const start = () =>
     run(
       join(bin, 'pg_ctl'),
       ['-D', data, '-l', join(dir, 'server.log'), '-o', serverArgs, '-w', '-t', '60', 'start'],
       asUser,
     );
-  await start();
+  try {
+    if (asUser) {
+      const { uid, gid } = await postgresIds();
+      chownSync(dir, uid, gid);
+    }
+    await run(
+      join(bin, 'initdb'),
+      ['-D', data, '-U', 'pluct', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+      asUser,
+    );
+    const settings: Record<string, string> = {
+      listen_addresses: '127.0.0.1',
+      port: String(port),
+      unix_socket_directories: dir,
+      fsync: 'off',
+      full_page_writes: 'off',
+      synchronous_commit: 'off',
+      max_connections: '200',
+      ...options.settings,
+    };
+    serverArgs = Object.entries(settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ');
+    await start();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const url = (name: string) => `postgres://pluct@127.0.0.1:${port}/${name}`;
   let stopped = false;
   let paused = false;

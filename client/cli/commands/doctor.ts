@@ -15,6 +15,7 @@ import {
   ENV_FILE_OPTION,
   engineUrl,
   loadLocalEnv,
+  tttUrl,
   type LocalEnv,
 } from '../local-env.js';
 
@@ -42,7 +43,7 @@ Prints a table with the fix for each failure and exits 1 when any check fails. N
     ttt: {
       type: 'string',
       value: 'URL',
-      description: `TTTranscribe (default: $PLUCT_TTT_URL, else ${DEFAULT_TTT_URL}).`,
+      description: `TTTranscribe (default: $PLUCT_TTT_URL, else 127.0.0.1 on $TTT_PORT, else ${DEFAULT_TTT_URL}).`,
     },
     'env-file': ENV_FILE_OPTION,
     timeout: { type: 'string', value: 'DURATION', description: 'Per-request time limit: seconds or 1m (default 5s).' },
@@ -56,7 +57,7 @@ Prints a table with the fix for each failure and exits 1 when any check fails. N
   examples: ['pluct doctor', 'pluct doctor --engine https://engine.example.com --ttt https://ttt.internal:8788 --json'],
   async run(values, _positionals, io) {
     const engine = engineUrl(values, io);
-    const ttt = (optionalString(values, 'ttt') ?? (io.env['PLUCT_TTT_URL'] || DEFAULT_TTT_URL)).replace(/\/+$/, '');
+    const ttt = optionalString(values, 'ttt')?.replace(/\/+$/, '') ?? tttUrl(io.env);
     const timeoutSec = parseTtl(optionalString(values, 'timeout') ?? '5');
     if (timeoutSec === undefined || timeoutSec < 1)
       throw new UsageError('--timeout must be a duration such as 5 or 30s.');
