@@ -2,7 +2,7 @@ import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import type { SecretMixup } from '../../../server/protocol/engine-auth-secret.js';
 import type { Check } from './check.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
-import type { Facts, Probe } from './probes.js';
+import type { Facts, Probe } from './facts.js';
 import { judgeReplicas } from './replica-sampling.js';
 
 export type { Check };

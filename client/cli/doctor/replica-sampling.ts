@@ -1,5 +1,5 @@
-import type { Check } from './checks.js';
-import type { EngineAuthInfo, EngineHealth } from './probes.js';
+import type { Check } from './check.js';
+import type { EngineAuthInfo, EngineHealth } from './schemas.js';
 
 type EngineKeyIds = NonNullable<EngineHealth['keyIds']>;
 
