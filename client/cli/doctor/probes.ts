@@ -137,7 +137,10 @@ function describeThrown(error: unknown, timeoutMs: number): string {
     return `no answer within ${timeoutMs} ms`;
   if (error instanceof SyntaxError) return 'answered with a body that is not JSON (is this the right URL?)';
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : undefined;
+  const code =
+    typeof (cause as { code?: unknown } | null | undefined)?.code === 'string'
+      ? (cause as { code: string }).code
+      : undefined;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (code === 'ENOTFOUND') return 'host not found';
   if (cause instanceof Error && cause.message === 'bad port')

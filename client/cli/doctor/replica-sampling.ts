@@ -62,7 +62,9 @@ export async function sampleReplicas(options: SampleOptions): Promise<ReplicaSam
   };
   const [engines, ttts] = await Promise.all([
     sample(`${options.engineUrl}/health`, (b) => (b as EngineHealth).keyIds ?? null),
-    sample(`${options.tttUrl}/.well-known/engine-auth`, (b) => [...((b as EngineAuthInfo).acceptedKeyIds ?? [])]),
+    sample(`${options.tttUrl}/.well-known/engine-auth`, (b) => [
+      ...((b as Partial<EngineAuthInfo>).acceptedKeyIds ?? []),
+    ]),
   ]);
   return { engines, ttts, tries: options.maxTries, unnamed };
 }
