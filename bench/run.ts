@@ -58,7 +58,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
   return n;
 };
 
-const quick = values.quick ?? false;
+const quick = values.quick;
 const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench/results'));
 const only = values.only
   ? values.only
@@ -82,7 +82,7 @@ const settings: BenchSettings = {
   pacedRate: 100,
   rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
   logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
-  profile: values.profile ?? false,
+  profile: values.profile,
   only,
 };
 

@@ -77,7 +77,7 @@ export async function startPrism(options: PrismOptions): Promise<PrismProcess> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let hasExited = false;
+  let hasExited = false as boolean; // `as boolean`: a callback sets it, so TypeScript must not narrow it to false below.
   void exited.then(() => (hasExited = true));
 
   const url = `http://127.0.0.1:${options.port}`;

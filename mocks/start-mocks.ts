@@ -86,8 +86,8 @@ export async function startMocks(options: StartMocksOptions = {}): Promise<Runni
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { verbose: { type: 'boolean', default: false } } });
-  const mocks = await startMocks({ ...mockPortsFromEnv(), verbose: values.verbose }).catch((error: Error) => {
-    console.error(`npm run mock: ${error.message}`);
+  const mocks = await startMocks({ ...mockPortsFromEnv(), verbose: values.verbose }).catch((error: unknown) => {
+    console.error(`npm run mock: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });
   console.log(`Business Engine mock: ${mocks.engineUrl}`);

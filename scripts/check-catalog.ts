@@ -10,13 +10,18 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { z } from 'zod';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const readYaml = (path: string): any => parse(readFileSync(join(root, path), 'utf8'));
+/** Reads a YAML file of the repo and checks the parts this script uses against `schema` (fails loudly if not). */
+const readYaml = <T>(path: string, schema: z.ZodType<T>): T =>
+  schema.parse(parse(readFileSync(join(root, path), 'utf8')));
 
-const catalog = readYaml('spec/shared/errors.yaml');
-const codeEnums = readYaml('spec/shared/error-codes.yaml');
-const apis = Object.keys(readYaml('redocly.yaml').apis as Record<string, unknown>);
+const codesObject = z.record(z.string(), z.unknown());
+const catalog = readYaml('spec/shared/errors.yaml', z.object({ problems: codesObject, jobFailures: codesObject }));
+const codeEnum = z.object({ enum: z.array(z.string()) });
+const codeEnums = readYaml('spec/shared/error-codes.yaml', z.object({ ErrorCode: codeEnum, JobFailureCode: codeEnum }));
+const apis = Object.keys(readYaml('redocly.yaml', z.object({ apis: z.record(z.string(), z.unknown()) })).apis);
 const problems: string[] = [];
 
 function sameSet(name: string, listed: string[], expected: string[]): void {
@@ -29,22 +34,23 @@ function sameSet(name: string, listed: string[], expected: string[]): void {
 sameSet('spec/shared/error-codes.yaml ErrorCode', codeEnums.ErrorCode.enum, Object.keys(catalog.problems));
 sameSet('spec/shared/error-codes.yaml JobFailureCode', codeEnums.JobFailureCode.enum, Object.keys(catalog.jobFailures));
 
+/** A JSON node seen as an object (its fields unknown), or undefined for anything else. */
+const asObject = (node: unknown): Record<string, unknown> | undefined =>
+  typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : undefined;
+
 const used = new Set<string>();
 for (const api of apis) {
-  const bundled = JSON.parse(readFileSync(join(root, 'generated', api, 'openapi.json'), 'utf8'));
-  const resolveRef = (node: any): any =>
-    node?.$ref
-      ? resolveRef(
-          node.$ref
-            .slice(2)
-            .split('/')
-            .reduce((n: any, k: string) => n?.[k], bundled),
-        )
-      : node;
-  for (const response of Object.values<any>(bundled.components?.responses ?? {})) {
-    for (const example of Object.values<any>(response.content?.['application/problem+json']?.examples ?? {})) {
-      const code = resolveRef(example)?.value?.code;
-      if (code) used.add(code);
+  const bundled: unknown = JSON.parse(readFileSync(join(root, 'generated', api, 'openapi.json'), 'utf8'));
+  const at = (node: unknown, ...keys: string[]): unknown => keys.reduce((n, k) => asObject(n)?.[k], node);
+  const resolveRef = (node: unknown): unknown => {
+    const ref = asObject(node)?.['$ref'];
+    return typeof ref === 'string' ? resolveRef(at(bundled, ...ref.slice(2).split('/'))) : node;
+  };
+  for (const response of Object.values(asObject(at(bundled, 'components', 'responses')) ?? {})) {
+    const examples = asObject(at(response, 'content', 'application/problem+json', 'examples')) ?? {};
+    for (const example of Object.values(examples)) {
+      const code = at(resolveRef(example), 'value', 'code');
+      if (typeof code === 'string' && code) used.add(code);
     }
   }
 }

@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { diffDocuments } from './spec-diff/diff-documents.js';
 import { formatFindings, majorOf, type Finding } from './spec-diff/findings.js';
-import type { JsonObject } from './spec-diff/json-ref.js';
+import { textOf, type JsonObject } from './spec-diff/json-ref.js';
 import { listApis, readAtRevision, readWorkingTree, revisionExists } from './spec-diff/load-specs.js';
 
 export interface Comparison {
@@ -38,7 +38,7 @@ export interface Comparison {
 }
 
 const versionOf = (doc: JsonObject | undefined) =>
-  String((doc?.['info'] as { version?: unknown } | undefined)?.version ?? 'none');
+  textOf((doc?.['info'] as { version?: unknown } | undefined)?.version ?? 'none');
 
 /**
  * Compares one API's old and new document and decides whether the change may land.

@@ -18,10 +18,11 @@ import { stackPaths } from './stack/stack-env.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const fail = (line: string): never => {
+// A function declaration (not an arrow), so that TypeScript narrows after a call to it: it never returns.
+function fail(line: string): never {
   process.stderr.write(`npm run start:cluster: ${line}\n`);
   process.exit(1);
-};
+}
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,7 +34,7 @@ const { values: flags } = parseArgs({
 });
 const count = (name: 'engines' | 'ttts' | 'workers', min: number) => {
   const n = Number(flags[name]);
-  if (!/^\d+$/.test(flags[name] ?? '') || n < min || n > 16)
+  if (!/^\d+$/.test(flags[name]) || n < min || n > 16)
     fail(`--${name} must be a whole number from ${min} to 16; got ${flags[name]}`);
   return n;
 };
@@ -82,7 +83,7 @@ try {
     engines,
     ttts,
     workers,
-    database: { kind: 'postgres', ...databases! },
+    database: { kind: 'postgres', ...databases },
     env,
     enginePort: port('ENGINE_PORT', 8787),
     tttPort: port('TTT_PORT', 8788),
@@ -105,21 +106,21 @@ async function stopAll(code: number, reason: string): Promise<never> {
 }
 process.on('SIGINT', () => void stopAll(0, 'Stopping the cluster...'));
 process.on('SIGTERM', () => void stopAll(0, 'SIGTERM: stopping the cluster...'));
-void cluster!.died.then((what) => stopAll(1, `${what} (its output is above); stopping the cluster.`));
+void cluster.died.then((what) => stopAll(1, `${what} (its output is above); stopping the cluster.`));
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 say(
   [
     '',
     `Pluct cluster is up (settings: ${paths.envFile}).`,
-    `  Business Engine (HAProxy)   ${cluster!.engineUrl}   -> ${cluster!.engines.map((r) => `${r.name} ${r.url}`).join(', ')}`,
-    `  TTTranscribe (HAProxy)      ${cluster!.tttUrl}   -> ${cluster!.ttts.map((r) => `${r.name} ${r.url}`).join(', ')}`,
-    `  Workers                     ${cluster!.workers.map((r) => r.name).join(', ') || 'none (jobs stay queued)'}`,
-    `  Engine database             ${redact(databases!.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
-    `  TTTranscribe database       ${redact(databases!.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    `  Business Engine (HAProxy)   ${cluster.engineUrl}   -> ${cluster.engines.map((r) => `${r.name} ${r.url}`).join(', ')}`,
+    `  TTTranscribe (HAProxy)      ${cluster.tttUrl}   -> ${cluster.ttts.map((r) => `${r.name} ${r.url}`).join(', ')}`,
+    `  Workers                     ${cluster.workers.map((r) => r.name).join(', ') || 'none (jobs stay queued)'}`,
+    `  Engine database             ${redact(databases.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    `  TTTranscribe database       ${redact(databases.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
     '  Next:',
-    ...(cluster!.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${cluster!.engineUrl}`]),
-    ...(cluster!.tttUrl === 'http://127.0.0.1:8788' ? [] : [`    export PLUCT_TTT_URL=${cluster!.tttUrl}`]),
+    ...(cluster.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${cluster.engineUrl}`]),
+    ...(cluster.tttUrl === 'http://127.0.0.1:8788' ? [] : [`    export PLUCT_TTT_URL=${cluster.tttUrl}`]),
     "    npx pluct doctor          # also compares the replicas' key ids",
     '  Ctrl-C stops everything.',
     '',

@@ -62,7 +62,7 @@ const services: ChildService[] = SERVICES.map(({ id, entry }) =>
 );
 const [engine, ttt] = services as [ChildService, ChildService];
 
-let stopping = false;
+let stopping = false as boolean; // `as boolean`: stopAll() sets it, so TypeScript must not narrow it to false below.
 async function stopAll(exitCode: number, reason: string): Promise<never> {
   if (stopping) return new Promise<never>(() => {});
   stopping = true;

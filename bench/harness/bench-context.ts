@@ -155,7 +155,7 @@ export class BenchContext {
     const cpuText = m.cpu.map((c) => `${c.process} ${c.percent}%`).join(', ');
     const flags =
       `${m.unexpected > 0 ? ` UNEXPECTED ${JSON.stringify(m.statuses)}` : ''}${m.errors > 0 ? ` errors ${m.errors}` : ''}` +
-      `${m.exhausted ? ' (supply used up early)' : ''}`;
+      (m.exhausted ? ' (supply used up early)' : '');
     this.print(
       `  ${m.id.padEnd(42)} ${String(m.rps).padStart(6)} req/s  p50 ${m.latencyMs.p50.toFixed(2)} ms  ` +
         `p99 ${m.latencyMs.p99.toFixed(2)} ms  ${m.serverCpuMsPerRequest ?? '–'} cpu-ms/req  [${cpuText}]${flags}`,

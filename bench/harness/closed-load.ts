@@ -106,7 +106,7 @@ export function runClosedLoad(options: ClosedLoadOptions): Promise<LoadOutcome> 
           timeout: options.timeoutSec ?? 10,
           sampleInt: 100,
           excludeErrorStats: false,
-        } as autocannon.Options,
+        },
         (err) => {
           clearTimeout(timer);
           if (open) {
@@ -114,7 +114,7 @@ export function runClosedLoad(options: ClosedLoadOptions): Promise<LoadOutcome> 
             stoppedAt = lastAt || performance.now();
           }
           if (err) {
-            reject(err);
+            reject(err instanceof Error ? err : new Error(String(err)));
             return;
           }
           const elapsedSec = (stoppedAt - startedAt) / 1000;
@@ -133,7 +133,7 @@ export function runClosedLoad(options: ClosedLoadOptions): Promise<LoadOutcome> 
         },
       );
     } catch (error) {
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
     const timer = setTimeout(() => {

@@ -110,7 +110,7 @@ export class EngineUsers {
           headers: { authorization: `Bearer ${this.creds.adminToken}` },
           body: { userId, amount, bucket: 'main', reason: 'bench credits' },
         });
-        if (error || !data) throw new Error(`grant answered ${response.status}: ${JSON.stringify(error)}`);
+        if (!data) throw new Error(`grant answered ${response.status}: ${JSON.stringify(error)}`);
         left = data.balance;
       }
       this.remaining.set(userId, left - n);

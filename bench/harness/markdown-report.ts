@@ -4,16 +4,6 @@ import { MEASUREMENT_IDS as ids } from './targets.js';
 /** Other work on the machine above this (% of one core, averaged over windows) is called out in the report. */
 export const BUSY_BACKGROUND_PERCENT = 30;
 
-const DETAIL_TITLES: Record<MeasurementGroup, string> = {
-  limits: 'Limits and baselines',
-  services: 'Services',
-  mocks: 'Prism mocks',
-  'fixed-rate': 'Steady 100 req/s',
-  connections: 'Connections',
-  ledger: 'Ledger rows',
-  cluster: 'PostgreSQL and workers',
-};
-
 /**
  * Renders a report as commit-friendly markdown: targets, the main table at the fixed concurrency, the steady-rate
  * comparison, latency against connections and against ledger rows, notes, then every measurement in detail

@@ -117,7 +117,7 @@ export { freePort } from '../../mocks/ports.js';
 function waitForIpcPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {
-      const m = message as { type?: string; port?: number };
+      const m = message as { type?: string; port?: number } | null | undefined;
       if (m?.type === 'listening' && typeof m.port === 'number') {
         child.off('message', onMessage);
         resolve(m.port);
@@ -128,7 +128,7 @@ function waitForIpcPort(child: ChildProcess): Promise<number> {
 }
 
 async function waitForHealth(port: number, path: string, exited: Promise<unknown>): Promise<number> {
-  let gone = false;
+  let gone = false as boolean; // `as boolean`: a callback sets it, so TypeScript must not narrow it to false below.
   void exited.then(() => {
     gone = true;
   });

@@ -40,7 +40,7 @@ function wrappedFetch(sign: boolean) {
       }).header;
     }
     const answer = await pool.request({
-      method: request.method as 'POST',
+      method: request.method,
       path: url.pathname + url.search,
       headers,
       body: bytes ?? null,

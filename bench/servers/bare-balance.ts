@@ -27,6 +27,13 @@ const create = db.prepare<[string, number]>(
 );
 const key = Buffer.from(secret, 'utf8');
 
+function createRow(userId: string): { main: number; bonus: number; updated_at: number } {
+  create.run(userId, Date.now());
+  const row = read.get(userId);
+  if (!row) throw new Error(`the row of ${userId} is missing right after its insert`);
+  return row;
+}
+
 /** The caller's user id, or undefined when the bearer is not a current HS256 JWT signed with the secret. */
 function userOf(authorization: string | undefined): string | undefined {
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : '';
@@ -56,11 +63,7 @@ app.get('/v1/credits/balance', (req, res) => {
     res.status(401).json({ code: 'invalid_token' });
     return;
   }
-  let row = read.get(userId);
-  if (!row) {
-    create.run(userId, Date.now());
-    row = read.get(userId) as NonNullable<typeof row>;
-  }
+  const row = read.get(userId) ?? createRow(userId);
   res.json({
     ok: true,
     userId,

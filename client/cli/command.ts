@@ -53,6 +53,14 @@ export const EXIT_USAGE = 2;
 
 const HELP: OptionSpec = { type: 'boolean', short: 'h', description: 'Show this help.' };
 
+/** What runCommand() asks parseArgs() for: single-valued options only, so every value is a string or a boolean. */
+interface CommandArgsConfig {
+  args: string[];
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  allowPositionals: true;
+  strict: true;
+}
+
 /**
  * Parses a command's arguments strictly (unknown options are usage errors), then runs it; `--help` prints help.
  *
@@ -63,14 +71,14 @@ export async function runCommand(command: Command, argv: string[], io: Io): Prom
   const options = { ...command.options, help: HELP };
   let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = parseArgs({
+    parsed = parseArgs<CommandArgsConfig>({
       args: argv,
       options: Object.fromEntries(
         Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
       ),
       allowPositionals: true,
       strict: true,
-    }) as { values: Values; positionals: string[] };
+    });
   } catch (error) {
     return usageFailure(command, error instanceof Error ? error.message : String(error), io);
   }

@@ -2,6 +2,7 @@
  * The `pluct` command line: `bin/pluct.js` registers tsx and calls {@link main}. Commands: transcribe, balance,
  * credits grant, token mint, secret new, sign, doctor; `--help` works on every level.
  */
+import { isatty } from 'node:tty';
 import { EXIT_OK, EXIT_USAGE, runCommand, type Command, type Io } from './command.js';
 import { balanceCommand } from './commands/balance.js';
 import { creditsGrantCommand } from './commands/credits-grant.js';
@@ -33,8 +34,8 @@ export function processIo(): Io {
   return {
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
-    isTTY: Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'],
-    errIsTTY: Boolean(process.stderr.isTTY) && !process.env['NO_COLOR'],
+    isTTY: isatty(1) && !process.env['NO_COLOR'],
+    errIsTTY: isatty(2) && !process.env['NO_COLOR'],
     env: process.env,
     cwd: process.cwd(),
   };

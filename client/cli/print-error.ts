@@ -16,7 +16,7 @@ export function printError(error: PluctError, io: Io): void {
     lines.push(`${mark} ${error.code} (${error.status} ${error.title}): ${error.detail}`);
     lines.push(`  what to do: ${error.guidance}`);
     lines.push(`  who acts:   ${error.responsibility}${error.retryable ? ' (retryable)' : ''}`);
-    const details = Object.entries(error.details ?? {});
+    const details = Object.entries(error.details);
     if (details.length > 0)
       lines.push(
         `  details:    ${details.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`,

@@ -148,7 +148,8 @@ export function localError<C extends LocalErrorCode>(
  */
 export function problemFromBody(body: unknown, response: Response, sentRequestId: string): PluctError {
   if (typeof body === 'object' && body !== null && isErrorCode((body as { code?: unknown }).code)) {
-    const problem = body as AnyProblem;
+    // Typed as what a body from an older server may be (without the catalog metadata), then completed below.
+    const problem = body as Partial<AnyProblem> & Pick<AnyProblem, 'code'>;
     const meta = errorCatalog[problem.code];
     return {
       ...problem,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createBusinessEngineClient } from '../../generated/business-engine/client.js';
-import { errorFromThrown, localError, problemFromBody, type PluctError } from './errors.js';
+import { errorFromThrown, localError, problemFromBody } from './errors.js';
 import { REQUEST_ID_HEADER, newRequestId, retryRequestId } from './request-id.js';
 import { createTokenManager, type GetUserToken } from './token-manager.js';
 import type { Balance, CallOptions, LedgerPage, PluctResult, TranscribeAccepted } from './results.js';

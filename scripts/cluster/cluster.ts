@@ -221,7 +221,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 // Only what a child needs to run node and find its tools; never the caller's service variables.
 function processEnvBase(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
-  return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])));
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
 }
 
 async function waitUntilReady(cluster: Cluster, timeoutMs: number): Promise<void> {

@@ -101,9 +101,9 @@ export async function startHaproxy(
     lines.push(...d.toString().split('\n').filter(Boolean));
     if (lines.length > 200) lines.splice(0, lines.length - 200);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = false as boolean; // `as boolean`: a callback sets it, so TypeScript must not narrow it to false below.
   const gone = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;

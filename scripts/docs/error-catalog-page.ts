@@ -48,7 +48,9 @@ function splitDescription(description: string): DescriptionParts {
 }
 
 function field(label: string, value: unknown): string {
-  return `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(String(value ?? '—'))}</dd>`;
+  // Strings as they are; numbers and booleans print the same through JSON.stringify as through String().
+  const text = typeof value === 'string' ? value : value === undefined || value === null ? '—' : JSON.stringify(value);
+  return `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(text)}</dd>`;
 }
 
 function renderUsage(usage: readonly CodeUsage[] | undefined): string {

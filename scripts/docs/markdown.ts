@@ -77,9 +77,15 @@ export function renderMarkdown(source: string): RenderedMarkdown {
   const marked = new Marked({
     gfm: true,
     walkTokens(token) {
-      if (token.type === 'link') token.href = rewriteDocLink(token.href);
-      if (token.type === 'heading' && token.depth === 1 && title === undefined) title = plainText(token.text);
-      if (token.type === 'paragraph' && summary === undefined && title !== undefined) summary = plainText(token.text);
+      // marked's Token union includes Tokens.Generic (fields typed any): name the token type each branch reads.
+      if (token.type === 'link') {
+        const link = token as Tokens.Link;
+        link.href = rewriteDocLink(link.href);
+      }
+      if (token.type === 'heading' && token.depth === 1 && title === undefined)
+        title = plainText((token as Tokens.Heading).text);
+      if (token.type === 'paragraph' && summary === undefined && title !== undefined)
+        summary = plainText((token as Tokens.Paragraph).text);
     },
     renderer: {
       code(token: Tokens.Code) {

@@ -5,7 +5,7 @@
  */
 import { diffSchemas, type Direction } from './diff-schemas.js';
 import { groupFindings, type Finding, type Severity } from './findings.js';
-import { deref, escapePointer, isObject, type Json, type JsonObject } from './json-ref.js';
+import { deref, escapePointer, isObject, textOf, type Json, type JsonObject } from './json-ref.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -51,7 +51,7 @@ export function diffDocuments(oldDoc: JsonObject, newDoc: JsonObject): Finding[]
   const oldOps = operationsOf(oldDoc);
   const newOps = operationsOf(newDoc);
   for (const [key, before] of oldOps) {
-    const label = `${before.method.toUpperCase()} ${before.template} (${String(before.op['operationId'] ?? '?')})`;
+    const label = `${before.method.toUpperCase()} ${before.template} (${textOf(before.op['operationId'] ?? '?')})`;
     const after = newOps.get(key);
     if (!after) {
       findings.push({
@@ -67,7 +67,7 @@ export function diffDocuments(oldDoc: JsonObject, newDoc: JsonObject): Finding[]
   }
   for (const [key, after] of newOps) {
     if (oldOps.has(key)) continue;
-    const label = `${after.method.toUpperCase()} ${after.template} (${String(after.op['operationId'] ?? '?')})`;
+    const label = `${after.method.toUpperCase()} ${after.template} (${textOf(after.op['operationId'] ?? '?')})`;
     findings.push({
       severity: 'info',
       rule: 'operation-added',
@@ -113,7 +113,7 @@ class OperationDiff {
     const oldId = this.before.op['operationId'];
     const newId = this.after.op['operationId'];
     if (oldId !== newId)
-      this.emit('breaking', 'operation-id-changed', `operationId changed from ${String(oldId)} to ${String(newId)}`);
+      this.emit('breaking', 'operation-id-changed', `operationId changed from ${textOf(oldId)} to ${textOf(newId)}`);
     this.security();
     this.parameters();
     this.requestBody();
@@ -162,8 +162,8 @@ class OperationDiff {
       for (const raw of list) {
         const { node } = deref(doc, raw, op.pointer);
         if (!node) continue;
-        const where = String(node['in']);
-        const name = String(node['name']);
+        const where = textOf(node['in']);
+        const name = textOf(node['name']);
         // Path parameters match by position, so renaming {id} to {jobId} is not a removal.
         const key =
           where === 'path' ? `path:#${pathIndex++}` : `${where}:${where === 'header' ? name.toLowerCase() : name}`;
@@ -178,7 +178,7 @@ class OperationDiff {
     const newParams = this.parametersOf(this.newDoc, this.after);
     for (const [key, { param, pointer }] of oldParams) {
       const next = newParams.get(key);
-      const name = `${String(param['in'])} parameter '${String(param['name'])}'`;
+      const name = `${textOf(param['in'])} parameter '${textOf(param['name'])}'`;
       if (!next) {
         // Unknown query parameters are rejected (400); unknown headers are ignored.
         this.emit(
@@ -195,7 +195,7 @@ class OperationDiff {
     }
     for (const [key, { param, pointer }] of newParams) {
       if (oldParams.has(key)) continue;
-      const name = `${String(param['in'])} parameter '${String(param['name'])}'`;
+      const name = `${textOf(param['in'])} parameter '${textOf(param['name'])}'`;
       if (param['required'] === true)
         this.emit('breaking', 'parameter-added-required', `new required ${name}`, pointer);
       else this.emit('info', 'parameter-added', `new optional ${name}`, pointer);

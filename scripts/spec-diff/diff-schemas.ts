@@ -4,7 +4,7 @@
  * (never send something a client was not told to expect, never drop what it was told to rely on).
  */
 import type { Finding, Severity } from './findings.js';
-import { deref, isObject, type Json, type JsonObject } from './json-ref.js';
+import { deref, isObject, textOf, type Json, type JsonObject } from './json-ref.js';
 
 export type Direction = 'request' | 'response';
 
@@ -54,8 +54,8 @@ function walk(oldRaw: unknown, newRaw: unknown, at: string, ctx: SchemaDiffConte
   if (newS['items'] !== undefined && oldS['items'] !== undefined)
     walk(oldS['items'], newS['items'], `${where}/items`, ctx, nextSeen);
   for (const key of ['anyOf', 'oneOf'] as const) {
-    const oldAlts = Array.isArray(oldS[key]) ? (oldS[key] as Json[]) : [];
-    const newAlts = Array.isArray(newS[key]) ? (newS[key] as Json[]) : [];
+    const oldAlts = Array.isArray(oldS[key]) ? oldS[key] : [];
+    const newAlts = Array.isArray(newS[key]) ? newS[key] : [];
     if (req && newAlts.length < oldAlts.length)
       emit('breaking', `${key}-narrowed`, `${key} lost alternatives (${oldAlts.length} -> ${newAlts.length})`);
     if (!req && newAlts.length > oldAlts.length)
@@ -73,12 +73,12 @@ function mergeAllOf(doc: unknown, schema: JsonObject, at: string): JsonObject {
   const merged: JsonObject = { ...rest };
   const properties: JsonObject = isObject(rest['properties']) ? { ...rest['properties'] } : {};
   const required = new Set<string>(Array.isArray(rest['required']) ? (rest['required'] as string[]) : []);
-  (allOf as Json[]).forEach((part, i) => {
+  allOf.forEach((part, i) => {
     const resolved = deref(doc, part, `${at}/allOf/${i}`);
     if (!resolved.node) return;
     const sub = mergeAllOf(doc, resolved.node, resolved.pointer);
     if (isObject(sub['properties'])) Object.assign(properties, sub['properties']);
-    if (Array.isArray(sub['required'])) for (const r of sub['required']) required.add(String(r));
+    if (Array.isArray(sub['required'])) for (const r of sub['required']) required.add(textOf(r));
     for (const [key, value] of Object.entries(sub))
       if (!(key in merged) && key !== 'properties' && key !== 'required') merged[key] = value;
   });
@@ -121,7 +121,7 @@ function compareTypes(oldT: Set<string> | undefined, newT: Set<string> | undefin
 
 function enumOf(schema: JsonObject): Json[] | undefined {
   if (Array.isArray(schema['enum'])) return schema['enum'];
-  if ('const' in schema) return [schema['const'] as Json];
+  if ('const' in schema) return [schema['const']];
   return undefined;
 }
 

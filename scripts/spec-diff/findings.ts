@@ -62,6 +62,6 @@ export function formatFindings(findings: readonly Finding[]): string[] {
 
 /** The major part of a semver-like version (`1.4.2` -> 1); NaN when it has none. */
 export function majorOf(version: unknown): number {
-  const m = /^v?(\d+)(?:\.|$)/.exec(String(version ?? ''));
+  const m = /^v?(\d+)(?:\.|$)/.exec(typeof version === 'string' || typeof version === 'number' ? String(version) : '');
   return m?.[1] === undefined ? Number.NaN : Number(m[1]);
 }

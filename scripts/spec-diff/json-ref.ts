@@ -10,6 +10,18 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A JSON value as message text: a string as it is, anything else as JSON (where `String()` would print
+ * `[object Object]`).
+ *
+ * @example
+ * textOf(op['operationId'] ?? '?'); // 'getBalance'
+ */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return value === undefined ? 'undefined' : JSON.stringify(value);
+}
+
 /** Escapes one JSON pointer segment (`/` -> `~1`, `~` -> `~0`). */
 export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');

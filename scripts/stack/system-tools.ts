@@ -206,10 +206,7 @@ export function thisMachine(env: Env = process.env): Machine {
     env,
     sudoWithoutPassword: () => {
       const sudo = findProgram('sudo', env['PATH'] ?? '');
-      return (
-        sudo !== null &&
-        spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', env: env as NodeJS.ProcessEnv, timeout: 5_000 }).status === 0
-      );
+      return sudo !== null && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', env, timeout: 5_000 }).status === 0;
     },
   };
 }
@@ -284,7 +281,7 @@ export function runInstall(
     log(`${who}: installing the Debian packages that provide them: ${argv.join(' ')}`);
     const result = spawnSync(argv[0] as string, argv.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } as NodeJS.ProcessEnv,
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (result.error)
       return `${argv.join(' ')} could not start (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;

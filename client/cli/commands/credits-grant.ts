@@ -72,7 +72,7 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
       else printError(error, io);
       return EXIT_FAILURE;
     }
-    if (result.error !== undefined || !result.data) {
+    if (!result.data) {
       const error = problemFromBody(result.error, result.response, requestId);
       if (values['json']) io.out(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
       else printError(error, io);

@@ -17,7 +17,7 @@ export const SANDBOX_SUMMARY = 'Run the whole chain locally for app development 
 export function runSandbox(argv: readonly string[], io: Io): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', SANDBOX_MAIN, ...argv], {
     cwd: fileURLToPath(new URL('../../../', import.meta.url)),
-    env: io.env as NodeJS.ProcessEnv,
+    env: io.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => io.out(chunk.toString()));

@@ -2,7 +2,7 @@ import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import type { SecretMixup } from '../../../server/protocol/engine-auth-secret.js';
 import type { Check } from './check.js';
 import { judgeClockSkew, judgeKeyIds } from './key-and-clock.js';
-import type { Facts, Probe } from './probes.js';
+import type { Facts, Probe } from './facts.js';
 import { judgeReplicas } from './replica-sampling.js';
 
 export type { Check };
@@ -218,7 +218,7 @@ function signedProbeCheck(facts: Facts, local: LocalSecret | undefined): Check {
       return {
         name: 'signed_probe',
         status: 'fail',
-        detail: `TTTranscribe says the signature does not match (${String(d['reason'] ?? 'invalid')}).`,
+        detail: `TTTranscribe says the signature does not match (${text(d['reason'], 'invalid')}).`,
         fix: 'Something between here and TTTranscribe rewrites the path or body (a proxy prefix?), or the secrets differ: compare with `pluct sign`.',
       };
     default:
@@ -251,7 +251,7 @@ function userTokenCheck(facts: Facts): Check {
     return {
       name: 'user_jwt_secret',
       status: 'fail',
-      detail: `The engine${by} refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${String(probe.details?.['reason'] ?? 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
+      detail: `The engine${by} refused a user token signed with the local USER_JWT_SECRET (invalid_token, ${text(probe.details?.['reason'], 'unverifiable')}): the engine's USER_JWT_SECRET differs from the token issuer's.`,
       fix: 'Give the token issuer and the engine the same USER_JWT_SECRET, used as raw text on both sides (never base64-decoded on one side only).',
     };
   }
@@ -278,5 +278,11 @@ function signedNumber(n: number): string {
 }
 
 function list(value: unknown): string {
-  return Array.isArray(value) ? value.join(', ') : String(value ?? '?');
+  return Array.isArray(value) ? value.join(', ') : text(value, '?');
+}
+
+/** A field of a problem body as text: a string as it is, anything else as JSON, `fallback` when absent. */
+function text(value: unknown, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

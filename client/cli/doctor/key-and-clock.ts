@@ -1,6 +1,6 @@
 import type { EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import type { Check } from './check.js';
-import type { Facts } from './probes.js';
+import type { Facts } from './facts.js';
 
 const SAME_SECRET_FIX = 'value must start with tttsk_ on both sides; never base64-encode or decode it on one side only';
 

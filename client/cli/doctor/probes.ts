@@ -1,52 +1,14 @@
-import {
-  createBusinessEngineClient,
-  type components as EngineSchemas,
-} from '../../../generated/business-engine/client.js';
-import { createTttranscribeClient, type components as TttSchemas } from '../../../generated/tttranscribe/client.js';
+import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
+import { createTttranscribeClient } from '../../../generated/tttranscribe/client.js';
 import { ENGINE_AUTH_HEADER, signEngineAuth, type EngineAuthKey } from '../../../server/protocol/engine-auth.js';
 import { newRequestId } from '../../sdk/request-id.js';
-import { sampleReplicas, type ReplicaSamples } from './replica-sampling.js';
+import type { Facts, Probe } from './facts.js';
+import type { EngineAuthInfo, EngineAuthValid, EngineHealth, IntegrationReport, TttHealth } from './schemas.js';
+import { sampleReplicas } from './replica-sampling.js';
 
-/** What one HTTP probe found: the answer (with the local clock around it) or why there was none. */
-export type Probe<T> =
-  | {
-      readonly ok: true;
-      readonly value: T;
-      readonly status: number;
-      readonly rttMs: number;
-      readonly localMidMs: number;
-    }
-  | {
-      readonly ok: false;
-      readonly reason: string;
-      readonly status?: number;
-      readonly code?: string;
-      readonly detail?: string;
-      readonly details?: Record<string, unknown>;
-      /** The replica that answered (X-Instance-Id), behind a load balancer the one to look at. */
-      readonly instance?: string;
-    };
-
-export type EngineHealth = EngineSchemas['schemas']['EngineHealth'];
-export type IntegrationReport = EngineSchemas['schemas']['IntegrationReport'];
-export type TttHealth = TttSchemas['schemas']['TttHealth'];
-export type EngineAuthInfo = TttSchemas['schemas']['EngineAuthInfo'];
-export type EngineAuthValid = TttSchemas['schemas']['EngineAuthValid'];
-
-/** Everything `pluct doctor` learns from outside, before judging it. */
-export interface Facts {
-  readonly engineHealth: Probe<EngineHealth>;
-  readonly tttHealth: Probe<TttHealth>;
-  readonly engineAuthInfo: Probe<EngineAuthInfo>;
-  /** 200 and 503 both carry the report. */
-  readonly integration: Probe<IntegrationReport>;
-  /** Absent when no local secret is available. */
-  readonly signedProbe: Probe<EngineAuthValid> | undefined;
-  /** Absent when no local USER_JWT_SECRET is available. */
-  readonly userToken: Probe<unknown> | undefined;
-  /** The replicas seen behind each URL (absent when sampling was not asked for). */
-  readonly replicas?: ReplicaSamples;
-}
+// Facts and Probe live in facts.ts, so that the judges need not import this file (no cycle through
+// replica-sampling.ts); re-exported because they are what gatherFacts() returns.
+export type { Facts, Probe };
 
 export interface ProbeTargets {
   readonly engineUrl: string;
@@ -175,7 +137,10 @@ function describeThrown(error: unknown, timeoutMs: number): string {
     return `no answer within ${timeoutMs} ms`;
   if (error instanceof SyntaxError) return 'answered with a body that is not JSON (is this the right URL?)';
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : undefined;
+  const code =
+    typeof (cause as { code?: unknown } | null | undefined)?.code === 'string'
+      ? (cause as { code: string }).code
+      : undefined;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (code === 'ENOTFOUND') return 'host not found';
   if (cause instanceof Error && cause.message === 'bad port')

@@ -1,4 +1,4 @@
-import type { Check } from './checks.js';
+import type { Check } from './check.js';
 
 const SYMBOL = { pass: '✓', fail: '✗', warn: '!', skip: '-' } as const;
 const WORD = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' } as const;

@@ -1,5 +1,5 @@
-import type { Check } from './checks.js';
-import type { EngineAuthInfo, EngineHealth } from './probes.js';
+import type { Check } from './check.js';
+import type { EngineAuthInfo, EngineHealth } from './schemas.js';
 
 type EngineKeyIds = NonNullable<EngineHealth['keyIds']>;
 
@@ -62,7 +62,9 @@ export async function sampleReplicas(options: SampleOptions): Promise<ReplicaSam
   };
   const [engines, ttts] = await Promise.all([
     sample(`${options.engineUrl}/health`, (b) => (b as EngineHealth).keyIds ?? null),
-    sample(`${options.tttUrl}/.well-known/engine-auth`, (b) => [...((b as EngineAuthInfo).acceptedKeyIds ?? [])]),
+    sample(`${options.tttUrl}/.well-known/engine-auth`, (b) => [
+      ...((b as Partial<EngineAuthInfo>).acceptedKeyIds ?? []),
+    ]),
   ]);
   return { engines, ttts, tries: options.maxTries, unnamed };
 }
