@@ -116,7 +116,7 @@ describe('bench:asr', { timeout: 60_000 }, () => {
       { cwd: root, env },
     ).then(
       () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
+      (e: unknown) => e as { code: number; stderr: string },
     );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(

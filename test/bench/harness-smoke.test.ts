@@ -38,6 +38,7 @@ describe('bench harness', () => {
     bare = await startServer({ name: 'bare-http', entry: 'bench/servers/bare-http.ts', ready: 'ipc' });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await bare?.stop();
   });
 

@@ -62,7 +62,10 @@ describe('startCluster', { timeout: 60_000 }, () => {
     // HAProxy was stopped with the replicas: its frontend no longer accepts connections.
     const accepted = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port: enginePort });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     expect(accepted).toBe(false);

@@ -29,12 +29,27 @@ const TRANSCRIBE_PER_MIN = 3;
 const TRANSCRIPT = 'the stand in speech program heard this';
 const SPEECH_SECONDS = 4;
 
+/** The members of the engine's JSON answers (success bodies and problems) that these checks read. */
+interface ReplyBody {
+  code?: string;
+  status?: string;
+  token?: string;
+  tokenId?: string;
+  jobId?: string;
+  balance?: number;
+  transcript?: string;
+  creditRefunded?: boolean;
+  error?: { code?: string };
+  entries?: Array<{ kind: string; reason: string; tokenId: string | null; jobId: string | null }>;
+  nextCursor?: string | null;
+}
+
 let cluster: Cluster;
 let secrets: DevSecrets;
 let media: MediaServer;
 let fixtures: MediaFixtures;
 let marks: string;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups: Array<() => unknown> = [];
 
 beforeAll(async () => {
   secrets = await generateDevSecrets();
@@ -121,7 +136,7 @@ async function call(
     ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
   const text = await response.text();
-  const body = (text ? JSON.parse(text) : {}) as Record<string, any>;
+  const body = (text ? JSON.parse(text) : {}) as ReplyBody;
   return { status: response.status, body, instance: response.headers.get('x-instance-id'), headers: response.headers };
 }
 
@@ -130,7 +145,7 @@ async function ledger(
 ): Promise<Array<{ kind: string; reason: string; tokenId: string | null; jobId: string | null }>> {
   const { body } = await call(`${cluster.engineUrl}/v1/credits/ledger?limit=200`, { token });
   expect(body['nextCursor'], 'the ledger fits one page').toBeNull();
-  return body['entries'];
+  return body['entries']!;
 }
 
 const vend = (token: string, clientRequestId = crypto.randomUUID(), base = cluster.engineUrl) =>
@@ -248,7 +263,7 @@ describe('multi-replica on one PostgreSQL', () => {
       const poll = () => call(`${cluster.engineUrl}/ttt/status/${jobId}`, { token });
       const final = await waitFor(
         poll,
-        (r) => ['completed', 'failed'].includes(r.body['status']),
+        (r) => ['completed', 'failed'].includes(r.body['status'] ?? ''),
         75_000,
         `job ${jobId} to finish after its worker was killed`,
       );

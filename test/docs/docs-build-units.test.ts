@@ -90,7 +90,7 @@ describe('collectCodeUsage', () => {
   it('maps catalog codes to the operations of the bundled spec that declare them', () => {
     const spec = JSON.parse(
       readFileSync(new URL('../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
-    );
+    ) as Record<string, unknown>;
     const usage = collectCodeUsage('business-engine', spec);
     expect(usage.get('token_expired')).toEqual(
       expect.arrayContaining([

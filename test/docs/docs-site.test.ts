@@ -13,6 +13,11 @@ import { parse } from 'yaml';
 import { buildDocs, type DocsBuild } from '../../scripts/build-docs.js';
 import { serveStatic, type StaticServer } from './static-server.js';
 
+/** The part of a DOM element these checks read (tsconfig has no DOM lib; the callbacks run in the browser). */
+interface DomElement {
+  getAttribute(name: string): string | null;
+}
+
 const root = new URL('../../', import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = new URL('test-results/docs/', root).pathname;
@@ -62,8 +67,11 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await context?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await browser?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await site?.close();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
@@ -97,7 +105,9 @@ describe('docs site (offline)', () => {
 
   it('index links every page with relative URLs', async () => {
     const page = await open('index.html');
-    const hrefs = await page.locator('main a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+    const hrefs = await page
+      .locator('main a')
+      .evaluateAll((links: DomElement[]) => links.map((a) => a.getAttribute('href') ?? ''));
     for (const file of build.pages.filter((p) => p !== 'index.html')) expect(hrefs).toContain(file);
     expect(hrefs.filter((h) => h.startsWith('/') || /^[a-z]+:/i.test(h))).toEqual([]);
     await shoot(page, 'index');
@@ -110,9 +120,9 @@ describe('docs site (offline)', () => {
     const page = await open(fileName);
     await page.locator('html[data-redoc-ready="true"]').waitFor({ timeout: 15_000 });
     await expect(page.locator('h2', { hasText: summary }).first().isVisible()).resolves.toBe(true);
-    expect(await page.locator('script[src]').evaluateAll((s) => s.map((e) => e.getAttribute('src')))).toEqual(
-      expect.arrayContaining(['assets/redoc.standalone.js']),
-    );
+    expect(
+      await page.locator('script[src]').evaluateAll((s: DomElement[]) => s.map((e) => e.getAttribute('src'))),
+    ).toEqual(expect.arrayContaining(['assets/redoc.standalone.js']));
     await shoot(page, fileName.replace('.html', ''));
   });
 

@@ -57,11 +57,12 @@ beforeAll(async () => {
   [be, ttt] = await Promise.all([startEngineTestApp(), startTttTestApp()]);
 });
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await Promise.all([be?.close(), ttt?.close()]);
 });
 
 /** Signs a request for TTTranscribe as the engine does. */
-const signed = (method: string, target: string, bearerToken: string | undefined = undefined) =>
+const signed = (method: string, target: string, bearerToken?: string) =>
   signEngineAuth({ keys: [TEST_KEY], method, target, body: Buffer.alloc(0), bearerToken, now: () => ttt.clock.ms })
     .header;
 

@@ -98,7 +98,7 @@ export async function mintServiceToken(
     ...(options.nbf !== undefined ? { nbf: options.nbf } : {}),
     ...options.claims,
   };
-  for (const claim of options.omit ?? []) delete payload[claim];
+  for (const claim of options.omit ?? []) Reflect.deleteProperty(payload, claim);
   return new SignJWT(payload)
     .setProtectedHeader({ alg: SERVICE_TOKEN.alg, typ: options.typ ?? SERVICE_TOKEN.typ, kid: options.kid })
     .sign(privateKey);

@@ -54,11 +54,14 @@ export function crashingProcessor(error: unknown = new Error('segfault in the sp
   };
 }
 
-/** A processor that waits until the job's signal aborts, then rejects with its reason (as the real pipeline does). */
+/**
+ * A processor that waits until the job's signal aborts, then rejects with its reason (as the real pipeline does).
+ * The worker aborts with an Error (LeaseLost, WorkerShutdown, a TimeoutError DOMException); the reason is typed any.
+ */
 export function abortAwareProcessor(): JobProcessor {
   return (_job, ctx) =>
     new Promise<JobResult>((_resolve, reject) => {
-      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
     });
 }
 

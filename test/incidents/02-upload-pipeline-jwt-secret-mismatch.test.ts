@@ -174,5 +174,5 @@ function secretDefaults(source: string): string[] {
 
 /** An encoding alphabet such as Crockford's base32 ('0123…XYZ'): every character greater than the one before. */
 function isAlphabet(literal: string): boolean {
-  return [...literal].every((c, i) => i === 0 || c.charCodeAt(0) > literal.charCodeAt(i - 1));
+  return Array.from(literal).every((c, i) => i === 0 || c.charCodeAt(0) > literal.charCodeAt(i - 1));
 }

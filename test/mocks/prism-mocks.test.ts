@@ -24,6 +24,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await mocks?.stop();
 });
 

@@ -270,7 +270,9 @@ describe('no secret or token in any log line of a full run', () => {
   });
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await good?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await mismatched?.close();
   });
 

@@ -49,6 +49,7 @@ describe('every magic input produces its code through the normal API', () => {
     sandbox = await startSandbox({ port: 0, jobDurationMs: 100, upstreamTimeoutMs: 2_000, logLevel: 'silent' });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await sandbox?.close();
   });
 
@@ -67,7 +68,7 @@ describe('every magic input produces its code through the normal API', () => {
         `${e.method} ${e.path} answered ${e.status} against the spec: ${e.text.slice(0, 300)}`,
       ).toEqual([]);
     const last = exchanges.at(-1)!;
-    const body = last.body as Record<string, unknown>;
+    const body = last.body as Record<string, unknown> | undefined;
     if (recipe.kind === 'problem') {
       expect({ status: last.status, code: body?.['code'] }, last.text.slice(0, 400)).toEqual({
         status: errorCatalog[code as keyof typeof errorCatalog].status,
@@ -76,7 +77,7 @@ describe('every magic input produces its code through the normal API', () => {
       expect(last.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     } else {
       expect(body?.['status'], last.text.slice(0, 400)).toBe('failed');
-      expect((body?.['error'] as Record<string, unknown>)?.['code']).toBe(code);
+      expect((body?.['error'] as Record<string, unknown> | undefined)?.['code']).toBe(code);
       expect(body?.['creditRefunded']).toBeTypeOf('boolean');
     }
   });

@@ -61,9 +61,12 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   if (child?.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
   await exited;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await app?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await otherOrigin?.close();
 });
 
@@ -172,6 +175,7 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
     });
   }, 60_000);
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await browser?.close();
   });
 
@@ -215,7 +219,7 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
       (url) =>
         fetch(`${url}/health`).then(
           (r) => `status ${r.status}`,
-          (e: Error) => `blocked: ${e.name}`,
+          (e: unknown) => `blocked: ${(e as Error).name}`,
         ),
       sandbox,
     );

@@ -73,7 +73,9 @@ describe('the sandbox-only fault header at the real services', () => {
     ttt = await startTttTestApp();
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await be?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await ttt?.close();
   });
 

@@ -28,7 +28,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('the sandbox docs page', () => {
   it('is titled "Testing your app in the sandbox"', () => {
-    expect(page?.title).toBe('Testing your app in the sandbox');
+    expect(page.title).toBe('Testing your app in the sandbox');
   });
 
   it.each([...errorCodes, ...jobFailureCodes])('its generated table has a row for %s with its input', (code) => {

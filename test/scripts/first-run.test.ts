@@ -124,8 +124,8 @@ async function npmStart(extra: Record<string, string> = {}) {
   });
   running.push(stack);
   let output = '';
-  stack.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  stack.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  stack.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  stack.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     stack.once('exit', (code, signal) => resolve({ code, signal })),
   );

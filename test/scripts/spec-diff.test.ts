@@ -5,13 +5,22 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareSpecs, runSpecDiff } from '../../scripts/spec-diff.js';
 import { diffDocuments } from '../../scripts/spec-diff/diff-documents.js';
-import type { JsonObject } from '../../scripts/spec-diff/json-ref.js';
+import type { Json, JsonObject } from '../../scripts/spec-diff/json-ref.js';
 
 // A small fixture API; each case below derives the "after" spec from it with one change.
 type Spec = JsonObject & {
   paths: Record<string, Record<string, JsonObject>>;
   components: Record<string, Record<string, JsonObject>>;
 };
+/** The object at `keys` below `node` (array members by index); throws when the fixture has none there. */
+function at(node: Json | undefined, ...keys: string[]): JsonObject {
+  let current = node;
+  for (const key of keys)
+    current = typeof current === 'object' && current !== null ? (current as Record<string, Json>)[key] : undefined;
+  if (typeof current !== 'object' || current === null || Array.isArray(current))
+    throw new Error(`the fixture has no object at ${keys.join(' > ')}`);
+  return current;
+}
 const problem = (code: string) => ({ value: { ok: false, code, status: 404 } });
 function baseSpec(version = '1.0.0'): Spec {
   return structuredClone({
@@ -214,8 +223,9 @@ describe('spec diff: breaking changes', () => {
     [
       'an error code is no longer returned',
       (s) => {
-        (s.paths['/items/{itemId}']!['get']!['responses'] as any)['404'].content['application/problem+json'].examples =
-          { job_not_found: problem('job_not_found') };
+        at(s.paths['/items/{itemId}'], 'get', 'responses', '404', 'content', 'application/problem+json')['examples'] = {
+          job_not_found: problem('job_not_found'),
+        };
       },
       'error-code-removed',
     ],
@@ -235,13 +245,13 @@ describe('spec diff: breaking changes', () => {
     ],
     [
       'a response header is removed',
-      (s) => delete (s.paths['/items/{itemId}']!['get']!['responses'] as any)['200'].headers,
+      (s) => delete at(s.paths['/items/{itemId}'], 'get', 'responses', '200')['headers'],
       'response-header-removed',
     ],
     [
       'a request content type is removed',
       (s) => {
-        (s.paths['/items']!['post']!['requestBody'] as any).content = { 'text/plain': { schema: { type: 'string' } } };
+        at(s.paths['/items'], 'post', 'requestBody')['content'] = { 'text/plain': { schema: { type: 'string' } } };
       },
       'request-content-type-removed',
     ],
@@ -307,7 +317,7 @@ describe('spec diff: non-breaking changes', () => {
       (s) => {
         s.paths['/items/{id}'] = s.paths['/items/{itemId}']!;
         delete s.paths['/items/{itemId}'];
-        (s.paths['/items/{id}']!['parameters'] as any)[0].name = 'id';
+        at(s.paths['/items/{id}'], 'parameters', '0')['name'] = 'id';
       },
     ],
     [
@@ -415,7 +425,7 @@ describe('spec diff: the CLI', () => {
     expect(run(['--write-baseline']).code).toBe(1);
     expect(run(['--write-baseline', '--force']).code).toBe(0);
     expect(
-      JSON.parse(readFileSync(join(root, 'spec/baseline/fixture.json'), 'utf8')).paths['/items'].post,
+      at(JSON.parse(readFileSync(join(root, 'spec/baseline/fixture.json'), 'utf8')) as Json, 'paths', '/items')['post'],
     ).toBeUndefined();
     expect(run([]).code).toBe(0);
   });

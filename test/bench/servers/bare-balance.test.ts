@@ -21,6 +21,7 @@ describe('bench bare balance (the floor of GET /v1/credits/balance)', () => {
     });
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

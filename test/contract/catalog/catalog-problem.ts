@@ -119,7 +119,7 @@ export function expectCatalogProblem(observed: Observed, code: ErrorCode, expect
   expect(body['requestId'], `${where}: requestId repeats X-Request-ID`).toBe(requestId);
 
   const details = (body['details'] ?? {}) as Json;
-  const documented = Object.keys((example?.['details'] ?? {}) as Json);
+  const documented = Object.keys(example?.['details'] ?? {});
   const gaps = expectation.knownGaps ?? {};
   const keys = (expectation.detailKeys ?? documented).filter((key) => !(key in gaps));
   for (const [key, reason] of Object.entries(gaps)) {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorCodes, isErrorCode, type ErrorCode } from '../../../generated/errors.js';
+import { errorCodes, isErrorCode } from '../../../generated/errors.js';
 import { expectCatalogProblem } from './catalog-problem.js';
 import { createCatalogWorld } from './catalog-world.js';
 import { scenarios, type Scenarios } from './http-scenarios.js';
@@ -37,7 +37,7 @@ describe('catalog reachability: HTTP error codes', () => {
     describe(code, () => {
       for (const scenario of list) {
         it(`${scenario.service}: ${scenario.how}`, async () => {
-          expectCatalogProblem(await scenario.produce(world), code as ErrorCode, scenario.expect);
+          expectCatalogProblem(await scenario.produce(world), code, scenario.expect);
         });
       }
     });

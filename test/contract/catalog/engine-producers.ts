@@ -174,7 +174,7 @@ export const engine = {
   async vendPastTheBalance(w: CatalogWorld): Promise<Observed> {
     const { be } = await w.stack();
     const sub = uniqueSub('broke');
-    for (let i = 0; i < Number(be.config.signupBonusCredits); i += 1) await vend(be, sub);
+    for (let i = 0; i < be.config.signupBonusCredits; i += 1) await vend(be, sub);
     return observe(
       BE,
       'POST',

@@ -1,10 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  isJobFailureCode,
-  jobFailureCatalog,
-  jobFailureCodes,
-  type JobFailureCode,
-} from '../../../generated/errors.js';
+import { isJobFailureCode, jobFailureCatalog, jobFailureCodes } from '../../../generated/errors.js';
 import { jobScenarios, runFailingJob, type JobScenarios } from './job-scenarios.js';
 import { createJobWorld } from './job-world.js';
 
@@ -37,7 +32,7 @@ describe('catalog reachability: job failure codes', () => {
     }
     for (const scenario of list) {
       it(`${code}: ${scenario.how}`, async () => {
-        const meta = jobFailureCatalog[code as JobFailureCode];
+        const meta = jobFailureCatalog[code];
         const job = await runFailingJob(world, scenario);
         const error = {
           code,

@@ -36,7 +36,9 @@ beforeAll(async () => {
   engine = await startTestEngine({ tttBaseUrl: tttMock.url, issuer, now: () => clock.ms });
 }, 120_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await engine?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await Promise.all([tttMock?.stop(), engineMock?.stop()]);
 });
 

@@ -34,8 +34,11 @@ beforeAll(async () => {
   ]);
 }, 120_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await Promise.all([proxy?.stop(), brokenProxy?.stop()]);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await new Promise<void>((resolve) => (broken ? broken.close(() => resolve()) : resolve()));
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await ttt?.close();
 });
 
@@ -71,7 +74,7 @@ describe('prism proxy --errors', () => {
     const client = createTttranscribeClient({ baseUrl: proxy.url });
     client.use(engineAuthSigner({ keys: [TEST_KEY], now: () => ttt.clock.ms }));
     const { data, response } = await client.POST('/test/validate-engine-auth', {
-      body: { probe: true } as Record<string, unknown>,
+      body: { probe: true },
     });
     expect(response.headers.get('sl-violations')).toBeNull();
     expect(data).toMatchObject({ ok: true, valid: true, keyId: TEST_KEY.keyId });

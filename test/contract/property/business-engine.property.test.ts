@@ -99,6 +99,7 @@ beforeAll(async () => {
     expiredServiceToken: () => stack.issuer.mint({ sub: USER, iat: nowSec() - 3600, exp: nowSec() - 1800 }),
   });
 }, 60_000);
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
 afterAll(() => stack?.close());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */

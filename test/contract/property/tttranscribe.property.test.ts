@@ -55,6 +55,7 @@ beforeAll(async () => {
   if (!data) throw new Error(`could not create the job the status properties read: ${JSON.stringify(error)}`);
   jobId = data.jobId;
 });
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
 afterAll(() => ttt?.close());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */

@@ -149,7 +149,7 @@ export async function startContractStack(options: { viaPrism?: boolean } = {}): 
       const failed = started.find((r) => r.status === 'rejected');
       if (failed) {
         await engine.close();
-        throw (failed as PromiseRejectedResult).reason;
+        throw failed.reason;
       }
     }
     const engineUrl = options.viaPrism ? proxies[1]!.url : engine.url;

@@ -88,16 +88,16 @@ async function startPrism(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  let exited = false;
+  const state = { exited: false }; // set by the child's exit event
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
-      exited = true;
+      state.exited = true;
       output += `\n[prism exited: code ${String(code)}, signal ${String(signal)}]`;
       resolve();
     }),
   );
   const stop = async () => {
-    if (exited) return;
+    if (state.exited) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
     await exit;
@@ -107,9 +107,9 @@ async function startPrism(
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (/Prism is listening/.test(output)) break;
-    if (exited || Date.now() > deadline) {
+    if (state.exited || Date.now() > deadline) {
       await stop();
-      throw new Error(`prism ${args.join(' ')} ${exited ? 'exited' : 'did not start in time'}:\n${output}`);
+      throw new Error(`prism ${args.join(' ')} ${state.exited ? 'exited' : 'did not start in time'}:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

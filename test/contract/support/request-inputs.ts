@@ -44,8 +44,8 @@ const SAMPLE: Record<(typeof JSON_TYPES)[number], unknown> = {
 };
 
 function stringFor(schema: Json): fc.Arbitrary<string> {
-  if (typeof schema['pattern'] === 'string') return fc.stringMatching(new RegExp(schema['pattern'] as string));
-  const maxLength = typeof schema['maxLength'] === 'number' ? Math.min(schema['maxLength'] as number, 64) : 32;
+  if (typeof schema['pattern'] === 'string') return fc.stringMatching(new RegExp(schema['pattern']));
+  const maxLength = typeof schema['maxLength'] === 'number' ? Math.min(schema['maxLength'], 64) : 32;
   return fc.string({ minLength: Number(schema['minLength'] ?? 1), maxLength });
 }
 
@@ -93,7 +93,7 @@ export function validInput(
         fc.constantFrom(...(op.body.examples.length > 0 ? op.body.examples : [{}])),
         fc
           .integer({ min: 1, max: 2 ** 31 - 1 })
-          .map((seed) => generateSync({ ...op.body!.schema, components } as never, { seed, maxDefaultItems: 2 })),
+          .map((seed) => generateSync({ ...op.body!.schema, components }, { seed, maxDefaultItems: 2 })),
       )
     : fc.constant(undefined);
   return fc
@@ -103,7 +103,7 @@ export function validInput(
       method: op.method,
       path: pathOf(op, params),
       query: q.filter((entry): entry is [string, string] => entry !== undefined),
-      headers: b === undefined ? {} : ({ 'content-type': 'application/json' } as Record<string, string>),
+      headers: b === undefined ? {} : { 'content-type': 'application/json' },
       ...(b === undefined ? {} : { body: JSON.stringify(b) }),
       label: 'valid',
     }));
@@ -145,7 +145,9 @@ function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputO
     );
   for (const name of (schema['required'] ?? []) as string[])
     mutations.push(
-      mutation(`required property ${name} missing`, (i) => ({ body: withBody(i, (b) => delete b[name]) })),
+      mutation(`required property ${name} missing`, (i) => ({
+        body: withBody(i, (b) => Reflect.deleteProperty(b, name)),
+      })),
     );
   for (const [name, prop] of properties) {
     const allowed = new Set([prop['type']].flat().map(String));
@@ -158,21 +160,19 @@ function bodyMutations(spec: OpenApiDocument, op: SpecOperation, options: InputO
           .chain((t) => mutation(`${name} is a ${t}`, (i) => ({ body: withBody(i, (b) => (b[name] = SAMPLE[t])) }))),
       );
     if (typeof prop['maxLength'] === 'number') {
-      const max = prop['maxLength'] as number;
+      const max = prop['maxLength'];
       mutations.push(
-        fc
-          .integer({ min: 1, max: 64 })
-          .chain((extra) =>
-            mutation(`${name} longer than ${max}`, (i) => ({
-              body: withBody(i, (b) => (b[name] = 'a'.repeat(max + extra))),
-            })),
-          ),
+        fc.integer({ min: 1, max: 64 }).chain((extra) =>
+          mutation(`${name} longer than ${max}`, (i) => ({
+            body: withBody(i, (b) => (b[name] = 'a'.repeat(max + extra))),
+          })),
+        ),
       );
     }
     if (Number(prop['minLength'] ?? 0) > 0)
       mutations.push(mutation(`${name} empty`, (i) => ({ body: withBody(i, (b) => (b[name] = '')) })));
     if (typeof prop['pattern'] === 'string') {
-      const re = new RegExp(prop['pattern'] as string);
+      const re = new RegExp(prop['pattern']);
       mutations.push(
         fc
           .constantFrom('has space', 'semi;colon', 'ünïcode', 'x'.repeat(3) + '\n')
@@ -229,17 +229,15 @@ function parameterMutations(op: SpecOperation): Mutation[] {
     if (p.in === 'path') {
       // Sent as is, not re-encoded: '%' without two hex digits, or escapes that decode to bytes that are not UTF-8.
       mutations.push(
-        fc
-          .constantFrom('%ff%fe', 'job_%', '%', '%zz', 'itk_%c3', '%e2%82', '%C0%AF')
-          .chain((v) =>
-            mutation(`path parameter ${p.name} is malformed percent-encoding ${v}`, () => ({
-              path: op.pathTemplate.replace(`{${p.name}}`, v),
-            })),
-          ),
+        fc.constantFrom('%ff%fe', 'job_%', '%', '%zz', 'itk_%c3', '%e2%82', '%C0%AF').chain((v) =>
+          mutation(`path parameter ${p.name} is malformed percent-encoding ${v}`, () => ({
+            path: op.pathTemplate.replace(`{${p.name}}`, v),
+          })),
+        ),
       );
     }
     if (p.in === 'path' && typeof p.schema['pattern'] === 'string') {
-      const re = new RegExp(p.schema['pattern'] as string);
+      const re = new RegExp(p.schema['pattern']);
       mutations.push(
         fc
           .oneof(
@@ -267,17 +265,15 @@ function parameterMutations(op: SpecOperation): Mutation[] {
         'abc',
         '1.5',
         '',
-        ...(typeof p.schema['minimum'] === 'number' ? [String((p.schema['minimum'] as number) - 1)] : []),
-        ...(typeof p.schema['maximum'] === 'number' ? [String((p.schema['maximum'] as number) + 1)] : []),
+        ...(typeof p.schema['minimum'] === 'number' ? [String(p.schema['minimum'] - 1)] : []),
+        ...(typeof p.schema['maximum'] === 'number' ? [String(p.schema['maximum'] + 1)] : []),
       ];
       mutations.push(
-        fc
-          .constantFrom(...bad)
-          .chain((v) =>
-            mutation(`query ${p.name}=${v}`, (i) => ({
-              query: [...i.query.filter(([n]) => n !== p.name), [p.name, v]],
-            })),
-          ),
+        fc.constantFrom(...bad).chain((v) =>
+          mutation(`query ${p.name}=${v}`, (i) => ({
+            query: [...i.query.filter(([n]) => n !== p.name), [p.name, v]],
+          })),
+        ),
       );
     }
     if (p.in === 'query' && typeof p.schema['maxLength'] === 'number') {

@@ -34,7 +34,7 @@ export function resolveRef(spec: OpenApiDocument, node: unknown): Json {
   let current = asObject(node);
   for (let i = 0; i < 16 && typeof current['$ref'] === 'string'; i++) {
     let target: unknown = spec;
-    for (const part of (current['$ref'] as string).slice(2).split('/'))
+    for (const part of current['$ref'].slice(2).split('/'))
       target = asObject(target)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
     current = asObject(target);
   }

@@ -153,7 +153,7 @@ describe('system tools', () => {
       () => {},
     );
     expect(failed.lines).toEqual(
-      ['ffmpeg', 'pocketsphinx_continuous', 'pocketsphinx en-us model'].map((name) =>
+      ['ffmpeg', 'pocketsphinx_continuous', 'pocketsphinx en-us model'].map((name): unknown =>
         expect.stringMatching(
           new RegExp(
             `^${name} \\(.*\\): apt-get update && apt-get install -y --no-install-recommends ffmpeg pocketsphinx pocketsphinx-en-us; the install failed: apt-get update exited with 100$`,

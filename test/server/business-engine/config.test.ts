@@ -34,7 +34,7 @@ describe('loadEngineConfig', () => {
       'DOCS_DIR',
       'LOG_LEVEL',
     ])
-      delete env[name];
+      Reflect.deleteProperty(env, name);
     const config = loadEngineConfig(env);
     expect(config).toMatchObject({
       host: '127.0.0.1',

@@ -69,7 +69,7 @@ describe('the engine process on PostgreSQL, SIGKILLed mid-submission', () => {
       ENGINE_SWEEP_INTERVAL_SEC: '3600',
     });
     const ttt: FakeTtt = await startFakeTtt({
-      keys: [parseSharedSecret('TTT_SHARED_SECRET', env['TTT_SHARED_SECRET']!)],
+      keys: [parseSharedSecret('TTT_SHARED_SECRET', env['TTT_SHARED_SECRET'])],
       now: Date.now,
     });
     cleanups.push(() => ttt.close());

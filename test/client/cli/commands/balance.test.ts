@@ -18,7 +18,9 @@ beforeAll(async () => {
   env = tempEnvFile({ USER_JWT_SECRET: STACK_USER_JWT_SECRET });
 });
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   env?.remove();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await stack?.close();
 });
 

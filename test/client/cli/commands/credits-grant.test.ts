@@ -13,6 +13,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, '.env'), `ADMIN_TOKEN=${STACK_ADMIN_TOKEN}\n`, { mode: 0o600 });
 });
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await stack?.close();
   rmSync(dir, { recursive: true, force: true });
 });

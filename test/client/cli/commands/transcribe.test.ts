@@ -29,6 +29,7 @@ beforeAll(async () => {
   stack = await startRealStack({ processor });
 });
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await stack?.close();
 });
 

@@ -168,12 +168,12 @@ describe('sampleReplicas against an unreachable service', () => {
   it('gives up on the first network failure instead of trying every sample', async () => {
     let calls = 0;
     const realFetch = globalThis.fetch;
-    globalThis.fetch = (async () => {
+    globalThis.fetch = async () => {
       calls++;
       throw new TypeError('fetch failed', {
         cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
       });
-    }) as typeof fetch;
+    };
     try {
       const found = await sampleReplicas({
         engineUrl: 'http://127.0.0.1:9',

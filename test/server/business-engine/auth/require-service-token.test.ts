@@ -47,7 +47,11 @@ async function run(deps: AuthDeps, token: string): Promise<{ caller?: unknown; c
       void (requireServiceToken(deps) as (req: Request, res: Response, next: NextFunction) => Promise<void>)(
         req,
         res,
-        (error?: unknown) => (error ? reject(error) : resolve()),
+        (error?: unknown) => {
+          if (!error) resolve();
+          else
+            reject(error instanceof Error ? error : new Error('next() was called with a non-Error', { cause: error }));
+        },
       ).catch(reject);
     });
     return { caller: res.locals['caller'] };

@@ -25,7 +25,7 @@ const spec = JSON.parse(
   readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
 ) as {
   security: unknown[];
-  paths: Record<string, Record<string, Operation>>;
+  paths: Record<string, Record<string, unknown>>; // path items also hold `parameters` and the like
 };
 const operations = Object.values(spec.paths).flatMap((item) =>
   Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v),

@@ -36,7 +36,7 @@ describe('integration token format', () => {
     expect(zeros.slice(4, 47)).toBe('0'.repeat(43));
     const ones = generateIntegrationToken(() => new Uint8Array(32).fill(0xff));
     expect(BigInt(`0x${'ff'.repeat(32)}`)).toBe(
-      [...ones.slice(4, 47)].reduce((n, c) => n * 62n + BigInt(BASE62.indexOf(c)), 0n),
+      Array.from(ones.slice(4, 47)).reduce((n, c) => n * 62n + BigInt(BASE62.indexOf(c)), 0n),
     );
     expect(parseIntegrationToken(zeros).ok).toBe(true);
     expect(parseIntegrationToken(ones).ok).toBe(true);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { credentialShape, readBearerToken } from '../../../../server/shared/auth/bearer.js';
 import { refusalOf } from '../../../helpers/refusal.js';
 
-const req = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as Request;
+const req = (authorization?: string) =>
+  ({ headers: authorization === undefined ? {} : { authorization } }) as unknown as Request;
 
 describe('readBearerToken', () => {
   it('returns the token of a well-formed header, case-insensitive scheme', () => {

@@ -92,10 +92,22 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+/**
+ * The members of this app's JSON answers that the checks read: its problems (code, detail, requestId, details)
+ * and its echo route (bytes). Typed as present: a check that reads a member the answer lacks fails.
+ */
+interface Answer {
+  code: string;
+  detail: string;
+  requestId: string;
+  bytes: number;
+  details: { errors: Array<{ pointer: string; message: string }>; responseErrors: unknown };
+}
+
 async function call(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
   const response = await fetch(base + path, { method, ...init });
   const text = await response.text();
-  return { response, body: text ? JSON.parse(text) : undefined };
+  return { response, body: (text ? JSON.parse(text) : undefined) as Answer };
 }
 const post = (body: string, headers: Record<string, string> = {}) =>
   call('POST', '/items', {
@@ -151,7 +163,7 @@ describe('createServiceApp', () => {
     const { response, body } = await post('{"name":5,"extra":1}');
     expect(response.status).toBe(400);
     expect(body.code).toBe('invalid_request');
-    const pointers = body.details.errors.map((e: { pointer: string }) => e.pointer);
+    const pointers = body.details.errors.map((e) => e.pointer);
     expect(pointers).toEqual(expect.arrayContaining(['/body/name']));
   });
 
@@ -164,9 +176,9 @@ describe('createServiceApp', () => {
   it('rejects unknown query parameters and path parameters that break the pattern', async () => {
     const unknown = await call('GET', '/items/i_1?debug=1');
     expect(unknown.body.code).toBe('invalid_request');
-    expect(unknown.body.details.errors[0].pointer).toBe('/query/debug');
+    expect(unknown.body.details.errors[0]!.pointer).toBe('/query/debug');
     const badParam = await call('GET', '/items/zzz');
-    expect(badParam.body.details.errors[0].pointer).toBe('/path/itemId');
+    expect(badParam.body.details.errors[0]!.pointer).toBe('/path/itemId');
   });
 
   it('answers a malformed percent-encoding in a path parameter with invalid_request naming it, never a 500', async () => {
@@ -220,7 +232,7 @@ describe('createServiceApp', () => {
 
   it('reports every problem of a body at its own pointer, missing and extra properties included', async () => {
     const { body } = await post('{"extra":1}');
-    const errors = body.details.errors as Array<{ pointer: string; message: string }>;
+    const errors = body.details.errors;
     expect(errors).toEqual(
       expect.arrayContaining([
         { pointer: '/body/name', message: "must have required property 'name'" },

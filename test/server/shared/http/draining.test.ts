@@ -63,7 +63,10 @@ describe('a draining Business Engine', () => {
     // Holds the first vend inside the engine (past the drain check), as a slow database would.
     let first = true;
     const holdFirstVend: RequestHandler = (req, _res, next) => {
-      if (req.path !== '/v1/vend-token' || !first) return next();
+      if (req.path !== '/v1/vend-token' || !first) {
+        next();
+        return;
+      }
       first = false;
       void signer.hold().then(() => next());
     };

@@ -22,7 +22,7 @@ const call = (overrides: Partial<TranscribeOptions> = {}): TranscribeOptions => 
   onProgress: () => {},
   ...overrides,
 });
-const failure = (code: string, message: RegExp) =>
+const failure = (code: string, message: RegExp): unknown =>
   expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 beforeAll(async () => {

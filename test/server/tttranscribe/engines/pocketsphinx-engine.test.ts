@@ -11,7 +11,7 @@ import { wordErrorRate } from '../../../fixtures/wer.js';
 
 let dir: string;
 const call = { language: 'en', signal: new AbortController().signal, onProgress: () => {} };
-const failure = (code: string, message: RegExp) =>
+const failure = (code: string, message: RegExp): unknown =>
   expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 beforeAll(async () => {

@@ -24,7 +24,7 @@ async function submit(t: TttTestApp): Promise<string> {
     body: { url: URL_OK },
     headers: { Authorization: `Bearer ${await t.issuer.mint()}` },
   });
-  if (!data) throw new Error(`submit failed: ${error?.code}`);
+  if (!data) throw new Error(`submit failed: ${error.code}`);
   return data.jobId;
 }
 const statusOf = async (t: TttTestApp, jobId: string) =>

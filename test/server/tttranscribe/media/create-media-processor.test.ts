@@ -38,7 +38,7 @@ function run(url: string, input: MediaProcessorOptionsInput = {}, language?: str
   return processor({ jobId: 'job-1', url, language }, { signal: new AbortController().signal, onProgress: () => {} });
 }
 
-const failure = (code: string, message?: RegExp) =>
+const failure = (code: string, message?: RegExp): unknown =>
   expect.objectContaining({
     name: 'JobFailure',
     code,
@@ -72,7 +72,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await server?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await media?.cleanup();
   if (work) await rm(work, { recursive: true, force: true });
 });

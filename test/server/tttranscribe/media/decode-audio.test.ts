@@ -28,7 +28,7 @@ const options = (overrides: Partial<DecodeAudioOptions> = {}): DecodeAudioOption
   ...overrides,
 });
 const out = (): string => join(dir, `audio-${n++}.wav`);
-const failure = (code: string, message: RegExp) =>
+const failure = (code: string, message: RegExp): unknown =>
   expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 beforeAll(async () => {
@@ -38,6 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await media?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -42,7 +42,7 @@ function options(overrides: Partial<FetchMediaOptions> = {}): FetchMediaOptions 
 }
 
 const dest = (): string => join(dir, `out-${n++}`);
-const failure = (code: string, message?: RegExp) =>
+const failure = (code: string, message?: RegExp): unknown =>
   expect.objectContaining({
     name: 'JobFailure',
     code,
@@ -78,6 +78,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await server?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -44,7 +44,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await server?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
   await media?.cleanup();
   if (jobsDir) await rm(jobsDir, { recursive: true, force: true });
 });

@@ -12,7 +12,7 @@ import {
 let dir: string;
 let n = 0;
 const SHARE = new URL('https://vm.tiktok.com/ZM123/');
-const failure = (code: string, message: RegExp) =>
+const failure = (code: string, message: RegExp): unknown =>
   expect.objectContaining({ name: 'JobFailure', code, message: expect.stringMatching(message) });
 
 /** A stand-in for yt-dlp: a tiny script that writes its URL argument into the output path it is given. */

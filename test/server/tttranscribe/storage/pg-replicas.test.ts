@@ -94,7 +94,9 @@ describe('the database lost mid-run and back', () => {
     ttt = await startTttTestApp({ storage: await openTttStorage(url, { poolMax: 2 }) });
   }, 60_000);
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await ttt?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
     await cluster?.stop();
   });
 
