@@ -133,14 +133,9 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   });
   circuitState = () => upstream.circuitState;
   registerCreditMetrics(metrics.registry, () => store.newMovements());
-  const sweeper = new Sweeper({
-    tokens,
-    upstream,
-    now,
-    logger,
-    // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
-    stuckSubmittingMs: Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs),
-  });
+  // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
+  const stuckSubmittingMs = Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs);
+  const sweeper = new Sweeper({ tokens, upstream, now, logger, stuckSubmittingMs });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys,
@@ -211,6 +206,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
           tokens,
           upstream,
           logger,
+          // A pending submission is settled by the first sweep after its stuck window.
+          pendingSettlesWithinSec: Math.ceil(stuckSubmittingMs / 1000) + config.sweepIntervalSec,
           ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
         }),
       },

@@ -188,7 +188,8 @@ function answer(
  * In front of the sandbox's TTTranscribe: plays the upstream fault noted for the engine's request id. `down` answers
  * 503 (the gateway answers 503 upstream_unavailable), `error` answers 500 (502 upstream_error), `timeout`
  * never answers (504 upstream_timeout), `auth` spoils the engine's X-Engine-Auth so TTTranscribe refuses it
- * (502 upstream_auth_failure).
+ * (502 upstream_auth_failure). The engine's lookup by Idempotency-Key after a failed submission is not faulted: it
+ * reaches the real TTTranscribe, which never stored the job, so `down` and `error` end in a refund.
  *
  * @example
  * root.use('/_ttt', tttFaults({ pending, upstreamTimeoutMs: 5000 }), tttApp);
@@ -196,7 +197,8 @@ function answer(
 export function tttFaults(options: { pending: PendingUpstreamFaults; upstreamTimeoutMs: number }): RequestHandler {
   return (req, res, next) => {
     const id = req.headers['x-request-id'];
-    const fault = typeof id === 'string' ? options.pending.get(id) : undefined;
+    const settling = req.method === 'GET' && req.path.startsWith('/jobs/by-idempotency-key/');
+    const fault = typeof id === 'string' && !settling ? options.pending.get(id) : undefined;
     switch (fault) {
       case 'down':
         answer(res, 503, 'service_unavailable', typeof id === 'string' ? id : undefined, { 'Retry-After': '5' });
