@@ -118,7 +118,7 @@ export class UpstreamFailure extends Error {
       }
       case 'token_already_used':
         return new ApiError('service_token_already_used', 'This service token already submitted a job.', {
-          details: { jobId: (i.upstreamDetails?.['jobId'] as string | undefined) ?? null },
+          details: { jobId: i.upstreamDetails?.['jobId'] ?? null },
           cause: this,
         });
       case 'job_not_found':

@@ -1,7 +1,7 @@
 import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
-import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { ENGINE_T0_MS, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
 import {
   idempotentTtt,
   startEngineWithFakeTtt,
