@@ -441,7 +441,7 @@ export const errorCatalog = {
     "responsibility": "operator",
     "retryable": false,
     "guidance": "Your credit was refunded. The services are misconfigured; the operator should run 'pluct doctor'.",
-    "description": "TTTranscribe refused the Business Engine's own credentials (X-Engine-Auth or the forwarded service token). This is never the app's fault, so it is a 502, not a 401. `details` carry TTTranscribe's status, code, message and request id, and whether the credit was refunded. **Who acts:** the operator. **Fix:** run `pluct doctor` or `GET /health/ttt-integration`; most often the two services hold different `TTT_SHARED_SECRET` values.",
+    "description": "TTTranscribe refused the Business Engine's own credentials (X-Engine-Auth or the forwarded service token). This is never the app's fault, so it is a 502, not a 401. `details` carry TTTranscribe's status, code, message and request id, and whether the credit was refunded: on a submission it is refunded at once, since TTTranscribe refuses a credential before it stores a job. **Who acts:** the operator. **Fix:** run `pluct doctor` or `GET /health/ttt-integration`; most often the two services hold different `TTT_SHARED_SECRET` values.",
     "exampleDetails": {
       "upstream": "tttranscribe",
       "upstreamStatus": 401,
@@ -456,8 +456,8 @@ export const errorCatalog = {
     "title": "Upstream error",
     "responsibility": "upstream",
     "retryable": true,
-    "guidance": "Retry later. Your credit was refunded.",
-    "description": "TTTranscribe answered with a server error or a response the gateway could not understand. **Who acts:** the upstream's operator. **Fix:** retry later; if it persists, check TTTranscribe's logs for `details.upstreamRequestId`.",
+    "guidance": "Retry later. details.creditRefunded says whether your credit was refunded; when details.submissionPending is true, submit the same service token again to find the job, or wait details.settlesWithinSec seconds for the job or the refund.",
+    "description": "TTTranscribe answered with a server error or a response the gateway could not understand, or the connection broke after the request was sent. On a submission the credit is never both spent on a job and refunded: after TTTranscribe's own 5xx the engine asks it once for the job by the submission's key; if it was stored the submission succeeds (202 with that job), if not the credit is refunded (`details.creditRefunded: true`). When that cannot be told (no readable answer, or the lookup failed too) nothing is refunded yet: `details.creditRefunded` is false, `details.submissionPending` is true and `details.settlesWithinSec` says by when the engine settles the token (the job linked, or the credit refunded as `submission_interrupted`). **Who acts:** the upstream's operator. **Fix:** on a pending submission, submit the same service token again (it finds the job, or submits it now); never vend a new one for it. Otherwise retry later; if it persists, check TTTranscribe's logs for `details.upstreamRequestId`.",
     "exampleDetails": {
       "upstream": "tttranscribe",
       "upstreamStatus": 500,
@@ -471,8 +471,8 @@ export const errorCatalog = {
     "title": "Upstream unavailable",
     "responsibility": "upstream",
     "retryable": true,
-    "guidance": "Retry after the number of seconds in Retry-After. Your credit was refunded.",
-    "description": "TTTranscribe cannot be reached (connection refused, or the circuit breaker is open after repeated failures), so the gateway answers at once. `Retry-After` says when to try again. **Who acts:** the upstream's operator. **Fix:** retry after `Retry-After`; operators check that TTTranscribe runs.",
+    "guidance": "Retry after the number of seconds in Retry-After. details.creditRefunded says whether your credit was refunded; when details.submissionPending is true, retry with the same service token.",
+    "description": "TTTranscribe cannot be reached (connection refused, or the circuit breaker is open after repeated failures), so the gateway answers at once, or TTTranscribe answered 503. `Retry-After` says when to try again. On a submission nothing was sent when it could not be reached, so the credit is refunded at once; after TTTranscribe's 503 the engine asks it once for the job by the submission's key, as for `upstream_error` (refunded if it stored none; `details.submissionPending` when that cannot be told). **Who acts:** the upstream's operator. **Fix:** retry after `Retry-After`; operators check that TTTranscribe runs.",
     "exampleDetails": {
       "upstream": "tttranscribe",
       "reason": "circuit_open",
@@ -485,12 +485,14 @@ export const errorCatalog = {
     "title": "Upstream timeout",
     "responsibility": "upstream",
     "retryable": true,
-    "guidance": "Retry later. Your credit was refunded.",
-    "description": "TTTranscribe did not answer within the gateway's time limit. **Who acts:** the upstream's operator. **Fix:** retry later.",
+    "guidance": "Retry later. A submission that timed out is pending (details.submissionPending): submit the same service token again to find the job, or wait details.settlesWithinSec seconds for the job or the refund.",
+    "description": "TTTranscribe did not answer within the gateway's time limit. On a submission the request may still land (TTTranscribe may store the job after the gateway gave up), so the credit is not refunded now: `details.creditRefunded` is false, `details.submissionPending` is true, and the service token stays in use. Submitting the same service token again finds the job (or submits it now); otherwise the engine's sweep settles it within `details.settlesWithinSec` seconds (by default 180: the 120-second stuck window, or 4 times `UPSTREAM_TIMEOUT_MS` if longer, plus one `ENGINE_SWEEP_INTERVAL_SEC`), linking the job or refunding the credit as `submission_interrupted`. Never both. **Who acts:** the upstream's operator. **Fix:** submit the same service token again (not a new one); or wait and read the ledger.",
     "exampleDetails": {
       "upstream": "tttranscribe",
       "timeoutMs": 5000,
-      "creditRefunded": true
+      "creditRefunded": false,
+      "submissionPending": true,
+      "settlesWithinSec": 180
     }
   },
   "internal_error": {

@@ -77,6 +77,17 @@ const TRANSIENT = new Set<string>([
   'upstream_timeout',
 ]);
 
+/** How long to wait before submitting the same token again after a pending submission. */
+const PENDING_RESUBMIT_DELAY_MS = 1_000;
+
+/**
+ * Whether the engine answered that the submission's fate is not known yet (`details.submissionPending`: no
+ * refund, the token still in use): submitting the same token again finds the job or submits it now.
+ */
+function isPendingSubmission(error: PluctError | undefined): boolean {
+  return error !== undefined && 'details' in error && error.details['submissionPending'] === true;
+}
+
 function failed<T>(error: PluctError, response: Response | undefined, requestId: string): PluctResult<T> {
   return { error, response, requestId };
 }
@@ -109,8 +120,13 @@ export async function runTranscription(
   const request = { url, ...(options.language ? { language: options.language } : {}) };
   let submit = await client.submit(token, request, call);
   let jobId: string | undefined = submit.data?.jobId;
-  if (submit.error?.code === 'network_error') {
-    // The submission may have arrived: the same token either submits now or names the job it already submitted.
+  const pending = isPendingSubmission(submit.error);
+  if (submit.error?.code === 'network_error' || pending) {
+    // The submission may have arrived (a lost answer, or the engine says it is pending: TTTranscribe may hold the
+    // job): the same token either submits now or finds the job it already submitted, never a second credit. A
+    // pending one gets a moment first, for the request the engine gave up on to land.
+    if (pending && (await sleep(PENDING_RESUBMIT_DELAY_MS, signal)) !== undefined)
+      return failed(submit.error as PluctError, submit.response, submit.requestId);
     submit = await client.submit(token, request, call);
     jobId = submit.data?.jobId;
     if (submit.error?.code === 'service_token_already_used' && typeof submit.error.details['jobId'] === 'string') {

@@ -52,8 +52,6 @@ const spec = JSON.parse(
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
 export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
-/** The window of the per-user rate limits (RATE_LIMIT_*_PER_MIN). */
-const RATE_WINDOW_SEC = 60;
 
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
@@ -133,14 +131,9 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
   });
   circuitState = () => upstream.circuitState;
   registerCreditMetrics(metrics.registry, () => store.newMovements());
-  const sweeper = new Sweeper({
-    tokens,
-    upstream,
-    now,
-    logger,
-    // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
-    stuckSubmittingMs: Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs),
-  });
+  // A submission still waiting for TTTranscribe is not stuck: recover only well past the upstream timeout.
+  const stuckSubmittingMs = Math.max(STUCK_SUBMITTING_MS, 4 * config.upstreamTimeoutMs);
+  const sweeper = new Sweeper({ tokens, upstream, now, logger, stuckSubmittingMs });
   const authDeps: AuthDeps = {
     verifyUserJwt: createUserJwtVerifier(config.userJwt, { now, maxLifetimeSec: config.userJwtMaxLifetimeSec }),
     serviceTokenKeys,
@@ -211,6 +204,8 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
           tokens,
           upstream,
           logger,
+          // A pending submission is settled by the first sweep after its stuck window.
+          pendingSettlesWithinSec: Math.ceil(stuckSubmittingMs / 1000) + config.sweepIntervalSec,
           ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
         }),
       },

@@ -3,7 +3,6 @@ import { errorCatalog, errorTypeUrl, isErrorCode, type ErrorCode } from '../../g
 import { ApiError } from '../shared/errors/api-error.js';
 import { createOperationMatcher, type OpenApiDocument } from '../shared/http/operation-matcher.js';
 import {
-  drawLatency,
   FaultSyntaxError,
   mergeFaults,
   parseFaultHeader,
@@ -28,7 +27,7 @@ export function listedCodes(spec: OpenApiDocument): Map<string, Set<ErrorCode>> 
   const resolve = (node: unknown): Json => {
     let n = asObject(node);
     for (let i = 0; i < 8 && typeof n['$ref'] === 'string'; i += 1) {
-      n = (n['$ref'] as string)
+      n = n['$ref']
         .slice(2)
         .split('/')
         .reduce<Json>((at, key) => asObject(at[key.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
@@ -105,7 +104,7 @@ export function engineFaults(options: {
   const listed = listedCodes(options.spec);
   return async (req, res, next) => {
     const header = req.headers[FAULT_HEADER.toLowerCase()];
-    delete req.headers[FAULT_HEADER.toLowerCase()];
+    Reflect.deleteProperty(req.headers, FAULT_HEADER.toLowerCase());
     const found = match(req.method, req.path);
     if (found.kind !== 'operation') {
       next();
@@ -188,7 +187,8 @@ function answer(
  * In front of the sandbox's TTTranscribe: plays the upstream fault noted for the engine's request id. `down` answers
  * 503 (the gateway answers 503 upstream_unavailable), `error` answers 500 (502 upstream_error), `timeout`
  * never answers (504 upstream_timeout), `auth` spoils the engine's X-Engine-Auth so TTTranscribe refuses it
- * (502 upstream_auth_failure).
+ * (502 upstream_auth_failure). The engine's lookup by Idempotency-Key after a failed submission is not faulted: it
+ * reaches the real TTTranscribe, which never stored the job, so `down` and `error` end in a refund.
  *
  * @example
  * root.use('/_ttt', tttFaults({ pending, upstreamTimeoutMs: 5000 }), tttApp);
@@ -196,7 +196,8 @@ function answer(
 export function tttFaults(options: { pending: PendingUpstreamFaults; upstreamTimeoutMs: number }): RequestHandler {
   return (req, res, next) => {
     const id = req.headers['x-request-id'];
-    const fault = typeof id === 'string' ? options.pending.get(id) : undefined;
+    const settling = req.method === 'GET' && req.path.startsWith('/jobs/by-idempotency-key/');
+    const fault = typeof id === 'string' && !settling ? options.pending.get(id) : undefined;
     switch (fault) {
       case 'down':
         answer(res, 503, 'service_unavailable', typeof id === 'string' ? id : undefined, { 'Retry-After': '5' });

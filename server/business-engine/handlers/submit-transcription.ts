@@ -5,7 +5,7 @@ import { alreadyUsed, assertUsable } from '../auth/require-service-token.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
 import { newTokenId } from '../tokens/service-token-keys.js';
 import type { TokenRecords } from '../db/engine-store.js';
-import type { TttUpstream } from '../upstream/ttt-upstream.js';
+import type { TttUpstream, UpstreamAccepted } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { JOB_ID_PATTERN } from '../../protocol/job-id.js';
 
@@ -22,6 +22,11 @@ export interface SubmitDeps {
   readonly tokens: TokenRecords;
   readonly upstream: TttUpstream;
   readonly logger: Logger;
+  /**
+   * Within how many seconds a submission left pending (an ambiguous failure) is settled by the sweep at the latest:
+   * the stuck window plus one sweep interval. Named in the answer.
+   */
+  readonly pendingSettlesWithinSec: number;
   /** Called at each {@link SubmissionFaultPoint} (tests only). */
   readonly faultPoint?: (point: SubmissionFaultPoint) => void;
 }
@@ -40,8 +45,12 @@ const REFUND_REASON: Record<UpstreamFailure['kind'], string> = {
  * key (`sub_` + 26 base32 characters) in the same statement, BEFORE forwarding; forwards the job to TTTranscribe
  * with that key as its Idempotency-Key, and records jobId -> token. A token left in `submitting` (an engine that
  * died mid-submission) is resumed with its recorded key: TTTranscribe answers with the job it already stored, or
- * stores it now, so there is never a second job. A failure that is not the caller's refunds the credit; the
- * caller's own mistake (invalid_request, unsupported_url) gives the token back so it can be used with a correct URL.
+ * stores it now, so there is never a second job. The caller's own mistake (invalid_request, unsupported_url) gives
+ * the token back so it can be used with a correct URL. Any other failure never ends in both a job and a refund: the
+ * credit is refunded at once only when TTTranscribe provably did not store the job (nothing sent, or its 4xx);
+ * after its 5xx the engine asks it once by key (found: the submission succeeded, 202 with that job; not found:
+ * refunded); with no answer (a timeout, a reset) the token stays `submitting` and the error says the submission is
+ * pending, until a resubmission of the token or the sweep settles it.
  *
  * @example
  * operations.submitTranscription = { auth: [requireServiceToken(authDeps), limit], handler: submitTranscription(deps) };
@@ -56,7 +65,7 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
     const submissionKey = await claimOrResume(tokens, caller.jti);
     deps.faultPoint?.('submit:claimed');
     const input = req.body as TranscribeRequest;
-    let accepted;
+    let accepted: UpstreamAccepted;
     try {
       accepted = await deps.upstream.submit({
         serviceToken: caller.token,
@@ -65,7 +74,9 @@ export function submitTranscription(deps: SubmitDeps): RequestHandler {
         requestId,
       });
     } catch (error) {
-      throw await settleFailedSubmission(deps, caller.jti, error, requestId);
+      const settled = await settleFailedSubmission(deps, { jti: caller.jti, submissionKey }, error, requestId);
+      if (!('accepted' in settled)) throw settled.error;
+      accepted = settled.accepted;
     }
     deps.faultPoint?.('submit:forwarded');
     if (!(await tokens.markSubmitted(caller.jti, accepted.jobId))) {
@@ -131,33 +142,65 @@ async function refundWithoutForwarding(
   return failure.toApiError({ creditRefunded });
 }
 
-/** Decides the token's fate after a failed forward and returns the error to answer with. */
+/** Decides the token's fate after a failed forward: the error to answer with, or the job it stored after all. */
 async function settleFailedSubmission(
-  deps: { tokens: TokenRecords; logger: Logger },
-  jti: string,
+  deps: Pick<SubmitDeps, 'tokens' | 'upstream' | 'logger' | 'pendingSettlesWithinSec'>,
+  submission: { jti: string; submissionKey: string },
   error: unknown,
   requestId: string,
-): Promise<unknown> {
+): Promise<{ error: unknown } | { accepted: UpstreamAccepted }> {
   const { tokens } = deps;
+  const { jti } = submission;
   if (!(error instanceof UpstreamFailure)) {
     await tokens.refund(jti, 'submitting', { reason: 'submission_failed', requestId });
-    return error;
+    return { error };
   }
   if (error.callerFault) {
     await tokens.release(jti);
-    return error.toApiError();
+    return { error: error.toApiError() };
   }
   if (error.kind === 'token_already_used') {
     // TTTranscribe already holds a job for this token (an earlier answer was lost): follow that job.
     const jobId = error.info.upstreamDetails?.['jobId'];
     if (typeof jobId === 'string' && JOB_ID_PATTERN.test(jobId)) await tokens.markSubmitted(jti, jobId);
     else await tokens.release(jti);
-    return error.toApiError();
+    return { error: error.toApiError() };
   }
-  const creditRefunded = await tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
-  deps.logger.warn(
-    { requestId, tokenId: jti, kind: error.kind, upstream: error.info, creditRefunded },
-    'submission to TTTranscribe failed',
-  );
-  return error.toApiError({ creditRefunded });
+  const verdict = error.storeVerdict;
+  const log = (outcome: string, extra: Record<string, unknown> = {}) =>
+    deps.logger.warn(
+      { requestId, tokenId: jti, kind: error.kind, upstream: error.info, verdict, outcome, ...extra },
+      'submission to TTTranscribe failed',
+    );
+  if (verdict === 'not_stored') {
+    const creditRefunded = await tokens.refund(jti, 'submitting', { reason: REFUND_REASON[error.kind], requestId });
+    log('refunded', { creditRefunded });
+    return { error: error.toApiError({ creditRefunded }) };
+  }
+  if (verdict === 'answered') {
+    // TTTranscribe's handler has finished, so it either stored the job or not: ask it once.
+    const before = await tokens.get(jti);
+    try {
+      const job = await deps.upstream.settleLookup(submission.submissionKey, requestId);
+      log('found_by_key', { jobId: job.jobId });
+      return { accepted: { ok: true, jobId: job.jobId, status: 'queued', submittedAt: job.submittedAt } };
+    } catch (lookupError) {
+      if (lookupError instanceof UpstreamFailure && lookupError.kind === 'job_not_found' && before) {
+        // Unless a resubmission of the token resumed it meanwhile (it may be storing the job right now).
+        const context = { reason: REFUND_REASON[error.kind], requestId, unchangedSince: before.updatedAt };
+        const creditRefunded = await tokens.refund(jti, 'submitting', context);
+        log('refunded', { creditRefunded });
+        if (creditRefunded) return { error: error.toApiError({ creditRefunded }) };
+      } else {
+        log('lookup_failed', {
+          lookup: lookupError instanceof UpstreamFailure ? lookupError.info : String(lookupError),
+        });
+      }
+    }
+  }
+  // No answer (the request may still land), or no way to tell now: no refund yet, the token stays `submitting`.
+  if (verdict === 'unknown') log('pending');
+  return {
+    error: error.toApiError({ creditRefunded: false, pending: { settlesWithinSec: deps.pendingSettlesWithinSec } }),
+  };
 }

@@ -26,7 +26,9 @@ export const STUCK_SUBMITTING_MS = 2 * 60_000;
 
 /**
  * The periodic credit sweep: refunds expired unused tokens (token_expired_unused); recovers submissions
- * interrupted by a crash (a token left in `submitting` past {@link STUCK_SUBMITTING_MS}) by asking TTTranscribe for
+ * interrupted by a crash, or left pending by a forward that failed without telling whether TTTranscribe stored the
+ * job (a timeout, a reset: see submit-transcription.ts), i.e. a token left in `submitting` past
+ * {@link STUCK_SUBMITTING_MS}, by asking TTTranscribe for
  * the job stored under the token's submission key: found -> the job is linked to the token and settled like any
  * job; never stored (404 job_not_found) -> refunded (submission_interrupted); TTTranscribe unreachable -> left
  * for the next sweep. It reconciles submitted jobs by polling TTTranscribe (completed -> consumed, failed -> refunded, unknown

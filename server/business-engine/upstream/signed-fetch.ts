@@ -55,7 +55,7 @@ export function createSignedFetch(options: SignedFetchOptions): FetchLike {
     });
     headers[ENGINE_AUTH_HEADER.toLowerCase()] = signed.header;
     const answer = await options.pool.request({
-      method: request.method as 'GET',
+      method: request.method,
       path: target,
       headers,
       body: body ?? null,

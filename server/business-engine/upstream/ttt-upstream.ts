@@ -25,6 +25,8 @@ export interface UpstreamPolicy {
   /** Extra attempts for idempotent GETs (never for POST /transcribe). */
   readonly getRetries: number;
   readonly retryBaseDelayMs: number;
+  /** Time limit of the one lookup by key that settles a submission TTTranscribe answered with an error. */
+  readonly settleLookupTimeoutMs: number;
 }
 
 export const DEFAULT_UPSTREAM_POLICY: Omit<UpstreamPolicy, 'timeoutMs'> = {
@@ -34,6 +36,7 @@ export const DEFAULT_UPSTREAM_POLICY: Omit<UpstreamPolicy, 'timeoutMs'> = {
   rollingWindowMs: 10_000,
   getRetries: 2,
   retryBaseDelayMs: 100,
+  settleLookupTimeoutMs: 1_000,
 };
 
 interface FetchResult {
@@ -194,16 +197,25 @@ export class TttUpstream {
         }),
       ),
     );
-    const status = data as UpstreamJobStatus | undefined;
-    if (
-      !status ||
-      typeof status.jobId !== 'string' ||
-      !JOB_ID_PATTERN.test(status.jobId) ||
-      typeof status.status !== 'string'
-    ) {
-      throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
-    }
-    return status;
+    return jobStatusOf(data);
+  }
+
+  /**
+   * The same lookup as {@link jobByIdempotencyKey}, asked once while a failed submission is being answered: one
+   * attempt, a short time limit (`settleLookupTimeoutMs`, at most the upstream timeout), past the circuit (the
+   * submission's own failure may just have opened it, and the answer settles a credit already taken).
+   */
+  async settleLookup(key: string, requestId: string): Promise<UpstreamJobStatus> {
+    const { data } = await this.call(
+      'job_by_idempotency_key',
+      (signal) =>
+        this.signed.client.GET('/jobs/by-idempotency-key/{key}', {
+          params: { path: { key }, header: { 'X-Request-ID': requestId } },
+          signal,
+        }),
+      { breaker: false, timeoutMs: Math.min(this.options.policy.settleLookupTimeoutMs, this.options.policy.timeoutMs) },
+    );
+    return jobStatusOf(data);
   }
 
   /** GET /.well-known/engine-auth, bypassing the circuit (a health check must see the real state). */
@@ -247,7 +259,7 @@ export class TttUpstream {
   private async call(
     operation: string,
     attempt: Attempt,
-    options: { breaker: boolean } = { breaker: true },
+    options: { breaker: boolean; timeoutMs?: number } = { breaker: true },
   ): Promise<FetchResult> {
     const controller = new AbortController();
     const started = performance.now();
@@ -257,7 +269,7 @@ export class TttUpstream {
     try {
       result = options.breaker
         ? await this.breaker.fire(attempt, controller.signal)
-        : await this.direct(attempt, controller.signal);
+        : await this.direct(attempt, controller.signal, options.timeoutMs ?? this.options.policy.timeoutMs);
     } catch (error) {
       controller.abort();
       const failure = this.translate(error);
@@ -273,8 +285,7 @@ export class TttUpstream {
     return result;
   }
 
-  private async direct(attempt: Attempt, signal: AbortSignal): Promise<FetchResult> {
-    const timeoutMs = this.options.policy.timeoutMs;
+  private async direct(attempt: Attempt, signal: AbortSignal, timeoutMs: number): Promise<FetchResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new UpstreamFailure('timeout', { timeoutMs })), timeoutMs);
@@ -315,6 +326,20 @@ export class TttUpstream {
       }
     }
   }
+}
+
+/** A JobStatus read by key, checked (an unreadable 200 is an upstream error). */
+function jobStatusOf(data: unknown): UpstreamJobStatus {
+  const status = data as UpstreamJobStatus | undefined;
+  if (
+    !status ||
+    typeof status.jobId !== 'string' ||
+    !JOB_ID_PATTERN.test(status.jobId) ||
+    typeof status.status !== 'string'
+  ) {
+    throw new UpstreamFailure('server_error', { upstreamStatus: 200, reason: 'unparsable' });
+  }
+  return status;
 }
 
 function isTransient(error: unknown): boolean {

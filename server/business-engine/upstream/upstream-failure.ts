@@ -17,6 +17,15 @@ export type UpstreamFailureKind =
   /** Connection refused, host unreachable, circuit open, or TTTranscribe answered 503. */
   | 'unavailable';
 
+/**
+ * What a failed `POST /transcribe` says about whether TTTranscribe stored the job: `not_stored` (nothing was sent:
+ * circuit open, connection refused, host unreachable; or TTTranscribe refused it with a 4xx, which it answers
+ * before storing), `answered` (TTTranscribe's own answer, a 5xx problem or an unreadable 2xx: its handler has
+ * finished, so a lookup by key tells), `unknown` (no answer: a timeout, a connection reset after the request was
+ * sent, or a 5xx without TTTranscribe's problem body, which an intermediary may give while TTTranscribe still works).
+ */
+export type StoreVerdict = 'not_stored' | 'answered' | 'unknown';
+
 /** Facts about a failed upstream call, safe to log and to put in problem details (never a secret). */
 export interface UpstreamFailureInfo {
   readonly upstreamStatus?: number;
@@ -55,13 +64,32 @@ export class UpstreamFailure extends Error {
     return this.kind === 'caller_error';
   }
 
+  /** Whether TTTranscribe may have stored the job of a submission that failed this way (see {@link StoreVerdict}). */
+  get storeVerdict(): StoreVerdict {
+    const { reason, upstreamStatus: status, upstreamCode } = this.info;
+    if (reason === 'circuit_open' || reason === 'connection_refused' || reason === 'unreachable') return 'not_stored';
+    if (status !== undefined && status >= 400 && status < 500) return 'not_stored';
+    if (status !== undefined && status >= 200 && status < 300) return 'answered';
+    if (status !== undefined && status >= 500 && upstreamCode !== undefined) return 'answered';
+    return 'unknown';
+  }
+
   /**
    * The catalog error the app receives. `creditRefunded` is added to the details when the operation paid with a
-   * credit (submission); 401/403 from upstream never becomes a 401 here.
+   * credit (submission), with `pending` when the submission's fate is not known yet (the token stays `submitting`
+   * until a resubmission or the sweep settles it); 401/403 from upstream never becomes a 401 here.
    */
-  toApiError(extra: { creditRefunded?: boolean; jobId?: string } = {}): ApiError {
+  toApiError(
+    extra: { creditRefunded?: boolean; jobId?: string; pending?: { settlesWithinSec: number } } = {},
+  ): ApiError {
     const i = this.info;
-    const refund = extra.creditRefunded === undefined ? {} : { creditRefunded: extra.creditRefunded };
+    const refund = {
+      ...(extra.creditRefunded === undefined ? {} : { creditRefunded: extra.creditRefunded }),
+      ...(extra.pending ? { submissionPending: true, settlesWithinSec: extra.pending.settlesWithinSec } : {}),
+    };
+    const pendingNote = extra.pending
+      ? ` The submission is pending: TTTranscribe may have stored the job. Submitting the same service token again finds the job (or submits it now); otherwise the engine settles it within ${extra.pending.settlesWithinSec} s, linking the job or refunding the credit.`
+      : '';
     const upstream = {
       upstream: 'tttranscribe',
       upstreamStatus: i.upstreamStatus ?? null,
@@ -90,7 +118,7 @@ export class UpstreamFailure extends Error {
       }
       case 'token_already_used':
         return new ApiError('service_token_already_used', 'This service token already submitted a job.', {
-          details: { jobId: (i.upstreamDetails?.['jobId'] as string | undefined) ?? null },
+          details: { jobId: i.upstreamDetails?.['jobId'] ?? null },
           cause: this,
         });
       case 'job_not_found':
@@ -106,15 +134,15 @@ export class UpstreamFailure extends Error {
         return new ApiError(
           'upstream_error',
           i.reason === 'unparsable'
-            ? `TTTranscribe answered ${i.upstreamStatus ?? ''} with a body the engine could not understand.`
-            : `TTTranscribe answered ${i.upstreamStatus ?? 'with an error'}${i.upstreamCode ? ` ${i.upstreamCode}` : ''}.`,
+            ? `TTTranscribe answered ${i.upstreamStatus ?? ''} with a body the engine could not understand.${pendingNote}`
+            : `TTTranscribe answered ${i.upstreamStatus ?? 'with an error'}${i.upstreamCode ? ` ${i.upstreamCode}` : ''}.${pendingNote}`,
           {
             details: { ...upstream, ...(i.reason ? { reason: i.reason } : {}), ...refund },
             cause: this,
           },
         );
       case 'timeout':
-        return new ApiError('upstream_timeout', `TTTranscribe did not answer within ${i.timeoutMs} ms.`, {
+        return new ApiError('upstream_timeout', `TTTranscribe did not answer within ${i.timeoutMs} ms.${pendingNote}`, {
           details: { upstream: 'tttranscribe', timeoutMs: i.timeoutMs ?? null, ...refund },
           cause: this,
         });
@@ -122,7 +150,7 @@ export class UpstreamFailure extends Error {
         const retryAfterSec = Math.max(1, i.retryAfterSec ?? 5);
         return new ApiError(
           'upstream_unavailable',
-          `TTTranscribe is unavailable (${(i.reason ?? 'unreachable').replace(/_/g, ' ')}).`,
+          `TTTranscribe is unavailable (${(i.reason ?? 'unreachable').replace(/_/g, ' ')}).${pendingNote}`,
           {
             details: { upstream: 'tttranscribe', reason: i.reason ?? 'unreachable', retryAfterSec, ...refund },
             headers: { 'Retry-After': String(retryAfterSec) },

@@ -153,6 +153,45 @@ describe('transcribe', () => {
     expect(fake.count('POST /v1/vend-token')).toBe(1);
   });
 
+  it('a pending submission (upstream_timeout, creditRefunded false) is submitted again with the same token', async () => {
+    const pendingTimeout = () =>
+      problem('upstream_timeout', {
+        details: { timeoutMs: 5000, creditRefunded: false, submissionPending: true, settlesWithinSec: 180 },
+      });
+    const fake = engine(
+      () => json(200, jobStatus('completed', { transcript: 'stored after all' })),
+      (_req, nth) => (nth === 1 ? pendingTimeout() : json(202, ACCEPTED)),
+    );
+    const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
+    const { data } = await run(pluct.transcribe('https://media.example.com/clip.mp4'));
+    expect(data).toMatchObject({ jobId: JOB, transcript: 'stored after all' });
+    const submits = fake.seen.filter((r) => r.path === '/ttt/transcribe');
+    expect(submits.map((r) => r.authorization)).toEqual([`Bearer ${VENDED.token}`, `Bearer ${VENDED.token}`]);
+    expect(fake.count('POST /v1/vend-token')).toBe(1);
+
+    // Still pending on the second try: the engine's answer is returned (no third try, no new token).
+    const stuck = engine(() => json(200, jobStatus('completed')), pendingTimeout);
+    const pluct2 = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: stuck.fetch });
+    const { error } = await run(pluct2.transcribe('https://media.example.com/clip.mp4'));
+    expect(error).toMatchObject({
+      code: 'upstream_timeout',
+      details: { creditRefunded: false, submissionPending: true },
+    });
+    expect(stuck.count('POST /ttt/transcribe')).toBe(2);
+    expect(stuck.count('POST /v1/vend-token')).toBe(1);
+  });
+
+  it('a refunded upstream failure (creditRefunded true) is not submitted again', async () => {
+    const fake = engine(
+      () => json(200, jobStatus('completed')),
+      () => problem('upstream_error', { details: { upstreamStatus: 500, creditRefunded: true } }),
+    );
+    const pluct = createPluctClient({ baseUrl: ENGINE, getUserToken: tokenSource().getUserToken, fetch: fake.fetch });
+    const { error } = await run(pluct.transcribe('https://media.example.com/clip.mp4'));
+    expect(error).toMatchObject({ code: 'upstream_error', details: { creditRefunded: true } });
+    expect(fake.count('POST /ttt/transcribe')).toBe(1);
+  });
+
   it('tolerates a few transient poll failures, then gives up with the last one', async () => {
     const flaky = engine((_req, nth) =>
       nth <= 2

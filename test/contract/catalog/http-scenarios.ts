@@ -212,8 +212,15 @@ export const scenarios = {
     }),
   ],
   upstream_error: [
+    // Its lookup by key fails too (the same closed database): the submission stays pending, nothing refunded yet.
     be('a submission to a TTTranscribe whose database is closed', engine.submitToBrokenTtt, {
-      details: { upstream: 'tttranscribe', upstreamStatus: 500, upstreamCode: 'internal_error', creditRefunded: true },
+      details: {
+        upstream: 'tttranscribe',
+        upstreamStatus: 500,
+        upstreamCode: 'internal_error',
+        creditRefunded: false,
+        submissionPending: true,
+      },
     }),
   ],
   upstream_unavailable: [
@@ -224,7 +231,8 @@ export const scenarios = {
   ],
   upstream_timeout: [
     be('a submission TTTranscribe never answers (UPSTREAM_TIMEOUT_MS=300)', engine.submitToHangingTtt, {
-      details: { upstream: 'tttranscribe', timeoutMs: 300, creditRefunded: true },
+      // No answer: the request may still land, so the submission is pending (a resubmission or the sweep settles it).
+      details: { upstream: 'tttranscribe', timeoutMs: 300, creditRefunded: false, submissionPending: true },
     }),
   ],
   internal_error: [

@@ -1,7 +1,7 @@
 import { decodeJwt, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
-import { ENGINE_T0_MS, startEngineTestApp, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
+import { ENGINE_T0_MS, TEST_ADMIN_TOKEN, type EngineTestApp } from '../../../helpers/engine-app.js';
 import {
   idempotentTtt,
   startEngineWithFakeTtt,
@@ -364,9 +364,13 @@ describe('POST /ttt/transcribe', () => {
     );
   });
 
-  it('turns a 500 into 502 upstream_error with a refund', async () => {
+  it('turns a 500 into 502 upstream_error with a refund once TTTranscribe says it stored no job under the key', async () => {
     const token = await vend('error-user');
-    ttt.respond(() => upstreamProblem(500, 'internal_error', 'An unexpected error occurred.'));
+    ttt.respond((req) =>
+      req.method === 'POST'
+        ? upstreamProblem(500, 'internal_error', 'An unexpected error occurred.')
+        : upstreamProblem(404, 'job_not_found', 'No job was stored under this Idempotency-Key.'),
+    );
     const { error, response } = await submit(token);
     expect(response.status).toBe(502);
     expect(error).toMatchObject({
@@ -381,14 +385,15 @@ describe('POST /ttt/transcribe', () => {
     );
   });
 
-  it('turns an unparsable answer into upstream_error', async () => {
-    const token = await vend();
+  it('turns an unparsable answer into upstream_error, pending: a proxy page says nothing about the job', async () => {
+    const { token, tokenId } = await vendFull();
     ttt.respond(() => ({ status: 502, raw: '<html>Bad Gateway</html>' }));
     const { error } = await submit(token);
     expect(error).toMatchObject({
       code: 'upstream_error',
-      details: { upstreamStatus: 502, reason: 'unparsable', creditRefunded: true },
+      details: { upstreamStatus: 502, reason: 'unparsable', creditRefunded: false, submissionPending: true },
     });
+    expect((await be.engine.store.tokens.get(tokenId))?.state).toBe('submitting');
     ttt.respond((req) =>
       req.target === '/transcribe'
         ? ACCEPTED(`job_TEST${String((jobs += 1)).padStart(8, '0')}`)

@@ -151,7 +151,11 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
   });
 
   it('never retries a submission', async () => {
-    ttt.respond(() => upstreamProblem(503, 'service_unavailable', 'shutting down'));
+    ttt.respond((req) =>
+      req.method === 'POST'
+        ? upstreamProblem(503, 'service_unavailable', 'shutting down')
+        : upstreamProblem(404, 'job_not_found', 'No job was stored under this Idempotency-Key.'),
+    );
     const { data } = await be.client.POST('/v1/vend-token', {
       body: { clientRequestId: `u-${(n += 1)}` },
       headers: be.bearer(await be.userJwt({ sub: 'up-user' })),
@@ -165,6 +169,7 @@ describe('TTTranscribe calls: retries, signing per attempt, pass-through', () =>
       code: 'upstream_unavailable',
       details: { reason: 'upstream_503', creditRefunded: true },
     });
-    expect(ttt.requests.length - before).toBe(1);
+    // One POST; then one lookup by its key, which found no job (so the credit went back).
+    expect(ttt.requests.slice(before).map((r) => r.method)).toEqual(['POST', 'GET']);
   });
 });
