@@ -67,10 +67,16 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
       await a.jobs.insert(job);
     }
     const processed: Array<{ worker: string; jobId: string }> = [];
+    // Each job waits until both workers hold one, so the sharing is decided by the claims, not by which worker's
+    // first poll a busy machine happens to run first: a worker whose slots are all waiting cannot take them all.
+    let bothClaimed: () => void = () => undefined;
+    const both = new Promise<void>((resolve) => (bothClaimed = resolve));
     const processorOf =
       (name: string): JobProcessor =>
       async (job) => {
         processed.push({ worker: name, jobId: job.jobId });
+        if (new Set(processed.map((p) => p.worker)).size === 2) bothClaimed();
+        await both;
         await new Promise((resolve) => setTimeout(resolve, 5));
         return FAKE_RESULT;
       };
