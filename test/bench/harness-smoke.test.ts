@@ -6,6 +6,7 @@ import { renderMarkdown } from '../../bench/harness/markdown-report.js';
 import { runPacedLoad } from '../../bench/harness/paced-load.js';
 import { startServer, type ServerProcess } from '../../bench/harness/server-process.js';
 import { evaluateTargets, MEASUREMENT_IDS } from '../../bench/harness/targets.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 
 // A smoke test of the harness, not a speed test: one tiny scenario for about a second, then the shape of the
 // JSON and markdown it produces. No assertion here depends on how fast anything is.
@@ -31,16 +32,15 @@ const request: HttpRequestSpec = {
 
 describe('bench harness', () => {
   let bare: ServerProcess;
+  const cleanup = createCleanupStack();
   const lines: string[] = [];
   const ctx = new BenchContext(settings, (line) => lines.push(line));
 
   beforeAll(async () => {
     bare = await startServer({ name: 'bare-http', entry: 'bench/servers/bare-http.ts', ready: 'ipc' });
+    cleanup.defer(() => bare.stop());
   });
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await bare?.stop();
-  });
+  afterAll(() => cleanup.run());
 
   it('measures a closed-loop window against a server in its own process', async () => {
     const m = await ctx.measure({

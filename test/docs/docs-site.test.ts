@@ -11,6 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildDocs, type DocsBuild } from '../../scripts/build-docs.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 import { serveStatic, type StaticServer } from './static-server.js';
 
 /** The part of a DOM element these checks read (tsconfig has no DOM lib; the callbacks run in the browser). */
@@ -33,14 +34,17 @@ const requests: string[] = [];
 const external: string[] = [];
 /** Uncaught exceptions and console errors (a CSP violation or a failed load shows up here). */
 const pageErrors: string[] = [];
+const cleanup = createCleanupStack();
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
   }
   outDir = mkdtempSync(join(tmpdir(), 'pluct-docs-'));
+  cleanup.defer(() => rmSync(outDir, { recursive: true, force: true }));
   build = await buildDocs(outDir);
   site = await serveStatic(outDir);
+  cleanup.defer(() => site.close());
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -55,7 +59,9 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
+  cleanup.defer(() => browser.close());
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  cleanup.defer(() => context.close());
   await context.route('**/*', async (route) => {
     const url = new URL(route.request().url());
     requests.push(url.href);
@@ -66,15 +72,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
 }, 90_000);
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await context?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await browser?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await site?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 async function open(fileName: string): Promise<Page> {
   const page = await context.newPage();

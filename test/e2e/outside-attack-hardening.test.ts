@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/protocol/engine-auth.js';
 import { listOperations, type OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 import { startEngineTestApp, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp, TEST_KEY, type TttTestApp } from '../helpers/ttt-app.js';
 
@@ -53,13 +54,12 @@ function raw(
 
 let be: EngineTestApp;
 let ttt: TttTestApp;
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   [be, ttt] = await Promise.all([startEngineTestApp(), startTttTestApp()]);
+  cleanup.defer(() => Promise.all([be.close(), ttt.close()]));
 });
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await Promise.all([be?.close(), ttt?.close()]);
-});
+afterAll(() => cleanup.run());
 
 /** Signs a request for TTTranscribe as the engine does. */
 const signed = (method: string, target: string, bearerToken?: string) =>

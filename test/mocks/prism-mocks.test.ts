@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startMocks, type RunningMocks } from '../../mocks/start-mocks.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 
 const catalog = parse(readFileSync(new URL('../../spec/shared/errors.yaml', import.meta.url), 'utf8')) as {
   problems: Record<string, { value: Record<string, unknown> }>;
@@ -17,16 +18,15 @@ const ENGINE_AUTH = { 'X-Engine-Auth': 'v1;t=1767225600;n=dmVjdG9yLW5vbmNlLTAxLg
 const USER = { Authorization: 'Bearer any-token' };
 
 let mocks: RunningMocks;
+const cleanup = createCleanupStack();
 
 // About 4 s on an idle machine; the margin is for loaded CI runners (Prism's start-up is CPU-bound).
 beforeAll(async () => {
   mocks = await startMocks();
+  cleanup.defer(() => mocks.stop());
 }, 90_000);
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await mocks?.stop();
-});
+afterAll(() => cleanup.run());
 
 async function problem(response: Response): Promise<Record<string, unknown>> {
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);

@@ -11,6 +11,7 @@ import { generateSharedSecret, parseSharedSecret } from '../../server/protocol/e
 import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp as createTttApp, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 import { ENGINE_T0_MS, reserveServer, TEST_ADMIN_TOKEN, testEngineEnv } from '../helpers/engine-app.js';
 import { fakeTranscriber, succeedingProcessor } from '../helpers/ttt-processors.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET } from '../helpers/user-tokens.js';
@@ -125,6 +126,7 @@ describe('no secret or token in any log line of a full run', () => {
   const requestIds: string[] = [];
   let good: Chain;
   let mismatched: Chain;
+  const cleanup = createCleanupStack();
   const tttSecret = generateSharedSecret();
   const foreignSecret = generateSharedSecret();
 
@@ -144,6 +146,7 @@ describe('no secret or token in any log line of a full run', () => {
 
   beforeAll(async () => {
     good = await startChain({ engineSecret: tttSecret, tttSecret, engineLines, tttLines, engineAuthHeaders, clock });
+    cleanup.defer(() => good.close());
     mismatched = await startChain({
       engineSecret: foreignSecret,
       tttSecret,
@@ -152,6 +155,7 @@ describe('no secret or token in any log line of a full run', () => {
       engineAuthHeaders,
       clock,
     });
+    cleanup.defer(() => mismatched.close());
     remember('TTT_SHARED_SECRET', tttSecret);
     remember('TTT_SHARED_SECRET (other deployment)', foreignSecret);
     remember('TTT_SHARED_SECRET key bytes', tttSecret.slice('tttsk_'.length));
@@ -269,12 +273,7 @@ describe('no secret or token in any log line of a full run', () => {
     await new Promise<void>((resolve) => tttLines.logger.flush(() => resolve()));
   });
 
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await good?.close();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await mismatched?.close();
-  });
+  afterAll(() => cleanup.run());
 
   const all = () => [
     ...engineLines.lines.map((l) => ['business-engine', l] as const),

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalog, errorCodes, jobFailureCodes } from '../../generated/errors.js';
 import { startSandbox, type RunningSandbox } from '../../server/sandbox/create-sandbox.js';
 import { MAGIC_INPUTS, UNREACHABLE_BY_DESIGN } from '../../server/sandbox/magic-inputs.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 import { runRecipe } from './support/sandbox-client.js';
 
 const magicFor = (code: string) => MAGIC_INPUTS.filter((m) => m.code === code);
@@ -45,13 +46,12 @@ describe('every magic input produces its code through the normal API', () => {
   // The upstream timeout is short (the fault upstream=timeout waits past it) yet well above a loaded machine's hop.
   let sandbox: RunningSandbox;
   let n = 0;
+  const cleanup = createCleanupStack();
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0, jobDurationMs: 100, upstreamTimeoutMs: 2_000, logLevel: 'silent' });
+    cleanup.defer(() => sandbox.close());
   });
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await sandbox?.close();
-  });
+  afterAll(() => cleanup.run());
 
   it.each(MAGIC_INPUTS.map((m) => [m.code, m] as const))('%s', async (code, recipe) => {
     n += 1;

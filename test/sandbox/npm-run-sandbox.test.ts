@@ -13,6 +13,7 @@ import { FIVE_STEPS } from '../../server/sandbox/banner.js';
 import type { OpenApiDocument } from '../../server/shared/http/operation-matcher.js';
 import { createResponseChecker } from '../contract/support/response-checker.js';
 import { serveStatic, type StaticServer } from '../docs/static-server.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -30,10 +31,13 @@ let sandbox: string;
 let token: string;
 let app: StaticServer;
 let otherOrigin: StaticServer;
+const cleanup = createCleanupStack();
 
 beforeAll(async () => {
   app = await serveStatic(fileURLToPath(new URL('./fixtures/', import.meta.url)));
+  cleanup.defer(() => app.close());
   otherOrigin = await serveStatic(fileURLToPath(new URL('./fixtures/', import.meta.url)));
+  cleanup.defer(() => otherOrigin.close());
   const allowed = new URL(app.url).origin;
   // Its own process group, so stopping it reaches tsx under npm; nothing else is in that group.
   child = spawn('npm', ['run', 'sandbox', '--', '--port', '0', '--job-ms', '200', '--cors-origins', allowed], {
@@ -43,6 +47,10 @@ beforeAll(async () => {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', npm_config_update_notifier: 'false' },
   });
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanup.defer(async () => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    await exited;
+  });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm run sandbox printed no banner in 60 s:\n${output}`)), 60_000);
@@ -60,15 +68,7 @@ beforeAll(async () => {
   });
 }, 90_000);
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  if (child?.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-  await exited;
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await app?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await otherOrigin?.close();
-});
+afterAll(() => cleanup.run());
 
 /** Runs a documented curl line through sh with the variables the docs export; `-i` adds the status and headers. */
 async function curl(
@@ -157,6 +157,7 @@ describe('npm run sandbox, followed with curl as the docs page says', () => {
 
 describe('a browser app on another origin (CORS), in headless Chromium', () => {
   let browser: Browser;
+  const browserCleanup = createCleanupStack();
   beforeAll(async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
@@ -173,11 +174,9 @@ describe('a browser app on another origin (CORS), in headless Chromium', () => {
         '--disable-sync',
       ],
     });
+    browserCleanup.defer(() => browser.close());
   }, 60_000);
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await browser?.close();
-  });
+  afterAll(() => browserCleanup.run());
 
   it('runs the five steps with fetch from an allowed origin, reading exposed headers', async () => {
     const page = await browser.newPage();

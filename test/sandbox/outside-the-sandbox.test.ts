@@ -11,6 +11,7 @@ import { loadConfig as loadTttConfig } from '../../server/tttranscribe/config.js
 import { generateSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { createResponseChecker } from '../contract/support/response-checker.js';
 import { engineProcessEnv, runServiceMain, tttProcessEnv } from '../contract/support/service-process.js';
+import { createCleanupStack } from '../helpers/cleanup-stack.js';
 import { startEngineTestApp, testEngineEnv, type EngineTestApp } from '../helpers/engine-app.js';
 import { startTttTestApp, type TttTestApp } from '../helpers/ttt-app.js';
 
@@ -68,16 +69,14 @@ describe('a production configuration with a sandbox setting', () => {
 describe('the sandbox-only fault header at the real services', () => {
   let be: EngineTestApp;
   let ttt: TttTestApp;
+  const cleanup = createCleanupStack();
   beforeAll(async () => {
     be = await startEngineTestApp();
+    cleanup.defer(() => be.close());
     ttt = await startTttTestApp();
+    cleanup.defer(() => ttt.close());
   });
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await be?.close();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await ttt?.close();
-  });
+  afterAll(() => cleanup.run());
 
   it('the Business Engine answers 400 invalid_request (sandbox_only) and does nothing else', async () => {
     const jwt = await be.userJwt({ sub: 'fault-header-user' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../../../bench/harness/server-process.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { mintUserJwt } from '../../helpers/user-tokens.js';
 
 // The balance floor is only a fair floor if it does check its caller: a bench that measured 401s would flatter it.
@@ -10,7 +11,9 @@ const SECRET = 'bench-floor-secret-of-at-least-32-bytes!';
 
 describe('bench bare balance (the floor of GET /v1/credits/balance)', () => {
   let server: ServerProcess;
+  const cleanup = createCleanupStack();
   const dir = mkdtempSync(join(tmpdir(), 'bare-balance-'));
+  cleanup.defer(() => rmSync(dir, { recursive: true, force: true }));
 
   beforeAll(async () => {
     server = await startServer({
@@ -19,12 +22,9 @@ describe('bench bare balance (the floor of GET /v1/credits/balance)', () => {
       ready: 'ipc',
       env: { BENCH_DB: join(dir, 'floor.db'), BENCH_USER_JWT_SECRET: SECRET },
     });
+    cleanup.defer(() => server.stop());
   });
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   const get = (token: string) =>
     fetch(`${server.url}/v1/credits/balance`, { headers: { authorization: `Bearer ${token}` } });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../../generated/errors.js';
 import { isValidRequestId } from '../../../client/sdk/request-id.js';
 import type { TranscribeProgress } from '../../../client/sdk/transcribe.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { FAST_POLL, prefer, startTarget, type Kind, type Target } from '../support/sdk-targets.js';
 import { fakeJwt } from '../support/fake-engine.js';
 
@@ -18,13 +19,12 @@ const freshUser = () => `sdk-user-${process.pid}-${(userCounter += 1)}`;
 
 describe.each<Kind>(['real stack', 'prism mocks', 'sandbox'])('SDK scenarios against the %s', (kind) => {
   let t: Target;
+  const cleanup = createCleanupStack();
   beforeAll(async () => {
     t = await startTarget(kind);
+    cleanup.defer(() => t.close());
   }, 90_000);
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await t?.close();
-  });
+  afterAll(() => cleanup.run());
   const real = kind !== 'prism mocks'; // real state: the real stack and the sandbox
 
   it('reads the balance, typed, on a request that carries a valid X-Request-ID', async () => {

@@ -7,6 +7,7 @@ import { createBusinessEngineClient } from '../../../generated/business-engine/c
 import { createTttranscribeClient } from '../../../generated/tttranscribe/client.js';
 import { createPluctClient } from '../../../client/sdk/index.js';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { createServiceTokenIssuer, type ServiceTokenIssuer } from '../../helpers/service-tokens.js';
 import { T0_MS } from '../../helpers/ttt-app.js';
 import { startTestEngine, testUserJwt, type TestEngine } from '../support/contract-stack.js';
@@ -27,20 +28,18 @@ const logged = async (mock: PrismProxy) => {
   return mock.errors();
 };
 
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   [tttMock, engineMock] = await Promise.all([
     startPrismMock({ spec: 'generated/tttranscribe/openapi.json' }),
     startPrismMock({ spec: 'generated/business-engine/openapi.json' }),
   ]);
+  cleanup.defer(() => Promise.all([tttMock.stop(), engineMock.stop()]));
   issuer = await createServiceTokenIssuer({ now: () => clock.ms });
   engine = await startTestEngine({ tttBaseUrl: tttMock.url, issuer, now: () => clock.ms });
+  cleanup.defer(() => engine.close());
 }, 120_000);
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await engine?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await Promise.all([tttMock?.stop(), engineMock?.stop()]);
-});
+afterAll(() => cleanup.run());
 
 describe("the engine's upstream client against a Prism mock of TTTranscribe", () => {
   it('submits and reads a job with requests the TTTranscribe spec accepts', async () => {

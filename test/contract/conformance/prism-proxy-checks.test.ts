@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTttranscribeClient } from '../../../generated/tttranscribe/client.js';
 import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../../server/protocol/engine-auth.js';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { engineAuthSigner, startTttTestApp, TEST_KEY, type TttTestApp } from '../../helpers/ttt-app.js';
 import { prismViolations, startPrismProxy, type PrismProxy } from '../support/prism-proxy.js';
 import { createResponseChecker } from '../support/response-checker.js';
@@ -19,28 +20,25 @@ let proxy: PrismProxy;
 let broken: Server;
 let brokenProxy: PrismProxy;
 
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   ttt = await startTttTestApp();
+  cleanup.defer(() => ttt.close());
   // An upstream whose /health breaks the TTTranscribe spec (most required members missing).
   broken = createServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.setHeader('x-request-id', 'req_0123456789abcdef');
     res.end(JSON.stringify({ ok: true, service: 'tttranscribe' }));
   });
+  cleanup.defer(() => new Promise<void>((resolve) => broken.close(() => resolve())));
   await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
   [proxy, brokenProxy] = await Promise.all([
     startPrismProxy({ spec: SPEC, upstream: ttt.baseUrl }),
     startPrismProxy({ spec: SPEC, upstream: `http://127.0.0.1:${(broken.address() as AddressInfo).port}` }),
   ]);
+  cleanup.defer(() => Promise.all([proxy.stop(), brokenProxy.stop()]));
 }, 120_000);
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await Promise.all([proxy?.stop(), brokenProxy?.stop()]);
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await new Promise<void>((resolve) => (broken ? broken.close(() => resolve()) : resolve()));
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await ttt?.close();
-});
+afterAll(() => cleanup.run());
 
 function signedProbe(body: string) {
   const { header } = signEngineAuth({

@@ -8,6 +8,7 @@ import type { Middleware } from 'openapi-fetch';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBusinessEngineClient, type BusinessEngineClient } from '../../../generated/business-engine/client.js';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { TEST_SECRET } from '../../helpers/ttt-app.js';
 import { startContractStack, TEST_ADMIN_TOKEN, type ContractStack } from '../support/contract-stack.js';
 import { prismViolations } from '../support/prism-proxy.js';
@@ -35,20 +36,20 @@ const recorder: Middleware = {
 };
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   stack = await startContractStack({ viaPrism: true });
+  // Prism logs a violation just after answering, so its log is read once more when everything has run.
+  cleanup.defer(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = stack.proxies.flatMap((p) => p.errors());
+    await stack.close();
+    expect(late, 'violations Prism logged').toEqual([]);
+  });
   client = createBusinessEngineClient({ baseUrl: stack.engineUrl });
   client.use(recorder);
 }, 120_000);
-// Prism logs a violation just after answering, so its log is read once more when everything has run.
-afterAll(async () => {
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  const late = stack?.proxies.flatMap((p) => p.errors()) ?? [];
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await stack?.close();
-  expect(late, 'violations Prism logged').toEqual([]);
-});
+afterAll(() => cleanup.run());
 afterEach((context) => {
   if (context.task.result?.state === 'fail') {
     for (const p of stack.proxies)

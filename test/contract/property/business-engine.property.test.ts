@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { TEST_SECRET } from '../../helpers/ttt-app.js';
 import { assertContract, propertyParameters } from '../support/contract-assertions.js';
 import {
@@ -67,8 +68,10 @@ async function vend(): Promise<string> {
   return data.token;
 }
 
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   stack = await startContractStack();
+  cleanup.defer(() => stack.close());
   const client = createBusinessEngineClient({ baseUrl: stack.engineUrl });
   const granted = await client.POST('/admin/credits/grant', {
     body: { userId: USER, amount: 100_000, bucket: 'main', reason: 'contract property tests' },
@@ -99,8 +102,7 @@ beforeAll(async () => {
     expiredServiceToken: () => stack.issuer.mint({ sub: USER, iat: nowSec() - 3600, exp: nowSec() - 1800 }),
   });
 }, 60_000);
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-afterAll(() => stack?.close());
+afterAll(() => cleanup.run());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */
 const rightVariant = (op: SpecOperation) => variants.find((v) => satisfies(op, v.grants))!;

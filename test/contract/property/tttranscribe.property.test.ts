@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { OpenApiDocument } from '../../../server/shared/http/operation-matcher.js';
 import { BODY_LIMIT_BYTES } from '../../../server/tttranscribe/app.js';
+import { createCleanupStack } from '../../helpers/cleanup-stack.js';
 import { startTttTestApp, TEST_KEY, TEST_SECRET, type TttTestApp } from '../../helpers/ttt-app.js';
 import { mintUserJwt } from '../../helpers/user-tokens.js';
 import { assertContract, propertyParameters } from '../support/contract-assertions.js';
@@ -35,8 +36,10 @@ let ttt: TttTestApp;
 let variants: CredentialVariant[];
 let jobId: string;
 
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   ttt = await startTttTestApp({ config: { metricsToken: TTT_METRICS_TOKEN } });
+  cleanup.defer(() => ttt.close());
   const nowSec = () => Math.floor(ttt.clock.ms / 1000);
   variants = tttCredentialVariants({
     keys: [TEST_KEY],
@@ -55,8 +58,7 @@ beforeAll(async () => {
   if (!data) throw new Error(`could not create the job the status properties read: ${JSON.stringify(error)}`);
   jobId = data.jobId;
 });
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-afterAll(() => ttt?.close());
+afterAll(() => cleanup.run());
 
 /** The first variant that satisfies the operation (for a public one: no credentials). */
 const rightVariant = (op: SpecOperation) => variants.find((v) => satisfies(op, v.grants))!;

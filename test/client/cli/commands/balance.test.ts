@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealStack, STACK_USER_JWT_SECRET, type RealStack } from '../../support/real-stack.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { runPluct, tempEnvFile } from '../../support/run-pluct.js';
 
 async function closedPort(): Promise<number> {
@@ -13,16 +14,14 @@ async function closedPort(): Promise<number> {
 
 let stack: RealStack;
 let env: ReturnType<typeof tempEnvFile>;
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   stack = await startRealStack();
+  cleanup.defer(() => stack.close());
   env = tempEnvFile({ USER_JWT_SECRET: STACK_USER_JWT_SECRET });
+  cleanup.defer(() => env.remove());
 });
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  env?.remove();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await stack?.close();
-});
+afterAll(() => cleanup.run());
 
 describe('pluct balance (process)', { timeout: 60_000 }, () => {
   it('prints the balance with a dev token minted from .env, or a given token, as text or JSON', async () => {

@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPluctClient } from '../../../../client/sdk/pluct-client.js';
 import { STACK_ADMIN_TOKEN, startRealStack, type RealStack } from '../../support/real-stack.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { runPluct } from '../../support/run-pluct.js';
 
 let stack: RealStack;
+const cleanup = createCleanupStack();
 const dir = mkdtempSync(join(tmpdir(), 'pluct-grant-'));
+cleanup.defer(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {
   stack = await startRealStack();
+  cleanup.defer(() => stack.close());
   writeFileSync(join(dir, '.env'), `ADMIN_TOKEN=${STACK_ADMIN_TOKEN}\n`, { mode: 0o600 });
 });
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await stack?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
   it('grants credits with the admin token of the local .env, never printing it', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobFailure, type JobProcessor } from '../../../../server/tttranscribe/jobs/job-processor.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { succeedingProcessor } from '../../../helpers/ttt-processors.js';
 import { startRealStack, type RealStack } from '../../support/real-stack.js';
 import { runPluct } from '../../support/run-pluct.js';
@@ -25,13 +26,12 @@ const processor: JobProcessor = async (job, ctx) => {
 };
 
 let stack: RealStack;
+const cleanup = createCleanupStack();
 beforeAll(async () => {
   stack = await startRealStack({ processor });
+  cleanup.defer(() => stack.close());
 });
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await stack?.close();
-});
+afterAll(() => cleanup.run());
 
 describe('pluct transcribe (process)', { timeout: 60_000 }, () => {
   it('prints the transcript on stdout and plain progress lines on stderr', async () => {

@@ -7,6 +7,7 @@ import { createMediaProcessor } from '../../../../server/tttranscribe/media/crea
 import type { MediaProcessorOptionsInput } from '../../../../server/tttranscribe/media/media-options.js';
 import { assertMediaToolsInstalled, createMediaFixtures, type MediaFixtures } from '../../../fixtures/media.js';
 import { routes, startMediaServer, type MediaServer } from '../../../fixtures/media-server.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 
 /*
  * The processor's failure codes and clean-up, with real HTTP and ffmpeg but a stand-in transcription program
@@ -19,6 +20,7 @@ let jobsDir: string;
 let echoEngine: string;
 let failingEngine: string;
 let fakeResolver: string;
+const cleanup = createCleanupStack();
 
 async function script(name: string, body: string): Promise<string> {
   const path = join(work, name);
@@ -48,7 +50,9 @@ const failure = (code: string, message?: RegExp): unknown =>
 beforeAll(async () => {
   await assertMediaToolsInstalled();
   media = await createMediaFixtures();
+  cleanup.defer(() => media.cleanup());
   work = await mkdtemp(join(tmpdir(), 'ttt-processor-test-'));
+  cleanup.defer(() => rm(work, { recursive: true, force: true }));
   jobsDir = join(work, 'jobs');
   await mkdir(jobsDir);
   echoEngine = await script('echo-engine', 'echo "transcript of $(basename "$1")"');
@@ -64,6 +68,7 @@ beforeAll(async () => {
     '/huge-chunked': routes.bytes(500_000, { withLength: false }),
     '/to-metadata': routes.redirect('http://169.254.169.254/latest/meta-data/iam/'),
   });
+  cleanup.defer(() => server.close());
 });
 
 afterEach(async () => {
@@ -71,13 +76,7 @@ afterEach(async () => {
   expect(await readdir(jobsDir)).toEqual([]);
 });
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await server?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await media?.cleanup();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('createMediaProcessor', () => {
   it('fetches, decodes and transcribes with the configured engine', async () => {

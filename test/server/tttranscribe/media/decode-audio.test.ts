@@ -15,10 +15,12 @@ import {
   librivoxClips,
   type MediaFixtures,
 } from '../../../fixtures/media.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 
 let media: MediaFixtures;
 let dir: string;
 let n = 0;
+const cleanup = createCleanupStack();
 
 const options = (overrides: Partial<DecodeAudioOptions> = {}): DecodeAudioOptions => ({
   ffmpegPath: 'ffmpeg',
@@ -34,14 +36,12 @@ const failure = (code: string, message: RegExp): unknown =>
 beforeAll(async () => {
   await assertMediaToolsInstalled();
   media = await createMediaFixtures();
+  cleanup.defer(() => media.cleanup());
   dir = await mkdtemp(join(tmpdir(), 'ttt-decode-test-'));
+  cleanup.defer(() => rm(dir, { recursive: true, force: true }));
 });
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await media?.cleanup();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('decodeAudio', () => {
   it('turns an MP4 video into 16 kHz mono 16-bit WAV and reports its length', async () => {

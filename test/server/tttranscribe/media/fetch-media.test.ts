@@ -11,11 +11,13 @@ import {
 } from '../../../../server/tttranscribe/media/fetch-media.js';
 import type { ResolveHost } from '../../../../server/tttranscribe/media/guarded-request.js';
 import { routes, startMediaServer, type MediaServer } from '../../../fixtures/media-server.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 
 const BODY = Buffer.from('ID3 pretend mp3 bytes '.repeat(100));
 let server: MediaServer;
 let dir: string;
 let n = 0;
+const cleanup = createCleanupStack();
 
 /** Fake DNS: only names in the table resolve, so nothing here can reach a real resolver or host. */
 const fakeDns =
@@ -51,6 +53,7 @@ const failure = (code: string, message?: RegExp): unknown =>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ttt-fetch-test-'));
+  cleanup.defer(() => rm(dir, { recursive: true, force: true }));
   server = await startMediaServer({
     '/clip.mp3': (_req, res) => {
       res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(BODY);
@@ -70,6 +73,7 @@ beforeAll(async () => {
     '/to-share': routes.redirect('https://www.tiktok.com/@user/video/1'),
     '/loop': routes.redirect('/loop'),
   });
+  cleanup.defer(() => server.close());
 });
 
 afterEach(() => {
@@ -77,11 +81,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('fetchMedia', () => {
   it('downloads a file, following a redirect', async () => {

@@ -13,6 +13,7 @@ import {
 } from '../../../fixtures/media.js';
 import { routes, startMediaServer, type MediaServer } from '../../../fixtures/media-server.js';
 import { corpusWordErrorRate, wordErrorRate } from '../../../fixtures/wer.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 
 /*
  * End-to-end: real HTTP download from a loopback server, real ffmpeg decoding, real pocketsphinx (en-us) recognition.
@@ -29,11 +30,14 @@ let media: MediaFixtures;
 let server: MediaServer;
 let jobsDir: string;
 let clips: Map<string, LibrivoxClip>;
+const cleanup = createCleanupStack();
 
 beforeAll(async () => {
   await assertMediaToolsInstalled();
   media = await createMediaFixtures();
+  cleanup.defer(() => media.cleanup());
   jobsDir = await mkdtemp(join(tmpdir(), 'ttt-pipeline-jobs-'));
+  cleanup.defer(() => rm(jobsDir, { recursive: true, force: true }));
   clips = new Map((await librivoxClips()).map((clip) => [clip.id.slice(-4), clip]));
   const clip = (id: string): LibrivoxClip => clips.get(id) as LibrivoxClip;
   server = await startMediaServer({
@@ -41,15 +45,10 @@ beforeAll(async () => {
     '/0930.mp3': routes.file(await media.mp3(clip('0930').wavPath), 'audio/mpeg'),
     '/0890.mp4': routes.file(await media.mp4(clip('0890').wavPath), 'video/mp4'),
   });
+  cleanup.defer(() => server.close());
 });
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await server?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await media?.cleanup();
-  if (jobsDir) await rm(jobsDir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('media pipeline with pocketsphinx', () => {
   const results: Array<{ reference: string; hypothesis: string }> = [];

@@ -6,6 +6,7 @@ import type { JobStage } from '../../../../server/tttranscribe/jobs/job-processo
 import { createMediaProcessor } from '../../../../server/tttranscribe/media/create-media-processor.js';
 import { assertMediaToolsInstalled, createMediaFixtures, type MediaFixtures } from '../../../fixtures/media.js';
 import { routes, startMediaServer, type MediaServer } from '../../../fixtures/media-server.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 
 /*
  * Aborting a job mid-way: the worker aborts ctx.signal. A TimeoutError reason (what AbortSignal.timeout gives)
@@ -17,11 +18,14 @@ let work: string;
 let jobsDir: string;
 let marker: string;
 let slowEngine: string;
+const cleanup = createCleanupStack();
 
 beforeAll(async () => {
   await assertMediaToolsInstalled();
   media = await createMediaFixtures();
+  cleanup.defer(() => media.cleanup());
   work = await mkdtemp(join(tmpdir(), 'ttt-abort-test-'));
+  cleanup.defer(() => rm(work, { recursive: true, force: true }));
   jobsDir = join(work, 'jobs');
   await mkdir(jobsDir);
   marker = join(work, 'engine-started');
@@ -32,15 +36,10 @@ beforeAll(async () => {
     '/speech.mp3': routes.file(await media.mp3(await media.speech('abort me')), 'audio/mpeg'),
     '/slow.mp3': routes.slow({ intervalMs: 50 }),
   });
+  cleanup.defer(() => server.close());
 });
 
-afterAll(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await server?.close();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-  await media?.cleanup();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 function start(path: string, controller: AbortController, stages: JobStage[] = []): Promise<unknown> {
   const processor = createMediaProcessor({

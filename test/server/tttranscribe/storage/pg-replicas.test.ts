@@ -7,6 +7,7 @@ import {
   type ThrowawayCluster,
 } from '../../../../scripts/postgres/throwaway-cluster.js';
 import { openTttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
+import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { startTttTestApp, type TttTestApp } from '../../../helpers/ttt-app.js';
 
@@ -88,17 +89,15 @@ describe('TTT_DB unreachable at start', () => {
 describe('the database lost mid-run and back', () => {
   let cluster: ThrowawayCluster;
   let ttt: TttTestApp;
+  const cleanup = createCleanupStack();
   beforeAll(async () => {
     cluster = await startThrowawayCluster();
+    cleanup.defer(() => cluster.stop());
     const url = await cluster.createDatabase('ttt_lost');
     ttt = await startTttTestApp({ storage: await openTttStorage(url, { poolMax: 2 }) });
+    cleanup.defer(() => ttt.close());
   }, 60_000);
-  afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await ttt?.close();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when setup failed
-    await cluster?.stop();
-  });
+  afterAll(() => cleanup.run());
 
   const submit = async () =>
     ttt.client.POST('/transcribe', {
