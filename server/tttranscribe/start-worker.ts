@@ -5,7 +5,7 @@ import { createEngine } from './engines/create-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
 import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage, type TttStorage } from './jobs/storage.js';
+import { isPostgresUrl, openTttStorage, type TttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 
 /** A running worker process's worker. */

@@ -8,7 +8,7 @@ import {
 } from './engine-auth-verifier.js';
 import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
-import { headerCount } from '../../shared/http/raw-headers.js';
+import { headerCount } from '../../shared/auth/raw-headers.js';
 import { hasBody } from '../../shared/http/has-body.js';
 
 /** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */
