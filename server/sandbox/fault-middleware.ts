@@ -3,7 +3,6 @@ import { errorCatalog, errorTypeUrl, isErrorCode, type ErrorCode } from '../../g
 import { ApiError } from '../shared/errors/api-error.js';
 import { createOperationMatcher, type OpenApiDocument } from '../shared/http/operation-matcher.js';
 import {
-  drawLatency,
   FaultSyntaxError,
   mergeFaults,
   parseFaultHeader,
@@ -28,7 +27,7 @@ export function listedCodes(spec: OpenApiDocument): Map<string, Set<ErrorCode>> 
   const resolve = (node: unknown): Json => {
     let n = asObject(node);
     for (let i = 0; i < 8 && typeof n['$ref'] === 'string'; i += 1) {
-      n = (n['$ref'] as string)
+      n = n['$ref']
         .slice(2)
         .split('/')
         .reduce<Json>((at, key) => asObject(at[key.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
@@ -105,7 +104,7 @@ export function engineFaults(options: {
   const listed = listedCodes(options.spec);
   return async (req, res, next) => {
     const header = req.headers[FAULT_HEADER.toLowerCase()];
-    delete req.headers[FAULT_HEADER.toLowerCase()];
+    Reflect.deleteProperty(req.headers, FAULT_HEADER.toLowerCase());
     const found = match(req.method, req.path);
     if (found.kind !== 'operation') {
       next();

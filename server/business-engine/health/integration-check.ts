@@ -157,7 +157,7 @@ async function serviceTokenVerifies(
   const iat = Math.floor(nowMs / 1000);
   let token: string;
   try {
-    token = await self.sign({
+    token = self.sign({
       sub: 'integration-check',
       jti: newTokenId('probe_'),
       scope: SERVICE_TOKEN.scope,

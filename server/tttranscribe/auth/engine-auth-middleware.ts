@@ -109,6 +109,8 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
       void check(req, res, next);
       return;
     }
+    // Express's Request is an interface over http.IncomingMessage; at run time req is an IncomingMessage instance.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see above
     readRaw(req, res, (error?: unknown) => {
       if (error) next(error);
       else void check(req, res, next);
