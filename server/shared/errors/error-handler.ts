@@ -107,7 +107,7 @@ export function causeChain(cause: unknown): string[] {
       chain.push(`${current.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${current.message}`);
       current = current.cause;
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error is logged as String() shows it
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error cause is logged as String() shows it
       chain.push(String(current));
       break;
     }
