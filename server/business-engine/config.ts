@@ -10,12 +10,14 @@ import {
 } from 'node:crypto';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../protocol/engine-auth.js';
-import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default longest lifetime (`exp - iat`) of a user JWT: 24 h (USER_JWT_MAX_LIFETIME_SECONDS). */
+export const USER_JWT_DEFAULT_MAX_LIFETIME_SEC = 24 * 60 * 60;
 
 /** How user JWTs are verified: HS256 with a shared secret, or an identity provider's JWKS. */
 export type UserJwtConfig =

@@ -112,7 +112,7 @@ export function loadSandboxOptions(argv: readonly string[], env: Env): SandboxOp
   let plan: Record<string, unknown> = {};
   if (raw['faults'] !== undefined) {
     try {
-      plan = faultPlanSchema.parse(JSON.parse(readFileSync(raw['faults'], 'utf8'))) as Record<string, unknown>;
+      plan = faultPlanSchema.parse(JSON.parse(readFileSync(raw['faults'], 'utf8')));
     } catch (error) {
       const message =
         error instanceof z.ZodError

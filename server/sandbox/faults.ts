@@ -210,7 +210,7 @@ export function createFaultDecider(plan: FaultPlan): FaultDecider {
       if (op) {
         // Always three draws per planned call, so one operation's rates do not shift another's sequence.
         const [e, r, u] = [random(), random(), random()];
-        if (op.errorRate !== undefined && e < op.errorRate) faults.error = (op.error ?? 'internal_error') as ErrorCode;
+        if (op.errorRate !== undefined && e < op.errorRate) faults.error = op.error ?? 'internal_error';
         if (op.rateLimitedRate !== undefined && r < op.rateLimitedRate) faults.rateLimited = op.retryAfterSec ?? 1;
         if (op.upstreamRate !== undefined && u < op.upstreamRate) faults.upstream = op.upstream ?? 'down';
       }

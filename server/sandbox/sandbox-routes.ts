@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { ErrorCode } from '../../generated/errors.js';
 import { MAGIC_INPUTS, UNREACHABLE_BY_DESIGN } from './magic-inputs.js';
 import { tokenRequestSchema, type TokenRequest } from './user-tokens.js';
 
@@ -77,12 +77,13 @@ export function sandboxRoutes(deps: {
   return router;
 }
 
-const problemCode = z.enum(['invalid_request', 'not_found', 'payload_too_large', 'internal_error']);
+/** The catalog codes the sandbox's own routes answer with. */
+type ProblemCode = Extract<ErrorCode, 'invalid_request' | 'not_found' | 'payload_too_large' | 'internal_error'>;
 
 function problem(
   res: express.Response,
   status: number,
-  code: z.infer<typeof problemCode>,
+  code: ProblemCode,
   detail: string,
   details: Record<string, unknown>,
 ): void {

@@ -1,4 +1,5 @@
 import { isJobFailureCode, jobFailureCatalog, type JobFailureCode } from '../../generated/errors.js';
+import { abortReason } from '../tttranscribe/abort-reason.js';
 import { JobFailure, type JobProcessor } from '../tttranscribe/jobs/job-processor.js';
 import type { TranscriberProbe } from '../tttranscribe/transcriber-status.js';
 import { parseSandboxMedia, SANDBOX_MEDIA_HOST } from './magic-inputs.js';
@@ -71,7 +72,7 @@ export const simulatedProbe: TranscriberProbe = () =>
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      reject(signal.reason);
+      reject(abortReason(signal));
       return;
     }
     const timer = setTimeout(() => {
@@ -80,7 +81,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(abortReason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -45,7 +45,7 @@ export async function mintSandboxUserJwt(
   const iat = Math.min(nowSec, exp - 900);
   const claims: JWTPayload = { sub: r.sub, scope: r.scope, iat, exp, jti: randomUUID() };
   if (r.notBeforeInSec !== undefined) claims.nbf = iat + r.notBeforeInSec;
-  for (const name of r.omit) delete claims[name];
+  for (const name of r.omit) Reflect.deleteProperty(claims, name);
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .sign(new TextEncoder().encode(secret));

@@ -26,7 +26,7 @@ import type { JobProcessor } from './jobs/job-processor.js';
 import { JOB_STATES } from './jobs/job-state-counts.js';
 import type { JobStore } from './jobs/job-store.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
-import { sqliteStorage, type TttStorage } from './jobs/storage.js';
+import { sqliteStorage, type TttStorage } from './storage.js';
 import type { TranscriberProbe } from './transcriber-status.js';
 import { DEFAULT_TTT_RATE_LIMITS, tttCallerKey, tttRateLimits, type TttRateLimitConfig } from './ttt-rate-limits.js';
 

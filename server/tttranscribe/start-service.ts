@@ -14,7 +14,7 @@ import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-ke
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
 import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage } from './jobs/storage.js';
+import { isPostgresUrl, openTttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { createTranscriberProbe } from './transcriber-status.js';
 

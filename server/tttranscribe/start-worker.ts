@@ -2,10 +2,11 @@ import type { Logger } from 'pino';
 import { createLogger } from '../shared/logging/logger.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
+import type { TranscriptionEngine } from './engines/transcription-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
 import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage, type TttStorage } from './jobs/storage.js';
+import { isPostgresUrl, openTttStorage, type TttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 
 /** A running worker process's worker. */
@@ -31,8 +32,9 @@ export async function startTttWorker(
   options: { logger?: Logger; processor?: JobProcessor } = {},
 ): Promise<RunningTttWorker> {
   const logger = options.logger ?? createLogger({ service: 'tttranscribe-worker', level: config.logLevel });
-  const engine = options.processor ? undefined : createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
-  const processor = options.processor ?? createMediaProcessor(config.media, { engine: engine! });
+  const { engine, processor } = options.processor
+    ? { engine: undefined, processor: options.processor }
+    : mediaPipeline(config);
   const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
   const worker = createJobWorker({
     store: storage.jobs,
@@ -76,4 +78,10 @@ export async function startTttWorker(
       return closed;
     },
   };
+}
+
+/** The configured transcription engine and the media pipeline that runs it. */
+function mediaPipeline(config: TttConfig): { engine: TranscriptionEngine; processor: JobProcessor } {
+  const engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
+  return { engine, processor: createMediaProcessor(config.media, { engine }) };
 }

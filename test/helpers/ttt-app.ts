@@ -15,7 +15,7 @@ import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type TttAppConfig, type TttService } from '../../server/tttranscribe/app.js';
 import { openJobDatabase, type JobDatabase } from '../../server/tttranscribe/jobs/database.js';
 import type { JobProcessor } from '../../server/tttranscribe/jobs/job-processor.js';
-import type { TttStorage } from '../../server/tttranscribe/jobs/storage.js';
+import type { TttStorage } from '../../server/tttranscribe/storage.js';
 import type { TranscriberProbe } from '../../server/tttranscribe/transcriber-status.js';
 import { createServiceTokenIssuer, type ServiceTokenIssuer } from './service-tokens.js';
 import { fakeTranscriber, succeedingProcessor } from './ttt-processors.js';

@@ -2,7 +2,7 @@ import { webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
-import type { UserJwtConfig } from '../config.js';
+import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC, type UserJwtConfig } from '../config.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** What the engine takes from a verified user JWT. */
@@ -33,9 +33,6 @@ const ASYMMETRIC = [
   'EdDSA',
   'Ed25519',
 ];
-
-/** Default longest lifetime (`exp - iat`) of a user JWT: 24 h (USER_JWT_MAX_LIFETIME_SECONDS). */
-export const USER_JWT_DEFAULT_MAX_LIFETIME_SEC = 24 * 60 * 60;
 
 /** Options of {@link createUserJwtVerifier}. */
 export interface UserJwtVerifierOptions {

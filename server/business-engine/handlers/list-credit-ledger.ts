@@ -16,8 +16,10 @@ type LedgerPage = components['schemas']['LedgerPage'];
 export function listCreditLedger(deps: { ledger: LedgerStore }): RequestHandler {
   return async (req, res) => {
     const { userId } = callerOf(res, 'user');
-    const limit = req.query['limit'] === undefined ? 50 : Number(req.query['limit']);
-    const beforeId = req.query['cursor'] === undefined ? undefined : decodeCursor(String(req.query['cursor']));
+    // The request validator has checked both against the spec: strings (a repeated parameter is refused).
+    const query = req.query as { limit?: string; cursor?: string };
+    const limit = query.limit === undefined ? 50 : Number(query.limit);
+    const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     await deps.ledger.ensureUser(userId, requestIdOf(res));
     const rows = await deps.ledger.page(userId, limit + 1, beforeId);
     const entries = rows.slice(0, limit);

@@ -20,9 +20,11 @@ export const DEFAULT_TOKEN_PAGE = 50;
 export function listIntegrationTokens(deps: { store: IntegrationTokenRecords }): RequestHandler {
   return async (req, res) => {
     const { userId } = callerOf(res, 'user');
-    // The request validator has checked limit (1-100) and the cursor's length against the spec.
-    const limit = req.query['limit'] === undefined ? DEFAULT_TOKEN_PAGE : Number(req.query['limit']);
-    const after = req.query['cursor'] === undefined ? undefined : decodeCursor(String(req.query['cursor']));
+    // The request validator has checked limit (1-100) and the cursor's length against the spec: both are strings
+    // (a repeated parameter is refused).
+    const query = req.query as { limit?: string; cursor?: string };
+    const limit = query.limit === undefined ? DEFAULT_TOKEN_PAGE : Number(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const rows = await deps.store.listByUser(userId, { limit: limit + 1, ...(after ? { after } : {}) });
     const tokens = rows.slice(0, limit);
     const last = tokens.at(-1);

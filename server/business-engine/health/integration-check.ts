@@ -3,7 +3,8 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import type { EngineAuthKey } from '../../protocol/engine-auth.js';
 import type { TttUpstream, UpstreamEngineAuthInfo } from '../upstream/ttt-upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
-import { newTokenId, SERVICE_TOKEN, type SignServiceToken } from '../tokens/service-token-keys.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
+import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
 
 type IntegrationReport = components['schemas']['IntegrationReport'];
 type IntegrationCheck = components['schemas']['IntegrationCheck'];
@@ -157,7 +158,7 @@ async function serviceTokenVerifies(
   const iat = Math.floor(nowMs / 1000);
   let token: string;
   try {
-    token = await self.sign({
+    token = self.sign({
       sub: 'integration-check',
       jti: newTokenId('probe_'),
       scope: SERVICE_TOKEN.scope,

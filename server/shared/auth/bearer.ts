@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error.js';
-import { headerCount } from '../http/raw-headers.js';
+import { headerCount } from './raw-headers.js';
 import { SHARED_SECRET_PREFIX } from '../../protocol/engine-auth-secret.js';
 import { COMPACT_JWS } from './unverified-jwt.js';
 

@@ -68,10 +68,10 @@ export function errorHandler(options: {
       code: apiError.code,
       status: apiError.status,
       method: req.method,
-      route: res.locals['operationId'] ?? req.path,
-      subject: res.locals['subject'],
+      route: (res.locals['operationId'] as string | undefined) ?? req.path,
+      subject: res.locals['subject'] as unknown,
       userAgent: req.get('user-agent'),
-      credential: res.locals['credential'],
+      credential: res.locals['credential'] as unknown,
       details: apiError.details,
     };
     res.locals['errorCode'] = apiError.code;
@@ -107,6 +107,7 @@ export function causeChain(cause: unknown): string[] {
       chain.push(`${current.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${current.message}`);
       current = current.cause;
     } else {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error cause is logged as String() shows it
       chain.push(String(current));
       break;
     }

@@ -61,8 +61,8 @@ export function compileRequestValidators(spec: OpenApiDocument): Map<string, Val
     for (const [method, raw] of Object.entries(item)) {
       const op = raw as { operationId?: string; parameters?: unknown[]; requestBody?: unknown } | undefined;
       if (!op?.operationId) continue;
-      const parameters = [...((item['parameters'] as unknown[] | undefined) ?? []), ...(op.parameters ?? [])].map((p) =>
-        resolveRef<Parameter>(spec, p),
+      const parameters = [...((item['parameters'] as unknown[] | undefined) ?? []), ...(op.parameters ?? [])].map(
+        (p) => resolveRef(spec, p) as Parameter,
       );
       // A location without declared parameters has nothing to check, except the query: any parameter there is unknown.
       const checks = (['path', 'query', 'header'] as const)
@@ -127,10 +127,10 @@ function compileBody(
   where: string,
 ): ((req: Request) => RequestProblem[]) | undefined {
   if (requestBody === undefined) return undefined;
-  const body = resolveRef<{ required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> }>(
-    spec,
-    requestBody,
-  );
+  const body = resolveRef(spec, requestBody) as {
+    required?: boolean;
+    content?: Record<string, { schema?: Record<string, unknown> }>;
+  };
   const json = body.content?.['application/json'];
   if (!json) throw new Error(`${where}: only application/json request bodies are supported`);
   const validate = ajv.compile(rebase(json.schema ?? {}));
@@ -183,9 +183,10 @@ function rebase(schema: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/', '"$ref":"pluct:spec#/')) as Record<string, unknown>;
 }
 
-function resolveRef<T>(spec: OpenApiDocument, value: unknown): T {
+/** A `$ref` followed (repeatedly) to what it points at; anything else as it is. */
+function resolveRef(spec: OpenApiDocument, value: unknown): unknown {
   const ref = (value as { $ref?: string } | undefined)?.$ref;
-  if (!ref) return value as T;
+  if (!ref) return value;
   if (!ref.startsWith('#/')) throw new Error(`Only local references are supported, got ${ref}`);
   const target = ref
     .slice(2)
@@ -195,7 +196,7 @@ function resolveRef<T>(spec: OpenApiDocument, value: unknown): T {
       spec,
     );
   if (target === undefined) throw new Error(`Unresolved reference ${ref}`);
-  return resolveRef<T>(spec, target);
+  return resolveRef(spec, target);
 }
 
 function escape(segment: string): string {

@@ -24,6 +24,7 @@ export function runSteps(steps: readonly RequestHandler[], req: Request, res: Re
         return;
       }
       try {
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- next() uses `step`, never `this`
         const result: unknown = current(req, res, step.next as NextFunction);
         if (result instanceof Promise) {
           result.then(undefined, (reason: unknown) =>

@@ -146,7 +146,7 @@ async function createTable(pool: pg.Pool, tableName: string): Promise<void> {
 }
 
 function describe(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
   return typeof code === 'string' ? `${message} (${code})` : message;
 }

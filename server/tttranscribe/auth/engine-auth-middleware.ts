@@ -8,7 +8,7 @@ import {
 } from './engine-auth-verifier.js';
 import { refuseSeveralAuthorizations } from '../../shared/auth/bearer.js';
 import { rawBody } from '../../shared/http/create-service-app.js';
-import { headerCount } from '../../shared/http/raw-headers.js';
+import { headerCount } from '../../shared/auth/raw-headers.js';
 import { hasBody } from '../../shared/http/has-body.js';
 
 /** X-Engine-Auth timestamp tolerance, seconds (published at /.well-known/engine-auth). */
@@ -109,6 +109,8 @@ export function engineAuth(options: { verifier: EngineAuthVerifier; bodyLimitByt
       void check(req, res, next);
       return;
     }
+    // Express's Request is an interface over http.IncomingMessage; at run time req is an IncomingMessage instance.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see above
     readRaw(req, res, (error?: unknown) => {
       if (error) next(error);
       else void check(req, res, next);

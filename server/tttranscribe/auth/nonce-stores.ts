@@ -70,9 +70,9 @@ export function createPgNonceStore(pool: pg.Pool): EngineAuthNonceStore {
       throw translatePgError(error, 'check the X-Engine-Auth nonce');
     }
   };
-  const schedulePurge = purgeSchedule(
-    async (nowMs) => void (await query('DELETE FROM engine_auth_nonces WHERE expires_at <= $1', [nowMs])),
-  );
+  const schedulePurge = purgeSchedule(async (nowMs) => {
+    await query('DELETE FROM engine_auth_nonces WHERE expires_at <= $1', [nowMs]);
+  });
   return {
     async remember(keyId, nonce, expiresAtMs, nowMs) {
       schedulePurge(nowMs);

@@ -15,6 +15,6 @@ export function newJobId(): string {
   const bytes = randomBytes(LENGTH);
   let id = 'job_';
   // 256 is a multiple of 32, so masking keeps the characters uniform.
-  for (const byte of bytes) id += ALPHABET[byte & 31];
+  for (const byte of bytes) id += ALPHABET.charAt(byte & 31);
   return id;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { abortReason } from '../abort-reason.js';
 import { JobFailure, type JobProcessor, type JobResult, type JobStage } from './job-processor.js';
 import type { JobRecord, JobStore, Lease, LeaseRecovery } from './job-store.js';
 
@@ -263,6 +264,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     while (started && running.size < concurrency) {
       const job = await claim();
       if (!job) return;
+      // TypeScript narrows `started` to true from the loop's test, but stop() may clear it while claim() awaits.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
       if (!started) {
         // stop() came while the claim was in flight: hand the job straight back rather than run it unwatched.
         await store
@@ -348,15 +351,16 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
 /** Settles with the work, or rejects with the signal's reason as soon as it aborts (even if the work ignores it). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
-function assertResult(result: JobResult): void {
+/** A processor is pluggable: its result is checked at run time, whatever its type says (it may be undefined). */
+function assertResult(result: JobResult | undefined): void {
   if (typeof result?.transcript !== 'string' || typeof result.engine !== 'string' || result.engine === '') {
     throw new TypeError('The job processor returned no transcript or engine name.');
   }

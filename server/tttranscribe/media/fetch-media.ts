@@ -147,7 +147,10 @@ async function saveBody(
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         received += chunk.length;
-        if (received > options.maxBytes) return callback(tooLarge());
+        if (received > options.maxBytes) {
+          callback(tooLarge());
+          return;
+        }
         options.onProgress?.(received, total);
         callback(null, chunk);
       },

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { abortReason } from '../abort-reason.js';
 import { JobFailure } from '../jobs/job-processor.js';
 import type { AddressGuard } from './address-guard.js';
 
@@ -49,7 +50,10 @@ export async function guardedGet(url: URL, options: GuardedRequestOptions): Prom
     });
     req.on('response', resolve);
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (options.signal.aborted) return reject(options.signal.reason);
+      if (options.signal.aborted) {
+        reject(abortReason(options.signal));
+        return;
+      }
       reject(
         new JobFailure(
           'media_fetch_failed',
@@ -96,7 +100,7 @@ async function resolveChecked(hostname: string, options: GuardedRequestOptions):
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

@@ -15,13 +15,13 @@ export function splitCommandLine(line: string): string[] {
     const ch = line[i] as string;
     if (quote !== null) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length) current += line[++i];
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length) current += line.charAt(++i);
       else current += ch;
     } else if (ch === '"' || ch === "'") {
       quote = ch;
       inArg = true;
     } else if (ch === '\\' && i + 1 < line.length) {
-      current += line[++i];
+      current += line.charAt(++i);
       inArg = true;
     } else if (/\s/.test(ch)) {
       if (inArg) args.push(current);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { abortReason } from '../abort-reason.js';
 
 /** Options for {@link runProcess}. */
 export interface RunProcessOptions {
@@ -81,7 +82,7 @@ export function runProcess(
   options: RunProcessOptions = {},
 ): Promise<RunProcessResult> {
   const { signal } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
@@ -143,7 +144,11 @@ export function runProcess(
       finish(() => reject(new ProcessStartError(program, err.code ?? 'UNKNOWN', { cause: err })));
     });
     child.on('close', (exitCode, killSignal) => {
-      if (aborted) return finish(() => reject(signal?.reason));
+      // (`aborted` is only ever set by the signal's listener.)
+      if (aborted && signal) {
+        finish(() => reject(abortReason(signal)));
+        return;
+      }
       finish(() =>
         resolve({
           exitCode,

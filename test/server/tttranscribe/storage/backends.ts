@@ -1,5 +1,5 @@
 import { openJobDatabase } from '../../../../server/tttranscribe/jobs/database.js';
-import { openTttStorage, sqliteStorage, type TttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
+import { openTttStorage, sqliteStorage, type TttStorage } from '../../../../server/tttranscribe/storage.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 
 /** A fresh storage on one backend with a clock the test moves, and how to clean it up. */

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openJobDatabase, SQLITE_SCHEMA_VERSION } from '../../../../server/tttranscribe/jobs/database.js';
 import { PG_SCHEMA_VERSION } from '../../../../server/tttranscribe/jobs/pg-database.js';
-import { openTttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
+import { openTttStorage } from '../../../../server/tttranscribe/storage.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 
 async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {

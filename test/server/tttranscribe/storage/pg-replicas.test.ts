@@ -6,7 +6,7 @@ import {
   startThrowawayCluster,
   type ThrowawayCluster,
 } from '../../../../scripts/postgres/throwaway-cluster.js';
-import { openTttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
+import { openTttStorage } from '../../../../server/tttranscribe/storage.js';
 import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { startTttTestApp, type TttTestApp } from '../../../helpers/ttt-app.js';

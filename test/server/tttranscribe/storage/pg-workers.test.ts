@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobProcessor } from '../../../../server/tttranscribe/jobs/job-processor.js';
 import type { NewJob } from '../../../../server/tttranscribe/jobs/job-store.js';
 import { createJobWorker, type JobWorkerOptions } from '../../../../server/tttranscribe/jobs/job-worker.js';
-import { openTttStorage, type TttStorage } from '../../../../server/tttranscribe/jobs/storage.js';
+import { openTttStorage, type TttStorage } from '../../../../server/tttranscribe/storage.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { memoryLogger } from '../../../helpers/ttt-app.js';
 import { FAKE_RESULT, gatedProcessor } from '../../../helpers/ttt-processors.js';

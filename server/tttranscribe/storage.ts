@@ -1,10 +1,10 @@
-import type { EngineAuthNonceStore } from '../auth/engine-auth-verifier.js';
-import { createPgNonceStore, createSqliteNonceStore } from '../auth/nonce-stores.js';
-import { openJobDatabase, type JobDatabase } from './database.js';
-import type { JobStore } from './job-store.js';
-import { openPgJobDatabase } from './pg-database.js';
-import { createPgJobStore } from './pg-job-store.js';
-import { createSqliteJobStore } from './sqlite-job-store.js';
+import type { EngineAuthNonceStore } from './auth/engine-auth-verifier.js';
+import { createPgNonceStore, createSqliteNonceStore } from './auth/nonce-stores.js';
+import { openJobDatabase, type JobDatabase } from './jobs/database.js';
+import type { JobStore } from './jobs/job-store.js';
+import { openPgJobDatabase } from './jobs/pg-database.js';
+import { createPgJobStore } from './jobs/pg-job-store.js';
+import { createSqliteJobStore } from './jobs/sqlite-job-store.js';
 
 /**
  * Everything TTTranscribe keeps: the jobs and the spent X-Engine-Auth nonces, in one database (SQLite file or
