@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ApiError } from '../../shared/errors/api-error.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
 import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
 import { toBalance, toIntegrationRecord, toLedgerRow, toTokenRecord } from './postgres-rows.js';
@@ -8,12 +7,24 @@ import { generateIntegrationToken, hashIntegrationToken } from '../integrations/
 import { LAST_USED_RESOLUTION_MS } from '../integrations/integration-token-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
 import type { TokenState } from '../tokens/token-store.js';
-import { inProgress, replayOf, signVend } from '../tokens/vend-rules.js';
+import { inProgress, insufficientCredits, replayOf, signVend } from '../tokens/vend-rules.js';
 import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { isRetryableConflict, postgresFailure } from './postgres-errors.js';
 import { createEnginePool, runQuery, runTransaction } from './postgres-pool.js';
 
 type Client = pg.PoolClient;
+
+/** What `engine_vend` answers (see migration 2). */
+interface VendRow {
+  o_outcome: 'vended' | 'replay' | 'in_progress';
+  o_balance: number | null;
+  o_body_hash: string | null;
+  o_response: string | null;
+}
+
+/** How often a vend that hit a deadlock or a serialization failure is sent again (it wrote nothing). */
+const VEND_ATTEMPTS = 5;
 
 /**
  * The PostgreSQL {@link EngineStore}, for any number of engine replicas on one database. Each operation is one
@@ -249,56 +260,57 @@ export class PostgresEngineStore implements EngineStore {
     };
   }
 
-  vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
-    return this.transaction('charge the credit', async (c) => {
-      // Another replica (or request) holding this key right now: answer at once instead of queueing behind it.
-      const {
-        rows: [lock],
-      } = await c.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS taken', [
-        input.userId,
-        input.clientRequestId,
-      ]);
-      if (!(lock as { taken: boolean }).taken) throw inProgress(input.clientRequestId);
-      await this.ensureUserIn(c, input.userId, input.requestId);
-      const {
-        rows: [existing],
-      } = await c.query(
-        'SELECT body_hash, response_json FROM idempotency_keys WHERE user_id = $1 AND client_request_id = $2',
-        [input.userId, input.clientRequestId],
-      );
-      if (existing)
-        return replayOf(
-          { bodyHash: existing.body_hash as string, responseJson: existing.response_json as string | null },
-          input,
-        );
-      const jti = newTokenId();
-      const charge = await this.charge(c, input.userId, {
-        reason: 'vend_token',
-        requestId: input.requestId,
-        tokenId: jti,
-      });
-      const at = this.options.now();
-      const signed = signVend(sign, {
-        userId: input.userId,
-        requestId: input.requestId,
-        jti,
-        nowMs: at,
-        balanceAfter: charge.balanceAfter,
-      });
-      await c.query(
-        `INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
-        VALUES ($1, $2, 'vended', $3, $4, $5, $6, $7, $8)`,
-        [jti, input.userId, charge.bucket, charge.entryId, input.requestId, signed.issuedAt, signed.expiresAt, at],
-      );
-      // The primary key is the last guard: a key taken meanwhile by anyone rolls this vend back (nothing charged).
-      const taken = await c.query(
-        `INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, response_json, created_at, updated_at)
-        VALUES ($1, $2, $3, 'done', $4, $5, $6, $6) ON CONFLICT (user_id, client_request_id) DO NOTHING`,
-        [input.userId, input.clientRequestId, input.bodyHash, jti, JSON.stringify(signed.response), at],
-      );
-      if (taken.rowCount !== 1) throw inProgress(input.clientRequestId);
-      return { response: signed.response, replayed: false };
+  /**
+   * One round trip: the token is signed first (its jti made here), then `engine_vend` (migration 2) takes the key,
+   * charges under the balance row's lock and records the token, the ledger entry and the answer, or writes nothing.
+   * A token signed for a vend that is then refused (a replay, no credits) is never sent anywhere.
+   */
+  async vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
+    const jti = newTokenId();
+    const at = this.options.now();
+    const signed = signVend(sign, {
+      userId: input.userId,
+      requestId: input.requestId,
+      jti,
+      nowMs: at,
+      balanceAfter: 0,
     });
+    const values = [
+      input.userId,
+      input.clientRequestId,
+      input.bodyHash,
+      input.requestId,
+      jti,
+      signed.issuedAt,
+      signed.expiresAt,
+      at,
+      this.options.signupBonus,
+      JSON.stringify(signed.response),
+    ];
+    const row = await this.vendStatement(input.clientRequestId, values);
+    if (row.o_outcome === 'in_progress') throw inProgress(input.clientRequestId);
+    if (row.o_outcome === 'replay') {
+      return replayOf({ bodyHash: row.o_body_hash ?? '', responseJson: row.o_response }, input);
+    }
+    return { response: { ...signed.response, balanceAfter: Number(row.o_balance) }, replayed: false };
+  }
+
+  private async vendStatement(clientRequestId: string, values: unknown[]): Promise<VendRow> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const { rows } = await this.pool.query<VendRow>(
+          'SELECT * FROM engine_vend($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+          values,
+        );
+        return rows[0] as VendRow;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'PLU01') throw inProgress(clientRequestId);
+        if (code === 'PLU02') throw insufficientCredits(Number((error as { detail?: unknown }).detail));
+        if (isRetryableConflict(error) && attempt < VEND_ATTEMPTS) continue;
+        throw postgresFailure('charge the credit', error);
+      }
+    }
   }
 
   newMovements(): CreditMovement[] {
@@ -358,29 +370,12 @@ export class PostgresEngineStore implements EngineStore {
     return this.balanceIn(c, userId);
   }
 
-  private async balanceIn(c: Client, userId: string, lock = false): Promise<Balance> {
+  private async balanceIn(c: Client, userId: string): Promise<Balance> {
     const {
       rows: [row],
-    } = await c.query(`SELECT main, bonus, updated_at FROM users WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [userId]);
+    } = await c.query('SELECT main, bonus, updated_at FROM users WHERE id = $1', [userId]);
     if (!row) throw new Error(`user ${userId} does not exist`);
     return toBalance(userId, row);
-  }
-
-  /** Takes 1 credit (bonus first) with the balance row locked; insufficient_credits writes nothing. */
-  private async charge(
-    c: Client,
-    userId: string,
-    context: EntryContext,
-  ): Promise<{ entryId: number; bucket: Bucket; balanceAfter: number }> {
-    const current = await this.balanceIn(c, userId, true);
-    if (current.balance < 1) {
-      throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
-        details: { balance: current.balance, required: 1 },
-      });
-    }
-    const bucket: Bucket = current.bonus > 0 ? 'bonus' : 'main';
-    const entry = await this.credit(c, userId, 'charge', bucket, -1, context);
-    return { entryId: entry.id, bucket, balanceAfter: entry.balanceAfter };
   }
 
   /** Adds (or removes) credits in one bucket with one atomic UPDATE (its row lock held to commit) and appends the entry. */

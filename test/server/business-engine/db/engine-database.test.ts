@@ -32,7 +32,7 @@ describe('openEngineDatabase', () => {
 
   it('creates a new database at the current schema version, with token digests of 32 bytes only', () => {
     const db = openEngineDatabase(scratch());
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(5);
     const columns = (db.prepare('PRAGMA table_info(service_tokens)').all() as Array<{ name: string }>).map(
       (c) => c.name,
     );
@@ -55,7 +55,7 @@ describe('openEngineDatabase', () => {
     old.exec(V2_SERVICE_TOKENS);
     old.close();
     const db = openEngineDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(5);
     expect(
       db.prepare("SELECT jti, state, token_digest, submission_key FROM service_tokens WHERE jti = 'tok_OLD'").get(),
     ).toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null, submission_key: null });
@@ -63,7 +63,7 @@ describe('openEngineDatabase', () => {
     db.close();
     // Opening it again changes nothing (the migration ran once).
     const again = openEngineDatabase(path);
-    expect(again.pragma('user_version', { simple: true })).toBe(4);
+    expect(again.pragma('user_version', { simple: true })).toBe(5);
     again.close();
   });
 
@@ -73,7 +73,7 @@ describe('openEngineDatabase', () => {
     newer.pragma('user_version = 99');
     newer.close();
     expect(() => openEngineDatabase(path)).toThrow(
-      /schema version 99; this engine knows up to 4\. Run the engine release that wrote it/,
+      /schema version 99; this engine knows up to 5\. Run the engine release that wrote it/,
     );
   });
 });
