@@ -1,13 +1,18 @@
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
-import type { Balance, Bucket, EntryContext, LedgerRow } from '../credits/credit-ledger.js';
 import type {
+  Balance,
+  Bucket,
+  EntryContext,
   IntegrationTokenPosition,
   IntegrationTokenRecord,
+  LedgerRow,
+  RefundContext,
   RevokeOutcome,
-} from '../integrations/integration-token-store.js';
-import type { SignServiceToken } from '../tokens/service-token-keys.js';
-import type { RefundContext, TokenRecord, TokenState } from '../tokens/token-store.js';
+  SignServiceToken,
+  TokenRecord,
+  TokenState,
+} from './engine-records.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
 

@@ -16,6 +16,9 @@ import {
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
+import type { ServiceTokenClaims, SignServiceToken } from '../db/engine-records.js';
+
+export type { ServiceTokenClaims, SignServiceToken } from '../db/engine-records.js';
 
 /** Fixed parts of every service token (see the serviceToken security scheme). */
 export const SERVICE_TOKEN = {
@@ -27,20 +30,6 @@ export const SERVICE_TOKEN = {
   lifetimeSec: 900,
   clockToleranceSec: 30,
 } as const;
-
-/** The claims of a service token the engine issued. */
-export interface ServiceTokenClaims {
-  readonly sub: string;
-  readonly jti: string;
-  readonly scope: string;
-  readonly iat: number;
-  readonly exp: number;
-}
-
-/**
- * Signs one service token, synchronously: a vend charges, signs and stores its answer in one transaction.
- */
-export type SignServiceToken = (claims: ServiceTokenClaims) => string;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import type { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
-import { SqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
+import { SqliteEngineStore } from '../../../../server/business-engine/store/sqlite-engine-store.js';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
 import {
   ServiceTokenKeys,

@@ -6,15 +6,15 @@ import { IdempotencyStore } from '../tokens/idempotency-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
 import { TokenStore } from '../tokens/token-store.js';
 import { replayOf, signVend } from '../tokens/vend-rules.js';
-import { openEngineDatabase, type EngineDatabase } from './engine-database.js';
+import { openEngineDatabase, type EngineDatabase } from '../db/engine-database.js';
 import {
   SigningFailed,
   type EngineStore,
   type EngineStoreOptions,
   type VendInput,
   type VendOutcome,
-} from './engine-store.js';
-import { sqliteFailure } from './sqlite-errors.js';
+} from '../db/engine-store.js';
+import { sqliteFailure } from '../db/sqlite-errors.js';
 
 /**
  * The SQLite {@link EngineStore}: the synchronous better-sqlite3 stores (CreditLedger, TokenStore,

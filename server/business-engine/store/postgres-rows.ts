@@ -1,6 +1,12 @@
-import type { Balance, Bucket, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
-import type { IntegrationTokenRecord } from '../integrations/integration-token-store.js';
-import type { TokenRecord, TokenState } from '../tokens/token-store.js';
+import type {
+  Balance,
+  Bucket,
+  IntegrationTokenRecord,
+  LedgerKind,
+  LedgerRow,
+  TokenRecord,
+  TokenState,
+} from '../db/engine-records.js';
 
 /*
  * PostgreSQL rows as the engine's records (the same shapes the SQLite store returns). Times are BIGINT epoch ms,

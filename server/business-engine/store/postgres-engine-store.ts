@@ -1,17 +1,16 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
-import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
+import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow, TokenState } from '../db/engine-records.js';
 import { toBalance, toIntegrationRecord, toLedgerRow, toTokenRecord } from './postgres-rows.js';
 import { generateIntegrationToken, hashIntegrationToken } from '../integrations/integration-token-format.js';
 import { LAST_USED_RESOLUTION_MS } from '../integrations/integration-token-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
-import type { TokenState } from '../tokens/token-store.js';
 import { inProgress, insufficientCredits, replayOf, signVend } from '../tokens/vend-rules.js';
-import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
-import { migratePostgres } from './postgres-migrations.js';
-import { isRetryableConflict, postgresFailure } from './postgres-errors.js';
-import { createEnginePool, runQuery, runTransaction } from './postgres-pool.js';
+import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from '../db/engine-store.js';
+import { migratePostgres } from '../db/postgres-migrations.js';
+import { isRetryableConflict, postgresFailure } from '../db/postgres-errors.js';
+import { createEnginePool, runQuery, runTransaction } from '../db/postgres-pool.js';
 
 type Client = pg.PoolClient;
 
