@@ -1,4 +1,3 @@
-import type { Transaction } from 'better-sqlite3';
 import { CreditLedger } from '../credits/credit-ledger.js';
 import { LedgerTail } from '../credits/ledger-tail.js';
 import { IntegrationTokenStore } from '../integrations/integration-token-store.js';
@@ -15,6 +14,7 @@ import {
   type VendOutcome,
 } from '../db/engine-store.js';
 import { sqliteFailure } from '../db/sqlite-errors.js';
+import { SqliteGroupCommit } from '../db/sqlite-group-commit.js';
 
 /**
  * The SQLite {@link EngineStore}: the synchronous better-sqlite3 stores (CreditLedger, TokenStore,
@@ -35,7 +35,8 @@ export class SqliteEngineStore implements EngineStore {
     readonly tokens: TokenStore;
     readonly integrationTokens: IntegrationTokenStore;
   };
-  private readonly vendTx: Transaction<(input: VendInput, sign: SignServiceToken) => VendOutcome>;
+  private readonly vendUnit: (input: VendInput, sign: SignServiceToken) => VendOutcome;
+  private readonly group: SqliteGroupCommit;
   private readonly tail: LedgerTail;
 
   constructor(
@@ -74,7 +75,9 @@ export class SqliteEngineStore implements EngineStore {
       revoke: async (userId, id) => integrationTokens.revoke(userId, id),
       touch: async (record) => integrationTokens.touch(record),
     };
-    this.vendTx = db.transaction((input: VendInput, sign: SignServiceToken): VendOutcome => {
+    this.group = new SqliteGroupCommit(db);
+    // One vend; it runs in a savepoint of a group-commit transaction (see vend()).
+    this.vendUnit = (input: VendInput, sign: SignServiceToken): VendOutcome => {
       const balance = ledger.ensureUserIn(input.userId, input.requestId);
       const existing = idempotency.findIn(input.userId, input.clientRequestId);
       if (existing) return replayOf(existing, input);
@@ -108,12 +111,16 @@ export class SqliteEngineStore implements EngineStore {
         responseJson: JSON.stringify(signed.response),
       });
       return { response: signed.response, replayed: false };
-    });
+    };
   }
 
+  /**
+   * Vends in a group commit ({@link SqliteGroupCommit}): the vends of one event-loop turn share one transaction, each
+   * in its own savepoint (a failing one writes nothing), and each is answered only after that transaction committed.
+   */
   async vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
     try {
-      return this.vendTx.immediate(input, sign);
+      return await this.group.run(() => this.vendUnit(input, sign));
     } catch (error) {
       if (error instanceof SigningFailed) throw error;
       throw sqliteFailure('charge the credit', error);
