@@ -13,6 +13,7 @@ import { isRetryableConflict, postgresFailure } from '../db/postgres-errors.js';
 import { createEnginePool, runQuery, runTransaction } from '../db/postgres-pool.js';
 
 type Client = pg.PoolClient;
+type Row = Record<string, unknown>;
 
 /** What `engine_vend` answers (see migration 2). */
 interface VendRow {
@@ -334,8 +335,8 @@ export class PostgresEngineStore implements EngineStore {
 
   private async readMovements(): Promise<void> {
     if (this.lastLedgerId === undefined) {
-      const { rows } = await this.pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM ledger');
-      this.lastLedgerId = Number(rows[0].id);
+      const { rows } = await this.pool.query<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM ledger');
+      this.lastLedgerId = rows[0]?.id ?? 0;
       return;
     }
     const { rows } = await this.pool.query(
@@ -349,8 +350,8 @@ export class PostgresEngineStore implements EngineStore {
     }
   }
 
-  private query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
-    return runQuery(this.pool, what, sql, values);
+  private query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return runQuery<Row>(this.pool, what, sql, values);
   }
 
   private transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -372,7 +373,7 @@ export class PostgresEngineStore implements EngineStore {
   private async balanceIn(c: Client, userId: string): Promise<Balance> {
     const {
       rows: [row],
-    } = await c.query('SELECT main, bonus, updated_at FROM users WHERE id = $1', [userId]);
+    } = await c.query<Row>('SELECT main, bonus, updated_at FROM users WHERE id = $1', [userId]);
     if (!row) throw new Error(`user ${userId} does not exist`);
     return toBalance(userId, row);
   }
@@ -390,11 +391,12 @@ export class PostgresEngineStore implements EngineStore {
     const column = bucket === 'main' ? 'main' : 'bonus';
     const {
       rows: [user],
-    } = await c.query(
+    } = await c.query<{ main: number; bonus: number }>(
       `UPDATE users SET ${column} = ${column} + $1, updated_at = $2 WHERE id = $3 RETURNING main, bonus`,
       [amount, at, userId],
     );
-    const balanceAfter = Number(user.main) + Number(user.bonus);
+    if (!user) throw new Error(`user ${userId} does not exist`);
+    const balanceAfter = user.main + user.bonus;
     const row: Omit<LedgerRow, 'id'> = {
       userId,
       kind,
@@ -409,12 +411,13 @@ export class PostgresEngineStore implements EngineStore {
     };
     const {
       rows: [entry],
-    } = await c.query(
+    } = await c.query<{ id: number }>(
       `INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
       [userId, kind, bucket, amount, balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, at],
     );
-    return { id: Number(entry.id), ...row };
+    if (!entry) throw new Error('the ledger entry was not written');
+    return { id: entry.id, ...row };
   }
 }
 

@@ -16,7 +16,7 @@ import {
 import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
-import type { ServiceTokenClaims, SignServiceToken } from '../db/engine-records.js';
+import type { ServiceTokenClaims } from '../db/engine-records.js';
 
 export type { ServiceTokenClaims, SignServiceToken } from '../db/engine-records.js';
 
@@ -49,7 +49,7 @@ export interface VerifyServiceTokenOptions {
 export function newTokenId(prefix = 'tok_'): string {
   const bytes = randomBytes(26);
   let out = prefix;
-  for (const b of bytes) out += CROCKFORD[b & 31];
+  for (const b of bytes) out += CROCKFORD.charAt(b & 31);
   return out;
 }
 
@@ -135,7 +135,7 @@ export class ServiceTokenKeys {
       if (options.ignoreExpiry) {
         if (header.typ !== SERVICE_TOKEN.typ) throw claimError('typ', 'check_failed');
         payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as Record<string, unknown>;
-        if (typeof payload !== 'object' || payload === null)
+        if (typeof payload !== 'object' || (payload as Record<string, unknown> | null) === null)
           throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
         if (payload['iss'] !== SERVICE_TOKEN.issuer) throw claimError('iss', 'check_failed');
         if (payload['aud'] !== SERVICE_TOKEN.audience) throw claimError('aud', 'check_failed');
