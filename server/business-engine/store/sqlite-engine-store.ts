@@ -55,15 +55,20 @@ export class SqliteEngineStore implements EngineStore {
       grant: async (userId, amount, bucket, context) => ledger.grant(userId, amount, bucket, context),
       page: async (userId, limit, beforeId) => ledger.page(userId, limit, beforeId),
     };
+    // Every token write goes through the group commit, as the vend does: a submission's claim (its key recorded
+    // before anything is forwarded) and its job id are each answered only once committed, and the writes of
+    // concurrent submissions share one commit.
+    const group = new SqliteGroupCommit(db);
+    this.group = group;
     this.tokens = {
       get: async (jti) => tokens.get(jti),
       byJob: async (jobId) => tokens.byJob(jobId),
-      claim: async (jti, key) => tokens.claim(jti, key),
-      resume: async (jti, key) => tokens.resume(jti, key),
-      release: async (jti) => tokens.release(jti),
-      markSubmitted: async (jti, jobId) => tokens.markSubmitted(jti, jobId),
-      consume: async (jti) => tokens.consume(jti),
-      refund: async (jti, from, context) => tokens.refund(jti, from, context),
+      claim: (jti, key) => group.run(() => tokens.claim(jti, key)),
+      resume: (jti, key) => group.run(() => tokens.resume(jti, key)),
+      release: (jti) => group.run(() => tokens.release(jti)),
+      markSubmitted: (jti, jobId) => group.run(() => tokens.markSubmitted(jti, jobId)),
+      consume: (jti) => group.run(() => tokens.consume(jti)),
+      refund: (jti, from, context) => group.run(() => tokens.refund(jti, from, context)),
       expiredUnused: async (before, limit) => tokens.expiredUnused(before, limit),
       stuckSubmitting: async (before, limit) => tokens.stuckSubmitting(before, limit),
       unsettled: async (limit, after) => tokens.unsettled(limit, after),
@@ -75,7 +80,6 @@ export class SqliteEngineStore implements EngineStore {
       revoke: async (userId, id) => integrationTokens.revoke(userId, id),
       touch: async (record) => integrationTokens.touch(record),
     };
-    this.group = new SqliteGroupCommit(db);
     // One vend; it runs in a savepoint of a group-commit transaction (see vend()).
     this.vendUnit = (input: VendInput, sign: SignServiceToken): VendOutcome => {
       const balance = ledger.ensureUserIn(input.userId, input.requestId);
