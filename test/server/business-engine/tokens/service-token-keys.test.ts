@@ -287,3 +287,19 @@ describe('ServiceTokenKeys', () => {
     });
   });
 });
+
+describe('newTokenId', () => {
+  it('is the prefix and 26 Crockford base32 characters, time first, so later ids sort later', () => {
+    const earlier = newTokenId('tok_', Date.UTC(2026, 11, 6, 6, 0, 0));
+    const later = newTokenId('tok_', Date.UTC(2026, 11, 6, 6, 0, 0) + 1);
+    expect(earlier).toMatch(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(later > earlier).toBe(true);
+    expect(earlier.slice(4, 14)).toBe('01M94Z04R0'); // the ULID time of 2026-12-06T06:00:00Z;
+    expect(newTokenId('itk_', 0)).toMatch(/^itk_0{10}[0-9A-HJKMNP-TV-Z]{16}$/);
+  });
+
+  it('never repeats: 100 000 ids made in the same millisecond are all different', () => {
+    const ids = new Set(Array.from({ length: 100_000 }, () => newTokenId('tok_', 1_765_000_000_000)));
+    expect(ids.size).toBe(100_000);
+  });
+});
