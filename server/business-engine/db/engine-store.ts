@@ -110,8 +110,9 @@ export interface EngineStore {
   readonly tokens: TokenRecords;
   readonly integrationTokens: IntegrationTokenRecords;
   /**
-   * Vends a service token in ONE transaction: the idempotency key, the charge (1 credit, bonus first), the token
-   * record, its signature (`sign`, synchronous) and the stored answer. Throws idempotency_key_reused,
+   * Vends a service token atomically: the idempotency key, the charge (1 credit, bonus first), the token record, its
+   * signature (`sign`, synchronous) and the stored answer (SQLite: one savepoint in a group commit, answered once
+   * committed; PostgreSQL: one `engine_vend` statement). Throws idempotency_key_reused,
    * idempotency_in_progress (PostgreSQL: another replica holds the key right now) or insufficient_credits,
    * writing nothing; a signer that throws rolls everything back and is rethrown as {@link SigningFailed}.
    */
