@@ -107,12 +107,18 @@ BEGIN
     RETURN QUERY SELECT 'in_progress'::TEXT, NULL::INTEGER, NULL::TEXT, NULL::TEXT;
     RETURN;
   END IF;
-  INSERT INTO users AS u (id, main, bonus, created_at, updated_at) VALUES (p_user, 0, 0, p_now, p_now)
-    ON CONFLICT (id) DO NOTHING;
-  IF FOUND AND p_signup_bonus > 0 THEN
-    UPDATE users AS u SET bonus = u.bonus + p_signup_bonus, updated_at = p_now WHERE u.id = p_user;
-    INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, created_at)
-      VALUES (p_user, 'grant', 'bonus', p_signup_bonus, p_signup_bonus, 'signup_bonus', p_request_id, p_now);
+  -- The balance row, locked until commit; a user seen for the first time is created (with the signup bonus, once:
+  -- a racing first vend waits on the new row and then finds it) and locked the same way.
+  SELECT u.main, u.bonus INTO v_main, v_bonus FROM users AS u WHERE u.id = p_user FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO users AS u (id, main, bonus, created_at, updated_at) VALUES (p_user, 0, 0, p_now, p_now)
+      ON CONFLICT (id) DO NOTHING;
+    IF FOUND AND p_signup_bonus > 0 THEN
+      UPDATE users AS u SET bonus = u.bonus + p_signup_bonus, updated_at = p_now WHERE u.id = p_user;
+      INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, created_at)
+        VALUES (p_user, 'grant', 'bonus', p_signup_bonus, p_signup_bonus, 'signup_bonus', p_request_id, p_now);
+    END IF;
+    SELECT u.main, u.bonus INTO v_main, v_bonus FROM users AS u WHERE u.id = p_user FOR UPDATE;
   END IF;
   SELECT k.body_hash, k.response_json INTO v_hash, v_stored
     FROM idempotency_keys AS k WHERE k.user_id = p_user AND k.client_request_id = p_key;
@@ -120,7 +126,6 @@ BEGIN
     RETURN QUERY SELECT 'replay'::TEXT, NULL::INTEGER, v_hash, v_stored;
     RETURN;
   END IF;
-  SELECT u.main, u.bonus INTO v_main, v_bonus FROM users AS u WHERE u.id = p_user FOR UPDATE;
   IF v_main + v_bonus < 1 THEN
     RAISE EXCEPTION 'insufficient credits' USING ERRCODE = 'PLU02', DETAIL = (v_main + v_bonus)::TEXT;
   END IF;
