@@ -52,9 +52,6 @@ const spec = JSON.parse(
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
 export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
-/** The window of the per-user rate limits (RATE_LIMIT_*_PER_MIN). */
-const RATE_WINDOW_SEC = 60;
-
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
   readonly logger: Logger;

@@ -109,8 +109,8 @@ describe('TokenVendor: one transaction per vend', () => {
       w.vendor.vend(request('rich', 'same')),
       w.vendor.vend(request('rich', 'same')),
     ]);
-    expect(first?.replayed).toBe(false);
-    expect(second).toEqual({ replayed: true, response: first?.response });
+    expect(first.replayed).toBe(false);
+    expect(second).toEqual({ replayed: true, response: first.response });
     expect(charges(w, 'rich')).toBe(1);
   });
 });
