@@ -84,7 +84,7 @@ CREATE INDEX integration_tokens_by_user ON integration_tokens (user_id, created_
   },
   {
     version: 2,
-    name: 'the vend as one function: one round trip',
+    name: 'the vend as one function (one round trip); job id and submission key unique where set',
     // Every step of the vend the engine used to send one by one (the key's advisory lock, the user created with the
     // signup bonus once, the stored answer, the charge under the balance row's lock, the ledger entry, the token, the
     // key with its answer), as one statement. It commits or rolls back as a whole; the cases that must write nothing
@@ -92,9 +92,9 @@ CREATE INDEX integration_tokens_by_user ON integration_tokens (user_id, created_
     sql: `
 CREATE FUNCTION engine_vend(
   p_user TEXT, p_key TEXT, p_body_hash TEXT, p_request_id TEXT, p_jti TEXT,
-  p_issued_at BIGINT, p_expires_at BIGINT, p_now BIGINT, p_signup_bonus INTEGER, p_response JSONB
-) RETURNS TABLE (o_outcome TEXT, o_balance INTEGER, o_body_hash TEXT, o_response TEXT)
-LANGUAGE plpgsql AS $$
+  p_issued_at BIGINT, p_expires_at BIGINT, p_now BIGINT, p_signup_bonus INTEGER, p_response JSONB,
+  OUT o_outcome TEXT, OUT o_balance INTEGER, OUT o_body_hash TEXT, OUT o_response TEXT
+) LANGUAGE plpgsql AS $$
 DECLARE
   v_main INTEGER;
   v_bonus INTEGER;
@@ -104,7 +104,7 @@ DECLARE
   v_stored TEXT;
 BEGIN
   IF NOT pg_try_advisory_xact_lock(hashtext(p_user), hashtext(p_key)) THEN
-    RETURN QUERY SELECT 'in_progress'::TEXT, NULL::INTEGER, NULL::TEXT, NULL::TEXT;
+    o_outcome := 'in_progress';
     RETURN;
   END IF;
   -- The balance row, locked until commit; a user seen for the first time is created (with the signup bonus, once:
@@ -123,7 +123,9 @@ BEGIN
   SELECT k.body_hash, k.response_json INTO v_hash, v_stored
     FROM idempotency_keys AS k WHERE k.user_id = p_user AND k.client_request_id = p_key;
   IF FOUND THEN
-    RETURN QUERY SELECT 'replay'::TEXT, NULL::INTEGER, v_hash, v_stored;
+    o_outcome := 'replay';
+    o_body_hash := v_hash;
+    o_response := v_stored;
     RETURN;
   END IF;
   IF v_main + v_bonus < 1 THEN
@@ -150,8 +152,15 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'idempotency key taken meanwhile' USING ERRCODE = 'PLU01';
   END IF;
-  RETURN QUERY SELECT 'vended'::TEXT, v_main + v_bonus, NULL::TEXT, NULL::TEXT;
+  o_outcome := 'vended';
+  o_balance := v_main + v_bonus;
 END $$;
+-- A vend writes neither a job id nor a submission key: unique only where set, so a new token adds no index entry
+-- for either (PostgreSQL indexes NULLs).
+ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_job_id_key;
+CREATE UNIQUE INDEX service_tokens_by_job ON service_tokens (job_id) WHERE job_id IS NOT NULL;
+ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_submission_key_key;
+CREATE UNIQUE INDEX service_tokens_by_submission_key ON service_tokens (submission_key) WHERE submission_key IS NOT NULL;
 `,
   },
 ];
