@@ -12,9 +12,9 @@ import {
 import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
-import { openEngineStore } from './db/open-engine-store.js';
+import { openEngineStore } from './store/open-engine-store.js';
 import { redactDatabaseUrl } from './db/postgres-errors.js';
-import { SqliteEngineStore } from './db/sqlite-engine-store.js';
+import { SqliteEngineStore } from './store/sqlite-engine-store.js';
 
 /** A listening Business Engine. */
 export interface RunningBusinessEngine {

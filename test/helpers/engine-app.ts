@@ -10,7 +10,7 @@ import { createLogger } from '../../server/shared/logging/logger.js';
 import { createApp, type BusinessEngine, type EngineDeps } from '../../server/business-engine/app.js';
 import { loadEngineConfig, type EngineConfig } from '../../server/business-engine/config.js';
 import type { EngineDatabase } from '../../server/business-engine/db/engine-database.js';
-import { SqliteEngineStore } from '../../server/business-engine/db/sqlite-engine-store.js';
+import { SqliteEngineStore } from '../../server/business-engine/store/sqlite-engine-store.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET, type UserJwtOptions } from './user-tokens.js';
 
 /** The frozen start time of every engine test app: 2026-01-01T00:00:00Z (the same as TTTranscribe's helper). */

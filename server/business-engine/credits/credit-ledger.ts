@@ -1,42 +1,10 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { EngineDatabase } from '../db/engine-database.js';
+import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
 import { withSqlite } from '../db/sqlite-errors.js';
 
-export type Bucket = 'main' | 'bonus';
-export type LedgerKind = 'grant' | 'charge' | 'refund';
-
-/** A user's credits. */
-export interface Balance {
-  readonly userId: string;
-  readonly main: number;
-  readonly bonus: number;
-  readonly balance: number;
-  readonly updatedAt: number;
-}
-
-/** One row of the append-only ledger (times in ms). */
-export interface LedgerRow {
-  readonly id: number;
-  readonly userId: string;
-  readonly kind: LedgerKind;
-  readonly bucket: Bucket;
-  readonly amount: number;
-  readonly balanceAfter: number;
-  readonly reason: string;
-  readonly requestId: string | null;
-  readonly jobId: string | null;
-  readonly tokenId: string | null;
-  readonly createdAt: number;
-}
-
-/** Where a ledger entry came from: the request, and the token or job it concerns. */
-export interface EntryContext {
-  readonly reason: string;
-  readonly requestId?: string | null;
-  readonly tokenId?: string | null;
-  readonly jobId?: string | null;
-}
+export type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
 
 interface UserRow {
   id: string;

@@ -1,13 +1,18 @@
 import type { components } from '../../../generated/business-engine/schema.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
-import type { Balance, Bucket, EntryContext, LedgerRow } from '../credits/credit-ledger.js';
 import type {
+  Balance,
+  Bucket,
+  EntryContext,
   IntegrationTokenPosition,
   IntegrationTokenRecord,
+  LedgerRow,
+  RefundContext,
   RevokeOutcome,
-} from '../integrations/integration-token-store.js';
-import type { SignServiceToken } from '../tokens/service-token-keys.js';
-import type { RefundContext, TokenRecord, TokenState } from '../tokens/token-store.js';
+  SignServiceToken,
+  TokenRecord,
+  TokenState,
+} from './engine-records.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
 
@@ -105,8 +110,9 @@ export interface EngineStore {
   readonly tokens: TokenRecords;
   readonly integrationTokens: IntegrationTokenRecords;
   /**
-   * Vends a service token in ONE transaction: the idempotency key, the charge (1 credit, bonus first), the token
-   * record, its signature (`sign`, synchronous) and the stored answer. Throws idempotency_key_reused,
+   * Vends a service token atomically: the idempotency key, the charge (1 credit, bonus first), the token record, its
+   * signature (`sign`, synchronous) and the stored answer (SQLite: one savepoint in a group commit, answered once
+   * committed; PostgreSQL: one `engine_vend` statement). Throws idempotency_key_reused,
    * idempotency_in_progress (PostgreSQL: another replica holds the key right now) or insufficient_credits,
    * writing nothing; a signer that throws rolls everything back and is rethrown as {@link SigningFailed}.
    */

@@ -82,6 +82,87 @@ CREATE TABLE integration_tokens (
 CREATE INDEX integration_tokens_by_user ON integration_tokens (user_id, created_at);
 `,
   },
+  {
+    version: 2,
+    name: 'the vend as one function (one round trip); job id and submission key unique where set',
+    // Every step of the vend the engine used to send one by one (the key's advisory lock, the user created with the
+    // signup bonus once, the stored answer, the charge under the balance row's lock, the ledger entry, the token, the
+    // key with its answer), as one statement. It commits or rolls back as a whole; the cases that must write nothing
+    // raise (PLU01: the key was taken meanwhile; PLU02: not enough credits, the balance in DETAIL).
+    sql: `
+CREATE FUNCTION engine_vend(
+  p_user TEXT, p_key TEXT, p_body_hash TEXT, p_request_id TEXT, p_jti TEXT,
+  p_issued_at BIGINT, p_expires_at BIGINT, p_now BIGINT, p_signup_bonus INTEGER, p_response JSONB,
+  OUT o_outcome TEXT, OUT o_balance INTEGER, OUT o_body_hash TEXT, OUT o_response TEXT
+) LANGUAGE plpgsql AS $$
+DECLARE
+  v_main INTEGER;
+  v_bonus INTEGER;
+  v_bucket TEXT;
+  v_entry BIGINT;
+  v_hash TEXT;
+  v_stored TEXT;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext(p_user), hashtext(p_key)) THEN
+    o_outcome := 'in_progress';
+    RETURN;
+  END IF;
+  -- The balance row, locked until commit; a user seen for the first time is created (with the signup bonus, once:
+  -- a racing first vend waits on the new row and then finds it) and locked the same way.
+  SELECT u.main, u.bonus INTO v_main, v_bonus FROM users AS u WHERE u.id = p_user FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO users AS u (id, main, bonus, created_at, updated_at) VALUES (p_user, 0, 0, p_now, p_now)
+      ON CONFLICT (id) DO NOTHING;
+    IF FOUND AND p_signup_bonus > 0 THEN
+      UPDATE users AS u SET bonus = u.bonus + p_signup_bonus, updated_at = p_now WHERE u.id = p_user;
+      INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, created_at)
+        VALUES (p_user, 'grant', 'bonus', p_signup_bonus, p_signup_bonus, 'signup_bonus', p_request_id, p_now);
+    END IF;
+    SELECT u.main, u.bonus INTO v_main, v_bonus FROM users AS u WHERE u.id = p_user FOR UPDATE;
+  END IF;
+  SELECT k.body_hash, k.response_json INTO v_hash, v_stored
+    FROM idempotency_keys AS k WHERE k.user_id = p_user AND k.client_request_id = p_key;
+  IF FOUND THEN
+    o_outcome := 'replay';
+    o_body_hash := v_hash;
+    o_response := v_stored;
+    RETURN;
+  END IF;
+  IF v_main + v_bonus < 1 THEN
+    RAISE EXCEPTION 'insufficient credits' USING ERRCODE = 'PLU02', DETAIL = (v_main + v_bonus)::TEXT;
+  END IF;
+  IF v_bonus > 0 THEN
+    v_bucket := 'bonus';
+    v_bonus := v_bonus - 1;
+  ELSE
+    v_bucket := 'main';
+    v_main := v_main - 1;
+  END IF;
+  UPDATE users AS u SET main = v_main, bonus = v_bonus, updated_at = p_now WHERE u.id = p_user;
+  INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, token_id, created_at)
+    VALUES (p_user, 'charge', v_bucket, -1, v_main + v_bonus, 'vend_token', p_request_id, p_jti, p_now)
+    RETURNING id INTO v_entry;
+  INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
+    VALUES (p_jti, p_user, 'vended', v_bucket, v_entry, p_request_id, p_issued_at, p_expires_at, p_now);
+  INSERT INTO idempotency_keys AS k (user_id, client_request_id, body_hash, state, token_jti, response_json,
+      created_at, updated_at)
+    VALUES (p_user, p_key, p_body_hash, 'done', p_jti,
+      jsonb_set(p_response, '{balanceAfter}', to_jsonb(v_main + v_bonus))::TEXT, p_now, p_now)
+    ON CONFLICT (user_id, client_request_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'idempotency key taken meanwhile' USING ERRCODE = 'PLU01';
+  END IF;
+  o_outcome := 'vended';
+  o_balance := v_main + v_bonus;
+END $$;
+-- A vend writes neither a job id nor a submission key: unique only where set, so a new token adds no index entry
+-- for either (PostgreSQL indexes NULLs).
+ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_job_id_key;
+CREATE UNIQUE INDEX service_tokens_by_job ON service_tokens (job_id) WHERE job_id IS NOT NULL;
+ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_submission_key_key;
+CREATE UNIQUE INDEX service_tokens_by_submission_key ON service_tokens (submission_key) WHERE submission_key IS NOT NULL;
+`,
+  },
 ];
 
 /** The newest schema version this engine knows. */

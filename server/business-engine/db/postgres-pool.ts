@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import { isConnectionFailure, isRetryableConflict, postgresFailure } from './postgres-errors.js';
 
 /** BIGINT (epoch ms, ledger ids) as JavaScript numbers: every value the engine stores is far below 2^53. */
+type GetTypeParser = typeof pg.types.getTypeParser;
 const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20
+  getTypeParser: ((oid: Parameters<GetTypeParser>[0], format?: Parameters<GetTypeParser>[1]): unknown =>
+    oid === pg.types.builtins.INT8
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as GetTypeParser,
 };
 
 /** How often a transaction that hit a deadlock or a serialization failure is run again. */
@@ -40,9 +41,14 @@ export function createEnginePool(
  * @example
  * const { rows } = await runQuery(pool, 'read the job', 'SELECT * FROM service_tokens WHERE job_id = $1', [jobId]);
  */
-export async function runQuery(pool: pg.Pool, what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
+export async function runQuery<R extends pg.QueryResultRow = Record<string, unknown>>(
+  pool: pg.Pool,
+  what: string,
+  sql: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
   try {
-    return await pool.query(sql, values);
+    return await pool.query<R>(sql, values);
   } catch (error) {
     throw postgresFailure(what, error);
   }

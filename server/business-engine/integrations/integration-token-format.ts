@@ -31,7 +31,7 @@ export function base62(value: bigint, width: number): string {
   let out = '';
   let rest = value;
   while (rest > 0n) {
-    out = BASE62[Number(rest % 62n)] + out;
+    out = BASE62.charAt(Number(rest % 62n)) + out;
     rest /= 62n;
   }
   if (out.length > width) throw new RangeError(`${value} needs more than ${width} base62 characters`);

@@ -1,29 +1,11 @@
 import type { Statement } from 'better-sqlite3';
 import type { EngineDatabase } from '../db/engine-database.js';
+import type { IntegrationTokenPosition, IntegrationTokenRecord, RevokeOutcome } from '../db/engine-records.js';
 import { withSqlite } from '../db/sqlite-errors.js';
 import { newTokenId } from '../tokens/service-token-keys.js';
 import { generateIntegrationToken, hashIntegrationToken } from './integration-token-format.js';
 
-/** An integration token as stored (times in ms); never the token itself. */
-export interface IntegrationTokenRecord {
-  readonly id: string;
-  readonly userId: string;
-  readonly description: string;
-  readonly scopes: readonly string[];
-  readonly createdAt: number;
-  readonly lastUsedAt: number | null;
-  readonly expiresAt: number | null;
-  readonly revokedAt: number | null;
-}
-
-/** Where a page of a user's tokens starts: just after (older than) this token. */
-export interface IntegrationTokenPosition {
-  readonly createdAt: number;
-  readonly id: string;
-}
-
-/** What revoking did: revoked now, had been revoked before, or no such token of this user. */
-export type RevokeOutcome = 'revoked' | 'already_revoked' | 'not_found';
+export type { IntegrationTokenPosition, IntegrationTokenRecord, RevokeOutcome } from '../db/engine-records.js';
 
 /** last_used_at is written at most this often per token, so a busy caller does not cost a write per request. */
 export const LAST_USED_RESOLUTION_MS = 60_000;

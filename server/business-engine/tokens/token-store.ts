@@ -1,47 +1,10 @@
 import type { Statement, Transaction } from 'better-sqlite3';
-import type { Bucket, CreditLedger } from '../credits/credit-ledger.js';
+import type { CreditLedger } from '../credits/credit-ledger.js';
 import type { EngineDatabase } from '../db/engine-database.js';
+import type { Bucket, RefundContext, TokenRecord, TokenState } from '../db/engine-records.js';
 import { withSqlite } from '../db/sqlite-errors.js';
 
-/**
- * A service token's life: vended (charged) -> submitting (claimed by one submission) -> submitted (job id known)
- * -> consumed (job completed) | refunded (submission failed not by the caller, job failed, or expired unused).
- */
-export type TokenState = 'vended' | 'submitting' | 'submitted' | 'consumed' | 'refunded';
-
-/** A vended service token as the engine tracks it (times in ms). */
-export interface TokenRecord {
-  readonly jti: string;
-  readonly userId: string;
-  readonly state: TokenState;
-  readonly bucket: Bucket;
-  readonly chargeEntryId: number;
-  readonly requestId: string | null;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  readonly jobId: string | null;
-  readonly submittedAt: number | null;
-  readonly settledAt: number | null;
-  readonly refundReason: string | null;
-  /** The token's last change (ms). */
-  readonly updatedAt: number;
-  /**
-   * The Idempotency-Key this token's submission sends to TTTranscribe, recorded when the token is claimed and
-   * before anything is forwarded (null: never claimed, or claimed by an engine older than schema 4).
-   */
-  readonly submissionKey: string | null;
-}
-
-/** What a refund says about itself in the ledger. */
-export interface RefundContext {
-  readonly reason: string;
-  readonly requestId: string | null;
-  /**
-   * Refund only if the token's last change is still this one (ms): the sweep's refund of an interrupted submission
-   * must not win over a resubmission that resumed it meanwhile.
-   */
-  readonly unchangedSince?: number;
-}
+export type { RefundContext, TokenRecord, TokenState } from '../db/engine-records.js';
 
 interface TokenRow {
   jti: string;

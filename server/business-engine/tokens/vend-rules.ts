@@ -41,6 +41,18 @@ export function inProgress(clientRequestId: string): ApiError {
 }
 
 /**
+ * insufficient_credits for a vend when the balance is below the token's price of 1 credit.
+ *
+ * @example
+ * if (balance < 1) throw insufficientCredits(balance);
+ */
+export function insufficientCredits(balance: number): ApiError {
+  return new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${balance}.`, {
+    details: { balance, required: 1 },
+  });
+}
+
+/**
  * Signs a new token for `userId` (inside the vend's transaction, after the charge) and builds the answer to store
  * under the key; a signer that throws becomes {@link SigningFailed}, which rolls the transaction back.
  *

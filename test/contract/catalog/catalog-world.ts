@@ -8,7 +8,7 @@ import { generateSharedSecret } from '../../../server/protocol/engine-auth-secre
 import { createDraining } from '../../../server/shared/http/draining.js';
 import type { SignServiceToken } from '../../../server/business-engine/tokens/service-token-keys.js';
 import pg from 'pg';
-import { openPostgresEngineStore } from '../../../server/business-engine/db/postgres-engine-store.js';
+import { openPostgresEngineStore } from '../../../server/business-engine/store/postgres-engine-store.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../helpers/engine-app.js';
 import { createTestDatabase } from '../../helpers/postgres.js';
 import { refusedBaseUrl, startEngineWithFakeTtt, type EngineWithFakeTtt } from '../../helpers/engine-fake-ttt.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   openPostgresEngineStore,
   type PostgresEngineStore,
-} from '../../../../server/business-engine/db/postgres-engine-store.js';
+} from '../../../../server/business-engine/store/postgres-engine-store.js';
 import { ENGINE_T0_MS, startEngineTestApp, type EngineTestApp } from '../../../helpers/engine-app.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
 import { startCutProxy, type CutProxy } from '../../../helpers/tcp-cut-proxy.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineStore } from '../../../../server/business-engine/db/engine-store.js';
 import { SigningFailed } from '../../../../server/business-engine/db/engine-store.js';
-import { openPostgresEngineStore } from '../../../../server/business-engine/db/postgres-engine-store.js';
-import { openSqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
+import { openPostgresEngineStore } from '../../../../server/business-engine/store/postgres-engine-store.js';
+import { openSqliteEngineStore } from '../../../../server/business-engine/store/sqlite-engine-store.js';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import {
   ServiceTokenKeys,

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import { openEngineStore } from '../../../../server/business-engine/db/open-engine-store.js';
+import { openEngineStore } from '../../../../server/business-engine/store/open-engine-store.js';
 import {
   openPostgresEngineStore,
   type PostgresEngineStore,
-} from '../../../../server/business-engine/db/postgres-engine-store.js';
+} from '../../../../server/business-engine/store/postgres-engine-store.js';
 import {
   LATEST_POSTGRES_VERSION,
   migratePostgres,

@@ -36,7 +36,8 @@ describe('postgresFailure', () => {
         headers: { 'Retry-After': '5' },
         cause,
       });
-      expect((error as ApiError).detail).not.toContain('ECONNREFUSED');
+      if (!(error instanceof ApiError)) throw new Error('not an ApiError');
+      expect(error.detail).not.toContain('ECONNREFUSED');
     }
   });
 

@@ -66,7 +66,7 @@ describe('ServiceTokenKeys', () => {
   it('signs tokens that jose verifies against the published JWK Set, as TTTranscribe does', async () => {
     const k = await keys();
     const jti = newTokenId();
-    const token = await k.sign({
+    const token = k.sign({
       sub: 'user-1',
       jti,
       scope: SERVICE_TOKEN.scope,
@@ -101,13 +101,13 @@ describe('ServiceTokenKeys', () => {
 
   it('escapes claims as JSON (a subject with quotes stays one claim)', async () => {
     const k = await keys();
-    const token = await k.sign({ sub: 'a"b\\c', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 });
+    const token = k.sign({ sub: 'a"b\\c', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 });
     expect((await k.verify(token, { nowMs: T0 })).sub).toBe('a"b\\c');
   });
 
   it('refuses a token whose payload was changed after signing', async () => {
     const k = await keys();
-    const token = await k.sign({ sub: 'user-1', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 });
+    const token = k.sign({ sub: 'user-1', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 });
     const [h, p, s] = token.split('.') as [string, string, string];
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'user-2' })).toString('base64url')}.${s}`;
@@ -120,7 +120,7 @@ describe('ServiceTokenKeys', () => {
   it('signs a different signature each time (ECDSA nonce) and rejects iat/exp that are not whole seconds in order', async () => {
     const k = await keys();
     const claims = { sub: 'u', jti: newTokenId(), scope: SERVICE_TOKEN.scope, iat, exp: iat + 900 };
-    expect(await k.sign(claims)).not.toBe(await k.sign(claims));
+    expect(k.sign(claims)).not.toBe(k.sign(claims));
     expect(() => k.sign({ ...claims, iat: iat + 0.5 })).toThrow(/whole seconds/);
     expect(() => k.sign({ ...claims, exp: iat })).toThrow(/exp after iat/);
   });
@@ -181,7 +181,7 @@ describe('ServiceTokenKeys', () => {
       ],
     ] as const)('%s', async (_name, claims, header, expected) => {
       const { keys: k, jwk } = await keysWithJwk();
-      const token = await craft(jwk, claims as JWTPayload, header);
+      const token = await craft(jwk, claims, header);
       expect(await refusal(k.verify(token, { nowMs: T0 }))).toMatchObject(expected);
     });
 
@@ -285,5 +285,21 @@ describe('ServiceTokenKeys', () => {
         details: { credential: 'service_token', expiredAt: new Date(exp * 1000).toISOString() },
       });
     });
+  });
+});
+
+describe('newTokenId', () => {
+  it('is the prefix and 26 Crockford base32 characters, time first, so later ids sort later', () => {
+    const earlier = newTokenId('tok_', Date.UTC(2026, 11, 6, 6, 0, 0));
+    const later = newTokenId('tok_', Date.UTC(2026, 11, 6, 6, 0, 0) + 1);
+    expect(earlier).toMatch(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(later > earlier).toBe(true);
+    expect(earlier.slice(4, 14)).toBe('01M94Z04R0'); // the ULID time of 2026-12-06T06:00:00Z;
+    expect(newTokenId('itk_', 0)).toMatch(/^itk_0{10}[0-9A-HJKMNP-TV-Z]{16}$/);
+  });
+
+  it('never repeats: 100 000 ids made in the same millisecond are all different', () => {
+    const ids = new Set(Array.from({ length: 100_000 }, () => newTokenId('tok_', 1_765_000_000_000)));
+    expect(ids.size).toBe(100_000);
   });
 });

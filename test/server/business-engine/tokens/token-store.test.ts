@@ -43,7 +43,7 @@ describe('TokenStore', () => {
     expect(tokens.claim(jti, `sub_${jti}`)).toBe(true);
     expect(tokens.claim(jti, `sub_${jti}`)).toBe(false);
     expect(tokens.get(jti)?.state).toBe('submitting');
-    expect(tokens.claim('tok_unknown', `sub_${'tok_unknown'}`)).toBe(false);
+    expect(tokens.claim('tok_unknown', 'sub_tok_unknown')).toBe(false);
   });
 
   it('walks vended -> submitting -> submitted -> consumed, each step only from its expected state', () => {

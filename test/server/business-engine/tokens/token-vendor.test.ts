@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
 import type { CreditLedger } from '../../../../server/business-engine/credits/credit-ledger.js';
-import { SqliteEngineStore } from '../../../../server/business-engine/db/sqlite-engine-store.js';
+import { SqliteEngineStore } from '../../../../server/business-engine/store/sqlite-engine-store.js';
 import { openEngineDatabase, type EngineDatabase } from '../../../../server/business-engine/db/engine-database.js';
 import {
   ServiceTokenKeys,
@@ -109,8 +109,8 @@ describe('TokenVendor: one transaction per vend', () => {
       w.vendor.vend(request('rich', 'same')),
       w.vendor.vend(request('rich', 'same')),
     ]);
-    expect(first?.replayed).toBe(false);
-    expect(second).toEqual({ replayed: true, response: first?.response });
+    expect(first.replayed).toBe(false);
+    expect(second).toEqual({ replayed: true, response: first.response });
     expect(charges(w, 'rich')).toBe(1);
   });
 });

@@ -1,19 +1,30 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ApiError } from '../../shared/errors/api-error.js';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
-import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
+import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow, TokenState } from '../db/engine-records.js';
 import { toBalance, toIntegrationRecord, toLedgerRow, toTokenRecord } from './postgres-rows.js';
 import { generateIntegrationToken, hashIntegrationToken } from '../integrations/integration-token-format.js';
 import { LAST_USED_RESOLUTION_MS } from '../integrations/integration-token-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
-import type { TokenState } from '../tokens/token-store.js';
-import { inProgress, replayOf, signVend } from '../tokens/vend-rules.js';
-import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from './engine-store.js';
-import { migratePostgres } from './postgres-migrations.js';
-import { createEnginePool, runQuery, runTransaction } from './postgres-pool.js';
+import { inProgress, insufficientCredits, replayOf, signVend } from '../tokens/vend-rules.js';
+import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from '../db/engine-store.js';
+import { migratePostgres } from '../db/postgres-migrations.js';
+import { isRetryableConflict, postgresFailure } from '../db/postgres-errors.js';
+import { createEnginePool, runQuery, runTransaction } from '../db/postgres-pool.js';
 
 type Client = pg.PoolClient;
+type Row = Record<string, unknown>;
+
+/** What `engine_vend` answers (see migration 2). */
+interface VendRow {
+  o_outcome: 'vended' | 'replay' | 'in_progress';
+  o_balance: number | null;
+  o_body_hash: string | null;
+  o_response: string | null;
+}
+
+/** How often a vend that hit a deadlock or a serialization failure is sent again (it wrote nothing). */
+const VEND_ATTEMPTS = 5;
 
 /**
  * The PostgreSQL {@link EngineStore}, for any number of engine replicas on one database. Each operation is one
@@ -249,56 +260,57 @@ export class PostgresEngineStore implements EngineStore {
     };
   }
 
-  vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
-    return this.transaction('charge the credit', async (c) => {
-      // Another replica (or request) holding this key right now: answer at once instead of queueing behind it.
-      const {
-        rows: [lock],
-      } = await c.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS taken', [
-        input.userId,
-        input.clientRequestId,
-      ]);
-      if (!(lock as { taken: boolean }).taken) throw inProgress(input.clientRequestId);
-      await this.ensureUserIn(c, input.userId, input.requestId);
-      const {
-        rows: [existing],
-      } = await c.query(
-        'SELECT body_hash, response_json FROM idempotency_keys WHERE user_id = $1 AND client_request_id = $2',
-        [input.userId, input.clientRequestId],
-      );
-      if (existing)
-        return replayOf(
-          { bodyHash: existing.body_hash as string, responseJson: existing.response_json as string | null },
-          input,
-        );
-      const jti = newTokenId();
-      const charge = await this.charge(c, input.userId, {
-        reason: 'vend_token',
-        requestId: input.requestId,
-        tokenId: jti,
-      });
-      const at = this.options.now();
-      const signed = signVend(sign, {
-        userId: input.userId,
-        requestId: input.requestId,
-        jti,
-        nowMs: at,
-        balanceAfter: charge.balanceAfter,
-      });
-      await c.query(
-        `INSERT INTO service_tokens (jti, user_id, state, bucket, charge_entry_id, request_id, issued_at, expires_at, updated_at)
-        VALUES ($1, $2, 'vended', $3, $4, $5, $6, $7, $8)`,
-        [jti, input.userId, charge.bucket, charge.entryId, input.requestId, signed.issuedAt, signed.expiresAt, at],
-      );
-      // The primary key is the last guard: a key taken meanwhile by anyone rolls this vend back (nothing charged).
-      const taken = await c.query(
-        `INSERT INTO idempotency_keys (user_id, client_request_id, body_hash, state, token_jti, response_json, created_at, updated_at)
-        VALUES ($1, $2, $3, 'done', $4, $5, $6, $6) ON CONFLICT (user_id, client_request_id) DO NOTHING`,
-        [input.userId, input.clientRequestId, input.bodyHash, jti, JSON.stringify(signed.response), at],
-      );
-      if (taken.rowCount !== 1) throw inProgress(input.clientRequestId);
-      return { response: signed.response, replayed: false };
+  /**
+   * One round trip: the token is signed first (its jti made here), then `engine_vend` (migration 2) takes the key,
+   * charges under the balance row's lock and records the token, the ledger entry and the answer, or writes nothing.
+   * A token signed for a vend that is then refused (a replay, no credits) is never sent anywhere.
+   */
+  async vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
+    const jti = newTokenId();
+    const at = this.options.now();
+    const signed = signVend(sign, {
+      userId: input.userId,
+      requestId: input.requestId,
+      jti,
+      nowMs: at,
+      balanceAfter: 0,
     });
+    const values = [
+      input.userId,
+      input.clientRequestId,
+      input.bodyHash,
+      input.requestId,
+      jti,
+      signed.issuedAt,
+      signed.expiresAt,
+      at,
+      this.options.signupBonus,
+      JSON.stringify(signed.response),
+    ];
+    const row = await this.vendStatement(input.clientRequestId, values);
+    if (row.o_outcome === 'in_progress') throw inProgress(input.clientRequestId);
+    if (row.o_outcome === 'replay') {
+      return replayOf({ bodyHash: row.o_body_hash ?? '', responseJson: row.o_response }, input);
+    }
+    return { response: { ...signed.response, balanceAfter: Number(row.o_balance) }, replayed: false };
+  }
+
+  private async vendStatement(clientRequestId: string, values: unknown[]): Promise<VendRow> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const { rows } = await this.pool.query<VendRow>(
+          'SELECT * FROM engine_vend($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+          values,
+        );
+        return rows[0] as VendRow;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'PLU01') throw inProgress(clientRequestId);
+        if (code === 'PLU02') throw insufficientCredits(Number((error as { detail?: unknown }).detail));
+        if (isRetryableConflict(error) && attempt < VEND_ATTEMPTS) continue;
+        throw postgresFailure('charge the credit', error);
+      }
+    }
   }
 
   newMovements(): CreditMovement[] {
@@ -323,8 +335,8 @@ export class PostgresEngineStore implements EngineStore {
 
   private async readMovements(): Promise<void> {
     if (this.lastLedgerId === undefined) {
-      const { rows } = await this.pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM ledger');
-      this.lastLedgerId = Number(rows[0].id);
+      const { rows } = await this.pool.query<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM ledger');
+      this.lastLedgerId = rows[0]?.id ?? 0;
       return;
     }
     const { rows } = await this.pool.query(
@@ -338,8 +350,8 @@ export class PostgresEngineStore implements EngineStore {
     }
   }
 
-  private query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult> {
-    return runQuery(this.pool, what, sql, values);
+  private query(what: string, sql: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return runQuery<Row>(this.pool, what, sql, values);
   }
 
   private transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -358,29 +370,12 @@ export class PostgresEngineStore implements EngineStore {
     return this.balanceIn(c, userId);
   }
 
-  private async balanceIn(c: Client, userId: string, lock = false): Promise<Balance> {
+  private async balanceIn(c: Client, userId: string): Promise<Balance> {
     const {
       rows: [row],
-    } = await c.query(`SELECT main, bonus, updated_at FROM users WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [userId]);
+    } = await c.query<Row>('SELECT main, bonus, updated_at FROM users WHERE id = $1', [userId]);
     if (!row) throw new Error(`user ${userId} does not exist`);
     return toBalance(userId, row);
-  }
-
-  /** Takes 1 credit (bonus first) with the balance row locked; insufficient_credits writes nothing. */
-  private async charge(
-    c: Client,
-    userId: string,
-    context: EntryContext,
-  ): Promise<{ entryId: number; bucket: Bucket; balanceAfter: number }> {
-    const current = await this.balanceIn(c, userId, true);
-    if (current.balance < 1) {
-      throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
-        details: { balance: current.balance, required: 1 },
-      });
-    }
-    const bucket: Bucket = current.bonus > 0 ? 'bonus' : 'main';
-    const entry = await this.credit(c, userId, 'charge', bucket, -1, context);
-    return { entryId: entry.id, bucket, balanceAfter: entry.balanceAfter };
   }
 
   /** Adds (or removes) credits in one bucket with one atomic UPDATE (its row lock held to commit) and appends the entry. */
@@ -396,11 +391,12 @@ export class PostgresEngineStore implements EngineStore {
     const column = bucket === 'main' ? 'main' : 'bonus';
     const {
       rows: [user],
-    } = await c.query(
+    } = await c.query<{ main: number; bonus: number }>(
       `UPDATE users SET ${column} = ${column} + $1, updated_at = $2 WHERE id = $3 RETURNING main, bonus`,
       [amount, at, userId],
     );
-    const balanceAfter = Number(user.main) + Number(user.bonus);
+    if (!user) throw new Error(`user ${userId} does not exist`);
+    const balanceAfter = user.main + user.bonus;
     const row: Omit<LedgerRow, 'id'> = {
       userId,
       kind,
@@ -415,12 +411,13 @@ export class PostgresEngineStore implements EngineStore {
     };
     const {
       rows: [entry],
-    } = await c.query(
+    } = await c.query<{ id: number }>(
       `INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
       [userId, kind, bucket, amount, balanceAfter, row.reason, row.requestId, row.jobId, row.tokenId, at],
     );
-    return { id: Number(entry.id), ...row };
+    if (!entry) throw new Error('the ledger entry was not written');
+    return { id: entry.id, ...row };
   }
 }
 

@@ -1,23 +1,23 @@
-import type { Balance, Bucket, LedgerKind, LedgerRow } from '../credits/credit-ledger.js';
-import type { IntegrationTokenRecord } from '../integrations/integration-token-store.js';
-import type { TokenRecord, TokenState } from '../tokens/token-store.js';
+import type {
+  Balance,
+  Bucket,
+  IntegrationTokenRecord,
+  LedgerKind,
+  LedgerRow,
+  TokenRecord,
+  TokenState,
+} from '../db/engine-records.js';
 
 /*
  * PostgreSQL rows as the engine's records (the same shapes the SQLite store returns). Times are BIGINT epoch ms,
  * parsed as numbers by the store's pool.
  */
 
-/** A users row as read for a balance. */
-export interface UserRow {
-  main: number;
-  bonus: number;
-  updated_at: number;
-}
-
-export function toBalance(userId: string, row: UserRow): Balance {
-  const main = Number(row.main);
-  const bonus = Number(row.bonus);
-  return { userId, main, bonus, balance: main + bonus, updatedAt: Number(row.updated_at) };
+/** A users row as read for a balance (main, bonus, updated_at). */
+export function toBalance(userId: string, row: Record<string, unknown>): Balance {
+  const main = Number(row['main']);
+  const bonus = Number(row['bonus']);
+  return { userId, main, bonus, balance: main + bonus, updatedAt: Number(row['updated_at']) };
 }
 
 export function toLedgerRow(r: Record<string, unknown>): LedgerRow {

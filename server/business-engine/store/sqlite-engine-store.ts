@@ -1,4 +1,3 @@
-import type { Transaction } from 'better-sqlite3';
 import { CreditLedger } from '../credits/credit-ledger.js';
 import { LedgerTail } from '../credits/ledger-tail.js';
 import { IntegrationTokenStore } from '../integrations/integration-token-store.js';
@@ -6,15 +5,16 @@ import { IdempotencyStore } from '../tokens/idempotency-store.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
 import { TokenStore } from '../tokens/token-store.js';
 import { replayOf, signVend } from '../tokens/vend-rules.js';
-import { openEngineDatabase, type EngineDatabase } from './engine-database.js';
+import { openEngineDatabase, type EngineDatabase } from '../db/engine-database.js';
 import {
   SigningFailed,
   type EngineStore,
   type EngineStoreOptions,
   type VendInput,
   type VendOutcome,
-} from './engine-store.js';
-import { sqliteFailure } from './sqlite-errors.js';
+} from '../db/engine-store.js';
+import { sqliteFailure } from '../db/sqlite-errors.js';
+import { SqliteGroupCommit } from '../db/sqlite-group-commit.js';
 
 /**
  * The SQLite {@link EngineStore}: the synchronous better-sqlite3 stores (CreditLedger, TokenStore,
@@ -35,7 +35,8 @@ export class SqliteEngineStore implements EngineStore {
     readonly tokens: TokenStore;
     readonly integrationTokens: IntegrationTokenStore;
   };
-  private readonly vendTx: Transaction<(input: VendInput, sign: SignServiceToken) => VendOutcome>;
+  private readonly vendUnit: (input: VendInput, sign: SignServiceToken) => VendOutcome;
+  private readonly group: SqliteGroupCommit;
   private readonly tail: LedgerTail;
 
   constructor(
@@ -54,15 +55,20 @@ export class SqliteEngineStore implements EngineStore {
       grant: async (userId, amount, bucket, context) => ledger.grant(userId, amount, bucket, context),
       page: async (userId, limit, beforeId) => ledger.page(userId, limit, beforeId),
     };
+    // Every token write goes through the group commit, as the vend does: a submission's claim (its key recorded
+    // before anything is forwarded) and its job id are each answered only once committed, and the writes of
+    // concurrent submissions share one commit.
+    const group = new SqliteGroupCommit(db);
+    this.group = group;
     this.tokens = {
       get: async (jti) => tokens.get(jti),
       byJob: async (jobId) => tokens.byJob(jobId),
-      claim: async (jti, key) => tokens.claim(jti, key),
-      resume: async (jti, key) => tokens.resume(jti, key),
-      release: async (jti) => tokens.release(jti),
-      markSubmitted: async (jti, jobId) => tokens.markSubmitted(jti, jobId),
-      consume: async (jti) => tokens.consume(jti),
-      refund: async (jti, from, context) => tokens.refund(jti, from, context),
+      claim: (jti, key) => group.run(() => tokens.claim(jti, key)),
+      resume: (jti, key) => group.run(() => tokens.resume(jti, key)),
+      release: (jti) => group.run(() => tokens.release(jti)),
+      markSubmitted: (jti, jobId) => group.run(() => tokens.markSubmitted(jti, jobId)),
+      consume: (jti) => group.run(() => tokens.consume(jti)),
+      refund: (jti, from, context) => group.run(() => tokens.refund(jti, from, context)),
       expiredUnused: async (before, limit) => tokens.expiredUnused(before, limit),
       stuckSubmitting: async (before, limit) => tokens.stuckSubmitting(before, limit),
       unsettled: async (limit, after) => tokens.unsettled(limit, after),
@@ -74,7 +80,8 @@ export class SqliteEngineStore implements EngineStore {
       revoke: async (userId, id) => integrationTokens.revoke(userId, id),
       touch: async (record) => integrationTokens.touch(record),
     };
-    this.vendTx = db.transaction((input: VendInput, sign: SignServiceToken): VendOutcome => {
+    // One vend; it runs in a savepoint of a group-commit transaction (see vend()).
+    this.vendUnit = (input: VendInput, sign: SignServiceToken): VendOutcome => {
       const balance = ledger.ensureUserIn(input.userId, input.requestId);
       const existing = idempotency.findIn(input.userId, input.clientRequestId);
       if (existing) return replayOf(existing, input);
@@ -108,12 +115,16 @@ export class SqliteEngineStore implements EngineStore {
         responseJson: JSON.stringify(signed.response),
       });
       return { response: signed.response, replayed: false };
-    });
+    };
   }
 
+  /**
+   * Vends in a group commit ({@link SqliteGroupCommit}): the vends of one event-loop turn share one transaction, each
+   * in its own savepoint (a failing one writes nothing), and each is answered only after that transaction committed.
+   */
   async vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
     try {
-      return this.vendTx.immediate(input, sign);
+      return await this.group.run(() => this.vendUnit(input, sign));
     } catch (error) {
       if (error instanceof SigningFailed) throw error;
       throw sqliteFailure('charge the credit', error);

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../../shared/config/env.js';
-import type { EngineStore, EngineStoreOptions } from './engine-store.js';
+import type { EngineStore, EngineStoreOptions } from '../db/engine-store.js';
 import { openPostgresEngineStore } from './postgres-engine-store.js';
-import { redactDatabaseUrl } from './postgres-errors.js';
-import { SchemaTooNew } from './postgres-migrations.js';
+import { redactDatabaseUrl } from '../db/postgres-errors.js';
+import { SchemaTooNew } from '../db/postgres-migrations.js';
 import { openSqliteEngineStore } from './sqlite-engine-store.js';
 
 /**
