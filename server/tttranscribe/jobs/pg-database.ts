@@ -40,6 +40,19 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key_id, nonce)
    );
    CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
+  // The nonce alone is the spent-nonce key, whichever key id signed it (a header signed with the old and the new
+  // secret must be spent once across replicas accepting different key sets); live entries are carried over.
+  `CREATE TABLE engine_auth_nonces_v4 (
+     nonce      TEXT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     CONSTRAINT engine_auth_nonces_v4_pkey PRIMARY KEY (nonce)
+   );
+   INSERT INTO engine_auth_nonces_v4 (nonce, expires_at)
+     SELECT nonce, MAX(expires_at) FROM engine_auth_nonces GROUP BY nonce;
+   DROP TABLE engine_auth_nonces;
+   ALTER TABLE engine_auth_nonces_v4 RENAME TO engine_auth_nonces;
+   ALTER TABLE engine_auth_nonces RENAME CONSTRAINT engine_auth_nonces_v4_pkey TO engine_auth_nonces_pkey;
+   CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
 ];
 
 /** The schema version this TTTranscribe knows. */
