@@ -17,6 +17,7 @@ import { redactDatabaseUrl } from './jobs/pg-database.js';
 import { isPostgresUrl, openTttStorage } from './jobs/storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { createTranscriberProbe } from './transcriber-status.js';
+import { warnAboutPrivateCidrs } from './media-config.js';
 
 /** A listening TTTranscribe. */
 export interface RunningTttranscribe {
@@ -119,6 +120,7 @@ export async function startTttranscribe(
     },
     'TTTranscribe listening',
   );
+  warnAboutPrivateCidrs(logger, config.media);
   void transcriber().then((status) => {
     if (!status.available)
       logger.warn(

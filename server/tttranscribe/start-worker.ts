@@ -7,6 +7,7 @@ import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
 import { redactDatabaseUrl } from './jobs/pg-database.js';
 import { isPostgresUrl, openTttStorage, type TttStorage } from './jobs/storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
+import { warnAboutPrivateCidrs } from './media-config.js';
 
 /** A running worker process's worker. */
 export interface RunningTttWorker {
@@ -31,8 +32,12 @@ export async function startTttWorker(
   options: { logger?: Logger; processor?: JobProcessor } = {},
 ): Promise<RunningTttWorker> {
   const logger = options.logger ?? createLogger({ service: 'tttranscribe-worker', level: config.logLevel });
-  const engine = options.processor ? undefined : createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
-  const processor = options.processor ?? createMediaProcessor(config.media, { engine: engine! });
+  let engine: ReturnType<typeof createEngine> | undefined;
+  let processor = options.processor;
+  if (processor === undefined) {
+    engine = createEngine(config.media.engine ?? { kind: 'pocketsphinx' });
+    processor = createMediaProcessor(config.media, { engine });
+  }
   const storage = await openTttStorage(config.dbPath, { poolMax: config.dbPoolMax });
   const worker = createJobWorker({
     store: storage.jobs,
@@ -58,6 +63,8 @@ export async function startTttWorker(
     },
     'TTTranscribe worker started',
   );
+
+  warnAboutPrivateCidrs(logger, config.media);
 
   let closed: Promise<void> | undefined;
   return {
