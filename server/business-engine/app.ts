@@ -52,8 +52,6 @@ const spec = JSON.parse(
 /** Scopes that may read credits: `credits:read`, or `ttt:transcribe` (an app that may spend may see its balance). */
 export const CREDIT_READ_SCOPES = ['credits:read', 'ttt:transcribe'] as const;
 export const TRANSCRIBE_SCOPE = 'ttt:transcribe';
-/** The window of the per-user rate limits (RATE_LIMIT_*_PER_MIN). */
-const RATE_WINDOW_SEC = 60;
 
 /** What the engine is built from besides its configuration; everything but the logger has a default. */
 export interface EngineDeps {
@@ -176,6 +174,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,

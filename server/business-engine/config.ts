@@ -13,6 +13,7 @@ import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { USER_JWT_DEFAULT_MAX_LIFETIME_SEC } from './auth/user-jwt-verifier.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { trustProxy, type TrustProxy } from '../shared/config/trust-proxy.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,6 +65,8 @@ export interface EngineConfig {
   readonly logLevel: string;
   /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
+  /** ENGINE_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
+  readonly trustProxy?: TrustProxy;
 }
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
@@ -107,6 +110,7 @@ const schema = z.object({
   RATE_LIMIT_INTEGRATIONS_PER_MIN: positiveInt(30),
   RATE_LIMIT_ADMIN_PER_MIN: positiveInt(120),
   RATE_LIMIT_HEALTH_PER_MIN: positiveInt(60),
+  ENGINE_TRUST_PROXY: trustProxy(),
   UPSTREAM_TIMEOUT_MS: positiveInt(5000),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
@@ -185,6 +189,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     docsDir: base.DOCS_DIR,
     logLevel: base.LOG_LEVEL,
     ...(instanceId === undefined ? {} : { instanceId }),
+    trustProxy: base.ENGINE_TRUST_PROXY,
   };
 }
 

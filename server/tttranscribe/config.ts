@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { trustProxy, type TrustProxy } from '../shared/config/trust-proxy.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
@@ -49,6 +50,7 @@ const schema = z.object({
   ),
   TTT_JOB_MAX_ATTEMPTS: positiveInt(3).refine((n) => n <= 100, 'must be at most 100'),
   TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST: z.enum(['yes'], { error: 'must be yes, or unset' }).optional(),
+  TTT_TRUST_PROXY: trustProxy(),
   TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   TTT_RATE_LIMIT_ENGINE_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.enginePerMin),
   TTT_RATE_LIMIT_METRICS_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.metricsPerMin),
@@ -89,6 +91,8 @@ export interface TttConfig {
   readonly media: MediaProcessorOptionsInput;
   /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
+  /** TTT_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
+  readonly trustProxy?: TrustProxy;
 }
 
 /**
@@ -175,5 +179,6 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     logLevel: e.LOG_LEVEL,
     media: media.options,
     ...(instanceId === undefined ? {} : { instanceId }),
+    trustProxy: e.TTT_TRUST_PROXY,
   };
 }

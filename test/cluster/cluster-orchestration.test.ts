@@ -26,6 +26,7 @@ describe('the HAProxy configuration', () => {
       },
     ]);
     expect(text).toContain('  balance roundrobin\n');
+    expect(text).toContain('  option forwardfor\n'); // the replicas (TRUST_PROXY=loopback) key callers by it
     expect(text).toContain('frontend engine\n  bind 127.0.0.1:20001\n  default_backend engine_replicas\n');
     expect(text).toContain('  option httpchk GET /health\n  http-check expect status 200\n');
     expect(text).toContain('  server engine-1 127.0.0.1:20002 check\n  server engine-2 127.0.0.1:20003 check\n');
@@ -62,7 +63,10 @@ describe('startCluster', { timeout: 60_000 }, () => {
     // HAProxy was stopped with the replicas: its frontend no longer accepts connections.
     const accepted = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port: enginePort });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     expect(accepted).toBe(false);

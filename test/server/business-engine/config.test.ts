@@ -16,6 +16,18 @@ function problemsOf(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('loadEngineConfig', () => {
+  it('reads ENGINE_TRUST_PROXY (default off) and refuses a value Express would misread, naming it', async () => {
+    expect(loadEngineConfig(await testEngineEnv()).trustProxy).toBe(false);
+    expect(loadEngineConfig(await testEngineEnv({ ENGINE_TRUST_PROXY: 'loopback,10.0.0.0/8' })).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
+    expect(loadEngineConfig(await testEngineEnv({ ENGINE_TRUST_PROXY: '2' })).trustProxy).toBe(2);
+    expect(problemsOf(await testEngineEnv({ ENGINE_TRUST_PROXY: 'true' })).problems).toEqual([
+      { variable: 'ENGINE_TRUST_PROXY', message: expect.stringMatching(/hop count/) as unknown },
+    ]);
+  });
+
   it('reads a complete environment, with the documented defaults', async () => {
     const env = await testEngineEnv();
     for (const name of [
@@ -34,7 +46,7 @@ describe('loadEngineConfig', () => {
       'DOCS_DIR',
       'LOG_LEVEL',
     ])
-      delete env[name];
+      Reflect.deleteProperty(env, name);
     const config = loadEngineConfig(env);
     expect(config).toMatchObject({
       host: '127.0.0.1',

@@ -95,6 +95,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads TTT_TRUST_PROXY (default off) and refuses a value Express would misread, naming it', () => {
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET }).trustProxy).toBe(false);
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET, TTT_TRUST_PROXY: 'loopback' }).trustProxy).toEqual([
+      'loopback',
+    ]);
+    expect(configError({ TTT_SHARED_SECRET: TEST_SECRET, TTT_TRUST_PROXY: 'lb.internal' }).problems).toEqual([
+      { variable: 'TTT_TRUST_PROXY', message: expect.stringMatching(/hop count/) as unknown },
+    ]);
+  });
+
   it('treats blank variables as unset', () => {
     const config = loadConfig({
       TTT_SHARED_SECRET: TEST_SECRET,

@@ -28,7 +28,7 @@ const spec = JSON.parse(
   paths: Record<string, Record<string, Operation>>;
 };
 const operations = Object.values(spec.paths).flatMap((item) =>
-  Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v),
+  Object.values(item).filter((v): v is Operation => typeof v === 'object' && 'operationId' in v),
 );
 const authenticated = operations.filter(
   (op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]',
@@ -130,5 +130,35 @@ describe('Business Engine rate limits: the running engine applies them', () => {
     const refused = await be.client.GET('/v1/credits/balance', { headers: { Authorization: 'Bearer not-a-jwt' } });
     expect(refused.response.status).toBe(401);
     expect(refused.response.headers.get('RateLimit')).toBeNull();
+  });
+});
+
+describe('Business Engine rate limits behind a load balancer (ENGINE_TRUST_PROXY)', () => {
+  /** Two integration checks "from" two clients, as a load balancer on loopback forwards them: their RateLimit. */
+  async function remainingFor(env: Record<string, string>) {
+    const be = await startEngineTestApp({ env: { RATE_LIMIT_HEALTH_PER_MIN: '5', ...env } });
+    try {
+      const check = async (client: string) =>
+        (
+          await be.client.GET('/health/ttt-integration', { headers: { 'X-Forwarded-For': client } })
+        ).response.headers.get('RateLimit');
+      return [await check('203.0.113.7'), await check('198.51.100.9')];
+    } finally {
+      await be.close();
+    }
+  }
+
+  it('counts each client address apart when the proxy on loopback is trusted', async () => {
+    expect(await remainingFor({ ENGINE_TRUST_PROXY: 'loopback' })).toEqual([
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+    ]);
+  });
+
+  it('by default believes no X-Forwarded-For: a caller cannot pick its own key', async () => {
+    expect(await remainingFor({})).toEqual([
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+      expect.stringMatching(/^"health";r=3;t=\d+$/),
+    ]);
   });
 });
