@@ -63,7 +63,7 @@ export interface EngineConfig {
   /** Static docs served under /docs when the folder exists. */
   readonly docsDir: string;
   readonly logLevel: string;
-  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  /** INSTANCE_ID, or a random `i-` id: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
   /** ENGINE_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
   readonly trustProxy?: TrustProxy;

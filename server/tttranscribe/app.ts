@@ -60,7 +60,7 @@ export interface TttAppConfig {
   readonly bodyLimitBytes?: number;
   /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; without it metrics are disabled (404). */
   readonly metricsToken?: string;
-  /** Names this replica in /health and the X-Instance-Id header; default hostname-pid-random. */
+  /** Names this replica in /health and the X-Instance-Id header; default a random `i-` id. */
   readonly instanceId?: string;
   /** Requests per minute per caller (default DEFAULT_TTT_RATE_LIMITS). */
   readonly rateLimits?: TttRateLimitConfig;

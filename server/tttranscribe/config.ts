@@ -89,7 +89,7 @@ export interface TttConfig {
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
-  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  /** INSTANCE_ID, or a random `i-` id: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
   /** TTT_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
   readonly trustProxy?: TrustProxy;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { defaultInstanceId, instanceStartFields } from '../shared/instance/instance-id.js';
 import {
   openDatabaseRateLimiterStore,
   type DatabaseRateLimiterStore,
@@ -102,6 +103,7 @@ export async function startTttranscribe(
   const checkpoint = storage.sqlite ? startBackgroundCheckpoint({ path: config.dbPath, logger }) : undefined;
   logger.info(
     {
+      ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       url,
       engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
       serviceTokenKeys: describeKeySource(config.serviceTokenKeys),

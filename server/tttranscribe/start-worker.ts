@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../shared/logging/logger.js';
+import { defaultInstanceId, instanceStartFields } from '../shared/instance/instance-id.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
@@ -53,6 +54,7 @@ export async function startTttWorker(
   const keepAlive = setInterval(() => undefined, 60_000);
   logger.info(
     {
+      ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       worker: worker.id,
       db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
       concurrency: config.workerConcurrency,
