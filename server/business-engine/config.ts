@@ -71,6 +71,8 @@ export interface EngineConfig {
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
 const MIN_ADMIN_TOKEN_CHARS = 32;
+/** The longest UPSTREAM_TIMEOUT_MS: 4 x 30 s is the sweep's 2-minute stuck-submission window. */
+const MAX_UPSTREAM_TIMEOUT_MS = 30_000;
 const ID_DERIVATION_LABEL = 'pluct/secret-id/v1';
 
 const optionalText = () => z.string().trim().min(1).optional();
@@ -111,7 +113,12 @@ const schema = z.object({
   RATE_LIMIT_ADMIN_PER_MIN: positiveInt(120),
   RATE_LIMIT_HEALTH_PER_MIN: positiveInt(60),
   ENGINE_TRUST_PROXY: trustProxy(),
-  UPSTREAM_TIMEOUT_MS: positiveInt(5000),
+  // The sweep takes a submission in `submitting` for longer than max(2 min, 4 x this) as interrupted; a longer
+  // upstream call (with its retries) could still be in flight then and be submitted twice.
+  UPSTREAM_TIMEOUT_MS: positiveInt(5000).refine(
+    (ms) => ms <= MAX_UPSTREAM_TIMEOUT_MS,
+    `must be at most ${MAX_UPSTREAM_TIMEOUT_MS} (30 s): a submission still waiting on TTTranscribe would otherwise look stuck to the sweep`,
+  ),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
   LOG_LEVEL: z
