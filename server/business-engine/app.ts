@@ -20,7 +20,7 @@ import { createUserJwtVerifier } from './auth/user-jwt-verifier.js';
 import { readBuildInfo, type BuildInfo } from './build-info.js';
 import type { EngineConfig } from './config.js';
 import type { EngineStore } from './db/engine-store.js';
-import { isPostgresUrl } from './db/open-engine-store.js';
+import { isPostgresUrl } from '../shared/db/postgres-url.js';
 import { openSqliteEngineStore } from './db/sqlite-engine-store.js';
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';

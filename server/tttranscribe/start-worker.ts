@@ -5,8 +5,8 @@ import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
-import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage, type TttStorage } from './jobs/storage.js';
+import { isPostgresUrl, redactDatabaseUrl } from '../shared/db/postgres-url.js';
+import { openTttStorage, type TttStorage } from './jobs/storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { warnAboutPrivateCidrs } from './media-config.js';
 

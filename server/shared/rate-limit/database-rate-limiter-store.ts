@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isPostgresUrl } from '../db/postgres-url.js';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
@@ -42,13 +43,7 @@ export interface DatabaseRateLimiterStoreOptions {
   readonly timeoutMs?: number;
 }
 
-const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Whether a service's database setting names PostgreSQL (a `postgres://` or `postgresql://` URL). */
-export function isPostgresUrl(database: string): boolean {
-  return POSTGRES_URL.test(database.trim());
-}
 
 /**
  * Opens the rate-limit store that matches the service's database: RateLimiterMemory when it is SQLite (one

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { databaseUrlSecrets, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { newerSchemaError } from './schema-version.js';
 
 /**
@@ -60,17 +61,6 @@ export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 /** Any fixed number: the transaction-scoped advisory lock that serialises migrations of replicas starting at once. */
 const MIGRATION_LOCK = 7_311_190_019;
 
-/** The URL with its password replaced, for logs and errors. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
-
 /**
  * Opens a pool on TTT_DB (a `postgres://` URL) and migrates the schema; refuses to start, naming TTT_DB (password
  * redacted) and the cause, when the server cannot be reached or the schema is newer than this release. Nothing
@@ -100,10 +90,10 @@ export async function openPgJobDatabase(
     if (error instanceof Error && error.message.startsWith('TTT_DB:')) throw error;
     const cause =
       error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
-    throw new Error(
-      `TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${cause.replaceAll(new URL(url).password || '\u0000', '***')}`,
-      { cause: error },
-    );
+    const scrubbed = databaseUrlSecrets(url).reduce((text, secret) => text.replaceAll(secret, '***'), cause);
+    throw new Error(`TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${scrubbed}`, {
+      cause: error,
+    });
   }
 }
 

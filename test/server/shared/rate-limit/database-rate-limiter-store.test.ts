@@ -10,9 +10,9 @@ import {
 } from '../../../../scripts/postgres/throwaway-cluster.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 import { RateLimits } from '../../../../server/shared/rate-limit/rate-limits.js';
+import { isPostgresUrl } from '../../../../server/shared/db/postgres-url.js';
 import {
   openDatabaseRateLimiterStore,
-  isPostgresUrl,
   type DatabaseRateLimiterStore,
 } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
