@@ -10,8 +10,6 @@ const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
 let processDefault: string | undefined;
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
 /**
  * This process's default instance id: `i-` and 8 random base32 characters (40 bits), made once per process so
  * every component of one replica reports the same name. It is public (the X-Instance-Id header of every
@@ -22,12 +20,10 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * defaultInstanceId(); // 'i-k3v9q2ma'
  */
 export function defaultInstanceId(): string {
-  if (processDefault === undefined) {
-    const bits = randomBytes(5).reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
-    let id = '';
-    for (let shift = 35n; shift >= 0n; shift -= 5n) id += BASE32.charAt(Number((bits >> shift) & 31n));
-    processDefault = `i-${id}`;
-  }
+  // 40 random bits as 8 base32 digits (RFC 4648's base32hex alphabet, 0-9 a-v).
+  processDefault ??= `i-${BigInt(`0x${randomBytes(5).toString('hex')}`)
+    .toString(32)
+    .padStart(8, '0')}`;
   return processDefault;
 }
 
