@@ -216,7 +216,7 @@ export interface components {
             /** Format: date-time */
             serverTime: string;
             /**
-             * @description The replica that answered: its INSTANCE_ID, default hostname-pid-random. Also in the X-Instance-Id header of every response.
+             * @description The replica that answered: its INSTANCE_ID, default `i-` and 8 random base32 characters. Also in the X-Instance-Id header of every response.
              * @example ttt-a
              */
             instanceId?: string;
@@ -542,7 +542,7 @@ export interface components {
     headers: {
         /** @description The request id, taken from the caller's X-Request-ID when well-formed, generated otherwise. */
         XRequestId: string;
-        /** @description The replica that answered (its INSTANCE_ID, default hostname-pid-random). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
+        /** @description The replica that answered (its INSTANCE_ID, default `i-` and 8 random base32 characters). Sent on every response of both services, errors included, so a failure seen through a load balancer names its replica; problem bodies do not repeat it. */
         XInstanceId: string;
         /** @description The caller's allowance left under this operation's rate-limit policy (IETF httpapi ratelimit-headers draft): `"<policy>";r=<requests left>;t=<seconds until the window resets>`. Sent on every answer the operation's limit counted, i.e. once the caller's credential was checked; the limits are in each operation's `x-rate-limit`. */
         RateLimit: string;

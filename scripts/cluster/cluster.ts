@@ -156,9 +156,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ENGINE_DB: db.kind === 'postgres' ? db.engineUrl : join(db.dir, `${p.name}.engine.db`),
       TTT_DB: db.kind === 'postgres' ? db.tttUrl : join(db.dir, `${p.role === 'worker' ? 'ttt-1' : p.name}.ttt.db`),
     };
-    if (p.role === 'engine') Object.assign(base, { ENGINE_HOST: '127.0.0.1', ENGINE_PORT: String(p.port) });
+    // HAProxy on loopback sends X-Forwarded-For: rate limits count each client, not the proxy's one address.
+    if (p.role === 'engine')
+      Object.assign(base, { ENGINE_HOST: '127.0.0.1', ENGINE_PORT: String(p.port), ENGINE_TRUST_PROXY: 'loopback' });
     if (p.role === 'ttt')
-      Object.assign(base, { TTT_HOST: '127.0.0.1', TTT_PORT: String(p.port), TTT_RUN_WORKER: 'false' });
+      Object.assign(base, {
+        TTT_HOST: '127.0.0.1',
+        TTT_PORT: String(p.port),
+        TTT_RUN_WORKER: 'false',
+        TTT_TRUST_PROXY: 'loopback',
+      });
     return { ...base, ...options.envFor?.(p) };
   };
 
@@ -221,7 +228,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 // Only what a child needs to run node and find its tools; never the caller's service variables.
 function processEnvBase(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
-  return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+  return Object.fromEntries(
+    keep.flatMap((k) => {
+      const value = process.env[k];
+      return value === undefined ? [] : [[k, value]];
+    }),
+  );
 }
 
 async function waitUntilReady(cluster: Cluster, timeoutMs: number): Promise<void> {

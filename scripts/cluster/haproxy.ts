@@ -24,7 +24,8 @@ export function findHaproxy(): string {
 /**
  * An HAProxy configuration for loopback frontends: HTTP mode, round-robin per request, health checks on
  * GET /health every second (a replica is out after 3 failures or 5 s without an answer, back after 1 success), a
- * failed connection retried on another replica. Timeouts are generous enough for the slowest request the services make.
+ * failed connection retried on another replica, the client address sent in X-Forwarded-For (the replicas run
+ * with ENGINE_TRUST_PROXY / TTT_TRUST_PROXY=loopback). Timeouts are generous enough for the slowest request the services make.
  *
  * @example
  * haproxyConfig([{ name: 'engine', port: 8787, backends: [{ name: 'engine-1', port: 20001 }, { name: 'engine-2', port: 20002 }] }]);
@@ -39,6 +40,8 @@ export function haproxyConfig(frontends: readonly HaproxyFrontend[]): string {
     '  mode http',
     '  log global',
     '  option dontlognull',
+    // The replicas key unauthenticated callers' rate limits by client address: they trust loopback's X-Forwarded-For.
+    '  option forwardfor',
     '  balance roundrobin',
     '  retries 2',
     '  option redispatch',
@@ -103,16 +106,16 @@ export async function startHaproxy(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  let exited = false as boolean; // `as boolean`: a callback sets it, so TypeScript must not narrow it to false below.
+  const state = { exited: false }; // an object: set in a callback, so TypeScript does not narrow it to false
   const gone = new Promise<void>((resolve) =>
     child.once('exit', () => {
-      exited = true;
+      state.exited = true;
       resolve();
     }),
   );
   child.once('error', (error) => lines.push(`could not start haproxy: ${error.message}`));
   const stop = async () => {
-    if (!exited) child.kill('SIGTERM');
+    if (!state.exited) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
     await gone;
     clearTimeout(timer);
@@ -120,7 +123,7 @@ export async function startHaproxy(
   const deadline = Date.now() + timeoutMs;
   for (const f of frontends) {
     while (!(await accepts(f.port))) {
-      if (exited || Date.now() > deadline) {
+      if (state.exited || Date.now() > deadline) {
         await stop();
         throw new Error(
           `haproxy did not start (frontend ${f.name} on 127.0.0.1:${f.port}): ${lines.join(' | ') || 'no output'}`,

@@ -20,7 +20,7 @@ import { createUserJwtVerifier } from './auth/user-jwt-verifier.js';
 import { readBuildInfo, type BuildInfo } from './build-info.js';
 import type { EngineConfig } from './config.js';
 import type { EngineStore } from './db/engine-store.js';
-import { isPostgresUrl } from './store/open-engine-store.js';
+import { isPostgresUrl } from '../shared/db/postgres-url.js';
 import { openSqliteEngineStore } from './store/sqlite-engine-store.js';
 import { createIntegrationToken } from './handlers/create-integration-token.js';
 import { getAdminConfig } from './handlers/get-admin-config.js';
@@ -169,6 +169,7 @@ export function createApp(config: EngineConfig, deps: EngineDeps): BusinessEngin
     logger,
     validateResponses: deps.validateResponses ?? false,
     bodyLimitBytes: 16 * 1024,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError: metrics.countAuthFailures,

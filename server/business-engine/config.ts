@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, parseEnv, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { trustProxy, type TrustProxy } from '../shared/config/trust-proxy.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,12 +65,16 @@ export interface EngineConfig {
   /** Static docs served under /docs when the folder exists. */
   readonly docsDir: string;
   readonly logLevel: string;
-  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  /** INSTANCE_ID, or a random `i-` id: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
+  /** ENGINE_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
+  readonly trustProxy?: TrustProxy;
 }
 
 const MIN_USER_JWT_SECRET_BYTES = 32;
 const MIN_ADMIN_TOKEN_CHARS = 32;
+/** The longest UPSTREAM_TIMEOUT_MS: 4 x 30 s is the sweep's 2-minute stuck-submission window. */
+const MAX_UPSTREAM_TIMEOUT_MS = 30_000;
 const ID_DERIVATION_LABEL = 'pluct/secret-id/v1';
 
 const optionalText = () => z.string().trim().min(1).optional();
@@ -109,7 +114,13 @@ const schema = z.object({
   RATE_LIMIT_INTEGRATIONS_PER_MIN: positiveInt(30),
   RATE_LIMIT_ADMIN_PER_MIN: positiveInt(120),
   RATE_LIMIT_HEALTH_PER_MIN: positiveInt(60),
-  UPSTREAM_TIMEOUT_MS: positiveInt(5000),
+  ENGINE_TRUST_PROXY: trustProxy(),
+  // The sweep takes a submission in `submitting` for longer than max(2 min, 4 x this) as interrupted; a longer
+  // upstream call (with its retries) could still be in flight then and be submitted twice.
+  UPSTREAM_TIMEOUT_MS: positiveInt(5000).refine(
+    (ms) => ms <= MAX_UPSTREAM_TIMEOUT_MS,
+    `must be at most ${MAX_UPSTREAM_TIMEOUT_MS} (30 s): a submission still waiting on TTTranscribe would otherwise look stuck to the sweep`,
+  ),
   ENGINE_SWEEP_INTERVAL_SEC: positiveInt(60),
   DOCS_DIR: z.string().trim().min(1).default('docs-dist'),
   LOG_LEVEL: z
@@ -187,6 +198,7 @@ export function loadEngineConfig(env: Env): EngineConfig {
     docsDir: base.DOCS_DIR,
     logLevel: base.LOG_LEVEL,
     ...(instanceId === undefined ? {} : { instanceId }),
+    trustProxy: base.ENGINE_TRUST_PROXY,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { defaultInstanceId, instanceStartFields } from '../shared/instance/instance-id.js';
 import {
   openDatabaseRateLimiterStore,
   type DatabaseRateLimiterStore,
@@ -101,6 +102,7 @@ export async function startBusinessEngine(
   }
   logger.info(
     {
+      ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       url,
       tttBaseUrl: config.tttBaseUrl,
       engineAuthKeyIds: config.tttKeys.map((k) => k.keyId),

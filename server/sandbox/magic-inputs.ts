@@ -5,14 +5,15 @@
  */
 import type { ErrorCode, JobFailureCode } from '../../generated/errors.js';
 import { generateIntegrationToken } from '../business-engine/integrations/integration-token-format.js';
+import { SANDBOX_FAULT_HEADER } from '../shared/http/sandbox-fault-header.js';
 
 /** The reserved media host: URLs on it are never fetched; their path chooses the job's outcome. */
 export const SANDBOX_MEDIA_HOST = 'media.sandbox.pluct.test';
 export const SANDBOX_MEDIA = `https://${SANDBOX_MEDIA_HOST}`;
 /** A user whose subject starts with this prefix starts with no credits (everyone else starts with the sandbox's starting credits). */
 export const NO_CREDITS_PREFIX = 'nocredits-';
-/** The sandbox-only request header that injects faults (refused by the real services). */
-export const FAULT_HEADER = 'Pluct-Sandbox-Fault';
+/** The sandbox-only request header that injects faults (refused by the real services; defined once, in shared). */
+export const FAULT_HEADER = SANDBOX_FAULT_HEADER;
 /** The transcript of a sandbox job whose path names no words (`/say/...`). */
 export const DEFAULT_TRANSCRIPT = 'the quick brown fox jumps over the lazy dog';
 /** A well-formed integration token (valid checksum) that no sandbox ever issues. */

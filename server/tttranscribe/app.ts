@@ -6,6 +6,7 @@ import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import type { EngineAuthVerifier } from './auth/engine-auth-verifier.js';
 import type { ErrorObserver } from '../shared/errors/error-handler.js';
 import type { RateLimiterStore } from '../shared/rate-limit/rate-limiter-store.js';
+import type { TrustProxy } from '../shared/config/trust-proxy.js';
 import { createServiceApp } from '../shared/http/create-service-app.js';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { registerJobMetrics } from '../shared/observability/domain-metrics.js';
@@ -42,6 +43,8 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The part of the configuration the app itself uses; a full `TttConfig` from config.ts fits. */
 export interface TttAppConfig {
+  /** TTT_TRUST_PROXY: Express's `trust proxy` (whose X-Forwarded-For names the caller); default off. */
+  readonly trustProxy?: TrustProxy;
   /** X-Engine-Auth keys, current first (TTT_SHARED_SECRET, TTT_SHARED_SECRET_NEXT). */
   readonly engineAuthKeys: readonly EngineAuthKey[];
   /** TTT_ALLOWED_MEDIA_HOSTS; empty allows any host. */
@@ -57,7 +60,7 @@ export interface TttAppConfig {
   readonly bodyLimitBytes?: number;
   /** TTT_METRICS_TOKEN: the bearer token of GET /metrics; without it metrics are disabled (404). */
   readonly metricsToken?: string;
-  /** Names this replica in /health and the X-Instance-Id header; default hostname-pid-random. */
+  /** Names this replica in /health and the X-Instance-Id header; default a random `i-` id. */
   readonly instanceId?: string;
   /** Requests per minute per caller (default DEFAULT_TTT_RATE_LIMITS). */
   readonly rateLimits?: TttRateLimitConfig;
@@ -159,6 +162,7 @@ export function createApp(config: TttAppConfig, deps: TttAppDeps): TttService {
     logger: deps.logger,
     bodyLimitBytes,
     validateResponses: config.validateResponses ?? false,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     before: [instanceIdHeader(instanceId), ...(deps.before ?? [])],
     onResponse: [metrics.countResponse],
     onError,

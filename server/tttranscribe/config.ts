@@ -1,7 +1,9 @@
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { EngineAuthKey } from '../protocol/engine-auth.js';
 import { ConfigError, httpUrl, list, port, positiveInt, readSharedSecrets } from '../shared/config/env.js';
 import { sandboxSettingProblems } from '../shared/config/sandbox-settings.js';
+import { trustProxy, type TrustProxy } from '../shared/config/trust-proxy.js';
 import { instanceIdFromEnv } from '../shared/instance/instance-id.js';
 import type { ServiceTokenKeySource } from './auth/service-token-keys.js';
 import type { MediaProcessorOptionsInput } from './media/media-options.js';
@@ -13,6 +15,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** The engine's JWKS when neither TTT_SERVICE_TOKEN_JWKS_URL nor TTT_SERVICE_TOKEN_JWKS_FILE is set. */
 export const DEFAULT_JWKS_URL = 'http://127.0.0.1:8787/.well-known/jwks.json';
 export const DEFAULT_DB_PATH = './data/tttranscribe.db';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether TTT_HOST listens on loopback only (`localhost`, 127.0.0.0/8, ::1), so no other machine can call it. */
+function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const version = isIP(bare);
+  if (version === 0) return bare.toLowerCase() === 'localhost';
+  return LOOPBACK.check(bare, version === 4 ? 'ipv4' : 'ipv6');
+}
 
 const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
 
@@ -35,6 +49,8 @@ const schema = z.object({
     'must be at least 3 (the lease is renewed every third of it)',
   ),
   TTT_JOB_MAX_ATTEMPTS: positiveInt(3).refine((n) => n <= 100, 'must be at most 100'),
+  TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST: z.enum(['yes'], { error: 'must be yes, or unset' }).optional(),
+  TTT_TRUST_PROXY: trustProxy(),
   TTT_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   TTT_RATE_LIMIT_ENGINE_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.enginePerMin),
   TTT_RATE_LIMIT_METRICS_PER_MIN: positiveInt(DEFAULT_TTT_RATE_LIMITS.metricsPerMin),
@@ -73,8 +89,10 @@ export interface TttConfig {
   readonly logLevel: string;
   /** The media pipeline's options (createMediaProcessor). */
   readonly media: MediaProcessorOptionsInput;
-  /** INSTANCE_ID, or hostname-pid-random: names this replica in /health and X-Instance-Id. */
+  /** INSTANCE_ID, or a random `i-` id: names this replica in /health and X-Instance-Id. */
   readonly instanceId?: string;
+  /** TTT_TRUST_PROXY: the load balancers whose X-Forwarded-For names the caller (rate-limit keys); default off. */
+  readonly trustProxy?: TrustProxy;
 }
 
 /**
@@ -118,6 +136,24 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
+  // A development .env's TTT_ALLOW_PRIVATE_CIDRS on a server reachable from other machines would let callers make
+  // TTTranscribe fetch from its own network (SSRF): refused unless confirmed.
+  const privateCidrs = media.ok ? (media.options.allowPrivateCidrs ?? []) : [];
+  if (
+    parsed.success &&
+    privateCidrs.length > 0 &&
+    !isLoopbackHost(parsed.data.TTT_HOST) &&
+    parsed.data.TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST !== 'yes'
+  ) {
+    problems.push({
+      variable: 'TTT_ALLOW_PRIVATE_CIDRS',
+      message:
+        `allows media fetches from non-public ranges (${privateCidrs.join(', ')}) while TTT_HOST=${parsed.data.TTT_HOST} ` +
+        'is reachable beyond this machine, so callers could make TTTranscribe fetch from its own network: unset it ' +
+        '(it belongs to local development stacks), listen on 127.0.0.1, or set TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST=yes ' +
+        'if this is intended',
+    });
+  }
   problems.push(...sandboxSettingProblems(env));
   if (problems.length > 0 || !parsed.success || !media.ok) throw new ConfigError(problems);
 
@@ -143,5 +179,6 @@ export function loadConfig(env: Env, options: { worker?: boolean } = {}): TttCon
     logLevel: e.LOG_LEVEL,
     media: media.options,
     ...(instanceId === undefined ? {} : { instanceId }),
+    trustProxy: e.TTT_TRUST_PROXY,
   };
 }

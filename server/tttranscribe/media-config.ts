@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { engineConfigSchema, type EngineConfig } from './engines/create-engine.js';
 import { resolveMediaOptions, type MediaProcessorOptionsInput } from './media/media-options.js';
@@ -144,4 +145,21 @@ export function mediaOptionsFromEnv(
     return { ok: false, problems: [...unique.values()] };
   }
   return { ok: true, options };
+}
+
+/**
+ * Logs, at warn level, the non-public address ranges TTT_ALLOW_PRIVATE_CIDRS opens to media fetches (a line
+ * meant for local development stacks that must not go unnoticed in production); nothing when it is unset.
+ *
+ * @example
+ * warnAboutPrivateCidrs(logger, config.media);
+ */
+export function warnAboutPrivateCidrs(logger: Logger, media: MediaProcessorOptionsInput): void {
+  const allowPrivateCidrs = media.allowPrivateCidrs ?? [];
+  if (allowPrivateCidrs.length === 0) return;
+  logger.warn(
+    { allowPrivateCidrs },
+    'TTT_ALLOW_PRIVATE_CIDRS: media may be fetched from these non-public address ranges (meant for local ' +
+      'development stacks only; unset it in production)',
+  );
 }

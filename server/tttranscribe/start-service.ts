@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { answerClientErrors } from '../shared/http/client-errors.js';
 import { createDraining } from '../shared/http/draining.js';
 import { createLogger } from '../shared/logging/logger.js';
+import { defaultInstanceId, instanceStartFields } from '../shared/instance/instance-id.js';
 import {
   openDatabaseRateLimiterStore,
   type DatabaseRateLimiterStore,
@@ -13,10 +14,11 @@ import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
-import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage } from './storage.js';
+import { isPostgresUrl, redactDatabaseUrl } from '../shared/db/postgres-url.js';
+import { openTttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { createTranscriberProbe } from './transcriber-status.js';
+import { warnAboutPrivateCidrs } from './media-config.js';
 
 /** A listening TTTranscribe. */
 export interface RunningTttranscribe {
@@ -101,6 +103,7 @@ export async function startTttranscribe(
   const checkpoint = storage.sqlite ? startBackgroundCheckpoint({ path: config.dbPath, logger }) : undefined;
   logger.info(
     {
+      ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       url,
       engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
       serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
@@ -119,6 +122,7 @@ export async function startTttranscribe(
     },
     'TTTranscribe listening',
   );
+  warnAboutPrivateCidrs(logger, config.media);
   void transcriber().then((status) => {
     if (!status.available)
       logger.warn(

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../shared/logging/logger.js';
+import { defaultInstanceId, instanceStartFields } from '../shared/instance/instance-id.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
 import type { TranscriptionEngine } from './engines/transcription-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
-import { redactDatabaseUrl } from './jobs/pg-database.js';
-import { isPostgresUrl, openTttStorage, type TttStorage } from './storage.js';
+import { isPostgresUrl, redactDatabaseUrl } from '../shared/db/postgres-url.js';
+import { openTttStorage, type TttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
+import { warnAboutPrivateCidrs } from './media-config.js';
 
 /** A running worker process's worker. */
 export interface RunningTttWorker {
@@ -50,6 +52,7 @@ export async function startTttWorker(
   const keepAlive = setInterval(() => undefined, 60_000);
   logger.info(
     {
+      ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       worker: worker.id,
       db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
       concurrency: config.workerConcurrency,
@@ -60,6 +63,8 @@ export async function startTttWorker(
     },
     'TTTranscribe worker started',
   );
+
+  warnAboutPrivateCidrs(logger, config.media);
 
   let closed: Promise<void> | undefined;
   return {

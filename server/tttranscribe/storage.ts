@@ -1,5 +1,6 @@
 import type { EngineAuthNonceStore } from './auth/engine-auth-verifier.js';
 import { createPgNonceStore, createSqliteNonceStore } from './auth/nonce-stores.js';
+import { isPostgresUrl } from '../shared/db/postgres-url.js';
 import { openJobDatabase, type JobDatabase } from './jobs/database.js';
 import type { JobStore } from './jobs/job-store.js';
 import { openPgJobDatabase } from './jobs/pg-database.js';
@@ -18,9 +19,6 @@ export interface TttStorage {
   readonly sqlite?: JobDatabase;
   close(): Promise<void>;
 }
-
-/** Whether TTT_DB names a PostgreSQL database rather than a SQLite file. */
-export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target);
 
 /**
  * Storage on an open SQLite connection (the caller may keep using `db`; `close()` closes it).

@@ -26,6 +26,7 @@ describe('the HAProxy configuration', () => {
       },
     ]);
     expect(text).toContain('  balance roundrobin\n');
+    expect(text).toContain('  option forwardfor\n'); // the replicas (TRUST_PROXY=loopback) key callers by it
     expect(text).toContain('frontend engine\n  bind 127.0.0.1:20001\n  default_backend engine_replicas\n');
     expect(text).toContain('  option httpchk GET /health\n  http-check expect status 200\n');
     expect(text).toContain('  server engine-1 127.0.0.1:20002 check\n  server engine-2 127.0.0.1:20003 check\n');

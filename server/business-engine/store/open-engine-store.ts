@@ -1,20 +1,11 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../../shared/config/env.js';
+import { isPostgresUrl } from '../../shared/db/postgres-url.js';
 import type { EngineStore, EngineStoreOptions } from '../db/engine-store.js';
 import { openPostgresEngineStore } from './postgres-engine-store.js';
 import { redactDatabaseUrl } from '../db/postgres-errors.js';
 import { SchemaTooNew } from '../db/postgres-migrations.js';
 import { openSqliteEngineStore } from './sqlite-engine-store.js';
-
-/**
- * Whether ENGINE_DB names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a SQLite file.
- *
- * @example
- * isPostgresUrl('postgresql://app@db/engine'); // true
- */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
-}
 
 /**
  * Opens the engine's store from ENGINE_DB: a file path (or ':memory:') is SQLite, created if needed; a

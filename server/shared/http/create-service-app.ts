@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { TrustProxy } from '../config/trust-proxy.js';
 import { ApiError } from '../errors/api-error.js';
 import { errorHandler, type ClientAbortObserver, type ErrorObserver } from '../errors/error-handler.js';
 import { createOperationMatcher, listOperations, type OpenApiDocument } from './operation-matcher.js';
@@ -37,6 +38,8 @@ export interface ServiceAppOptions {
   onError?: ErrorObserver;
   /** Told about every request whose client aborted its body (answered by nobody: the connection is gone). */
   onClientAbort?: ClientAbortObserver;
+  /** Express's `trust proxy` (the service's TRUST_PROXY variable): whose X-Forwarded-For sets `req.ip`. Default off. */
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -59,6 +62,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  const trust = options.trustProxy ?? false;
+  app.set('trust proxy', typeof trust === 'object' ? [...trust] : trust);
   app.use(requestContext({ logger, observers: options.onResponse ?? [], before: options.before ?? [] }));
   app.use(refuseSandboxFaultHeader);
   options.extraRoutes?.(app);

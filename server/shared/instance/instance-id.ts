@@ -11,20 +11,31 @@ const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 let processDefault: string | undefined;
 
 /**
- * This process's default instance id: `<hostname>-<pid>-<6 random hex>`, made once per process so every
- * component of one replica reports the same name. The random part tells apart two replicas that a container
- * runtime started with the same host name and pid.
+ * This process's default instance id: `i-` and 8 random base32 characters (40 bits), made once per process so
+ * every component of one replica reports the same name. It is public (the X-Instance-Id header of every
+ * response), so it reveals neither host name nor pid: {@link instanceStartFields} puts those in the start log line,
+ * where an operator maps an id to its host.
  *
  * @example
- * defaultInstanceId(); // 'web-1-4711-a3f09c'
+ * defaultInstanceId(); // 'i-k3v9q2ma'
  */
 export function defaultInstanceId(): string {
-  processDefault ??= `${
-    hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '-')
-      .slice(0, 60) || 'host'
-  }-${process.pid}-${randomBytes(3).toString('hex')}`;
+  // 40 random bits as 8 base32 digits (RFC 4648's base32hex alphabet, 0-9 a-v).
+  processDefault ??= `i-${BigInt(`0x${randomBytes(5).toString('hex')}`)
+    .toString(32)
+    .padStart(8, '0')}`;
   return processDefault;
+}
+
+/**
+ * What the start log line says about this replica: its public instance id and, kept out of responses, the host
+ * name and pid it runs as.
+ *
+ * @example
+ * logger.info({ ...instanceStartFields(instanceId), url }, 'TTTranscribe listening');
+ */
+export function instanceStartFields(instanceId: string): { instanceId: string; hostname: string; pid: number } {
+  return { instanceId, hostname: hostname(), pid: process.pid };
 }
 
 /**
@@ -34,7 +45,7 @@ export function defaultInstanceId(): string {
  * @throws ConfigError naming INSTANCE_ID when it is set but malformed.
  * @example
  * instanceIdFromEnv({ INSTANCE_ID: 'engine-a' }); // 'engine-a'
- * instanceIdFromEnv({}); // 'web-1-4711-a3f09c'
+ * instanceIdFromEnv({}); // 'i-k3v9q2ma'
  */
 export function instanceIdFromEnv(env: Readonly<Record<string, string | undefined>>): string {
   const value = env['INSTANCE_ID']?.trim();

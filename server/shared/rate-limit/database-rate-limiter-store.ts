@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isPostgresUrl } from '../db/postgres-url.js';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
@@ -35,15 +36,14 @@ export interface DatabaseRateLimiterStoreOptions {
   readonly poolMax?: number;
   /** The variable that holds `database`, named in errors (e.g. ENGINE_DB). */
   readonly variable?: string;
+  /**
+   * How long a limit check waits for a connection, and for a query's answer, before it fails (and the request is
+   * answered `503 service_unavailable`) instead of hanging on a lost database. Default 5000 ms.
+   */
+  readonly timeoutMs?: number;
 }
 
-const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Whether a service's database setting names PostgreSQL (a `postgres://` or `postgresql://` URL). */
-export function isPostgresUrl(database: string): boolean {
-  return POSTGRES_URL.test(database.trim());
-}
 
 /**
  * Opens the rate-limit store that matches the service's database: RateLimiterMemory when it is SQLite (one
@@ -69,6 +69,9 @@ export async function openDatabaseRateLimiterStore(
   const poolMax = options.poolMax ?? 2;
   if (!Number.isInteger(poolMax) || poolMax < 1)
     throw new Error(`poolMax must be a positive whole number; got ${poolMax}`);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new Error(`timeoutMs must be a positive whole number; got ${timeoutMs}`);
   if (!isPostgresUrl(options.database)) {
     return {
       kind: 'memory',
@@ -80,6 +83,8 @@ export async function openDatabaseRateLimiterStore(
   const pool = new pg.Pool({
     connectionString: options.database.trim(),
     max: poolMax,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
     application_name: 'pluct-rate-limits',
   });
   pool.on('error', () => {}); // an idle client's lost connection: the next query reconnects or fails on its own
@@ -146,7 +151,7 @@ async function createTable(pool: pg.Pool, tableName: string): Promise<void> {
 }
 
 function describe(error: unknown): string {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
+  const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   return typeof code === 'string' ? `${message} (${code})` : message;
 }

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { isPgUnavailable } from '../db/postgres-unavailable.js';
 import { ApiError } from '../errors/api-error.js';
 import { memoryRateLimiterStore, type RateLimiterStore } from './rate-limiter-store.js';
 
@@ -13,13 +14,29 @@ export interface RateLimitPolicy {
 export type RateLimitKey = (req: Request, res: Response) => string;
 
 const POLICY_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** Retry-After when the counters' database is out of reach (as the job and engine stores answer). */
+const STORE_RETRY_AFTER_SEC = 2;
+
+/** The limiter store's failure as a catalog error, keeping it as `cause`: a lost database is a retryable 503. */
+function storeFailure(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isPgUnavailable(error)) {
+    return new ApiError('service_unavailable', 'The rate-limit store is unreachable; retry shortly.', {
+      details: { retryAfterSec: STORE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
+      headers: { 'Retry-After': String(STORE_RETRY_AFTER_SEC) },
+      cause: error,
+    });
+  }
+  return new ApiError('internal_error', 'The rate limit could not be checked.', { cause: error });
+}
 
 /**
  * The one place a service's rate limits are built: every named policy gets one limiter from the store
  * (memory by default, see {@link RateLimiterStore}), and `limit(name, keyOf)` gives the middleware an
  * operation runs after its credential check. Every answer that passed through it carries the IETF httpapi
  * ratelimit-headers draft's `RateLimit-Policy` (`"read";q=120;w=60`) and `RateLimit` (`"read";r=119;t=60`);
- * over the limit it answers `429 rate_limited` with `Retry-After` and the same headers.
+ * over the limit it answers `429 rate_limited` with `Retry-After` and the same headers. A store whose database is
+ * out of reach answers `503 service_unavailable` with `Retry-After`; any other store failure `internal_error`.
  *
  * @example
  * const limits = new RateLimits({ read: { limit: 120, windowSec: 60 } });
@@ -64,8 +81,8 @@ export class RateLimits {
       try {
         outcome = await limiter.consume(key);
       } catch (error) {
-        // The store's own failure (e.g. its database is down) is not the caller's doing: let it surface as 5xx.
-        if (!(error instanceof RateLimiterRes)) throw error;
+        // The store's own failure (e.g. its database is down) is not the caller's doing: never rate_limited.
+        if (!(error instanceof RateLimiterRes)) throw storeFailure(error);
         outcome = error;
         refused = true;
       }

@@ -32,12 +32,14 @@ export interface EngineAuthRequest extends Omit<StringToSignInput, 'timestamp' |
 /**
  * Where spent nonces live: in process memory (one replica) or a table every replica shares. `remember` is the
  * replay decision itself (an insert that fails on a live duplicate), so two replicas cannot both accept a nonce.
+ * The nonce alone is the key (128 random bits), not the key id that matched: during a secret rotation replicas
+ * accepting {old, new} and {new} match different key ids, and one captured header must still be spent once.
  */
 export interface EngineAuthNonceStore {
   /** Records the nonce until `expiresAtMs`; false when it is already recorded and not expired (a replay). */
-  remember(keyId: string, nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+  remember(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
   /** Whether the nonce is recorded and not expired (records nothing). */
-  seen(keyId: string, nonce: string, nowMs: number): Promise<boolean>;
+  seen(nonce: string, nowMs: number): Promise<boolean>;
 }
 
 export interface EngineAuthVerifierOptions {
@@ -143,9 +145,7 @@ export function createEngineAuthVerifier(options: EngineAuthVerifierOptions): En
     }
     // Also cover the whole time the header's timestamp passes the skew check, so no replay slips through a gap.
     const expiresAt = Math.max(nowMs + replayWindowSec * 1000, (h.timestamp + toleranceSec + 1) * 1000);
-    const fresh = record
-      ? await nonces.remember(matched, h.nonce, expiresAt, nowMs)
-      : !(await nonces.seen(matched, h.nonce, nowMs));
+    const fresh = record ? await nonces.remember(h.nonce, expiresAt, nowMs) : !(await nonces.seen(h.nonce, nowMs));
     if (!fresh) {
       return fail(
         'engine_auth_replayed',
@@ -176,22 +176,21 @@ export function createMemoryNonceStore(
 ): EngineAuthNonceStore & { readonly size: number } {
   const { maxNonces = 100_000 } = options;
   if (!(maxNonces >= 1)) throw new RangeError('maxNonces must be at least 1');
-  const seen = new Map<string, number>(); // kid:nonce -> expiry (ms); insertion order ≈ expiry order
-  const live = (id: string, nowMs: number) => (seen.get(id) ?? -Infinity) > nowMs;
+  const seen = new Map<string, number>(); // nonce -> expiry (ms); insertion order ≈ expiry order
+  const live = (nonce: string, nowMs: number) => (seen.get(nonce) ?? -Infinity) > nowMs;
   return {
-    async remember(keyId, nonce, expiresAtMs, nowMs) {
-      const id = `${keyId}:${nonce}`;
-      if (live(id, nowMs)) return false;
-      seen.delete(id);
+    async remember(nonce, expiresAtMs, nowMs) {
+      if (live(nonce, nowMs)) return false;
+      seen.delete(nonce);
       for (const [n, expiresAt] of seen) {
         if (expiresAt > nowMs && seen.size < maxNonces) break;
         seen.delete(n);
       }
-      seen.set(id, expiresAtMs);
+      seen.set(nonce, expiresAtMs);
       return true;
     },
-    async seen(keyId, nonce, nowMs) {
-      return live(`${keyId}:${nonce}`, nowMs);
+    async seen(nonce, nowMs) {
+      return live(nonce, nowMs);
     },
     get size() {
       return seen.size;

@@ -20,8 +20,9 @@ function purgeSchedule(purge: (nowMs: number) => Promise<void> | void): (nowMs: 
 }
 
 // One statement decides: a new nonce, or one whose entry expired, is (re)written and returned; a live one is not.
-const REMEMBER = `INSERT INTO engine_auth_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3)
-  ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE engine_auth_nonces.expires_at <= $4
+// The nonce alone is the key, whichever key id signed it (schema version 4).
+const REMEMBER = `INSERT INTO engine_auth_nonces (nonce, expires_at) VALUES ($1, $2)
+  ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE engine_auth_nonces.expires_at <= $3
   RETURNING 1 AS fresh`;
 
 /**
@@ -32,10 +33,8 @@ const REMEMBER = `INSERT INTO engine_auth_nonces (key_id, nonce, expires_at) VAL
  * const verifier = createTttEngineAuthVerifier(keys, now, createSqliteNonceStore(db));
  */
 export function createSqliteNonceStore(db: JobDatabase): EngineAuthNonceStore {
-  const remember = db.prepare(
-    REMEMBER.replace('$1', '@keyId').replace('$2', '@nonce').replace('$3', '@expiresAt').replace('$4', '@now'),
-  );
-  const seen = db.prepare('SELECT 1 FROM engine_auth_nonces WHERE key_id = ? AND nonce = ? AND expires_at > ?');
+  const remember = db.prepare(REMEMBER.replace('$1', '@nonce').replace('$2', '@expiresAt').replace('$3', '@now'));
+  const seen = db.prepare('SELECT 1 FROM engine_auth_nonces WHERE nonce = ? AND expires_at > ?');
   const purge = db.prepare('DELETE FROM engine_auth_nonces WHERE expires_at <= ?');
   const schedulePurge = purgeSchedule((nowMs) => void purge.run(nowMs));
   const run = async <T>(work: () => T): Promise<T> => {
@@ -46,12 +45,12 @@ export function createSqliteNonceStore(db: JobDatabase): EngineAuthNonceStore {
     }
   };
   return {
-    remember: (keyId, nonce, expiresAtMs, nowMs) =>
+    remember: (nonce, expiresAtMs, nowMs) =>
       run(() => {
         schedulePurge(nowMs);
-        return remember.get({ keyId, nonce, expiresAt: expiresAtMs, now: nowMs }) !== undefined;
+        return remember.get({ nonce, expiresAt: expiresAtMs, now: nowMs }) !== undefined;
       }),
-    seen: (keyId, nonce, nowMs) => run(() => seen.get(keyId, nonce, nowMs) !== undefined),
+    seen: (nonce, nowMs) => run(() => seen.get(nonce, nowMs) !== undefined),
   };
 }
 
@@ -74,17 +73,13 @@ export function createPgNonceStore(pool: pg.Pool): EngineAuthNonceStore {
     await query('DELETE FROM engine_auth_nonces WHERE expires_at <= $1', [nowMs]);
   });
   return {
-    async remember(keyId, nonce, expiresAtMs, nowMs) {
+    async remember(nonce, expiresAtMs, nowMs) {
       schedulePurge(nowMs);
-      return (await query(REMEMBER, [keyId, nonce, expiresAtMs, nowMs])) === 1;
+      return (await query(REMEMBER, [nonce, expiresAtMs, nowMs])) === 1;
     },
-    async seen(keyId, nonce, nowMs) {
+    async seen(nonce, nowMs) {
       return (
-        (await query('SELECT 1 FROM engine_auth_nonces WHERE key_id = $1 AND nonce = $2 AND expires_at > $3', [
-          keyId,
-          nonce,
-          nowMs,
-        ])) === 1
+        (await query('SELECT 1 FROM engine_auth_nonces WHERE nonce = $1 AND expires_at > $2', [nonce, nowMs])) === 1
       );
     },
   };

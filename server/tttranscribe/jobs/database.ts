@@ -47,6 +47,17 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key_id, nonce)
    ) STRICT, WITHOUT ROWID;
    CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
+  // The nonce alone is the spent-nonce key, whichever key id signed it (a header signed with the old and the new
+  // secret must be spent once across replicas accepting different key sets); live entries are carried over.
+  `CREATE TABLE engine_auth_nonces_v4 (
+     nonce      TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   ) STRICT, WITHOUT ROWID;
+   INSERT INTO engine_auth_nonces_v4 (nonce, expires_at)
+     SELECT nonce, MAX(expires_at) FROM engine_auth_nonces GROUP BY nonce;
+   DROP TABLE engine_auth_nonces;
+   ALTER TABLE engine_auth_nonces_v4 RENAME TO engine_auth_nonces;
+   CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
 ];
 
 /** The schema version this TTTranscribe knows (the number of migrations). */

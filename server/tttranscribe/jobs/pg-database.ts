@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { databaseUrlSecrets, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { newerSchemaError } from './schema-version.js';
 
 /**
@@ -40,23 +41,25 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key_id, nonce)
    );
    CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
+  // The nonce alone is the spent-nonce key, whichever key id signed it (a header signed with the old and the new
+  // secret must be spent once across replicas accepting different key sets); live entries are carried over.
+  `CREATE TABLE engine_auth_nonces_v4 (
+     nonce      TEXT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     CONSTRAINT engine_auth_nonces_v4_pkey PRIMARY KEY (nonce)
+   );
+   INSERT INTO engine_auth_nonces_v4 (nonce, expires_at)
+     SELECT nonce, MAX(expires_at) FROM engine_auth_nonces GROUP BY nonce;
+   DROP TABLE engine_auth_nonces;
+   ALTER TABLE engine_auth_nonces_v4 RENAME TO engine_auth_nonces;
+   ALTER TABLE engine_auth_nonces RENAME CONSTRAINT engine_auth_nonces_v4_pkey TO engine_auth_nonces_pkey;
+   CREATE INDEX engine_auth_nonces_by_expiry ON engine_auth_nonces (expires_at);`,
 ];
 
 /** The schema version this TTTranscribe knows. */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 /** Any fixed number: the transaction-scoped advisory lock that serialises migrations of replicas starting at once. */
 const MIGRATION_LOCK = 7_311_190_019;
-
-/** The URL with its password replaced, for logs and errors. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
 
 /**
  * Opens a pool on TTT_DB (a `postgres://` URL) and migrates the schema; refuses to start, naming TTT_DB (password
@@ -87,10 +90,10 @@ export async function openPgJobDatabase(
     if (error instanceof Error && error.message.startsWith('TTT_DB:')) throw error;
     const cause =
       error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
-    throw new Error(
-      `TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${cause.replaceAll(new URL(url).password || '\u0000', '***')}`,
-      { cause: error },
-    );
+    const scrubbed = databaseUrlSecrets(url).reduce((text, secret) => text.replaceAll(secret, '***'), cause);
+    throw new Error(`TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${scrubbed}`, {
+      cause: error,
+    });
   }
 }
 

@@ -65,6 +65,11 @@ const blockLists = BLOCKED.map(([reason, ranges]) => {
   return [reason, list] as const;
 });
 
+/** 169.254.0.0/16: link-local IPv4, home of the cloud metadata service (169.254.169.254). */
+const METADATA_PREFIX = 16;
+const metadataRange = new BlockList();
+metadataRange.addSubnet('169.254.0.0', METADATA_PREFIX, 'ipv4');
+
 /** A parsed `address/prefix` range. */
 export interface Cidr {
   readonly address: string;
@@ -103,7 +108,8 @@ export interface AddressGuard {
 
 /**
  * Builds the guard: private, loopback, link-local, CGNAT, multicast, unspecified and reserved addresses (IPv4,
- * IPv6 and IPv4-mapped IPv6) are refused unless an `allowCidrs` range contains them.
+ * IPv6 and IPv4-mapped IPv6) are refused unless an `allowCidrs` range contains them; 169.254.0.0/16 (cloud
+ * metadata) only when an `allowCidrs` entry lies inside it, never through a broader range.
  *
  * @example
  * const guard = createAddressGuard(['127.0.0.1/32']);
@@ -112,9 +118,14 @@ export interface AddressGuard {
  */
 export function createAddressGuard(allowCidrs: readonly string[] = []): AddressGuard {
   const allowed = new BlockList();
+  // Only a range inside 169.254.0.0/16 opens it: a broad entry (0.0.0.0/0, 169.0.0.0/8) never reaches the
+  // cloud metadata service at 169.254.169.254.
+  const allowedMetadata = new BlockList();
   for (const text of allowCidrs) {
     const cidr = parseCidr(text);
     allowed.addSubnet(cidr.address, cidr.prefix, cidr.family);
+    if (cidr.family === 'ipv4' && cidr.prefix >= METADATA_PREFIX && metadataRange.check(cidr.address, 'ipv4'))
+      allowedMetadata.addSubnet(cidr.address, cidr.prefix, 'ipv4');
   }
   return {
     check(address: string): string | null {
@@ -122,6 +133,7 @@ export function createAddressGuard(allowCidrs: readonly string[] = []): AddressG
       const version = isIP(bare);
       if (version === 0) return 'not an IP address';
       const family: Family = version === 4 ? 'ipv4' : 'ipv6';
+      if (metadataRange.check(bare, family)) return allowedMetadata.check(bare, family) ? null : 'a link-local address';
       if (allowed.check(bare, family)) return null;
       for (const [reason, list] of blockLists) if (list.check(bare, family)) return reason;
       return null;

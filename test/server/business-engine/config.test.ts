@@ -16,6 +16,28 @@ function problemsOf(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('loadEngineConfig', () => {
+  it('refuses an UPSTREAM_TIMEOUT_MS above 30 s, which would make a submission in flight look stuck to the sweep', async () => {
+    expect(loadEngineConfig(await testEngineEnv({ UPSTREAM_TIMEOUT_MS: '30000' })).upstreamTimeoutMs).toBe(30_000);
+    expect(problemsOf(await testEngineEnv({ UPSTREAM_TIMEOUT_MS: '30001' })).problems).toEqual([
+      {
+        variable: 'UPSTREAM_TIMEOUT_MS',
+        message: expect.stringMatching(/^must be at most 30000 \(30 s\): a submission still waiting/) as unknown,
+      },
+    ]);
+  });
+
+  it('reads ENGINE_TRUST_PROXY (default off) and refuses a value Express would misread, naming it', async () => {
+    expect(loadEngineConfig(await testEngineEnv()).trustProxy).toBe(false);
+    expect(loadEngineConfig(await testEngineEnv({ ENGINE_TRUST_PROXY: 'loopback,10.0.0.0/8' })).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
+    expect(loadEngineConfig(await testEngineEnv({ ENGINE_TRUST_PROXY: '2' })).trustProxy).toBe(2);
+    expect(problemsOf(await testEngineEnv({ ENGINE_TRUST_PROXY: 'true' })).problems).toEqual([
+      { variable: 'ENGINE_TRUST_PROXY', message: expect.stringMatching(/hop count/) as unknown },
+    ]);
+  });
+
   it('reads a complete environment, with the documented defaults', async () => {
     const env = await testEngineEnv();
     for (const name of [

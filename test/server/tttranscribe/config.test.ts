@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       TTT_MEDIA_MAX_BYTES: '1000000',
       TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.1/32',
+      TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST: 'yes',
       TTT_TRANSCRIBER: 'command',
       TTT_TRANSCRIBER_COMMAND: 'whisper-cli -m /models/base.bin -nt -f {wav}',
       TTT_TRANSCRIBER_MODEL: 'base',
@@ -67,6 +68,41 @@ describe('loadConfig', () => {
       },
     });
     expect(config.engineAuthKeys.map((k) => k.keyId)).toEqual([TEST_KEY.keyId, TEST_KEY_NEXT.keyId]);
+  });
+
+  it('refuses TTT_ALLOW_PRIVATE_CIDRS on a host reachable from other machines unless confirmed', () => {
+    const env = { TTT_SHARED_SECRET: TEST_SECRET, TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8,::1/128' };
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'ttt.internal']) {
+      const error = configError({ ...env, TTT_HOST: host });
+      expect(error.problems).toEqual([
+        {
+          variable: 'TTT_ALLOW_PRIVATE_CIDRS',
+          message: expect.stringMatching(
+            new RegExp(
+              `non-public ranges \\(127\\.0\\.0\\.0/8, ::1/128\\) while TTT_HOST=${host.replace(/[.]/g, '\\.')} .*TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST=yes`,
+            ),
+          ) as unknown,
+        },
+      ]);
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'])
+      expect(loadConfig({ ...env, TTT_HOST: host }).media.allowPrivateCidrs).toEqual(['127.0.0.0/8', '::1/128']);
+    const confirmed = { ...env, TTT_HOST: '0.0.0.0', TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST: 'yes' };
+    expect(loadConfig(confirmed).media.allowPrivateCidrs).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET, TTT_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(configError({ ...confirmed, TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST: 'true' }).problems).toEqual([
+      { variable: 'TTT_ALLOW_PRIVATE_CIDRS_ON_PUBLIC_HOST', message: 'must be yes, or unset' },
+    ]);
+  });
+
+  it('reads TTT_TRUST_PROXY (default off) and refuses a value Express would misread, naming it', () => {
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET }).trustProxy).toBe(false);
+    expect(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET, TTT_TRUST_PROXY: 'loopback' }).trustProxy).toEqual([
+      'loopback',
+    ]);
+    expect(configError({ TTT_SHARED_SECRET: TEST_SECRET, TTT_TRUST_PROXY: 'lb.internal' }).problems).toEqual([
+      { variable: 'TTT_TRUST_PROXY', message: expect.stringMatching(/hop count/) as unknown },
+    ]);
   });
 
   it('treats blank variables as unset', () => {

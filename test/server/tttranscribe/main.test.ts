@@ -72,6 +72,28 @@ describe.concurrent('main.ts', () => {
     expect(stdout).not.toContain(secret.slice(6));
   });
 
+  it('warns about TTT_ALLOW_PRIVATE_CIDRS on loopback, and refuses it on a public TTT_HOST unless confirmed', async () => {
+    const secret = generateSharedSecret();
+    const local = startMain({ TTT_SHARED_SECRET: secret, TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8' });
+    await local.listening;
+    local.child.kill('SIGTERM');
+    expect(await local.exited).toBe(0);
+    const warning = local
+      .output()
+      .stdout.split('\n')
+      .find((l) => l.includes('"TTT_ALLOW_PRIVATE_CIDRS: media may be fetched'));
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, allowPrivateCidrs: ['127.0.0.0/8'] });
+    const exposed = startMain({
+      TTT_SHARED_SECRET: secret,
+      TTT_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8',
+      TTT_HOST: '0.0.0.0',
+    });
+    expect(await exposed.exited).toBe(1);
+    expect(exposed.output().stderr).toMatch(
+      /TTTranscribe cannot start[\s\S]*TTT_ALLOW_PRIVATE_CIDRS: allows media fetches from non-public ranges \(127\.0\.0\.0\/8\) while TTT_HOST=0\.0\.0\.0/,
+    );
+  });
+
   it('refuses to start without TTT_SHARED_SECRET, naming the variable and the rule', async () => {
     const main = startMain({ TTT_SHARED_SECRET: '' });
     expect(await main.exited).toBe(1);

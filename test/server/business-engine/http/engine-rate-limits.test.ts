@@ -132,3 +132,33 @@ describe('Business Engine rate limits: the running engine applies them', () => {
     expect(refused.response.headers.get('RateLimit')).toBeNull();
   });
 });
+
+describe('Business Engine rate limits behind a load balancer (ENGINE_TRUST_PROXY)', () => {
+  /** Two integration checks "from" two clients, as a load balancer on loopback forwards them: their RateLimit. */
+  async function remainingFor(env: Record<string, string>) {
+    const be = await startEngineTestApp({ env: { RATE_LIMIT_HEALTH_PER_MIN: '5', ...env } });
+    try {
+      const check = async (client: string) =>
+        (
+          await be.client.GET('/health/ttt-integration', { headers: { 'X-Forwarded-For': client } })
+        ).response.headers.get('RateLimit');
+      return [await check('203.0.113.7'), await check('198.51.100.9')];
+    } finally {
+      await be.close();
+    }
+  }
+
+  it('counts each client address apart when the proxy on loopback is trusted', async () => {
+    expect(await remainingFor({ ENGINE_TRUST_PROXY: 'loopback' })).toEqual([
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+    ]);
+  });
+
+  it('by default believes no X-Forwarded-For: a caller cannot pick its own key', async () => {
+    expect(await remainingFor({})).toEqual([
+      expect.stringMatching(/^"health";r=4;t=\d+$/),
+      expect.stringMatching(/^"health";r=3;t=\d+$/),
+    ]);
+  });
+});

@@ -7,23 +7,27 @@ import {
   defaultInstanceId,
   instanceIdFromEnv,
   instanceIdHeader,
+  instanceStartFields,
 } from '../../../../server/shared/instance/instance-id.js';
 import { loadConfig } from '../../../../server/tttranscribe/config.js';
 import { TEST_SECRET } from '../../../helpers/ttt-app.js';
 
 describe('instance ids', () => {
-  it('takes INSTANCE_ID when set, else one hostname-pid-random name per process', () => {
+  it('takes INSTANCE_ID when set, else one random i- name per process that reveals neither host nor pid', () => {
     expect(instanceIdFromEnv({ INSTANCE_ID: ' engine-a ' })).toBe('engine-a');
     const fallback = instanceIdFromEnv({ INSTANCE_ID: '' });
     expect(fallback).toBe(defaultInstanceId());
-    expect(
-      fallback.startsWith(
-        `${hostname()
-          .replace(/[^A-Za-z0-9._-]/g, '-')
-          .slice(0, 60)}-${process.pid}-`,
-      ),
-    ).toBe(true);
-    expect(fallback).toMatch(/-[0-9a-f]{6}$/);
+    expect(fallback).toMatch(/^i-[0-9a-v]{8}$/);
+    expect(fallback).not.toContain(String(process.pid));
+    expect(fallback).not.toContain(hostname().slice(0, 8));
+  });
+
+  it('gives the host name and pid to the start log line instead', () => {
+    expect(instanceStartFields('i-abcdefgh')).toEqual({
+      instanceId: 'i-abcdefgh',
+      hostname: hostname(),
+      pid: process.pid,
+    });
   });
 
   it('refuses a malformed INSTANCE_ID at start, naming the variable and not echoing the value', () => {

@@ -1,10 +1,18 @@
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../../../scripts/postgres/throwaway-cluster.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Request, Response } from 'express';
+import {
+  freeLoopbackPort,
+  startThrowawayCluster,
+  type ThrowawayCluster,
+} from '../../../../scripts/postgres/throwaway-cluster.js';
+import { ApiError } from '../../../../server/shared/errors/api-error.js';
+import { RateLimits } from '../../../../server/shared/rate-limit/rate-limits.js';
+import { isPostgresUrl } from '../../../../server/shared/db/postgres-url.js';
 import {
   openDatabaseRateLimiterStore,
-  isPostgresUrl,
   type DatabaseRateLimiterStore,
 } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
@@ -54,6 +62,23 @@ describe('the rate-limit store factory', () => {
     const store = await openDatabaseRateLimiterStore({ database: ':memory:' });
     expect(() => store.limiter({ keyPrefix: 'vend', points: 0, duration: 60 })).toThrow(/points/);
     expect(() => store.limiter({ keyPrefix: '', points: 1, duration: 60 })).toThrow(/keyPrefix/);
+    await expect(openDatabaseRateLimiterStore({ database: ':memory:', timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
+  });
+
+  it('gives up on a server that accepts but never answers, instead of hanging', async () => {
+    // A loopback listener that takes connections and says nothing: a host whose PostgreSQL froze.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      await expect(
+        openDatabaseRateLimiterStore({ database: `postgres://pluct@127.0.0.1:${port}/frozen`, timeoutMs: 200 }),
+      ).rejects.toThrow(/rate-limit table rate_limits could not be created.*timeout/i);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('says why an unreachable PostgreSQL cannot hold the counters, without the password', async () => {
@@ -119,4 +144,44 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
       await client.end();
     }
   });
+});
+
+describe('the rate-limit store on PostgreSQL: a database lost mid-run', () => {
+  let cluster: ThrowawayCluster;
+  let store: DatabaseRateLimiterStore;
+  beforeAll(async () => {
+    cluster = await startThrowawayCluster();
+    store = await openDatabaseRateLimiterStore({ database: await cluster.createDatabase('rl_lost'), timeoutMs: 2000 });
+  }, 60_000);
+  afterAll(async () => {
+    await (store as DatabaseRateLimiterStore | undefined)?.close();
+    await (cluster as ThrowawayCluster | undefined)?.stop();
+  });
+
+  it('answers 503 service_unavailable with Retry-After while it is gone, and counts again once it is back', async () => {
+    const limits = new RateLimits({ read: { limit: 5, windowSec: 60 } }, store.limiter);
+    const check = async () => {
+      const res = { setHeader: () => res } as unknown as Response;
+      let passed = false;
+      let error: unknown;
+      try {
+        await limits.limit('read', () => 'user:a')({} as unknown as Request, res, () => void (passed = true));
+      } catch (thrown) {
+        error = thrown;
+      }
+      return { passed, error };
+    };
+    expect(await check()).toEqual({ passed: true, error: undefined });
+    await cluster.pause();
+    const down = await check();
+    expect(down.passed).toBe(false);
+    expect(down.error).toBeInstanceOf(ApiError);
+    expect(down.error).toMatchObject({
+      code: 'service_unavailable',
+      headers: { 'Retry-After': '2' },
+      details: { reason: 'database_unavailable' },
+    });
+    await cluster.resume();
+    expect(await check()).toEqual({ passed: true, error: undefined });
+  }, 60_000);
 });

@@ -68,16 +68,26 @@ describe('RateLimits', () => {
     expect((await pass(limits, 'admin', 'admin')).headers['RateLimit-Policy']).toBe('"admin";q=7;w=30');
   });
 
-  it("lets a failing store surface as the store's own error, never as rate_limited", async () => {
-    const broken = new Error('database is down');
-    const store: RateLimiterStore = () => ({ consume: () => Promise.reject(broken) }) as unknown as RateLimiterAbstract;
-    const { error, nextCalled } = await pass(
-      new RateLimits({ read: { limit: 1, windowSec: 60 } }, store),
-      'read',
-      'user:a',
-    );
-    expect(nextCalled).toBe(false);
-    expect(error).toBe(broken);
+  it('answers a lost store database with a retryable service_unavailable and Retry-After, never rate_limited', async () => {
+    const lost = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const failing =
+      (error: Error): RateLimiterStore =>
+      () =>
+        ({ consume: () => Promise.reject(error) }) as unknown as RateLimiterAbstract;
+    const down = await pass(new RateLimits({ read: { limit: 1, windowSec: 60 } }, failing(lost)), 'read', 'user:a');
+    expect(down.nextCalled).toBe(false);
+    expect(down.error).toBeInstanceOf(ApiError);
+    expect(down.error).toMatchObject({
+      code: 'service_unavailable',
+      headers: { 'Retry-After': '2' },
+      details: { retryAfterSec: 2, reason: 'database_unavailable' },
+      cause: lost,
+    });
+    expect((down.error as ApiError).message).not.toContain('127.0.0.1');
+    // Any other store failure is the service's own: internal_error, the original kept as the cause.
+    const bug = new Error('syntax error at or near "SELEC"');
+    const other = await pass(new RateLimits({ read: { limit: 1, windowSec: 60 } }, failing(bug)), 'read', 'user:a');
+    expect(other.error).toMatchObject({ code: 'internal_error', cause: bug });
   });
 
   it('refuses a bad policy when built and an unknown policy when used', () => {

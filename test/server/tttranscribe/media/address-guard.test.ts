@@ -55,6 +55,19 @@ describe('createAddressGuard', () => {
     expect(lenient.check('fd00::5')).toBeNull();
     expect(lenient.check('169.254.169.254')).toBe('a link-local address');
   });
+
+  it('never opens the cloud metadata range 169.254.0.0/16 through a broader range, only when named', () => {
+    for (const broad of [['0.0.0.0/0'], ['169.0.0.0/8'], ['::/0'], ['::ffff:0.0.0.0/96']]) {
+      const guard = createAddressGuard(broad);
+      expect(guard.check('169.254.169.254')).toBe('a link-local address');
+      expect(guard.check('[::ffff:169.254.169.254]')).toBe('a link-local address');
+    }
+    expect(createAddressGuard(['0.0.0.0/0']).check('10.0.0.1')).toBeNull(); // the rest of the range is open
+    const named = createAddressGuard(['169.254.169.254/32']);
+    expect(named.check('169.254.169.254')).toBeNull();
+    expect(named.check('169.254.169.253')).toBe('a link-local address');
+    expect(createAddressGuard(['169.254.0.0/16']).check('169.254.1.2')).toBeNull();
+  });
 });
 
 describe('parseCidr', () => {

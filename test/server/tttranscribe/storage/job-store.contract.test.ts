@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobStore, NewJob } from '../../../../server/tttranscribe/jobs/job-store.js';
 import { BACKENDS, T0, type BackendUnderTest } from './backends.js';
+import { parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
+import { signEngineAuth } from '../../../../server/protocol/engine-auth.js';
+import {
+  createEngineAuthVerifier,
+  createMemoryNonceStore,
+  type EngineAuthNonceStore,
+} from '../../../../server/tttranscribe/auth/engine-auth-verifier.js';
 
 const URL_OK = 'https://media.example.com/clip.mp4';
 let seq = 0;
@@ -210,20 +217,44 @@ describe.each(BACKENDS)('JobStore contract: $name', ({ open }) => {
     it('remember is the replay decision: a live nonce is refused (on another instance too), an expired one accepted again', async () => {
       const nonces = b.storage.nonces;
       const other = (await b.another()).nonces;
-      expect(await nonces.remember('kid1', 'nonce-1', T0 + 600_000, T0)).toBe(true);
-      expect(await other.remember('kid1', 'nonce-1', T0 + 600_000, T0 + 1)).toBe(false);
-      expect(await other.seen('kid1', 'nonce-1', T0 + 1)).toBe(true);
-      expect(await other.seen('kid2', 'nonce-1', T0 + 1)).toBe(false);
-      expect(await nonces.remember('kid2', 'nonce-1', T0 + 600_000, T0)).toBe(true); // per key id
-      expect(await other.seen('kid1', 'nonce-1', T0 + 600_000)).toBe(false);
-      expect(await other.remember('kid1', 'nonce-1', T0 + 1_200_000, T0 + 600_000)).toBe(true);
+      expect(await nonces.remember('nonce-1', T0 + 600_000, T0)).toBe(true);
+      expect(await other.remember('nonce-1', T0 + 600_000, T0 + 1)).toBe(false);
+      expect(await other.seen('nonce-1', T0 + 1)).toBe(true);
+      expect(await other.seen('nonce-2', T0 + 1)).toBe(false);
+      expect(await other.seen('nonce-1', T0 + 600_000)).toBe(false);
+      expect(await other.remember('nonce-1', T0 + 1_200_000, T0 + 600_000)).toBe(true);
+    });
+
+    it('during a secret rotation a captured header is accepted once, whichever key set each replica accepts', async () => {
+      const OLD = parseSharedSecret('TTT_SHARED_SECRET', 'tttsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
+      const NEW = parseSharedSecret('TTT_SHARED_SECRET_NEXT', 'tttsk_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8');
+      const verifierOn = (keys: (typeof OLD)[], nonceStore: EngineAuthNonceStore) =>
+        createEngineAuthVerifier({ keys, now: () => b.clock.ms, nonceStore });
+      const both = verifierOn([OLD, NEW], b.storage.nonces); // a replica still accepting the old secret
+      const next = verifierOn([NEW], (await b.another()).nonces); // a replica already on the new one
+      const req = { method: 'POST', target: '/transcribe', body: '{}', bearerToken: 'tok' };
+      const { header } = signEngineAuth({ keys: [OLD, NEW], ...req, now: () => b.clock.ms });
+      expect(await both.verify({ header, ...req })).toEqual({ ok: true, keyId: OLD.keyId });
+      expect(await next.check({ header, ...req })).toMatchObject({ ok: false, code: 'engine_auth_replayed' });
+      expect(await next.verify({ header, ...req })).toMatchObject({ ok: false, code: 'engine_auth_replayed' });
+      // The other way round, and on one in-process store (a single replica reloading its keys).
+      const memory = createMemoryNonceStore();
+      const second = signEngineAuth({ keys: [OLD, NEW], ...req, now: () => b.clock.ms }).header;
+      expect(await verifierOn([NEW], memory).verify({ header: second, ...req })).toEqual({
+        ok: true,
+        keyId: NEW.keyId,
+      });
+      expect(await verifierOn([OLD, NEW], memory).verify({ header: second, ...req })).toMatchObject({
+        ok: false,
+        code: 'engine_auth_replayed',
+      });
     });
 
     it('concurrent remembers of one nonce accept exactly one', async () => {
       const other = (await b.another()).nonces;
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          (i % 2 ? other : b.storage.nonces).remember('kid1', 'nonce-race', T0 + 600_000, T0),
+          (i % 2 ? other : b.storage.nonces).remember('nonce-race', T0 + 600_000, T0),
         ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);

@@ -44,9 +44,51 @@ describe('job schema migrations', () => {
     legacy.close();
     for (let i = 0; i < 2; i++) openJobDatabase(path).close();
     const db = new Database(path);
-    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual([1, 2, 3]);
+    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
     expect(db.prepare('SELECT lease_expires_at FROM jobs').pluck().get()).toBeNull(); // an old claim counts as expired
     db.close();
+  });
+
+  // Version 3 keyed spent nonces by (key_id, nonce); version 4 by the nonce alone, keeping the latest expiry.
+  const V3_NONCES = `DROP TABLE engine_auth_nonces; DELETE FROM schema_version WHERE version = 4;
+    CREATE TABLE engine_auth_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at BIGINT NOT NULL,
+      PRIMARY KEY (key_id, nonce));
+    INSERT INTO engine_auth_nonces VALUES ('old', 'n1', 100), ('new', 'n1', 200), ('new', 'n2', 300);`;
+
+  it('SQLite: version 4 keys spent nonces by the nonce alone, keeping each live one', () => {
+    const path = join(dir, 'nonces-v3.db');
+    openJobDatabase(path).close();
+    const v3 = new Database(path);
+    v3.exec(V3_NONCES);
+    v3.pragma('user_version = 3');
+    v3.close();
+    const db = openJobDatabase(path);
+    expect(db.prepare('SELECT nonce, expires_at AS e FROM engine_auth_nonces ORDER BY nonce').all()).toEqual([
+      { nonce: 'n1', e: 200 },
+      { nonce: 'n2', e: 300 },
+    ]);
+    expect(() => db.prepare("INSERT INTO engine_auth_nonces VALUES ('n1', 1)").run()).toThrow(/UNIQUE/);
+    db.close();
+  });
+
+  it('PostgreSQL: version 4 keys spent nonces by the nonce alone, keeping each live one', async () => {
+    const db = await createTestDatabase('ttt_migrate_nonces');
+    try {
+      await (await openTttStorage(db.url, { poolMax: 2 })).close();
+      await pgQuery(db.url, V3_NONCES);
+      await (await openTttStorage(db.url, { poolMax: 2 })).close();
+      expect(
+        await pgQuery(db.url, 'SELECT nonce, expires_at::int AS e FROM engine_auth_nonces ORDER BY nonce'),
+      ).toEqual([
+        { nonce: 'n1', e: 200 },
+        { nonce: 'n2', e: 300 },
+      ]);
+      await expect(pgQuery(db.url, "INSERT INTO engine_auth_nonces VALUES ('n1', 1)")).rejects.toThrow(
+        /engine_auth_nonces_pkey/,
+      );
+    } finally {
+      await db.drop();
+    }
   });
 
   it('SQLite: a newer schema refuses to start, saying what to run', () => {
@@ -56,7 +98,7 @@ describe('job schema migrations', () => {
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
     db.close();
     expect(() => openJobDatabase(path)).toThrow(
-      /TTT_DB: .* schema version 99, newer than this TTTranscribe knows \(3\).*git pull && npm ci/,
+      /TTT_DB: .* schema version 99, newer than this TTTranscribe knows \(4\).*git pull && npm ci/,
     );
   });
 
@@ -70,7 +112,7 @@ describe('job schema migrations', () => {
         (await pgQuery<{ version: number }>(db.url, 'SELECT version FROM schema_version ORDER BY version')).map(
           (r) => r.version,
         ),
-      ).toEqual([1, 2, 3]);
+      ).toEqual([1, 2, 3, 4]);
     } finally {
       await db.drop();
     }
@@ -99,7 +141,7 @@ describe('job schema migrations', () => {
       await (await openTttStorage(db.url, { poolMax: 2 })).close();
       await pgQuery(db.url, 'INSERT INTO schema_version (version, applied_at) VALUES (42, 0)');
       await expect(openTttStorage(db.url, { poolMax: 2 })).rejects.toThrow(
-        /^TTT_DB: the PostgreSQL database has job schema version 42, newer than this TTTranscribe knows \(3\)\. .*git pull && npm ci/,
+        /^TTT_DB: the PostgreSQL database has job schema version 42, newer than this TTTranscribe knows \(4\)\. .*git pull && npm ci/,
       );
     } finally {
       await db.drop();

@@ -1,0 +1,28 @@
+/** SQLSTATE classes and codes meaning "the database is not there right now", not "this request is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|40001|40P01|55P03)/;
+const UNAVAILABLE_NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether a `pg` error means the database is unreachable or briefly unable to answer (connection refused or lost,
+ * server shutting down, too many connections, serialization conflict, pool or query timeout): such a failure is
+ * the operator's, answered `503 service_unavailable` with Retry-After, never a 500.
+ *
+ * @example
+ * if (isPgUnavailable(error)) throw new ApiError('service_unavailable', 'retry shortly', { cause: error });
+ */
+export function isPgUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NETWORK.has(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    message,
+  );
+}
