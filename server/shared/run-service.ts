@@ -36,10 +36,16 @@ export async function runService<C>(service: {
   } catch (error) {
     exitOnConfigError(service.name, error);
   }
-  const running = await service.start(config).catch((error: unknown) => exitOnConfigError(service.name, error));
-
+  // Signals are taken before the service starts: one that arrives while it is starting (its "listening" line may
+  // already be out) stops it as soon as it is up, instead of killing the process mid-start.
+  const state: { running?: RunningService; pending?: NodeJS.Signals } = {};
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
+    const { running } = state;
+    if (running === undefined) {
+      state.pending ??= signal;
+      return;
+    }
     if (stopping) {
       running.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -57,4 +63,6 @@ export async function runService<C>(service: {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  state.running = await service.start(config).catch((error: unknown) => exitOnConfigError(service.name, error));
+  if (state.pending !== undefined) shutdown(state.pending);
 }

@@ -17,19 +17,9 @@ import { ApiError } from '../../shared/errors/api-error.js';
 import { translateJoseError } from '../../shared/auth/jose-errors.js';
 import type { ServiceTokenKeyConfig } from '../config.js';
 import type { ServiceTokenClaims } from '../db/engine-records.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 
 export type { ServiceTokenClaims, SignServiceToken } from '../db/engine-records.js';
-
-/** Fixed parts of every service token (see the serviceToken security scheme). */
-export const SERVICE_TOKEN = {
-  typ: 'ttt-service+jwt',
-  alg: 'ES256',
-  issuer: 'business-engine',
-  audience: 'tttranscribe',
-  scope: 'ttt:transcribe',
-  lifetimeSec: 900,
-  clockToleranceSec: 30,
-} as const;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

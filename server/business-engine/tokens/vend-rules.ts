@@ -2,7 +2,8 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { VendInput, VendOutcome } from '../db/engine-store.js';
 import { SigningFailed } from '../db/engine-store.js';
-import { SERVICE_TOKEN, type SignServiceToken } from './service-token-keys.js';
+import { SERVICE_TOKEN } from '../../protocol/service-token.js';
+import type { SignServiceToken } from './service-token-keys.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
 

@@ -5,11 +5,8 @@ import type { AuthDeps } from '../../../../server/business-engine/auth/auth-deps
 import { ConfiguredToken } from '../../../../server/business-engine/auth/bearer-kind.js';
 import { assertUsable, requireServiceToken } from '../../../../server/business-engine/auth/require-service-token.js';
 import { parseServiceTokenKey } from '../../../../server/business-engine/config.js';
-import {
-  newTokenId,
-  SERVICE_TOKEN,
-  ServiceTokenKeys,
-} from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { newTokenId, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { SERVICE_TOKEN } from '../../../../server/protocol/service-token.js';
 import type { TokenRecord, TokenStore } from '../../../../server/business-engine/tokens/token-store.js';
 import { isApiError } from '../../../../server/shared/errors/api-error.js';
 import { TEST_ADMIN_TOKEN, testServiceTokenKey } from '../../../helpers/engine-app.js';

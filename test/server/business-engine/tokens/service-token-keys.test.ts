@@ -10,11 +10,8 @@ import {
   type JWTPayload,
 } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  newTokenId,
-  SERVICE_TOKEN,
-  ServiceTokenKeys,
-} from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { newTokenId, ServiceTokenKeys } from '../../../../server/business-engine/tokens/service-token-keys.js';
+import { SERVICE_TOKEN } from '../../../../server/protocol/service-token.js';
 import { refusal } from '../../../helpers/refusal.js';
 
 // jose as it is, with UnsecuredJWT.decode (the claims check of the full path) watched, to tell the two paths apart.
