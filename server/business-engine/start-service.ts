@@ -14,7 +14,7 @@ import { createApp, type BusinessEngine } from './app.js';
 import { readBuildInfo } from './build-info.js';
 import { secretId, type EngineConfig } from './config.js';
 import { openEngineStore } from './store/open-engine-store.js';
-import { redactDatabaseUrl } from './db/postgres-errors.js';
+import { redactDatabaseUrl } from '../shared/db/postgres-url.js';
 import { SqliteEngineStore } from './store/sqlite-engine-store.js';
 
 /** A listening Business Engine. */

@@ -1,6 +1,6 @@
 import type { components } from '../../../generated/business-engine/schema.js';
 import { secretId, type EngineConfig } from '../config.js';
-import { redactDatabaseUrl } from '../db/postgres-errors.js';
+import { redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 
 type AdminConfig = components['schemas']['AdminConfig'];
 

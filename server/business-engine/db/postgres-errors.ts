@@ -1,36 +1,20 @@
 import { ApiError, isApiError } from '../../shared/errors/api-error.js';
+import { isPgUnavailable } from '../../shared/db/postgres-unavailable.js';
 import { SigningFailed } from './engine-store.js';
 
 /** How long a client is told to wait when the database cannot be reached. */
 export const DATABASE_RETRY_AFTER_SEC = 5;
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
 /**
- * Whether a pg error means the database is out of reach (refused, dropped, shutting down, out of connections),
- * as opposed to a statement that failed.
+ * Whether a pg error means the database is out of reach (refused, dropped, shutting down, out of connections, the
+ * pool's connect timeout), as opposed to a statement that failed or a conflict the transaction may retry. One
+ * classifier for both services (server/shared/db/postgres-unavailable.ts), less the retryable conflicts.
  *
  * @example
- * if (isConnectionFailure(error)) throw databaseUnavailable('charge the credit', error);
+ * if (isConnectionFailure(error)) client.release(true);
  */
 export function isConnectionFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
-  const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
-    message,
-  );
+  return isPgUnavailable(error) && !isRetryableConflict(error);
 }
 
 /** Serialization failure or deadlock: the transaction may be retried as a whole. */
@@ -61,21 +45,4 @@ export function postgresFailure(what: string, error: unknown): Error {
     );
   }
   return new ApiError('internal_error', `Could not ${what}.`, { cause: error });
-}
-
-/**
- * A PostgreSQL URL with its password replaced by `***`, for logs and error messages.
- *
- * @example
- * redactDatabaseUrl('postgres://app:s3cret@db:5432/engine'); // 'postgres://app:***@db:5432/engine'
- */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) if (/pass/i.test(key)) parsed.searchParams.set(key, '***');
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
 }

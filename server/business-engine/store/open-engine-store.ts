@@ -3,7 +3,7 @@ import { ConfigError } from '../../shared/config/env.js';
 import { isPostgresUrl } from '../../shared/db/postgres-url.js';
 import type { EngineStore, EngineStoreOptions } from '../db/engine-store.js';
 import { openPostgresEngineStore } from './postgres-engine-store.js';
-import { redactDatabaseUrl } from '../db/postgres-errors.js';
+import { redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { SchemaTooNew } from '../db/postgres-migrations.js';
 import { openSqliteEngineStore } from './sqlite-engine-store.js';
 

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SigningFailed } from '../../../../server/business-engine/db/engine-store.js';
-import {
-  isConnectionFailure,
-  postgresFailure,
-  redactDatabaseUrl,
-} from '../../../../server/business-engine/db/postgres-errors.js';
+import { isConnectionFailure, postgresFailure } from '../../../../server/business-engine/db/postgres-errors.js';
+import { redactDatabaseUrl } from '../../../../server/shared/db/postgres-url.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 
 describe('redactDatabaseUrl', () => {
@@ -26,6 +23,8 @@ describe('postgresFailure', () => {
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       new Error('Connection terminated unexpectedly'),
+      // The pool's own connect timeout: a stalled database, or every connection taken.
+      new Error('timeout exceeded when trying to connect'),
     ]) {
       expect(isConnectionFailure(cause)).toBe(true);
       const error = postgresFailure('charge the credit', cause);
