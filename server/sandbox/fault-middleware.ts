@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
-import { errorCatalog, errorTypeUrl, isErrorCode, type ErrorCode } from '../../generated/errors.js';
+import { errorCatalog, isErrorCode, type ErrorCode } from '../../generated/errors.js';
 import { ApiError } from '../shared/errors/api-error.js';
+import { problemBody } from '../shared/errors/problem.js';
 import { createOperationMatcher, type OpenApiDocument } from '../shared/http/operation-matcher.js';
 import {
   FaultSyntaxError,
@@ -162,25 +163,9 @@ function answer(
   requestId: string | undefined,
   headers: Record<string, string>,
 ): void {
-  const meta = errorCatalog[code];
-  res
-    .status(status)
-    .set(headers)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: errorTypeUrl(code),
-        title: meta.title,
-        status,
-        detail: `Sandbox fault: TTTranscribe answered ${status}.`,
-        ok: false,
-        code,
-        requestId,
-        retryable: meta.retryable,
-        responsibility: meta.responsibility,
-        guidance: meta.guidance,
-      }),
-    );
+  // The problem body every service writes (problemBody), at the status this fault stands for.
+  const body = { ...problemBody(code, requestId ?? '', `Sandbox fault: TTTranscribe answered ${status}.`), status };
+  res.status(status).set(headers).type('application/problem+json').send(JSON.stringify(body));
 }
 
 /**
