@@ -117,11 +117,6 @@ export interface EngineStore {
    * writing nothing; a signer that throws rolls everything back and is rethrown as {@link SigningFailed}.
    */
   vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome>;
-  /**
-   * A per-key limiter of `points` per `durationSec` whose counters live where the rest of the state does: in
-   * process memory with SQLite (one process), in the database with PostgreSQL, so a limit of N is N per user
-   * across all replicas, not N per replica.
-   */
   /** Charges and refunds appended since the previous call (for the credit metrics; may lag one call behind). */
   newMovements(): CreditMovement[];
   close(): Promise<void>;

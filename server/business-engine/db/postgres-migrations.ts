@@ -163,6 +163,51 @@ ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_submission_key_key;
 CREATE UNIQUE INDEX service_tokens_by_submission_key ON service_tokens (submission_key) WHERE submission_key IS NOT NULL;
 `,
   },
+  {
+    version: 3,
+    name: 'engine_vend_many: a batch of vends in one statement',
+    sql: `
+-- The vends one engine received in one event-loop turn, in one statement and one commit (the engine's
+-- PostgresVendBatch). p_items is a JSON array of {u, k, h, r, j, ia, ea, at, resp}: engine_vend's arguments.
+-- Each vend runs in its own subtransaction, so one that fails takes back only its own writes and is answered
+-- with its SQLSTATE (and DETAIL) instead of failing the others. Vends are taken in user order, so the balance rows
+-- of two batches (on any replicas) are always locked in the same order and never deadlock on each other.
+CREATE FUNCTION engine_vend_many(p_items JSONB, p_signup_bonus INTEGER)
+RETURNS TABLE (o_index INTEGER, o_outcome TEXT, o_balance INTEGER, o_body_hash TEXT, o_response TEXT,
+  o_sqlstate TEXT, o_detail TEXT)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_item RECORD;
+  v_result RECORD;
+BEGIN
+  FOR v_item IN
+    SELECT e.n::INTEGER AS n, x.*
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n),
+        jsonb_to_record(e.item) AS x(u TEXT, k TEXT, h TEXT, r TEXT, j TEXT, ia BIGINT, ea BIGINT, at BIGINT, resp JSONB)
+      ORDER BY x.u, e.n
+  LOOP
+    o_index := v_item.n;
+    o_balance := NULL;
+    o_body_hash := NULL;
+    o_response := NULL;
+    o_sqlstate := NULL;
+    o_detail := NULL;
+    BEGIN
+      SELECT * INTO v_result FROM engine_vend(v_item.u, v_item.k, v_item.h, v_item.r, v_item.j, v_item.ia, v_item.ea,
+        v_item.at, p_signup_bonus, v_item.resp);
+      o_outcome := v_result.o_outcome;
+      o_balance := v_result.o_balance;
+      o_body_hash := v_result.o_body_hash;
+      o_response := v_result.o_response;
+    EXCEPTION WHEN OTHERS THEN
+      o_outcome := 'error';
+      GET STACKED DIAGNOSTICS o_sqlstate = RETURNED_SQLSTATE, o_detail = PG_EXCEPTION_DETAIL;
+    END;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+`,
+  },
 ];
 
 /** The newest schema version this engine knows. */

@@ -11,17 +11,10 @@ import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from '..
 import { migratePostgres } from '../db/postgres-migrations.js';
 import { isRetryableConflict, postgresFailure } from '../db/postgres-errors.js';
 import { createEnginePool, runQuery, runTransaction } from '../db/postgres-pool.js';
+import { PostgresVendBatch, type VendCall, type VendRow } from './postgres-vend-batch.js';
 
 type Client = pg.PoolClient;
 type Row = Record<string, unknown>;
-
-/** What `engine_vend` answers (see migration 2). */
-interface VendRow {
-  o_outcome: 'vended' | 'replay' | 'in_progress';
-  o_balance: number | null;
-  o_body_hash: string | null;
-  o_response: string | null;
-}
 
 /** How often a vend that hit a deadlock or a serialization failure is sent again (it wrote nothing). */
 const VEND_ATTEMPTS = 5;
@@ -48,12 +41,14 @@ export class PostgresEngineStore implements EngineStore {
   private pendingMovements: CreditMovement[] = [];
   private reading: Promise<void> | undefined;
   private closed = false;
+  private readonly vends: PostgresVendBatch;
 
   constructor(
     readonly pool: pg.Pool,
     private readonly options: EngineStoreOptions,
   ) {
     const now = options.now;
+    this.vends = new PostgresVendBatch(pool, options.signupBonus, (call) => this.vendAlone(call));
     this.ledger = {
       ensureUser: async (userId, requestId) => {
         const found = await this.query('read the balance', 'SELECT main, bonus, updated_at FROM users WHERE id = $1', [
@@ -261,9 +256,10 @@ export class PostgresEngineStore implements EngineStore {
   }
 
   /**
-   * One round trip: the token is signed first (its jti made here), then `engine_vend` (migration 2) takes the key,
-   * charges under the balance row's lock and records the token, the ledger entry and the answer, or writes nothing.
-   * A token signed for a vend that is then refused (a replay, no credits) is never sent anywhere.
+   * The token is signed first (its jti made here), then `engine_vend` (migration 2) takes the key, charges under the
+   * balance row's lock and records the token, the ledger entry and the answer, or writes nothing. The vends of one
+   * event-loop turn share one statement and one commit (see {@link PostgresVendBatch}). A token signed for a vend
+   * that is then refused (a replay, no credits) is never sent anywhere.
    */
   async vend(input: VendInput, sign: SignServiceToken): Promise<VendOutcome> {
     const jti = newTokenId();
@@ -275,19 +271,14 @@ export class PostgresEngineStore implements EngineStore {
       nowMs: at,
       balanceAfter: 0,
     });
-    const values = [
-      input.userId,
-      input.clientRequestId,
-      input.bodyHash,
-      input.requestId,
+    const row = await this.vends.vend({
+      ...input,
       jti,
-      signed.issuedAt,
-      signed.expiresAt,
+      issuedAt: signed.issuedAt,
+      expiresAt: signed.expiresAt,
       at,
-      this.options.signupBonus,
-      JSON.stringify(signed.response),
-    ];
-    const row = await this.vendStatement(input.clientRequestId, values);
+      response: signed.response,
+    });
     if (row.o_outcome === 'in_progress') throw inProgress(input.clientRequestId);
     if (row.o_outcome === 'replay') {
       return replayOf({ bodyHash: row.o_body_hash ?? '', responseJson: row.o_response }, input);
@@ -295,7 +286,20 @@ export class PostgresEngineStore implements EngineStore {
     return { response: { ...signed.response, balanceAfter: Number(row.o_balance) }, replayed: false };
   }
 
-  private async vendStatement(clientRequestId: string, values: unknown[]): Promise<VendRow> {
+  /** One vend as its own statement, sent again on a deadlock or serialization failure (it wrote nothing). */
+  private async vendAlone(call: VendCall): Promise<VendRow> {
+    const values = [
+      call.userId,
+      call.clientRequestId,
+      call.bodyHash,
+      call.requestId,
+      call.jti,
+      call.issuedAt,
+      call.expiresAt,
+      call.at,
+      this.options.signupBonus,
+      JSON.stringify(call.response),
+    ];
     for (let attempt = 1; ; attempt += 1) {
       try {
         const { rows } = await this.pool.query<VendRow>(
@@ -305,7 +309,7 @@ export class PostgresEngineStore implements EngineStore {
         return rows[0] as VendRow;
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        if (code === 'PLU01') throw inProgress(clientRequestId);
+        if (code === 'PLU01') throw inProgress(call.clientRequestId);
         if (code === 'PLU02') throw insufficientCredits(Number((error as { detail?: unknown }).detail));
         if (isRetryableConflict(error) && attempt < VEND_ATTEMPTS) continue;
         throw postgresFailure('charge the credit', error);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { isPostgresUrl } from '../db/postgres-url.js';
-import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { BatchedCounters, BatchedRateLimiterPostgres } from './batched-postgres-counters.js';
 
 /**
  * One limit: `points` requests per `duration` seconds per key, under its own key prefix. The same shape as the
@@ -100,19 +101,24 @@ export async function openDatabaseRateLimiterStore(
   // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep across
   // server connections: its queries go to the pool as unnamed statements (text and values only).
   const unnamedStatements = { query: (q: { text: string; values?: unknown[] }) => pool.query(q.text, q.values) };
+  // All limits of the process count a turn's requests with one statement (see BatchedCounters).
+  const counters = new BatchedCounters((text, values) => pool.query(text, values), tableName);
   let closed = false;
   return {
     kind: 'postgres',
     limiter: (limit) =>
-      new RateLimiterPostgres({
-        storeClient: unnamedStatements,
-        storeType: 'pool',
-        tableName,
-        tableCreated: true,
-        keyPrefix: checked(limit).keyPrefix,
-        points: limit.points,
-        duration: limit.duration,
-      }),
+      new BatchedRateLimiterPostgres(
+        {
+          storeClient: unnamedStatements,
+          storeType: 'pool',
+          tableName,
+          tableCreated: true,
+          keyPrefix: checked(limit).keyPrefix,
+          points: limit.points,
+          duration: limit.duration,
+        },
+        counters,
+      ),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,0 +1,157 @@
+import pg from 'pg';
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  BatchedCounters,
+  BatchedRateLimiterPostgres,
+} from '../../../../server/shared/rate-limit/batched-postgres-counters.js';
+import { openDatabaseRateLimiterStore } from '../../../../server/shared/rate-limit/database-rate-limiter-store.js';
+import { createTestDatabase } from '../../../helpers/postgres.js';
+
+/*
+ * On PostgreSQL the rate limits count one event-loop turn's requests with one statement. Each caller must still see
+ * exactly what rate-limiter-flexible would have shown it had the requests been counted one by one.
+ */
+const TABLE = 'batched_limits';
+let db: { url: string; drop: () => Promise<void> };
+let pool: pg.Pool;
+let statements = 0;
+let counters: BatchedCounters;
+
+beforeAll(async () => {
+  db = await createTestDatabase('batched_limits');
+  // The store creates the counters' table as a service does at start.
+  await (await openDatabaseRateLimiterStore({ database: db.url, tableName: TABLE })).close();
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  counters = new BatchedCounters((text, values) => {
+    statements += 1;
+    return pool.query(text, values);
+  }, TABLE);
+});
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const limiterOf = (keyPrefix: string, points: number, duration = 60) =>
+  new BatchedRateLimiterPostgres(
+    {
+      storeClient: { query: (q: { text: string; values?: unknown[] }) => pool.query(q.text, q.values) },
+      storeType: 'pool',
+      tableName: TABLE,
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration,
+    },
+    counters,
+  );
+
+/** What a caller learns from one consume, allowed or refused. */
+async function seen(limiter: RateLimiterAbstract, key: string) {
+  const res = await limiter.consume(key).then(
+    (r) => ({ allowed: true, r }),
+    (e: unknown) => {
+      if (!(e instanceof RateLimiterRes)) throw e;
+      return { allowed: false, r: e };
+    },
+  );
+  return {
+    allowed: res.allowed,
+    consumed: res.r.consumedPoints,
+    remaining: res.r.remainingPoints,
+    first: res.r.isFirstInDuration,
+  };
+}
+
+describe('rate limits counted a turn at a time on PostgreSQL', () => {
+  it('answers every caller as rate-limiter-flexible does one by one, with one statement per turn', async () => {
+    const batched = [limiterOf('vend', 4), limiterOf('read', 6)];
+    const memory = [
+      new RateLimiterMemory({ keyPrefix: 'vend', points: 4, duration: 60 }),
+      new RateLimiterMemory({ keyPrefix: 'read', points: 6, duration: 60 }),
+    ];
+    // Three turns of mixed callers: keys repeat within a turn, across turns and across limits.
+    const turns = [
+      ['u1', 'u2', 'u1', 'u1', 'u3', 'u1'],
+      ['u1', 'u2', 'u2', 'u1', 'u3', 'u3', 'u3'],
+      ['u2', 'u2', 'u2', 'u1', 'u4'],
+    ];
+    for (const turn of turns) {
+      const before = statements;
+      const calls = turn.flatMap((key, i) => [i % 2, 1 - (i % 2)].map((l) => ({ l, key })));
+      const got = await Promise.all(calls.map(({ l, key }) => seen(batched[l]!, key)));
+      expect(statements - before).toBe(1);
+      const want = [];
+      for (const { l, key } of calls) want.push(await seen(memory[l]!, key));
+      expect(got).toEqual(want);
+    }
+  });
+
+  it('restarts a window that ended, for the callers of the turn that finds it ended (frozen clock)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.UTC(2026, 0, 1);
+    vi.setSystemTime(t0);
+    const limiter = limiterOf('window', 3, 60);
+    const first = await Promise.all(Array.from({ length: 5 }, () => seen(limiter, 'w1')));
+    expect(first.map((s) => s.allowed)).toEqual([true, true, true, false, false]);
+
+    vi.setSystemTime(t0 + 61_000);
+    const next = await Promise.all(Array.from({ length: 4 }, () => seen(limiter, 'w1')));
+    expect(next).toEqual([
+      { allowed: true, consumed: 1, remaining: 2, first: true },
+      { allowed: true, consumed: 2, remaining: 1, first: false },
+      { allowed: true, consumed: 3, remaining: 0, first: false },
+      { allowed: false, consumed: 4, remaining: 0, first: false },
+    ]);
+    const { rows } = await pool.query<{ expire: string }>(`SELECT expire FROM ${TABLE} WHERE key = 'window:w1'`);
+    expect(Number(rows[0]?.expire)).toBe(t0 + 61_000 + 60_000);
+  });
+
+  it('keeps the library own forced writes: a blocked key is refused until the block ends', async () => {
+    const limiter = limiterOf('blocked', 100);
+    await limiter.block('b1', 30);
+    const refusal = await limiter.consume('b1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refusal).toBeInstanceOf(RateLimiterRes);
+    expect((refusal as RateLimiterRes).msBeforeNext).toBeGreaterThan(25_000);
+    expect(await seen(limiter, 'b2')).toMatchObject({ allowed: true, consumed: 1 });
+  });
+
+  it('never deadlocks two replicas whose turns count the same keys in opposite orders', async () => {
+    const otherPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      const other = new BatchedCounters((text, values) => otherPool.query(text, values), TABLE);
+      const keys = Array.from({ length: 40 }, (_, i) => `order:${String(i).padStart(2, '0')}`);
+      for (let round = 0; round < 10; round += 1) {
+        const results = await Promise.allSettled([
+          ...keys.map((key) => counters.add({ key, points: 1, expire: null })),
+          ...[...keys].reverse().map((key) => other.add({ key, points: 1, expire: null })),
+        ]);
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      }
+      const { rows } = await pool.query<{ points: number }>(`SELECT points FROM ${TABLE} WHERE key LIKE 'order:%'`);
+      expect(rows.map((r) => r.points)).toEqual(keys.map(() => 20));
+    } finally {
+      await otherPool.end();
+    }
+  });
+
+  it('fails every caller of a turn whose statement failed, with the database error', async () => {
+    const broken = new BatchedCounters(
+      () => Promise.reject(Object.assign(new Error('gone'), { code: '57P01' })),
+      TABLE,
+    );
+    const results = await Promise.allSettled([1, 2, 3].map(() => broken.add({ key: 'k', points: 1, expire: null })));
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual([
+      '57P01',
+      '57P01',
+      '57P01',
+    ]);
+  });
+});
