@@ -95,8 +95,7 @@ export class PostgresVendBatch {
         signupBonus,
       ]));
     } catch (error) {
-      const failure = postgresFailure('charge the credit', error);
-      return calls.map(() => failure);
+      return calls.map(() => postgresFailure('charge the credit', error));
     }
     const byIndex = new Map(rows.map((row) => [row.o_index, row]));
     return Promise.all(
