@@ -40,24 +40,6 @@ export function mockPortsFromEnv(env: NodeJS.ProcessEnv = process.env): MockPort
 }
 
 /**
- * Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close).
- *
- * @example
- * const port = await freePort(); // e.g. 41873
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
-  });
-}
-
-/**
  * Fails with a clear message when something already listens on `port` of 127.0.0.1, so a mock never mistakes
  * another server for itself.
  *

@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generatedSpec, service } from '../scripts/service-registry.js';
-import { assertPortFree, freePort, mockPortsFromEnv } from './ports.js';
+import { freeLoopbackPort } from '../scripts/net/free-port.js';
+import { assertPortFree, mockPortsFromEnv } from './ports.js';
 import { startPrism, type PrismProcess } from './prism-process.js';
 
 const ENGINE = service('business-engine');
@@ -37,7 +38,7 @@ export interface RunningMocks {
 }
 
 async function choosePort(port: number | undefined, name: string): Promise<number> {
-  if (port === undefined || port === 0) return freePort();
+  if (port === undefined || port === 0) return freeLoopbackPort();
   await assertPortFree(port, name);
   return port;
 }

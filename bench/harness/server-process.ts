@@ -112,7 +112,7 @@ export function killAllServers(): void {
 }
 
 /** A free TCP port on 127.0.0.1, for services whose main.ts takes the port from the environment. */
-export { freePort } from '../../mocks/ports.js';
+export { freeLoopbackPort as freePort } from '../../scripts/net/free-port.js';
 
 function waitForIpcPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '../postgres/throwaway-cluster.js';
+import { freeLoopbackPort } from '../net/free-port.js';
 import { startChildService, type ChildService } from '../stack/child-service.js';
 import { startHaproxy, type RunningHaproxy } from './haproxy.js';
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freeLoopbackPort } from '../net/free-port.js';
 
 /** A PostgreSQL cluster in a temporary folder, listening on one loopback port, removed by `stop()`. */
 export interface ThrowawayCluster {
@@ -43,20 +43,6 @@ export function findPostgresBinDir(): string {
   }
   for (const dir of (process.env['PATH'] ?? '').split(':')) if (dir && existsSync(join(dir, 'initdb'))) return dir;
   throw new Error(`PostgreSQL server binaries (initdb, pg_ctl) not found. Install them: ${INSTALL_HINT}`);
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 // util-linux's runuser lives in /usr/sbin (or /sbin), outside a non-root user's PATH.

@@ -12,7 +12,8 @@ import { createLogger } from '../shared/logging/logger.js';
 import { engineFaults, tttFaults, type PendingUpstreamFaults } from './fault-middleware.js';
 import { createFaultDecider, faultPlanSchema, type FaultPlan } from './faults.js';
 import { FAULT_HEADER, NO_CREDITS_PREFIX } from './magic-inputs.js';
-import { buildChain, generateSandboxSecrets, type SandboxChain, type SandboxSecrets } from './sandbox-chain.js';
+import { buildChain, type SandboxChain } from './sandbox-chain.js';
+import { generateChainSecrets, type ChainSecrets } from './chain-secrets.js';
 import { sandboxRoutes, type SandboxState } from './sandbox-routes.js';
 import type { SeenJob } from './simulated-engine.js';
 import { mintSandboxUserJwt, type TokenRequest } from './user-tokens.js';
@@ -73,7 +74,7 @@ export interface RunningSandbox {
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ service: 'sandbox', level: options.logLevel ?? 'warn' });
-  const secrets: SandboxSecrets = await generateSandboxSecrets();
+  const secrets: ChainSecrets = await generateChainSecrets();
   const decider = createFaultDecider(faultPlanSchema.parse(options.faults ?? {}));
   const pending: PendingUpstreamFaults = new Map();
   const startingCredits = options.startingCredits ?? 3;

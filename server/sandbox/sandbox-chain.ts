@@ -1,56 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
-import { createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { createLocalJWKSet } from 'jose';
 import type { Logger } from 'pino';
 import { createApp as createEngine, type BusinessEngine } from '../business-engine/app.js';
 import { loadEngineConfig } from '../business-engine/config.js';
 import { ServiceTokenKeys } from '../business-engine/tokens/service-token-keys.js';
-import { generateSharedSecret } from '../protocol/engine-auth-secret.js';
 import { createApp as createTtt, type TttService } from '../tttranscribe/app.js';
 import { loadConfig as loadTttConfig } from '../tttranscribe/config.js';
 import { openJobDatabase, type JobDatabase } from '../tttranscribe/jobs/database.js';
+import type { ChainSecrets } from './chain-secrets.js';
 import { SANDBOX_MEDIA_HOST } from './magic-inputs.js';
 import { createSimulatedProcessor, simulatedProbe, type SeenJob } from './simulated-engine.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** The secrets of one sandbox run: generated in memory at start, never written anywhere, kept across resets. */
-export interface SandboxSecrets {
-  readonly TTT_SHARED_SECRET: string;
-  readonly USER_JWT_SECRET: string;
-  readonly ADMIN_TOKEN: string;
-  readonly SERVICE_TOKEN_PRIVATE_KEY: string;
-}
-
-/**
- * Generates a run's secrets (the same kinds `npm start` writes to .env, here only in memory).
- *
- * @example
- * const secrets = await generateSandboxSecrets();
- */
-export async function generateSandboxSecrets(): Promise<SandboxSecrets> {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return {
-    TTT_SHARED_SECRET: generateSharedSecret(),
-    USER_JWT_SECRET: randomBytes(32).toString('base64url'),
-    ADMIN_TOKEN: `pla_${randomBytes(32).toString('base64url')}`,
-    SERVICE_TOKEN_PRIVATE_KEY: JSON.stringify({
-      kty: jwk.kty,
-      crv: jwk.crv,
-      x: jwk.x,
-      y: jwk.y,
-      d: jwk.d,
-      alg: 'ES256',
-    }),
-  };
-}
-
 export interface ChainOptions {
-  readonly secrets: SandboxSecrets;
+  readonly secrets: ChainSecrets;
   /** Where the engine reaches TTTranscribe (the sandbox's own port, under /_ttt). */
   readonly tttBaseUrl: string;
   readonly jobDurationMs: number;

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCluster } from '../../scripts/cluster/cluster.js';
 import { haproxyConfig } from '../../scripts/cluster/haproxy.js';
-import { freeLoopbackPort } from '../../scripts/postgres/throwaway-cluster.js';
-import { generateDevSecrets } from '../../scripts/stack/dev-env.js';
+import { freeLoopbackPort } from '../../scripts/net/free-port.js';
+import { generateChainSecrets } from '../../server/sandbox/chain-secrets.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pluct-orchestration-'));
@@ -42,7 +42,7 @@ describe('the HAProxy configuration', () => {
 
 describe('startCluster', { timeout: 60_000 }, () => {
   it('fails naming the replica that exits at start and quoting its error, and leaves nothing running', async () => {
-    const { ADMIN_TOKEN: _left, ...secrets } = await generateDevSecrets();
+    const { ADMIN_TOKEN: _left, ...secrets } = await generateChainSecrets();
     const enginePort = await freeLoopbackPort();
     const error = await startCluster({
       root,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../../scripts/cluster/cluster.js';
-import { generateDevSecrets } from '../../scripts/stack/dev-env.js';
+import { generateChainSecrets } from '../../server/sandbox/chain-secrets.js';
 import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { runPluct, tempEnvFile } from '../client/support/run-pluct.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function cluster(engines: number, odd?: { engine: number; env: Record<string, string> }) {
-  const secrets = await generateDevSecrets();
+  const secrets = await generateChainSecrets();
   const dir = mkdtempSync(join(tmpdir(), 'pluct-ids-'));
   const started: Cluster = await startCluster({
     root,
@@ -78,7 +78,7 @@ describe('instance ids and replica sampling behind HAProxy', { timeout: 90_000 }
   });
 
   it('doctor through the load balancer fails and names the one replica started on other secrets', async () => {
-    const other = await generateDevSecrets();
+    const other = await generateChainSecrets();
     const {
       cluster: c,
       secrets,

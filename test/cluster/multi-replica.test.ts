@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobFailureCodes } from '../../generated/errors.js';
 import { startCluster, type Cluster } from '../../scripts/cluster/cluster.js';
-import { generateDevSecrets, type DevSecrets } from '../../scripts/stack/dev-env.js';
+import { generateChainSecrets, type ChainSecrets } from '../../server/sandbox/chain-secrets.js';
 import { ENGINE_AUTH_HEADER, signEngineAuth } from '../../server/protocol/engine-auth.js';
 import { engineAuthKeysFromEnv } from '../../server/protocol/engine-auth-secret.js';
 import { routes, startMediaServer, type MediaServer } from '../fixtures/media-server.js';
@@ -45,14 +45,14 @@ interface ReplyBody {
 }
 
 let cluster: Cluster;
-let secrets: DevSecrets;
+let secrets: ChainSecrets;
 let media: MediaServer;
 let fixtures: MediaFixtures;
 let marks: string;
 const cleanups: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  secrets = await generateDevSecrets();
+  secrets = await generateChainSecrets();
   const [engineDb, tttDb] = await Promise.all([
     createTestDatabase('cluster_engine'),
     createTestDatabase('cluster_ttt'),

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../mocks/ports.js';
+import { freeLoopbackPort } from '../../scripts/net/free-port.js';
 import { createMediaFixtures, librivoxClips } from '../fixtures/media.js';
 import { wordErrorRate } from '../fixtures/wer.js';
 
@@ -92,7 +92,7 @@ function portFree(port: number): Promise<boolean> {
 /** `npm start` in its own process group (as a terminal would run it), with the curated PATH. */
 async function npmStart(extra: Record<string, string> = {}) {
   curatedPath();
-  const [enginePort, tttPort] = [await freePort(), await freePort()];
+  const [enginePort, tttPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_|npm_)/i.test(k),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../scripts/postgres/throwaway-cluster.js';
+import { freeLoopbackPort } from '../../scripts/net/free-port.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pluct-start-cluster-'));

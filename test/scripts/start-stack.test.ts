@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPluctClient } from '../../client/sdk/pluct-client.js';
 import { parseSharedSecret } from '../../server/protocol/engine-auth-secret.js';
 import { SignJWT } from 'jose';
-import { freePort } from '../../mocks/ports.js';
+import { freeLoopbackPort } from '../../scripts/net/free-port.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pluct-stack-'));
@@ -88,7 +88,7 @@ interface Stack {
 }
 
 async function startStack(): Promise<Stack> {
-  const [enginePort, tttPort] = [await freePort(), await freePort()];
+  const [enginePort, tttPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(PLUCT_|TTT_|USER_JWT_|ADMIN_TOKEN|SERVICE_TOKEN_|ENGINE_)/.test(k)),
   );

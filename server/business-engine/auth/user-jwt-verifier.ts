@@ -100,8 +100,8 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
       throw translateJoseError(error, context);
     }
     const sub = payload['sub'];
-    if (typeof sub !== 'string' || sub === '' || sub.length > 128)
-      throw claimError('sub', 'must be a non-empty string of at most 128 characters');
+    if (typeof sub !== 'string' || !USER_ID.test(sub))
+      throw claimError('sub', 'must be 1-128 characters, none a control character or a lone surrogate');
     const scope = payload['scope'];
     if (typeof scope !== 'string') throw claimError('scope', 'must be a space-separated string');
     const iat = payload['iat'] as number;
@@ -144,6 +144,12 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
     return claims;
   };
 }
+
+/**
+ * What a user id (a JWT's `sub`) may be: the spec's `userId` (1-128 characters, no control character; checked
+ * against it in the verifier's tests) and well-formed text, so it can be stored and compared as such everywhere.
+ */
+export const USER_ID = /^[^\u0000-\u001f\u007f\p{Cs}]{1,128}$/u;
 
 function claimError(claim: string, rule: string): ApiError {
   return new ApiError('invalid_token_claims', `The token's '${claim}' claim ${rule}.`, {

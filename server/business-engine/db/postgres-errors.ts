@@ -36,7 +36,7 @@ export function postgresFailure(what: string, error: unknown): Error {
   if (isConnectionFailure(error)) {
     return new ApiError(
       'service_unavailable',
-      `The database could not be reached to ${what}; nothing was written. Retry shortly.`,
+      `The database could not be reached to ${what}. Retry shortly.`,
       {
         details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
         headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import type { components } from '../../../generated/business-engine/schema.js';
-import { postgresFailure } from '../db/postgres-errors.js';
+import { isConnectionFailure, postgresFailure } from '../db/postgres-errors.js';
 import { inProgress, insufficientCredits } from '../tokens/vend-rules.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
@@ -47,8 +47,9 @@ const MAX_BATCH = 32;
  * for all of them instead of one each, the same `engine_vend` rules for every one. A vend that failed inside the
  * batch wrote nothing (its subtransaction was rolled back); the two refusals `engine_vend` raises become their
  * catalog errors, and any other failure is sent again alone through `single` (which retries conflicts and
- * translates the error), so one vend's trouble is never another's. A batch that fails as a whole (the database
- * lost) fails each of its vends with the same translated error; none of them was charged.
+ * translates the error), so one vend's trouble is never another's. A batch the database refused as a whole is sent
+ * again vend by vend for the same reason; only a lost database fails each vend of the batch at once (503, retryable:
+ * a vend retried with its clientRequestId is charged at most once, even if the lost answer was a commit).
  *
  * @example
  * const batch = new PostgresVendBatch(pool, signupBonus, (call) => store.vendAlone(call));
@@ -95,7 +96,10 @@ export class PostgresVendBatch {
         signupBonus,
       ]));
     } catch (error) {
-      return calls.map(() => postgresFailure('charge the credit', error));
+      if (isConnectionFailure(error)) return calls.map(() => postgresFailure('charge the credit', error));
+      // Refused as a whole for something one vend carried (a value the database cannot store, a statement timeout
+      // while one waited on a busy balance): each again alone, so only that vend fails.
+      return Promise.all(calls.map((call) => this.single(call).catch(asError)));
     }
     const byIndex = new Map(rows.map((row) => [row.o_index, row]));
     return Promise.all(

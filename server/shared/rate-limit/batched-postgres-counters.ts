@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
+import { isPgUnavailable } from '../db/postgres-unavailable.js';
 
 /** One counted request: add `points` to `key`'s counter, opening a window that ends at `expire` if it has none. */
 export interface CounterAdd {
@@ -20,6 +21,11 @@ export type SendStatement = (text: string, values: unknown[]) => Promise<{ rows:
 
 /** The most counters one statement adds to; a turn with more is sent as several statements. */
 const MAX_BATCH = 500;
+/** Statements sent again after a deadlock or serialization failure (a failed statement applied nothing). */
+const CONFLICT_ATTEMPTS = 3;
+/** Counters whose window ended this long ago are purged (rate-limiter-flexible's own rule). */
+const PURGE_AFTER_MS = 3_600_000;
+const PURGE_LIMIT = 10_000;
 
 /**
  * Counts every rate-limited request of one event-loop turn with ONE statement, instead of one statement (and one
@@ -29,14 +35,24 @@ const MAX_BATCH = 500;
  * had the adds been sent one by one in call order: the key's total after the statement, less what later callers
  * of the turn added. So a limit of N still lets exactly N requests through across all replicas.
  *
+ * Failures stay with their cause: a deadlock or serialization failure sends the statement again; a lost database
+ * fails every caller of the turn (the middleware answers 503); any other failure sends each key again alone, so a
+ * key the database refuses fails only its own callers. Expired counters are purged by {@link purgeExpired}, which
+ * skips rows in use instead of waiting on them (the library's own purge, a plain DELETE, could deadlock with a
+ * batch).
+ *
  * @example
  * const counters = new BatchedCounters((text, values) => pool.query(text, values), 'rate_limits');
  * await counters.add({ key: 'rl:vend:user:u1', points: 1, expire: Date.now() + 60_000 }); // { points: 1, expire }
  */
 export class BatchedCounters {
   readonly #loader: DataLoader<CounterAdd, CounterRow>;
+  readonly #send: SendStatement;
+  readonly #tableName: string;
 
   constructor(send: SendStatement, tableName: string) {
+    this.#send = send;
+    this.#tableName = tableName;
     const text = upsertStatement(tableName);
     this.#loader = new DataLoader<CounterAdd, CounterRow>((adds) => addAll(send, text, adds), {
       cache: false,
@@ -50,6 +66,22 @@ export class BatchedCounters {
   add(add: CounterAdd): Promise<CounterRow> {
     return this.#loader.load(add);
   }
+
+  /**
+   * Deletes counters whose window ended more than an hour before `nowMs`, at most 10 000 per call, skipping any
+   * row another statement holds. Returns how many it deleted.
+   *
+   * @example
+   * setInterval(() => void counters.purgeExpired(Date.now()).catch(() => {}), 300_000).unref();
+   */
+  async purgeExpired(nowMs: number): Promise<number> {
+    const { rows } = await this.#send(
+      `DELETE FROM "${this.#tableName}" WHERE key IN (SELECT key FROM "${this.#tableName}" WHERE expire < $1
+  ORDER BY key LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED) RETURNING key`,
+      [nowMs - PURGE_AFTER_MS],
+    );
+    return rows.length;
+  }
 }
 
 function upsertStatement(tableName: string): string {
@@ -62,32 +94,80 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING t.key, t.points, t.expire`;
 }
 
-async function addAll(send: SendStatement, text: string, adds: readonly CounterAdd[]): Promise<CounterRow[]> {
-  const totals = new Map<string, { points: number; expire: number | null }>();
+type Totals = Map<string, { points: number; expire: number | null }>;
+
+async function addAll(
+  send: SendStatement,
+  text: string,
+  adds: readonly CounterAdd[],
+): Promise<Array<CounterRow | Error>> {
+  const totals: Totals = new Map();
   for (const add of adds) {
     const total = totals.get(add.key);
     // The window a key opens is the one its first caller asked for, as if that caller's add had come alone first.
     if (total) total.points += add.points;
     else totals.set(add.key, { points: add.points, expire: add.expire });
   }
+  let after: Map<string, CounterRow>;
+  try {
+    after = await upsert(send, text, totals);
+  } catch (error) {
+    if (totals.size === 1 || isPgUnavailable(error)) throw error;
+    // Something in the turn the database refused: each key alone, so only that key's callers fail.
+    after = new Map();
+    const failed = new Map<string, Error>();
+    for (const [key, total] of totals) {
+      try {
+        for (const [k, row] of await upsert(send, text, new Map([[key, total]]))) after.set(k, row);
+      } catch (keyError) {
+        failed.set(key, keyError instanceof Error ? keyError : new Error(String(keyError)));
+      }
+    }
+    return answer(adds, after, failed);
+  }
+  return answer(adds, after, new Map());
+}
+
+async function upsert(send: SendStatement, text: string, totals: Totals): Promise<Map<string, CounterRow>> {
   const keys = [...totals.keys()];
-  const { rows } = await send(text, [
+  const values = [
     keys,
     keys.map((k) => totals.get(k)?.points),
     keys.map((k) => totals.get(k)?.expire ?? null),
     Date.now(),
-  ]);
-  const after = new Map<string, { points: number; expire: number | null }>();
-  for (const row of rows as Array<{ key: string; points: number | string; expire: number | string | null }>) {
-    after.set(row.key, { points: Number(row.points), expire: row.expire === null ? null : Number(row.expire) });
+  ];
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { rows } = await send(text, values);
+      const after = new Map<string, CounterRow>();
+      for (const row of rows as Array<{ key: string; points: number | string; expire: number | string | null }>) {
+        after.set(row.key, { points: Number(row.points), expire: row.expire === null ? null : Number(row.expire) });
+      }
+      return after;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if ((code === '40P01' || code === '40001') && attempt < CONFLICT_ATTEMPTS) continue;
+      throw error;
+    }
   }
-  // Walk the callers backwards: each sees the key's final count less what the callers after it added.
+}
+
+/** Walks the callers backwards: each sees the key's final count less what the callers after it added. */
+function answer(
+  adds: readonly CounterAdd[],
+  after: ReadonlyMap<string, CounterRow>,
+  failed: ReadonlyMap<string, Error>,
+): Array<CounterRow | Error> {
   const later = new Map<string, number>();
-  const out = new Array<CounterRow>(adds.length);
+  const out = new Array<CounterRow | Error>(adds.length);
   for (let i = adds.length - 1; i >= 0; i -= 1) {
     const add = adds[i] as CounterAdd;
     const final = after.get(add.key);
-    if (!final) throw new Error(`the counter statement returned no row for ${add.key}`);
+    if (!final) {
+      out[i] =
+        failed.get(add.key) ?? new Error(`the counter statement returned no row for key ${JSON.stringify(add.key)}`);
+      continue;
+    }
     const laterPoints = later.get(add.key) ?? 0;
     out[i] = { points: final.points - laterPoints, expire: final.expire };
     later.set(add.key, laterPoints + add.points);

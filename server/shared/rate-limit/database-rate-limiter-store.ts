@@ -45,6 +45,8 @@ export interface DatabaseRateLimiterStoreOptions {
 }
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** How often expired counters are purged (rate-limiter-flexible's own interval). */
+const PURGE_INTERVAL_MS = 300_000;
 
 /**
  * Opens the rate-limit store that matches the service's database: RateLimiterMemory when it is SQLite (one
@@ -103,6 +105,10 @@ export async function openDatabaseRateLimiterStore(
   const unnamedStatements = { query: (q: { text: string; values?: unknown[] }) => pool.query(q.text, q.values) };
   // All limits of the process count a turn's requests with one statement (see BatchedCounters).
   const counters = new BatchedCounters((text, values) => pool.query(text, values), tableName);
+  // Expired counters are purged here, once per process, instead of by every limiter (whose plain DELETE could
+  // deadlock with a batch). A failed purge is tried again at the next interval.
+  const purge = setInterval(() => void counters.purgeExpired(Date.now()).catch(() => {}), PURGE_INTERVAL_MS);
+  purge.unref();
   let closed = false;
   return {
     kind: 'postgres',
@@ -113,6 +119,7 @@ export async function openDatabaseRateLimiterStore(
           storeType: 'pool',
           tableName,
           tableCreated: true,
+          clearExpiredByTimeout: false,
           keyPrefix: checked(limit).keyPrefix,
           points: limit.points,
           duration: limit.duration,
@@ -122,6 +129,7 @@ export async function openDatabaseRateLimiterStore(
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(purge);
       await pool.end();
     },
   };

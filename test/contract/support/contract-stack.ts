@@ -12,7 +12,7 @@ import { loadEngineConfig, type EngineConfig } from '../../../server/business-en
 import { createServiceTokenIssuer, type ServiceTokenIssuer } from '../../helpers/service-tokens.js';
 import { memoryLogger, startTttTestApp, T0_MS, TEST_SECRET, type TttTestApp } from '../../helpers/ttt-app.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET } from '../../helpers/user-tokens.js';
-import { freePort, startPrismProxy, type PrismProxy } from './prism-proxy.js';
+import { freeLoopbackPort, startPrismProxy, type PrismProxy } from './prism-proxy.js';
 
 /** TEST-ONLY admin token (at least 32 characters). */
 export const TEST_ADMIN_TOKEN = 'test-only-admin-token-0123456789abcdef';
@@ -137,7 +137,7 @@ export async function startContractStack(options: { viaPrism?: boolean } = {}): 
   const proxies: PrismProxy[] = [];
   try {
     // The engine only needs TTTranscribe's address at build time, so both proxies start together.
-    const ports = options.viaPrism ? [await freePort(), await freePort()] : [];
+    const ports = options.viaPrism ? [await freeLoopbackPort(), await freeLoopbackPort()] : [];
     const tttUrl = options.viaPrism ? `http://127.0.0.1:${ports[0]}` : ttt.baseUrl;
     const engine = await startTestEngine({ tttBaseUrl: tttUrl, issuer, now });
     if (options.viaPrism) {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { freePort } from '../../../mocks/ports.js';
+import { freeLoopbackPort } from '../../../scripts/net/free-port.js';
 
 const require = createRequire(import.meta.url);
 
@@ -73,7 +73,7 @@ async function startPrism(
   readyTimeoutMs = 60_000,
   chosenPort?: number,
 ): Promise<PrismProxy> {
-  const port = chosenPort ?? (await freePort());
+  const port = chosenPort ?? (await freeLoopbackPort());
   const bin = join(dirname(require.resolve('@stoplight/prism-cli/package.json')), 'dist', 'index.js');
   const child = spawn(process.execPath, [bin, ...args, '-h', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,4 +117,4 @@ async function startPrism(
 }
 
 /** A free TCP port on 127.0.0.1: Prism takes a port number, not 0. */
-export { freePort };
+export { freeLoopbackPort };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../../server/business-engine/config.js';
-import { ADMIN_TOKEN_PREFIX, ensureEnvFile } from '../../../scripts/stack/dev-env.js';
+import { ensureEnvFile } from '../../../scripts/stack/dev-env.js';
+import { ADMIN_TOKEN_PREFIX } from '../../../server/sandbox/chain-secrets.js';
 
 const dirs: string[] = [];
 afterEach(() => {

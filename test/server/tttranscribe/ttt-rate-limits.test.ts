@@ -1,37 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../server/tttranscribe/config.js';
 import { tttRateLimits } from '../../../server/tttranscribe/ttt-rate-limits.js';
+import { expectRateLimitedResponses, specOperations } from '../../helpers/rate-limit-spec.js';
 import { startTttTestApp, TEST_KEY_NEXT, TEST_KEY, TEST_SECRET, type TttTestApp } from '../../helpers/ttt-app.js';
 
-interface RateLimitDoc {
-  policy: string;
-  limit: number;
-  windowSec: number;
-  setting: string;
-}
-interface Operation {
-  operationId: string;
-  security?: unknown[];
-  responses: Record<string, { $ref?: string; headers?: Record<string, unknown> }>;
-  'x-rate-limit'?: RateLimitDoc;
-}
-const spec = JSON.parse(
-  readFileSync(new URL('../../../generated/tttranscribe/openapi.json', import.meta.url), 'utf8'),
-) as {
-  security: unknown[];
-  paths: Record<string, Record<string, unknown>>; // path items also hold `parameters` and the like
-};
-const operations = Object.values(spec.paths).flatMap((item) =>
-  Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v),
-);
+const { authenticated } = specOperations('tttranscribe');
 
 // Issue 18 (11, 12): TTTranscribe limits every authenticated operation per X-Engine-Auth key id (metrics apart).
 describe('TTTranscribe rate limits', () => {
   it('states a limit, a 429 and the RateLimit headers on every authenticated operation, matching the defaults and variables', () => {
-    const authenticated = operations.filter(
-      (op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]',
-    );
     expect(authenticated.map((op) => op.operationId).sort()).toEqual([
       'createTranscriptionJob',
       'getJobByIdempotencyKey',
@@ -42,11 +19,7 @@ describe('TTTranscribe rate limits', () => {
     const defaults = tttRateLimits(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET }).rateLimits);
     for (const op of authenticated) {
       const doc = op['x-rate-limit']!;
-      expect(op.responses['429']?.$ref, op.operationId).toBe('#/components/responses/RateLimited');
-      const success = Object.entries(op.responses).find(([status]) => status.startsWith('2'))![1];
-      expect(Object.keys(success.headers ?? {}), op.operationId).toEqual(
-        expect.arrayContaining(['RateLimit', 'RateLimit-Policy']),
-      );
+      expectRateLimitedResponses(op);
       expect(defaults.policy(doc.policy), op.operationId).toEqual({ limit: doc.limit, windowSec: doc.windowSec });
       expect(
         tttRateLimits(loadConfig({ TTT_SHARED_SECRET: TEST_SECRET, [doc.setting]: '9' }).rateLimits).policy(doc.policy)

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateSharedSecret, parseSharedSecret } from '../../../../server/protocol/engine-auth-secret.js';
 import { startRealStack, STACK_USER_JWT_SECRET, type RealStack } from '../../support/real-stack.js';
 import { runPluct, tempEnvFile } from '../../support/run-pluct.js';
-import { freePort } from '../../../../mocks/ports.js';
+import { freeLoopbackPort } from '../../../../scripts/net/free-port.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -102,7 +102,7 @@ describe('pluct doctor (process)', { timeout: 60_000 }, () => {
   });
 
   it('reports services that are not running, with how to start them', async () => {
-    const [enginePort, tttPort] = [await freePort(), await freePort()];
+    const [enginePort, tttPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const run = await runPluct([
       'doctor',
       '--engine',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createUserJwtVerifier } from '../../../../server/business-engine/auth/user-jwt-verifier.js';
+import { readFileSync } from 'node:fs';
+import { createUserJwtVerifier, USER_ID } from '../../../../server/business-engine/auth/user-jwt-verifier.js';
 import { mintUserJwt, TEST_USER_JWT_SECRET } from '../../../helpers/user-tokens.js';
 import { refusal } from '../../../helpers/refusal.js';
 
@@ -64,6 +65,34 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     await verify(token);
     now = T0 - 120_000;
     expect(await refusal(verify(token))).toMatchObject({ code: 'token_not_yet_valid', details: { claim: 'iat' } });
+  });
+
+  it('refuses a sub the spec would not take as a userId (empty, too long, control characters, a lone surrogate)', async () => {
+    const verify = createUserJwtVerifier(config, { now: () => T0 });
+    for (const sub of ['', 'x'.repeat(129), 'nul\u0000', 'tab\tuser', 'del\u007f', 'lone\ud800', 'low\udc00x']) {
+      expect(await refusal(verify(await mintUserJwt({ nowMs: T0, sub })))).toMatchObject({
+        code: 'invalid_token_claims',
+        details: { credential: 'user_jwt', claim: 'sub', reason: 'invalid' },
+      });
+    }
+    for (const sub of ['x'.repeat(128), 'mobile-user-1', 'émilie@example.com', 'emoji-\u{1f600}']) {
+      expect((await verify(await mintUserJwt({ nowMs: T0, sub }))).sub).toBe(sub);
+    }
+  });
+
+  it('takes the user id rule from the spec: every userId the spec takes has the same bounds and characters', () => {
+    const spec = JSON.parse(
+      readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
+    ) as { components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
+    const userIds = Object.entries(spec.components.schemas).flatMap(([name, schema]) =>
+      name.endsWith('Request') && schema.properties?.['userId'] ? [schema.properties['userId']] : [],
+    );
+    expect(userIds).toHaveLength(2); // VendTokenRequest, GrantRequest
+    for (const userId of userIds) {
+      expect(userId).toMatchObject({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+    }
+    // The same class of characters, plus no lone surrogate (text a database can store), and the same bounds.
+    expect(USER_ID.source).toBe('^[^\\u0000-\\u001f\\u007f\\p{Cs}]{1,128}$');
   });
 
   it('refuses a lifetime (exp - iat) over the bound with invalid_token_claims naming exp, and one without iat', async () => {

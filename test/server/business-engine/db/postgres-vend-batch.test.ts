@@ -136,6 +136,36 @@ describe('vends of one turn in one statement', () => {
     expect(rows[0]?.n).toBe(0);
   });
 
+  it('sends a batch the database refuses as a whole again vend by vend, so only the vend that carried it fails', async () => {
+    const { store } = await openStore('batch_refused');
+    for (const user of ['fine-1', 'fine-2']) await store.ledger.grant(user, 2, 'main', { reason: 'test' });
+    const counts = countStatements(store);
+    // A user id PostgreSQL cannot hold as text (the JWT verifier refuses such a sub; the store must still cope).
+    const results = await Promise.all([
+      vendOf(store, 'fine-1', 'k1'),
+      vendOf(store, 'nul\u0000', 'k2'),
+      vendOf(store, 'fine-2', 'k3'),
+    ]);
+    expect(results.map((r) => (r.ok ? r.balanceAfter : r.code))).toEqual([1, 'internal_error', 1]);
+    expect(counts).toEqual({ batches: 1, singles: 3 });
+  });
+
+  it('splits a turn of more than 32 vends into statements, and one key in two of them still charges once', async () => {
+    const { store } = await openStore('batch_split');
+    await store.ledger.grant('many', 100, 'main', { reason: 'test' });
+    const counts = countStatements(store);
+    const keys = Array.from({ length: 40 }, (_, i) => (i === 35 ? 'key-0' : `key-${i}`));
+    const results = await Promise.all(keys.map((key) => vendOf(store, 'many', key)));
+    expect(counts).toEqual({ batches: 2, singles: 0 });
+    const [first, second] = [results[0], results[35]];
+    expect(first).toMatchObject({ ok: true, replayed: false });
+    // The second statement ran while the first held the key (in progress) or after it committed (its answer again).
+    if (second?.ok) expect(second).toEqual({ ...first, replayed: true });
+    else expect(second).toMatchObject({ code: 'idempotency_in_progress' });
+    expect(results.filter((r) => r.ok && !r.replayed)).toHaveLength(39);
+    expect((await store.ledger.ensureUser('many', null)).balance).toBe(61);
+  });
+
   it('never deadlocks two batches that name the same users in opposite orders', async () => {
     const { store: a, url } = await openStore('batch_order');
     const b = await openPostgresEngineStore(url, { signupBonus: 0, now: () => T0, poolMax: 4 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../../../server/business-engine/config.js';
 import { engineRateLimits } from '../../../../server/business-engine/http/engine-rate-limits.js';
@@ -8,31 +7,9 @@ import {
   testEngineEnv,
   type EngineTestApp,
 } from '../../../helpers/engine-app.js';
+import { expectRateLimitedResponses, specOperations } from '../../../helpers/rate-limit-spec.js';
 
-interface RateLimitDoc {
-  policy: string;
-  limit: number;
-  windowSec: number;
-  setting: string;
-}
-interface Operation {
-  operationId: string;
-  security?: unknown[];
-  responses: Record<string, { $ref?: string; headers?: Record<string, unknown> }>;
-  'x-rate-limit'?: RateLimitDoc;
-}
-const spec = JSON.parse(
-  readFileSync(new URL('../../../../generated/business-engine/openapi.json', import.meta.url), 'utf8'),
-) as {
-  security: unknown[];
-  paths: Record<string, Record<string, unknown>>; // path items also hold `parameters` and the like
-};
-const operations = Object.values(spec.paths).flatMap((item) =>
-  Object.values(item).filter((v): v is Operation => typeof v === 'object' && v !== null && 'operationId' in v),
-);
-const authenticated = operations.filter(
-  (op) => (op.security ?? spec.security).length > 0 && JSON.stringify(op.security) !== '[{}]',
-);
+const { operations, authenticated } = specOperations('business-engine');
 
 // Issue 18 (11, 12): every authenticated operation has a limit, stated in the spec and answered in headers.
 describe('Business Engine rate limits: the spec states them', () => {
@@ -45,11 +22,7 @@ describe('Business Engine rate limits: the spec states them', () => {
         limit: expect.any(Number),
         windowSec: 60,
       });
-      expect(op.responses['429']?.$ref, op.operationId).toBe('#/components/responses/RateLimited');
-      const success = Object.entries(op.responses).find(([status]) => status.startsWith('2'))![1];
-      expect(Object.keys(success.headers ?? {}), op.operationId).toEqual(
-        expect.arrayContaining(['RateLimit', 'RateLimit-Policy']),
-      );
+      expectRateLimitedResponses(op);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../../../scripts/postgres/throwaway-cluster.js';
+import { freeLoopbackPort } from '../../../../scripts/net/free-port.js';
 import { FAULT_HEADER } from '../../../../server/sandbox/magic-inputs.js';
 import { databaseUrlSecrets, isPostgresUrl, redactDatabaseUrl } from '../../../../server/shared/db/postgres-url.js';
 import { SANDBOX_FAULT_HEADER } from '../../../../server/shared/http/sandbox-fault-header.js';

@@ -91,6 +91,41 @@ describe('rate limits counted a turn at a time on PostgreSQL', () => {
     }
   });
 
+  it('answers consumes of several points, penalties and rewards in one turn as the library does one by one', async () => {
+    type Op = 'consume3' | 'penalty' | 'reward' | 'consume';
+    const run = async (limiter: RateLimiterAbstract, op: Op, key: string) => {
+      const res = await (
+        op === 'consume3'
+          ? limiter.consume(key, 3)
+          : op === 'penalty'
+            ? limiter.penalty(key, 2)
+            : op === 'reward'
+              ? limiter.reward(key, 1)
+              : limiter.consume(key)
+      ).then(
+        (r) => ({ allowed: true, r }),
+        (e: unknown) => {
+          if (!(e instanceof RateLimiterRes)) throw e;
+          return { allowed: false, r: e };
+        },
+      );
+      return { allowed: res.allowed, consumed: res.r.consumedPoints, remaining: res.r.remainingPoints };
+    };
+    const batched = limiterOf('mixed', 10);
+    const memory = new RateLimiterMemory({ keyPrefix: 'mixed', points: 10, duration: 60 });
+    const ops: Op[] = ['consume3', 'penalty', 'reward', 'consume', 'consume3', 'reward', 'penalty', 'consume3'];
+    for (const keys of [
+      ['m1', 'm2'],
+      ['m1', 'm1', 'm2'],
+    ]) {
+      const calls = ops.map((op, i) => ({ op, key: keys[i % keys.length] as string }));
+      const got = await Promise.all(calls.map(({ op, key }) => run(batched, op, key)));
+      const want = [];
+      for (const { op, key } of calls) want.push(await run(memory, op, key));
+      expect(got).toEqual(want);
+    }
+  });
+
   it('restarts a window that ended, for the callers of the turn that finds it ended (frozen clock)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const t0 = Date.UTC(2026, 0, 1);
@@ -125,21 +160,73 @@ describe('rate limits counted a turn at a time on PostgreSQL', () => {
 
   it('never deadlocks two replicas whose turns count the same keys in opposite orders', async () => {
     const otherPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
     try {
-      const other = new BatchedCounters((text, values) => otherPool.query(text, values), TABLE);
+      let sent = 0;
+      const counting = (target: pg.Pool) => (text: string, values: unknown[]) => {
+        sent += 1;
+        return target.query(text, values);
+      };
+      const mine = new BatchedCounters(counting(pool), TABLE);
+      const other = new BatchedCounters(counting(otherPool), TABLE);
       const keys = Array.from({ length: 40 }, (_, i) => `order:${String(i).padStart(2, '0')}`);
-      for (let round = 0; round < 10; round += 1) {
-        const results = await Promise.allSettled([
-          ...keys.map((key) => counters.add({ key, points: 1, expire: null })),
-          ...[...keys].reverse().map((key) => other.add({ key, points: 1, expire: null })),
-        ]);
-        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-      }
+      await Promise.all(keys.map((key) => mine.add({ key, points: 1, expire: null })));
+      // A third session holds a key in the middle, so both turns are mid-way through their keys when it lets go.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT key FROM ${TABLE} WHERE key = $1 FOR UPDATE`, [keys[20]]);
+      const turn = Promise.allSettled([
+        ...keys.map((key) => mine.add({ key, points: 1, expire: null })),
+        ...[...keys].reverse().map((key) => other.add({ key, points: 1, expire: null })),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.query('ROLLBACK');
+      expect((await turn).filter((r) => r.status === 'rejected')).toEqual([]);
+      // One statement for the first turn, one per replica for the second: none was sent again after a deadlock.
+      expect(sent).toBe(3);
       const { rows } = await pool.query<{ points: number }>(`SELECT points FROM ${TABLE} WHERE key LIKE 'order:%'`);
-      expect(rows.map((r) => r.points)).toEqual(keys.map(() => 20));
+      expect(rows.map((r) => r.points)).toEqual(keys.map(() => 3));
     } finally {
+      await holder.end();
       await otherPool.end();
     }
+  });
+
+  it('fails only the callers of a key the database refuses, and counts the others of the turn', async () => {
+    const results = await Promise.allSettled([
+      counters.add({ key: 'fine:a', points: 1, expire: null }),
+      counters.add({ key: 'nul:\u0000', points: 1, expire: null }),
+      counters.add({ key: 'fine:a', points: 2, expire: null }),
+      counters.add({ key: 'fine:b', points: 1, expire: null }),
+    ]);
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.points : (r.reason as { code?: string }).code)),
+    ).toEqual([1, '22021', 3, 1]);
+  });
+
+  it('purges counters whose window ended over an hour ago, skipping rows in use instead of waiting', async () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    for (const [key, expire] of [
+      ['purge:old', t0 - 3_600_001],
+      ['purge:held', t0 - 3_600_001],
+      ['purge:recent', t0 - 60_000],
+      ['purge:open', t0 + 60_000],
+    ] as const) {
+      await pool.query(`INSERT INTO ${TABLE} (key, points, expire) VALUES ($1, 1, $2)`, [key, expire]);
+    }
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT key FROM ${TABLE} WHERE key = 'purge:held' FOR UPDATE`);
+      expect(await counters.purgeExpired(t0)).toBe(1);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
+    const left = await pool.query<{ key: string }>(`SELECT key FROM ${TABLE} WHERE key LIKE 'purge:%' ORDER BY key`);
+    expect(left.rows.map((r) => r.key)).toEqual(['purge:held', 'purge:open', 'purge:recent']);
+    expect(await counters.purgeExpired(t0)).toBe(1);
   });
 
   it('fails every caller of a turn whose statement failed, with the database error', async () => {

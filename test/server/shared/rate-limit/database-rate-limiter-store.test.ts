@@ -3,11 +3,8 @@ import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-lim
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Request, Response } from 'express';
-import {
-  freeLoopbackPort,
-  startThrowawayCluster,
-  type ThrowawayCluster,
-} from '../../../../scripts/postgres/throwaway-cluster.js';
+import { startThrowawayCluster, type ThrowawayCluster } from '../../../../scripts/postgres/throwaway-cluster.js';
+import { freeLoopbackPort } from '../../../../scripts/net/free-port.js';
 import { ApiError } from '../../../../server/shared/errors/api-error.js';
 import { RateLimits } from '../../../../server/shared/rate-limit/rate-limits.js';
 import { isPostgresUrl } from '../../../../server/shared/db/postgres-url.js';

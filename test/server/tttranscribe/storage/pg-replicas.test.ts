@@ -1,11 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freeLoopbackPort,
-  startThrowawayCluster,
-  type ThrowawayCluster,
-} from '../../../../scripts/postgres/throwaway-cluster.js';
+import { startThrowawayCluster, type ThrowawayCluster } from '../../../../scripts/postgres/throwaway-cluster.js';
+import { freeLoopbackPort } from '../../../../scripts/net/free-port.js';
 import { openTttStorage } from '../../../../server/tttranscribe/storage.js';
 import { createCleanupStack } from '../../../helpers/cleanup-stack.js';
 import { createTestDatabase } from '../../../helpers/postgres.js';
