@@ -149,6 +149,7 @@ export function createUserJwtVerifier(config: UserJwtConfig, options: UserJwtVer
  * What a user id (a JWT's `sub`) may be: the spec's `userId` (1-128 characters, no control character; checked
  * against it in the verifier's tests) and well-formed text, so it can be stored and compared as such everywhere.
  */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point of this rule
 export const USER_ID = /^[^\u0000-\u001f\u007f\p{Cs}]{1,128}$/u;
 
 function claimError(claim: string, rule: string): ApiError {

@@ -34,15 +34,11 @@ export function isRetryableConflict(error: unknown): boolean {
 export function postgresFailure(what: string, error: unknown): Error {
   if (isApiError(error) || error instanceof SigningFailed) return error;
   if (isConnectionFailure(error)) {
-    return new ApiError(
-      'service_unavailable',
-      `The database could not be reached to ${what}. Retry shortly.`,
-      {
-        details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },
-        cause: error,
-      },
-    );
+    return new ApiError('service_unavailable', `The database could not be reached to ${what}. Retry shortly.`, {
+      details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },
+      cause: error,
+    });
   }
   return new ApiError('internal_error', `Could not ${what}.`, { cause: error });
 }
