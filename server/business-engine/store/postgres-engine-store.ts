@@ -1,7 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CreditMovement } from '../../shared/observability/domain-metrics.js';
-import type { LedgerKind } from '../db/engine-records.js';
 import { newTokenId, type SignServiceToken } from '../tokens/service-token-keys.js';
 import { inProgress, insufficientCredits, replayOf, signVend } from '../tokens/vend-rules.js';
 import type { EngineStore, EngineStoreOptions, VendInput, VendOutcome } from '../db/engine-store.js';
@@ -34,9 +33,8 @@ export class PostgresEngineStore implements EngineStore {
   readonly ledger: EngineStore['ledger'];
   readonly tokens: EngineStore['tokens'];
   readonly integrationTokens: EngineStore['integrationTokens'];
-  private lastLedgerId: number | undefined;
-  private pendingMovements: CreditMovement[] = [];
-  private reading: Promise<void> | undefined;
+  /** This process's own committed charges and refunds since the last scrape (see {@link newMovements}). */
+  private movements: CreditMovement[] = [];
   private closed = false;
   private readonly vends: PostgresVendBatch;
 
@@ -47,7 +45,15 @@ export class PostgresEngineStore implements EngineStore {
     const now = options.now;
     this.vends = new PostgresVendBatch(pool, options.signupBonus, (call) => this.vendAlone(call));
     this.ledger = postgresLedger(pool, options);
-    this.tokens = postgresTokenRecords(pool, now);
+    const tokens = postgresTokenRecords(pool, now);
+    this.tokens = {
+      ...tokens,
+      refund: async (jti, from, context) => {
+        const refunded = await tokens.refund(jti, from, context);
+        if (refunded) this.movements.push({ kind: 'refund', reason: context.reason, credits: 1 });
+        return refunded;
+      },
+    };
     this.integrationTokens = postgresIntegrationTokens(pool, now);
   }
 
@@ -79,6 +85,7 @@ export class PostgresEngineStore implements EngineStore {
     if (row.o_outcome === 'replay') {
       return replayOf({ bodyHash: row.o_body_hash ?? '', responseJson: row.o_response }, input);
     }
+    this.movements.push({ kind: 'charge', reason: 'vend_token', credits: 1 });
     return { response: { ...signed.response, balanceAfter: Number(row.o_balance) }, replayed: false };
   }
 
@@ -113,41 +120,21 @@ export class PostgresEngineStore implements EngineStore {
     }
   }
 
+  /**
+   * The charges and refunds this process committed since the previous call. Every replica reports its own, so the
+   * credit counters of all replicas add up to the ledger's movements (reading the shared ledger would make every
+   * replica report everybody's, N times in a sum).
+   */
   newMovements(): CreditMovement[] {
-    // pg answers asynchronously while the metrics are collected synchronously: hand out what the previous read
-    // found and start the next read (the counters lag one scrape behind, never miss a committed movement).
-    const ready = this.pendingMovements;
-    this.pendingMovements = [];
-    this.reading ??= this.readMovements()
-      .catch(() => undefined)
-      .finally(() => {
-        this.reading = undefined;
-      });
+    const ready = this.movements;
+    this.movements = [];
     return ready;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.reading;
     await this.pool.end();
-  }
-
-  private async readMovements(): Promise<void> {
-    if (this.lastLedgerId === undefined) {
-      const { rows } = await this.pool.query<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM ledger');
-      this.lastLedgerId = rows[0]?.id ?? 0;
-      return;
-    }
-    const { rows } = await this.pool.query(
-      'SELECT id, kind, reason, amount FROM ledger WHERE id > $1 ORDER BY id LIMIT 1000',
-      [this.lastLedgerId],
-    );
-    for (const row of rows as Array<{ id: number; kind: LedgerKind; reason: string; amount: number }>) {
-      this.lastLedgerId = row.id;
-      if (row.kind !== 'grant')
-        this.pendingMovements.push({ kind: row.kind, reason: row.reason, credits: Math.abs(row.amount) });
-    }
   }
 }
 

@@ -111,6 +111,42 @@ describe('PostgreSQL engine store across replicas', () => {
   });
 });
 
+describe('PostgreSQL credit metrics across replicas', () => {
+  it('has each replica report the charges and refunds it made, so their sum is the ledger, not N times it', async () => {
+    const url = await database('movements');
+    const [a, b] = await Promise.all([replica(url), replica(url)]);
+    await a.ledger.grant('metered', 5, 'main', { reason: 'test' });
+    const vended = await Promise.all(
+      ['m1', 'm2', 'm3'].map((key, i) =>
+        (i === 0 ? b : a).vend(
+          { userId: 'metered', clientRequestId: key, bodyHash: 'h', requestId: `req_${key}` },
+          sign,
+        ),
+      ),
+    );
+    // A replay charges nothing, and a refund counts where it happened.
+    await a.vend({ userId: 'metered', clientRequestId: 'm2', bodyHash: 'h', requestId: 'again' }, sign);
+    expect(await b.tokens.refund(vended[1]!.response.tokenId, 'vended', { reason: 'token_expired_unused' })).toBe(true);
+    expect(await a.tokens.refund(vended[1]!.response.tokenId, 'vended', { reason: 'token_expired_unused' })).toBe(
+      false,
+    );
+
+    const [fromA, fromB] = [a.newMovements(), b.newMovements()];
+    expect(fromA).toEqual([
+      { kind: 'charge', reason: 'vend_token', credits: 1 },
+      { kind: 'charge', reason: 'vend_token', credits: 1 },
+    ]);
+    expect(fromB).toEqual([
+      { kind: 'charge', reason: 'vend_token', credits: 1 },
+      { kind: 'refund', reason: 'token_expired_unused', credits: 1 },
+    ]);
+    const ledger = (await a.ledger.page('metered', 50)).filter((e) => e.kind !== 'grant');
+    expect([...fromA, ...fromB].map((m) => m.kind).sort()).toEqual(ledger.map((e) => e.kind).sort());
+    // Handed out once.
+    expect([a.newMovements(), b.newMovements()]).toEqual([[], []]);
+  });
+});
+
 describe('PostgreSQL migrations', () => {
   it('migrates a new database once, even with replicas starting at the same moment', async () => {
     const url = await database('migrate_race');
