@@ -65,10 +65,21 @@ const blockLists = BLOCKED.map(([reason, ranges]) => {
   return [reason, list] as const;
 });
 
-/** 169.254.0.0/16: link-local IPv4, home of the cloud metadata service (169.254.169.254). */
-const METADATA_PREFIX = 16;
-const metadataRange = new BlockList();
-metadataRange.addSubnet('169.254.0.0', METADATA_PREFIX, 'ipv4');
+/**
+ * Where cloud metadata services answer: 169.254.0.0/16 (link-local IPv4: 169.254.169.254 on AWS, GCP, Azure, Oracle),
+ * fd00:ec2::/64 (AWS's IPv6 metadata, DNS and time servers, inside the private fc00::/7) and 100.100.100.200
+ * (Alibaba Cloud, inside carrier-grade NAT space). Each opens only to an allowed range lying inside it.
+ */
+const METADATA_RANGES: ReadonlyArray<readonly [string, number, Family, string]> = [
+  ['169.254.0.0', 16, 'ipv4', 'a link-local address'],
+  ['fd00:ec2::', 64, 'ipv6', 'a cloud metadata address'],
+  ['100.100.100.200', 32, 'ipv4', 'a cloud metadata address'],
+];
+const metadataRanges = METADATA_RANGES.map(([net, prefix, family, reason]) => {
+  const list = new BlockList();
+  list.addSubnet(net, prefix, family);
+  return { list, prefix, family, reason };
+});
 
 /** A parsed `address/prefix` range. */
 export interface Cidr {
@@ -108,8 +119,9 @@ export interface AddressGuard {
 
 /**
  * Builds the guard: private, loopback, link-local, CGNAT, multicast, unspecified and reserved addresses (IPv4,
- * IPv6 and IPv4-mapped IPv6) are refused unless an `allowCidrs` range contains them; 169.254.0.0/16 (cloud
- * metadata) only when an `allowCidrs` entry lies inside it, never through a broader range.
+ * IPv6 and IPv4-mapped IPv6) are refused unless an `allowCidrs` range contains them; the cloud metadata ranges
+ * (169.254.0.0/16, fd00:ec2::/64, 100.100.100.200) only when an `allowCidrs` entry lies inside one, never through a
+ * broader range.
  *
  * @example
  * const guard = createAddressGuard(['127.0.0.1/32']);
@@ -118,14 +130,16 @@ export interface AddressGuard {
  */
 export function createAddressGuard(allowCidrs: readonly string[] = []): AddressGuard {
   const allowed = new BlockList();
-  // Only a range inside 169.254.0.0/16 opens it: a broad entry (0.0.0.0/0, 169.0.0.0/8) never reaches the
-  // cloud metadata service at 169.254.169.254.
+  // Only a range inside a metadata range opens it: a broad entry (0.0.0.0/0, 169.0.0.0/8, fc00::/7) never reaches
+  // a cloud metadata service.
   const allowedMetadata = new BlockList();
   for (const text of allowCidrs) {
     const cidr = parseCidr(text);
     allowed.addSubnet(cidr.address, cidr.prefix, cidr.family);
-    if (cidr.family === 'ipv4' && cidr.prefix >= METADATA_PREFIX && metadataRange.check(cidr.address, 'ipv4'))
-      allowedMetadata.addSubnet(cidr.address, cidr.prefix, 'ipv4');
+    for (const range of metadataRanges) {
+      if (cidr.family === range.family && cidr.prefix >= range.prefix && range.list.check(cidr.address, cidr.family))
+        allowedMetadata.addSubnet(cidr.address, cidr.prefix, cidr.family);
+    }
   }
   return {
     check(address: string): string | null {
@@ -133,7 +147,8 @@ export function createAddressGuard(allowCidrs: readonly string[] = []): AddressG
       const version = isIP(bare);
       if (version === 0) return 'not an IP address';
       const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-      if (metadataRange.check(bare, family)) return allowedMetadata.check(bare, family) ? null : 'a link-local address';
+      const metadata = metadataRanges.find((range) => range.list.check(bare, family));
+      if (metadata) return allowedMetadata.check(bare, family) ? null : metadata.reason;
       if (allowed.check(bare, family)) return null;
       for (const [reason, list] of blockLists) if (list.check(bare, family)) return reason;
       return null;

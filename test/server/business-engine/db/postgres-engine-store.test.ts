@@ -126,10 +126,18 @@ describe('PostgreSQL credit metrics across replicas', () => {
     );
     // A replay charges nothing, and a refund counts where it happened.
     await a.vend({ userId: 'metered', clientRequestId: 'm2', bodyHash: 'h', requestId: 'again' }, sign);
-    expect(await b.tokens.refund(vended[1]!.response.tokenId, 'vended', { reason: 'token_expired_unused' })).toBe(true);
-    expect(await a.tokens.refund(vended[1]!.response.tokenId, 'vended', { reason: 'token_expired_unused' })).toBe(
-      false,
-    );
+    expect(
+      await b.tokens.refund(vended[1]!.response.tokenId, 'vended', {
+        reason: 'token_expired_unused',
+        requestId: 'req_r',
+      }),
+    ).toBe(true);
+    expect(
+      await a.tokens.refund(vended[1]!.response.tokenId, 'vended', {
+        reason: 'token_expired_unused',
+        requestId: 'req_r',
+      }),
+    ).toBe(false);
 
     const [fromA, fromB] = [a.newMovements(), b.newMovements()];
     expect(fromA).toEqual([

@@ -68,6 +68,20 @@ describe('createAddressGuard', () => {
     expect(named.check('169.254.169.253')).toBe('a link-local address');
     expect(createAddressGuard(['169.254.0.0/16']).check('169.254.1.2')).toBeNull();
   });
+
+  it("keeps the IPv6 and other clouds' metadata addresses closed behind broad private ranges too", () => {
+    for (const broad of [['fc00::/7'], ['fd00::/8'], ['::/0'], ['100.64.0.0/10'], ['0.0.0.0/0']]) {
+      const guard = createAddressGuard(broad);
+      expect(guard.check('fd00:ec2::254'), String(broad)).toBe('a cloud metadata address');
+      expect(guard.check('[fd00:ec2::23]'), String(broad)).toBe('a cloud metadata address');
+      expect(guard.check('100.100.100.200'), String(broad)).toBe('a cloud metadata address');
+    }
+    expect(createAddressGuard(['fc00::/7']).check('fd00:ec3::254')).toBeNull(); // the rest of the range is open
+    expect(createAddressGuard(['100.64.0.0/10']).check('100.100.100.201')).toBeNull();
+    expect(createAddressGuard([]).check('fd00:ec2::254')).toBe('a cloud metadata address');
+    expect(createAddressGuard(['fd00:ec2::254/128']).check('fd00:ec2::254')).toBeNull();
+    expect(createAddressGuard(['100.100.100.200']).check('100.100.100.200')).toBeNull();
+  });
 });
 
 describe('parseCidr', () => {
