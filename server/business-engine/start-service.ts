@@ -59,6 +59,7 @@ export async function startBusinessEngine(
       database: config.dbPath,
       tableName: 'engine_rate_limits',
       variable: 'ENGINE_DB',
+      logger,
     });
   } catch (error) {
     await store.close();

@@ -66,6 +66,7 @@ export async function startTttranscribe(
       database: config.dbPath,
       tableName: 'ttt_rate_limits',
       variable: 'TTT_DB',
+      logger,
     });
   } catch (error) {
     await storage.close();

@@ -25,7 +25,8 @@ export function isRetryableConflict(error: unknown): boolean {
 
 /**
  * What a PostgreSQL failure becomes at the boundary: a catalog error (or a signer's failure) as it is; the
- * database out of reach as `503 service_unavailable` (retryable, Retry-After); anything else as `internal_error`.
+ * database out of reach, too slow or still in conflict after retries as `503 service_unavailable` (retryable,
+ * Retry-After); anything else as `internal_error`.
  * The pg error is kept as `cause`, so the log names the constraint or the connection error; the body never does.
  *
  * @example
@@ -33,7 +34,8 @@ export function isRetryableConflict(error: unknown): boolean {
  */
 export function postgresFailure(what: string, error: unknown): Error {
   if (isApiError(error) || error instanceof SigningFailed) return error;
-  if (isConnectionFailure(error)) {
+  // Out of reach, too slow (a statement timeout), or still conflicting after the retries: all pass, so 503.
+  if (isPgUnavailable(error)) {
     return new ApiError('service_unavailable', `The database could not be reached to ${what}. Retry shortly.`, {
       details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
       headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },

@@ -33,8 +33,11 @@ export class PostgresEngineStore implements EngineStore {
   readonly ledger: EngineStore['ledger'];
   readonly tokens: EngineStore['tokens'];
   readonly integrationTokens: EngineStore['integrationTokens'];
-  /** This process's own committed charges and refunds since the last scrape (see {@link newMovements}). */
-  private movements: CreditMovement[] = [];
+  /**
+   * This process's own committed charges and refunds since the last scrape, summed per kind and reason (a bounded
+   * set), so a replica nobody scrapes holds a few counters, not a list that grows (see {@link newMovements}).
+   */
+  private movements = new Map<string, CreditMovement>();
   private closed = false;
   private readonly vends: PostgresVendBatch;
 
@@ -50,7 +53,7 @@ export class PostgresEngineStore implements EngineStore {
       ...tokens,
       refund: async (jti, from, context) => {
         const refunded = await tokens.refund(jti, from, context);
-        if (refunded) this.movements.push({ kind: 'refund', reason: context.reason, credits: 1 });
+        if (refunded) this.count('refund', context.reason);
         return refunded;
       },
     };
@@ -85,7 +88,7 @@ export class PostgresEngineStore implements EngineStore {
     if (row.o_outcome === 'replay') {
       return replayOf({ bodyHash: row.o_body_hash ?? '', responseJson: row.o_response }, input);
     }
-    this.movements.push({ kind: 'charge', reason: 'vend_token', credits: 1 });
+    this.count('charge', 'vend_token');
     return { response: { ...signed.response, balanceAfter: Number(row.o_balance) }, replayed: false };
   }
 
@@ -123,12 +126,19 @@ export class PostgresEngineStore implements EngineStore {
   /**
    * The charges and refunds this process committed since the previous call. Every replica reports its own, so the
    * credit counters of all replicas add up to the ledger's movements (reading the shared ledger would make every
-   * replica report everybody's, N times in a sum).
+   * replica report everybody's, N times in a sum). A movement whose commit was answered too late to be known here
+   * (the connection lost right after COMMIT) is not counted; the ledger stays the record.
    */
   newMovements(): CreditMovement[] {
-    const ready = this.movements;
-    this.movements = [];
+    const ready = [...this.movements.values()];
+    this.movements = new Map();
     return ready;
+  }
+
+  private count(kind: CreditMovement['kind'], reason: string): void {
+    const key = `${kind}:${reason}`;
+    const current = this.movements.get(key);
+    this.movements.set(key, { kind, reason, credits: (current?.credits ?? 0) + 1 });
   }
 
   async close(): Promise<void> {

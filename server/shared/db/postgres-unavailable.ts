@@ -1,5 +1,5 @@
 /** SQLSTATE classes and codes meaning "the database is not there right now", not "this request is wrong". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|40001|40P01|55P03)/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|57014|40001|40P01|55P03)/;
 const UNAVAILABLE_NETWORK = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -12,7 +12,7 @@ const UNAVAILABLE_NETWORK = new Set([
 
 /**
  * Whether a `pg` error means the database is unreachable or briefly unable to answer (connection refused or lost,
- * server shutting down, too many connections, serialization conflict, pool or query timeout): such a failure is
+ * server shutting down, too many connections, serialization conflict, pool, query or statement timeout): such a failure is
  * the operator's, answered `503 service_unavailable` with Retry-After, never a 500.
  *
  * @example

@@ -68,19 +68,23 @@ export class BatchedCounters {
   }
 
   /**
-   * Deletes counters whose window ended more than an hour before `nowMs`, at most 10 000 per call, skipping any
-   * row another statement holds. Returns how many it deleted.
+   * Deletes every counter whose window ended more than an hour before `nowMs`, 10 000 per statement (short
+   * transactions) until fewer are left, skipping any row another statement holds. Returns how many it deleted.
    *
    * @example
-   * setInterval(() => void counters.purgeExpired(Date.now()).catch(() => {}), 300_000).unref();
+   * setInterval(() => void counters.purgeExpired(Date.now()).catch((err) => log.warn({ err })), 300_000).unref();
    */
   async purgeExpired(nowMs: number): Promise<number> {
-    const { rows } = await this.#send(
-      `DELETE FROM "${this.#tableName}" WHERE key IN (SELECT key FROM "${this.#tableName}" WHERE expire < $1
+    let deleted = 0;
+    for (;;) {
+      const { rows } = await this.#send(
+        `DELETE FROM "${this.#tableName}" WHERE key IN (SELECT key FROM "${this.#tableName}" WHERE expire < $1
   ORDER BY key LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED) RETURNING key`,
-      [nowMs - PURGE_AFTER_MS],
-    );
-    return rows.length;
+        [nowMs - PURGE_AFTER_MS],
+      );
+      deleted += rows.length;
+      if (rows.length < PURGE_LIMIT) return deleted;
+    }
   }
 }
 
@@ -116,11 +120,19 @@ async function addAll(
     // Something in the turn the database refused: each key alone, so only that key's callers fail.
     after = new Map();
     const failed = new Map<string, Error>();
+    let lost: Error | undefined;
     for (const [key, total] of totals) {
+      // The database gone meanwhile: the keys not yet sent fail with that, instead of each waiting its timeout.
+      if (lost) {
+        failed.set(key, lost);
+        continue;
+      }
       try {
         for (const [k, row] of await upsert(send, text, new Map([[key, total]]))) after.set(k, row);
       } catch (keyError) {
-        failed.set(key, keyError instanceof Error ? keyError : new Error(String(keyError)));
+        const error = keyError instanceof Error ? keyError : new Error(String(keyError));
+        failed.set(key, error);
+        if (isPgUnavailable(keyError)) lost = error;
       }
     }
     return answer(adds, after, failed);

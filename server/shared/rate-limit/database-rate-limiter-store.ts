@@ -42,6 +42,8 @@ export interface DatabaseRateLimiterStoreOptions {
    * answered `503 service_unavailable`) instead of hanging on a lost database. Default 5000 ms.
    */
   readonly timeoutMs?: number;
+  /** Where a failed purge of expired counters is reported (it is tried again at the next interval). */
+  readonly logger?: { warn(fields: object, message: string): void };
 }
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -107,7 +109,13 @@ export async function openDatabaseRateLimiterStore(
   const counters = new BatchedCounters((text, values) => pool.query(text, values), tableName);
   // Expired counters are purged here, once per process, instead of by every limiter (whose plain DELETE could
   // deadlock with a batch). A failed purge is tried again at the next interval.
-  const purge = setInterval(() => void counters.purgeExpired(Date.now()).catch(() => {}), PURGE_INTERVAL_MS);
+  const purge = setInterval(() => {
+    counters
+      .purgeExpired(Date.now())
+      .catch((err: unknown) =>
+        options.logger?.warn({ err, table: tableName }, 'expired rate-limit counters not purged'),
+      );
+  }, PURGE_INTERVAL_MS);
   purge.unref();
   let closed = false;
   return {

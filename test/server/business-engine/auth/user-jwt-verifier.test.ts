@@ -91,8 +91,16 @@ describe('createUserJwtVerifier (HS256, frozen clock)', () => {
     for (const userId of userIds) {
       expect(userId).toMatchObject({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
     }
-    // The same class of characters, plus no lone surrogate (text a database can store), and the same bounds.
-    expect(USER_ID.source).toBe('^[^\\u0000-\\u001f\\u007f\\p{Cs}]{1,128}$');
+    // The verifier takes exactly what the spec takes, less lone surrogates (text a database cannot store).
+    const spec1 = userIds[0] as { pattern: string; minLength: number; maxLength: number };
+    // JSON Schema counts lengths in code points, as the u-flagged USER_ID does.
+    const codePoints = (s: string) => s.match(/./gsu)?.length ?? 0;
+    const specTakes = (s: string) =>
+      new RegExp(spec1.pattern, 'u').test(s) && codePoints(s) >= spec1.minLength && codePoints(s) <= spec1.maxLength;
+    const samples = ['', 'a', 'x'.repeat(128), 'x'.repeat(129), 'tab\tx', 'nul\u0000', 'del\u007f', 'é-ü', 'a b'];
+    for (const sample of [...samples, 'emoji-\u{1f600}', 'c1\u0085'])
+      expect(USER_ID.test(sample), JSON.stringify(sample)).toBe(specTakes(sample));
+    expect(USER_ID.test('lone\ud800')).toBe(false);
   });
 
   it('refuses a lifetime (exp - iat) over the bound with invalid_token_claims naming exp, and one without iat', async () => {

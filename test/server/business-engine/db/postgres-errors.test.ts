@@ -40,6 +40,13 @@ describe('postgresFailure', () => {
     }
   });
 
+  it('answers a statement timeout, and a conflict still there after the retries, with 503 too (transient)', () => {
+    for (const code of ['57014', '40P01', '40001']) {
+      const cause = Object.assign(new Error(`TEST-ONLY ${code}`), { code });
+      expect(postgresFailure('grant credits', cause)).toMatchObject({ code: 'service_unavailable', cause });
+    }
+  });
+
   it('passes catalog errors and signer failures through, and makes anything else internal_error', () => {
     const refusal = new ApiError('insufficient_credits', 'none left');
     expect(postgresFailure('x', refusal)).toBe(refusal);

@@ -229,6 +229,41 @@ describe('rate limits counted a turn at a time on PostgreSQL', () => {
     expect(await counters.purgeExpired(t0)).toBe(1);
   });
 
+  it('sends a turn again after a deadlock (a failed statement applied nothing)', async () => {
+    let calls = 0;
+    const flaky = new BatchedCounters((text, values) => {
+      calls += 1;
+      if (calls === 1) return Promise.reject(Object.assign(new Error('TEST-ONLY deadlock'), { code: '40P01' }));
+      return pool.query(text, values);
+    }, TABLE);
+    const rows = await Promise.all([1, 2].map(() => flaky.add({ key: 'retry:a', points: 1, expire: null })));
+    expect(rows.map((r) => r.points)).toEqual([1, 2]);
+    expect(calls).toBe(2);
+  });
+
+  it('stops sending keys one by one once the database is gone, failing the rest with that', async () => {
+    const sent: string[][] = [];
+    const dying = new BatchedCounters((_text, values) => {
+      sent.push(values[0] as string[]);
+      const error =
+        sent.length === 1
+          ? Object.assign(new Error('TEST-ONLY bad value'), { code: '22021' })
+          : Object.assign(new Error('TEST-ONLY gone'), { code: '57P01' });
+      return Promise.reject(error);
+    }, TABLE);
+    const results = await Promise.allSettled(
+      ['k1', 'k2', 'k3', 'k4'].map((key) => dying.add({ key, points: 1, expire: null })),
+    );
+    // The turn, then k1 alone (the database is gone): k2-k4 are not sent, each would have waited its timeout.
+    expect(sent).toEqual([['k1', 'k2', 'k3', 'k4'], ['k1']]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual([
+      '57P01',
+      '57P01',
+      '57P01',
+      '57P01',
+    ]);
+  });
+
   it('fails every caller of a turn whose statement failed, with the database error', async () => {
     const broken = new BatchedCounters(
       () => Promise.reject(Object.assign(new Error('gone'), { code: '57P01' })),

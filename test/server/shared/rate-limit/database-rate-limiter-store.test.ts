@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { startThrowawayCluster, type ThrowawayCluster } from '../../../../scripts/postgres/throwaway-cluster.js';
@@ -126,6 +126,35 @@ describe('the rate-limit store on PostgreSQL: two replicas share one budget', ()
     expect(refusal).toBeInstanceOf(RateLimiterRes);
     expect((refusal as RateLimiterRes).msBeforeNext).toBeGreaterThan(0);
     expect((refusal as RateLimiterRes).msBeforeNext).toBeLessThanOrEqual(60_000);
+  });
+
+  it("purges expired counters itself every 5 minutes, the library's own purge switched off", async () => {
+    const limiter = replicas[0]!.limiter({ keyPrefix: 'purged', points: 5, duration: 60 });
+    expect((limiter as unknown as { clearExpiredByTimeout: boolean }).clearExpiredByTimeout).toBe(false);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let store: DatabaseRateLimiterStore | undefined;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      store = await openDatabaseRateLimiterStore({ database: db.url, tableName: 'engine_rate_limits' });
+      await client.query("INSERT INTO engine_rate_limits (key, points, expire) VALUES ('purged:old', 1, $1)", [
+        Date.now() - 2 * 3_600_000,
+      ]);
+      vi.advanceTimersByTime(300_000);
+      const deadline = Date.now() + 5000;
+      let left = 1;
+      while (left > 0 && Date.now() < deadline) {
+        ({ rowCount: left } = await client
+          .query("SELECT 1 FROM engine_rate_limits WHERE key = 'purged:old'")
+          .then((r) => ({ rowCount: r.rowCount ?? 0 })));
+        if (left > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(left).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      await store?.close();
+      await client.end();
+    }
   });
 
   it('keeps the counters in the configured table', async () => {
