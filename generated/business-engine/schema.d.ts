@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Grant credits to a user
-         * @description Adds credits to a user's main or bonus bucket, with a reason, as a ledger entry. Needs the admin token.
+         * @description Adds credits to a user's main or bonus bucket, with a reason, as a ledger entry. Needs the admin token. With a `clientRequestId` the grant happens once: the same key and body replay the first answer (header `Idempotent-Replayed: true`), the same key with another body is `idempotency_key_reused`. Without one, every call grants again.
          */
         post: operations["grantCredits"];
         delete?: never;
@@ -482,7 +482,7 @@ export interface components {
             /** @description Optional; when given it must equal the token's `sub` (no control characters). */
             userId?: string;
             /** @description An idempotency key chosen by the client, one per purchase. */
-            clientRequestId: string;
+            clientRequestId: components["schemas"]["ClientRequestId"];
         };
         VendTokenResponse: {
             /** @constant */
@@ -547,7 +547,11 @@ export interface components {
             /** @description Pass it as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
+        /** @description An idempotency key chosen by the caller, one per operation meant to happen once: the same key and body answer the first answer again, the same key with another body is `idempotency_key_reused`. */
+        ClientRequestId: string;
         GrantRequest: {
+            /** @description Optional idempotency key, one per grant (e.g. the purchase or support ticket id): a retried grant with the same key and body is answered with the first grant (header `Idempotent-Replayed: true`) and credits nothing more. */
+            clientRequestId?: components["schemas"]["ClientRequestId"];
             /** @description The user to credit (the `sub` of their JWTs); no control characters. */
             userId: string;
             /** Format: int32 */
@@ -1450,12 +1454,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The credits were granted. */
+            /** @description The credits were granted (or the first grant with this clientRequestId is replayed). */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description `true` when this is a replay of an earlier grant with the same clientRequestId. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1466,6 +1472,7 @@ export interface operations {
             401: components["responses"]["AdminAuthFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

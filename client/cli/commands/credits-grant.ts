@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
 import { errorFromThrown, problemFromBody } from '../../sdk/errors.js';
 import { REQUEST_ID_HEADER, newRequestId } from '../../sdk/request-id.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, optionalString, requireString, type Command } from '../command.js';
 import { ENGINE_OPTION, ENV_FILE_OPTION, engineUrl, loadLocalEnv } from '../local-env.js';
 import { errorJson, printError } from '../print-error.js';
+
+/** Sends of one grant when the engine answers 503 or not at all (the same key each time, so it is credited once). */
+const GRANT_ATTEMPTS = 3;
+const RETRY_PAUSE_MS = 500;
 
 /**
  * `pluct credits grant`: adds credits to a user through the engine's admin endpoint, with ADMIN_TOKEN from the
@@ -16,11 +21,14 @@ export const creditsGrantCommand: Command = {
   name: 'credits grant',
   summary: 'Grant credits to a user (admin token from the local .env).',
   usage:
-    'credits grant --user <ID> --amount <N> [--reason <TEXT>] [--bonus] [--engine <URL>] [--env-file <PATH>] [--json]',
+    'credits grant --user <ID> --amount <N> [--reason <TEXT>] [--bonus] [--key <ID>] [--engine <URL>] [--env-file <PATH>] [--json]',
   description: `
 Calls POST /admin/credits/grant on the Business Engine with ADMIN_TOKEN (from the environment, else the local
 .env; never printed) and prints the user's new balance. Every user gets SIGNUP_BONUS_CREDITS (default 3) bonus
-credits once, when first seen; each transcription costs 1. A grant is a ledger entry with its reason.`,
+credits once, when first seen; each transcription costs 1. A grant is a ledger entry with its reason.
+Every grant carries an idempotency key (--key, else a new one per run): a grant the engine answered 503 or that
+never got an answer is sent again with the same key, up to 3 times, and is credited once. Give --key (an order
+or ticket id) to make running the same command again safe too: it prints the first grant instead of granting.`,
   options: {
     user: {
       type: 'string',
@@ -34,6 +42,11 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
       description: 'Why, recorded in the ledger (default "granted with pluct credits grant").',
     },
     bonus: { type: 'boolean', description: 'Add to the bonus bucket (spent first) instead of main.' },
+    key: {
+      type: 'string',
+      value: 'ID',
+      description: 'Idempotency key (1-128 of A-Z a-z 0-9 . _ : -), e.g. the order id; default: a new one per run.',
+    },
     engine: ENGINE_OPTION,
     'env-file': ENV_FILE_OPTION,
     json: { type: 'boolean', description: 'Print the engine answer (or the error) as JSON.' },
@@ -41,6 +54,7 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
   examples: [
     'pluct credits grant --user me --amount 10',
     'pluct credits grant --user alice --amount 5 --reason "beta tester" --json',
+    'pluct credits grant --user bob --amount 20 --reason "order 1001" --key order-1001',
   ],
   async run(values, _positionals, io) {
     const userId = requireString(values, 'user');
@@ -49,6 +63,9 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
     if (!/^\d+$/.test(amountText) || amount < 1 || amount > 100_000)
       throw new UsageError(`--amount '${amountText}' must be a whole number from 1 to 100000.`);
     const reason = optionalString(values, 'reason') ?? 'granted with pluct credits grant';
+    const clientRequestId = optionalString(values, 'key') ?? `pluct-${randomUUID()}`;
+    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(clientRequestId))
+      throw new UsageError(`--key '${clientRequestId}' must be 1-128 of A-Z a-z 0-9 . _ : -.`);
     const local = loadLocalEnv(values, io);
     const adminToken = local.get('ADMIN_TOKEN');
     if (!adminToken) {
@@ -59,18 +76,35 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
       return EXIT_FAILURE;
     }
     const baseUrl = engineUrl(values, io);
-    const requestId = newRequestId();
+    const client = createBusinessEngineClient({ baseUrl });
+    const body = {
+      userId,
+      amount,
+      reason,
+      bucket: values['bonus'] ? ('bonus' as const) : ('main' as const),
+      clientRequestId,
+    };
+    let requestId: string;
     let result;
-    try {
-      result = await createBusinessEngineClient({ baseUrl }).POST('/admin/credits/grant', {
-        headers: { Authorization: `Bearer ${adminToken}`, [REQUEST_ID_HEADER]: requestId },
-        body: { userId, amount, reason, bucket: values['bonus'] ? 'bonus' : 'main' },
-      });
-    } catch (thrown) {
-      const error = errorFromThrown(thrown, requestId, baseUrl, undefined);
-      if (values['json']) io.out(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
-      else printError(error, io);
-      return EXIT_FAILURE;
+    for (let attempt = 1; ; attempt += 1) {
+      requestId = newRequestId();
+      try {
+        result = await client.POST('/admin/credits/grant', {
+          headers: { Authorization: `Bearer ${adminToken}`, [REQUEST_ID_HEADER]: requestId },
+          body,
+        });
+        if (result.response.status !== 503 || attempt >= GRANT_ATTEMPTS) break;
+      } catch (thrown) {
+        if (attempt < GRANT_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
+          continue;
+        }
+        const error = errorFromThrown(thrown, requestId, baseUrl, undefined);
+        if (values['json']) io.out(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
+        else printError(error, io);
+        return EXIT_FAILURE;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
     }
     if (!result.data) {
       const error = problemFromBody(result.error, result.response, requestId);
@@ -79,7 +113,12 @@ credits once, when first seen; each transcription costs 1. A grant is a ledger e
       return EXIT_FAILURE;
     }
     const d = result.data;
+    const replayed = result.response.headers.get('idempotent-replayed') === 'true';
     if (values['json']) io.out(`${JSON.stringify(d)}\n`);
+    else if (replayed)
+      io.out(
+        `Already granted with key ${clientRequestId} (nothing added): that grant left ${d.userId} at balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`,
+      );
     else
       io.out(
         `Granted ${amount} credit${amount === 1 ? '' : 's'} to ${d.userId}: balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`,

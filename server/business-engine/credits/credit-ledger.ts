@@ -2,7 +2,9 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { EngineDatabase } from '../db/engine-database.js';
 import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
+import type { GrantKey, GrantOutcome } from '../db/engine-store.js';
 import { withSqlite } from '../db/sqlite-errors.js';
+import { replayGrant } from './grant-keys.js';
 
 export type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
 
@@ -11,6 +13,13 @@ interface UserRow {
   main: number;
   bonus: number;
   updated_at: number;
+}
+interface GrantKeyRow {
+  body_hash: string;
+  entry_id: number;
+  main: number;
+  bonus: number;
+  created_at: number;
 }
 interface LedgerDbRow {
   id: number;
@@ -43,8 +52,11 @@ export class CreditLedger {
     [string, LedgerKind, Bucket, number, number, string, string | null, string | null, string | null, number]
   >;
   private readonly selectPage: Statement<[string, number, number], LedgerDbRow>;
+  private readonly selectEntry: Statement<[number], LedgerDbRow>;
+  private readonly selectGrantKey: Statement<[string], GrantKeyRow>;
+  private readonly insertGrantKey: Statement<[string, string, number, number, number, number]>;
   private readonly grantTx: Transaction<
-    (userId: string, amount: number, bucket: Bucket, context: EntryContext) => { entry: LedgerRow; balance: Balance }
+    (userId: string, amount: number, bucket: Bucket, context: EntryContext, key?: GrantKey) => GrantOutcome
   >;
   readonly ensureUser: (userId: string, requestId: string | null) => Balance;
 
@@ -61,6 +73,13 @@ export class CreditLedger {
       db.prepare(`INSERT INTO ledger (user_id, kind, bucket, amount, balance_after, reason, request_id, job_id, token_id, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectPage = db.prepare(`SELECT * FROM ledger WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`);
+    this.selectEntry = db.prepare('SELECT * FROM ledger WHERE id = ?');
+    this.selectGrantKey = db.prepare(
+      'SELECT body_hash, entry_id, main, bonus, created_at FROM grant_keys WHERE client_request_id = ?',
+    );
+    this.insertGrantKey = db.prepare(
+      'INSERT INTO grant_keys (client_request_id, body_hash, entry_id, main, bonus, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     const ensure = db.transaction((userId: string, requestId: string | null) => this.ensureUserIn(userId, requestId));
     // Reads need no write lock: only a user not seen before takes the transaction that grants the bonus.
     this.ensureUser = (userId, requestId) =>
@@ -68,11 +87,41 @@ export class CreditLedger {
         const row = this.selectUser.get(userId);
         return row ? toBalance(userId, row) : ensure.immediate(userId, requestId);
       });
-    this.grantTx = db.transaction((userId: string, amount: number, bucket: Bucket, context: EntryContext) => {
-      this.ensureUserIn(userId, context.requestId ?? null);
-      const entry = this.credit(userId, 'grant', bucket, amount, context);
-      return { entry, balance: this.balanceIn(userId) };
-    });
+    this.grantTx = db.transaction(
+      (userId: string, amount: number, bucket: Bucket, context: EntryContext, key?: GrantKey): GrantOutcome => {
+        // One writer: nobody can take the key between this read and the insert below.
+        const stored = key && this.selectGrantKey.get(key.clientRequestId);
+        if (key && stored) {
+          const entry = this.selectEntry.get(stored.entry_id);
+          return replayGrant(
+            {
+              bodyHash: stored.body_hash,
+              entryId: stored.entry_id,
+              main: stored.main,
+              bonus: stored.bonus,
+              createdAt: stored.created_at,
+            },
+            key,
+            userId,
+            entry && toLedgerRow(entry),
+          );
+        }
+        this.ensureUserIn(userId, context.requestId ?? null);
+        const entry = this.credit(userId, 'grant', bucket, amount, context);
+        const balance = this.balanceIn(userId);
+        if (key) {
+          this.insertGrantKey.run(
+            key.clientRequestId,
+            key.bodyHash,
+            entry.id,
+            balance.main,
+            balance.bonus,
+            entry.createdAt,
+          );
+        }
+        return { entry, balance, replayed: false };
+      },
+    );
   }
 
   /** Creates the user with the signup bonus when first seen (inside the caller's transaction). */
@@ -158,13 +207,14 @@ export class CreditLedger {
   }
 
   /**
-   * Grants credits to a user (created with the signup bonus first if new), in one transaction.
+   * Grants credits to a user (created with the signup bonus first if new), in one transaction; with a `key`, once
+   * per key (see {@link replayGrant}).
    *
    * @example
    * ledger.grant('mobile-user-1', 10, 'main', { reason: 'purchase 2026-11-23', requestId });
    */
-  grant(userId: string, amount: number, bucket: Bucket, context: EntryContext): { entry: LedgerRow; balance: Balance } {
-    return withSqlite('grant credits', () => this.grantTx.immediate(userId, amount, bucket, context));
+  grant(userId: string, amount: number, bucket: Bucket, context: EntryContext, key?: GrantKey): GrantOutcome {
+    return withSqlite('grant credits', () => this.grantTx.immediate(userId, amount, bucket, context, key));
   }
 
   /** A page of the user's entries, newest first, strictly older than `beforeId`. */

@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 export type EngineDatabase = Database.Database;
 
 // 2: integration_tokens. 3: service_tokens.token_digest. 4: service_tokens.submission_key. 5: leaner tables for
-// the vend's write (see SCHEMA_5).
-const SCHEMA_VERSION = 5;
+// the vend's write (see SCHEMA_5). 6: grant_keys (idempotent admin grants).
+const SCHEMA_VERSION = 6;
 
 // The ledger is append-only (triggers) and each token's charge and refund are unique (partial indexes), so a
 // credit can never be refunded twice even if two code paths race to do it.
@@ -116,9 +116,12 @@ export function openEngineDatabase(path: string): EngineDatabase {
     db.transaction(() => {
       // An existing database is brought up to version 4 first; SCHEMA_4 then adds the tables it lacks (all of them on a
       // new file), and SCHEMA_5 rebuilds them in their current shape.
-      for (const [from, step] of MIGRATIONS) if (version > 0 && version < from) db.exec(step);
-      db.exec(SCHEMA_4);
-      db.exec(SCHEMA_5);
+      if (version < 5) {
+        for (const [from, step] of MIGRATIONS) if (version > 0 && version < from) db.exec(step);
+        db.exec(SCHEMA_4);
+        db.exec(SCHEMA_5);
+      }
+      db.exec(SCHEMA_6);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -210,6 +213,21 @@ CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT
 CREATE UNIQUE INDEX service_tokens_by_job ON service_tokens (job_id) WHERE job_id IS NOT NULL;
 CREATE UNIQUE INDEX service_tokens_by_submission_key ON service_tokens (submission_key) WHERE submission_key IS NOT NULL;
 CREATE INDEX service_tokens_by_state ON service_tokens (state, expires_at);
+`;
+
+/**
+ * Version 6: a grant with a clientRequestId happens once. The key, the body's hash, the ledger entry it wrote and
+ * the balance it left (for the replayed answer).
+ */
+const SCHEMA_6 = `
+CREATE TABLE IF NOT EXISTS grant_keys (
+  client_request_id TEXT PRIMARY KEY,
+  body_hash TEXT NOT NULL,
+  entry_id INTEGER NOT NULL REFERENCES ledger(id),
+  main INTEGER NOT NULL,
+  bonus INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** Changes to existing tables, each run once on a database whose version is below its own. */

@@ -30,17 +30,29 @@ export interface VendOutcome {
   readonly replayed: boolean;
 }
 
+/** A grant's idempotency key: the caller's clientRequestId and the hash of the body it came with. */
+export interface GrantKey {
+  readonly clientRequestId: string;
+  readonly bodyHash: string;
+}
+
+/** A grant's ledger entry and the balance it left; `replayed` when it is an earlier grant with the same key. */
+export interface GrantOutcome {
+  readonly entry: LedgerRow;
+  readonly balance: Balance;
+  readonly replayed: boolean;
+}
+
 /** Credits: balances (bonus spent first) and the append-only ledger. */
 export interface LedgerStore {
   /** The user's balance, creating the user with the signup bonus exactly once when first seen. */
   ensureUser(userId: string, requestId: string | null): Promise<Balance>;
-  /** Grants credits in one transaction (creating the user first if new). */
-  grant(
-    userId: string,
-    amount: number,
-    bucket: Bucket,
-    context: EntryContext,
-  ): Promise<{ entry: LedgerRow; balance: Balance }>;
+  /**
+   * Grants credits in one transaction (creating the user first if new). With a `key`, once per key: the same key
+   * and body answer the first grant again (`replayed`, its entry and the balance it left), another body is
+   * `idempotency_key_reused`, and nothing more is credited.
+   */
+  grant(userId: string, amount: number, bucket: Bucket, context: EntryContext, key?: GrantKey): Promise<GrantOutcome>;
   /** A page of the user's entries, newest first, strictly older than `beforeId`. */
   page(userId: string, limit: number, beforeId?: number): Promise<LedgerRow[]>;
 }

@@ -208,6 +208,22 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 4,
+    name: 'grant_keys: idempotent admin grants',
+    sql: `
+-- A grant with a clientRequestId happens once: the key is inserted first in the grant's transaction (a concurrent
+-- grant with the same key waits on it, then finds it), the entry and the balance it left are filled in before commit.
+CREATE TABLE grant_keys (
+  client_request_id TEXT PRIMARY KEY,
+  body_hash TEXT NOT NULL,
+  entry_id BIGINT REFERENCES ledger(id),
+  main INTEGER,
+  bonus INTEGER,
+  created_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema version this engine knows. */

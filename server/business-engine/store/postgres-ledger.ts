@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
-import type { EngineStore, EngineStoreOptions } from '../db/engine-store.js';
+import type { EngineStore, EngineStoreOptions, GrantKey, GrantOutcome } from '../db/engine-store.js';
+import { replayGrant } from '../credits/grant-keys.js';
 import { runQuery, runTransaction } from '../db/postgres-pool.js';
 import { toBalance, toLedgerRow } from './postgres-rows.js';
 
@@ -27,11 +28,29 @@ export function postgresLedger(pool: pg.Pool, options: EngineStoreOptions): Engi
       if (found.rows[0]) return toBalance(userId, found.rows[0]);
       return transaction('create the user', (c) => ensureUserIn(c, options, userId, requestId));
     },
-    grant: (userId, amount, bucket, context) =>
-      transaction('grant credits', async (c) => {
+    grant: (userId, amount, bucket, context, key) =>
+      transaction('grant credits', async (c): Promise<GrantOutcome> => {
+        if (key) {
+          // The key first: a concurrent grant with the same key (on any replica) waits here until this one commits,
+          // then finds the key and replays it.
+          const taken = await c.query(
+            'INSERT INTO grant_keys (client_request_id, body_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+            [key.clientRequestId, key.bodyHash, options.now()],
+          );
+          if (taken.rowCount === 0) return replayIn(c, userId, key);
+        }
         await ensureUserIn(c, options, userId, context.requestId ?? null);
         const entry = await creditIn(c, options.now, userId, 'grant', bucket, amount, context);
-        return { entry, balance: await balanceIn(c, userId) };
+        const balance = await balanceIn(c, userId);
+        if (key) {
+          await c.query('UPDATE grant_keys SET entry_id = $1, main = $2, bonus = $3 WHERE client_request_id = $4', [
+            entry.id,
+            balance.main,
+            balance.bonus,
+            key.clientRequestId,
+          ]);
+        }
+        return { entry, balance, replayed: false };
       }),
     page: async (userId, limit, beforeId = Number.MAX_SAFE_INTEGER) =>
       (
@@ -42,6 +61,32 @@ export function postgresLedger(pool: pg.Pool, options: EngineStoreOptions): Engi
         )
       ).rows.map(toLedgerRow),
   };
+}
+
+/** The first grant with `key`, answered again (or `idempotency_key_reused` for another body). */
+async function replayIn(c: Client, userId: string, key: GrantKey): Promise<GrantOutcome> {
+  const {
+    rows: [stored],
+  } = await c.query<{ body_hash: string; entry_id: number; main: number; bonus: number; created_at: number }>(
+    'SELECT body_hash, entry_id, main, bonus, created_at FROM grant_keys WHERE client_request_id = $1',
+    [key.clientRequestId],
+  );
+  if (!stored) throw new Error(`grant key ${key.clientRequestId} vanished`);
+  const {
+    rows: [entry],
+  } = await c.query<Row>('SELECT * FROM ledger WHERE id = $1', [stored.entry_id]);
+  return replayGrant(
+    {
+      bodyHash: stored.body_hash,
+      entryId: stored.entry_id,
+      main: stored.main,
+      bonus: stored.bonus,
+      createdAt: stored.created_at,
+    },
+    key,
+    userId,
+    entry && toLedgerRow(entry),
+  );
 }
 
 /**

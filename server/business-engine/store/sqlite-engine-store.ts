@@ -52,7 +52,7 @@ export class SqliteEngineStore implements EngineStore {
     this.tail = new LedgerTail(db);
     this.ledger = {
       ensureUser: async (userId, requestId) => ledger.ensureUser(userId, requestId),
-      grant: async (userId, amount, bucket, context) => ledger.grant(userId, amount, bucket, context),
+      grant: async (userId, amount, bucket, context, key) => ledger.grant(userId, amount, bucket, context, key),
       page: async (userId, limit, beforeId) => ledger.page(userId, limit, beforeId),
     };
     // Every token write goes through the group commit, as the vend does: a submission's claim (its key recorded

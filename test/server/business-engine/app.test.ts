@@ -108,6 +108,30 @@ describe('credits, admin and service endpoints', () => {
       expect(bonus.data).toMatchObject({ balance: 15, main: 10, bonus: 5 });
     });
 
+    it('grants once per clientRequestId: a retry gets the first answer with Idempotent-Replayed, another body 422', async () => {
+      const body = { userId: 'keyed-user', amount: 7, reason: 'order 1001', clientRequestId: 'order-1001' };
+      const first = await be.client.POST('/admin/credits/grant', { body: body as never, headers: admin() });
+      expect(first.response.status).toBe(200);
+      expect(first.response.headers.get('idempotent-replayed')).toBeNull();
+      // The same grant with the bucket's default spelled out is the same body.
+      const retry = await be.client.POST('/admin/credits/grant', {
+        body: { ...body, bucket: 'main' },
+        headers: admin(),
+      });
+      expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(retry.data).toEqual(first.data);
+      const other = await be.client.POST('/admin/credits/grant', {
+        body: { ...body, amount: 70 } as never,
+        headers: admin(),
+      });
+      expect(other.response.status).toBe(422);
+      expect(other.error).toMatchObject({ code: 'idempotency_key_reused', details: { clientRequestId: 'order-1001' } });
+      const { data } = await be.client.GET('/v1/credits/balance', {
+        headers: be.bearer(await be.userJwt({ sub: 'keyed-user', scope: 'credits:read' })),
+      });
+      expect(data).toMatchObject({ balance: 10, main: 7 });
+    });
+
     it('answers missing_authorization, invalid_token for a wrong admin token, credential_type_mismatch for a user JWT', async () => {
       const body = { userId: 'x', amount: 1, reason: 'r', bucket: 'main' as const };
       const missing = await be.client.POST('/admin/credits/grant', { body });

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +67,88 @@ describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
     );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, userId: 'bonus-grantee', balance: 5, main: 0, bonus: 5 });
+  });
+
+  it('grants once per --key: running the same command again prints the first grant, another amount is refused', async () => {
+    const args = [
+      'credits',
+      'grant',
+      '--user',
+      'keyed',
+      '--amount',
+      '4',
+      '--key',
+      'order-77',
+      '--engine',
+      stack.engineUrl,
+    ];
+    const first = await runPluct(args, { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Granted 4 credits to keyed: balance 7 /);
+    const again = await runPluct(args, { cwd: dir });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(
+      /^Already granted with key order-77 \(nothing added\): that grant left keyed at balance 7 /,
+    );
+    const other = await runPluct(
+      ['credits', 'grant', '--user', 'keyed', '--amount', '40', '--key', 'order-77', '--engine', stack.engineUrl],
+      { cwd: dir },
+    );
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/idempotency_key_reused \(422 /);
+    const balance = await createPluctClient({
+      baseUrl: stack.engineUrl,
+      getUserToken: () => stack.userJwt('keyed'),
+    }).balance();
+    expect(balance.data).toMatchObject({ balance: 7 });
+    const bad = await runPluct(['credits', 'grant', '--user', 'x', '--amount', '1', '--key', 'has space'], {
+      cwd: dir,
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--key 'has space' must be 1-128 of");
+  });
+
+  it('sends a grant the engine answered 503 again with the same key, and reports the answer', async () => {
+    const keys: string[] = [];
+    const engine = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        keys.push((JSON.parse(text) as { clientRequestId: string }).clientRequestId);
+        if (keys.length === 1) {
+          res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+          res.end(
+            JSON.stringify({
+              type: '/docs/errors.html#service_unavailable',
+              title: 'Service unavailable',
+              status: 503,
+              code: 'service_unavailable',
+              detail: 'TEST-ONLY',
+              retryable: true,
+              requestId: 'req_x',
+            }),
+          );
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true, userId: 'retried', entryId: 5, balance: 4, main: 1, bonus: 3 }));
+      });
+    });
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = engine.address() as AddressInfo;
+      const run = await runPluct(
+        ['credits', 'grant', '--user', 'retried', '--amount', '1', '--engine', `http://127.0.0.1:${port}`],
+        { cwd: dir },
+      );
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Granted 1 credit to retried: balance 4 /);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^pluct-[0-9a-f-]{36}$/);
+      expect(keys[1]).toBe(keys[0]);
+    } finally {
+      await new Promise((resolve) => engine.close(resolve));
+    }
   });
 
   it('says where the admin token was looked for when there is none', async () => {

@@ -32,7 +32,7 @@ describe('openEngineDatabase', () => {
 
   it('creates a new database at the current schema version, with token digests of 32 bytes only', () => {
     const db = openEngineDatabase(scratch());
-    expect(db.pragma('user_version', { simple: true })).toBe(5);
+    expect(db.pragma('user_version', { simple: true })).toBe(6);
     const columns = (db.prepare('PRAGMA table_info(service_tokens)').all() as Array<{ name: string }>).map(
       (c) => c.name,
     );
@@ -55,7 +55,7 @@ describe('openEngineDatabase', () => {
     old.exec(V2_SERVICE_TOKENS);
     old.close();
     const db = openEngineDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(5);
+    expect(db.pragma('user_version', { simple: true })).toBe(6);
     expect(
       db.prepare("SELECT jti, state, token_digest, submission_key FROM service_tokens WHERE jti = 'tok_OLD'").get(),
     ).toEqual({ jti: 'tok_OLD', state: 'vended', token_digest: null, submission_key: null });
@@ -63,11 +63,11 @@ describe('openEngineDatabase', () => {
     db.close();
     // Opening it again changes nothing (the migration ran once).
     const again = openEngineDatabase(path);
-    expect(again.pragma('user_version', { simple: true })).toBe(5);
+    expect(again.pragma('user_version', { simple: true })).toBe(6);
     again.close();
   });
 
-  it('rebuilds a version 4 database as version 5, keeping every row and id, with the leaner tables', () => {
+  it("rebuilds a version 4 database in version 5's leaner tables (now at version 6), keeping every row and id", () => {
     const path = scratch();
     const v4 = openEngineDatabase(path);
     // Back to a version 4 file: the tables as version 4 created them, with rows in each.
@@ -95,7 +95,7 @@ describe('openEngineDatabase', () => {
     v4.close();
 
     const db = openEngineDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(5);
+    expect(db.pragma('user_version', { simple: true })).toBe(6);
     expect(db.prepare('SELECT id, main, bonus FROM users').all()).toEqual([{ id: 'u1', main: 4, bonus: 1 }]);
     expect(db.prepare('SELECT id, token_id FROM ledger ORDER BY id').all()).toEqual([
       { id: 7, token_id: null },
@@ -140,13 +140,27 @@ describe('openEngineDatabase', () => {
     db.close();
   });
 
+  it('adds grant_keys to a version 5 database without touching its rows', () => {
+    const path = scratch();
+    const v5 = openEngineDatabase(path);
+    v5.exec(`DROP TABLE grant_keys;
+      INSERT INTO users (id, main, bonus, created_at, updated_at) VALUES ('u5', 2, 0, 1, 1);
+      PRAGMA user_version = 5;`);
+    v5.close();
+    const db = openEngineDatabase(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(6);
+    expect(db.prepare('SELECT id, main FROM users').all()).toEqual([{ id: 'u5', main: 2 }]);
+    expect(db.prepare('SELECT count(*) AS n FROM grant_keys').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
   it('refuses a database from a newer engine', () => {
     const path = scratch();
     const newer = new Database(path);
     newer.pragma('user_version = 99');
     newer.close();
     expect(() => openEngineDatabase(path)).toThrow(
-      /schema version 99; this engine knows up to 5\. Run the engine release that wrote it/,
+      /schema version 99; this engine knows up to 6\. Run the engine release that wrote it/,
     );
   });
 });

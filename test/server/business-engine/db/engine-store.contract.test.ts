@@ -107,6 +107,36 @@ describe.each(backends)('EngineStore contract: %s', (_name, open) => {
     ]);
   });
 
+  it('grants once per clientRequestId: the same body replays the first grant, another body is refused', async () => {
+    const key = { clientRequestId: 'purchase-42', bodyHash: 'h1' };
+    const first = await store.ledger.grant('u1', 10, 'main', { reason: 'purchase 42' }, key);
+    expect(first).toMatchObject({ replayed: false, balance: { main: 10, bonus: 3, balance: 13 } });
+    clock.ms = T0 + 1000;
+    await store.ledger.grant('u1', 1, 'main', { reason: 'another' }); // no key: grants every time
+    const again = await store.ledger.grant('u1', 10, 'main', { reason: 'purchase 42' }, key);
+    // The first grant's answer: its entry and the balance it left, not today's.
+    expect(again).toEqual({ ...first, replayed: true, balance: { ...first.balance, updatedAt: T0 } });
+    expect(
+      await codeOf(store.ledger.grant('u1', 99, 'main', { reason: 'purchase 42' }, { ...key, bodyHash: 'h2' })),
+    ).toBe('idempotency_key_reused');
+    expect(await codeOf(store.ledger.grant('u2', 10, 'main', { reason: 'purchase 42' }, key))).toBe(
+      'idempotency_key_reused',
+    );
+    const grants = (await store.ledger.page('u1', 10)).filter((e) => e.kind === 'grant' && e.reason !== 'signup_bonus');
+    expect(grants.map((e) => e.amount)).toEqual([1, 10]);
+    expect((await store.ledger.ensureUser('u1', null)).balance).toBe(14);
+    expect((await store.ledger.page('u2', 10)).filter((e) => e.reason === 'purchase 42')).toEqual([]);
+    // Many at once with one key: one grant.
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        store.ledger.grant('u3', 5, 'main', { reason: 'race' }, { clientRequestId: 'race-1', bodyHash: 'h' }),
+      ),
+    );
+    expect(racing.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(racing.map((r) => r.entry.id)).size).toBe(1);
+    expect((await store.ledger.page('u3', 10)).filter((e) => e.reason === 'race')).toHaveLength(1);
+  });
+
   it('vends in one transaction: bonus first, the token recorded, the answer replayed for the same key and body', async () => {
     await store.ledger.grant('u1', 1, 'main', { reason: 'g' });
     const first = await store.vend(vendInput('u1', 'same'), sign);

@@ -111,6 +111,23 @@ describe('PostgreSQL engine store across replicas', () => {
   });
 });
 
+describe('PostgreSQL grants across replicas', () => {
+  it('grants once when one clientRequestId reaches both replicas at once', async () => {
+    const url = await database('grant_key');
+    const [a, b] = await Promise.all([replica(url), replica(url)]);
+    const key = { clientRequestId: 'ticket-7', bodyHash: 'h' };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 === 0 ? a : b).ledger.grant('granted', 4, 'main', { reason: 't7' }, key),
+      ),
+    );
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.entry.id)).size).toBe(1);
+    expect(results.every((r) => r.balance.balance === 4)).toBe(true);
+    expect((await a.ledger.ensureUser('granted', null)).balance).toBe(4);
+  });
+});
+
 describe('PostgreSQL credit metrics across replicas', () => {
   it('has each replica report the charges and refunds it made, so their sum is the ledger, not N times it', async () => {
     const url = await database('movements');

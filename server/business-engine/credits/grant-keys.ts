@@ -1,0 +1,42 @@
+import { ApiError } from '../../shared/errors/api-error.js';
+import type { Balance, LedgerRow } from '../db/engine-records.js';
+import type { GrantKey, GrantOutcome } from '../db/engine-store.js';
+
+/** A grant key as stored: the body's hash, the entry the grant wrote and the buckets it left. */
+export interface StoredGrantKey {
+  readonly bodyHash: string;
+  readonly entryId: number;
+  readonly main: number;
+  readonly bonus: number;
+  readonly createdAt: number;
+}
+
+/**
+ * What a grant key already taken means, the same for every storage backend: another body ->
+ * `idempotency_key_reused`; else the first grant's answer again (its entry, the balance it left), replayed.
+ *
+ * @example
+ * if (stored) return replayGrant(stored, key, (id) => entryById(id));
+ */
+export function replayGrant(
+  stored: StoredGrantKey,
+  key: GrantKey,
+  userId: string,
+  entry: LedgerRow | undefined,
+): GrantOutcome {
+  if (stored.bodyHash !== key.bodyHash || !entry || entry.userId !== userId) {
+    throw new ApiError(
+      'idempotency_key_reused',
+      `clientRequestId '${key.clientRequestId}' was first used with a different body.`,
+      { details: { clientRequestId: key.clientRequestId } },
+    );
+  }
+  const balance: Balance = {
+    userId,
+    main: stored.main,
+    bonus: stored.bonus,
+    balance: stored.main + stored.bonus,
+    updatedAt: stored.createdAt,
+  };
+  return { entry, balance, replayed: true };
+}
