@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { createBusinessEngineClient } from '../../../generated/business-engine/client.js';
-import { errorFromThrown, problemFromBody } from '../../sdk/errors.js';
+import { errorFromThrown, problemFromBody, type PluctError } from '../../sdk/errors.js';
 import { REQUEST_ID_HEADER, newRequestId } from '../../sdk/request-id.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, optionalString, requireString, type Command } from '../command.js';
 import { ENGINE_OPTION, ENV_FILE_OPTION, engineUrl, loadLocalEnv } from '../local-env.js';
 import { errorJson, printError } from '../print-error.js';
 
-/** Sends of one grant when the engine answers 503 or not at all (the same key each time, so it is credited once). */
+/** Sends of one grant when the engine answers 502/503/504 or not at all (the same key each time: credited once). */
 const GRANT_ATTEMPTS = 3;
+const RETRIED_STATUSES = new Set([502, 503, 504]);
 const RETRY_PAUSE_MS = 500;
+/** The longest Retry-After the CLI honours between two sends. */
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /**
  * `pluct credits grant`: adds credits to a user through the engine's admin endpoint, with ADMIN_TOKEN from the
@@ -26,9 +29,11 @@ export const creditsGrantCommand: Command = {
 Calls POST /admin/credits/grant on the Business Engine with ADMIN_TOKEN (from the environment, else the local
 .env; never printed) and prints the user's new balance. Every user gets SIGNUP_BONUS_CREDITS (default 3) bonus
 credits once, when first seen; each transcription costs 1. A grant is a ledger entry with its reason.
-Every grant carries an idempotency key (--key, else a new one per run): a grant the engine answered 503 or that
-never got an answer is sent again with the same key, up to 3 times, and is credited once. Give --key (an order
-or ticket id) to make running the same command again safe too: it prints the first grant instead of granting.`,
+Every grant carries an idempotency key (--key, else a new one per run): a grant answered 502/503/504 or not at
+all is sent again with the same key, up to 3 times (after Retry-After), and is credited once. Give --key (an order
+or ticket id) to make running the same command again safe too: it prints the first grant instead of granting.
+A run that fails after a send may have granted: it prints its key, to run again with --key. Needs an engine whose
+API is 2.1.0 or newer (an older one refuses clientRequestId with 400).`,
   options: {
     user: {
       type: 'string',
@@ -86,42 +91,54 @@ or ticket id) to make running the same command again safe too: it prints the fir
     };
     let requestId: string;
     let result;
-    for (let attempt = 1; ; attempt += 1) {
+    let attempt = 1;
+    // A failure after a send that may have reached the engine: say how to retry it without granting twice.
+    const fail = (error: PluctError, maybeGranted: boolean) => {
+      const hint = `the grant may have been made; run the command again with --key ${clientRequestId} to retry it safely`;
+      if (values['json'])
+        io.out(
+          `${JSON.stringify({ ok: false, error: errorJson(error), clientRequestId, ...(maybeGranted ? { maybeGranted } : {}) })}\n`,
+        );
+      else {
+        printError(error, io);
+        if (maybeGranted) io.err(`  ${hint}\n`);
+      }
+      return EXIT_FAILURE;
+    };
+    for (; ; attempt += 1) {
       requestId = newRequestId();
+      let pause = RETRY_PAUSE_MS * attempt;
       try {
         result = await client.POST('/admin/credits/grant', {
           headers: { Authorization: `Bearer ${adminToken}`, [REQUEST_ID_HEADER]: requestId },
           body,
         });
-        if (result.response.status !== 503 || attempt >= GRANT_ATTEMPTS) break;
+        if (!RETRIED_STATUSES.has(result.response.status) || attempt >= GRANT_ATTEMPTS) break;
+        const retryAfterSec = Number(result.response.headers.get('retry-after'));
+        if (Number.isFinite(retryAfterSec) && retryAfterSec > 0)
+          pause = Math.min(MAX_RETRY_AFTER_MS, Math.max(pause, retryAfterSec * 1000));
       } catch (thrown) {
-        if (attempt < GRANT_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
-          continue;
-        }
-        const error = errorFromThrown(thrown, requestId, baseUrl, undefined);
-        if (values['json']) io.out(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
-        else printError(error, io);
-        return EXIT_FAILURE;
+        // No answer: the engine may have granted it. The next send with the same key finds out.
+        if (attempt >= GRANT_ATTEMPTS) return fail(errorFromThrown(thrown, requestId, baseUrl, undefined), true);
       }
-      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
     if (!result.data) {
-      const error = problemFromBody(result.error, result.response, requestId);
-      if (values['json']) io.out(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
-      else printError(error, io);
-      return EXIT_FAILURE;
+      // A 502/503/504 on the last try may follow an earlier send whose answer was lost.
+      return fail(problemFromBody(result.error, result.response, requestId), attempt > 1);
     }
     const d = result.data;
     const replayed = result.response.headers.get('idempotent-replayed') === 'true';
-    if (values['json']) io.out(`${JSON.stringify(d)}\n`);
-    else if (replayed)
+    // A replay answering a retry of this run is this run's own grant, whose first answer was lost.
+    const grantedBefore = replayed && attempt === 1;
+    if (values['json']) io.out(`${JSON.stringify({ ...d, replayed: grantedBefore })}\n`);
+    else if (grantedBefore)
       io.out(
         `Already granted with key ${clientRequestId} (nothing added): that grant left ${d.userId} at balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`,
       );
     else
       io.out(
-        `Granted ${amount} credit${amount === 1 ? '' : 's'} to ${d.userId}: balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}.\n`,
+        `Granted ${amount} credit${amount === 1 ? '' : 's'} to ${d.userId}: balance ${d.balance} (main ${d.main}, bonus ${d.bonus}); ledger entry ${d.entryId}${replayed ? ` (confirmed on a retry with key ${clientRequestId})` : ''}.\n`,
       );
     return EXIT_OK;
   },

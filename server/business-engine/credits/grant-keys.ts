@@ -24,7 +24,9 @@ export function replayGrant(
   userId: string,
   entry: LedgerRow | undefined,
 ): GrantOutcome {
-  if (stored.bodyHash !== key.bodyHash || !entry || entry.userId !== userId) {
+  // The hash covers the user too; a missing entry is the store's fault, never the caller's.
+  if (!entry || entry.id !== stored.entryId) throw new Error(`grant key ${key.clientRequestId} has no ledger entry`);
+  if (stored.bodyHash !== key.bodyHash || entry.userId !== userId) {
     throw new ApiError(
       'idempotency_key_reused',
       `clientRequestId '${key.clientRequestId}' was first used with a different body.`,

@@ -108,20 +108,26 @@ describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
     expect(bad.stderr).toContain("--key 'has space' must be 1-128 of");
   });
 
-  it('sends a grant the engine answered 503 again with the same key, and reports the answer', async () => {
+  /** A stand-in engine answering each grant request by `answers[n]`: a status, or 'drop' (no answer at all). */
+  async function fakeEngine(answers: Array<number | 'drop' | 'replay'>) {
     const keys: string[] = [];
-    const engine = createServer((req, res) => {
+    const server = createServer((req, res) => {
       let text = '';
       req.on('data', (chunk: Buffer) => (text += chunk.toString()));
       req.on('end', () => {
         keys.push((JSON.parse(text) as { clientRequestId: string }).clientRequestId);
-        if (keys.length === 1) {
-          res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+        const answer = answers[keys.length - 1] ?? 200;
+        if (answer === 'drop') {
+          req.socket.destroy();
+          return;
+        }
+        if (typeof answer === 'number' && answer >= 500) {
+          res.writeHead(answer, { 'content-type': 'application/problem+json', 'retry-after': '0' });
           res.end(
             JSON.stringify({
               type: '/docs/errors.html#service_unavailable',
               title: 'Service unavailable',
-              status: 503,
+              status: answer,
               code: 'service_unavailable',
               detail: 'TEST-ONLY',
               retryable: true,
@@ -130,25 +136,48 @@ describe('pluct credits grant (process)', { timeout: 60_000 }, () => {
           );
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json' });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(answer === 'replay' ? { 'idempotent-replayed': 'true' } : {}),
+        });
         res.end(JSON.stringify({ ok: true, userId: 'retried', entryId: 5, balance: 4, main: 1, bonus: 3 }));
       });
     });
-    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = engine.address() as AddressInfo;
-      const run = await runPluct(
-        ['credits', 'grant', '--user', 'retried', '--amount', '1', '--engine', `http://127.0.0.1:${port}`],
-        { cwd: dir },
-      );
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^Granted 1 credit to retried: balance 4 /);
-      expect(keys).toHaveLength(2);
-      expect(keys[0]).toMatch(/^pluct-[0-9a-f-]{36}$/);
-      expect(keys[1]).toBe(keys[0]);
-    } finally {
-      await new Promise((resolve) => engine.close(resolve));
-    }
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return { keys, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+  const grantVia = (url: string) =>
+    runPluct(['credits', 'grant', '--user', 'retried', '--amount', '1', '--engine', url], { cwd: dir });
+
+  it('sends a grant answered 503 or 502 again with the same key, and reports the answer', async () => {
+    const engine = await fakeEngine([503, 502, 200]);
+    const run = await grantVia(engine.url);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Granted 1 credit to retried: balance 4 \(main 1, bonus 3\); ledger entry 5\.\n$/);
+    expect(engine.keys).toHaveLength(3);
+    expect(engine.keys[0]).toMatch(/^pluct-[0-9a-f-]{36}$/);
+    expect(new Set(engine.keys).size).toBe(1);
+  });
+
+  it('reports its own grant, not "already granted", when the retry after a lost answer is a replay', async () => {
+    const engine = await fakeEngine(['drop', 'replay']);
+    const run = await grantVia(engine.url);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Granted 1 credit to retried: .* \(confirmed on a retry with key pluct-[0-9a-f-]{36}\)\.\n$/,
+    );
+    expect(engine.keys[1]).toBe(engine.keys[0]);
+  });
+
+  it('prints its key to retry with when it gave up after a send that may have granted', async () => {
+    const engine = await fakeEngine(['drop', 503, 503]);
+    const run = await grantVia(engine.url);
+    expect(run.code).toBe(1);
+    expect(engine.keys).toHaveLength(3);
+    expect(run.stderr).toContain(
+      `the grant may have been made; run the command again with --key ${engine.keys[0]} to retry it safely`,
+    );
   });
 
   it('says where the admin token was looked for when there is none', async () => {
