@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { BlockList, isIP } from 'node:net';
 
 type Family = 'ipv4' | 'ipv6';
@@ -141,17 +142,47 @@ export function createAddressGuard(allowCidrs: readonly string[] = []): AddressG
         allowedMetadata.addSubnet(cidr.address, cidr.prefix, cidr.family);
     }
   }
-  return {
-    check(address: string): string | null {
-      const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-      const version = isIP(bare);
-      if (version === 0) return 'not an IP address';
-      const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-      const metadata = metadataRanges.find((range) => range.list.check(bare, family));
-      if (metadata) return allowedMetadata.check(bare, family) ? null : metadata.reason;
-      if (allowed.check(bare, family)) return null;
-      for (const [reason, list] of blockLists) if (list.check(bare, family)) return reason;
-      return null;
-    },
+  const check = (address: string): string | null => {
+    const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+    const version = isIP(bare);
+    if (version === 0) return 'not an IP address';
+    const family: Family = version === 4 ? 'ipv4' : 'ipv6';
+    // An IPv6 address that carries an IPv4 one (NAT64, 6to4, IPv4-translated) reaches that IPv4 address: it is
+    // judged as that address, so 64:ff9b::a9fe:a9fe is the metadata service, not a public host.
+    const embedded = family === 'ipv6' ? embeddedIpv4(bare) : undefined;
+    if (embedded === null) return 'a tunnelled address';
+    if (embedded !== undefined) return check(embedded);
+    const metadata = metadataRanges.find((range) => range.list.check(bare, family));
+    if (metadata) return allowedMetadata.check(bare, family) ? null : metadata.reason;
+    if (allowed.check(bare, family)) return null;
+    for (const [reason, list] of blockLists) if (list.check(bare, family)) return reason;
+    return null;
   };
+  return { check };
 }
+
+/**
+ * The IPv4 address an IPv6 one stands for, when it embeds one: NAT64's well-known prefix 64:ff9b::/96 (RFC 6052),
+ * IPv4-translated ::ffff:0:0:0/96 (RFC 6145) and 6to4 2002::/16 (RFC 3056). `null` for a tunnel whose IPv4 end
+ * cannot be judged (Teredo, local-use NAT64 64:ff9b:1::/48); `undefined` for any other address.
+ */
+function embeddedIpv4(address: string): string | null | undefined {
+  let parsed: ipaddr.IPv6;
+  try {
+    parsed = ipaddr.IPv6.parse(address);
+  } catch {
+    return undefined;
+  }
+  const words = parsed.parts;
+  const v4 = (high: number, low: number) => [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  if (parsed.match(NAT64_WELL_KNOWN) || parsed.match(IPV4_TRANSLATED)) return v4(words[6] ?? 0, words[7] ?? 0);
+  if (parsed.match(SIX_TO_FOUR)) return v4(words[1] ?? 0, words[2] ?? 0);
+  if (parsed.match(TEREDO) || parsed.match(NAT64_LOCAL_USE)) return null;
+  return undefined;
+}
+
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96') as [ipaddr.IPv6, number];
+const NAT64_LOCAL_USE = ipaddr.parseCIDR('64:ff9b:1::/48') as [ipaddr.IPv6, number];
+const IPV4_TRANSLATED = ipaddr.parseCIDR('::ffff:0:0:0/96') as [ipaddr.IPv6, number];
+const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16') as [ipaddr.IPv6, number];
+const TEREDO = ipaddr.parseCIDR('2001::/32') as [ipaddr.IPv6, number];

@@ -69,6 +69,26 @@ describe('createAddressGuard', () => {
     expect(createAddressGuard(['169.254.0.0/16']).check('169.254.1.2')).toBeNull();
   });
 
+  it('judges an IPv6 address that carries an IPv4 one (NAT64, 6to4, IPv4-translated) as that IPv4 address', () => {
+    const guard = createAddressGuard();
+    expect(guard.check('64:ff9b::a9fe:a9fe')).toBe('a link-local address'); // 169.254.169.254 through NAT64
+    expect(guard.check('64:ff9b::7f00:1')).toBe('a loopback address');
+    expect(guard.check('64:ff9b::10.1.2.3')).toBe('a private network address');
+    expect(guard.check('2002:a9fe:a9fe::1')).toBe('a link-local address'); // 6to4 of 169.254.169.254
+    expect(guard.check('2002:c0a8:0101::')).toBe('a private network address');
+    expect(guard.check('::ffff:0:a9fe:a9fe')).toBe('a link-local address'); // IPv4-translated
+    expect(guard.check('64:ff9b::6464:64c8')).toBe('a cloud metadata address'); // 100.100.100.200
+    // A public IPv4 address through NAT64 or 6to4 is a public host.
+    expect(guard.check('64:ff9b::5db8:d822')).toBeNull(); // 93.184.216.34
+    expect(guard.check('2002:5db8:d822::1')).toBeNull();
+    // Tunnels whose IPv4 end cannot be judged.
+    expect(guard.check('2001:0:4136:e378:8000:63bf:3fff:fdd2')).toBe('a tunnelled address'); // Teredo
+    expect(guard.check('64:ff9b:1::a9fe:a9fe')).toBe('a tunnelled address'); // local-use NAT64
+    // What an operator allowed as IPv4 stays allowed when it arrives through NAT64.
+    expect(createAddressGuard(['127.0.0.1/32']).check('64:ff9b::7f00:1')).toBeNull();
+    expect(createAddressGuard(['::/0']).check('64:ff9b::a9fe:a9fe')).toBe('a link-local address');
+  });
+
   it("keeps the IPv6 and other clouds' metadata addresses closed behind broad private ranges too", () => {
     for (const broad of [['fc00::/7'], ['fd00::/8'], ['::/0'], ['100.64.0.0/10'], ['0.0.0.0/0']]) {
       const guard = createAddressGuard(broad);
