@@ -21,6 +21,42 @@ interface Row {
   revoked_at: number | null;
 }
 
+/** What a new integration token is, before either store writes it. */
+export interface NewIntegrationToken {
+  /** The token itself: handed to the caller once, never stored. */
+  readonly token: string;
+  /** Its SHA-256, the only form stored. */
+  readonly tokenHash: string;
+  readonly record: IntegrationTokenRecord;
+}
+
+/**
+ * A fresh token, its hash and its record (id `itk_…`, never used, not revoked), the same for every storage backend.
+ *
+ * @example
+ * const { token, tokenHash, record } = newIntegrationToken({ userId, description, scopes, expiresAt: null }, Date.now());
+ */
+export function newIntegrationToken(
+  input: { userId: string; description: string; scopes: readonly string[]; expiresAt: number | null },
+  createdAt: number,
+): NewIntegrationToken {
+  const token = generateIntegrationToken();
+  return {
+    token,
+    tokenHash: hashIntegrationToken(token),
+    record: {
+      id: newTokenId('itk_'),
+      userId: input.userId,
+      description: input.description,
+      scopes: [...input.scopes],
+      createdAt,
+      lastUsedAt: null,
+      expiresAt: input.expiresAt,
+      revokedAt: null,
+    },
+  };
+}
+
 /**
  * The integration_tokens table. A token is generated here and returned once; the row keeps its SHA-256 (UNIQUE),
  * so verification is one indexed look-up by hash. Scopes are stored space-separated, like a JWT's `scope`.
@@ -67,33 +103,20 @@ export class IntegrationTokenStore {
     token: string;
     record: IntegrationTokenRecord;
   } {
-    const token = generateIntegrationToken();
-    const id = newTokenId('itk_');
-    const createdAt = this.now();
+    const created = newIntegrationToken(input, this.now());
+    const { record } = created;
     withSqlite('create the integration token', () =>
       this.insert.run(
-        id,
-        input.userId,
-        input.description,
+        record.id,
+        record.userId,
+        record.description,
         input.scopes.join(' '),
-        hashIntegrationToken(token),
-        createdAt,
-        input.expiresAt,
+        created.tokenHash,
+        record.createdAt,
+        record.expiresAt,
       ),
     );
-    return {
-      token,
-      record: {
-        id,
-        userId: input.userId,
-        description: input.description,
-        scopes: [...input.scopes],
-        createdAt,
-        lastUsedAt: null,
-        expiresAt: input.expiresAt,
-        revokedAt: null,
-      },
-    };
+    return { token: created.token, record };
   }
 
   /** The token whose SHA-256 is `hash`, revoked or not. */

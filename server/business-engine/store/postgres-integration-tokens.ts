@@ -1,9 +1,7 @@
 import type pg from 'pg';
 import type { EngineStore } from '../db/engine-store.js';
 import { runQuery } from '../db/postgres-pool.js';
-import { generateIntegrationToken, hashIntegrationToken } from '../integrations/integration-token-format.js';
-import { LAST_USED_RESOLUTION_MS } from '../integrations/integration-token-store.js';
-import { newTokenId } from '../tokens/service-token-keys.js';
+import { LAST_USED_RESOLUTION_MS, newIntegrationToken } from '../integrations/integration-token-store.js';
 import { toIntegrationRecord } from './postgres-rows.js';
 
 /**
@@ -21,36 +19,23 @@ export function postgresIntegrationTokens(pool: pg.Pool, now: () => number): Eng
   const columns = 'id, user_id, description, scopes, created_at, last_used_at, expires_at, revoked_at';
   return {
     create: async (input) => {
-      const token = generateIntegrationToken();
-      const id = newTokenId('itk_');
-      const createdAt = now();
+      const created = newIntegrationToken(input, now());
+      const { record } = created;
       await query(
         'create the integration token',
         `INSERT INTO integration_tokens (id, user_id, description, scopes, token_hash, created_at, expires_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [
-          id,
-          input.userId,
-          input.description,
+          record.id,
+          record.userId,
+          record.description,
           input.scopes.join(' '),
-          hashIntegrationToken(token),
-          createdAt,
-          input.expiresAt,
+          created.tokenHash,
+          record.createdAt,
+          record.expiresAt,
         ],
       );
-      return {
-        token,
-        record: {
-          id,
-          userId: input.userId,
-          description: input.description,
-          scopes: [...input.scopes],
-          createdAt,
-          lastUsedAt: null,
-          expiresAt: input.expiresAt,
-          revokedAt: null,
-        },
-      };
+      return { token: created.token, record };
     },
     findByHash: async (hash) => {
       const row = (
