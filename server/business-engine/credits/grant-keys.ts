@@ -1,4 +1,4 @@
-import { ApiError } from '../../shared/errors/api-error.js';
+import { idempotencyKeyReused } from '../db/idempotency-key-reused.js';
 import type { Balance, LedgerRow } from '../db/engine-records.js';
 import type { GrantKey, GrantOutcome } from '../db/engine-store.js';
 
@@ -26,13 +26,7 @@ export function replayGrant(
 ): GrantOutcome {
   // The hash covers the user too; a missing entry is the store's fault, never the caller's.
   if (!entry || entry.id !== stored.entryId) throw new Error(`grant key ${key.clientRequestId} has no ledger entry`);
-  if (stored.bodyHash !== key.bodyHash || entry.userId !== userId) {
-    throw new ApiError(
-      'idempotency_key_reused',
-      `clientRequestId '${key.clientRequestId}' was first used with a different body.`,
-      { details: { clientRequestId: key.clientRequestId } },
-    );
-  }
+  if (stored.bodyHash !== key.bodyHash || entry.userId !== userId) throw idempotencyKeyReused(key.clientRequestId);
   const balance: Balance = {
     userId,
     main: stored.main,

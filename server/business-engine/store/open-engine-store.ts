@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../../shared/config/env.js';
-import { isPostgresUrl } from '../../shared/db/postgres-url.js';
+import { describeDatabaseError, isPostgresUrl, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import type { EngineStore, EngineStoreOptions } from '../db/engine-store.js';
 import { openPostgresEngineStore } from './postgres-engine-store.js';
-import { redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { SchemaTooNew } from '../db/postgres-migrations.js';
 import { openSqliteEngineStore } from './sqlite-engine-store.js';
 
@@ -25,25 +24,7 @@ export async function openEngineStore(
     if (!isPostgresUrl(target.db)) return openSqliteEngineStore(target.db, options);
     return await openPostgresEngineStore(target.db, { ...options, poolMax: target.poolMax });
   } catch (error) {
-    const cause = error instanceof SchemaTooNew ? error.message : describeCause(error, target.db);
+    const cause = error instanceof SchemaTooNew ? error.message : describeDatabaseError(error, target.db);
     throw new ConfigError([{ variable: 'ENGINE_DB', message: `cannot open the database ${where}: ${cause}` }]);
-  }
-}
-
-function describeCause(error: unknown, url: string): string {
-  const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  // Never echo a password, even if a driver put the URL in its message.
-  const password = safePassword(url);
-  const clean = password ? message.split(password).join('***') : message;
-  return typeof code === 'string' ? `${clean} (${code})` : clean;
-}
-
-function safePassword(url: string): string | undefined {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password === '' ? undefined : password;
-  } catch {
-    return undefined;
   }
 }

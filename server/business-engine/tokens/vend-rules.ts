@@ -2,6 +2,7 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { VendInput, VendOutcome } from '../db/engine-store.js';
 import { SigningFailed } from '../db/engine-store.js';
+import { idempotencyKeyReused } from '../db/idempotency-key-reused.js';
 import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 import type { SignServiceToken } from './service-token-keys.js';
 
@@ -18,14 +19,7 @@ export function replayOf(
   existing: { readonly bodyHash: string; readonly responseJson: string | null },
   input: VendInput,
 ): VendOutcome {
-  const details = { clientRequestId: input.clientRequestId };
-  if (existing.bodyHash !== input.bodyHash) {
-    throw new ApiError(
-      'idempotency_key_reused',
-      `clientRequestId '${input.clientRequestId}' was first used with a different body.`,
-      { details },
-    );
-  }
+  if (existing.bodyHash !== input.bodyHash) throw idempotencyKeyReused(input.clientRequestId);
   if (existing.responseJson === null) throw inProgress(input.clientRequestId);
   return { response: JSON.parse(existing.responseJson) as VendTokenResponse, replayed: true };
 }

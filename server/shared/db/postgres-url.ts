@@ -48,3 +48,17 @@ export function databaseUrlSecrets(url: string): string[] {
     return [];
   }
 }
+
+/**
+ * A database driver's error as one line for a start-up refusal: its message (or code, or name) with every secret
+ * of `url` replaced by `***`, and the code in parentheses when there is one.
+ *
+ * @example
+ * throw new Error(`cannot open ${redactDatabaseUrl(url)}: ${describeDatabaseError(error, url)}`, { cause: error });
+ */
+export function describeDatabaseError(error: unknown, url: string): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  const scrubbed = databaseUrlSecrets(url).reduce((line, secret) => line.replaceAll(secret, '***'), text);
+  return typeof code === 'string' ? `${scrubbed} (${code})` : scrubbed;
+}

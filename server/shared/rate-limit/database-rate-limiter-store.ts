@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { isPostgresUrl } from '../db/postgres-url.js';
+import { describeDatabaseError, isPostgresUrl } from '../db/postgres-url.js';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { BatchedCounters, BatchedRateLimiterPostgres } from './batched-postgres-counters.js';
 
@@ -98,9 +98,12 @@ export async function openDatabaseRateLimiterStore(
   } catch (cause) {
     await pool.end().catch(() => {});
     const where = options.variable ? `the PostgreSQL database of ${options.variable}` : 'the PostgreSQL database';
-    throw new Error(`the rate-limit table ${tableName} could not be created on ${where}: ${describe(cause)}`, {
-      cause,
-    });
+    throw new Error(
+      `the rate-limit table ${tableName} could not be created on ${where}: ${describeDatabaseError(cause, options.database)}`,
+      {
+        cause,
+      },
+    );
   }
   // rate-limiter-flexible names its prepared statements, which PgBouncer's transaction mode cannot keep across
   // server connections: its queries go to the pool as unnamed statements (text and values only).
@@ -170,10 +173,4 @@ async function createTable(pool: pg.Pool, tableName: string): Promise<void> {
   } finally {
     client.release();
   }
-}
-
-function describe(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return typeof code === 'string' ? `${message} (${code})` : message;
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { databaseUrlSecrets, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
+import { describeDatabaseError, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { newerSchemaError } from './schema-version.js';
 
 /**
@@ -88,12 +88,10 @@ export async function openPgJobDatabase(
   } catch (error) {
     await pool.end().catch(() => undefined);
     if (error instanceof Error && error.message.startsWith('TTT_DB:')) throw error;
-    const cause =
-      error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
-    const scrubbed = databaseUrlSecrets(url).reduce((text, secret) => text.replaceAll(secret, '***'), cause);
-    throw new Error(`TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${scrubbed}`, {
-      cause: error,
-    });
+    throw new Error(
+      `TTT_DB: cannot open the PostgreSQL job database at ${redactDatabaseUrl(url)}: ${describeDatabaseError(error, url)}`,
+      { cause: error },
+    );
   }
 }
 

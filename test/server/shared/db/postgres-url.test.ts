@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../../../scripts/net/free-port.js';
 import { FAULT_HEADER } from '../../../../server/sandbox/magic-inputs.js';
-import { databaseUrlSecrets, isPostgresUrl, redactDatabaseUrl } from '../../../../server/shared/db/postgres-url.js';
+import {
+  databaseUrlSecrets,
+  describeDatabaseError,
+  isPostgresUrl,
+  redactDatabaseUrl,
+} from '../../../../server/shared/db/postgres-url.js';
 import { SANDBOX_FAULT_HEADER } from '../../../../server/shared/http/sandbox-fault-header.js';
 import { openTttStorage } from '../../../../server/tttranscribe/storage.js';
 
@@ -22,6 +27,13 @@ describe('PostgreSQL URLs (one definition for the engine, TTTranscribe and the r
     );
     expect(redactDatabaseUrl('./data/tttranscribe.db')).toBe('./data/tttranscribe.db');
     expect(databaseUrlSecrets('postgres://app:p%40ss@db/ttt?password=q')).toEqual(['p@ss', 'p%40ss', 'q']);
+  });
+
+  it('describes a driver error without any secret of the URL, with its code', () => {
+    const url = 'postgres://app:TEST-ONLY-pw@db.internal/engine?sslpassword=TEST-ONLY-ssl';
+    const error = Object.assign(new Error('auth failed for TEST-ONLY-pw and TEST-ONLY-ssl'), { code: '28P01' });
+    expect(describeDatabaseError(error, url)).toBe('auth failed for *** and *** (28P01)');
+    expect(describeDatabaseError('plain TEST-ONLY-pw', url)).toBe('plain ***');
   });
 
   it('TTTranscribe never repeats a ?password= of TTT_DB when it cannot open the database', async () => {
