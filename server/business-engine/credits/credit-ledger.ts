@@ -1,5 +1,5 @@
 import type { Statement, Transaction } from 'better-sqlite3';
-import { ApiError } from '../../shared/errors/api-error.js';
+import { insufficientCredits } from '../db/refusals.js';
 import type { EngineDatabase } from '../db/engine-database.js';
 import type { Balance, Bucket, EntryContext, LedgerKind, LedgerRow } from '../db/engine-records.js';
 import type { GrantKey, GrantOutcome } from '../db/engine-store.js';
@@ -154,9 +154,7 @@ export class CreditLedger {
     current: Balance = this.balanceIn(userId),
   ): { entryId: number; bucket: Bucket; balanceAfter: number } {
     if (current.balance < 1) {
-      throw new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${current.balance}.`, {
-        details: { balance: current.balance, required: 1 },
-      });
+      throw insufficientCredits(current.balance);
     }
     const bucket: Bucket = current.bonus > 0 ? 'bonus' : 'main';
     const entry = this.credit(userId, 'charge', bucket, -1, context, current);

@@ -1,4 +1,4 @@
-import { idempotencyKeyReused } from '../db/idempotency-key-reused.js';
+import { idempotencyKeyReused } from '../db/refusals.js';
 import type { Balance, LedgerRow } from '../db/engine-records.js';
 import type { GrantKey, GrantOutcome } from '../db/engine-store.js';
 

@@ -1,5 +1,5 @@
 import { ApiError, isApiError } from '../../shared/errors/api-error.js';
-import { isPgUnavailable } from '../../shared/db/postgres-unavailable.js';
+import { databaseUnavailable, isPgUnavailable } from '../../shared/db/postgres-unavailable.js';
 import { SigningFailed } from './engine-store.js';
 
 /** How long a client is told to wait when the database cannot be reached. */
@@ -36,11 +36,11 @@ export function postgresFailure(what: string, error: unknown): Error {
   if (isApiError(error) || error instanceof SigningFailed) return error;
   // Out of reach, too slow (a statement timeout), or still conflicting after the retries: all pass, so 503.
   if (isPgUnavailable(error)) {
-    return new ApiError('service_unavailable', `The database could not be reached to ${what}. Retry shortly.`, {
-      details: { retryAfterSec: DATABASE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
-      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SEC) },
-      cause: error,
-    });
+    return databaseUnavailable(
+      `The database could not be reached to ${what}. Retry shortly.`,
+      DATABASE_RETRY_AFTER_SEC,
+      error,
+    );
   }
   return new ApiError('internal_error', `Could not ${what}.`, { cause: error });
 }

@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import type pg from 'pg';
 import type { components } from '../../../generated/business-engine/schema.js';
 import { isConnectionFailure, postgresFailure } from '../db/postgres-errors.js';
-import { inProgress, insufficientCredits } from '../tokens/vend-rules.js';
+import { insufficientCredits } from '../db/refusals.js';
+import { inProgress } from '../tokens/vend-rules.js';
 
 type VendTokenResponse = components['schemas']['VendTokenResponse'];
 

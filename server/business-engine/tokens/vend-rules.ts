@@ -2,7 +2,7 @@ import type { components } from '../../../generated/business-engine/schema.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 import type { VendInput, VendOutcome } from '../db/engine-store.js';
 import { SigningFailed } from '../db/engine-store.js';
-import { idempotencyKeyReused } from '../db/idempotency-key-reused.js';
+import { idempotencyKeyReused } from '../db/refusals.js';
 import { SERVICE_TOKEN } from '../../protocol/service-token.js';
 import type { SignServiceToken } from './service-token-keys.js';
 
@@ -33,18 +33,6 @@ export function inProgress(clientRequestId: string): ApiError {
       details: { clientRequestId },
     },
   );
-}
-
-/**
- * insufficient_credits for a vend when the balance is below the token's price of 1 credit.
- *
- * @example
- * if (balance < 1) throw insufficientCredits(balance);
- */
-export function insufficientCredits(balance: number): ApiError {
-  return new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${balance}.`, {
-    details: { balance, required: 1 },
-  });
 }
 
 /**

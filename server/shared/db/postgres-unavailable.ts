@@ -1,3 +1,5 @@
+import { ApiError } from '../errors/api-error.js';
+
 /** SQLSTATE classes and codes meaning "the database is not there right now", not "this request is wrong". */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|57014|40001|40P01|55P03)/;
 const UNAVAILABLE_NETWORK = new Set([
@@ -25,4 +27,20 @@ export function isPgUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
     message,
   );
+}
+
+/**
+ * The one answer to a database that is out of reach (or too slow, or still in conflict after retries):
+ * `503 service_unavailable`, retryable, `details.reason: 'database_unavailable'`, `Retry-After: retryAfterSec`, the
+ * driver's error kept as `cause` (logged, never sent).
+ *
+ * @example
+ * if (isPgUnavailable(error)) throw databaseUnavailable('The job database is unreachable; retry shortly.', 2, error);
+ */
+export function databaseUnavailable(detail: string, retryAfterSec: number, cause: unknown): ApiError {
+  return new ApiError('service_unavailable', detail, {
+    details: { retryAfterSec, reason: 'database_unavailable' },
+    headers: { 'Retry-After': String(retryAfterSec) },
+    cause,
+  });
 }

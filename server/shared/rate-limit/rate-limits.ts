@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { isPgUnavailable } from '../db/postgres-unavailable.js';
+import { databaseUnavailable, isPgUnavailable } from '../db/postgres-unavailable.js';
 import { ApiError } from '../errors/api-error.js';
 import { memoryRateLimiterStore, type RateLimiterStore } from './rate-limiter-store.js';
 
@@ -21,11 +21,7 @@ const STORE_RETRY_AFTER_SEC = 2;
 function storeFailure(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (isPgUnavailable(error)) {
-    return new ApiError('service_unavailable', 'The rate-limit store is unreachable; retry shortly.', {
-      details: { retryAfterSec: STORE_RETRY_AFTER_SEC, reason: 'database_unavailable' },
-      headers: { 'Retry-After': String(STORE_RETRY_AFTER_SEC) },
-      cause: error,
-    });
+    return databaseUnavailable('The rate-limit store is unreachable; retry shortly.', STORE_RETRY_AFTER_SEC, error);
   }
   return new ApiError('internal_error', 'The rate limit could not be checked.', { cause: error });
 }

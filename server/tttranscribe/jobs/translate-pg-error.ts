@@ -1,4 +1,4 @@
-import { isPgUnavailable } from '../../shared/db/postgres-unavailable.js';
+import { databaseUnavailable, isPgUnavailable } from '../../shared/db/postgres-unavailable.js';
 import { ApiError } from '../../shared/errors/api-error.js';
 
 export { isPgUnavailable };
@@ -15,14 +15,10 @@ const RETRY_AFTER_SEC = 2;
 export function translatePgError(error: unknown, action: string): ApiError {
   if (error instanceof ApiError) return error;
   if (isPgUnavailable(error)) {
-    return new ApiError(
-      'service_unavailable',
+    return databaseUnavailable(
       `The job database is unreachable and could not ${action}; retry shortly.`,
-      {
-        details: { retryAfterSec: RETRY_AFTER_SEC, reason: 'database_unavailable' },
-        headers: { 'Retry-After': String(RETRY_AFTER_SEC) },
-        cause: error,
-      },
+      RETRY_AFTER_SEC,
+      error,
     );
   }
   return new ApiError('internal_error', `The job database could not ${action}.`, { cause: error });

@@ -1,5 +1,7 @@
 import { ApiError } from '../../shared/errors/api-error.js';
 
+/** Refusals the stores and the vend and grant rules share, each written once. */
+
 /**
  * `idempotency_key_reused`: a clientRequestId sent again with another body, the same answer for a vend and a grant.
  *
@@ -14,4 +16,17 @@ export function idempotencyKeyReused(clientRequestId: string): ApiError {
       details: { clientRequestId },
     },
   );
+}
+
+/**
+ * `insufficient_credits` for a vend when the balance is below the token's price of 1 credit, the same from every
+ * storage backend.
+ *
+ * @example
+ * if (balance < 1) throw insufficientCredits(balance);
+ */
+export function insufficientCredits(balance: number): ApiError {
+  return new ApiError('insufficient_credits', `A service token costs 1 credit; the balance is ${balance}.`, {
+    details: { balance, required: 1 },
+  });
 }
