@@ -9,7 +9,7 @@ export interface AsrClip {
 }
 
 /** Where Debian's pocketsphinx-testdata puts its LibriVox clips and their `transcription` file. */
-export const LIBRIVOX_DIR = '/usr/share/pocketsphinx/test/data/librivox';
+export { LIBRIVOX_DIR } from '../../scripts/stack/system-tools.js';
 
 /**
  * Parses a CMU Sphinx `transcription` file: one `<s> words </s> (id)` line per clip, the clip being `<id>.wav`

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { findHaproxy } from '../stack/system-tools.js';
 
 /** One load-balanced service: a loopback frontend port and the replicas behind it. */
 export interface HaproxyFrontend {
@@ -9,16 +10,6 @@ export interface HaproxyFrontend {
   readonly name: string;
   readonly port: number;
   readonly backends: ReadonlyArray<{ readonly name: string; readonly port: number }>;
-}
-
-const INSTALL_HINT = 'apt-get install -y haproxy (Debian/Ubuntu; CI installs it in .ci/run)';
-
-/** The haproxy binary (Debian installs it in /usr/sbin, outside a normal user's PATH). */
-export function findHaproxy(): string {
-  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
-    if (dir && existsSync(join(dir, 'haproxy'))) return join(dir, 'haproxy');
-  }
-  throw new Error(`haproxy not found. Install it: ${INSTALL_HINT}`);
 }
 
 /**

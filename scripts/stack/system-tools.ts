@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { DEFAULT_POCKETSPHINX_MODEL_DIR } from '../../server/tttranscribe/engines/pocketsphinx-engine.js';
+import { findPostgresBinDir } from '../postgres/throwaway-cluster.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -22,7 +24,6 @@ export interface SystemTool {
 
 /** Where Debian's pocketsphinx-testdata puts the LibriVox clips and their reference transcripts. */
 export const LIBRIVOX_DIR = '/usr/share/pocketsphinx/test/data/librivox';
-const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
 /**
  * The tools the running stack needs for transcription, following TTTranscribe's own settings: `TTT_FFMPEG_PATH`,
@@ -43,7 +44,7 @@ export function stackTools(env: Env): SystemTool[] {
     },
   ];
   if ((env['TTT_TRANSCRIBER'] || 'pocketsphinx') === 'pocketsphinx') {
-    const modelDir = env['TTT_POCKETSPHINX_MODEL_DIR'] || DEFAULT_MODEL_DIR;
+    const modelDir = env['TTT_POCKETSPHINX_MODEL_DIR'] || DEFAULT_POCKETSPHINX_MODEL_DIR;
     tools.push(
       {
         name: 'pocketsphinx_continuous',
@@ -110,24 +111,47 @@ export function testTools(env: Env): SystemTool[] {
         ]),
     {
       name: 'haproxy',
-      kind: 'program',
-      target: 'haproxy',
+      kind: 'file',
+      target: haproxyPath(),
       debianPackage: 'haproxy',
       neededFor: 'the load balancer of the multi-replica tests',
+    },
+    {
+      name: 'curl',
+      kind: 'program',
+      target: 'curl',
+      debianPackage: 'curl',
+      neededFor: 'the sandbox test that follows the docs with curl',
     },
   ];
 }
 
-/** Debian keeps initdb under /usr/lib/postgresql/<major>/bin, out of PATH: the newest one installed, else 15's. */
+/** initdb where the throwaway cluster will look for it (Debian keeps it out of PATH), else where 15's would be. */
 function postgresInitdb(): string {
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => /^\d+$/.test(v))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  const found = majors.map((v) => join(root, v, 'bin', 'initdb')).find((p) => existsSync(p));
-  return found ?? join(root, '15', 'bin', 'initdb');
+  try {
+    return join(findPostgresBinDir(), 'initdb');
+  } catch {
+    return '/usr/lib/postgresql/15/bin/initdb';
+  }
+}
+
+/** The haproxy binary (Debian installs it in /usr/sbin, outside a normal user's PATH). */
+export function findHaproxy(): string {
+  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
+    if (dir && existsSync(join(dir, 'haproxy'))) return join(dir, 'haproxy');
+  }
+  throw new Error(
+    `haproxy not found. Install it: apt-get install -y haproxy (Debian/Ubuntu; CI installs it in .ci/run)`,
+  );
+}
+
+/** haproxy where the cluster scripts will look for it (Debian puts it in /usr/sbin, out of a user's PATH). */
+function haproxyPath(): string {
+  try {
+    return findHaproxy();
+  } catch {
+    return '/usr/sbin/haproxy';
+  }
 }
 
 /**
