@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../net/free-port.js';
@@ -99,11 +99,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
   if (options.engines < 1 || options.ttts < 1)
     throw new Error('a cluster needs at least one engine and one TTTranscribe replica');
-  if (options.workers > 0 && !existsSync(join(options.root, ENTRY.worker))) {
-    throw new Error(
-      `${ENTRY.worker} does not exist: separate TTTranscribe workers (npm run start:ttt-worker, issue 19 item 3) are not on this branch`,
-    );
-  }
   const dir = mkdtempSync(join(tmpdir(), 'pluct-cluster-'));
   const enginePort = options.enginePort ?? (await freeLoopbackPort());
   const tttPort = options.tttPort ?? (await freeLoopbackPort());
