@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { errorCatalog, errorTypeUrl } from '../../generated/errors.js';
+import express, { type RequestHandler } from 'express';
 import { compactVerify, decodeJwt } from 'jose';
 import type { Logger } from 'pino';
 import type { OpenApiDocument } from '../shared/http/operation-matcher.js';
 import { answerClientErrors } from '../shared/http/client-errors.js';
+import { errorHandler } from '../shared/errors/error-handler.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { engineFaults, tttFaults, type PendingUpstreamFaults } from './fault-middleware.js';
 import { createFaultDecider, faultPlanSchema, type FaultPlan } from './faults.js';
@@ -111,28 +111,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   root.use(TTT_MOUNT, tttFaults({ pending, upstreamTimeoutMs }), (req, res, next) => current().ttt.app(req, res, next));
   root.use(startingCreditsOnFirstSight());
   root.use((req, res, next) => current().engine.app(req, res, next));
-  // The services render their own errors; this catches only a failure of the sandbox's own layer.
-  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-    logger.error({ err: error }, 'sandbox layer failed');
-    if (res.headersSent) return;
-    res
-      .status(500)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: errorTypeUrl('internal_error'),
-          title: errorCatalog.internal_error.title,
-          status: 500,
-          detail: 'The sandbox failed; see its log.',
-          ok: false,
-          code: 'internal_error',
-          retryable: errorCatalog.internal_error.retryable,
-          responsibility: errorCatalog.internal_error.responsibility,
-          guidance: errorCatalog.internal_error.guidance,
-        }),
-      );
-  };
-  root.use(onError);
+  // The services render their own errors; this renders a failure of the sandbox's own layer, the same way.
+  root.use(errorHandler({ logger }));
 
   /** A user seen for the first time (by a user JWT this sandbox signed) gets the starting credits. */
   function startingCreditsOnFirstSight(): RequestHandler {

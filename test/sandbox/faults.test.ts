@@ -169,4 +169,25 @@ describe('faults in a running sandbox', () => {
     });
     expect(bad.body).toMatchObject({ code: 'invalid_request', details: { header: 'Pluct-Sandbox-Fault' } });
   });
+
+  it("answers its own routes' mistakes as catalog problems, like the services", async () => {
+    sandbox = await startSandbox({ port: 0, logLevel: 'silent' });
+    const missing = await call(sandbox.url, { method: 'GET', path: '/sandbox/nowhere' });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(missing.body).toMatchObject({
+      type: '/docs/errors.html#not_found',
+      status: 404,
+      code: 'not_found',
+      retryable: false,
+      requestId: expect.any(String),
+      details: { method: 'GET', path: '/sandbox/nowhere' },
+    });
+    const bad = await call(sandbox.url, { method: 'POST', path: '/sandbox/tokens', body: { sub: 7 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'invalid_request', details: { errors: [expect.stringMatching(/^sub: /)] } });
+    const broken = await call(sandbox.url, { method: 'POST', path: '/sandbox/tokens', body: '{"sub":' });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: expect.stringMatching(/^invalid_/) });
+  });
 });
