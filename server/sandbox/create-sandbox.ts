@@ -23,7 +23,7 @@ const engineSpec = JSON.parse(
 ) as OpenApiDocument;
 
 /** Where TTTranscribe answers inside the sandbox (the engine's upstream); apps call the engine's paths. */
-export const TTT_MOUNT = '/_ttt';
+const TTT_MOUNT = '/_ttt';
 
 /** How a sandbox runs; every field has a default (see config.ts for the flags and variables). */
 export interface SandboxOptions {

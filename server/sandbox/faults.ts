@@ -13,7 +13,7 @@ export type Latency =
 
 /** What the upstream (TTTranscribe, behind the gateway) does: the gateway then answers 502, 503 or 504. */
 export type UpstreamFault = 'down' | 'error' | 'timeout' | 'auth';
-export const UPSTREAM_FAULTS: readonly UpstreamFault[] = ['down', 'error', 'timeout', 'auth'];
+const UPSTREAM_FAULTS: readonly UpstreamFault[] = ['down', 'error', 'timeout', 'auth'];
 
 /** The faults of one request (from the header, or drawn from the run's plan). */
 export interface RequestFaults {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describeDatabaseError, isPostgresUrl } from '../db/postgres-url.js';
-import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryRateLimiterStore } from './rate-limiter-store.js';
 import { BatchedCounters, BatchedRateLimiterPostgres } from './batched-postgres-counters.js';
 
 /**
@@ -80,8 +81,7 @@ export async function openDatabaseRateLimiterStore(
   if (!isPostgresUrl(options.database)) {
     return {
       kind: 'memory',
-      limiter: (limit) =>
-        new RateLimiterMemory({ keyPrefix: checked(limit).keyPrefix, points: limit.points, duration: limit.duration }),
+      limiter: (limit) => memoryRateLimiterStore(checked(limit)),
       close: async () => {},
     };
   }

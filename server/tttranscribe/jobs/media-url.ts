@@ -16,7 +16,7 @@ const unsupported = (reason: UnsupportedUrlReason, detail: string, extra: Record
  * @example
  * hostAllowed('cdn.example.com', ['*.example.com']); // true
  */
-export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+function hostAllowed(host: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0) return true;
   const h = host.toLowerCase().replace(/\.$/, '');
   return allowed.some((entry) => {

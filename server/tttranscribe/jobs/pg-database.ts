@@ -103,7 +103,7 @@ export async function openPgJobDatabase(
  * @example
  * await migratePg(pool);
  */
-export async function migratePg(pool: pg.Pool): Promise<void> {
+async function migratePg(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
