@@ -14,7 +14,7 @@ import { createApp, type TttService } from './app.js';
 import { describeKeySource, loadServiceTokenKeys } from './auth/service-token-keys.js';
 import type { TttConfig } from './config.js';
 import { createEngine } from './engines/create-engine.js';
-import { isPostgresUrl, redactDatabaseUrl } from '../shared/db/postgres-url.js';
+import { redactDatabaseUrl } from '../shared/db/postgres-url.js';
 import { openTttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { createTranscriberProbe } from './transcriber-status.js';
@@ -108,7 +108,7 @@ export async function startTttranscribe(
       url,
       engineAuthKeyIds: config.engineAuthKeys.map((k) => k.keyId),
       serviceTokenKeys: describeKeySource(config.serviceTokenKeys),
-      db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
+      db: redactDatabaseUrl(config.dbPath),
       worker: config.runWorker
         ? { id: service.worker.id, leaseSec: config.jobLeaseSec, maxAttempts: config.jobMaxAttempts }
         : 'off (TTT_RUN_WORKER=false)',

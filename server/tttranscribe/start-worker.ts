@@ -6,7 +6,7 @@ import { createEngine } from './engines/create-engine.js';
 import type { TranscriptionEngine } from './engines/transcription-engine.js';
 import type { JobProcessor } from './jobs/job-processor.js';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.js';
-import { isPostgresUrl, redactDatabaseUrl } from '../shared/db/postgres-url.js';
+import { redactDatabaseUrl } from '../shared/db/postgres-url.js';
 import { openTttStorage, type TttStorage } from './storage.js';
 import { createMediaProcessor } from './media/create-media-processor.js';
 import { warnAboutPrivateCidrs } from './media-config.js';
@@ -54,7 +54,7 @@ export async function startTttWorker(
     {
       ...instanceStartFields(config.instanceId ?? defaultInstanceId()),
       worker: worker.id,
-      db: isPostgresUrl(config.dbPath) ? redactDatabaseUrl(config.dbPath) : config.dbPath,
+      db: redactDatabaseUrl(config.dbPath),
       concurrency: config.workerConcurrency,
       jobTimeoutSec: config.jobTimeoutSec,
       leaseSec: config.jobLeaseSec,

@@ -19,7 +19,7 @@ export async function openEngineStore(
   target: { readonly db: string; readonly poolMax: number },
   options: EngineStoreOptions & { readonly logger?: Logger },
 ): Promise<EngineStore> {
-  const where = isPostgresUrl(target.db) ? redactDatabaseUrl(target.db) : target.db;
+  const where = redactDatabaseUrl(target.db);
   try {
     if (!isPostgresUrl(target.db)) return openSqliteEngineStore(target.db, options);
     return await openPostgresEngineStore(target.db, { ...options, poolMax: target.poolMax });

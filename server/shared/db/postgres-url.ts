@@ -13,7 +13,7 @@ export function isPostgresUrl(database: string): boolean {
 }
 
 /**
- * A database URL with every password replaced by `***`, for logs and error messages: the userinfo password and
+ * A database setting with every password replaced by `***`, for logs and error messages: of a PostgreSQL URL, the userinfo password and
  * any query parameter whose name contains `pass` (`?password=`, libpq's `sslpassword=`). A URL that does not
  * parse keeps nothing after `user:` up to `@`.
  *
@@ -22,6 +22,8 @@ export function isPostgresUrl(database: string): boolean {
  * redactDatabaseUrl('postgres://app@db/ttt?password=s3cret'); // 'postgres://app@db/ttt?password=***'
  */
 export function redactDatabaseUrl(url: string): string {
+  // A SQLite path (or ':memory:', or a file: URI) holds no password: shown as it is.
+  if (!isPostgresUrl(url)) return url;
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
