@@ -22,15 +22,21 @@ export async function settleJob(
   status: UpstreamJobStatus,
   requestId: string | null,
 ): Promise<{ token: TokenRecord; outcome: SettleOutcome }> {
+  // Nothing to settle (the job still runs, or the token is settled): the record as read is the answer, no re-read
+  // (a status poll is the hot path).
+  if (record.state !== 'submitted' || (status.status !== 'completed' && status.status !== 'failed')) {
+    return { token: record, outcome: 'unchanged' };
+  }
   let outcome: SettleOutcome = 'unchanged';
-  if (record.state === 'submitted' && status.status === 'completed') {
+  if (status.status === 'completed') {
     if (await tokens.consume(record.jti)) outcome = 'consumed';
-  } else if (record.state === 'submitted' && status.status === 'failed') {
+  } else {
     const reason = `job_failed:${status.error?.code ?? 'unknown'}`;
     if (await tokens.refund(record.jti, 'submitted', { reason, requestId })) outcome = 'refunded';
   }
   if (outcome !== 'unchanged') {
     logger.info({ requestId, jobId: record.jobId, tokenId: record.jti, userId: record.userId, outcome }, 'job settled');
   }
+  // Changed by this call or, a moment earlier, by another (a replica, the sweep): read what it is now.
   return { token: (await tokens.get(record.jti)) ?? record, outcome };
 }
