@@ -189,14 +189,7 @@ export class TttUpstream {
    * key, retried like a status read. Throws `job_not_found` when TTTranscribe never stored a job under it.
    */
   async jobByIdempotencyKey(key: string, requestId: string): Promise<UpstreamJobStatus> {
-    const { data } = await this.withRetries(() =>
-      this.call('job_by_idempotency_key', (signal) =>
-        this.signed.client.GET('/jobs/by-idempotency-key/{key}', {
-          params: { path: { key }, header: { 'X-Request-ID': requestId } },
-          signal,
-        }),
-      ),
-    );
+    const { data } = await this.withRetries(() => this.call('job_by_idempotency_key', this.byKey(key, requestId)));
     return jobStatusOf(data);
   }
 
@@ -206,16 +199,20 @@ export class TttUpstream {
    * submission's own failure may just have opened it, and the answer settles a credit already taken).
    */
   async settleLookup(key: string, requestId: string): Promise<UpstreamJobStatus> {
-    const { data } = await this.call(
-      'job_by_idempotency_key',
-      (signal) =>
-        this.signed.client.GET('/jobs/by-idempotency-key/{key}', {
-          params: { path: { key }, header: { 'X-Request-ID': requestId } },
-          signal,
-        }),
-      { breaker: false, timeoutMs: Math.min(this.options.policy.settleLookupTimeoutMs, this.options.policy.timeoutMs) },
-    );
+    const { data } = await this.call('job_by_idempotency_key', this.byKey(key, requestId), {
+      breaker: false,
+      timeoutMs: Math.min(this.options.policy.settleLookupTimeoutMs, this.options.policy.timeoutMs),
+    });
     return jobStatusOf(data);
+  }
+
+  /** The one GET /jobs/by-idempotency-key/{key} request, for {@link call} (with or without retries). */
+  private byKey(key: string, requestId: string) {
+    return (signal: AbortSignal) =>
+      this.signed.client.GET('/jobs/by-idempotency-key/{key}', {
+        params: { path: { key }, header: { 'X-Request-ID': requestId } },
+        signal,
+      });
   }
 
   /** GET /.well-known/engine-auth, bypassing the circuit (a health check must see the real state). */
