@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import type { components } from '../../../generated/business-engine/schema.js';
-import { ApiError } from '../../shared/errors/api-error.js';
 import { callerOf, requestIdOf } from '../auth/caller.js';
 import type { LedgerStore } from '../db/engine-store.js';
+import { page, pageRequest } from '../http/page-cursor.js';
 
 type LedgerPage = components['schemas']['LedgerPage'];
 
@@ -16,14 +16,14 @@ type LedgerPage = components['schemas']['LedgerPage'];
 export function listCreditLedger(deps: { ledger: LedgerStore }): RequestHandler {
   return async (req, res) => {
     const { userId } = callerOf(res, 'user');
-    // The request validator has checked both against the spec: strings (a repeated parameter is refused).
-    const query = req.query as { limit?: string; cursor?: string };
-    const limit = query.limit === undefined ? 50 : Number(query.limit);
-    const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const { limit, cursor } = pageRequest(req.query, /^ledger:(\d{1,15})$/);
+    const beforeId = cursor && Number(cursor[1]);
     await deps.ledger.ensureUser(userId, requestIdOf(res));
-    const rows = await deps.ledger.page(userId, limit + 1, beforeId);
-    const entries = rows.slice(0, limit);
-    const last = entries.at(-1);
+    const { items: entries, nextCursor } = page(
+      await deps.ledger.page(userId, limit + 1, beforeId),
+      limit,
+      (e) => `ledger:${e.id}`,
+    );
     const body: LedgerPage = {
       ok: true,
       userId,
@@ -39,23 +39,8 @@ export function listCreditLedger(deps: { ledger: LedgerStore }): RequestHandler 
         tokenId: e.tokenId,
         createdAt: new Date(e.createdAt).toISOString(),
       })),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+      nextCursor,
     };
     res.json(body);
   };
-}
-
-/** The opaque cursor for entries older than `id`. */
-function encodeCursor(id: number): string {
-  return Buffer.from(`ledger:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^ledger:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1]) {
-    throw new ApiError('invalid_request', '/query/cursor: is not a cursor this service issued.', {
-      details: { errors: [{ pointer: '/query/cursor', message: 'must be the nextCursor of a previous page' }] },
-    });
-  }
-  return Number(match[1]);
 }
