@@ -1,22 +1,13 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createPgPool } from '../../shared/db/postgres-pool.js';
 import type { Logger } from 'pino';
 import { isConnectionFailure, isRetryableConflict, postgresFailure } from './postgres-errors.js';
-
-/** BIGINT (epoch ms, ledger ids) as JavaScript numbers: every value the engine stores is far below 2^53. */
-type GetTypeParser = typeof pg.types.getTypeParser;
-const types = {
-  getTypeParser: ((oid: Parameters<GetTypeParser>[0], format?: Parameters<GetTypeParser>[1]): unknown =>
-    oid === pg.types.builtins.INT8
-      ? (value: string) => Number(value)
-      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as GetTypeParser,
-};
 
 /** How often a transaction that hit a deadlock or a serialization failure is run again. */
 const TRANSACTION_ATTEMPTS = 5;
 
 /**
- * The engine's pg Pool: at most `poolMax` connections, BIGINT as numbers, a bounded wait for a connection, and
- * idle connections that fail (a restart, a failover) logged instead of crashing the process.
+ * The engine's pg Pool (see {@link createPgPool}): at most `poolMax` connections, an idle connection that fails logged.
  *
  * @example
  * const pool = createEnginePool(url, { poolMax: 10, logger });
@@ -25,14 +16,12 @@ export function createEnginePool(
   url: string,
   options: { poolMax: number; connectionTimeoutMs?: number; logger?: Logger },
 ): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
+  return createPgPool(url, {
     max: options.poolMax,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-    types,
+    applicationName: 'business-engine',
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: options.connectionTimeoutMs }),
+    onIdleError: (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed'),
   });
-  pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed'));
-  return pool;
 }
 
 /**

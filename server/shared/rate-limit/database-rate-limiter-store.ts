@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createPgPool } from '../db/postgres-pool.js';
 import { describeDatabaseError, isPostgresUrl } from '../db/postgres-url.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { memoryRateLimiterStore } from './rate-limiter-store.js';
@@ -85,14 +86,12 @@ export async function openDatabaseRateLimiterStore(
       close: async () => {},
     };
   }
-  const pool = new pg.Pool({
-    connectionString: options.database.trim(),
+  const pool = createPgPool(options.database, {
     max: poolMax,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    application_name: 'pluct-rate-limits',
+    applicationName: 'pluct-rate-limits',
+    connectionTimeoutMs: timeoutMs,
+    queryTimeoutMs: timeoutMs,
   });
-  pool.on('error', () => {}); // an idle client's lost connection: the next query reconnects or fails on its own
   try {
     await createTable(pool, tableName);
   } catch (cause) {

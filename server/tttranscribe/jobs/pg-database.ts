@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createPgPool } from '../../shared/db/postgres-pool.js';
 import { describeDatabaseError, redactDatabaseUrl } from '../../shared/db/postgres-url.js';
 import { newerSchemaError } from './schema-version.js';
 
@@ -74,14 +75,12 @@ export async function openPgJobDatabase(
   url: string,
   options: { max: number; connectionTimeoutMs?: number },
 ): Promise<pg.Pool> {
-  const pool = new pg.Pool({
-    connectionString: url,
+  const pool = createPgPool(url, {
     max: options.max,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-    idleTimeoutMillis: 30_000,
-    application_name: 'tttranscribe',
+    applicationName: 'tttranscribe',
+    idleTimeoutMs: 30_000,
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: options.connectionTimeoutMs }),
   });
-  pool.on('error', () => undefined); // an idle client lost its server: the pool discards it, the next query reconnects
   try {
     await migratePg(pool);
     return pool;
