@@ -15,6 +15,11 @@ import { startCluster, type Cluster } from './cluster/cluster.js';
 import { startThrowawayCluster, type ThrowawayCluster } from './postgres/throwaway-cluster.js';
 import { ensureEnvFile } from './stack/dev-env.js';
 import { stackPaths } from './stack/stack-env.js';
+import { service } from './service-registry.js';
+import { redactDatabaseUrl } from '../server/shared/db/postgres-url.js';
+
+const ENGINE = service('business-engine').listen;
+const TTT = service('tttranscribe').listen;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -85,8 +90,8 @@ try {
     workers,
     database: { kind: 'postgres', ...databases },
     env,
-    enginePort: port('ENGINE_PORT', 8787),
-    tttPort: port('TTT_PORT', 8788),
+    enginePort: port(ENGINE.portEnv, ENGINE.defaultPort),
+    tttPort: port(TTT.portEnv, TTT.defaultPort),
     write: (line, name) => say(line.startsWith('{') ? line : `[${name}] ${line}`),
   });
 } catch (error) {
@@ -108,7 +113,6 @@ process.on('SIGINT', () => void stopAll(0, 'Stopping the cluster...'));
 process.on('SIGTERM', () => void stopAll(0, 'SIGTERM: stopping the cluster...'));
 void cluster.died.then((what) => stopAll(1, `${what} (its output is above); stopping the cluster.`));
 
-const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 say(
   [
     '',
@@ -116,11 +120,13 @@ say(
     `  Business Engine (HAProxy)   ${cluster.engineUrl}   -> ${cluster.engines.map((r) => `${r.name} ${r.url}`).join(', ')}`,
     `  TTTranscribe (HAProxy)      ${cluster.tttUrl}   -> ${cluster.ttts.map((r) => `${r.name} ${r.url}`).join(', ')}`,
     `  Workers                     ${cluster.workers.map((r) => r.name).join(', ') || 'none (jobs stay queued)'}`,
-    `  Engine database             ${redact(databases.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
-    `  TTTranscribe database       ${redact(databases.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    `  Engine database             ${redactDatabaseUrl(databases.engineUrl)}${throwaway ? ' (throwaway)' : ''}`,
+    `  TTTranscribe database       ${redactDatabaseUrl(databases.tttUrl)}${throwaway ? ' (throwaway)' : ''}`,
     '  Next:',
-    ...(cluster.engineUrl === 'http://127.0.0.1:8787' ? [] : [`    export PLUCT_ENGINE_URL=${cluster.engineUrl}`]),
-    ...(cluster.tttUrl === 'http://127.0.0.1:8788' ? [] : [`    export PLUCT_TTT_URL=${cluster.tttUrl}`]),
+    ...(cluster.engineUrl === `http://127.0.0.1:${ENGINE.defaultPort}`
+      ? []
+      : [`    export PLUCT_ENGINE_URL=${cluster.engineUrl}`]),
+    ...(cluster.tttUrl === `http://127.0.0.1:${TTT.defaultPort}` ? [] : [`    export PLUCT_TTT_URL=${cluster.tttUrl}`]),
     "    npx pluct doctor          # also compares the replicas' key ids",
     '  Ctrl-C stops everything.',
     '',

@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../net/free-port.js';
+import { service } from '../service-registry.js';
 import { startChildService, type ChildService } from '../stack/child-service.js';
 import { startHaproxy, type RunningHaproxy } from './haproxy.js';
 
 /** The entry points a cluster runs, relative to the repository root. */
 export const ENTRY = {
-  engine: 'server/business-engine/main.ts',
-  ttt: 'server/tttranscribe/main.ts',
+  engine: service('business-engine').entry,
+  ttt: service('tttranscribe').entry,
   worker: 'server/tttranscribe/worker-main.ts',
 } as const;
 
