@@ -111,17 +111,10 @@ export function testTools(env: Env): SystemTool[] {
         ]),
     {
       name: 'haproxy',
-      kind: 'file',
-      target: haproxyPath(),
+      kind: 'program',
+      target: 'haproxy',
       debianPackage: 'haproxy',
       neededFor: 'the load balancer of the multi-replica tests',
-    },
-    {
-      name: 'curl',
-      kind: 'program',
-      target: 'curl',
-      debianPackage: 'curl',
-      neededFor: 'the sandbox test that follows the docs with curl',
     },
   ];
 }
@@ -143,15 +136,6 @@ export function findHaproxy(): string {
   throw new Error(
     `haproxy not found. Install it: apt-get install -y haproxy (Debian/Ubuntu; CI installs it in .ci/run)`,
   );
-}
-
-/** haproxy where the cluster scripts will look for it (Debian puts it in /usr/sbin, out of a user's PATH). */
-function haproxyPath(): string {
-  try {
-    return findHaproxy();
-  } catch {
-    return '/usr/sbin/haproxy';
-  }
 }
 
 /**

@@ -105,7 +105,9 @@ describe('TTTranscribe workers on one PostgreSQL database', () => {
     clock.ms += 30_000;
     const second = worker(b, async () => ({ ...FAKE_RESULT, transcript: 'from worker b' }), { now: () => clock.ms });
     expect(await second.worker.recoverExpiredLeases()).toEqual({ requeued: [job.id], failed: [] });
-    expect(await second.worker.runOnce()).toBe(1);
+    // The requeued job is taken by the other worker (a claim that found the row held for a moment, SKIP LOCKED,
+    // comes back empty and is simply asked again, as the worker's poll would).
+    await vi.waitFor(async () => expect(await second.worker.runOnce()).toBe(1), { timeout: 5000 });
     gate.pending[0]?.resolve({ ...FAKE_RESULT, transcript: 'from worker a' });
     await run;
 
